@@ -1,0 +1,44 @@
+# The two set-up commands of ../shared/CONTRACT.md: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app app
+PORT   ?= 5000
+PIP    := $(PY) -m pip install --disable-pip-version-check --quiet
+
+.PHONY: run test test-fast worker clean-venv
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.app-installed: requirements/app.txt | $(PY)
+	$(PIP) -r requirements/app.txt
+	@touch $@
+
+$(VENV)/.test-installed: requirements/app.txt requirements/test.txt | $(PY)
+	$(PIP) -r requirements/test.txt
+	@touch $@ $(VENV)/.app-installed
+
+run: $(VENV)/.app-installed
+	$(FLASK) db upgrade
+	@if $(FLASK) leadthe has-data; then \
+		echo "Existing data kept. Demo log-ins (if the demo company exists):"; \
+		$(FLASK) leadthe seed-demo --print-only; \
+	else \
+		$(FLASK) leadthe seed-demo; \
+	fi
+	@echo "Serving on http://127.0.0.1:$(PORT)  (development mail: http://127.0.0.1:$(PORT)/dev/mail)"
+	LEADTHE_INLINE_WORKER=$${LEADTHE_INLINE_WORKER:-1} $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: $(VENV)/.test-installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Everything but the browser tests, for a quick loop while working.
+test-fast: $(VENV)/.test-installed
+	$(PY) -m pytest -m "not browser" -q $(PYTEST_ARGS)
+
+worker: $(VENV)/.app-installed
+	$(FLASK) leadthe worker
+
+clean-venv:
+	rm -rf $(VENV)

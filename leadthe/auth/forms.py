@@ -1,0 +1,62 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from leadthe.auth.passwords import MAX_LENGTH, password_problems
+from leadthe.forms import email_field, new_password_field
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class NewPasswordMixin:
+    def validate_password(self, field):
+        email = self.email.data if hasattr(self, "email") and self.email.data else getattr(self, "_email_hint", "")
+        problems = password_problems(field.data or "", email or "")
+        if problems:
+            raise ValidationError(" ".join(problems))
+
+
+class SignupForm(NewPasswordMixin, FlaskForm):
+    name = StringField(
+        "Your name",
+        validators=[DataRequired("Enter your name."), Length(max=120)],
+        filters=[_strip],
+        render_kw={"autocomplete": "name"},
+    )
+    email = email_field("Work e-mail address")
+    password = new_password_field()
+    organization = StringField(
+        "Company or organisation",
+        validators=[DataRequired("Enter your company's name."), Length(max=200)],
+        filters=[_strip],
+        render_kw={"autocomplete": "organization"},
+    )
+    job_title = StringField("Job title (optional)", validators=[Length(max=120)], filters=[_strip], render_kw={"autocomplete": "organization-title"})
+    department = StringField("Department (optional)", validators=[Length(max=120)], filters=[_strip])
+    age_confirm = BooleanField(
+        "I am 18 or older",
+        validators=[DataRequired("LeadThe.AI is only for people aged 18 or older, so we can't create this account.")],
+    )
+    accept_policy = BooleanField(
+        "I have read and accept the privacy policy",
+        validators=[DataRequired("Please read and accept the privacy policy to create an account.")],
+    )
+
+
+class LoginForm(FlaskForm):
+    email = email_field()
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = email_field()
+
+
+class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+    password = new_password_field("New password")

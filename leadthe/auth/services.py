@@ -1,0 +1,175 @@
+"""Sign-up, log-in, e-mail verification and password reset."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from leadthe import audit
+from leadthe.auth.passwords import burn_equal_time, check_password, hash_password
+from leadthe.auth.sessions import revoke_all_sessions
+from leadthe.extensions import db
+from leadthe.mail import queue_mail
+from leadthe.models import Organization, User, utcnow
+
+VERIFY_MAX_AGE = 3 * 24 * 3600
+RESET_MAX_AGE = 3600
+
+
+class EmailTaken(Exception):
+    pass
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(
+        sa.select(User).where(User.email == normalize_email(email)).execution_options(all_tenants=True)
+    )
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"leadthe.{salt}")
+
+
+def _fingerprint(value: str | None) -> str:
+    return hashlib.sha256((value or "").encode()).hexdigest()[:16]
+
+
+def create_company(*, name, email, password, organization, job_title="", department="") -> User:
+    """A new company with its first admin, and the verification mail, in one transaction."""
+    email = normalize_email(email)
+    if find_user_by_email(email) is not None:
+        raise EmailTaken(email)
+    org = Organization(name=organization)
+    db.session.add(org)
+    db.session.flush()
+    user = User(
+        org_id=org.id,
+        email=email,
+        name=name,
+        job_title=job_title or "",
+        department=department or "",
+        password_hash=hash_password(password),
+        role="admin",
+        password_changed_at=utcnow(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record("signup", actor=user, subject=user, organization=org.name)
+    send_verification(user)
+    return user
+
+
+def send_verification(user: User) -> None:
+    token = _serializer("verify-email").dumps({"uid": user.id, "email": user.email})
+    queue_mail(
+        user.email,
+        "Confirm your e-mail address for LeadThe.AI",
+        "verify_email",
+        kind="verify_email",
+        user=user,
+        name=user.first_name,
+        link=url_for("auth.verify_email", token=token, _external=True),
+    )
+
+
+def user_for_verification(token: str) -> User | None:
+    try:
+        data = _serializer("verify-email").loads(token, max_age=VERIFY_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or user.email != data.get("email"):
+        return None
+    return user
+
+
+def confirm_email(user: User) -> None:
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        audit.record("email.verified", actor=user, subject=user)
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    error: str | None = None
+
+
+GENERIC_LOGIN_ERROR = "That e-mail address and password don't match an account. Check both and try again."
+
+
+def authenticate(email: str, password: str) -> LoginResult:
+    """Check the credentials; failures get one wording and about the same time whatever went wrong."""
+    user = find_user_by_email(email)
+    if user is None:
+        burn_equal_time(password)
+        audit.record("login.failed", reason="unknown_email", email_hash=_fingerprint(normalize_email(email)))
+        return LoginResult(None, GENERIC_LOGIN_ERROR)
+    if not check_password(password, user.password_hash):
+        audit.record("login.failed", subject=user, reason="bad_password")
+        return LoginResult(None, GENERIC_LOGIN_ERROR)
+    if not user.is_active:
+        audit.record("login.refused", subject=user, reason=user.status)
+        return LoginResult(None, "This account is not active. Please ask your company's LeadThe.AI admin.")
+    return LoginResult(user)
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the address has an account; say nothing either way (no enumeration)."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        return
+    token = _serializer("reset-password").dumps({"uid": user.id, "ph": _fingerprint(user.password_hash)})
+    queue_mail(
+        user.email,
+        "Reset your LeadThe.AI password",
+        "reset_password",
+        kind="reset_password",
+        user=user,
+        name=user.first_name,
+        link=url_for("auth.reset_password", token=token, _external=True),
+    )
+    audit.record("password.reset_requested", subject=user)
+
+
+def user_for_reset(token: str) -> User | None:
+    """The user a reset link is for, or None when it is forged, expired or already used.
+
+    The token carries a fingerprint of the password hash it was issued against, so it stops working
+    the moment the password changes: single use without a table of spent tokens.
+    """
+    try:
+        data = _serializer("reset-password").loads(token, max_age=RESET_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or not user.is_active or data.get("ph") != _fingerprint(user.password_hash):
+        return None
+    return user
+
+
+def reset_password(user: User, new_password: str) -> None:
+    set_password(user, new_password, event="password.reset")
+
+
+def set_password(user: User, new_password: str, *, event: str, keep_session_id: int | None = None) -> None:
+    """Change the password and sign the user out everywhere (but the current browser, if given)."""
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    revoked = revoke_all_sessions(user.id, except_id=keep_session_id)
+    audit.record(event, actor=user, subject=user, sessions_revoked=revoked)
+    queue_mail(
+        user.email,
+        "Your LeadThe.AI password was changed",
+        "password_changed",
+        kind="security_notice",
+        user=user,
+        name=user.first_name,
+    )

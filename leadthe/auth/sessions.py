@@ -1,0 +1,115 @@
+"""Server-side session records behind each signed-in browser.
+
+The browser's (signed) cookie holds a random token; the ``user_session`` row holds its SHA-256, when it
+was created and last seen, and whether it was revoked. Every request checks the row, so the idle timeout
+and the absolute lifetime are enforced by the server, and revoking a row signs that browser out on its
+next request.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from flask import current_app, g, request, session
+from flask_login import login_user, logout_user
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from leadthe.database import SAFE_METHODS, write_transaction
+from leadthe.extensions import db, login_manager
+from leadthe.models import User, UserSession, utcnow
+from leadthe.net import client_ip, user_agent
+
+# Last-seen times are written at most this often, so reads stay reads.
+TOUCH_EVERY_SECONDS = 60
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def start_session(user: User) -> UserSession:
+    """Sign ``user`` in with a brand-new session (no fixation: nothing of the old cookie survives)."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    record = UserSession(
+        user_id=user.id,
+        token_hash=_hash(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + current_app.config["SESSION_MAX"],
+        ip=client_ip(),
+        user_agent=user_agent(),
+    )
+    db.session.add(record)
+    user.last_seen_at = now
+    user.session_token = token
+    login_user(user)
+    g.user_session = record
+    return record
+
+
+def end_session() -> None:
+    record = g.get("user_session")
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = utcnow()
+    logout_user()
+    session.clear()
+
+
+def revoke_all_sessions(user_id: int, except_id: int | None = None) -> int:
+    stmt = sa.update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if except_id is not None:
+        stmt = stmt.where(UserSession.id != except_id)
+    return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount
+
+
+def _ended_because(record: UserSession | None, now) -> str | None:
+    if record is None:
+        return "unknown"
+    if record.revoked_at is not None:
+        return "revoked"
+    if now >= record.expires_at:
+        return "expired"
+    if now - record.last_seen_at >= current_app.config["SESSION_IDLE"]:
+        return "idle"
+    if not record.user.is_active:
+        return "inactive"
+    return None
+
+
+@login_manager.user_loader
+def load_user_from_session(token: str) -> User | None:
+    now = utcnow()
+    record = db.session.scalar(
+        sa.select(UserSession)
+        .options(joinedload(UserSession.user))
+        .where(UserSession.token_hash == _hash(token))
+        .execution_options(all_tenants=True)
+    )
+    reason = _ended_because(record, now)
+    if reason:
+        g.session_ended = reason
+        session.clear()
+        return None
+    if (now - record.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
+        _touch(record, now)
+    user = record.user
+    user.session_token = token
+    g.user_session = record
+    return user
+
+
+def _touch(record: UserSession, now) -> None:
+    values = {"last_seen_at": now}
+    if request.method in SAFE_METHODS:
+        # A read request: write in a short transaction of its own (see leadthe.database).
+        with write_transaction() as conn:
+            conn.execute(sa.update(UserSession).where(UserSession.id == record.id).values(**values))
+            conn.execute(sa.update(User).where(User.id == record.user_id).values(**values))
+        set_committed_value(record, "last_seen_at", now)
+    else:
+        record.last_seen_at = now
+        record.user.last_seen_at = now

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from leadthe import audit
+from leadthe.auth import bp
+from leadthe.auth import services
+from leadthe.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from leadthe.auth.sessions import end_session, start_session
+from leadthe.extensions import db, limiter
+from leadthe.forms import EmptyForm
+from leadthe.htmx import render_form, see_other
+from leadthe.net import safe_next
+
+
+def _posted_email() -> str:
+    return "acct:" + services.normalize_email(request.form.get("email", ""))[:254]
+
+
+def _audit_lockout(request_limit) -> None:
+    user = services.find_user_by_email(request.form.get("email", ""))
+    audit.record("login.locked", subject=user, limit=str(request_limit.limit))
+    db.session.commit()
+
+
+def _after_login_url(user) -> str:
+    return safe_next(request.args.get("next"), url_for("core.dashboard"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.dashboard"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_company(
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                organization=form.organization.data,
+                job_title=form.job_title.data,
+                department=form.department.data,
+            )
+        except services.EmailTaken:
+            form.email.errors.append("An account with this e-mail address already exists. Log in, or reset your password if you forgot it.")
+        else:
+            start_session(user)
+            audit.record("login.success", actor=user, subject=user, via="signup")
+            db.session.commit()
+            flash(f"Welcome, {user.first_name}! We sent a link to {user.email} to confirm your address.", "success")
+            return see_other(url_for("core.dashboard"))
+    return render_form("auth/signup.html", form, block="signup_form")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("30 per minute;300 per day", methods=["POST"])
+@limiter.limit(
+    "10 per 15 minutes",
+    key_func=_posted_email,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 303 and "HX-Redirect" not in response.headers,
+    on_breach=_audit_lockout,
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.dashboard"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        result = services.authenticate(form.email.data, form.password.data)
+        if result.user is not None:
+            start_session(result.user)
+            audit.record("login.success", actor=result.user, subject=result.user)
+            db.session.commit()
+            return see_other(_after_login_url(result.user))
+        db.session.commit()  # keep the audit event of the failure
+        error = result.error
+    ended = {"idle": "You were signed out after a while without activity. Please log in again.",
+             "expired": "Your session reached its maximum length. Please log in again.",
+             "revoked": "This session was signed out. Please log in again."}.get(request.args.get("ended", ""))
+    return render_form("auth/login.html", form, block="login_form", invalid=bool(error), error=error, ended=ended)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    form = EmptyForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        audit.record("logout", actor=current_user, subject=current_user)
+        end_session()
+        db.session.commit()
+    flash("You are logged out.", "info")
+    return see_other(url_for("auth.login"))
+
+
+@bp.route("/verify-email/<token>", methods=["GET", "POST"])
+def verify_email(token):
+    user = services.user_for_verification(token)
+    form = EmptyForm()
+    if user is None:
+        return render_template("auth/verify_email.html", invalid=True, form=form), 400
+    if request.method == "POST" and form.validate_on_submit():
+        services.confirm_email(user)
+        db.session.commit()
+        flash("Thank you, your e-mail address is confirmed.", "success")
+        return see_other(url_for("core.dashboard") if current_user.is_authenticated else url_for("auth.login"))
+    return render_template("auth/verify_email.html", invalid=False, form=form, user=user)
+
+
+@bp.route("/account/verify-email/resend", methods=["POST"])
+@login_required
+@limiter.limit("3 per hour")
+def resend_verification():
+    form = EmptyForm()
+    if form.validate_on_submit() and current_user.email_verified_at is None:
+        services.send_verification(current_user)
+        db.session.commit()
+        flash(f"We sent a new confirmation link to {current_user.email}.", "success")
+    return see_other(url_for("core.dashboard"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("3 per hour", key_func=_posted_email, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        return render_form("auth/forgot_password.html", form, block="forgot_form", sent=True)
+    return render_form("auth/forgot_password.html", form, block="forgot_form", sent=False)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def reset_password(token):
+    user = services.user_for_reset(token)
+    if user is None:
+        return render_template("auth/reset_password.html", invalid=True, form=None), 400
+    form = ResetPasswordForm()
+    form._email_hint = user.email
+    if form.validate_on_submit():
+        services.reset_password(user, form.password.data)
+        if current_user.is_authenticated:
+            end_session()
+        db.session.commit()
+        flash("Your password is changed and you were signed out everywhere. Log in with the new password.", "success")
+        return see_other(url_for("auth.login"))
+    return render_form("auth/reset_password.html", form, block="reset_form", invalid=False)

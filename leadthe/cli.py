@@ -1,0 +1,85 @@
+"""`flask --app app leadthe …` (also `python -m leadthe …`)."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import click
+from flask.cli import AppGroup
+
+leadthe_cli = AppGroup("leadthe", help="LeadThe.AI operations.")
+
+
+@leadthe_cli.command("seed-demo")
+@click.option("--print-only", is_flag=True, help="Only print the demo log-ins if the demo company exists.")
+def seed_demo_command(print_only: bool):
+    """A demo company "Acme Corp" with an admin, a manager and learners in two teams (idempotent)."""
+    from leadthe.demo import DEMO_PASSWORD, demo_people, seed_demo
+
+    people = demo_people() if print_only else seed_demo()
+    if not people:
+        click.echo("No demo company in this database.")
+        return
+    click.echo("Demo organisation: Acme Corp")
+    for role, email in people:
+        click.echo(f"  {role:<8} {email:<28} password: {DEMO_PASSWORD}")
+
+
+@leadthe_cli.command("has-data")
+def has_data_command():
+    """Exit 0 when the database already holds an organisation (used by `make run`)."""
+    import sqlalchemy as sa
+
+    from leadthe.extensions import db
+    from leadthe.models import Organization
+
+    raise SystemExit(0 if db.session.scalar(sa.select(sa.func.count(Organization.id))) else 1)
+
+
+@leadthe_cli.command("worker")
+@click.option("--once", is_flag=True, help="Drain what is due now, then exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+@click.option("--now", "now_text", default=None, help="Pretend the time is this (ISO 8601), for tests and drills.")
+def worker_command(once: bool, interval: float, now_text: str | None):
+    """Send due mail from the outbox and run due jobs."""
+    from flask import current_app
+
+    from leadthe.worker import run_forever, run_once
+
+    if once:
+        now = _parse_now(now_text)
+        result = run_once(now)
+        click.echo(f"mail: {result['mail']}  jobs: {result['jobs']}")
+        return
+    click.echo(f"worker running every {interval:g}s; Ctrl+C stops it")
+    try:
+        run_forever(current_app._get_current_object(), interval)
+    except KeyboardInterrupt:
+        click.echo("worker stopped")
+
+
+@leadthe_cli.command("create-staff")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["staff", "dpo"]), default="staff", show_default=True)
+@click.option("--name", default=None)
+def create_staff_command(email: str, role: str, name: str | None):
+    """Create or promote a LeadThe.AI staff account (the only way to grant a platform role)."""
+    import os
+
+    from leadthe.staff_accounts import create_or_promote_staff
+
+    password = os.environ.get("LEADTHE_NEW_PASSWORD") or click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user, created = create_or_promote_staff(email, role, password, name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{'created' if created else 'updated'} {role} account {user.email}")
+
+
+def _parse_now(text: str | None):
+    if not text:
+        return None
+    from datetime import timezone
+
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

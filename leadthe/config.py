@@ -1,0 +1,86 @@
+"""Settings, read from LEADTHE_* environment variables (see ../shared/CONTRACT.md)."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not allow the app to start safely."""
+
+
+def _flag(name: str, default: str) -> bool:
+    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(instance_path: Path, filename: str, make) -> str:
+    """A development secret generated once and kept under instance/ (never in the repo)."""
+    path = instance_path / filename
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def _new_data_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the Flask config dict from the environment."""
+    inst = Path(instance_path)
+    env = os.environ.get("LEADTHE_ENV", "development").strip().lower()
+    production = env == "production"
+
+    secret_key = os.environ.get("LEADTHE_SECRET_KEY", "").strip()
+    data_key = os.environ.get("LEADTHE_DATA_KEY", "").strip()
+    if production:
+        missing = [n for n, v in (("LEADTHE_SECRET_KEY", secret_key), ("LEADTHE_DATA_KEY", data_key)) if not v]
+        if missing:
+            raise ConfigError(f"LEADTHE_ENV=production needs {', '.join(missing)} to be set")
+        if len(secret_key) < 32:
+            raise ConfigError("LEADTHE_SECRET_KEY must be at least 32 characters in production")
+    else:
+        secret_key = secret_key or _instance_secret(inst, "secret_key", lambda: secrets.token_urlsafe(48))
+        data_key = data_key or _instance_secret(inst, "data_key", _new_data_key)
+
+    database_url = os.environ.get("LEADTHE_DATABASE_URL", "").strip() or f"sqlite:///{inst / 'leadthe.db'}"
+
+    return {
+        "LEADTHE_ENV": env,
+        "SECRET_KEY": secret_key,
+        "LEADTHE_DATA_KEYS": [k.strip() for k in data_key.split(",") if k.strip()],
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SMTP_URL": os.environ.get("LEADTHE_SMTP_URL", "").strip() or None,
+        "MAIL_FROM": os.environ.get("LEADTHE_MAIL_FROM", "LeadThe.AI <no-reply@leadthe.ai>"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("LEADTHE_RATELIMIT_STORAGE_URL", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "INLINE_WORKER": _flag("LEADTHE_INLINE_WORKER", "0"),
+        "SESSION_IDLE": timedelta(minutes=int(os.environ.get("LEADTHE_SESSION_IDLE_MINUTES", "30"))),
+        "SESSION_MAX": timedelta(hours=int(os.environ.get("LEADTHE_SESSION_MAX_HOURS", "12"))),
+        "ERASURE_GRACE_DAYS": int(os.environ.get("LEADTHE_ERASURE_GRACE_DAYS", "7")),
+        "RETENTION_CLOSED_DAYS": int(os.environ.get("LEADTHE_RETENTION_CLOSED_DAYS", "90")),
+        "BCRYPT_ROUNDS": int(os.environ.get("LEADTHE_BCRYPT_ROUNDS", "12")),
+        # Cookies: the __Host- prefix needs Secure, so it is only used where TLS is guaranteed.
+        "SESSION_COOKIE_NAME": "__Host-leadthe" if production else "leadthe_session",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_PATH": "/",
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "SERVER_BASE_URL": os.environ.get("LEADTHE_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which has its own lifetime
+        "WTF_CSRF_SSL_STRICT": production,
+        "HSTS": production,
+        "BABEL_DEFAULT_LOCALE": "en",
+    }

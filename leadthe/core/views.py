@@ -1,0 +1,25 @@
+from flask import jsonify, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from leadthe.core import bp
+from leadthe.core.services import database_ok
+
+
+@bp.route("/")
+def home():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.dashboard"))
+    return render_template("core/home.html")
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    return render_template("core/dashboard.html")
+
+
+@bp.route("/healthz")
+def healthz():
+    if database_ok():
+        return jsonify(status="ok", database="ok")
+    return jsonify(status="error", database="error"), 503

@@ -1,0 +1,70 @@
+"""Engine set-up: SQLite as a serious embedded database, and the unit-of-work helpers.
+
+SQLite: WAL (readers never block the writer), foreign keys on, a busy timeout, secure_delete (erased
+values are overwritten, not left in free pages), and transactions that will write begin with
+``BEGIN IMMEDIATE``. A busy timeout alone does not help a *deferred* transaction that read first and
+then tries to write while another connection committed in between: SQLite answers "database is
+locked" at once. Taking the write lock up front makes such a transaction wait its turn instead.
+
+Which transactions write is decided per context: requests with an unsafe method (POST, …), the CLI and
+the worker begin IMMEDIATE; GET/HEAD requests begin deferred and do their rare writes (touching a
+session's last-seen time) in a separate short ``write_transaction()``.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_force_mode: ContextVar[str | None] = ContextVar("leadthe_sqlite_begin", default=None)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _begin_statement() -> str:
+    forced = _force_mode.get()
+    if forced:
+        return forced
+    if has_request_context() and request.method in SAFE_METHODS:
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Take over transaction control from the sqlite3 module, so BEGIN is ours to emit.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=10000",
+            "PRAGMA secure_delete=ON",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            cur.execute(pragma)
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql(_begin_statement())
+
+
+@contextmanager
+def write_transaction():
+    """A short transaction of its own that begins as a write, committed on exit."""
+    from leadthe.extensions import db
+
+    token = _force_mode.set("BEGIN IMMEDIATE")
+    try:
+        with db.engine.begin() as conn:
+            yield conn
+    finally:
+        _force_mode.reset(token)

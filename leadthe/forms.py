@@ -1,0 +1,25 @@
+"""Shared form pieces."""
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, Length
+
+
+class EmptyForm(FlaskForm):
+    """A form with only a CSRF token, for POST-only buttons (log out, revoke, ...)."""
+
+
+def email_field(label="E-mail address"):
+    return EmailField(
+        label,
+        validators=[DataRequired("Enter your e-mail address."), Email("Enter an e-mail address like name@company.com."), Length(max=254)],
+        render_kw={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "none"},
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+
+
+def new_password_field(label="Password"):
+    return PasswordField(
+        label,
+        validators=[DataRequired("Choose a password.")],
+        render_kw={"autocomplete": "new-password", "minlength": 12},
+    )

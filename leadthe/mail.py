@@ -1,0 +1,144 @@
+"""Outgoing mail through the transactional outbox.
+
+``queue_mail`` only adds a row to the current transaction: the mail exists if and only if the change
+that caused it commits. ``deliver_due`` (run by ``leadthe worker``) sends due rows over SMTP with
+retries and exponential back-off; a crash between sending and marking leaves the row leased, and it is
+retried after the lease runs out (at-least-once, with a stable Message-ID so receivers can de-duplicate).
+"""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+
+from leadthe.extensions import db
+from leadthe.models import OutboxMail, utcnow
+
+LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 12  # with back-off capped at 6 h, a little over two days of trying
+
+
+def queue_mail(to_addr: str, subject: str, template: str, *, kind: str, user=None, headers=None, **context) -> OutboxMail:
+    body = render_template(f"mail/{template}.txt", **context)
+    mail = OutboxMail(
+        to_addr=to_addr,
+        subject=subject,
+        body_text=body,
+        kind=kind,
+        user_id=getattr(user, "id", None),
+        headers=headers or {},
+    )
+    db.session.add(mail)
+    return mail
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def _smtp_connection(url: str) -> smtplib.SMTP:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port
+    if parts.scheme == "smtps":
+        conn = smtplib.SMTP_SSL(host, port or 465, timeout=20, context=ssl.create_default_context())
+    elif parts.scheme == "smtp":
+        conn = smtplib.SMTP(host, port or 25, timeout=20)
+        conn.ehlo()
+        if conn.has_extn("starttls"):
+            conn.starttls(context=ssl.create_default_context())
+            conn.ehlo()
+    else:
+        raise ValueError(f"unsupported LEADTHE_SMTP_URL scheme {parts.scheme!r}")
+    if parts.username:
+        conn.login(unquote(parts.username), unquote(parts.password or ""))
+    return conn
+
+
+def _build_message(mail: OutboxMail) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = current_app.config["MAIL_FROM"]
+    msg["To"] = mail.to_addr
+    msg["Subject"] = mail.subject
+    msg["Date"] = format_datetime(mail.created_at)
+    # Stable per outbox row: a retry after a crash carries the same id, so receivers can de-duplicate.
+    msg["Message-ID"] = f"<outbox-{mail.id}.{int(mail.created_at.timestamp())}@leadthe.ai>"
+    msg["Auto-Submitted"] = "auto-generated"
+    for name, value in (mail.headers or {}).items():
+        msg[name] = value
+    msg.set_content(mail.body_text)
+    return msg
+
+
+def _claim(now: datetime, limit: int) -> list[int]:
+    """Lease up to ``limit`` due mails; each id is ours until the lease runs out."""
+    due = db.session.scalars(
+        sa.select(OutboxMail.id)
+        .where(OutboxMail.status.in_(("pending", "sending")), OutboxMail.next_attempt_at <= now)
+        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+        .limit(limit)
+    ).all()
+    claimed = []
+    for mail_id in due:
+        res = db.session.execute(
+            sa.update(OutboxMail)
+            .where(OutboxMail.id == mail_id, OutboxMail.status.in_(("pending", "sending")), OutboxMail.next_attempt_at <= now)
+            .values(status="sending", next_attempt_at=now + LEASE)
+        )
+        if res.rowcount == 1:
+            claimed.append(mail_id)
+    db.session.commit()
+    return claimed
+
+
+def deliver_due(now: datetime | None = None, limit: int = 100) -> dict:
+    """Send what is due. Returns counts: sent, retry, failed."""
+    url = current_app.config.get("SMTP_URL")
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    if not url:
+        return counts  # development without SMTP: mail stays in the outbox (see /dev/mail)
+    now = now or utcnow()
+    ids = _claim(now, limit)
+    if not ids:
+        return counts
+    conn = None
+    for mail_id in ids:
+        mail = db.session.get(OutboxMail, mail_id)
+        try:
+            if conn is None:
+                conn = _smtp_connection(url)
+            conn.send_message(_build_message(mail))
+        except (OSError, smtplib.SMTPException) as exc:
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001 - already failing; the row records the real error
+                    pass
+            conn = None
+            mail.attempts += 1
+            mail.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if mail.attempts >= MAX_ATTEMPTS:
+                mail.status = "failed"
+                counts["failed"] += 1
+            else:
+                mail.status = "pending"
+                mail.next_attempt_at = now + backoff(mail.attempts)
+                counts["retry"] += 1
+        else:
+            mail.attempts += 1
+            mail.status = "sent"
+            mail.sent_at = utcnow()
+            mail.last_error = ""
+            counts["sent"] += 1
+        db.session.commit()
+    if conn is not None:
+        try:
+            conn.quit()
+        except smtplib.SMTPException:
+            pass
+    return counts

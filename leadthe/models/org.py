@@ -1,0 +1,43 @@
+"""Companies (tenants), teams and team memberships."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from leadthe.models.base import Base, OrgOwned, Timestamped
+
+
+class Organization(Timestamped, Base):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # active | closed
+    closed_at: Mapped[datetime | None]
+    require_2fa: Mapped[bool] = mapped_column(default=False)
+    leaderboard_enabled: Mapped[bool] = mapped_column(default=True)
+
+
+class Team(OrgOwned, Timestamped, Base):
+    __tablename__ = "team"
+    __table_args__ = (sa.UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+
+    memberships: Mapped[list[TeamMembership]] = relationship(back_populates="team", cascade="all, delete-orphan")
+
+
+class TeamMembership(OrgOwned, Timestamped, Base):
+    __tablename__ = "team_membership"
+    __table_args__ = (sa.UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("team.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    is_manager: Mapped[bool] = mapped_column(default=False)
+
+    team: Mapped[Team] = relationship(back_populates="memberships")
+    user: Mapped["User"] = relationship()  # noqa: F821

@@ -1,0 +1,44 @@
+"""Server-side session records and the audit log."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from leadthe.models.base import Base, TenantScoped, Timestamped, utcnow
+
+
+class UserSession(Timestamped, Base):
+    """One signed-in browser. The cookie carries a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(400), default="")
+
+    user: Mapped["User"] = relationship()  # noqa: F821
+
+
+class AuditEvent(TenantScoped, Base):
+    """Security-relevant events. Append-only; erasure pseudonymises the people in it."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_org_created", "org_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # No foreign keys on purpose: the log outlives the people and companies it mentions.
+    org_id: Mapped[int | None] = mapped_column()
+    actor_id: Mapped[int | None] = mapped_column(index=True)
+    subject_id: Mapped[int | None] = mapped_column(index=True)
+    action: Mapped[str] = mapped_column(sa.String(60))
+    ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(400), default="")
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)

@@ -1,0 +1,58 @@
+"""People: learners, managers, company admins, and LeadThe.AI staff."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from leadthe.models.base import Base, TenantScoped, Timestamped
+
+ORG_ROLES = ("learner", "manager", "admin")
+PLATFORM_ROLES = ("staff", "dpo")
+
+
+class User(UserMixin, TenantScoped, Timestamped, Base):
+    # "user" is a reserved word in PostgreSQL
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Platform staff belong to no company; everyone else belongs to exactly one.
+    org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-cased
+    name: Mapped[str] = mapped_column(sa.String(120))
+    job_title: Mapped[str] = mapped_column(sa.String(120), default="")
+    department: Mapped[str] = mapped_column(sa.String(120), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(100))
+    role: Mapped[str] = mapped_column(sa.String(20), default="learner")
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # active | deactivated | locked
+    locale: Mapped[str] = mapped_column(sa.String(10), default="en")
+    email_verified_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+
+    organization: Mapped["Organization | None"] = relationship()  # noqa: F821
+
+    # Flask-Login asks for this; we hand it the server-side session token instead of the user id
+    # (see leadthe.auth.sessions), so revoking the session record signs the browser out.
+    session_token = None
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_platform_staff(self) -> bool:
+        return self.role in PLATFORM_ROLES
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else self.email.split("@")[0]

@@ -1,0 +1,129 @@
+"""The background worker: sends due mail from the outbox and runs due jobs.
+
+Jobs are rows of ``Job``; a handler is registered per kind with ``@job_handler("kind")``. A job is
+leased while it runs, retried with back-off when its handler raises, and a job whose worker died is
+picked up again when its lease runs out, so handlers must be safe to repeat.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+
+from leadthe.extensions import db
+from leadthe.mail import backoff, deliver_due
+from leadthe.models import Job, utcnow
+
+log = logging.getLogger(__name__)
+
+JOB_HANDLERS: dict[str, Callable[[Job], None]] = {}
+JOB_LEASE = timedelta(minutes=15)
+JOB_MAX_ATTEMPTS = 8
+
+
+def job_handler(kind: str):
+    def register(fn):
+        JOB_HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def enqueue_job(kind: str, payload: dict | None = None, run_at: datetime | None = None) -> Job:
+    """Add a job to the current transaction."""
+    job = Job(kind=kind, payload=payload or {}, run_at=run_at or utcnow())
+    db.session.add(job)
+    return job
+
+
+def _claim_job(now: datetime) -> Job | None:
+    candidates = db.session.scalars(
+        sa.select(Job.id)
+        .where(
+            sa.or_(
+                sa.and_(Job.status == "pending", Job.run_at <= now),
+                sa.and_(Job.status == "running", Job.locked_until <= now),
+            )
+        )
+        .order_by(Job.run_at, Job.id)
+        .limit(5)
+    ).all()
+    for job_id in candidates:
+        res = db.session.execute(
+            sa.update(Job)
+            .where(
+                Job.id == job_id,
+                sa.or_(
+                    sa.and_(Job.status == "pending", Job.run_at <= now),
+                    sa.and_(Job.status == "running", Job.locked_until <= now),
+                ),
+            )
+            .values(status="running", locked_until=now + JOB_LEASE, attempts=Job.attempts + 1)
+        )
+        if res.rowcount == 1:
+            db.session.commit()
+            return db.session.get(Job, job_id)
+    db.session.commit()
+    return None
+
+
+def run_due_jobs(now: datetime | None = None, limit: int = 50) -> dict:
+    now = now or utcnow()
+    counts = {"done": 0, "retry": 0, "failed": 0}
+    for _ in range(limit):
+        job = _claim_job(now)
+        if job is None:
+            break
+        handler = JOB_HANDLERS.get(job.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            handler(job)
+        except Exception as exc:  # noqa: BLE001 - a failing job must not stop the worker
+            db.session.rollback()
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            job = db.session.get(Job, job.id)
+            job.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if job.attempts >= JOB_MAX_ATTEMPTS:
+                job.status = "failed"
+                counts["failed"] += 1
+            else:
+                job.status = "pending"
+                job.run_at = now + backoff(job.attempts)
+                counts["retry"] += 1
+        else:
+            job.status = "done"
+            job.finished_at = utcnow()
+            job.locked_until = None
+            counts["done"] += 1
+        db.session.commit()
+    return counts
+
+
+def run_once(now: datetime | None = None) -> dict:
+    """Drain what is due now: mail, then jobs."""
+    return {"mail": deliver_due(now), "jobs": run_due_jobs(now)}
+
+
+def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                run_once()
+        except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
+            log.exception("worker round failed")
+        finally:
+            with app.app_context():
+                db.session.remove()
+        stop.wait(interval)
+
+
+def start_inline_worker(app, interval: float = 5.0) -> threading.Thread:
+    thread = threading.Thread(target=run_forever, args=(app, interval), name="leadthe-worker", daemon=True)
+    thread.start()
+    return thread

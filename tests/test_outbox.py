@@ -1,0 +1,180 @@
+"""The transactional outbox: mail is written with its cause and survives an SMTP outage."""
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+
+from leadthe.extensions import db
+from leadthe.mail import backoff, deliver_due, queue_mail
+from leadthe.models import Job, OutboxMail, utcnow
+from leadthe.worker import JOB_HANDLERS, enqueue_job, job_handler, run_due_jobs, run_once
+from tests.conftest import free_port, outbox
+
+
+class Inbox(Message):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def handle_message(self, message):
+        self.messages.append(message)
+
+
+class SMTPServer:
+    """A real SMTP server on loopback (aiosmtpd), started and stopped at will."""
+
+    def __init__(self, port):
+        self.port = port
+        self.inbox = Inbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp(app):
+    server = SMTPServer(free_port())
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
+    yield server
+    server.stop()
+    app.config["SMTP_URL"] = None
+
+
+def add_mail(app, to="someone@example.com", subject="Hello"):
+    with app.test_request_context():
+        mail = queue_mail(to, subject, "password_changed", kind="test", name="Someone")
+        db.session.commit()
+        return mail.id
+
+
+def test_mail_is_delivered_over_smtp(app, smtp):
+    smtp.start()
+    mail_id = add_mail(app)
+    with app.app_context():
+        assert deliver_due() == {"sent": 1, "retry": 0, "failed": 0}
+    [message] = smtp.inbox.messages
+    assert message["To"] == "someone@example.com" and message["Subject"] == "Hello"
+    assert message["Message-ID"].startswith(f"<outbox-{mail_id}.")
+    assert "password of your LeadThe.AI account was just changed" in message.get_payload()
+    [row] = outbox(app)
+    assert row.status == "sent" and row.sent_at is not None
+
+
+def test_mail_survives_an_smtp_outage_and_is_delivered_once_smtp_is_back(app, smtp):
+    add_mail(app)
+    now = utcnow()
+    with app.app_context():
+        assert deliver_due(now) == {"sent": 0, "retry": 1, "failed": 0}  # server down
+    [row] = outbox(app)
+    assert row.status == "pending" and row.attempts == 1 and "Error" in row.last_error
+    assert row.next_attempt_at >= now + backoff(1) - timedelta(seconds=1)
+
+    smtp.start()
+    with app.app_context():
+        assert deliver_due(now)["sent"] == 0  # not due yet: back-off is respected
+        assert deliver_due(now + timedelta(minutes=5))["sent"] == 1
+        assert deliver_due(now + timedelta(hours=1))["sent"] == 0  # never twice
+    assert len(smtp.inbox.messages) == 1
+    assert outbox(app)[0].status == "sent"
+
+
+def test_worker_cli_once_delivers(app, smtp):
+    smtp.start()
+    add_mail(app)
+    result = app.test_cli_runner().invoke(args=["leadthe", "worker", "--once"])
+    assert result.exit_code == 0 and "'sent': 1" in result.output
+    assert len(smtp.inbox.messages) == 1
+
+
+def test_a_crash_after_claiming_is_retried_after_the_lease(app, smtp):
+    """A worker that died mid-send leaves the row leased; another worker picks it up later."""
+    smtp.start()
+    add_mail(app)
+    now = utcnow()
+    with app.app_context():
+        from leadthe.mail import _claim
+
+        assert len(_claim(now, 10)) == 1  # ...and then the worker dies
+        assert deliver_due(now)["sent"] == 0  # still leased
+        assert deliver_due(now + timedelta(minutes=11))["sent"] == 1
+    assert len(smtp.inbox.messages) == 1
+
+
+def test_mail_gives_up_after_many_attempts(app, smtp):
+    add_mail(app)
+    now = utcnow()
+    with app.app_context():
+        for _ in range(30):
+            now += timedelta(hours=7)
+            deliver_due(now)
+        row = db.session.scalar(sa.select(OutboxMail))
+    assert row.status == "failed" and row.attempts == 12
+
+
+def test_mail_is_part_of_its_transaction(app):
+    with app.test_request_context():
+        queue_mail("a@example.com", "Never sent", "password_changed", kind="test", name="A")
+        db.session.rollback()  # the change that caused it failed
+    assert outbox(app) == []
+
+
+def test_without_smtp_mail_stays_in_the_outbox(app):
+    add_mail(app)
+    with app.app_context():
+        assert deliver_due() == {"sent": 0, "retry": 0, "failed": 0}
+    assert outbox(app)[0].status == "pending"
+
+
+def test_jobs_run_retry_and_finish(app):
+    calls = []
+
+    @job_handler("test.flaky")
+    def flaky(job):
+        calls.append(job.id)
+        if len(calls) == 1:
+            raise RuntimeError("first try fails")
+
+    try:
+        with app.app_context():
+            enqueue_job("test.flaky", {"x": 1})
+            db.session.commit()
+            now = utcnow()
+            assert run_due_jobs(now) == {"done": 0, "retry": 1, "failed": 0}
+            assert run_due_jobs(now) == {"done": 0, "retry": 0, "failed": 0}  # backing off
+            assert run_due_jobs(now + timedelta(minutes=5)) == {"done": 1, "retry": 0, "failed": 0}
+            job = db.session.scalar(sa.select(Job))
+            assert job.status == "done" and job.attempts == 2 and job.last_error.startswith("RuntimeError")
+    finally:
+        JOB_HANDLERS.pop("test.flaky")
+
+
+def test_job_of_a_dead_worker_is_resumed_after_its_lease(app):
+    done = []
+    JOB_HANDLERS["test.resume"] = lambda job: done.append(job.id)
+    try:
+        with app.app_context():
+            enqueue_job("test.resume")
+            db.session.commit()
+            from leadthe.worker import _claim_job
+
+            now = utcnow()
+            assert _claim_job(now) is not None  # the worker dies holding it
+            assert run_due_jobs(now)["done"] == 0
+            assert run_due_jobs(now + timedelta(minutes=16))["done"] == 1
+        assert len(done) == 1
+    finally:
+        JOB_HANDLERS.pop("test.resume")
+
+
+def test_run_once_reports_both(app):
+    with app.app_context():
+        assert run_once() == {"mail": {"sent": 0, "retry": 0, "failed": 0}, "jobs": {"done": 0, "retry": 0, "failed": 0}}
