@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _init_proxy(app: Flask) -> None:
@@ -89,6 +90,10 @@ def _unauthorized():
 
 
 def _init_blueprints(app: Flask) -> None:
+    from leadthe.account import bp as account_bp
+    from leadthe.admin import bp as admin_bp
+    from leadthe.privacy import bp as privacy_bp
+    from leadthe.staff import bp as staff_bp
     from leadthe.auth import bp as auth_bp
     from leadthe.core import bp as core_bp
     from leadthe.legal import bp as legal_bp
@@ -96,6 +101,10 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(legal_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(admin_bp)
     if app.config["LEADTHE_ENV"] == "development":
         from leadthe.dev import bp as dev_bp
 

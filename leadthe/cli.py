@@ -58,6 +58,19 @@ def worker_command(once: bool, interval: float, now_text: str | None):
         click.echo("worker stopped")
 
 
+@leadthe_cli.command("retention")
+@click.option("--now", "now_text", default=None, help="Apply the rules as of this time (ISO 8601); default: now.")
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+def retention_command(now_text: str | None, dry_run: bool):
+    """Apply the retention rules of the personal-data registry and print what was done, per rule."""
+    from leadthe.privacy.retention import RULES, apply_retention
+
+    results = apply_retention(_parse_now(now_text), dry_run=dry_run)
+    click.echo("retention (dry run: nothing changed)" if dry_run else "retention")
+    for rule_id, count in results.items():
+        click.echo(f"  {RULES[rule_id][0]}: {count}")
+
+
 @leadthe_cli.command("create-staff")
 @click.argument("email")
 @click.option("--role", type=click.Choice(["staff", "dpo"]), default="staff", show_default=True)

@@ -83,4 +83,7 @@ def load_config(instance_path: str) -> dict:
         "WTF_CSRF_SSL_STRICT": production,
         "HSTS": production,
         "BABEL_DEFAULT_LOCALE": "en",
+        "EXPORT_DIR": os.environ.get("LEADTHE_EXPORT_DIR", "").strip() or str(inst / "exports"),
+        "EXPORT_DAYS": int(os.environ.get("LEADTHE_EXPORT_DAYS", "7")),
+        "DPO_EMAIL": os.environ.get("LEADTHE_DPO_EMAIL", "dpo@leadthe.ai"),
     }

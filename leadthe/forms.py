@@ -23,3 +23,12 @@ def new_password_field(label="Password"):
         validators=[DataRequired("Choose a password.")],
         render_kw={"autocomplete": "new-password", "minlength": 12},
     )
+
+
+def distinct_ids(form, prefix: str):
+    """Give a form's fields page-unique ids (not names), for pages with several forms sharing field names."""
+    for field in form:
+        if field.type != "CSRFTokenField":
+            field.id = f"{prefix}-{field.name}"
+            field.label.field_id = field.id
+    return form

@@ -42,6 +42,18 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
+def record_failure(row, exc: BaseException, now: datetime, *, max_attempts: int, due_field: str) -> str:
+    """After a failed attempt (``row.attempts`` already counts it): retry later with back-off, or give up.
+    Shared by outbox mail and jobs. Returns "retry" or "failed"."""
+    row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    if row.attempts >= max_attempts:
+        row.status = "failed"
+        return "failed"
+    row.status = "pending"
+    setattr(row, due_field, now + backoff(row.attempts))
+    return "retry"
+
+
 def _smtp_connection(url: str) -> smtplib.SMTP:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port
@@ -121,14 +133,7 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> dict:
                     pass
             conn = None
             mail.attempts += 1
-            mail.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            if mail.attempts >= MAX_ATTEMPTS:
-                mail.status = "failed"
-                counts["failed"] += 1
-            else:
-                mail.status = "pending"
-                mail.next_attempt_at = now + backoff(mail.attempts)
-                counts["retry"] += 1
+            counts[record_failure(mail, exc, now, max_attempts=MAX_ATTEMPTS, due_field="next_attempt_at")] += 1
         else:
             mail.attempts += 1
             mail.status = "sent"

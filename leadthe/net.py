@@ -23,3 +23,13 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """An absolute URL for mail: from the request when there is one, else from LEADTHE_BASE_URL (worker, CLI)."""
+    from flask import current_app, has_request_context, url_for
+
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context(base_url=current_app.config["SERVER_BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)

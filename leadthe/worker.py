@@ -15,7 +15,7 @@ from typing import Callable
 import sqlalchemy as sa
 
 from leadthe.extensions import db
-from leadthe.mail import backoff, deliver_due
+from leadthe.mail import deliver_due, record_failure
 from leadthe.models import Job, utcnow
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,7 @@ def run_due_jobs(now: datetime | None = None, limit: int = 50) -> dict:
             db.session.rollback()
             log.exception("job %s (%s) failed", job.id, job.kind)
             job = db.session.get(Job, job.id)
-            job.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            if job.attempts >= JOB_MAX_ATTEMPTS:
-                job.status = "failed"
-                counts["failed"] += 1
-            else:
-                job.status = "pending"
-                job.run_at = now + backoff(job.attempts)
-                counts["retry"] += 1
+            counts[record_failure(job, exc, now, max_attempts=JOB_MAX_ATTEMPTS, due_field="run_at")] += 1
         else:
             job.status = "done"
             job.finished_at = utcnow()
@@ -114,6 +107,9 @@ def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None)
     while not stop.is_set():
         try:
             with app.app_context():
+                from leadthe.privacy.retention import ensure_daily_retention
+
+                ensure_daily_retention()
                 run_once()
         except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
             log.exception("worker round failed")

@@ -92,6 +92,10 @@ def app(_session_app):
     yield _session_app
     wipe_database(_session_app)
     limiter.reset()
+    export_dir = Path(_session_app.config["EXPORT_DIR"])
+    if export_dir.exists():
+        for leftover in export_dir.iterdir():
+            leftover.unlink()
 
 
 @pytest.fixture

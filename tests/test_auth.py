@@ -243,3 +243,29 @@ def test_session_count_after_login(client, app, companies):
     with app.app_context():
         rows = db.session.scalars(sa.select(UserSession).where(UserSession.user_id == a.learner.id)).all()
     assert len(rows) == 1 and rows[0].revoked_at is None and len(rows[0].token_hash) == 64
+
+
+# --- password change while signed in ---------------------------------------------------------------
+
+def test_change_password_keeps_this_browser_and_signs_out_the_others(app, companies):
+    a, _ = companies
+    here, elsewhere = app.test_client(), app.test_client()
+    for c in (here, elsewhere):
+        assert post_form(c, "/login", {"email": a.learner.email, "password": PASSWORD}).status_code == 303
+    wrong = post_form(here, "/account/password", {"current_password": "not my password", "password": "a fresh new passphrase"})
+    assert wrong.status_code == 422 and "not your current password" in wrong.get_data(as_text=True)
+    ok = post_form(here, "/account/password", {"current_password": PASSWORD, "password": "a fresh new passphrase"})
+    assert ok.status_code == 303
+    assert here.get("/dashboard").status_code == 200
+    assert elsewhere.get("/dashboard").status_code == 302
+    assert {"password.change_failed", "password.changed"} <= set(audit_actions(app))
+    assert outbox(app, kind="security_notice")[-1].to_addr == a.learner.email
+    fresh = app.test_client()
+    assert post_form(fresh, "/login", {"email": a.learner.email, "password": "a fresh new passphrase"}).status_code == 303
+
+
+def test_change_password_refuses_the_same_password(client, companies):
+    a, _ = companies
+    post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
+    response = post_form(client, "/account/password", {"current_password": PASSWORD, "password": PASSWORD})
+    assert response.status_code == 422 and "different from the current one" in response.get_data(as_text=True)

@@ -6,17 +6,22 @@ import pytest
 from tests.conftest import PASSWORD, post_form
 
 
+def fill(rule: str) -> str:
+    """A concrete URL for a rule: 1 for integer parameters, x for the others."""
+    return re.sub(r"<[^>]+>", "x", re.sub(r"<int:[^>]+>", "1", rule))
+
+
 def get_routes(app):
-    """Every GET route without URL parameters (those with parameters get a dummy value)."""
+    """Every GET route (parameters get a dummy value)."""
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and rule.endpoint != "static":
-            yield re.sub(r"<[^>]+>", "x", rule.rule)
+            yield fill(rule.rule)
 
 
 def post_routes(app):
     for rule in app.url_map.iter_rules():
         if "POST" in rule.methods:
-            yield re.sub(r"<[^>]+>", "x", rule.rule)
+            yield fill(rule.rule)
 
 
 def assert_security_headers(response):
@@ -153,3 +158,20 @@ def test_database_unreachable_gives_503_page_and_healthz_says_so(make_app, tmp_p
 def test_healthz_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize("code, words", [(400, "not right"), (403, "don't have access"), (404, "can't find"),
+                                          (413, "too large"), (429, "Too many attempts"), (500, "went wrong")])
+def test_each_error_page_is_in_the_layout(make_app, code, words):
+    from flask import abort
+
+    app = make_app()
+
+    @app.route("/_abort")
+    def _abort():
+        abort(code)
+
+    response = app.test_client().get("/_abort")
+    html = response.get_data(as_text=True).replace("&#39;", "'")
+    assert response.status_code == code
+    assert words in html and '<main id="main"' in html and "<footer" in html and "Traceback" not in html

@@ -12,6 +12,7 @@ from leadthe import audit
 from leadthe.auth.passwords import burn_equal_time, check_password, hash_password
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
+from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
 from leadthe.models import Organization, User, utcnow
 
@@ -75,7 +76,7 @@ def send_verification(user: User) -> None:
         kind="verify_email",
         user=user,
         name=user.first_name,
-        link=url_for("auth.verify_email", token=token, _external=True),
+        link=absolute_url("auth.verify_email", token=token),
     )
 
 
@@ -134,7 +135,7 @@ def request_password_reset(email: str) -> None:
         kind="reset_password",
         user=user,
         name=user.first_name,
-        link=url_for("auth.reset_password", token=token, _external=True),
+        link=absolute_url("auth.reset_password", token=token),
     )
     audit.record("password.reset_requested", subject=user)
 

@@ -38,6 +38,9 @@ class AuditEvent(TenantScoped, Base):
     org_id: Mapped[int | None] = mapped_column()
     actor_id: Mapped[int | None] = mapped_column(index=True)
     subject_id: Mapped[int | None] = mapped_column(index=True)
+    # after an erasure the person is replaced by a keyed hash: events stay linkable, the person does not
+    actor_ref: Mapped[str] = mapped_column(sa.String(64), default="")
+    subject_ref: Mapped[str] = mapped_column(sa.String(64), default="")
     action: Mapped[str] = mapped_column(sa.String(60))
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(400), default="")

@@ -26,11 +26,18 @@ class User(UserMixin, TenantScoped, Timestamped, Base):
     department: Mapped[str] = mapped_column(sa.String(120), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(100))
     role: Mapped[str] = mapped_column(sa.String(20), default="learner")
-    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # active | deactivated | locked
+    # active | deactivated (by an admin) | locked (reported as a minor) | erasure_pending | closed
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")
     locale: Mapped[str] = mapped_column(sa.String(10), default="en")
     email_verified_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # an e-mail change waits here until the new address is confirmed
+    pending_email: Mapped[str | None] = mapped_column(sa.String(254))
+    # optional profile photo, re-encoded small and stripped of metadata (see leadthe.privacy.photos)
+    photo: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    photo_updated_at: Mapped[datetime | None]
 
     organization: Mapped["Organization | None"] = relationship()  # noqa: F821
 

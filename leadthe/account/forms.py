@@ -1,0 +1,37 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from leadthe.auth.forms import NewPasswordMixin, _strip
+from leadthe.auth.passwords import MAX_LENGTH
+from leadthe.forms import email_field, new_password_field
+
+
+class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = new_password_field("New password")
+
+    def validate_password(self, field):
+        super().validate_password(field)
+        if field.data and field.data == self.current_password.data:
+            raise ValidationError("Choose a password that is different from the current one.")
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter your name."), Length(max=120)], filters=[_strip],
+                       render_kw={"autocomplete": "name"})
+    job_title = StringField("Job title", validators=[Length(max=120)], filters=[_strip], render_kw={"autocomplete": "organization-title"})
+    department = StringField("Department", validators=[Length(max=120)], filters=[_strip])
+    photo = FileField("Profile photo (optional)", render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif"})
+    remove_photo = BooleanField("Remove my photo")
+
+
+class EmailChangeForm(FlaskForm):
+    email = email_field("New e-mail address")
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm it is you.")],
+                             render_kw={"autocomplete": "current-password"})

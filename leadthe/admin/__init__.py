@@ -1,0 +1,21 @@
+"""Company admin area (grows with the teams and reporting work)."""
+from functools import wraps
+
+from flask import Blueprint, abort
+from flask_login import current_user, login_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if current_user.role != "admin" or current_user.org_id is None:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+from leadthe.admin import views  # noqa: E402,F401

@@ -1,0 +1,216 @@
+"""Erasure ("right to be forgotten"), driven by the registry.
+
+At the request: the person is signed out everywhere and disappears from every view at once (status
+``erasure_pending``), and gets a mail with a link to cancel during the grace period. After it, the
+worker runs the steps below. Each step is safe to repeat and the request records how far it got, so a
+failure leaves a request in ``error`` (shown in the DPO queue) that the next worker run resumes, never a
+half-erased account that looks done.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from leadthe import audit
+from leadthe.auth.sessions import revoke_all_sessions
+from leadthe.extensions import db
+from leadthe.net import absolute_url
+from leadthe.mail import queue_mail
+from leadthe.models import DataExport, Organization, PrivacyRequest, User, utcnow
+from leadthe.privacy.registry import SOURCES, personal_sources
+from leadthe.privacy.services import pseudonym, record_request, subject_clause
+from leadthe.worker import enqueue_job, job_handler
+
+HIDDEN_STATUSES = ("erasure_pending", "locked", "closed")
+
+
+class LastAdmin(Exception):
+    """The only admin of a company with other members cannot simply leave."""
+
+
+def is_last_admin_with_members(user: User) -> bool:
+    if user.role != "admin" or user.org_id is None:
+        return False
+    others = db.session.execute(
+        sa.select(
+            sa.func.count().filter(User.role == "admin"),
+            sa.func.count(),
+        ).where(User.org_id == user.org_id, User.id != user.id, User.status == "active")
+    ).one()
+    other_admins, other_members = others
+    return other_admins == 0 and other_members > 0
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="leadthe.erasure-cancel")
+
+
+def grace() -> timedelta:
+    return timedelta(days=current_app.config["ERASURE_GRACE_DAYS"])
+
+
+def request_erasure(user: User, *, jurisdiction: str = "gdpr", grace_period: bool = True, reason: str = "") -> PrivacyRequest:
+    """Hide and sign out the person now; schedule the erasure after the grace period (or at once)."""
+    if grace_period and is_last_admin_with_members(user):
+        raise LastAdmin()  # forced erasures (minors) go ahead; the company keeps its other members
+    now = utcnow()
+    when = now + grace() if grace_period else now
+    req = record_request(user, "erasure", jurisdiction, self_service=grace_period, status="scheduled",
+                         details=reason or "Self-service deletion from the privacy centre")
+    req.scheduled_for = when
+    user.status = "erasure_pending" if grace_period else "locked"
+    revoke_all_sessions(user.id)
+    db.session.flush()
+    enqueue_job("privacy.erase", {"request_id": req.id}, run_at=when)
+    if grace_period:
+        token = _serializer().dumps({"r": req.id, "u": user.id})
+        queue_mail(user.email, "Your LeadThe.AI account will be deleted", "erasure_scheduled", kind="privacy", user=user,
+                   name=user.first_name, when=when.strftime("%d %B %Y"),
+                   link=absolute_url("privacy.cancel_erasure", token=token))
+    audit.record("privacy.erasure_requested", actor=user, subject=user, request_id=req.id, grace=grace_period)
+    return req
+
+
+def request_for_cancel_token(token: str) -> PrivacyRequest | None:
+    try:
+        data = _serializer().loads(token, max_age=int(grace().total_seconds()))
+    except (BadSignature, SignatureExpired):
+        return None
+    req = db.session.get(PrivacyRequest, data.get("r"))
+    if req is None or req.user_id != data.get("u") or req.status != "scheduled":
+        return None
+    return req
+
+
+def cancel_erasure(req: PrivacyRequest) -> User:
+    user = db.session.get(User, req.user_id)
+    req.status, req.completed_at, req.response = "cancelled", utcnow(), "Cancelled by the person during the grace period."
+    user.status = "active"
+    audit.record("privacy.erasure_cancelled", actor=user, subject=user, request_id=req.id)
+    return user
+
+
+def report_minor(user: User, reporter: User) -> PrivacyRequest:
+    """Someone under 18: locked at once and erased without a grace period."""
+    audit.record("privacy.minor_reported", actor=reporter, subject=user)
+    req = request_erasure(user, grace_period=False, reason=f"Reported as under 18 by {reporter.role}")
+    req.self_service = False
+    return req
+
+
+# --- the steps -----------------------------------------------------------------------------------
+
+def _pseudonymise(user_id: int) -> None:
+    ref = pseudonym(user_id)
+    for source in SOURCES:
+        if source.erasure != "pseudonymise":
+            continue
+        table = db.metadata.tables[source.table]
+        values = {name: _blank(table.c[name]) for name, col in source.columns.items() if col.erase == "anonymise"}
+        for subject_col in source.subject:
+            ref_col = subject_col.replace("_id", "_ref")
+            ref_col = ref_col if ref_col in table.c else "subject_ref"
+            stmt = sa.update(table).where(table.c[subject_col] == user_id)
+            if source.table == "privacy_request":
+                # the erasure request itself is closed last (it still needs to know whom it is about)
+                stmt = stmt.where(table.c.kind != "erasure")
+            db.session.execute(stmt.values({**values, ref_col: ref}))
+
+
+def _blank(column):
+    if column.nullable:
+        return None
+    if isinstance(column.type, sa.JSON):
+        return {}
+    return ""
+
+
+def _delete_export_files(user_id: int) -> None:
+    from leadthe.privacy.export import delete_export_file
+
+    for export in db.session.scalars(sa.select(DataExport).where(DataExport.user_id == user_id)):
+        delete_export_file(export)
+
+
+def _delete_rows(user_id: int) -> None:
+    # children before parents: the person's own row goes last
+    order = {t.name: i for i, t in enumerate(db.metadata.sorted_tables)}
+    for source in sorted(personal_sources(), key=lambda s: -order[s.table]):
+        if source.erasure == "delete" and source.table != "user_account":
+            table = db.metadata.tables[source.table]
+            db.session.execute(sa.delete(table).where(subject_clause(source, user_id)))
+
+
+def _delete_person(user_id: int) -> None:
+    user = db.session.get(User, user_id)
+    if user is None:
+        return
+    org_id = user.org_id
+    db.session.delete(user)
+    db.session.flush()
+    if org_id is not None:
+        left = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.org_id == org_id))
+        org = db.session.get(Organization, org_id)
+        if left == 0 and org is not None:
+            db.session.delete(org)  # nobody left: the company goes too (its teams cascade)
+
+
+def _close_request(req: PrivacyRequest, user_id: int) -> None:
+    req.subject_ref = pseudonym(user_id)
+    req.user_id = None
+    req.details = ""
+    req.status, req.completed_at, req.last_error = "completed", utcnow(), ""
+
+
+STEPS = [
+    ("pseudonymise kept records", lambda req, uid: _pseudonymise(uid)),
+    ("delete export files", lambda req, uid: _delete_export_files(uid)),
+    ("delete personal rows", lambda req, uid: _delete_rows(uid)),
+    ("delete the account", lambda req, uid: _delete_person(uid)),
+    ("close the request", _close_request),
+]
+
+
+def run_erasure(req: PrivacyRequest) -> None:
+    """Run (or resume) the steps of an erasure request; each is committed with the step counter."""
+    user_id = req.user_id
+    if user_id is None and req.step < len(STEPS):
+        # resumed after "delete the account": only the bookkeeping is left
+        user_id = int(req.details or 0) if (req.details or "").isdigit() else None
+    if req.step == 0:
+        req.details = str(user_id)  # whom it is about, kept until the request is closed
+    req.status = "in_progress"
+    db.session.commit()
+    try:
+        while req.step < len(STEPS):
+            name, step = STEPS[req.step]
+            step(req, user_id)
+            req.step += 1
+            db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        req = db.session.get(PrivacyRequest, req.id)
+        req.status, req.last_error = "error", f"step {req.step + 1} ({STEPS[req.step][0]}): {type(exc).__name__}: {exc}"[:500]
+        db.session.commit()
+        raise
+    audit.record("privacy.erasure_completed", request_id=req.id, subject_ref=req.subject_ref)
+    db.session.commit()
+    checkpoint()
+
+
+def checkpoint() -> None:
+    """SQLite: move the WAL into the database and truncate it, so no old page image keeps erased values."""
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as conn:
+            conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@job_handler("privacy.erase")
+def run_erasure_job(job) -> None:
+    req = db.session.get(PrivacyRequest, job.payload["request_id"])
+    if req is None or req.status in ("cancelled", "completed", "rejected"):
+        return
+    run_erasure(req)

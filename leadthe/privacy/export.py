@@ -1,0 +1,266 @@
+"""Access and portability: the export ZIP, written by a background job as a stream.
+
+The archive is built in a ``.part`` file and renamed only when complete, so a worker that dies
+half-way leaves nothing that can be downloaded; the job is retried and starts the file afresh.
+Rows are read in batches (``yield_per``) and written straight into the ZIP, so memory stays flat
+however long a person's history is.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import zipfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app, render_template, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from markupsafe import escape
+
+from leadthe import audit
+from leadthe.extensions import db
+from leadthe.net import absolute_url
+from leadthe.mail import queue_mail
+from leadthe.models import DataExport, User, utcnow
+from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
+from leadthe.privacy.services import record_request, subject_clause
+from leadthe.worker import enqueue_job, job_handler
+
+FORMAT = "leadthe-export/1"
+BATCH = 1000
+HTML_ROWS = 500  # report.html shows this many rows per source; the CSV files hold all of them
+
+
+def export_dir() -> Path:
+    path = Path(current_app.config.get("EXPORT_DIR") or Path(current_app.instance_path) / "exports")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def lifetime() -> timedelta:
+    return timedelta(days=current_app.config.get("EXPORT_DAYS", 7))
+
+
+def start_export(user: User, jurisdiction: str = "gdpr") -> DataExport:
+    request = record_request(user, "portability", jurisdiction, self_service=True, status="in_progress",
+                             details="Self-service export from the privacy centre")
+    db.session.flush()
+    export = DataExport(user_id=user.id, request_id=request.id)
+    db.session.add(export)
+    db.session.flush()
+    enqueue_job("privacy.export", {"export_id": export.id})
+    audit.record("privacy.export_requested", actor=user, subject=user, export_id=export.id)
+    return export
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="leadthe.export-download")
+
+
+def download_token(export: DataExport) -> str:
+    return _serializer().dumps({"e": export.id, "u": export.user_id})
+
+
+def export_for_token(token: str, user: User) -> DataExport | None:
+    """The export a download link is for, if the link is genuine, unexpired and for this signed-in owner."""
+    try:
+        data = _serializer().loads(token, max_age=int(lifetime().total_seconds()))
+    except (BadSignature, SignatureExpired):
+        return None
+    export = db.session.get(DataExport, data.get("e"))
+    if export is None or export.user_id != user.id or data.get("u") != user.id:
+        return None
+    if export.status != "ready" or (export.expires_at and export.expires_at <= utcnow()):
+        return None
+    return export
+
+
+def file_path(export: DataExport) -> Path:
+    return export_dir() / export.file_name
+
+
+def _value(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes, see the photo file>"
+    return value
+
+
+class _HashingWriter(io.RawIOBase):
+    """Counts and hashes what is written into a ZIP member, for the manifest."""
+
+    def __init__(self, target):
+        self.target, self.sha, self.size = target, hashlib.sha256(), 0
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.sha.update(data)
+        self.size += len(data)
+        return self.target.write(data)
+
+
+class _Member:
+    def __init__(self, zf: zipfile.ZipFile, name: str, files: list):
+        self.zf, self.name, self.files = zf, name, files
+
+    def __enter__(self):
+        self.raw = self.zf.open(self.name, "w", force_zip64=True)
+        self.hashing = _HashingWriter(self.raw)
+        self.text = io.TextIOWrapper(io.BufferedWriter(self.hashing, 64 * 1024), encoding="utf-8", newline="")
+        return self.text
+
+    def __exit__(self, *exc):
+        self.text.flush()
+        self.text.detach().flush()
+        self.raw.close()
+        self.files.append({"file": self.name, "bytes": self.hashing.size, "sha256": self.hashing.sha.hexdigest()})
+
+
+def _exported_columns(source):
+    table = db.metadata.tables[source.table]
+    return [table.c[name] for name, col in source.columns.items() if col.export]
+
+
+def _rows(source, user_id):
+    stmt = sa.select(*_exported_columns(source)).where(subject_clause(source, user_id)).order_by(*db.metadata.tables[source.table].primary_key.columns)
+    return db.session.execute(stmt.execution_options(yield_per=BATCH)).mappings()
+
+
+def _count(source, user_id) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(db.metadata.tables[source.table]).where(subject_clause(source, user_id)))
+
+
+def write_export(export: DataExport, progress=None) -> Path:
+    """Write the whole archive for ``export.user_id``; returns the finished file's path."""
+    user = db.session.get(User, export.user_id)
+    sources = personal_sources()
+    counts = {s.table: _count(s, user.id) for s in sources}
+    final_name = f"leadthe-export-{export.id}-{os.urandom(8).hex()}.zip"
+    part = export_dir() / (final_name + ".part")
+    try:
+        _write_archive(part, user, sources, counts, progress)
+    except BaseException:
+        part.unlink(missing_ok=True)  # nothing half-written stays behind
+        raise
+    final = export_dir() / final_name
+    os.replace(part, final)
+    return final
+
+
+def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
+    files: list[dict] = []
+    generated = utcnow().isoformat()
+    with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        with _Member(zf, "export.json", files) as out:
+            out.write(json.dumps({"format": FORMAT, "generated_at": generated,
+                                  "subject": {"id": user.id, "email": user.email}})[:-1])
+            out.write(', "categories": {')
+            for ci, category in enumerate(CATEGORIES):
+                out.write(("," if ci else "") + json.dumps(category) + ": {")
+                for si, source in enumerate(s for s in sources if s.category == category):
+                    out.write(("," if si else "") + json.dumps(source.table) + ": [")
+                    for ri, row in enumerate(_rows(source, user.id)):
+                        record = {k: _value(v) for k, v in row.items()}
+                        if source.table == "user_account" and user.photo:
+                            record["photo"] = "photo.jpg"
+                        out.write(("," if ri else "") + json.dumps(record, ensure_ascii=False))
+                    out.write("]")
+                out.write("}")
+            out.write("}}")
+        for index, source in enumerate(sources):
+            with _Member(zf, f"csv/{source.table}.csv", files) as out:
+                writer = csv.writer(out)
+                writer.writerow([c.name for c in _exported_columns(source)])
+                for row in _rows(source, user.id):
+                    writer.writerow(["" if v is None else _value(v) for v in row.values()])
+            if progress:
+                progress(10 + int(70 * (index + 1) / len(sources)))
+        with _Member(zf, "report.html", files) as out:
+            _write_report(out, user, sources, counts, generated)
+        if user.photo:
+            with _Member(zf, "photo.jpg", files) as out:
+                out.flush()
+                out.buffer.write(user.photo)
+        manifest = {
+            "format": FORMAT, "generated_at": generated, "subject": {"id": user.id, "email": user.email},
+            "sources": [{"table": s.table, "label": s.label, "category": s.category, "rows": counts[s.table],
+                         "purpose": s.purpose, "legal_basis": s.basis, "retention": RETENTION_RULES[s.retention],
+                         "not_exported": {n: c.reason for n, c in s.columns.items() if not c.export}}
+                        for s in sources],
+            "files": files,
+        }
+        zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+def _write_report(out, user, sources, counts, generated):
+    e = lambda v: str(escape("" if v is None else _value(v)))  # noqa: E731
+    out.write("<!doctype html><html lang='en'><meta charset='utf-8'><title>Your LeadThe.AI data</title>")
+    out.write(f"<h1>Your data at LeadThe.AI</h1><p>For {e(user.name)} ({e(user.email)}), made {e(generated)} UTC.</p>")
+    out.write("<p>The same data, complete and machine-readable, is in export.json and the csv folder.</p>")
+    for category, title in CATEGORIES.items():
+        out.write(f"<h2>{e(title)}</h2>")
+        for source in (s for s in sources if s.category == category):
+            n = counts[source.table]
+            out.write(f"<h3>{e(source.label)} ({n} record{'s' if n != 1 else ''})</h3>")
+            out.write(f"<p>Why: {e(source.purpose)} Legal basis: {e(LEGAL_BASES[source.basis])} "
+                      f"Kept: {e(RETENTION_RULES[source.retention])}</p>")
+            if not n:
+                continue
+            cols = [c.name for c in _exported_columns(source)]
+            out.write("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr>")
+            for i, row in enumerate(_rows(source, user.id)):
+                if i >= HTML_ROWS:
+                    break
+                out.write("<tr>" + "".join(f"<td>{e(v)}</td>" for v in row.values()) + "</tr>")
+            out.write("</table>")
+            if n > HTML_ROWS:
+                out.write(f"<p>The first {HTML_ROWS} are shown; all {n} are in csv/{e(source.table)}.csv.</p>")
+    out.write("</html>")
+
+
+@job_handler("privacy.export")
+def run_export_job(job) -> None:
+    export = db.session.get(DataExport, job.payload["export_id"])
+    if export is None or export.status in ("ready", "expired"):
+        return
+    export.status, export.progress = "running", 5
+    db.session.commit()
+
+    def progress(percent):
+        db.session.execute(sa.update(DataExport).where(DataExport.id == export.id).values(progress=percent))
+        db.session.commit()
+
+    path = write_export(export, progress)
+    now = utcnow()
+    export.file_name = path.name
+    export.size_bytes = path.stat().st_size
+    with path.open("rb") as fh:
+        export.sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
+    export.status, export.progress, export.ready_at, export.expires_at = "ready", 100, now, now + lifetime()
+    user = db.session.get(User, export.user_id)
+    if export.request_id:
+        from leadthe.models import PrivacyRequest
+
+        req = db.session.get(PrivacyRequest, export.request_id)
+        req.status, req.completed_at = "completed", now
+    queue_mail(user.email, "Your LeadThe.AI data export is ready", "export_ready", kind="privacy", user=user,
+               name=user.first_name, link=absolute_url("privacy.export_status", export_id=export.id),
+               expires=export.expires_at.strftime("%d %B %Y"))
+    audit.record("privacy.export_ready", subject=user, export_id=export.id)
+
+
+def delete_export_file(export: DataExport) -> None:
+    if export.file_name:
+        try:
+            file_path(export).unlink()
+        except FileNotFoundError:
+            pass
+    for stale in export_dir().glob(f"leadthe-export-{export.id}-*.part"):
+        stale.unlink(missing_ok=True)

@@ -1,0 +1,164 @@
+"""Retention: the rules of the registry, applied by `leadthe retention` and daily by the worker.
+
+Every rule is idempotent: running it twice removes nothing more the second time.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from leadthe.extensions import db
+from leadthe.models import AuditEvent, DataExport, Job, Organization, OutboxMail, PrivacyRequest, User, UserSession, utcnow
+from leadthe.worker import enqueue_job, job_handler
+
+log = logging.getLogger(__name__)
+
+
+def _erase_now(user: User, reason: str, now: datetime) -> None:
+    from leadthe.privacy.erasure import run_erasure
+    from leadthe.privacy.services import record_request
+
+    req = record_request(user, "erasure", details=reason, status="scheduled")
+    req.scheduled_for = now
+    db.session.commit()
+    run_erasure(req)
+
+
+def rule_closed_accounts(now, dry_run):
+    days = current_app.config["RETENTION_CLOSED_DAYS"]
+    users = db.session.scalars(sa.select(User).where(User.status == "closed", User.closed_at <= now - timedelta(days=days))).all()
+    if not dry_run:
+        for user in users:
+            _erase_now(user, f"Retention: account closed more than {days} days ago", now)
+    return len(users)
+
+
+def rule_scheduled_erasures(now, dry_run):
+    from leadthe.privacy.erasure import run_erasure
+
+    due = db.session.scalars(sa.select(PrivacyRequest).where(
+        PrivacyRequest.kind == "erasure", PrivacyRequest.status.in_(("scheduled", "error", "in_progress")),
+        PrivacyRequest.scheduled_for <= now)).all()
+    if not dry_run:
+        for req in due:
+            try:
+                run_erasure(req)
+            except Exception:  # noqa: BLE001 - the request is marked as error; the next run resumes it
+                log.exception("erasure %s failed", req.id)
+    return len(due)
+
+
+def rule_unverified(now, dry_run):
+    users = db.session.scalars(sa.select(User).where(
+        User.email_verified_at.is_(None), User.status == "active", User.created_at <= now - timedelta(days=30))).all()
+    if not dry_run:
+        for user in users:
+            _erase_now(user, "Retention: address never confirmed within 30 days", now)
+    return len(users)
+
+
+def rule_closed_companies(now, dry_run):
+    days = current_app.config["RETENTION_CLOSED_DAYS"]
+    orgs = db.session.scalars(sa.select(Organization).where(
+        Organization.status == "closed", Organization.closed_at <= now - timedelta(days=days))).all()
+    if not dry_run:
+        for org in orgs:
+            for user in db.session.scalars(sa.select(User).where(User.org_id == org.id)).all():
+                _erase_now(user, f"Retention: company closed more than {days} days ago", now)
+            org = db.session.get(Organization, org.id)
+            if org is not None:
+                db.session.delete(org)
+                db.session.commit()
+    return len(orgs)
+
+
+def rule_expired_exports(now, dry_run):
+    from leadthe.privacy.export import delete_export_file
+
+    exports = db.session.scalars(sa.select(DataExport).where(DataExport.status == "ready", DataExport.expires_at <= now)).all()
+    if not dry_run:
+        for export in exports:
+            delete_export_file(export)
+            export.status, export.file_name = "expired", ""
+        db.session.commit()
+    return len(exports)
+
+
+def _delete_where(model, condition, dry_run):
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(condition))
+    if not dry_run and count:
+        db.session.execute(sa.delete(model).where(condition))
+        db.session.commit()
+    return count
+
+
+def rule_sessions(now, dry_run):
+    cutoff = now - timedelta(days=30)
+    ended = sa.or_(UserSession.revoked_at <= cutoff, UserSession.expires_at <= cutoff)
+    return _delete_where(UserSession, ended, dry_run)
+
+
+def rule_outbox(now, dry_run):
+    cutoff = now - timedelta(days=90)
+    old = sa.or_(sa.and_(OutboxMail.status == "sent", OutboxMail.sent_at <= cutoff),
+                 sa.and_(OutboxMail.status == "failed", OutboxMail.created_at <= cutoff))
+    return _delete_where(OutboxMail, old, dry_run)
+
+
+def rule_audit(now, dry_run):
+    return _delete_where(AuditEvent, AuditEvent.created_at <= now - timedelta(days=730), dry_run)
+
+
+def rule_requests(now, dry_run):
+    return _delete_where(PrivacyRequest, PrivacyRequest.completed_at <= now - timedelta(days=3 * 365), dry_run)
+
+
+def rule_jobs(now, dry_run):
+    return _delete_where(Job, sa.and_(Job.status.in_(("done", "failed")), Job.finished_at <= now - timedelta(days=30)), dry_run)
+
+
+# rule id (as used in the registry) -> (description, implementation)
+RULES = {
+    # companies first: their people are erased as part of the company, not one by one as closed accounts
+    "company_lifetime": ("closed companies erased", rule_closed_companies),
+    "account_lifetime": ("closed accounts erased", rule_closed_accounts),
+    "erasure_due": ("scheduled erasures carried out", rule_scheduled_erasures),
+    "unverified_30d": ("never-verified sign-ups removed", rule_unverified),
+    "export_7d": ("expired export files deleted", rule_expired_exports),
+    "session_30d": ("ended sessions (access records) deleted", rule_sessions),
+    "outbox_90d": ("old e-mails deleted", rule_outbox),
+    "audit_2y": ("security events older than two years deleted", rule_audit),
+    "request_3y": ("privacy requests completed over three years ago deleted", rule_requests),
+    "job_30d": ("finished jobs deleted", rule_jobs),
+}
+
+
+def apply_retention(now: datetime | None = None, dry_run: bool = False) -> dict[str, int]:
+    now = now or utcnow()
+    results = {}
+    for rule_id, (_label, rule) in RULES.items():
+        results[rule_id] = rule(now, dry_run)
+        # end each rule's transaction: nothing holds the write lock between rules
+        db.session.rollback() if dry_run else db.session.commit()
+    if not dry_run:
+        from leadthe.privacy.erasure import checkpoint
+
+        checkpoint()
+    return results
+
+
+@job_handler("retention.daily")
+def run_daily_retention(job) -> None:
+    apply_retention()
+    enqueue_job("retention.daily", run_at=utcnow() + timedelta(days=1))
+
+
+def ensure_daily_retention() -> None:
+    """Make sure a daily retention job is planned (the worker calls this every round)."""
+    planned = db.session.scalar(sa.select(Job.id).where(Job.kind == "retention.daily", Job.status.in_(("pending", "running"))).limit(1))
+    if planned is None:
+        enqueue_job("retention.daily")
+        db.session.commit()

@@ -1,0 +1,185 @@
+"""The privacy centre's reads and writes: what we hold, who sees it, choices, and requests."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from leadthe import audit
+from leadthe.extensions import db
+from leadthe.net import absolute_url
+from leadthe.models import PrivacyRequest, PrivacySettings, Team, TeamMembership, User, utcnow
+from leadthe.models.privacy import DUE_DAYS
+from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
+
+CHOICES = ("restrict_processing", "object_analytics", "object_leaderboard", "object_recommendations", "do_not_sell_share")
+
+
+def pseudonym(user_id: int) -> str:
+    """A keyed hash that stands for a person in records kept after their erasure."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"leadthe-person:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _table(name: str) -> sa.Table:
+    return db.metadata.tables[name]
+
+
+def subject_clause(source, user_id: int):
+    table = _table(source.table)
+    return sa.or_(*[table.c[col] == user_id for col in source.subject])
+
+
+@dataclass
+class HeldSource:
+    table: str
+    label: str
+    rows: int
+    purpose: str
+    basis: str
+    retention: str
+
+
+def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
+    """Live row counts per category, one COUNT per declared source (a fixed number of queries)."""
+    counts = {}
+    parts = [
+        sa.select(sa.literal(source.table).label("t"), sa.func.count().label("n"))
+        .select_from(_table(source.table))
+        .where(subject_clause(source, user.id))
+        for source in personal_sources()
+    ]
+    for table, n in db.session.execute(sa.union_all(*parts)):
+        counts[table] = n
+    held: dict[str, list[HeldSource]] = {key: [] for key in CATEGORIES}
+    for source in personal_sources():
+        held[source.category].append(HeldSource(
+            source.table, source.label, counts.get(source.table, 0), source.purpose,
+            LEGAL_BASES[source.basis], RETENTION_RULES[source.retention],
+        ))
+    return held
+
+
+@dataclass
+class Viewer:
+    name: str
+    role: str
+    sees: str
+
+
+def who_can_see(user: User) -> list[Viewer]:
+    """By name: the company's admins, and the managers of the teams the person belongs to."""
+    if user.org_id is None:
+        return []
+    admins = db.session.scalars(
+        sa.select(User).where(User.org_id == user.org_id, User.role == "admin", User.status == "active", User.id != user.id)
+        .order_by(User.name)
+    ).all()
+    my_teams = sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)
+    managers = db.session.execute(
+        sa.select(User, Team.name)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .join(Team, Team.id == TeamMembership.team_id)
+        .where(TeamMembership.team_id.in_(my_teams), TeamMembership.is_manager.is_(True),
+               User.id != user.id, User.status == "active")
+        .order_by(User.name)
+    ).all()
+    viewers = [Viewer(a.name, "Company admin", "your profile, progress, scores and activity, individually and in reports") for a in admins]
+    viewers += [Viewer(m.name, f"Manager of {team}", "your progress, scores and activity in that team") for m, team in managers]
+    return viewers
+
+
+# --- processing choices ---------------------------------------------------------------------------
+
+def settings_for(user_id: int) -> PrivacySettings:
+    settings = db.session.get(PrivacySettings, user_id)
+    return settings or PrivacySettings(user_id=user_id, **{c: False for c in CHOICES})
+
+
+def update_choices(user: User, new: dict[str, bool], *, gpc: bool = False) -> list[str]:
+    """Save the choices; each change is recorded as a completed self-service privacy request."""
+    settings = db.session.get(PrivacySettings, user.id)
+    if settings is None:
+        settings = PrivacySettings(user_id=user.id, **{c: False for c in CHOICES})
+        db.session.add(settings)
+    changed = []
+    for choice in CHOICES:
+        value = bool(new.get(choice))
+        if getattr(settings, choice) != value:
+            setattr(settings, choice, value)
+            changed.append(choice)
+    kinds = {"restrict_processing": "restriction", "object_analytics": "objection", "object_leaderboard": "objection",
+             "object_recommendations": "objection", "do_not_sell_share": "opt_out"}
+    for choice in changed:
+        state = "on" if getattr(settings, choice) else "off"
+        record_request(user, kinds[choice], "ccpa" if choice == "do_not_sell_share" else "gdpr",
+                       details=f"{choice.replace('_', ' ')}: {state}" + (" (browser privacy signal)" if gpc else ""),
+                       self_service=True, completed=True)
+    if changed:
+        audit.record("privacy.choices_changed", actor=user, subject=user, changed=changed)
+    return changed
+
+
+# The gates: every feature asks one of these where it collects or shows data.
+
+def may_record_analytics(user: User | None) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return True  # visitors: decided by cookie consent alone
+    s = settings_for(user.id)
+    return not (s.restrict_processing or s.object_analytics)
+
+
+def may_rank(user: User) -> bool:
+    s = settings_for(user.id)
+    return not (s.restrict_processing or s.object_leaderboard)
+
+
+def may_personalise(user: User) -> bool:
+    s = settings_for(user.id)
+    return not (s.restrict_processing or s.object_recommendations)
+
+
+# --- requests ---------------------------------------------------------------------------------------
+
+def record_request(user: User, kind: str, jurisdiction: str = "gdpr", *, details: str = "", self_service: bool = False,
+                   completed: bool = False, status: str | None = None) -> PrivacyRequest:
+    now = utcnow()
+    request = PrivacyRequest(
+        org_id=user.org_id, user_id=user.id, kind=kind, jurisdiction=jurisdiction, self_service=self_service,
+        details=details, received_at=now, due_at=now + timedelta(days=DUE_DAYS.get(jurisdiction, 30)),
+        status=status or ("completed" if completed else "open"), completed_at=now if completed else None,
+    )
+    db.session.add(request)
+    return request
+
+
+def requests_of(user: User) -> list[PrivacyRequest]:
+    return list(db.session.scalars(
+        sa.select(PrivacyRequest).where(PrivacyRequest.user_id == user.id).order_by(PrivacyRequest.received_at.desc()).limit(100)
+    ))
+
+
+def notify_dpo(req: PrivacyRequest) -> None:
+    """Tell the privacy team a request waits in the queue (no personal details in the mail)."""
+    from flask import url_for
+
+    from leadthe.mail import queue_mail
+
+    db.session.flush()  # the request needs its id for the link
+    queue_mail(current_app.config.get("DPO_EMAIL", "dpo@leadthe.ai"), f"New privacy request #{req.id} ({req.kind})",
+               "dpo_new_request", kind="privacy_staff", request=req,
+               link=absolute_url("staff.privacy_request", request_id=req.id))
+
+
+def answer_request(req: PrivacyRequest, staff_user: User, response: str, outcome: str) -> None:
+    from leadthe.mail import queue_mail
+
+    req.response, req.status, req.completed_at, req.handled_by_id = response, outcome, utcnow(), staff_user.id
+    audit.record("privacy.request_answered", actor=staff_user, subject=req.user, request_id=req.id, outcome=outcome)
+    if req.user is not None:
+        queue_mail(req.user.email, f"Your privacy request #{req.id} has been answered", "request_answered",
+                   kind="privacy", user=req.user, name=req.user.first_name, request=req)

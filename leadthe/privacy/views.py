@@ -1,0 +1,174 @@
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from leadthe import audit
+from leadthe.auth.reauth import confirm_identity
+from leadthe.auth.sessions import end_session
+from leadthe.extensions import db, limiter
+from leadthe.forms import EmptyForm, distinct_ids
+from leadthe.htmx import render, render_form, see_other
+from leadthe.models import DataExport, utcnow
+from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
+from leadthe.privacy import bp, services
+from leadthe.privacy.erasure import LastAdmin, cancel_erasure, is_last_admin_with_members, request_erasure, request_for_cancel_token
+from leadthe.privacy.export import download_token, export_for_token, file_path, start_export
+from leadthe.privacy.forms import DeleteForm, ExportForm, ProcessingForm, RequestForm
+from leadthe.privacy.registry import CATEGORIES
+
+def gpc_signal() -> bool:
+    return request.headers.get("Sec-GPC") == "1"
+
+
+def _centre_context(**extra):
+    return dict(
+        held=services.what_we_hold(current_user), categories=CATEGORIES, viewers=services.who_can_see(current_user),
+        settings=services.settings_for(current_user.id), requests=services.requests_of(current_user),
+        export_form=distinct_ids(extra.pop("export_form", None) or ExportForm(), "export"),
+        delete_form=distinct_ids(extra.pop("delete_form", None) or DeleteForm(), "delete"),
+        last_admin=is_last_admin_with_members(current_user), gpc=gpc_signal(),
+        request_kinds=REQUEST_KINDS, jurisdictions=JURISDICTIONS, **extra,
+    )
+
+
+@bp.route("")
+@login_required
+def centre():
+    return render_template("privacy/centre.html", **_centre_context())
+
+
+@bp.route("/export", methods=["POST"])
+@login_required
+@limiter.limit("5 per hour")
+def export():
+    form = ExportForm()
+    if form.validate_on_submit():
+        problem = confirm_identity(current_user, form.password.data)
+        if problem:
+            form.password.errors.append(problem)
+            db.session.commit()
+        else:
+            export = start_export(current_user)
+            db.session.commit()
+            return see_other(url_for("privacy.export_status", export_id=export.id))
+    return render_template("privacy/centre.html", **_centre_context(export_form=form)), 422
+
+
+def _own_export(export_id: int) -> DataExport:
+    export = db.session.get(DataExport, export_id)
+    if export is None or export.user_id != current_user.id:
+        abort(404)
+    return export
+
+
+@bp.route("/exports/<int:export_id>")
+@login_required
+def export_status(export_id):
+    export = _own_export(export_id)
+    token = download_token(export) if export.status == "ready" else None
+    return render("privacy/export_status.html", block="export_progress", export=export, token=token,
+                  expired=export.expires_at is not None and export.expires_at <= utcnow())
+
+
+@bp.route("/exports/<int:export_id>/download")
+@login_required
+@limiter.limit("20 per hour")
+def export_download(export_id):
+    export = export_for_token(request.args.get("token", ""), current_user)
+    if export is None or export.id != export_id:
+        abort(404)
+    path = file_path(export)
+    if not path.exists():
+        abort(404)
+    export.downloaded_at = utcnow()
+    audit.record("privacy.export_downloaded", actor=current_user, subject=current_user, export_id=export.id)
+    db.session.commit()
+    return send_file(path, mimetype="application/zip", as_attachment=True,
+                     download_name=f"leadthe-data-{utcnow():%Y-%m-%d}.zip", max_age=0)
+
+
+@bp.route("/processing", methods=["GET", "POST"])
+@login_required
+def processing():
+    settings = services.settings_for(current_user.id)
+    form = ProcessingForm(obj=settings)
+    gpc = gpc_signal()
+    if request.method == "GET" and gpc and not settings.do_not_sell_share:
+        form.do_not_sell_share.data = True
+    if form.validate_on_submit():
+        choices = {name: getattr(form, name).data for name in services.CHOICES}
+        if gpc:
+            choices["do_not_sell_share"] = True  # the browser's signal is honoured as an opt-out
+        changed = services.update_choices(current_user, choices, gpc=gpc)
+        db.session.commit()
+        flash("Your choices are saved and apply from now on." if changed else "Nothing changed.", "success")
+        return see_other(url_for("privacy.processing"))
+    return render_form("privacy/processing.html", form, block="processing_form", gpc=gpc)
+
+
+@bp.route("/delete", methods=["POST"])
+@login_required
+@limiter.limit("5 per hour")
+def delete():
+    form = DeleteForm()
+    if form.validate_on_submit():
+        typed = (form.confirm_email.data or "").strip().lower()
+        problem = confirm_identity(current_user, form.password.data)
+        if problem:
+            form.password.errors.append(problem)
+        elif typed != current_user.email:
+            form.confirm_email.errors.append("That is not the e-mail address of this account.")
+        else:
+            try:
+                req = request_erasure(current_user._get_current_object())
+            except LastAdmin:
+                form.confirm_email.errors.append("You are your company's only admin.")
+            else:
+                when = req.scheduled_for
+                end_session()
+                db.session.commit()
+                flash(f"Your account is closed and will be deleted on {when:%d %B %Y}. "
+                      "We sent you a link to cancel until then.", "success")
+                return see_other(url_for("privacy.deleted"))
+        db.session.commit()
+    return render_template("privacy/centre.html", **_centre_context(delete_form=form)), 422
+
+
+@bp.route("/deleted")
+def deleted():
+    return render_template("privacy/deleted.html")
+
+
+@bp.route("/delete/cancel/<token>", methods=["GET", "POST"], endpoint="cancel_erasure")
+def cancel_erasure_view(token):
+    req = request_for_cancel_token(token)
+    form = EmptyForm()
+    if req is None:
+        return render_template("privacy/cancel_erasure.html", invalid=True, form=form), 400
+    if request.method == "POST" and form.validate_on_submit():
+        cancel_erasure(req)
+        db.session.commit()
+        flash("Your account is kept. Welcome back: log in as usual.", "success")
+        return see_other(url_for("auth.login"))
+    return render_template("privacy/cancel_erasure.html", invalid=False, form=form, req=req)
+
+
+
+@bp.route("/requests", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per hour", methods=["POST"])
+def requests():
+    form = RequestForm()
+    if form.validate_on_submit():
+        req = services.record_request(current_user, form.kind.data, form.jurisdiction.data, details=form.details.data)
+        audit.record("privacy.request_filed", actor=current_user, subject=current_user, kind=req.kind)
+        services.notify_dpo(req)
+        db.session.commit()
+        flash(f"Your request is filed. We answer by {req.due_at:%d %B %Y} at the latest, usually much sooner.", "success")
+        return see_other(url_for("privacy.requests"))
+    return render_form("privacy/requests.html", form, block="request_form", requests=services.requests_of(current_user),
+                       request_kinds=REQUEST_KINDS)
+
+
+@bp.route("/contact")
+def contact():
+    return render_template("privacy/contact.html")

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+
+from leadthe import audit
+from leadthe.auth.sessions import revoke_all_sessions
+from leadthe.extensions import db
+from leadthe.mail import queue_mail
+from leadthe.models import Organization, PrivacyRequest, User, utcnow
+
+OPEN_STATUSES = ("open", "scheduled", "in_progress", "error")
+
+
+def privacy_queue(show: str = "open", page: int = 1, per_page: int = 50):
+    stmt = sa.select(PrivacyRequest)
+    if show == "open":
+        stmt = stmt.where(PrivacyRequest.status.in_(OPEN_STATUSES))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(stmt.order_by(PrivacyRequest.due_at, PrivacyRequest.id)
+                              .offset((page - 1) * per_page).limit(per_page)).all()
+    return rows, total
+
+
+def close_company(org: Organization, staff_user: User, reason: str) -> int:
+    """The company leaves: everyone is signed out and told; the data is erased after the retention period."""
+    now = utcnow()
+    org.status, org.closed_at = "closed", now
+    people = db.session.scalars(sa.select(User).where(User.org_id == org.id, User.status != "closed")).all()
+    days = current_app.config["RETENTION_CLOSED_DAYS"]
+    for person in people:
+        person.status, person.closed_at = "closed", now
+        revoke_all_sessions(person.id)
+        queue_mail(person.email, f"{org.name} has left LeadThe.AI", "company_closed", kind="privacy", user=person,
+                   name=person.first_name, org=org.name, days=days)
+    audit.record("org.closed", actor=staff_user, org_id=org.id, reason=reason, people=len(people))
+    return len(people)

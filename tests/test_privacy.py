@@ -1,0 +1,480 @@
+"""The privacy centre: what we hold, export, erasure, processing choices, requests, retention."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from leadthe.extensions import db
+from leadthe.models import AuditEvent, DataExport, Organization, OutboxMail, PrivacyRequest, User, UserSession, utcnow
+from leadthe.privacy.registry import CATEGORIES, personal_sources
+from leadthe.worker import run_once
+from tests.conftest import PASSWORD, audit_actions, csrf_from, make_user, outbox, post_form
+from tests.privacy_data import all_text_in_database, populate_everything
+
+
+def login(client, email, password=PASSWORD):
+    assert post_form(client, "/login", {"email": email, "password": password}).status_code == 303
+
+
+def email_of(app, user_id):
+    with app.app_context():
+        return db.session.get(User, user_id).email
+
+
+def export_via_http(client, app, password=PASSWORD):
+    response = post_form(client, "/privacy/export", {"password": password}, page="/privacy")
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    status_url = response.headers["Location"]
+    assert re.fullmatch(r"/privacy/exports/\d+", status_url)
+    with app.app_context():
+        run_once()
+    page = client.get(status_url).get_data(as_text=True)
+    link = re.search(r'href="(/privacy/exports/\d+/download\?token=[^"]+)"', page).group(1).replace("&amp;", "&")
+    with client.get(link) as download:
+        assert download.status_code == 200 and download.mimetype == "application/zip"
+        data = download.get_data()
+    return zipfile.ZipFile(io.BytesIO(data)), status_url, link
+
+
+# --- what we hold and who sees it ----------------------------------------------------------------
+
+def test_centre_shows_live_counts_viewers_and_requests(client, app, companies):
+    a, _ = companies
+    login(client, a.learner.email)
+    html = client.get("/privacy").get_data(as_text=True)
+    for title in CATEGORIES.values():
+        assert title in html
+    assert "Sign-in sessions" in html and "Admin A" in html and "Manager A" in html and "Manager of Team A" in html
+    assert "Admin B" not in html  # nobody of another company
+    assert client.get("/privacy").headers["Cache-Control"] == "no-store"
+
+
+def test_centre_requires_login(client):
+    assert client.get("/privacy").status_code == 302
+
+
+# --- export --------------------------------------------------------------------------------------
+
+def test_export_holds_every_declared_value_and_nothing_of_anyone_else(client, app, companies):
+    a, b = companies
+    mine = populate_everything(app, a.learner.id)
+    theirs = populate_everything(app, a.manager.id).values() + populate_everything(app, b.learner.id).values()
+    login(client, email_of(app, a.learner.id))
+    zf, _, _ = export_via_http(client, app)
+    names = set(zf.namelist())
+    assert {"export.json", "report.html", "manifest.json", "photo.jpg"} <= names
+    assert {f"csv/{s.table}.csv" for s in personal_sources()} <= names
+    everything = "\n".join(zf.read(n).decode("utf-8", "replace") for n in names if n != "photo.jpg")
+    missing = [m for m in mine.exported() if m not in everything]
+    assert missing == []
+    # what is deliberately not exported (secret hashes) is not in it either
+    assert not [m for m in mine.values() if m not in mine.exported() and m in everything]
+    leaked = [m for m in theirs if m in everything]
+    assert leaked == []
+
+    data = json.loads(zf.read("export.json"))
+    assert data["format"] == "leadthe-export/1" and data["subject"]["id"] == a.learner.id
+    assert set(data["categories"]) == set(CATEGORIES)
+    assert data["categories"]["account"]["user_account"][0]["photo"] == "photo.jpg"
+    assert "password_hash" not in data["categories"]["account"]["user_account"][0]
+
+    manifest = json.loads(zf.read("manifest.json"))
+    assert {s["table"] for s in manifest["sources"]} == {s.table for s in personal_sources()}
+    assert all(s["rows"] >= 1 for s in manifest["sources"])
+    import hashlib
+
+    for entry in manifest["files"]:
+        assert hashlib.sha256(zf.read(entry["file"])).hexdigest() == entry["sha256"]
+        assert len(zf.read(entry["file"])) == entry["bytes"]
+
+
+def test_export_manifest_lists_empty_sources_with_zero(client, app, companies):
+    a, _ = companies
+    login(client, a.learner.email)
+    zf, _, _ = export_via_http(client, app)
+    rows = {s["table"]: s["rows"] for s in json.loads(zf.read("manifest.json"))["sources"]}
+    assert rows["data_export"] >= 1 and rows["privacy_settings"] == 0
+
+
+def test_export_needs_the_password_and_records_the_request(client, app, companies):
+    a, _ = companies
+    login(client, a.learner.email)
+    wrong = post_form(client, "/privacy/export", {"password": "not-my-password"}, page="/privacy")
+    assert wrong.status_code == 422 and "not your current password" in wrong.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DataExport)) == 0
+    export_via_http(client, app)
+    with app.app_context():
+        req = db.session.scalar(sa.select(PrivacyRequest).where(PrivacyRequest.kind == "portability"))
+        assert req.status == "completed" and req.self_service and req.completed_at is not None
+    assert {"privacy.export_requested", "privacy.export_ready", "privacy.export_downloaded"} <= set(audit_actions(app))
+    [mail] = outbox(app, kind="privacy")
+    assert "is ready" in mail.subject and "/privacy/exports/" in mail.body_text
+
+
+def test_export_status_polls_under_htmx_and_refreshes_without_js(client, app, companies):
+    a, _ = companies
+    login(client, a.learner.email)
+    response = post_form(client, "/privacy/export", {"password": PASSWORD}, page="/privacy")
+    url = response.headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="3">' in page and 'hx-trigger="every 2s"' in page
+    fragment = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and 'id="export-progress"' in fragment
+
+
+def test_download_link_is_only_for_the_signed_in_owner_and_expires(client, app, companies):
+    a, b = companies
+    login(client, a.learner.email)
+    _, status_url, link = export_via_http(client, app)
+    other = app.test_client()
+    login(other, b.learner.email)
+    assert other.get(link).status_code == 404
+    assert other.get(status_url).status_code == 404
+    anonymous = app.test_client()
+    assert anonymous.get(link).status_code == 302  # to log-in
+    assert client.get(link.split("?")[0] + "?token=forged").status_code == 404
+    # after 7 days the link and the file are gone
+    with app.app_context():
+        from leadthe.privacy.retention import apply_retention
+
+        export = db.session.scalar(sa.select(DataExport))
+        path = Path(app.config["EXPORT_DIR"]) / export.file_name
+        assert path.exists()
+        apply_retention(now=utcnow() + timedelta(days=8))
+        assert not path.exists()
+        assert db.session.get(DataExport, export.id).status == "expired"
+    assert client.get(link).status_code == 404
+
+
+def test_a_crashed_export_leaves_nothing_to_download_and_completes_on_retry(client, app, companies, monkeypatch):
+    a, _ = companies
+    login(client, a.learner.email)
+    response = post_form(client, "/privacy/export", {"password": PASSWORD}, page="/privacy")
+    import leadthe.privacy.export as export_module
+
+    real = export_module._write_report
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(export_module, "_write_report", crash)
+    with app.app_context():
+        run_once()
+        export = db.session.scalar(sa.select(DataExport))
+        assert export.status == "running" and export.file_name == ""
+    assert "Download my data" not in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert list(Path(app.config["EXPORT_DIR"]).glob(f"leadthe-export-{export.id}-*.zip")) == []
+    monkeypatch.setattr(export_module, "_write_report", real)
+    with app.app_context():
+        run_once(utcnow() + timedelta(minutes=5))
+        assert db.session.get(DataExport, export.id).status == "ready"
+    assert "Download my data" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+# --- erasure -------------------------------------------------------------------------------------
+
+def request_deletion(client, email, password=PASSWORD):
+    return post_form(client, "/privacy/delete", {"password": password, "confirm_email": email}, page="/privacy")
+
+
+def test_deletion_signs_out_everywhere_at_once_and_mails_a_cancel_link(app, companies):
+    a, _ = companies
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, a.learner.email)
+    login(phone, a.learner.email)
+    response = request_deletion(laptop, a.learner.email)
+    assert response.status_code == 303 and response.headers["Location"] == "/privacy/deleted"
+    assert laptop.get("/dashboard").status_code == 302 and phone.get("/dashboard").status_code == 302
+    assert post_form(app.test_client(), "/login", {"email": a.learner.email, "password": PASSWORD}).status_code == 422
+    with app.app_context():
+        assert db.session.get(User, a.learner.id).status == "erasure_pending"
+    # gone from what others see
+    admin = app.test_client()
+    login(admin, a.admin.email)
+    login(app.test_client(), a.manager.email)
+    mail = [m for m in outbox(app) if m.kind == "privacy"][-1]
+    assert "will be deleted" in mail.subject and "/privacy/delete/cancel/" in mail.body_text
+
+
+def test_deletion_needs_password_and_the_right_email(client, app, companies):
+    a, _ = companies
+    login(client, a.learner.email)
+    assert request_deletion(client, a.learner.email, password="wrong password!").status_code == 422
+    response = request_deletion(client, "someone-else@a.example")
+    assert response.status_code == 422 and "not the e-mail address" in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_cancel_link_keeps_the_account(client, app, companies):
+    a, _ = companies
+    login(client, a.learner.email)
+    request_deletion(client, a.learner.email)
+    body = [m for m in outbox(app) if m.kind == "privacy"][-1].body_text
+    path = re.search(r"http://localhost(/privacy/delete/cancel/\S+)", body).group(1)
+    fresh = app.test_client()
+    assert fresh.get(path).status_code == 200
+    assert post_form(fresh, path, {}).status_code == 303
+    login(fresh, a.learner.email)
+    with app.app_context():
+        run_once(utcnow() + timedelta(days=8))  # the scheduled job finds nothing to do
+        assert db.session.get(User, a.learner.id).status == "active"
+    assert fresh.get(path).status_code == 400  # used
+
+
+def test_after_the_grace_period_nothing_of_the_person_remains(app, companies, backend, database_url):
+    a, _ = companies
+    mine = populate_everything(app, a.learner.id)
+    email = email_of(app, a.learner.id)
+    client = app.test_client()
+    login(client, email)
+    export_via_http(client, app)  # an export file exists too
+    assert request_deletion(client, email).status_code == 303
+    with app.app_context():
+        assert run_once(utcnow() + timedelta(days=6))["jobs"]["done"] == 0  # still in the grace period
+        result = run_once(utcnow() + timedelta(days=7, minutes=1))
+        assert result["jobs"]["done"] == 1
+        assert db.session.get(User, a.learner.id) is None
+        req = db.session.scalar(sa.select(PrivacyRequest).where(PrivacyRequest.kind == "erasure"))
+        assert req.status == "completed" and req.user_id is None and len(req.subject_ref) == 64
+        # the audit trail is kept, with the person replaced by a keyed hash
+        refs = db.session.scalars(sa.select(AuditEvent.actor_ref).where(AuditEvent.actor_ref != "")).all()
+        assert refs and set(refs) == {req.subject_ref}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            sa.or_(AuditEvent.actor_id == a.learner.id, AuditEvent.subject_id == a.learner.id))) == 0
+    text = all_text_in_database(app)
+    left = [m for m in mine.erasable() + [email] if m in text]
+    assert left == []
+    assert list(Path(app.config["EXPORT_DIR"]).glob("*")) == []
+    if backend == "sqlite":
+        path = Path(database_url.removeprefix("sqlite:///"))
+        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        still = [m for m in mine.erasable() + [email] if m.encode() in raw]
+        assert still == [], "erased values are still recoverable from the SQLite files"
+    # others are untouched
+    with app.app_context():
+        assert db.session.get(User, a.manager.id) is not None
+
+
+def test_a_failing_step_leaves_an_error_the_next_run_resumes(app, companies, monkeypatch):
+    a, _ = companies
+    client = app.test_client()
+    login(client, a.learner.email)
+    request_deletion(client, a.learner.email)
+    import leadthe.privacy.erasure as erasure
+
+    def disk_full(user_id):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(erasure, "_delete_rows", disk_full)
+    later = utcnow() + timedelta(days=8)
+    with app.app_context():
+        run_once(later)
+        req = db.session.scalar(sa.select(PrivacyRequest).where(PrivacyRequest.kind == "erasure"))
+        assert req.status == "error" and req.step == 2 and "disk full" in req.last_error
+        assert db.session.get(User, a.learner.id) is not None  # not half-erased and looking done
+    staff = make_user(app, None, email="dpo@leadthe.example", role="dpo")
+    s = app.test_client()
+    login(s, staff.email)
+    assert "disk full" in s.get("/staff/privacy-requests").get_data(as_text=True)
+    monkeypatch.undo()
+    with app.app_context():
+        run_once(later + timedelta(hours=1))
+        req = db.session.get(PrivacyRequest, req.id)
+        assert req.status == "completed" and db.session.get(User, a.learner.id) is None
+
+
+def test_last_admin_is_told_what_to_do_first(client, app, companies):
+    a, _ = companies
+    login(client, a.admin.email)
+    html = client.get("/privacy").get_data(as_text=True)
+    assert "only admin of your company" in html
+    response = request_deletion(client, a.admin.email)
+    assert response.status_code == 422 and "only admin" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, a.admin.id).status == "active"
+
+
+def test_sole_member_deletion_removes_the_company_too(app):
+    client = app.test_client()
+    from tests.test_auth import SIGNUP
+
+    post_form(client, "/signup", SIGNUP)
+    request_deletion(client, SIGNUP["email"].lower())
+    with app.app_context():
+        run_once(utcnow() + timedelta(days=8))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+# --- processing choices ----------------------------------------------------------------------------
+
+def test_processing_choices_are_saved_recorded_and_enforced(client, app, companies):
+    a, _ = companies
+    login(client, a.learner.email)
+    response = post_form(client, "/privacy/processing", {"restrict_processing": "y", "object_leaderboard": "y"})
+    assert response.status_code == 303
+    with app.app_context():
+        from leadthe.privacy.services import may_personalise, may_rank, may_record_analytics
+
+        user = db.session.get(User, a.learner.id)
+        assert not may_record_analytics(user) and not may_rank(user) and not may_personalise(user)
+        kinds = db.session.scalars(sa.select(PrivacyRequest.kind).where(PrivacyRequest.user_id == user.id)).all()
+        assert sorted(kinds) == ["objection", "restriction"]
+    # a restricted person keeps every learning feature
+    for path in ("/dashboard", "/account/profile", "/privacy"):
+        assert client.get(path).status_code == 200
+    html = client.get("/privacy/processing").get_data(as_text=True)
+    assert re.search(r'id="restrict_processing"[^>]*checked|checked[^>]*id="restrict_processing"', html)
+
+
+def test_global_privacy_control_counts_as_opt_out(client, app, companies):
+    a, _ = companies
+    login(client, a.learner.email)
+    page = client.get("/privacy/processing", headers={"Sec-GPC": "1"}).get_data(as_text=True)
+    assert "Global Privacy Control" in page
+    html = client.get("/privacy/processing", headers={"Sec-GPC": "1"}).get_data(as_text=True)
+    client.post("/privacy/processing", data={"csrf_token": csrf_from(html)}, headers={"Sec-GPC": "1"})
+    with app.app_context():
+        from leadthe.privacy.services import settings_for
+
+        assert settings_for(a.learner.id).do_not_sell_share is True
+
+
+# --- requests and the DPO queue ---------------------------------------------------------------------
+
+def test_request_goes_to_the_dpo_queue_sorted_by_due_date_and_is_answered(app, companies):
+    a, b = companies
+    learner = app.test_client()
+    login(learner, a.learner.email)
+    r1 = post_form(learner, "/privacy/requests", {"kind": "question", "jurisdiction": "ccpa", "details": "What do you know about me?"})
+    assert r1.status_code == 303
+    other = app.test_client()
+    login(other, b.learner.email)
+    post_form(other, "/privacy/requests", {"kind": "objection", "jurisdiction": "gdpr", "details": "I object to X."})
+    with app.app_context():
+        reqs = db.session.scalars(sa.select(PrivacyRequest).order_by(PrivacyRequest.id)).all()
+        assert (reqs[0].due_at - reqs[0].received_at).days == 45 and (reqs[1].due_at - reqs[1].received_at).days == 30
+        reqs[0].received_at -= timedelta(days=50)
+        reqs[0].due_at -= timedelta(days=50)
+        db.session.commit()
+        first_id = reqs[0].id
+    assert outbox(app, kind="privacy_staff")[0].to_addr == "dpo@leadthe.ai"
+    # only platform staff see the queue; everyone else gets a 404
+    for who in (a.learner, a.manager, a.admin):
+        c = app.test_client()
+        login(c, who.email)
+        assert c.get("/staff/privacy-requests").status_code == 404
+        assert c.get(f"/staff/privacy-requests/{first_id}").status_code == 404
+    dpo = make_user(app, None, email="dpo@leadthe.example", role="dpo")
+    staff = app.test_client()
+    login(staff, dpo.email)
+    queue = staff.get("/staff/privacy-requests").get_data(as_text=True)
+    assert queue.index(f"#{first_id}<") < queue.index(f"#{first_id + 1}<")  # by due date
+    assert "overdue" in queue
+    answered = post_form(staff, f"/staff/privacy-requests/{first_id}", {"response": "We hold your profile and progress.", "outcome": "completed"})
+    assert answered.status_code == 303
+    mail = outbox(app, kind="privacy")[-1]
+    assert mail.to_addr == a.learner.email and "We hold your profile" in mail.body_text
+    assert "We hold your profile" in learner.get("/privacy/requests").get_data(as_text=True)
+
+
+def test_request_form_errors_keep_input(client, companies):
+    a, _ = companies
+    login(client, a.learner.email)
+    response = post_form(client, "/privacy/requests", {"kind": "", "jurisdiction": "gdpr", "details": "Keep me"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose what you would like" in html and "Keep me" in html
+
+
+def test_contact_page_names_the_contacts(client):
+    html = client.get("/privacy/contact").get_data(as_text=True)
+    assert "privacy@leadthe.ai" in html and "dpo@leadthe.ai" in html and "eu-privacy@leadthe.ai" in html
+
+
+# --- minors and companies that leave ------------------------------------------------------------------
+
+def test_admin_reports_a_minor_locked_at_once_and_erased_without_grace(app, companies):
+    a, b = companies
+    victim = app.test_client()
+    login(victim, a.learner.email)
+    admin = app.test_client()
+    login(admin, a.admin.email)
+    assert post_form(admin, f"/admin/users/{b.learner.id}/report-minor", {}, page="/dashboard").status_code == 404
+    assert post_form(admin, f"/admin/users/{a.learner.id}/report-minor", {}, page="/dashboard").status_code == 303
+    assert victim.get("/dashboard").status_code == 302
+    assert "privacy.minor_reported" in audit_actions(app)
+    with app.app_context():
+        assert db.session.get(User, a.learner.id).status == "locked"
+        run_once(utcnow() + timedelta(seconds=10))
+        assert db.session.get(User, a.learner.id) is None
+        assert db.session.get(User, b.learner.id) is not None
+
+
+def test_staff_close_a_company_and_retention_erases_it_later(app, companies):
+    a, b = companies
+    member = app.test_client()
+    login(member, a.learner.email)
+    staff_user = make_user(app, None, email="ops@leadthe.example", role="staff")
+    staff = app.test_client()
+    login(staff, staff_user.email)
+    assert post_form(staff, f"/staff/organizations/{a.org.id}/close", {"reason": "Contract ended"}, page="/staff/privacy-requests").status_code == 303
+    assert member.get("/dashboard").status_code == 302
+    mails = {m.to_addr for m in outbox(app) if "has left LeadThe.AI" in m.subject}
+    assert mails == {a.admin.email, a.manager.email, a.learner.email}
+    with app.app_context():
+        from leadthe.privacy.retention import apply_retention
+
+        assert apply_retention(now=utcnow() + timedelta(days=30))["company_lifetime"] == 0
+        assert apply_retention(now=utcnow() + timedelta(days=91))["company_lifetime"] == 1
+        assert db.session.get(Organization, a.org.id) is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.org_id == a.org.id)) == 0
+        assert db.session.get(Organization, b.org.id) is not None
+
+
+# --- retention ----------------------------------------------------------------------------------------
+
+def test_retention_rules_dry_run_and_idempotence(app, companies):
+    a, _ = companies
+    unverified = make_user(app, a.org, email="never@a.example", verified=False)
+    with app.app_context():
+        db.session.get(User, unverified.id).created_at = utcnow() - timedelta(days=31)
+        db.session.add(UserSession(user_id=a.learner.id, token_hash="x" * 64, expires_at=utcnow() - timedelta(days=40),
+                                   created_at=utcnow() - timedelta(days=41), last_seen_at=utcnow() - timedelta(days=41)))
+        db.session.add(OutboxMail(to_addr="x@a.example", subject="s", body_text="b", kind="k", status="sent",
+                                  sent_at=utcnow() - timedelta(days=100)))
+        db.session.commit()
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["leadthe", "retention", "--dry-run"])
+    assert dry.exit_code == 0 and "dry run" in dry.output
+    assert re.search(r"never-verified sign-ups removed: 1", dry.output)
+    with app.app_context():
+        assert db.session.get(User, unverified.id) is not None
+    real = runner.invoke(args=["leadthe", "retention"])
+    assert re.search(r"ended sessions .*: 1", real.output) and re.search(r"old e-mails deleted: 1", real.output)
+    with app.app_context():
+        assert db.session.get(User, unverified.id) is None
+    again = runner.invoke(args=["leadthe", "retention"])
+    assert all(line.endswith(": 0") for line in again.output.strip().splitlines()[1:])
+
+
+def test_closed_account_is_erased_after_90_days(app, companies):
+    a, _ = companies
+    with app.app_context():
+        user = db.session.get(User, a.learner.id)
+        user.status, user.closed_at = "closed", utcnow()
+        db.session.commit()
+    runner = app.test_cli_runner()
+    soon = runner.invoke(args=["leadthe", "retention", "--now", (utcnow() + timedelta(days=89)).isoformat()])
+    assert "closed accounts erased: 0" in soon.output
+    late = runner.invoke(args=["leadthe", "retention", "--now", (utcnow() + timedelta(days=91)).isoformat()])
+    assert "closed accounts erased: 1" in late.output
+    with app.app_context():
+        assert db.session.get(User, a.learner.id) is None
