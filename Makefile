@@ -6,7 +6,7 @@ FLASK  := $(VENV)/bin/flask --app app
 PORT   ?= 5000
 PIP    := $(PY) -m pip install --disable-pip-version-check --quiet
 
-.PHONY: run test test-fast worker clean-venv
+.PHONY: run test test-fast worker clean-venv translations
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,7 @@ $(VENV)/.test-installed: requirements/app.txt requirements/test.txt | $(PY)
 
 run: $(VENV)/.app-installed
 	$(FLASK) db upgrade
+	$(FLASK) leadthe load-content
 	@if $(FLASK) leadthe has-data; then \
 		echo "Existing data kept. Demo log-ins (if the demo company exists):"; \
 		$(FLASK) leadthe seed-demo --print-only; \
@@ -42,3 +43,9 @@ worker: $(VENV)/.app-installed
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Refresh the German catalogue after changing user-visible text: new strings appear with an empty msgstr
+# (tests/test_i18n.py fails until each is translated).
+translations: $(VENV)/.app-installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output -o leadthe/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i leadthe/translations/messages.pot -d leadthe/translations -l de --no-fuzzy-matching --ignore-obsolete

@@ -52,6 +52,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    from leadthe.i18n import compile_translations
+
+    compile_translations()  # builds the .mo files from the .po catalogues when they are missing or stale
     login_manager.init_app(app)
     login_manager.session_protection = None  # server-side session records do this job
     login_manager.login_view = "auth.login"
@@ -65,12 +68,44 @@ def _init_extensions(app: Flask) -> None:
     import leadthe.tenancy  # noqa: F401  (registers the tenant filter)
 
 
+LANGUAGES = ("en", "de")
+
+
 def _select_locale():
+    """The person's choice (account, else a consented preference cookie), then the browser's languages."""
+    from leadthe.account.preferences import ui_preferences
+
+    try:
+        chosen = ui_preferences().get("language")
+    except Exception:  # noqa: BLE001 - e.g. the database is down: fall back to the browser
+        chosen = None
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def _layout_state() -> dict:
+    """What the layout needs on every page: cookie banner, preferences, a pending policy notice.
+    Called from the template, so error pages without a database still render (it degrades to defaults)."""
     from flask_login import current_user
 
-    if current_user and current_user.is_authenticated and current_user.locale:
-        return current_user.locale
-    return request.accept_languages.best_match(["en"]) or "en"
+    from leadthe.account.preferences import DEFAULTS, ui_preferences
+    from leadthe.consent.services import banner_needed, browser_signal
+    from leadthe.legal.services import pending_notice
+
+    if "layout_state" in g:
+        return g.layout_state
+    try:
+        state = {"prefs": ui_preferences(), "banner": banner_needed(), "signal": browser_signal(),
+                 "notice": pending_notice(current_user), "notices": []}
+        if request.endpoint == "core.dashboard":
+            from leadthe.staff.services import recent_notices
+
+            state["notices"] = recent_notices()
+    except Exception:  # noqa: BLE001
+        state = {"prefs": dict(DEFAULTS), "banner": False, "signal": "", "notice": None, "notices": []}
+    g.layout_state = state
+    return state
 
 
 def _unauthorized():
@@ -91,17 +126,23 @@ def _unauthorized():
 
 def _init_blueprints(app: Flask) -> None:
     from leadthe.account import bp as account_bp
+    from leadthe.consent import bp as consent_bp
+    from leadthe.support import bp as support_bp
     from leadthe.admin import bp as admin_bp
     from leadthe.privacy import bp as privacy_bp
     from leadthe.staff import bp as staff_bp
     from leadthe.auth import bp as auth_bp
     from leadthe.core import bp as core_bp
+    from leadthe.courses import bp as courses_bp
     from leadthe.legal import bp as legal_bp
 
     app.register_blueprint(core_bp)
+    app.register_blueprint(courses_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(legal_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(consent_bp)
+    app.register_blueprint(support_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_bp)
@@ -124,6 +165,12 @@ def _init_request_hooks(app: Flask) -> None:
         org_id = user.org_id if user.is_authenticated and not user.is_platform_staff else None
         g._tenant_token = activate_tenant(org_id)
 
+    from leadthe.account.security import require_2fa_setup
+
+    # after the user and tenant are known: a company that requires two-step verification sends its
+    # members without it to the set-up page before anything else
+    app.before_request(require_2fa_setup)
+
     @app.teardown_request
     def _clear_tenant(_exc):
         token = g.pop("_tenant_token", None)
@@ -140,12 +187,19 @@ def _init_responses(app: Flask) -> None:
     init_compression(app)
     init_security_headers(app)
     init_static(app)
+    from leadthe.analytics import init_analytics
 
+    init_analytics(app)
+
+    from flask_babel import get_locale
     from flask_wtf.csrf import generate_csrf
+
+    from leadthe.auth.reauth import recently_reauthenticated
 
     @app.context_processor
     def _layout_context():
-        return {"csrf_token": generate_csrf}
+        return {"csrf_token": generate_csrf, "recently_reauthenticated": recently_reauthenticated,
+                "layout": _layout_state, "get_locale": get_locale}
 
 
 def _init_errors(app: Flask) -> None:

@@ -71,6 +71,25 @@ def retention_command(now_text: str | None, dry_run: bool):
         click.echo(f"  {RULES[rule_id][0]}: {count}")
 
 
+@leadthe_cli.command("rotate-data-key")
+@click.option("--batch-size", default=500, show_default=True, help="Rows re-encrypted per transaction.")
+def rotate_data_key_command(batch_size: int):
+    """Re-encrypt every encrypted value with the newest key of LEADTHE_DATA_KEY (comma-separated, newest first)."""
+    from flask import current_app
+
+    from leadthe.crypto import DataKeyError, rotate_all
+
+    keys = current_app.config.get("LEADTHE_DATA_KEYS") or []
+    click.echo(f"re-encrypting with the newest of {len(keys)} data key(s)")
+    try:
+        counts = rotate_all(batch_size)
+    except DataKeyError as exc:
+        raise click.ClickException(f"{exc}. Keep the old key after the new one in LEADTHE_DATA_KEY until this has run.") from exc
+    for column, count in counts.items():
+        click.echo(f"  {column}: {count} re-encrypted")
+    click.echo(f"done: {sum(counts.values())} value(s); the older keys can now be removed from LEADTHE_DATA_KEY")
+
+
 @leadthe_cli.command("create-staff")
 @click.argument("email")
 @click.option("--role", type=click.Choice(["staff", "dpo"]), default="staff", show_default=True)
@@ -96,3 +115,22 @@ def _parse_now(text: str | None):
 
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@leadthe_cli.command("load-content")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False))
+def load_content_command(path: str | None):
+    """Load or update the curriculum from a content folder (default: the shipped starter curriculum).
+
+    Courses, modules and lessons are matched by slug and updated in place; learners' progress is kept.
+    Safe to run again: unchanged content changes nothing."""
+    from leadthe.courses.content import ContentError, load_content
+    from leadthe.extensions import db
+
+    try:
+        report = load_content(path)
+    except ContentError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"content loaded from {path or 'the starter curriculum'}: {report.summary()}")

@@ -86,4 +86,5 @@ def load_config(instance_path: str) -> dict:
         "EXPORT_DIR": os.environ.get("LEADTHE_EXPORT_DIR", "").strip() or str(inst / "exports"),
         "EXPORT_DAYS": int(os.environ.get("LEADTHE_EXPORT_DAYS", "7")),
         "DPO_EMAIL": os.environ.get("LEADTHE_DPO_EMAIL", "dpo@leadthe.ai"),
+        "SUPPORT_EMAIL": os.environ.get("LEADTHE_SUPPORT_EMAIL", "support@leadthe.ai"),
     }

@@ -49,7 +49,57 @@ def seed_demo() -> list[tuple[str, str]]:
             if exists is None:
                 db.session.add(TeamMembership(org_id=org.id, team_id=team.id, user_id=user.id, is_manager=manages))
     db.session.commit()
+    seed_demo_progress()
     return [(role, email) for email, _n, role, *_ in PEOPLE]
+
+
+# email -> (course slug, lessons completed; None = the whole course)
+DEMO_PROGRESS = {
+    "learner@acme.example": [("ai-foundations", None), ("prompting-that-works", 5)],
+    "sam@acme.example": [("ai-foundations", 7)],
+    "erin@acme.example": [("prompting-that-works", 3), ("using-ai-safely", 2)],
+    "manager@acme.example": [("leading-ai-adoption", 4)],
+}
+
+
+def seed_demo_progress() -> None:
+    """Enrolments, completed lessons and activity days for the demo learners (idempotent; needs the
+    curriculum, which `make run` loads first)."""
+    from datetime import timedelta
+
+    from leadthe.courses.services import complete_lesson, enroll
+    from leadthe.models import ActivityDay, Course, Enrollment, Lesson
+
+    courses = {c.slug: c for c in db.session.scalars(sa.select(Course).where(Course.slug.in_(
+        {slug for plans in DEMO_PROGRESS.values() for slug, _ in plans})))}
+    if not courses:
+        return
+    users = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(DEMO_PROGRESS)))}
+    now = utcnow()
+    for email, plans in DEMO_PROGRESS.items():
+        user = users.get(email)
+        if user is None:
+            continue
+        for slug, count in plans:
+            course = courses.get(slug)
+            if course is None:
+                continue
+            enroll(user, course)
+            lessons = db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id, Lesson.archived.is_(False))
+                                         .order_by(Lesson.seq)).all()
+            todo = lessons if count is None else lessons[:count]
+            for i, lesson in enumerate(todo):
+                # spread over the last days, so the streak and the week chart have something to show
+                complete_lesson(user, course, lesson, now=now - timedelta(days=max(len(todo) - 1 - i, 0) // 2))
+            if todo:
+                db.session.execute(sa.update(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
+                                   .values(last_lesson_id=todo[-1].id, last_seen_at=now))
+        for back in range(6):
+            day = (now - timedelta(days=back)).date()
+            db.session.execute(sa.update(ActivityDay).where(ActivityDay.user_id == user.id, ActivityDay.day == day,
+                                                            ActivityDay.seconds == 0)
+                               .values(seconds=600 + 240 * ((user.id + back) % 5)))
+    db.session.commit()
 
 
 def demo_people() -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """Shared form pieces."""
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 
@@ -32,3 +32,16 @@ def distinct_ids(form, prefix: str):
             field.id = f"{prefix}-{field.name}"
             field.label.field_id = field.id
     return form
+
+
+def one_time_code_field(label="Code from your authenticator app, or a recovery code", required=False, numeric=True):
+    """A field for a TOTP code (or a recovery code): paste and password managers welcome, spaces allowed."""
+    render_kw = {"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "none",
+                 "autocorrect": "off", "maxlength": 40}
+    if numeric:
+        render_kw["inputmode"] = "numeric"
+    validators = [Length(max=40)]
+    if required:
+        validators.insert(0, DataRequired("Enter the code."))
+    return StringField(label, validators=validators, render_kw=render_kw,
+                       filters=[lambda v: v.strip() if isinstance(v, str) else v])

@@ -24,14 +24,15 @@ LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 12  # with back-off capped at 6 h, a little over two days of trying
 
 
-def queue_mail(to_addr: str, subject: str, template: str, *, kind: str, user=None, headers=None, **context) -> OutboxMail:
+def queue_mail(to_addr: str, subject: str, template: str, *, kind: str, user=None, user_id: int | None = None,
+               headers=None, **context) -> OutboxMail:
     body = render_template(f"mail/{template}.txt", **context)
     mail = OutboxMail(
         to_addr=to_addr,
         subject=subject,
         body_text=body,
         kind=kind,
-        user_id=getattr(user, "id", None),
+        user_id=user_id if user_id is not None else getattr(user, "id", None),
         headers=headers or {},
     )
     db.session.add(mail)
@@ -147,3 +148,27 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> dict:
         except smtplib.SMTPException:
             pass
     return counts
+
+
+def mail_everyone(progress, send_one, batch: int = 500) -> None:
+    """Mail every active person once, in batches, for a broadcast (policy change, notice).
+
+    ``progress`` is a row with ``last_user_id``, ``mailed`` and ``finished_at``; it moves in the same
+    transaction as each batch's mail, so a worker killed half-way is resumed without mailing anyone twice.
+    ``send_one(user_id, email, name)`` queues one person's mail.
+    """
+    from leadthe.models import User
+
+    while progress.finished_at is None:
+        people = db.session.execute(
+            sa.select(User.id, User.email, User.name).where(User.id > progress.last_user_id, User.status == "active")
+            .order_by(User.id).limit(batch)).all()
+        if not people:
+            progress.finished_at = utcnow()
+            db.session.commit()
+            break
+        for person_id, email, name in people:
+            send_one(person_id, email, name)
+        progress.last_user_id = people[-1][0]
+        progress.mailed += len(people)
+        db.session.commit()

@@ -80,5 +80,13 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     if org_id is None or not state.is_select or state.execution_options.get("all_tenants"):
         return
     state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: cls.org_id == org_id, include_aliases=True)
+        with_loader_criteria(TenantScoped, lambda cls: tenant_clause(cls, org_id), include_aliases=True)
     )
+
+
+def tenant_clause(model, org_id):
+    """Rows of ``model`` the company ``org_id`` may see: its own, plus platform-wide rows (org_id NULL)
+    for models that declare ``__tenant_shared__`` (courses: a platform course is everyone's)."""
+    if getattr(model, "__tenant_shared__", False):
+        return sa.or_(model.org_id.is_(None), model.org_id == org_id)
+    return model.org_id == org_id

@@ -29,9 +29,26 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+# Full-text search objects made by hand in migrations (0003): FTS5 virtual tables with their shadow tables on
+# SQLite, generated tsvector columns and their GIN indexes on PostgreSQL. They are not in the models'
+# metadata, so autogenerate must neither reflect nor compare them.
+SEARCH_OBJECTS = ("course_fts", "lesson_fts")
+SEARCH_COLUMNS = ("search_vector",)
+
+
+def include_name(name, type_, parent_names):
+    if type_ == "table" and name and name.startswith(SEARCH_OBJECTS):
+        return False
+    if type_ == "column" and name in SEARCH_COLUMNS:
+        return False
+    if type_ == "index" and name and name.endswith("_search_vector"):
+        return False
+    return True
+
+
 def run_migrations_offline():
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_db.metadata,
-                      literal_binds=True, render_item=render_item)
+                      literal_binds=True, render_item=render_item, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -47,6 +64,7 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
 
     with get_engine().connect() as connection:
         sqlite = connection.dialect.name == "sqlite"

@@ -62,7 +62,9 @@ def _generate(column, table_name, markers):
         return {"note": m}
     if isinstance(t, (sa.String, sa.Text)):
         length = getattr(t, "length", None) or 200
-        m = marker(name[:3])[: max(length, 8)]
+        if length < 12:
+            return "ZZ"[:length]  # too short to hold a unique marker (e.g. a country code): not tracked
+        m = marker(name[:3])[:length]
         if name in ("email", "to_addr", "pending_email"):
             m = f"{m}@example.com"
         markers.append(m)
@@ -71,9 +73,30 @@ def _generate(column, table_name, markers):
         return True
     if isinstance(t, sa.DateTime):
         return utcnow() - timedelta(minutes=next(_counter))
+    if isinstance(t, sa.Date):
+        return (utcnow() - timedelta(days=next(_counter))).date()
+    if isinstance(t, sa.Float):
+        return float(next(_counter))
     if isinstance(t, (sa.Integer, sa.BigInteger)):
         return next(_counter)
     raise AssertionError(f"no generator for {table_name}.{name} ({t!r})")
+
+
+def _parent_row(table, user) -> int:
+    """A row in a referenced table (not the person's own data), for NOT NULL foreign keys."""
+    row = {}
+    for col in table.columns:
+        if col.primary_key and isinstance(col.type, sa.Integer):
+            continue
+        if col.name == "org_id":
+            row[col.name] = user.org_id
+        elif col.foreign_keys and col.nullable:
+            row[col.name] = None
+        elif col.foreign_keys:
+            row[col.name] = _parent_row(next(iter(col.foreign_keys)).column.table, user)
+        else:
+            row[col.name] = _generate(col, table.name, [])
+    return db.session.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one()
 
 
 def populate_everything(app, user_id: int) -> Markers:
@@ -89,7 +112,8 @@ def populate_everything(app, user_id: int) -> Markers:
             if source.table == "user_account":
                 values = {}
                 for col in table.columns:
-                    if col.name in ("id", "org_id", "role", "status", "locale", "password_hash"):
+                    # totp_enabled_at stays empty: with two-step verification on, logging in would need a code
+                    if col.name in ("id", "org_id", "role", "status", "locale", "password_hash", "totp_enabled_at"):
                         continue
                     values[col.name] = _value_for(col, source.table, user, markers)
                 values["status"] = "active"
@@ -109,8 +133,10 @@ def populate_everything(app, user_id: int) -> Markers:
                     row[col.name] = user.org_id
                 elif col.name == "team_id":
                     row[col.name] = team.id
-                elif col.foreign_keys:
+                elif col.foreign_keys and col.nullable:
                     row[col.name] = None
+                elif col.foreign_keys:
+                    row[col.name] = _parent_row(next(iter(col.foreign_keys)).column.table, user)
                 else:
                     row[col.name] = _value_for(col, source.table, user, markers)
             db.session.execute(sa.insert(table).values(row))

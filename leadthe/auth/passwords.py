@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
+from pathlib import Path
 
 import bcrypt
 from flask import current_app
@@ -51,11 +53,30 @@ def burn_equal_time(password: str) -> None:
     check_password(password[:MAX_LENGTH], _dummy_hash[rounds])
 
 
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The 10,000 most common passwords (see the header of common_passwords.txt for the source)."""
+    with COMMON_PASSWORDS_FILE.open(encoding="utf-8") as fh:
+        return frozenset(line.strip() for line in fh if line.strip() and not line.startswith("#"))
+
+
+def is_common_password(password: str) -> bool:
+    """Also catches the list's entries with spaces or capitals added ("Qwerty 123456")."""
+    folded = password.lower()
+    return folded in common_passwords() or "".join(folded.split()) in common_passwords()
+
+
 def password_problems(password: str, email: str = "") -> list[str]:
     """Why a new password is refused, in words for the form; empty when it is acceptable."""
     problems = []
     if len(password) < MIN_LENGTH:
         problems.append(f"Use at least {MIN_LENGTH} characters.")
+    elif is_common_password(password):
+        problems.append("This is one of the most commonly used passwords, which attackers try first. Choose another one, "
+                        "for example a few unrelated words.")
     if len(password) > MAX_LENGTH:
         problems.append(f"Use at most {MAX_LENGTH} characters.")
     local = email.split("@")[0].lower() if email else ""

@@ -1,16 +1,71 @@
-"""Step-up re-authentication before sensitive actions (export, deletion, ...)."""
+"""Step-up re-authentication before sensitive actions (export, deletion, 2FA changes, e-mail change).
+
+The person types the password, and with two-step verification also a code (TOTP or recovery code).
+Success is remembered on the server-side session row (``user_session.reauth_at``) for a few minutes,
+so a second sensitive action right after the first does not ask again in the same browser.
+"""
 from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import g
 
 from leadthe import audit
 from leadthe.auth.passwords import check_password
+from leadthe.models import utcnow
+
+REAUTH_WINDOW = timedelta(minutes=5)
 
 
-def confirm_identity(user, password: str | None, code: str | None = None) -> str | None:
-    """None when the person proved it is them; otherwise the message to show beside the field.
+class ReauthProblem(str):
+    """The message to show, and the form field (``password`` or ``code``) it belongs beside."""
 
-    Two-factor codes join here once accounts can have them.
+    field: str = "password"
+
+    def __new__(cls, message: str, field: str = "password"):
+        obj = super().__new__(cls, message)
+        obj.field = field
+        return obj
+
+
+def recently_reauthenticated() -> bool:
+    record = g.get("user_session")
+    return bool(record is not None and record.reauth_at and utcnow() - record.reauth_at < REAUTH_WINDOW)
+
+
+def mark_reauthenticated() -> None:
+    record = g.get("user_session")
+    if record is not None:
+        record.reauth_at = utcnow()
+
+
+def confirm_identity(user, password: str | None, code: str | None = None, *, allow_recent: bool = True) -> ReauthProblem | None:
+    """None when the person proved it is them; otherwise the problem to show beside its field.
+
+    ``allow_recent=False`` asks for every factor even within the re-authentication window (used for
+    turning two-step verification off).
     """
-    if not password or not check_password(password, user.password_hash):
-        audit.record("reauth.failed", actor=user, subject=user)
-        return "That is not your current password."
+    if allow_recent and recently_reauthenticated():
+        return None
+    if not password:
+        return ReauthProblem("Enter your password to confirm it is you.")
+    if not check_password(password, user.password_hash):
+        audit.record("reauth.failed", actor=user, subject=user, reason="password")
+        return ReauthProblem("That is not your current password.")
+    if user.has_2fa:
+        from leadthe.auth.twofactor import check_second_factor
+
+        if not code:
+            return ReauthProblem("Enter the 6-digit code from your authenticator app, or a recovery code.", "code")
+        if check_second_factor(user, code) is None:
+            audit.record("reauth.failed", actor=user, subject=user, reason="code")
+            return ReauthProblem("That code is not valid, or it was already used. Wait for the next code and try again.", "code")
+    mark_reauthenticated()
+    audit.record("reauth.success", actor=user, subject=user)
     return None
+
+
+def show_problem(form, problem: ReauthProblem) -> None:
+    """Put ``problem`` beside the field it concerns (the password field if the form has no code field)."""
+    field = getattr(form, problem.field, None) or form.password
+    field.errors = list(field.errors) + [str(problem)]

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app, session, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from leadthe import audit
@@ -174,3 +175,59 @@ def set_password(user: User, new_password: str, *, event: str, keep_session_id: 
         user=user,
         name=user.first_name,
     )
+
+
+# --- the second step of a log-in with two-step verification -------------------------------------------
+
+SECOND_STEP_MAX_AGE = 300  # seconds between a correct password and the code
+_PENDING_KEY = "login_2fa"
+
+
+def begin_second_step(user: User, next_url: str) -> None:
+    """After a correct password: remember, signed and for 5 minutes only, who is half-way through.
+
+    The browser gets no session yet (``start_session`` runs only after the code). The token carries a
+    fingerprint of the password hash, so a password change in between voids it, and a nonce, so that
+    two log-ins never share one.
+    """
+    session.clear()
+    session[_PENDING_KEY] = _serializer("login-2fa").dumps(
+        {"uid": user.id, "n": secrets.token_urlsafe(16), "ph": _fingerprint(user.password_hash)})
+    session[_PENDING_KEY + "_next"] = next_url
+
+
+def pending_second_step() -> User | None:
+    """The person whose password was just accepted, or None (no log-in under way, or it took too long)."""
+    token = session.get(_PENDING_KEY)
+    if not token:
+        return None
+    try:
+        data = _serializer("login-2fa").loads(token, max_age=SECOND_STEP_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or not user.is_active or not user.has_2fa or data.get("ph") != _fingerprint(user.password_hash):
+        return None
+    return user
+
+
+def pending_user_id() -> str:
+    """For rate limits: the account a second step is for (unverified: only a bucket name)."""
+    token = session.get(_PENDING_KEY)
+    if not token:
+        return ""
+    try:
+        return str(_serializer("login-2fa").loads_unsafe(token)[1].get("uid", ""))
+    except Exception:  # noqa: BLE001 - a garbled cookie just has no account bucket
+        return ""
+
+
+def second_step_next(default: str) -> str:
+    from leadthe.net import safe_next
+
+    return safe_next(session.get(_PENDING_KEY + "_next"), default)
+
+
+def end_second_step() -> None:
+    session.pop(_PENDING_KEY, None)
+    session.pop(_PENDING_KEY + "_next", None)

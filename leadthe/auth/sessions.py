@@ -48,6 +48,9 @@ def start_session(user: User) -> UserSession:
     user.session_token = token
     login_user(user)
     g.user_session = record
+    from leadthe.consent.services import link_ledger_to_user
+
+    link_ledger_to_user(user)  # this browser's cookie decisions now belong to the account
     return record
 
 
@@ -85,7 +88,7 @@ def load_user_from_session(token: str) -> User | None:
     now = utcnow()
     record = db.session.scalar(
         sa.select(UserSession)
-        .options(joinedload(UserSession.user))
+        .options(joinedload(UserSession.user).joinedload(User.organization))  # the 2FA guard reads the company
         .where(UserSession.token_hash == _hash(token))
         .execution_options(all_tenants=True)
     )

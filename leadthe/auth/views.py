@@ -6,12 +6,13 @@ from flask_login import current_user, login_required
 from leadthe import audit
 from leadthe.auth import bp
 from leadthe.auth import services
-from leadthe.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from leadthe.auth import twofactor
+from leadthe.auth.forms import ForgotPasswordForm, LoginForm, RecoveryCodeLoginForm, ResetPasswordForm, SecondFactorForm, SignupForm
 from leadthe.auth.sessions import end_session, start_session
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm
-from leadthe.htmx import render_form, see_other
-from leadthe.net import safe_next
+from leadthe.htmx import is_htmx, render_form, see_other
+from leadthe.net import client_ip, safe_next, user_agent
 
 
 def _posted_email() -> str:
@@ -25,7 +26,36 @@ def _audit_lockout(request_limit) -> None:
 
 
 def _after_login_url(user) -> str:
+    from leadthe.account.security import must_set_up_2fa
+
+    if must_set_up_2fa(user):
+        return url_for("account.twofa_setup")
     return safe_next(request.args.get("next"), url_for("core.dashboard"))
+
+
+def _finish_login(user, **details) -> None:
+    """Start the real session (after the password, and the code for people with 2FA)."""
+    from leadthe.account.security import is_new_device, notify_new_device
+
+    new_device = is_new_device(user, user_agent())
+    start_session(user)
+    audit.record("login.success", actor=user, subject=user, **details)
+    if new_device:
+        notify_new_device(user, user_agent(), client_ip())
+
+
+def _pending_account() -> str:
+    return "login-2fa:" + (services.pending_user_id() or client_ip())
+
+
+def _failed(response) -> bool:
+    return response.status_code != 303 and "HX-Redirect" not in response.headers
+
+
+def _audit_2fa_lockout(request_limit) -> None:
+    user = services.pending_second_step()
+    audit.record("login.2fa_locked", subject=user, limit=str(request_limit.limit))
+    db.session.commit()
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -71,17 +101,55 @@ def login():
     error = None
     if form.validate_on_submit():
         result = services.authenticate(form.email.data, form.password.data)
-        if result.user is not None:
-            start_session(result.user)
-            audit.record("login.success", actor=result.user, subject=result.user)
+        if result.user is not None and result.user.has_2fa:
+            services.begin_second_step(result.user, _after_login_url(result.user))
+            audit.record("login.password_ok", subject=result.user)
             db.session.commit()
-            return see_other(_after_login_url(result.user))
+            return see_other(url_for("auth.login_2fa"))
+        if result.user is not None:
+            next_url = _after_login_url(result.user)
+            _finish_login(result.user)
+            db.session.commit()
+            return see_other(next_url)
         db.session.commit()  # keep the audit event of the failure
         error = result.error
     ended = {"idle": "You were signed out after a while without activity. Please log in again.",
              "expired": "Your session reached its maximum length. Please log in again.",
              "revoked": "This session was signed out. Please log in again."}.get(request.args.get("ended", ""))
     return render_form("auth/login.html", form, block="login_form", invalid=bool(error), error=error, ended=ended)
+
+
+@bp.route("/login/2fa", methods=["GET", "POST"])
+@limiter.limit("30 per minute;300 per day", methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=_pending_account, methods=["POST"], deduct_when=_failed,
+               on_breach=_audit_2fa_lockout)
+def login_2fa():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.dashboard"))
+    user = services.pending_second_step()
+    if user is None:
+        services.end_second_step()
+        flash("Your log-in took too long or was interrupted. Please log in again.", "info")
+        url = url_for("auth.login")
+        return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
+    recovery = request.args.get("recovery") == "1"
+    form = RecoveryCodeLoginForm() if recovery else SecondFactorForm()
+    error = None
+    if form.validate_on_submit():
+        used = twofactor.check_second_factor(user, form.code.data)
+        if used:
+            next_url = services.second_step_next(url_for("core.dashboard"))
+            _finish_login(user, second_factor=used)
+            db.session.commit()
+            if used == "recovery":
+                left = twofactor.recovery_codes_left(user)
+                flash(f"You used a recovery code; {left} left. Make new ones on your security page if you run low.", "info")
+            return see_other(next_url)
+        audit.record("login.2fa_failed", subject=user)
+        db.session.commit()
+        error = ("That recovery code is not valid, or it was already used." if recovery else
+                 "That code is not valid, or it was already used. Wait for the next code and try again.")
+    return render_form("auth/login_2fa.html", form, block="twofa_form", invalid=bool(error), error=error, recovery=recovery)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -15,7 +15,12 @@ def home():
 @bp.route("/dashboard")
 @login_required
 def dashboard():
-    return render_template("core/dashboard.html")
+    from leadthe.courses.services import activity, my_courses
+
+    courses = my_courses(current_user)
+    week, streak = activity(current_user)
+    return render_template("core/dashboard.html", in_progress=[c for c in courses if not c.completed_at],
+                           completed=[c for c in courses if c.completed_at], week=week, streak=streak)
 
 
 @bp.route("/healthz")

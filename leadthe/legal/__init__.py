@@ -1,12 +1,7 @@
-"""Public legal pages. Versioned policies with history and change notices come with the consent work."""
-from flask import Blueprint, render_template
+"""Public legal pages: versioned policies with history, changes and acknowledgements."""
+from flask import Blueprint
 
 bp = Blueprint("legal", __name__)
 
-POLICY_VERSION = 1
-POLICY_EFFECTIVE = "27 November 2026"
-
-
-@bp.route("/privacy/policy")
-def privacy_policy():
-    return render_template("legal/privacy_policy.html", version=POLICY_VERSION, effective=POLICY_EFFECTIVE)
+from leadthe.legal import views  # noqa: E402,F401
+from leadthe.legal import staff_views  # noqa: E402,F401

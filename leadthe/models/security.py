@@ -22,8 +22,21 @@ class UserSession(Timestamped, Base):
     revoked_at: Mapped[datetime | None]
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(400), default="")
+    # when the person last proved it is them again (password, + code with 2FA) in this browser
+    reauth_at: Mapped[datetime | None]
 
     user: Mapped["User"] = relationship()  # noqa: F821
+
+
+class RecoveryCode(Timestamped, Base):
+    """One of a person's single-use recovery codes for two-step verification; only a keyed hash is kept."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None]
 
 
 class AuditEvent(TenantScoped, Base):

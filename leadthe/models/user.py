@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from leadthe.crypto import EncryptedString
 from leadthe.models.base import Base, TenantScoped, Timestamped
 
 ORG_ROLES = ("learner", "manager", "admin")
@@ -38,6 +39,12 @@ class User(UserMixin, TenantScoped, Timestamped, Base):
     # optional profile photo, re-encoded small and stripped of metadata (see leadthe.privacy.photos)
     photo: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
     photo_updated_at: Mapped[datetime | None]
+    # two-step verification (TOTP): the secret is encrypted at rest; it is set when set-up starts and
+    # counts only once ``totp_enabled_at`` is set (a valid code proved the authenticator app has it)
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString(255))
+    totp_enabled_at: Mapped[datetime | None]
+    # the highest time-step counter ever accepted: a code for it or an earlier one is a replay
+    totp_last_step: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
     organization: Mapped["Organization | None"] = relationship()  # noqa: F821
 
@@ -55,6 +62,10 @@ class User(UserMixin, TenantScoped, Timestamped, Base):
     @property
     def is_org_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def has_2fa(self) -> bool:
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
 
     @property
     def is_platform_staff(self) -> bool:

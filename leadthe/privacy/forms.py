@@ -2,12 +2,16 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from leadthe.forms import one_time_code_field
 from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
 
 
 class ReauthForm(FlaskForm):
-    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm it is you.")],
+    # Not required by the form: within the re-authentication window neither is asked for, and
+    # leadthe.auth.reauth.confirm_identity says what is missing otherwise.
+    password = PasswordField("Your password", validators=[Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
+    code = one_time_code_field()  # shown and checked only for people with two-step verification
 
 
 class ExportForm(ReauthForm):

@@ -41,6 +41,7 @@ RETENTION_RULES = {
     "unverified_30d": "Sign-ups whose address was never confirmed are removed after 30 days.",
     "job_30d": "Finished jobs are removed after 30 days.",
     "company_lifetime": "While the company is a customer; erased with the company after it leaves (90 days).",
+    "search_90d": "90 days after the search; with the account at the latest.",
 }
 
 
@@ -106,7 +107,25 @@ SOURCES: list[Source] = [
             "pending_email": Col("a new address waiting for your confirmation"),
             "photo": Col("your optional profile photo (exported as a file)"),
             "photo_updated_at": Col("when the photo was changed"),
+            "totp_secret": Col("two-step verification: the key your authenticator app shares with us", export=False,
+                               sensitive=True,
+                               reason="a secret that would let anyone who holds it make your sign-in codes; "
+                                      "encrypted at rest and never shown again after set-up"),
+            "totp_enabled_at": Col("two-step verification: when you turned it on"),
+            "totp_last_step": Col("two-step verification: the time step of the last code used, so a code works only once"),
             "created_at": CREATED,
+        },
+    ),
+    Source(
+        "recovery_code", "Two-step verification recovery codes", "account",
+        purpose="Single-use codes that let you sign in when your authenticator app is not at hand.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={
+            "id": ID, "user_id": tech("you"),
+            "code_hash": Col("checks a recovery code", export=False,
+                             reason="a keyed one-way hash: it cannot reveal the code and is useless outside our system"),
+            "used_at": Col("when the code was used (each works once)"),
+            "created_at": Col("when the codes were made"),
         },
     ),
     Source(
@@ -130,6 +149,7 @@ SOURCES: list[Source] = [
             "revoked_at": Col("when it was signed out"),
             "ip": Col("IP address: security and approximate place"),
             "user_agent": Col("browser and operating system"),
+            "reauth_at": Col("when you last confirmed it was you in this browser (password, and code with 2FA)"),
         },
     ),
     Source(
@@ -210,6 +230,47 @@ SOURCES: list[Source] = [
             "created_at": CREATED,
         },
     ),
+    Source(
+        "enrollment", "Your courses", "usage",
+        purpose="Which courses you started, where to resume, and when you completed them; shown to you and in your company's progress reports.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "user_id": tech("you"), "course_id": tech("the course"),
+                 "last_lesson_id": Col("the lesson you were last on (to resume)"),
+                 "last_seen_at": Col("when you last opened the course"),
+                 "completed_at": Col("when you completed the course"), "created_at": Col("when you started the course")},
+    ),
+    Source(
+        "lesson_completion", "Lessons you completed", "usage",
+        purpose="Your progress through each course; shown to you and in your company's progress reports.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "user_id": tech("you"), "lesson_id": tech("the lesson"), "course_id": tech("the course"),
+                 "completed_at": Col("when you completed the lesson")},
+    ),
+    Source(
+        "practice_answer", "Your practice answers", "usage",
+        purpose="The prompts you write in practice lessons, kept so you can revisit and improve them. Only you see them.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "user_id": tech("you"), "lesson_id": tech("the practice lesson"),
+                 "answer": Col("what you wrote"), "created_at": Col("when you first saved it"),
+                 "updated_at": Col("when you last changed it")},
+    ),
+    Source(
+        "activity_day", "Your daily learning activity", "usage",
+        purpose="Time spent learning and lessons completed per day, for your streak and your own activity chart.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "user_id": tech("you"), "day": Col("the day (UTC)"),
+                 "seconds": Col("time spent learning that day (estimated from page views and visible-page heartbeats)"),
+                 "lessons_completed": Col("lessons completed that day"),
+                 "last_ping_at": Col("the last sign of activity that day (ends a visit after 5 minutes)")},
+    ),
+    Source(
+        "search_query", "Your searches", "usage",
+        purpose="What people search for, to improve the curriculum. Stored only with analytics consent, and never "
+                "when you object to analytics or restrict processing.",
+        basis="consent", retention="search_90d", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "user_id": tech("you"), "query": Col("the words you searched for"),
+                 "results": Col("how many results were found"), "created_at": Col("when you searched")},
+    ),
     # --- tables without personal data -------------------------------------------------------------
     Source(
         "organization", "Companies", None, purpose="The customer companies.", basis=None,
@@ -232,11 +293,142 @@ SOURCES: list[Source] = [
             "finished_at", "created_at")},
     ),
     Source(
+        "course", "Courses", None, purpose="The curriculum: platform courses and companies' private courses.", basis=None,
+        retention="company_lifetime", erasure="none",
+        why_not_personal="Course content written by LeadThe.AI or a company's authors; no learner data.",
+        columns={c: tech("course content") for c in (
+            "id", "org_id", "slug", "title", "summary", "description_md", "description_html", "topic", "level", "audience",
+            "position", "minutes", "lesson_count", "published", "search_text", "updated_at", "created_at")},
+    ),
+    Source(
+        "course_module", "Course modules", None, purpose="The curriculum's modules.", basis=None,
+        retention="company_lifetime", erasure="none", why_not_personal="Course content; no learner data.",
+        columns={c: tech("course content") for c in (
+            "id", "course_id", "slug", "title", "body_md", "body_html", "position", "archived")},
+    ),
+    Source(
+        "lesson", "Lessons", None, purpose="The curriculum's lessons.", basis=None,
+        retention="company_lifetime", erasure="none", why_not_personal="Course content; no learner data.",
+        columns={c: tech("course content") for c in (
+            "id", "course_id", "module_id", "slug", "title", "kind", "minutes", "body_md", "body_html", "prompt",
+            "video_url", "transcript_md", "transcript_html", "position", "seq", "archived", "search_text", "updated_at")},
+    ),
+    Source(
         "alembic_version", "Schema version", None, purpose="Database migrations.", basis=None,
         retention="company_lifetime", erasure="none", why_not_personal="A revision number.",
         columns={"version_num": tech("schema revision")},
     ),
 ]
+
+# --- consent, analytics, preferences and policies (cookie consent issue) -----------------------------
+RETENTION_RULES.update({
+    "analytics_13m": "13 months, then deleted; analytics are only recorded with your consent.",
+    "consent_13m": "An anonymous visitor's decisions: 13 months. An account's decisions: while the account exists.",
+})
+
+SOURCES += [
+    Source(
+        "consent_record", "Your cookie decisions", "consents",
+        purpose="Proof of what you agreed to about cookies, when, under which policy, and how.",
+        basis="legal_obligation", retention="consent_13m", subject=("user_id",), erasure="delete",
+        columns={
+            "id": ID, "user_id": tech("you (linked after you sign in)"),
+            "consent_id": Col("the anonymous id from the consent cookie"),
+            "analytics": Col("whether you allowed analytics"), "preferences": Col("whether you allowed preference cookies"),
+            "policy_version": Col("the privacy policy version in force"), "cookie_revision": Col("the cookie list you saw"),
+            "method": Col("how you decided (banner, settings page)"), "signal": Col("a browser privacy signal sent with it"),
+            "created_at": Col("when you decided"),
+        },
+    ),
+    Source(
+        "page_view", "Pages you visited (analytics)", "usage",
+        purpose="Usage analytics to improve the platform and, for your company, adoption figures; only with your consent.",
+        basis="consent", retention="analytics_13m", subject=("user_id",), erasure="delete",
+        columns={
+            "id": ID, "org_id": tech("your company"), "user_id": tech("you"),
+            "created_at": Col("when"), "visitor_id": Col("the analytics cookie's random id"),
+            "feature": Col("which part of the platform"), "route": Col("which page (without ids)"),
+            "referrer": Col("where you came from (a page of ours, or another site's name)"),
+            "browser": Col("browser family"), "os": Col("operating system family"), "device": Col("device type"),
+            "country": Col("country, from the IP address"), "ip_prefix": Col("IP address with the last part removed"),
+        },
+    ),
+    Source(
+        "user_preference", "Your preferences", "account",
+        purpose="Your theme, density, low-data mode and e-mail choices.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={
+            "user_id": tech("you"), "theme": Col("theme"), "density": Col("density"), "low_data": Col("low-data mode"),
+            "email_progress": Col("progress e-mails on or off"), "email_product": Col("product e-mails on or off"),
+            "updated_at": Col("when you changed them"),
+        },
+    ),
+    Source(
+        "policy_acknowledgement", "Policy changes you acknowledged", "consents",
+        purpose="Showing each important policy change until you have read it, and proof that you did.",
+        basis="legal_obligation", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "user_id": tech("you"), "document_id": tech("the policy version"),
+                 "acknowledged_at": Col("when you acknowledged it")},
+    ),
+    Source(
+        "policy_document", "Policy versions", None, purpose="The privacy policy, cookie policy and terms, with history.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Published documents; the publishing staff member is referenced by id only.",
+        columns={c: tech("policy document") for c in (
+            "id", "kind", "version", "title", "summary", "body_md", "body_html", "effective_at", "material",
+            "categories_changed", "published_by_id", "created_at")},
+    ),
+    Source(
+        "policy_notice", "Policy change mailings", None, purpose="Progress of mailing a policy change.", basis=None,
+        retention="company_lifetime", erasure="none", why_not_personal="A cursor (a record id) and counts.",
+        columns={c: tech("mailing progress") for c in ("document_id", "last_user_id", "mailed", "finished_at")},
+    ),
+]
+
+
+# --- support, feedback, notices, staff access (support issue) ------------------------------------------
+RETENTION_RULES.update({
+    "support_2y": "Two years after the ticket was last updated; with the account at the latest.",
+    "grant_2y": "Two years, as a record of who looked at your data and why.",
+})
+
+SOURCES += [
+    Source(
+        "support_ticket", "Your support requests", "communications",
+        purpose="Answering your questions.", basis="contract", retention="support_2y", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "subject": Col("the subject you wrote"),
+                 "category": Col("the topic"), "status": Col("progress"), "assigned_to_id": tech("the staff member handling it"),
+                 "created_at": CREATED, "updated_at": Col("last update")},
+    ),
+    Source(
+        "support_message", "Your support messages", "communications",
+        purpose="The conversation with our support team.", basis="contract", retention="support_2y",
+        subject=("author_id",), erasure="delete",
+        columns={"id": ID, "ticket_id": tech("the request"), "author_id": tech("who wrote it"),
+                 "from_staff": Col("written by our support team"), "body": Col("the message"), "created_at": CREATED},
+    ),
+    Source(
+        "feedback", "Your feedback and survey answers", "communications",
+        purpose="Improving courses; your company sees totals only.", basis="consent", retention="account_lifetime",
+        subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "kind": Col("survey or general feedback"),
+                 "course_id": tech("the course"), "rating": Col("your rating"), "comment": Col("your comment"), "created_at": CREATED},
+    ),
+    Source(
+        "staff_access_grant", "Staff access to your data", "device",
+        purpose="A record of every time LeadThe.AI staff opened your data, why, and for how long.",
+        basis="legal_obligation", retention="grant_2y", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "staff_id": tech("the staff member"), "user_id": tech("you"), "reason": Col("the recorded reason"),
+                 "reference": Col("the ticket or request reference"), "created_at": Col("when access started"),
+                 "expires_at": Col("when it ended")},
+    ),
+    Source(
+        "notice", "Notices", None, purpose="Messages from LeadThe.AI to every user.", basis=None, retention="company_lifetime",
+        erasure="none", why_not_personal="Broadcast text; the author is referenced by id only.",
+        columns={c: tech("notice") for c in ("id", "title", "body", "created_by_id", "last_user_id", "mailed", "finished_at", "created_at")},
+    ),
+]
+
 
 BY_TABLE = {source.table: source for source in SOURCES}
 

@@ -120,6 +120,37 @@ def rule_jobs(now, dry_run):
     return _delete_where(Job, sa.and_(Job.status.in_(("done", "failed")), Job.finished_at <= now - timedelta(days=30)), dry_run)
 
 
+def rule_analytics(now, dry_run):
+    from leadthe.models.consent import PageView
+
+    return _delete_where(PageView, PageView.created_at <= now - timedelta(days=395), dry_run)
+
+
+def rule_consents(now, dry_run):
+    from leadthe.models.consent import ConsentRecord
+
+    return _delete_where(ConsentRecord, sa.and_(ConsentRecord.user_id.is_(None),
+                                                ConsentRecord.created_at <= now - timedelta(days=395)), dry_run)
+
+
+def rule_searches(now, dry_run):
+    from leadthe.models import SearchQuery
+
+    return _delete_where(SearchQuery, SearchQuery.created_at <= now - timedelta(days=90), dry_run)
+
+
+def rule_support(now, dry_run):
+    from leadthe.models.support import SupportTicket
+
+    return _delete_where(SupportTicket, SupportTicket.updated_at <= now - timedelta(days=730), dry_run)
+
+
+def rule_grants(now, dry_run):
+    from leadthe.models.support import StaffAccessGrant
+
+    return _delete_where(StaffAccessGrant, StaffAccessGrant.created_at <= now - timedelta(days=730), dry_run)
+
+
 # rule id (as used in the registry) -> (description, implementation)
 RULES = {
     # companies first: their people are erased as part of the company, not one by one as closed accounts
@@ -133,6 +164,11 @@ RULES = {
     "audit_2y": ("security events older than two years deleted", rule_audit),
     "request_3y": ("privacy requests completed over three years ago deleted", rule_requests),
     "job_30d": ("finished jobs deleted", rule_jobs),
+    "search_90d": ("stored searches older than 90 days deleted", rule_searches),
+    "analytics_13m": ("page views older than 13 months deleted", rule_analytics),
+    "consent_13m": ("anonymous cookie decisions older than 13 months deleted", rule_consents),
+    "support_2y": ("support tickets untouched for two years deleted", rule_support),
+    "grant_2y": ("staff access records older than two years deleted", rule_grants),
 }
 
 

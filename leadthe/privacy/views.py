@@ -2,7 +2,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import current_user, login_required
 
 from leadthe import audit
-from leadthe.auth.reauth import confirm_identity
+from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.auth.sessions import end_session
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm, distinct_ids
@@ -42,9 +42,9 @@ def centre():
 def export():
     form = ExportForm()
     if form.validate_on_submit():
-        problem = confirm_identity(current_user, form.password.data)
+        problem = confirm_identity(current_user, form.password.data, form.code.data)
         if problem:
-            form.password.errors.append(problem)
+            show_problem(form, problem)
             db.session.commit()
         else:
             export = start_export(current_user)
@@ -112,9 +112,9 @@ def delete():
     form = DeleteForm()
     if form.validate_on_submit():
         typed = (form.confirm_email.data or "").strip().lower()
-        problem = confirm_identity(current_user, form.password.data)
+        problem = confirm_identity(current_user, form.password.data, form.code.data)
         if problem:
-            form.password.errors.append(problem)
+            show_problem(form, problem)
         elif typed != current_user.email:
             form.confirm_email.errors.append("That is not the e-mail address of this account.")
         else:

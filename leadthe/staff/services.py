@@ -35,3 +35,12 @@ def close_company(org: Organization, staff_user: User, reason: str) -> int:
                    name=person.first_name, org=org.name, days=days)
     audit.record("org.closed", actor=staff_user, org_id=org.id, reason=reason, people=len(people))
     return len(people)
+
+
+def recent_notices(days: int = 14):
+    from datetime import timedelta
+
+    from leadthe.models.support import Notice
+
+    return list(db.session.scalars(sa.select(Notice).where(Notice.created_at >= utcnow() - timedelta(days=days))
+                                   .order_by(Notice.id.desc()).limit(3)))

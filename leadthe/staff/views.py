@@ -14,7 +14,7 @@ from leadthe.staff.forms import AnswerForm, ReasonForm
 @bp.route("")
 @staff_required
 def index():
-    return redirect(url_for("staff.privacy_requests"))
+    return redirect(url_for("staff.console"))
 
 
 @bp.route("/privacy-requests")

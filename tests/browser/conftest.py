@@ -79,7 +79,7 @@ def live_app(tmp_path_factory):
         else:
             os.environ["LEADTHE_INSTANCE_PATH"] = previous
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -1,0 +1,97 @@
+"""Display and e-mail preferences: kept with the account when signed in, else in a preference cookie
+(only with preference consent)."""
+from __future__ import annotations
+
+import json
+
+from flask import flash, g, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField
+
+from leadthe.account import bp
+from leadthe.extensions import db
+from leadthe.htmx import render_form, see_other
+from leadthe.models.consent import UserPreference
+
+LANGUAGES = {"en": "English", "de": "Deutsch"}
+THEMES = {"system": "Follow my device", "light": "Light", "dark": "Dark", "contrast": "High contrast"}
+DENSITIES = {"comfortable": "Comfortable", "compact": "Compact"}
+DEFAULTS = {"language": None, "theme": "system", "density": "comfortable", "low_data": False,
+            "email_progress": True, "email_product": False}
+
+
+class PreferencesForm(FlaskForm):
+    language = SelectField("Language", choices=LANGUAGES)
+    theme = SelectField("Theme", choices=THEMES)
+    density = SelectField("Density", choices=DENSITIES)
+    low_data = BooleanField("Low-data mode: no decorative images, transcripts instead of video")
+    email_progress = BooleanField("E-mails about my learning progress")
+    email_product = BooleanField("E-mails about new courses and features")
+
+
+def _cookie_prefs() -> dict:
+    from leadthe.consent.services import PREFS_COOKIE, current_consent
+
+    if not current_consent().preferences:
+        return {}
+    try:
+        data = json.loads(request.cookies.get(PREFS_COOKIE) or "{}")
+    except ValueError:
+        return {}
+    return {k: v for k, v in data.items() if k in ("language", "theme", "density", "low_data")}
+
+
+def ui_preferences() -> dict:
+    """The preferences in force for this request (account, else consented cookie, else defaults)."""
+    if "ui_prefs" in g:
+        return g.ui_prefs
+    prefs = dict(DEFAULTS)
+    if current_user and current_user.is_authenticated:
+        row = db.session.get(UserPreference, current_user.id)
+        if row is not None:
+            prefs.update(theme=row.theme, density=row.density, low_data=row.low_data,
+                         email_progress=row.email_progress, email_product=row.email_product)
+        prefs["language"] = current_user.locale
+    else:
+        prefs.update(_cookie_prefs())
+    if prefs["theme"] not in THEMES:
+        prefs["theme"] = "system"
+    if prefs["density"] not in DENSITIES:
+        prefs["density"] = "comfortable"
+    g.ui_prefs = prefs
+    return prefs
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+def preferences():
+    from leadthe.consent.cookies import set_declared_cookie
+    from leadthe.consent.services import PREFS_COOKIE, current_consent
+
+    prefs = ui_preferences()
+    form = PreferencesForm(data={**prefs, "language": prefs["language"] or _best_language()})
+    signed_in = current_user.is_authenticated
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in ("theme", "density", "low_data")}
+        if signed_in:
+            row = db.session.get(UserPreference, current_user.id) or UserPreference(user_id=current_user.id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.email_progress, row.email_product = form.email_progress.data, form.email_product.data
+            db.session.add(row)
+            current_user.locale = form.language.data
+            db.session.commit()
+            flash("Your preferences are saved.", "success")
+            return see_other(url_for("account.preferences"))
+        consent = current_consent()
+        if not consent.preferences:
+            flash("To remember these without an account, allow preference cookies first.", "info")
+            return see_other(url_for("consent.consent"))
+        response = see_other(url_for("account.preferences"))
+        set_declared_cookie(response, PREFS_COOKIE, json.dumps({**values, "language": form.language.data}), consent=consent)
+        return response
+    return render_form("account/preferences.html", form, block="preferences_form", signed_in=signed_in)
+
+
+def _best_language() -> str:
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"

@@ -1,0 +1,6 @@
+"""Courses: catalogue, course pages, the lesson player, progress and activity, and search."""
+from flask import Blueprint
+
+bp = Blueprint("courses", __name__)
+
+from leadthe.courses import views  # noqa: E402,F401

@@ -1,0 +1,261 @@
+"""The curriculum as data: safe Markdown rendering, the content-folder loader, and authoring writes.
+
+HTML is rendered once, here, when content is loaded or edited, and stored beside the Markdown, so the
+lesson player never renders per request. Markdown goes through markdown-it-py with raw HTML off and
+then through nh3 (an allow-list sanitiser), so even a hostile author cannot put script on a page.
+
+Rows are matched by slug: reloading updates in place and keeps ids, so learners' completions, answers
+and resume points stay attached. A lesson or module that disappears from the content is archived
+(hidden from the player and from the progress totals), never deleted.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nh3
+import sqlalchemy as sa
+import yaml
+from markdown_it import MarkdownIt
+
+from leadthe.extensions import db
+from leadthe.models import Course, CourseModule, Lesson
+from leadthe.models.course import LESSON_KINDS, LEVELS
+
+DEFAULT_CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable("strikethrough")
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
+    "kbd", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"}, "ol": {"start"}}
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to sanitised HTML (h1 is the page's own title, so a body's "# x" becomes an h2)."""
+    raw = _md.render(text or "")
+    raw = raw.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
+    return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer")
+
+
+def plain_text(rendered_html: str) -> str:
+    """The words of rendered HTML, for the search index."""
+    text = nh3.clean(rendered_html, tags=set())
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (slug or "untitled")[:max_length].strip("-")
+
+
+# --- applying content to rows ------------------------------------------------------------------------
+
+def apply_course(course: Course, data: dict) -> None:
+    course.title = str(data.get("title") or course.title or "Untitled course")[:200]
+    course.summary = str(data.get("summary") or "")[:500]
+    course.topic = str(data.get("topic") or "general")[:40]
+    level = str(data.get("level") or "beginner")
+    course.level = level if level in LEVELS else "beginner"
+    course.audience = str(data.get("audience") or "everyone")[:80]
+    if "order" in data:
+        course.position = int(data.get("order") or 0)
+    course.description_md = data.get("body", "") or ""
+    course.description_html = render_markdown(course.description_md)
+    course.search_text = " ".join(p for p in (course.summary, plain_text(course.description_html)) if p)
+
+
+def apply_module(module: CourseModule, data: dict) -> None:
+    module.title = str(data.get("title") or "Untitled module")[:200]
+    module.body_md = data.get("body", "") or ""
+    module.body_html = render_markdown(module.body_md)
+
+
+def apply_lesson(lesson: Lesson, data: dict) -> None:
+    lesson.title = str(data.get("title") or "Untitled lesson")[:200]
+    kind = str(data.get("kind") or "reading")
+    lesson.kind = kind if kind in LESSON_KINDS else "reading"
+    try:
+        lesson.minutes = max(1, min(int(data.get("minutes") or 5), 600))
+    except (TypeError, ValueError):
+        lesson.minutes = 5
+    lesson.prompt = str(data.get("prompt") or "") if lesson.kind == "practice" else ""
+    lesson.video_url = str(data.get("video_url") or data.get("video") or "")[:500] if lesson.kind == "video" else ""
+    lesson.transcript_md = str(data.get("transcript") or "") if lesson.kind == "video" else ""
+    lesson.transcript_html = render_markdown(lesson.transcript_md)
+    lesson.body_md = data.get("body", "") or ""
+    lesson.body_html = render_markdown(lesson.body_md)
+    lesson.search_text = " ".join(p for p in (plain_text(lesson.body_html), lesson.prompt, plain_text(lesson.transcript_html)) if p)
+
+
+def refresh_course_totals(course: Course) -> None:
+    """Renumber lessons through the course (module order, then lesson order) and recount minutes.
+
+    Called after every structural change; one UPDATE per moved lesson only (unchanged rows stay clean)."""
+    db.session.flush()
+    rows = db.session.execute(
+        sa.select(Lesson, CourseModule.position)
+        .join(CourseModule, CourseModule.id == Lesson.module_id)
+        .where(Lesson.course_id == course.id)
+        .order_by(Lesson.archived, CourseModule.archived, CourseModule.position, Lesson.position, Lesson.id)
+    ).all()
+    seq, minutes, count = 0, 0, 0
+    module_archived = dict(db.session.execute(
+        sa.select(CourseModule.id, CourseModule.archived).where(CourseModule.course_id == course.id)).all())
+    for lesson, _pos in rows:
+        seq += 1
+        if lesson.seq != seq:
+            lesson.seq = seq
+        if not lesson.archived and not module_archived.get(lesson.module_id):
+            minutes += lesson.minutes
+            count += 1
+    course.minutes, course.lesson_count = minutes, count
+
+
+# --- the content folder ------------------------------------------------------------------------------
+
+class ContentError(ValueError):
+    pass
+
+
+def read_front_matter(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    meta, body = {}, text
+    if text.startswith("---"):
+        parts = re.split(r"^---\s*$", text, maxsplit=2, flags=re.M)
+        if len(parts) == 3:
+            try:
+                meta = yaml.safe_load(parts[1]) or {}
+            except yaml.YAMLError as exc:
+                raise ContentError(f"{path}: the front matter is not valid YAML ({exc})") from exc
+            body = parts[2]
+    if not isinstance(meta, dict):
+        raise ContentError(f"{path}: the front matter must be a mapping")
+    meta["body"] = body.strip() + "\n" if body.strip() else ""
+    return meta
+
+
+@dataclass
+class LoadReport:
+    created: dict[str, int] = field(default_factory=lambda: {"course": 0, "module": 0, "lesson": 0})
+    updated: dict[str, int] = field(default_factory=lambda: {"course": 0, "module": 0, "lesson": 0})
+    archived: dict[str, int] = field(default_factory=lambda: {"module": 0, "lesson": 0})
+    unchanged: int = 0
+
+    def summary(self) -> str:
+        c, u, a = self.created, self.updated, self.archived
+        return (f"created {c['course']} courses, {c['module']} modules, {c['lesson']} lessons; "
+                f"updated {u['course']} courses, {u['module']} modules, {u['lesson']} lessons; "
+                f"archived {a['module']} modules, {a['lesson']} lessons; {self.unchanged} unchanged")
+
+
+def _changed(row, before: dict) -> bool:
+    return any(getattr(row, k) != v for k, v in before.items())
+
+
+def _snapshot(row, names) -> dict:
+    return {n: getattr(row, n) for n in names}
+
+
+COURSE_FIELDS = ("title", "summary", "topic", "level", "audience", "position", "description_md")
+MODULE_FIELDS = ("title", "body_md", "position", "archived")
+LESSON_FIELDS = ("title", "kind", "minutes", "prompt", "video_url", "transcript_md", "body_md", "position", "module_id", "archived")
+
+
+def load_content(root: Path | str | None = None) -> LoadReport:
+    """Upsert every course under ``root`` (default: the shipped curriculum) by slug. Caller commits."""
+    root = Path(root) if root else DEFAULT_CONTENT
+    if not root.is_dir():
+        raise ContentError(f"{root} is not a folder")
+    report = LoadReport()
+    course_dirs = sorted(p for p in root.iterdir() if (p / "course.md").is_file())
+    if not course_dirs:
+        raise ContentError(f"no course folders (with a course.md) under {root}")
+    for course_dir in course_dirs:
+        _load_course(course_dir, report)
+    db.session.flush()
+    return report
+
+
+def _load_course(course_dir: Path, report: LoadReport) -> None:
+    data = read_front_matter(course_dir / "course.md")
+    slug = slugify(str(data.get("slug") or course_dir.name))
+    course = db.session.scalar(sa.select(Course).where(Course.slug == slug).execution_options(all_tenants=True))
+    if course is not None and course.org_id is not None:
+        raise ContentError(f"{course_dir}: the slug {slug!r} belongs to a company's private course")
+    if course is None:
+        course = Course(slug=slug, org_id=None, published=bool(data.get("published", True)))
+        db.session.add(course)
+        report.created["course"] += 1
+        before = None
+    else:
+        before = _snapshot(course, COURSE_FIELDS)
+    apply_course(course, data)
+    if before is not None:
+        if _changed(course, before):
+            report.updated["course"] += 1
+        else:
+            report.unchanged += 1
+    db.session.flush()
+
+    modules = {m.slug: m for m in db.session.scalars(sa.select(CourseModule).where(CourseModule.course_id == course.id))}
+    lessons = {l.slug: l for l in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))}
+    seen_modules, seen_lessons = set(), set()
+    module_dirs = sorted(p for p in course_dir.iterdir() if (p / "module.md").is_file())
+    for m_index, module_dir in enumerate(module_dirs, start=1):
+        mdata = read_front_matter(module_dir / "module.md")
+        mslug = slugify(str(mdata.get("slug") or module_dir.name))
+        module = modules.get(mslug)
+        if module is None:
+            module = modules[mslug] = CourseModule(course_id=course.id, slug=mslug)
+            db.session.add(module)
+            report.created["module"] += 1
+            before = None
+        else:
+            before = _snapshot(module, MODULE_FIELDS)
+        apply_module(module, mdata)
+        module.position = int(mdata.get("order") or m_index)
+        module.archived = False
+        if before is not None:
+            report.updated["module"] += _changed(module, before)
+            report.unchanged += not _changed(module, before)
+        db.session.flush()
+        seen_modules.add(mslug)
+        lesson_files = sorted(p for p in module_dir.glob("*.md") if p.name != "module.md")
+        for l_index, lesson_file in enumerate(lesson_files, start=1):
+            ldata = read_front_matter(lesson_file)
+            lslug = slugify(str(ldata.get("slug") or lesson_file.stem))
+            if lslug in seen_lessons:
+                raise ContentError(f"{lesson_file}: the lesson slug {lslug!r} is used twice in {slug}")
+            lesson = lessons.get(lslug)
+            if lesson is None:
+                lesson = lessons[lslug] = Lesson(course_id=course.id, slug=lslug, module_id=module.id)
+                db.session.add(lesson)
+                report.created["lesson"] += 1
+                before = None
+            else:
+                before = _snapshot(lesson, LESSON_FIELDS)
+            apply_lesson(lesson, ldata)
+            lesson.module_id = module.id
+            lesson.position = l_index
+            lesson.archived = False
+            if before is not None:
+                report.updated["lesson"] += _changed(lesson, before)
+                report.unchanged += not _changed(lesson, before)
+            seen_lessons.add(lslug)
+    for mslug, module in modules.items():
+        if mslug not in seen_modules and not module.archived:
+            module.archived = True
+            report.archived["module"] += 1
+    for lslug, lesson in lessons.items():
+        if lslug not in seen_lessons and not lesson.archived:
+            lesson.archived = True
+            report.archived["lesson"] += 1
+    refresh_course_totals(course)

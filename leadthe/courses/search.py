@@ -1,0 +1,144 @@
+"""Search over courses and lessons: one interface, SQLite FTS5 or PostgreSQL full-text search underneath.
+
+The index is made by migration 0003: FTS5 tables kept in step by triggers on SQLite, generated tsvector
+columns with GIN indexes on PostgreSQL. What the person typed never reaches a query language: it is
+reduced to plain word terms (letters and digits), each matched as a prefix, all required (then any,
+when all gives nothing). Snippets come back with private-use marker characters around the matches;
+everything is escaped and only those markers become ``<mark>``.
+
+These queries are hand-written SQL, which the automatic tenant filter does not see: the course
+visibility rule (published; platform or own company) is written out in each of them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Request
+from markupsafe import Markup, escape
+
+from leadthe.database import write_transaction
+from leadthe.extensions import db
+from leadthe.models import SearchQuery, User, utcnow
+
+OPEN, CLOSE = "\ue000", "\ue001"
+MAX_TERMS = 8
+MAX_TERM_LENGTH = 40
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass
+class Hit:
+    kind: str  # "course" | "lesson"
+    title: str
+    course_slug: str
+    lesson_slug: str | None
+    course_title: str
+    snippet: Markup
+
+
+def terms_of(query: str) -> list[str]:
+    """Safe search terms: words of letters and digits, lower-cased, de-duplicated, a handful at most."""
+    seen: list[str] = []
+    for term in _TERM.findall((query or "").lower()):
+        term = term[:MAX_TERM_LENGTH]
+        if term not in seen:
+            seen.append(term)
+    return seen[:MAX_TERMS]
+
+
+def highlight(snippet: str | None) -> Markup:
+    text = str(escape((snippet or "").strip()))
+    # only our own markers become markup; an unbalanced marker (cut snippet) is closed
+    opened = text.count(OPEN) - text.count(CLOSE)
+    text = text.replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
+    return Markup(text + "</mark>" * max(opened, 0))
+
+
+def search(user: User, query: str, limit: int = 20) -> list[Hit]:
+    terms = terms_of(query)
+    if not terms:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    run = _postgresql if dialect == "postgresql" else _sqlite
+    hits = run(user, terms, "all", limit)
+    if not hits and len(terms) > 1:
+        hits = run(user, terms, "any", limit)
+    return hits
+
+
+def _visibility(alias: str) -> str:
+    return f"{alias}.published = :published AND ({alias}.org_id IS NULL OR {alias}.org_id = :org)"
+
+
+def _params(user: User, limit: int) -> dict:
+    return {"published": True, "org": user.org_id if user.org_id is not None else -1, "limit": limit,
+            "open": OPEN, "close": CLOSE}
+
+
+def _rows_to_hits(rows) -> list[Hit]:
+    return [Hit(kind, title, course_slug, lesson_slug, course_title, highlight(snippet))
+            for kind, title, course_slug, lesson_slug, course_title, snippet in rows]
+
+
+def _sqlite(user: User, terms: list[str], mode: str, limit: int) -> list[Hit]:
+    joiner = " " if mode == "all" else " OR "
+    match = joiner.join(f'"{t}"*' for t in terms)  # terms hold only letters and digits: quoting is safe
+    sql = sa.text(f"""
+        SELECT kind, title, course_slug, lesson_slug, course_title, snip FROM (
+          SELECT 'lesson' AS kind, l.title AS title, c.slug AS course_slug, l.slug AS lesson_slug,
+                 c.title AS course_title, snippet(lesson_fts, 1, :open, :close, '…', 24) AS snip,
+                 bm25(lesson_fts, 4.0, 1.0) AS rank
+          FROM lesson_fts
+          JOIN lesson l ON l.id = lesson_fts.rowid
+          JOIN course_module m ON m.id = l.module_id
+          JOIN course c ON c.id = l.course_id
+          WHERE lesson_fts MATCH :match AND l.archived = 0 AND m.archived = 0 AND {_visibility('c')}
+          UNION ALL
+          SELECT 'course', c.title, c.slug, NULL, c.title, snippet(course_fts, 1, :open, :close, '…', 24),
+                 bm25(course_fts, 4.0, 1.0) * 1.5
+          FROM course_fts
+          JOIN course c ON c.id = course_fts.rowid
+          WHERE course_fts MATCH :match AND {_visibility('c')}
+        ) ORDER BY rank LIMIT :limit
+    """)
+    return _rows_to_hits(db.session.execute(sql, {**_params(user, limit), "match": match}).all())
+
+
+def _postgresql(user: User, terms: list[str], mode: str, limit: int) -> list[Hit]:
+    joiner = " & " if mode == "all" else " | "
+    tsquery = joiner.join(f"{t}:*" for t in terms)
+    headline = "'StartSel=' || :open || ', StopSel=' || :close || ', MaxWords=35, MinWords=15, MaxFragments=1'"
+    sql = sa.text(f"""
+        WITH q AS (SELECT to_tsquery('english', :tsquery) AS query),
+        hits AS (
+          SELECT 'lesson' AS kind, l.title AS title, c.slug AS course_slug, l.slug AS lesson_slug,
+                 c.title AS course_title, l.search_text AS body, ts_rank(l.search_vector, q.query) AS rank
+          FROM lesson l JOIN course_module m ON m.id = l.module_id JOIN course c ON c.id = l.course_id, q
+          WHERE l.search_vector @@ q.query AND NOT l.archived AND NOT m.archived AND {_visibility('c')}
+          UNION ALL
+          SELECT 'course', c.title, c.slug, NULL, c.title, c.search_text, ts_rank(c.search_vector, q.query) * 1.5
+          FROM course c, q
+          WHERE c.search_vector @@ q.query AND {_visibility('c')}
+          ORDER BY rank DESC LIMIT :limit
+        )
+        SELECT kind, title, course_slug, lesson_slug, course_title,
+               ts_headline('english', body, q.query, {headline})
+        FROM hits, q ORDER BY rank DESC
+    """)
+    return _rows_to_hits(db.session.execute(sql, {**_params(user, limit), "tsquery": tsquery}).all())
+
+
+# --- analytics of searches -------------------------------------------------------------------------
+
+def record_search(user: User, request: Request, query: str, results: int) -> bool:
+    """Keep the search terms for improving the curriculum, only through the analytics gate: cookie consent,
+    no objection to analytics and no restriction of processing."""
+    from leadthe.consent.services import may_record_analytics
+
+    if not query.strip() or not may_record_analytics(user):
+        return False
+    with write_transaction() as conn:
+        conn.execute(sa.insert(SearchQuery).values(user_id=user.id, query=query.strip()[:200], results=results, created_at=utcnow()))
+    return True

@@ -1,0 +1,401 @@
+"""Learner-side reads and writes: catalogue, course page, player, progress, completion, activity.
+
+Visibility: a course is visible when it is published and is a platform course (org_id NULL) or the
+signed-in person's company's own. The tenant filter (leadthe.tenancy) already hides other companies'
+private courses from every ORM query; ``visible_courses`` states the rule explicitly as well, so it
+also holds where no tenant is active (platform staff).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import abort
+from sqlalchemy.dialects import postgresql, sqlite
+
+from leadthe.database import write_transaction
+from leadthe.extensions import db
+from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer,
+                            User, utcnow)
+
+# A visit ends after this long without a sign of life; time is only counted inside a visit.
+VISIT_GAP = timedelta(minutes=5)
+# What one heartbeat (sent every 30 s while the page is visible) may add at most.
+HEARTBEAT_CAP = timedelta(seconds=60)
+# What one page view may add when no heartbeat came (JavaScript off): the time since the last view,
+# up to the visit gap. With JavaScript on, the heartbeats have already counted that time.
+PAGE_VIEW_CAP = VISIT_GAP
+
+LENGTHS = {
+    "short": ("Under 1 hour", 0, 59),
+    "medium": ("1 to 3 hours", 60, 180),
+    "long": ("Over 3 hours", 181, None),
+}
+PER_PAGE = 24
+
+
+def _insert(model):
+    """INSERT with ON CONFLICT support, for SQLite and PostgreSQL alike."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def can_edit(user: User, course: Course) -> bool:
+    if user.is_platform_staff:
+        return course.org_id is None
+    return user.is_org_admin and course.org_id is not None and course.org_id == user.org_id
+
+
+def visible_courses(user: User, *, include_drafts: bool = False):
+    """The WHERE clause for the courses ``user`` may open."""
+    own = Course.org_id.is_(None) if user.org_id is None else sa.or_(Course.org_id.is_(None), Course.org_id == user.org_id)
+    if not include_drafts:
+        return sa.and_(own, Course.published.is_(True))
+    return own
+
+
+def _draft_rule(user: User):
+    """Authors see their own drafts in the player: staff the platform's, a company admin the company's."""
+    rule = Course.published.is_(True)
+    if user.is_platform_staff:
+        rule = sa.or_(rule, Course.org_id.is_(None))
+    elif user.is_org_admin and user.org_id is not None:
+        rule = sa.or_(rule, Course.org_id == user.org_id)
+    return sa.and_(visible_courses(user, include_drafts=True), rule)
+
+
+# --- catalogue -------------------------------------------------------------------------------------
+
+@dataclass
+class CourseCard:
+    course: Course
+    done: int
+    enrolled: bool
+    completed_at: datetime | None
+
+    @property
+    def percent(self) -> int:
+        total = self.course.lesson_count
+        return min(100, round(100 * self.done / total)) if total else 0
+
+
+def _done_counts(user_id: int):
+    """Per course: live lessons the person completed (one grouped subquery)."""
+    return (
+        sa.select(LessonCompletion.course_id, sa.func.count().label("done"))
+        .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+        .where(LessonCompletion.user_id == user_id, Lesson.archived.is_(False))
+        .group_by(LessonCompletion.course_id)
+        .subquery()
+    )
+
+
+def catalogue(user: User, *, topic: str = "", level: str = "", length: str = "", page: int = 1):
+    done = _done_counts(user.id)
+    stmt = (
+        sa.select(Course, sa.func.coalesce(done.c.done, 0), Enrollment.id, Enrollment.completed_at)
+        .outerjoin(done, done.c.course_id == Course.id)
+        .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.user_id == user.id))
+        .where(visible_courses(user))
+    )
+    if topic:
+        stmt = stmt.where(Course.topic == topic)
+    if level:
+        stmt = stmt.where(Course.level == level)
+    if length in LENGTHS:
+        _label, low, high = LENGTHS[length]
+        stmt = stmt.where(Course.minutes >= low)
+        if high is not None:
+            stmt = stmt.where(Course.minutes <= high)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.with_only_columns(Course.id).subquery()))
+    rows = db.session.execute(
+        stmt.order_by(Course.org_id.is_(None), Course.position, Course.title).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    ).all()
+    cards = [CourseCard(c, n, e is not None, completed) for c, n, e, completed in rows]
+    return cards, total
+
+
+def catalogue_facets(user: User) -> dict[str, list[str]]:
+    rows = db.session.execute(sa.select(Course.topic, Course.level).where(visible_courses(user)).distinct()).all()
+    return {"topics": sorted({t for t, _ in rows}), "levels": [lv for lv in ("beginner", "intermediate", "advanced") if lv in {l for _, l in rows}]}
+
+
+# --- course page -----------------------------------------------------------------------------------
+
+@dataclass
+class OutlineItem:
+    id: int
+    slug: str
+    title: str
+    kind: str
+    minutes: int
+    seq: int
+    module_id: int
+    module_title: str
+    completed_at: datetime | None
+
+
+def get_course_or_404(slug: str, user: User) -> Course:
+    course = db.session.scalar(sa.select(Course).where(Course.slug == slug, _draft_rule(user)))
+    if course is None:
+        abort(404)
+    return course
+
+
+def outline(course_id: int, user_id: int) -> list[OutlineItem]:
+    """Every live lesson of the course in order, with the person's completion: one query."""
+    rows = db.session.execute(
+        sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.kind, Lesson.minutes, Lesson.seq, Lesson.module_id,
+                  CourseModule.title, LessonCompletion.completed_at)
+        .join(CourseModule, CourseModule.id == Lesson.module_id)
+        .outerjoin(LessonCompletion, sa.and_(LessonCompletion.lesson_id == Lesson.id, LessonCompletion.user_id == user_id))
+        .where(Lesson.course_id == course_id, Lesson.archived.is_(False), CourseModule.archived.is_(False))
+        .order_by(Lesson.seq)
+    ).all()
+    return [OutlineItem(*row) for row in rows]
+
+
+def group_by_module(items: list[OutlineItem]) -> list[tuple[str, list[OutlineItem]]]:
+    groups: list[tuple[int, str, list[OutlineItem]]] = []
+    for item in items:
+        if not groups or groups[-1][0] != item.module_id:
+            groups.append((item.module_id, item.module_title, []))
+        groups[-1][2].append(item)
+    return [(title, lessons) for _id, title, lessons in groups]
+
+
+def enrollment_of(user_id: int, course_id: int) -> Enrollment | None:
+    return db.session.scalar(sa.select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id))
+
+
+def course_modules(course_id: int) -> dict[int, CourseModule]:
+    return {m.id: m for m in db.session.scalars(
+        sa.select(CourseModule).where(CourseModule.course_id == course_id, CourseModule.archived.is_(False)))}
+
+
+def enroll(user: User, course: Course) -> None:
+    """Idempotent: a second enrolment (double click, retry) changes nothing."""
+    db.session.execute(_insert(Enrollment).values(user_id=user.id, course_id=course.id, created_at=utcnow())
+                       .on_conflict_do_nothing(index_elements=["user_id", "course_id"]))
+
+
+def resume_lesson_slug(course_id: int, enrollment: Enrollment | None) -> str | None:
+    """The lesson to continue with: the last one opened, else the first not yet completed, else the first."""
+    last = None
+    if enrollment is not None and enrollment.last_lesson_id:
+        last = db.session.scalar(sa.select(Lesson.slug).where(Lesson.id == enrollment.last_lesson_id, Lesson.archived.is_(False)))
+    if last:
+        return last
+    user_id = enrollment.user_id if enrollment else -1
+    done = sa.select(LessonCompletion.lesson_id).where(LessonCompletion.user_id == user_id, LessonCompletion.course_id == course_id)
+    first_open = db.session.scalar(
+        sa.select(Lesson.slug).where(Lesson.course_id == course_id, Lesson.archived.is_(False), Lesson.id.not_in(done))
+        .order_by(Lesson.seq).limit(1))
+    if first_open:
+        return first_open
+    return db.session.scalar(sa.select(Lesson.slug).where(Lesson.course_id == course_id, Lesson.archived.is_(False)).order_by(Lesson.seq).limit(1))
+
+
+# --- the player ------------------------------------------------------------------------------------
+
+@dataclass
+class PlayerPage:
+    course: Course
+    lesson: Lesson
+    enrollment: Enrollment | None
+    answer: PracticeAnswer | None
+    items: list[OutlineItem]
+    today: ActivityDay | None
+
+    @property
+    def index(self) -> int:
+        return next((i for i, item in enumerate(self.items) if item.id == self.lesson.id), 0)
+
+    @property
+    def previous(self) -> OutlineItem | None:
+        return self.items[self.index - 1] if self.index > 0 else None
+
+    @property
+    def next(self) -> OutlineItem | None:
+        return self.items[self.index + 1] if self.index + 1 < len(self.items) else None
+
+    @property
+    def done(self) -> int:
+        return sum(1 for item in self.items if item.completed_at)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / len(self.items)) if self.items else 0
+
+    @property
+    def completed_at(self) -> datetime | None:
+        return self.items[self.index].completed_at if self.items else None
+
+    @property
+    def groups(self):
+        return group_by_module(self.items)
+
+
+def player_page(course_slug: str, lesson_slug: str, user: User, now: datetime | None = None) -> PlayerPage:
+    """The lesson with its course, the person's enrolment, saved answer and today's activity (one query),
+    and the outline with completions (a second query): a fixed number of queries for any course size."""
+    now = now or utcnow()
+    row = db.session.execute(
+        sa.select(Lesson, Course, Enrollment, PracticeAnswer, ActivityDay)
+        .join(Course, Course.id == Lesson.course_id)
+        .join(CourseModule, CourseModule.id == Lesson.module_id)
+        .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.user_id == user.id))
+        .outerjoin(PracticeAnswer, sa.and_(PracticeAnswer.lesson_id == Lesson.id, PracticeAnswer.user_id == user.id))
+        .outerjoin(ActivityDay, sa.and_(ActivityDay.user_id == user.id, ActivityDay.day == now.date()))
+        .where(Course.slug == course_slug, Lesson.slug == lesson_slug, Lesson.archived.is_(False),
+               CourseModule.archived.is_(False), _draft_rule(user))
+    ).first()
+    if row is None:
+        abort(404)
+    lesson, course, enrollment, answer, today = row
+    return PlayerPage(course, lesson, enrollment, answer, outline(course.id, user.id), today)
+
+
+def record_lesson_view(page: PlayerPage, user: User, now: datetime | None = None) -> None:
+    """Bookkeeping of a GET: the resume point and the page-view estimate of time spent, in one short
+    write transaction of their own (the request itself stays a read)."""
+    now = now or utcnow()
+    with write_transaction() as conn:
+        if page.enrollment is not None:
+            conn.execute(sa.update(Enrollment).where(Enrollment.id == page.enrollment.id)
+                         .values(last_lesson_id=page.lesson.id, last_seen_at=now))
+        _ping(conn, user.id, now, PAGE_VIEW_CAP, page.today, known=True)
+
+
+def heartbeat(user: User, now: datetime | None = None) -> None:
+    """A heartbeat from a visible page (POST, every 30 s): adds the time since the last sign of life,
+    at most HEARTBEAT_CAP, and nothing when the visit had ended."""
+    now = now or utcnow()
+    today = db.session.scalar(sa.select(ActivityDay).where(ActivityDay.user_id == user.id, ActivityDay.day == now.date()))
+    _ping(db.session, user.id, now, HEARTBEAT_CAP, today, known=True)
+
+
+def _ping(conn, user_id: int, now: datetime, cap: timedelta, today: ActivityDay | None, known: bool) -> None:
+    if today is None:
+        dialect = conn.get_bind().dialect.name if hasattr(conn, "get_bind") else conn.dialect.name
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ActivityDay)
+        conn.execute(ins.values(user_id=user_id, day=now.date(), seconds=0, lessons_completed=0, last_ping_at=now)
+                     .on_conflict_do_nothing(index_elements=["user_id", "day"]))
+        return
+    last = today.last_ping_at
+    elapsed = (now - last) if last else None
+    add = 0
+    if elapsed is not None and timedelta(0) < elapsed <= VISIT_GAP:
+        add = int(min(elapsed, cap).total_seconds())
+    stmt = sa.update(ActivityDay).where(ActivityDay.id == today.id)
+    # Only if nobody else pinged in between (a heartbeat racing a page view): never count time twice.
+    stmt = stmt.where(ActivityDay.last_ping_at == last) if last is not None else stmt.where(ActivityDay.last_ping_at.is_(None))
+    conn.execute(stmt.values(seconds=ActivityDay.seconds + add, last_ping_at=now))
+
+
+def complete_lesson(user: User, course: Course, lesson: Lesson, now: datetime | None = None) -> bool:
+    """Mark the lesson done; True when this call recorded it, False when it already was (double submit,
+    retry, another tab). The unique (user, lesson) pair with INSERT ... ON CONFLICT DO NOTHING makes
+    this safe under concurrency on SQLite and PostgreSQL; the counters move only for the one insert."""
+    now = now or utcnow()
+    # RETURNING gives a row only for the one call that inserted (rowcount is not reliable for this on every driver)
+    inserted = db.session.execute(
+        _insert(LessonCompletion).values(user_id=user.id, lesson_id=lesson.id, course_id=course.id, completed_at=now)
+        .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"]).returning(LessonCompletion.id)
+    ).scalar() is not None
+    db.session.execute(sa.update(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
+                       .values(last_lesson_id=lesson.id, last_seen_at=now).execution_options(synchronize_session=False))
+    if not inserted:
+        return False
+    db.session.execute(
+        _insert(ActivityDay).values(user_id=user.id, day=now.date(), seconds=0, lessons_completed=1, last_ping_at=now)
+        .on_conflict_do_update(index_elements=["user_id", "day"], set_={"lessons_completed": ActivityDay.lessons_completed + 1})
+    )
+    done = db.session.scalar(
+        sa.select(sa.func.count()).select_from(LessonCompletion).join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+        .where(LessonCompletion.user_id == user.id, LessonCompletion.course_id == course.id, Lesson.archived.is_(False)))
+    if course.lesson_count and done >= course.lesson_count:
+        db.session.execute(sa.update(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id,
+                                                       Enrollment.completed_at.is_(None))
+                           .values(completed_at=now).execution_options(synchronize_session=False))
+    return True
+
+
+def save_answer(user: User, lesson: Lesson, text: str, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    db.session.execute(
+        _insert(PracticeAnswer).values(user_id=user.id, lesson_id=lesson.id, answer=text, created_at=now, updated_at=now)
+        .on_conflict_do_update(index_elements=["user_id", "lesson_id"], set_={"answer": text, "updated_at": now})
+    )
+
+
+def lesson_for_post(course_slug: str, lesson_slug: str, user: User) -> tuple[Course, Lesson, Enrollment | None]:
+    row = db.session.execute(
+        sa.select(Course, Lesson, Enrollment)
+        .join(Lesson, Lesson.course_id == Course.id)
+        .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.user_id == user.id))
+        .where(Course.slug == course_slug, Lesson.slug == lesson_slug, Lesson.archived.is_(False), _draft_rule(user))
+    ).first()
+    if row is None:
+        abort(404)
+    return tuple(row)
+
+
+# --- dashboard -------------------------------------------------------------------------------------
+
+@dataclass
+class MyCourse:
+    course: Course
+    done: int
+    started_at: datetime
+    completed_at: datetime | None
+    last_seen_at: datetime | None
+
+    @property
+    def percent(self) -> int:
+        total = self.course.lesson_count
+        return min(100, round(100 * self.done / total)) if total else 0
+
+
+@dataclass
+class DayBar:
+    day: date
+    seconds: int
+    lessons: int
+
+    @property
+    def minutes(self) -> int:
+        return round(self.seconds / 60)
+
+
+def my_courses(user: User) -> list[MyCourse]:
+    done = _done_counts(user.id)
+    rows = db.session.execute(
+        sa.select(Course, sa.func.coalesce(done.c.done, 0), Enrollment.created_at, Enrollment.completed_at, Enrollment.last_seen_at)
+        .join(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.user_id == user.id))
+        .outerjoin(done, done.c.course_id == Course.id)
+        .where(visible_courses(user, include_drafts=True))
+        .order_by(sa.func.coalesce(Enrollment.last_seen_at, Enrollment.created_at).desc())
+    ).all()
+    return [MyCourse(*row) for row in rows]
+
+
+def activity(user: User, today: date | None = None, days: int = 7) -> tuple[list[DayBar], int]:
+    """The last ``days`` days (oldest first) and the current streak: consecutive active days ending today
+    (or yesterday, so a streak is not lost before today's learning)."""
+    today = today or utcnow().date()
+    since = today - timedelta(days=365)
+    rows = db.session.execute(
+        sa.select(ActivityDay.day, ActivityDay.seconds, ActivityDay.lessons_completed)
+        .where(ActivityDay.user_id == user.id, ActivityDay.day >= since, ActivityDay.day <= today)
+    ).all()
+    by_day = {d: (s, n) for d, s, n in rows}
+    bars = [DayBar(d, *by_day.get(d, (0, 0))) for d in (today - timedelta(days=i) for i in range(days - 1, -1, -1))]
+    active = {d for d, (s, n) in by_day.items() if s >= 60 or n > 0}
+    day = today if today in active else today - timedelta(days=1)
+    streak = 0
+    while day in active:
+        streak += 1
+        day -= timedelta(days=1)
+    return bars, streak

@@ -1,0 +1,161 @@
+"""Versioned policies (privacy, cookies, terms): the current one, history, changes, and change notices."""
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nh3
+import sqlalchemy as sa
+from flask import current_app, g
+from markdown_it import MarkdownIt
+
+from leadthe import audit
+from leadthe.extensions import db
+from leadthe.mail import mail_everyone, queue_mail
+from leadthe.models import User, utcnow
+from leadthe.models.consent import PolicyAcknowledgement, PolicyDocument, PolicyNotice
+from leadthe.net import absolute_url
+from leadthe.worker import enqueue_job, job_handler
+
+KINDS = {"privacy": "Privacy policy", "cookies": "Cookie policy", "terms": "Terms of use"}
+POLICY_DIR = Path(__file__).resolve().parent.parent / "content" / "policies"
+FIRST_EFFECTIVE = datetime(2026, 11, 27, tzinfo=timezone.utc)
+NOTICE_BATCH = 500
+
+# Policy text is written by staff in Markdown (inline HTML allowed for sections and anchors) and then
+# cleaned by an allow-list, like every other rendered text.
+_md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable("table")
+TAGS = {"p", "h2", "h3", "h4", "ul", "ol", "li", "a", "strong", "em", "code", "pre", "blockquote", "hr", "br",
+        "table", "thead", "tbody", "tr", "th", "td", "section", "nav", "dl", "dt", "dd"}
+ATTRS = {"a": {"href"}, "section": {"id"}, "nav": {"aria-label"}, "h2": {"id"}, "h3": {"id"}, "th": {"scope"}}
+
+
+def render_policy(body: str) -> str:
+    return nh3.clean(_md.render(body), tags=TAGS, attributes=ATTRS, url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer")
+
+
+def _bundled(kind: str) -> tuple[str, str]:
+    for suffix in ("html", "md"):
+        path = POLICY_DIR / f"{kind}-v1.{suffix}"
+        if path.exists():
+            return KINDS[kind], path.read_text(encoding="utf-8")
+    raise FileNotFoundError(kind)
+
+
+def ensure_initial_policies() -> None:
+    """Version 1 of each document comes from the shipped files, created once."""
+    existing = set(db.session.scalars(sa.select(PolicyDocument.kind).where(PolicyDocument.version == 1)))
+    for kind in KINDS:
+        if kind not in existing:
+            title, body = _bundled(kind)
+            db.session.add(PolicyDocument(kind=kind, version=1, title=title, body_md=body, body_html=render_policy(body),
+                                          effective_at=FIRST_EFFECTIVE, summary="First version."))
+    if len(existing) < len(KINDS):
+        try:
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            db.session.rollback()  # another process created them first
+
+
+def current_policy(kind: str) -> PolicyDocument | None:
+    cache = g.setdefault("_policies", {})
+    if kind not in cache:
+        stmt = (sa.select(PolicyDocument).where(PolicyDocument.kind == kind, PolicyDocument.effective_at <= utcnow())
+                .order_by(PolicyDocument.version.desc()).limit(1))
+        doc = db.session.scalar(stmt)
+        if doc is None:
+            ensure_initial_policies()
+            doc = db.session.scalar(stmt)
+        cache[kind] = doc
+    return cache[kind]
+
+
+def consent_policy_version() -> int:
+    """The privacy policy version from which cookie consent is valid: a version whose data categories
+    changed asks everyone again."""
+    if "_consent_version" not in g:
+        g._consent_version = db.session.scalar(
+            sa.select(sa.func.max(PolicyDocument.version)).where(
+                PolicyDocument.kind == "privacy", PolicyDocument.categories_changed.is_(True),
+                PolicyDocument.effective_at <= utcnow())) or 0
+    return g._consent_version
+
+
+def versions(kind: str) -> list[PolicyDocument]:
+    return list(db.session.scalars(sa.select(PolicyDocument).where(PolicyDocument.kind == kind)
+                                   .order_by(PolicyDocument.version.desc())))
+
+
+def version(kind: str, number: int) -> PolicyDocument | None:
+    return db.session.scalar(sa.select(PolicyDocument).where(PolicyDocument.kind == kind, PolicyDocument.version == number))
+
+
+def _plain_lines(doc: PolicyDocument) -> list[str]:
+    text = nh3.clean(re.sub(r"</(p|h2|h3|li|dt|dd|tr)>", "\n", doc.body_html), tags=set())
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def changes(old: PolicyDocument, new: PolicyDocument) -> list[tuple[str, str]]:
+    """The differences between two versions as (kind, line) with kind in {"same", "added", "removed"}."""
+    out = []
+    for line in difflib.ndiff(_plain_lines(old), _plain_lines(new)):
+        tag, text = line[:2], line[2:]
+        if tag == "  ":
+            out.append(("same", text))
+        elif tag == "+ ":
+            out.append(("added", text))
+        elif tag == "- ":
+            out.append(("removed", text))
+    return out
+
+
+def publish(kind: str, *, title: str, body: str, summary: str, effective_at: datetime, material: bool,
+            categories_changed: bool, staff_user) -> PolicyDocument:
+    latest = db.session.scalar(sa.select(sa.func.max(PolicyDocument.version)).where(PolicyDocument.kind == kind)) or 0
+    doc = PolicyDocument(kind=kind, version=latest + 1, title=title, body_md=body, body_html=render_policy(body),
+                         summary=summary, effective_at=effective_at, material=material,
+                         categories_changed=categories_changed and kind == "privacy", published_by_id=staff_user.id)
+    db.session.add(doc)
+    db.session.flush()
+    audit.record("policy.published", actor=staff_user, kind=kind, version=doc.version, material=material)
+    if material:
+        db.session.add(PolicyNotice(document_id=doc.id))
+        enqueue_job("policy.notify", {"document_id": doc.id})
+    return doc
+
+
+def pending_notice(user) -> PolicyDocument | None:
+    """The newest material change this person has not acknowledged yet (shown on every page until they do)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    acknowledged = sa.select(PolicyAcknowledgement.document_id).where(PolicyAcknowledgement.user_id == user.id)
+    return db.session.scalar(
+        sa.select(PolicyDocument).where(PolicyDocument.material.is_(True), PolicyDocument.effective_at <= utcnow(),
+                                        PolicyDocument.created_at >= user.created_at,
+                                        PolicyDocument.id.not_in(acknowledged))
+        .order_by(PolicyDocument.id.desc()).limit(1))
+
+
+def acknowledge(user, doc: PolicyDocument) -> None:
+    exists = db.session.scalar(sa.select(PolicyAcknowledgement.id).where(
+        PolicyAcknowledgement.user_id == user.id, PolicyAcknowledgement.document_id == doc.id))
+    if exists is None:
+        db.session.add(PolicyAcknowledgement(user_id=user.id, document_id=doc.id))
+        audit.record("policy.acknowledged", actor=user, subject=user, kind=doc.kind, version=doc.version)
+
+
+@job_handler("policy.notify")
+def notify_users(job) -> None:
+    """Mail every active person about a material change: resumable and exactly once (see mail_everyone)."""
+    doc = db.session.get(PolicyDocument, job.payload["document_id"])
+    link = absolute_url("legal.policy_version", kind=doc.kind, number=doc.version)
+
+    def send_one(person_id, email, name):
+        queue_mail(email, f"We changed our {KINDS[doc.kind].lower()}", "policy_changed", kind="policy",
+                   user_id=person_id, name=(name or "").split(" ")[0] or "there", title=KINDS[doc.kind],
+                   summary=doc.summary, link=link, effective=doc.effective_at.strftime("%d %B %Y"))
+
+    mail_everyone(db.session.get(PolicyNotice, doc.id), send_one, NOTICE_BATCH)

@@ -1,0 +1,49 @@
+"""Staff: publishing new policy versions."""
+from datetime import datetime, timezone
+
+from flask import flash, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from leadthe.extensions import db
+from leadthe.htmx import is_htmx, render_form, see_other
+from leadthe.legal import services
+from leadthe.staff import bp as staff_bp, staff_required
+
+
+class PolicyForm(FlaskForm):
+    kind = SelectField("Document", choices=services.KINDS)
+    title = StringField("Title", validators=[DataRequired("Give the document a title."), Length(max=200)])
+    summary = StringField("What changed, in one or two sentences", validators=[DataRequired("Say what changed."), Length(max=500)])
+    body = TextAreaField("Text (Markdown)", validators=[DataRequired("Write the text.")], render_kw={"rows": 18})
+    effective = DateField("In effect from", validators=[DataRequired("Choose the date it takes effect.")])
+    material = BooleanField("Important (material) change: notify everyone and ask them to acknowledge it")
+    categories_changed = BooleanField("The categories of data or cookies changed: ask for cookie consent again")
+
+
+@staff_bp.route("/policies", methods=["GET", "POST"])
+@staff_required
+def policies():
+    kind = request.values.get("kind", "privacy")
+    kind = kind if kind in services.KINDS else "privacy"
+    current = services.current_policy(kind)
+    form = PolicyForm(data={"kind": kind, "title": current.title, "body": current.body_md,
+                            "effective": datetime.now(timezone.utc).date()} if request.method == "GET" else None)
+    preview = None
+    if request.method == "POST" and request.form.get("preview"):
+        preview = services.render_policy(request.form.get("body", ""))
+        if is_htmx():
+            return render_template("staff/_policy_preview.html", html=preview)
+    elif form.validate_on_submit():
+        effective = datetime.combine(form.effective.data, datetime.min.time(), tzinfo=timezone.utc)
+        doc = services.publish(form.kind.data, title=form.title.data, body=form.body.data, summary=form.summary.data,
+                               effective_at=effective, material=form.material.data,
+                               categories_changed=form.categories_changed.data, staff_user=current_user)
+        db.session.commit()
+        flash(f"Version {doc.version} of the {services.KINDS[doc.kind].lower()} is published"
+              + (" and everyone will be notified." if doc.material else "."), "success")
+        return see_other(url_for("legal.policy_history", kind=doc.kind))
+    docs = {k: services.versions(k) for k in services.KINDS}
+    return render_form("staff/policies.html", form, docs=docs, kinds=services.KINDS, kind=kind, preview=preview)

@@ -1,0 +1,76 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from leadthe.extensions import db
+from leadthe.forms import EmptyForm
+from leadthe.htmx import is_htmx, see_other
+from leadthe.legal import bp, services
+from leadthe.models.consent import PolicyDocument
+from leadthe.net import safe_next
+
+
+def _kind_or_404(kind: str) -> str:
+    if kind not in services.KINDS:
+        abort(404)
+    return kind
+
+
+@bp.route("/privacy/policy")
+def privacy_policy():
+    return policy("privacy")
+
+
+@bp.route("/privacy/policy/<int:number>")
+def privacy_policy_version(number):
+    return policy_version("privacy", number)
+
+
+@bp.route("/privacy/policy/history")
+def privacy_policy_history():
+    return policy_history("privacy")
+
+
+@bp.route("/legal/<kind>")
+def policy(kind):
+    doc = services.current_policy(_kind_or_404(kind))
+    return render_template("legal/policy.html", doc=doc, kind=kind, kinds=services.KINDS, current=True)
+
+
+@bp.route("/legal/<kind>/<int:number>", endpoint="policy_version")
+def policy_version(kind, number):
+    doc = services.version(_kind_or_404(kind), number)
+    if doc is None:
+        abort(404)
+    current = services.current_policy(kind)
+    return render_template("legal/policy.html", doc=doc, kind=kind, kinds=services.KINDS,
+                           current=current is not None and current.id == doc.id)
+
+
+@bp.route("/legal/<kind>/history", endpoint="policy_history")
+def policy_history(kind):
+    _kind_or_404(kind)
+    services.current_policy(kind)  # makes sure version 1 exists
+    docs = services.versions(kind)
+    diff = None
+    old_n, new_n = request.args.get("from", type=int), request.args.get("to", type=int)
+    if old_n and new_n:
+        old, new = services.version(kind, old_n), services.version(kind, new_n)
+        if old is None or new is None:
+            abort(404)
+        diff = services.changes(old, new)
+    return render_template("legal/history.html", docs=docs, kind=kind, kinds=services.KINDS, diff=diff,
+                           old_n=old_n, new_n=new_n)
+
+
+@bp.route("/legal/acknowledge/<int:document_id>", methods=["POST"])
+@login_required
+def acknowledge(document_id):
+    doc = db.session.get(PolicyDocument, document_id)
+    if doc is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        services.acknowledge(current_user, doc)
+        db.session.commit()
+    if is_htmx():
+        return ""  # the notice removes itself
+    return see_other(safe_next(request.form.get("next"), url_for("core.dashboard")))

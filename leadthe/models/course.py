@@ -1,0 +1,159 @@
+"""Courses: the curriculum (course, module, lesson) and each learner's progress, answers and activity.
+
+Content rows are identified by stable slugs, so reloading the curriculum updates them in place and
+never touches the learners' rows that point at them. A lesson that disappears from the content is
+archived, not deleted, so a completion recorded against it is never lost.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from leadthe.models.base import Base, TenantScoped, Timestamped, utcnow
+
+LESSON_KINDS = ("reading", "video", "practice")
+LEVELS = ("beginner", "intermediate", "advanced")
+
+
+class Course(TenantScoped, Timestamped, Base):
+    """A course; ``org_id`` NULL is a platform course everyone sees, else a company's private course."""
+
+    __tablename__ = "course"
+    # The tenant filter shows platform rows (org_id NULL) as well as the company's own (see leadthe.tenancy).
+    __tenant_shared__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    summary: Mapped[str] = mapped_column(sa.String(500), default="")
+    description_md: Mapped[str] = mapped_column(sa.Text, default="")
+    description_html: Mapped[str] = mapped_column(sa.Text, default="")
+    topic: Mapped[str] = mapped_column(sa.String(40), default="general")
+    level: Mapped[str] = mapped_column(sa.String(20), default="beginner")
+    audience: Mapped[str] = mapped_column(sa.String(80), default="everyone")
+    position: Mapped[int] = mapped_column(default=0)
+    minutes: Mapped[int] = mapped_column(default=0)  # sum of the live lessons, kept by the services
+    lesson_count: Mapped[int] = mapped_column(default=0)
+    published: Mapped[bool] = mapped_column(default=False)
+    # plain text for full-text search (title is indexed too); PostgreSQL adds a generated tsvector
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    modules: Mapped[list[CourseModule]] = relationship(
+        back_populates="course", order_by="CourseModule.position", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class CourseModule(Base):
+    __tablename__ = "course_module"
+    __table_args__ = (sa.UniqueConstraint("course_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(80))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body_md: Mapped[str] = mapped_column(sa.Text, default="")
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    course: Mapped[Course] = relationship(back_populates="modules")
+    lessons: Mapped[list[Lesson]] = relationship(
+        back_populates="module", order_by="Lesson.position", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Lesson(Base):
+    __tablename__ = "lesson"
+    __table_args__ = (
+        sa.UniqueConstraint("course_id", "slug"),
+        sa.Index("ix_lesson_course_seq", "course_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"))
+    module_id: Mapped[int] = mapped_column(sa.ForeignKey("course_module.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(80))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(20), default="reading")
+    minutes: Mapped[int] = mapped_column(default=5)
+    body_md: Mapped[str] = mapped_column(sa.Text, default="")
+    # rendered once when the content is loaded or edited (Markdown -> HTML -> sanitised), never per request
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    prompt: Mapped[str] = mapped_column(sa.Text, default="")  # practice: the exercise
+    video_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    transcript_md: Mapped[str] = mapped_column(sa.Text, default="")
+    transcript_html: Mapped[str] = mapped_column(sa.Text, default="")
+    position: Mapped[int] = mapped_column(default=0)  # within the module
+    seq: Mapped[int] = mapped_column(default=0)  # within the course (module order, then lesson order)
+    archived: Mapped[bool] = mapped_column(default=False)
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    module: Mapped[CourseModule] = relationship(back_populates="lessons")
+
+
+class Enrollment(Timestamped, Base):
+    __tablename__ = "enrollment"
+    __table_args__ = (sa.UniqueConstraint("user_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    last_lesson_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lesson.id", ondelete="SET NULL"))
+    last_seen_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class LessonCompletion(Base):
+    __tablename__ = "lesson_completion"
+    # The unique pair is what makes completing idempotent under double submits and retries.
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "lesson_id"),
+        sa.Index("ix_lesson_completion_user_course", "user_id", "course_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lesson.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    completed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PracticeAnswer(Base):
+    __tablename__ = "practice_answer"
+    __table_args__ = (sa.UniqueConstraint("user_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lesson.id", ondelete="CASCADE"), index=True)
+    answer: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActivityDay(Base):
+    """Per person and (UTC) day: believable time spent and lessons completed; streaks and charts read it."""
+
+    __tablename__ = "activity_day"
+    __table_args__ = (sa.UniqueConstraint("user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    seconds: Mapped[int] = mapped_column(default=0)
+    lessons_completed: Mapped[int] = mapped_column(default=0)
+    last_ping_at: Mapped[datetime | None]
+
+
+class SearchQuery(Base):
+    """Search terms, kept only with analytics consent (see leadthe.courses.services.record_search)."""
+
+    __tablename__ = "search_query"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    query: Mapped[str] = mapped_column(sa.String(200))
+    results: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,97 @@
+"""The privacy centre in a real browser: export with JavaScript on and off, deletion, and axe on every page."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from leadthe.worker import run_once
+from tests.conftest import PASSWORD, make_org, make_team, make_user
+
+from .helpers import log_in
+
+
+@pytest.fixture
+def people(live_app):
+    org = make_org(live_app, "Example Ltd")
+    admin = make_user(live_app, org, email="boss@example.com", name="Bea Boss", role="admin")
+    learner = make_user(live_app, org, email="lea@example.com", name="Lea Learner")
+    manager = make_user(live_app, org, email="max@example.com", name="Max Manager", role="manager")
+    make_team(live_app, org, "Sales", members=[manager, learner], managers=[manager])
+    staff = make_user(live_app, None, email="dpo@leadthe.example", name="Dana DPO", role="dpo")
+    return {"admin": admin, "learner": learner, "staff": staff}
+
+
+def sign_in(page, email):
+    log_in(page, email)
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+
+
+def run_worker(live_app):
+    with live_app.app_context():
+        run_once()
+
+
+def test_export_from_request_to_download(page, live_app, people):
+    sign_in(page, "lea@example.com")
+    page.goto("/privacy")
+    expect(page.get_by_role("heading", name="What we hold about you")).to_be_visible()
+    expect(page.get_by_text("Max Manager")).to_be_visible()
+    page.locator("#export-password").fill(PASSWORD)
+    page.get_by_role("button", name="Prepare my download").click()
+    expect(page).to_have_url(re.compile(r"/privacy/exports/\d+$"))
+    expect(page.get_by_text("Preparing your file")).to_be_visible()
+    run_worker(live_app)
+    # with JavaScript htmx polls the status; without it the page refreshes itself (meta refresh)
+    link = page.get_by_role("link", name="Download my data")
+    expect(link).to_be_visible(timeout=10_000)
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.startswith("leadthe-data-")
+
+
+def test_delete_account_signs_out_and_cancel_link_keeps_it(page, live_app, people):
+    sign_in(page, "lea@example.com")
+    page.goto("/privacy#delete")
+    page.locator("#delete-password").fill(PASSWORD)
+    page.locator("#delete-confirm_email").fill("lea@example.com")
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.get_by_role("heading", name="Your account is closed")).to_be_visible()
+    page.goto("/dashboard")
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+@pytest.fixture(params=["light", "dark"])
+def scheme_page(new_page, request):
+    return new_page(js=True, color_scheme=request.param)
+
+
+@pytest.mark.parametrize("path", ["/privacy", "/privacy/processing", "/privacy/requests", "/privacy/contact",
+                                  "/account/profile", "/account/password"])
+def test_privacy_and_account_pages_pass_axe(scheme_page, axe_check, people, path):
+    sign_in(scheme_page, "lea@example.com")
+    assert scheme_page.goto(path).status == 200
+    axe_check(scheme_page)
+
+
+def test_export_status_and_staff_queue_pass_axe(scheme_page, axe_check, live_app, people):
+    sign_in(scheme_page, "lea@example.com")
+    scheme_page.goto("/privacy/requests")
+    scheme_page.get_by_label("What would you like?").select_option("question")
+    scheme_page.get_by_label("Details").fill("Which data do you hold about my course progress?")
+    scheme_page.get_by_role("button", name="Send request").click()
+    expect(scheme_page.get_by_text("Your request is filed")).to_be_visible()
+    scheme_page.goto("/privacy")
+    scheme_page.locator("#export-password").fill(PASSWORD)
+    scheme_page.get_by_role("button", name="Prepare my download").click()
+    expect(scheme_page).to_have_url(re.compile(r"/privacy/exports/\d+$"))
+    axe_check(scheme_page, label="export status")
+    scheme_page.get_by_role("button", name="Log out").click()
+    expect(scheme_page).to_have_url(re.compile(r"/login"))
+    sign_in(scheme_page, "dpo@leadthe.example")
+    scheme_page.goto("/staff/privacy-requests")
+    axe_check(scheme_page, label="staff queue")
+    scheme_page.get_by_role("link", name=re.compile(r"#\d+")).first.click()
+    expect(scheme_page.get_by_role("heading", level=1)).to_contain_text("Privacy request #")
+    axe_check(scheme_page, label="staff request")

@@ -1,0 +1,506 @@
+"""Courses: content loading, catalogue, player, completion, activity, search, authoring, tenancy."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from leadthe.extensions import db
+from leadthe.models import ActivityDay, Course, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery, utcnow
+from tests.conftest import PASSWORD, csrf_from, make_user, post_form
+
+CONTENT = Path(__file__).resolve().parent.parent / "leadthe" / "content"
+
+
+def login(client, email):
+    r = post_form(client, "/login", {"email": email, "password": PASSWORD})
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+
+
+def load(app, path=None):
+    from leadthe.courses.content import load_content
+
+    with app.app_context():
+        report = load_content(path)
+        db.session.commit()
+        return report
+
+
+def write_course(root: Path, slug: str, lessons: int, *, title="Course", org_text="", modules=1):
+    course = root / slug
+    course.mkdir(parents=True)
+    (course / "course.md").write_text(f"---\nslug: {slug}\ntitle: {title}\nsummary: A test course {org_text}\ntopic: testing\nlevel: beginner\norder: 1\n---\nAbout it.\n")
+    per = max(1, lessons // modules)
+    n = 0
+    for m in range(1, modules + 1):
+        mdir = course / f"{m:02d}-mod{m}"
+        mdir.mkdir()
+        (mdir / "module.md").write_text(f"---\nslug: mod{m}\ntitle: Module {m}\norder: {m}\n---\n")
+        count = per if m < modules else lessons - n
+        for i in range(1, count + 1):
+            n += 1
+            (mdir / f"{i:03d}-l{n}.md").write_text(f"---\nslug: l{n}\ntitle: Lesson {n}\nkind: reading\nminutes: 3\n---\nBody of lesson {n}.\n")
+    return course
+
+
+def enrol(client, slug):
+    page = client.get(f"/courses/{slug}").get_data(as_text=True)
+    return client.post(f"/courses/{slug}/enroll", data={"csrf_token": csrf_from(page)})
+
+
+def complete(client, slug, lesson, headers=None):
+    page = client.get(f"/courses/{slug}/lessons/{lesson}").get_data(as_text=True)
+    return client.post(f"/courses/{slug}/lessons/{lesson}/complete", data={"csrf_token": csrf_from(page)}, headers=headers or {})
+
+
+# --- content ---------------------------------------------------------------------------------------
+
+def test_load_content_creates_the_starter_curriculum_and_is_idempotent(app):
+    first = load(app)
+    assert first.created == {"course": 5, "module": 18, "lesson": 55}
+    with app.app_context():
+        ids = dict(db.session.execute(sa.select(Lesson.slug, Lesson.id)).all())
+    second = load(app)
+    assert second.created == {"course": 0, "module": 0, "lesson": 0} and second.updated == {"course": 0, "module": 0, "lesson": 0}
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Lesson)) == 55
+        assert dict(db.session.execute(sa.select(Lesson.slug, Lesson.id)).all()) == ids
+        lesson = db.session.scalar(sa.select(Lesson).where(Lesson.slug == "what-generative-ai-is"))
+        assert "<h2>A different kind of software</h2>" in lesson.body_html  # rendered and stored at load time
+
+
+def test_markdown_is_rendered_safely():
+    from leadthe.courses.content import render_markdown
+
+    html = render_markdown("# T\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)> **b**")
+    assert "<script" not in html and 'href="javascript' not in html and "<img" not in html  # shown as text, inert
+    assert "<strong>b</strong>" in html and "<h2>T</h2>" in html
+
+
+def test_cli_load_content(app):
+    result = app.test_cli_runner().invoke(args=["leadthe", "load-content"])
+    assert result.exit_code == 0, result.output
+    assert "created 5 courses" in result.output
+    again = app.test_cli_runner().invoke(args=["leadthe", "load-content"])
+    assert "created 0 courses" in again.output
+
+
+def test_changing_content_keeps_progress(app, client, companies, tmp_path):
+    a, _ = companies
+    root = tmp_path / "content"
+    course_dir = write_course(root, "mini", 3)
+    load(app, root)
+    login(client, a.learner.email)
+    enrol(client, "mini")
+    assert complete(client, "mini", "l1").status_code == 303
+    assert complete(client, "mini", "l2").status_code == 303
+    # the author edits lesson 1, removes lesson 2, and adds a lesson 4
+    lesson1 = next(course_dir.glob("01-mod1/001-l1.md"))
+    lesson1.write_text(lesson1.read_text().replace("Body of lesson 1.", "A new body."))
+    next(course_dir.glob("01-mod1/002-l2.md")).unlink()
+    (course_dir / "01-mod1" / "004-l4.md").write_text("---\nslug: l4\ntitle: Lesson 4\nkind: reading\nminutes: 2\n---\nNew.\n")
+    report = load(app, root)
+    assert report.updated["lesson"] >= 1 and report.archived["lesson"] == 1 and report.created["lesson"] == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LessonCompletion)) == 2  # nothing lost
+    html = client.get("/courses/mini").get_data(as_text=True)
+    assert "1 of 3 lessons done" in html  # l1 done; l2 archived; l3 and l4 open
+    assert "A new body." in client.get("/courses/mini/lessons/l1").get_data(as_text=True)
+    assert client.get("/courses/mini/lessons/l2").status_code == 404
+    # putting the lesson back brings its completion back
+    (course_dir / "01-mod1" / "002-l2.md").write_text("---\nslug: l2\ntitle: Lesson 2\nkind: reading\nminutes: 3\n---\nBack.\n")
+    load(app, root)
+    assert "2 of 4 lessons done" in client.get("/courses/mini").get_data(as_text=True)
+
+
+# --- catalogue, course page, player ---------------------------------------------------------------
+
+def test_pages_need_login(app, client):
+    load(app)
+    for url in ("/courses", "/courses/ai-foundations", "/search?q=ai", "/courses/ai-foundations/lessons/what-generative-ai-is"):
+        assert client.get(url).status_code == 302
+
+
+def test_catalogue_filters(app, client, companies):
+    load(app)
+    login(client, companies[0].learner.email)
+    html = client.get("/courses").get_data(as_text=True)
+    assert "5 courses" in html and "AI foundations for everyone" in html
+    with app.app_context():
+        levels = dict(db.session.execute(sa.select(Course.slug, Course.level)).all())
+    level = levels["ai-foundations"]
+    filtered = client.get(f"/courses?level={level}").get_data(as_text=True)
+    assert all((title in filtered) == (levels[slug] == level) for slug, title in [("ai-foundations", "AI foundations for everyone")])
+    assert "No course matches" in client.get("/courses?topic=no-such-topic").get_data(as_text=True)
+    frag = client.get("/courses?length=long", headers={"HX-Request": "true"})
+    assert frag.status_code == 200 and "<html" not in frag.get_data(as_text=True)
+    assert "Vary" in frag.headers and "HX-Request" in frag.headers["Vary"]
+
+
+def test_walk_a_course_and_resume(app, client, companies, tmp_path):
+    a, _ = companies
+    write_course(tmp_path, "mini", 3)
+    load(app, tmp_path)
+    login(client, a.learner.email)
+    # not enrolled yet: the lesson sends you to the course page
+    assert client.get("/courses/mini/lessons/l1").status_code == 303
+    r = enrol(client, "mini")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/courses/mini/resume")
+    assert client.get("/courses/mini/resume").headers["Location"].endswith("/courses/mini/lessons/l1")
+    page = client.get("/courses/mini/lessons/l1").get_data(as_text=True)
+    assert "Lesson 1 of 3" in page and 'rel="next"' in page and "0 of 3 lessons done" in page
+    r = complete(client, "mini", "l1")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/courses/mini/lessons/l2")
+    client.get("/courses/mini/lessons/l2")  # opened, not completed: resume comes back here
+    assert client.get("/courses/mini/resume").headers["Location"].endswith("/lessons/l2")
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert "Continue learning" in dash and "/courses/mini/resume" in dash and "1 of 3 lessons" in dash
+    complete(client, "mini", "l2")
+    r = complete(client, "mini", "l3")
+    assert r.headers["Location"].endswith("/courses/mini")
+    course_page = client.get("/courses/mini").get_data(as_text=True)
+    assert "You completed this course on" in course_page and "3 of 3 lessons done" in course_page
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert "Completed" in dash and "completed on" in dash
+    with app.app_context():
+        day = db.session.scalar(sa.select(ActivityDay))
+        assert day.lessons_completed == 3
+
+
+def test_lesson_fragment_with_and_without_htmx(app, client, companies, tmp_path):
+    write_course(tmp_path, "mini", 3)
+    load(app, tmp_path)
+    login(client, companies[0].learner.email)
+    enrol(client, "mini")
+    full = client.get("/courses/mini/lessons/l2")
+    assert "<html" in full.get_data(as_text=True) and 'id="lesson-body"' in full.get_data(as_text=True)
+    frag = client.get("/courses/mini/lessons/l2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in frag and "Lesson 2 of 3" in frag
+    assert 'id="course-progress"' in frag and 'hx-swap-oob="true"' in frag  # the progress bar comes along
+    assert "Course outline" not in frag  # the outline stays where it is
+    boosted = client.get("/courses/mini/lessons/l2", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in boosted.get_data(as_text=True)
+    done = complete(client, "mini", "l2", headers={"HX-Request": "true"})
+    body = done.get_data(as_text=True)
+    assert done.status_code == 200 and "<html" not in body and "Completed on" in body and "1 of 3 lessons done" in body
+    assert done.headers["HX-Trigger"] == "progress-changed"
+
+
+def test_completion_is_idempotent_and_csrf_protected(app, client, companies, tmp_path):
+    write_course(tmp_path, "mini", 2)
+    load(app, tmp_path)
+    login(client, companies[0].learner.email)
+    enrol(client, "mini")
+    assert client.post("/courses/mini/lessons/l1/complete", data={}).status_code == 400  # no CSRF token
+    assert client.post("/courses/mini/enroll", data={}).status_code == 400
+    for _ in range(3):
+        complete(client, "mini", "l1")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LessonCompletion)) == 1
+        assert db.session.scalar(sa.select(ActivityDay.lessons_completed)) == 1
+    assert "1 of 2 lessons done" in client.get("/courses/mini").get_data(as_text=True)
+
+
+def test_twenty_concurrent_completions_count_once(app, companies, tmp_path):
+    from leadthe.courses import services
+
+    write_course(tmp_path, "mini", 2)
+    load(app, tmp_path)
+    user_id = companies[0].learner.id
+    with app.app_context():
+        course = db.session.scalar(sa.select(Course).where(Course.slug == "mini"))
+        lesson = db.session.scalar(sa.select(Lesson).where(Lesson.slug == "l1"))
+        from leadthe.models import User
+
+        services.enroll(db.session.get(User, user_id), course)
+        db.session.commit()
+        course_id, lesson_id = course.id, lesson.id
+    barrier = threading.Barrier(20)
+    results, errors = [], []
+
+    def worker():
+        try:
+            with app.app_context():
+                from leadthe.models import User
+
+                user = db.session.get(User, user_id)
+                c, l = db.session.get(Course, course_id), db.session.get(Lesson, lesson_id)
+                db.session.commit()  # end the read transaction: the write starts fresh
+                barrier.wait(timeout=10)
+                results.append(services.complete_lesson(user, c, l))
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert results.count(True) == 1 and results.count(False) == 19
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LessonCompletion)) == 1
+        assert db.session.scalar(sa.select(ActivityDay.lessons_completed).where(ActivityDay.user_id == user_id)) == 1
+        assert db.session.scalar(sa.select(Enrollment.completed_at)) is None  # 1 of 2: not complete
+
+
+def test_practice_answer_is_saved_and_revisited(app, client, companies):
+    load(app)
+    login(client, companies[0].learner.email)
+    enrol(client, "prompting-that-works")
+    with app.app_context():
+        slug = db.session.scalar(sa.select(Lesson.slug).join(Course).where(Course.slug == "prompting-that-works", Lesson.kind == "practice").limit(1))
+    url = f"/courses/prompting-that-works/lessons/{slug}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Your turn" in page and 'name="answer"' in page
+    empty = client.post(url + "/answer", data={"csrf_token": csrf_from(page), "answer": ""})
+    assert empty.status_code == 422 and "Write your prompt" in empty.get_data(as_text=True)
+    r = client.post(url + "/answer", data={"csrf_token": csrf_from(page), "answer": "You are an editor <b>x</b>"})
+    assert r.status_code == 303
+    again = client.get(url).get_data(as_text=True)
+    assert "You are an editor &lt;b&gt;x&lt;/b&gt;" in again
+    r = client.post(url + "/answer", data={"csrf_token": csrf_from(page), "answer": "Second try"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "Your answer is saved." in r.get_data(as_text=True) and "<html" not in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(sa.select(PracticeAnswer.answer)).all() == ["Second try"]
+
+
+# --- statement count ---------------------------------------------------------------------------------
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def count_statements(app, client, url, came_from) -> list[str]:
+    """SQL statements of one GET of ``url``, arriving from another lesson (so the resume point moves).
+    Transaction control (SQLite's explicit BEGIN; PostgreSQL sends none) is not counted."""
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    client.get(url)  # warm: the session's last-seen touch, template caches
+    client.get(came_from)
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return statements
+
+
+def test_lesson_page_runs_a_fixed_number_of_statements(app, client, companies, tmp_path):
+    write_course(tmp_path, "small", 3)
+    write_course(tmp_path, "large", 200, modules=10)
+    load(app, tmp_path)
+    login(client, companies[0].learner.email)
+    enrol(client, "small")
+    enrol(client, "large")
+    for n in (1, 2, 150):
+        complete(client, "large", f"l{n}")
+    small = count_statements(app, client, "/courses/small/lessons/l2", "/courses/small/lessons/l1")
+    large = count_statements(app, client, "/courses/large/lessons/l100", "/courses/large/lessons/l99")
+    assert len(small) == len(large) and len(small) <= 8, "\n".join(s[:100] for s in large)
+
+
+# --- time spent ------------------------------------------------------------------------------------
+
+def test_heartbeats_add_believable_time(app, companies):
+    from leadthe.courses import services
+    from leadthe.models import User
+
+    start = utcnow().replace(hour=10, minute=0, second=0, microsecond=0)
+    with app.app_context():
+        user = db.session.get(User, companies[0].learner.id)
+        for offset in (0, 30, 60, 90):  # a visible page: 90 s
+            services.heartbeat(user, start + timedelta(seconds=offset))
+            db.session.commit()
+        services.heartbeat(user, start + timedelta(seconds=90 + 200))  # a pause within the visit: capped at 60 s
+        db.session.commit()
+        services.heartbeat(user, start + timedelta(seconds=290 + 600))  # after 10 minutes away: a new visit, nothing added
+        db.session.commit()
+        assert db.session.scalar(sa.select(ActivityDay.seconds)) == 150
+
+
+def test_heartbeat_endpoint_needs_csrf(app, client, companies):
+    login(client, companies[0].learner.email)
+    assert client.post("/activity/heartbeat").status_code == 400
+    token = csrf_from(client.get("/dashboard").get_data(as_text=True))
+    assert client.post("/activity/heartbeat", headers={"X-CSRFToken": token}).status_code == 204
+
+
+def test_streak_and_week(app, companies):
+    from leadthe.courses.services import activity
+    from leadthe.models import User
+
+    today = utcnow().date()
+    with app.app_context():
+        uid = companies[0].learner.id
+        for back, seconds in ((0, 300), (1, 900), (2, 0), (3, 1200)):
+            db.session.add(ActivityDay(user_id=uid, day=today - timedelta(days=back), seconds=seconds, lessons_completed=0))
+        db.session.commit()
+        week, streak = activity(db.session.get(User, uid), today)
+    assert streak == 2 and len(week) == 7 and week[-1].minutes == 5 and week[-4].minutes == 20
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+def test_search_ranks_and_highlights(app, client, companies):
+    load(app)
+    login(client, companies[0].learner.email)
+    html = client.get("/search?q=hallucinations").get_data(as_text=True)
+    assert "<mark>" in html and "results for" in html
+    first = html.split('class="results"')[1]
+    assert "allucination" in first.split("</li>")[0]  # the best hit is about hallucinations
+    frag = client.get("/search?q=tokens", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in frag and "<mark>" in frag
+
+
+def test_search_is_tolerant_and_escapes(app, client, companies, tmp_path, backend):
+    root = tmp_path / "c"
+    course = write_course(root, "xss", 1)
+    lesson = course / "01-mod1" / "001-l1.md"
+    lesson.write_text("---\nslug: l1\ntitle: Zebra lesson\n---\nThe zebra said `<script>alert(1)</script>` loudly.\n")
+    load(app, root)
+    login(client, companies[0].learner.email)
+    for q in ('"', "'); DROP TABLE lesson; --", "zebra AND OR NOT *", "NEAR(", "zeb*", "  ", "((("):
+        r = client.get("/search", query_string={"q": q})
+        assert r.status_code == 200, q
+    html = client.get("/search", query_string={"q": 'zebra"'}).get_data(as_text=True)
+    assert "<mark>zebra</mark>" in html.lower() and "<script>alert" not in html
+    if backend == "sqlite":  # PostgreSQL's ts_headline drops tag-like text; SQLite's snippet keeps it, escaped
+        assert "&lt;script&gt;alert" in html
+    assert "Type a few words" in client.get("/search?q=").get_data(as_text=True)
+    assert "Nothing found" in client.get("/search?q=qwxyzzy").get_data(as_text=True)
+
+
+def test_search_queries_are_not_stored_without_consent(app, client, companies, monkeypatch):
+    load(app)
+    login(client, companies[0].learner.email)
+    client.get("/search?q=prompt")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SearchQuery)) == 0
+    # with analytics consent it is stored...
+    post_form(client, "/consent", {"action": "accept_all"}, page="/search?q=")
+    client.get("/search?q=prompt")
+    with app.app_context():
+        assert db.session.scalars(sa.select(SearchQuery.query)).all() == ["prompt"]
+    # ...until the person objects to analytics (or restricts processing): then nothing new is kept
+    post_form(client, "/privacy/processing", {"object_analytics": "y"})
+    client.get("/search?q=again")
+    post_form(client, "/privacy/processing", {"restrict_processing": "y"})
+    client.get("/search?q=once+more")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SearchQuery)) == 1
+
+
+# --- tenancy and authoring -----------------------------------------------------------------------------
+
+def admin_creates_private_course(client, title="Acme onboarding"):
+    r = post_form(client, "/admin/courses/new", {"title": title, "topic": "onboarding", "level": "beginner", "audience": "staff",
+                                                  "summary": "Only for us", "body": "Welcome **aboard**."})
+    assert r.status_code == 303, r.get_data(as_text=True)[:800]
+    course_url = r.headers["Location"]
+    r = post_form(client, course_url.replace("http://localhost", "").rstrip("/") + "/modules/new", {"title": "Start"}, page=course_url)
+    assert r.status_code == 303
+    new_lesson = course_url + "/lessons/new"
+    r = post_form(client, new_lesson, {"title": "Our tools", "kind": "reading", "minutes": "4", "body": "Use the zebrafish tool.",
+                                        "module_id": _first_option(client.get(new_lesson).get_data(as_text=True))})
+    assert r.status_code == 303, r.get_data(as_text=True)[:800]
+    r = post_form(client, course_url + "/publish", {"publish": "1"}, page=course_url)
+    assert r.status_code == 303
+    return course_url
+
+
+def _first_option(html):
+    import re
+
+    return re.search(r'<select[^>]*name="module_id"[^>]*>\s*<option[^>]*value="(\d+)"', html).group(1)
+
+
+def test_private_course_is_visible_only_in_its_company(app, companies):
+    load(app)
+    a, b = companies
+    ca, cb = app.test_client(), app.test_client()
+    login(ca, a.admin.email)
+    admin_creates_private_course(ca)
+    # people of company A see it in the catalogue, the course page and search
+    la = app.test_client()
+    login(la, a.learner.email)
+    assert "Acme onboarding" in la.get("/courses").get_data(as_text=True)
+    assert la.get("/courses/acme-onboarding").status_code == 200
+    assert "Our tools" in la.get("/search?q=zebrafish").get_data(as_text=True)
+    # company B: not in the catalogue, 404 everywhere, not in search
+    login(cb, b.learner.email)
+    assert "Acme onboarding" not in cb.get("/courses").get_data(as_text=True)
+    assert "AI foundations for everyone" in cb.get("/courses").get_data(as_text=True)  # platform courses for everyone
+    assert cb.get("/courses/acme-onboarding").status_code == 404
+    assert cb.get("/courses/acme-onboarding/lessons/our-tools").status_code == 404
+    token = csrf_from(cb.get("/courses").get_data(as_text=True))
+    assert cb.post("/courses/acme-onboarding/enroll", data={"csrf_token": token}).status_code == 404
+    assert "Nothing found" in cb.get("/search?q=zebrafish").get_data(as_text=True)
+    # B's admin cannot edit it either
+    admin_b = app.test_client()
+    login(admin_b, b.admin.email)
+    with app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id).where(Course.slug == "acme-onboarding"))
+        platform_id = db.session.scalar(sa.select(Course.id).where(Course.slug == "ai-foundations"))
+    assert admin_b.get(f"/admin/courses/{course_id}").status_code == 404
+    assert ca.get(f"/admin/courses/{platform_id}").status_code == 404  # admins do not edit platform courses
+
+
+def test_staff_authoring_is_404_for_others_and_works_for_staff(app, client, companies):
+    load(app)
+    login(client, companies[0].admin.email)
+    assert client.get("/staff/courses").status_code == 404
+    staff = make_user(app, None, email="staff@leadthe.example", role="staff")
+    sc = app.test_client()
+    login(sc, staff.email)
+    html = sc.get("/staff/courses").get_data(as_text=True)
+    assert "AI foundations for everyone" in html
+    with app.app_context():
+        course = db.session.scalar(sa.select(Course).where(Course.slug == "ai-foundations"))
+        modules = course.modules
+        first, second = modules[0].id, modules[1].id
+        course_id = course.id
+    # markdown preview: an htmx fragment, sanitised
+    page = sc.get(f"/staff/courses/{course_id}").get_data(as_text=True)
+    r = sc.post("/staff/courses/preview", data={"csrf_token": csrf_from(page), "body": "**hi** <script>x</script>"}, headers={"HX-Request": "true"})
+    assert "<strong>hi</strong>" in r.get_data(as_text=True) and "<script>" not in r.get_data(as_text=True)
+    # reorder: move the first module down
+    r = sc.post(f"/staff/courses/{course_id}/modules/{first}/move", data={"csrf_token": csrf_from(page), "direction": "down"})
+    assert r.status_code == 303
+    with app.app_context():
+        order = [m.id for m in db.session.get(Course, course_id).modules]
+        assert order[:2] == [second, first]
+        first_lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == course_id).order_by(Lesson.seq))
+        assert first_lesson.module_id == second  # the player's order follows
+    # unpublish hides it from learners, publish shows it again
+    r = sc.post(f"/staff/courses/{course_id}/publish", data={"csrf_token": csrf_from(page), "publish": "0"})
+    assert r.status_code == 303
+    learner = app.test_client()
+    login(learner, companies[0].learner.email)
+    assert learner.get("/courses/ai-foundations").status_code == 404
+    assert sc.get("/courses/ai-foundations").status_code == 200  # authors still preview the draft
+    sc.post(f"/staff/courses/{course_id}/publish", data={"csrf_token": csrf_from(page), "publish": "1"})
+    assert learner.get("/courses/ai-foundations").status_code == 200
+
+
+def test_seed_demo_gives_learners_progress(app):
+    load(app)
+    from leadthe.demo import seed_demo
+
+    with app.app_context():
+        seed_demo()
+        seed_demo()  # idempotent
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)) >= 5
+        done = db.session.scalar(sa.select(sa.func.count()).select_from(LessonCompletion))
+        assert done > 10
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(Enrollment.completed_at.is_not(None))) >= 1
