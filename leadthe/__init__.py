@@ -58,7 +58,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None  # server-side session records do this job
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message = "Please log in to see that page."  # shown via _unauthorized, translated there
     login_manager.login_message_category = "info"
     login_manager.unauthorized_handler(_unauthorized)
     with app.app_context():
@@ -73,8 +73,12 @@ LANGUAGES = ("en", "de")
 
 def _select_locale():
     """The person's choice (account, else a consented preference cookie), then the browser's languages."""
+    from flask import has_request_context
+
     from leadthe.account.preferences import ui_preferences
 
+    if not has_request_context():
+        return "en"  # worker and command line: mails and exports are English
     try:
         chosen = ui_preferences().get("language")
     except Exception:  # noqa: BLE001 - e.g. the database is down: fall back to the browser
@@ -119,7 +123,9 @@ def _unauthorized():
     if ended in ("idle", "expired", "revoked"):
         args["ended"] = ended
     else:
-        flash("Please log in to see that page.", "info")
+        from flask_babel import gettext as _
+
+        flash(_("Please log in to see that page."), "info")
     url = url_for("auth.login", **args)
     return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
 
@@ -135,6 +141,7 @@ def _init_blueprints(app: Flask) -> None:
     from leadthe.core import bp as core_bp
     from leadthe.courses import bp as courses_bp
     from leadthe.legal import bp as legal_bp
+    from leadthe.assessments import bp as assessments_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(courses_bp)
@@ -146,6 +153,14 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(assessments_bp)
+    from leadthe.admin.invite_views import invite_bp
+    from leadthe.leaderboard import bp as leaderboard_bp
+    from leadthe.progress import bp as progress_bp
+
+    app.register_blueprint(invite_bp)
+    app.register_blueprint(leaderboard_bp)
+    app.register_blueprint(progress_bp)
     if app.config["LEADTHE_ENV"] == "development":
         from leadthe.dev import bp as dev_bp
 
@@ -200,6 +215,11 @@ def _init_responses(app: Flask) -> None:
     def _layout_context():
         return {"csrf_token": generate_csrf, "recently_reauthenticated": recently_reauthenticated,
                 "layout": _layout_state, "get_locale": get_locale}
+
+    from leadthe.i18n import localized_strftime
+
+    # `when|ldate("%d %B %Y")`: strftime with month and day names in the interface language
+    app.jinja_env.filters["ldate"] = localized_strftime
 
 
 def _init_errors(app: Flask) -> None:

@@ -6,9 +6,7 @@ offline table (iptocc, no network look-up) and the IP truncated to its network.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -24,12 +22,11 @@ SKIP_ENDPOINTS = {"static", "core.healthz", "courses.heartbeat"}
 
 
 def truncate_ip(ip: str) -> str:
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return ""
-    prefix = 24 if addr.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+    """The network part only (IPv4 /24, IPv6 /48), shared with the sessions page."""
+    from leadthe.account.security import approximate_network
+
+    network = approximate_network(ip)
+    return "" if network == "unknown" else network.split("/")[0]
 
 
 def country_of(ip: str) -> str:
@@ -41,18 +38,16 @@ def country_of(ip: str) -> str:
         return ""
 
 
-@lru_cache(maxsize=2048)
-def parse_agent(ua: str) -> tuple[str, str, str]:
-    from ua_parser import parse
+def agent_families(ua: str) -> tuple[str, str, str]:
+    """Browser family, OS family and device type, from the same parser the sessions page uses."""
+    from leadthe.account.security import UNKNOWN_BROWSER, UNKNOWN_OS, parse_agent
 
-    result = parse(ua or "")
-    browser = result.user_agent.family if result.user_agent else "Other"
-    os_name = result.os.family if result.os else "Other"
+    device = parse_agent(ua or "")
     lowered = (ua or "").lower()
-    device = "mobile" if ("mobi" in lowered or "android" in lowered) else "tablet" if ("ipad" in lowered or "tablet" in lowered) else "desktop"
-    if "bot" in lowered or "spider" in lowered or "crawl" in lowered:
-        device = "bot"
-    return browser[:40], os_name[:40], device
+    kind = "bot" if any(w in lowered for w in ("bot", "spider", "crawl")) else "mobile" if device.mobile else "desktop"
+    browser = "Other" if device.browser == UNKNOWN_BROWSER else device.browser
+    os_name = "Other" if device.os == UNKNOWN_OS else device.os
+    return browser[:40], os_name[:40], kind
 
 
 def _referrer() -> str:
@@ -86,7 +81,7 @@ def record_page_view(response):
     try:
         if not may_record_analytics(user):
             return response
-        browser, os_name, device = parse_agent(request.user_agent.string or "")
+        browser, os_name, device = agent_families(request.user_agent.string or "")
         rule = request.url_rule.rule if request.url_rule else request.path
         ip = request.remote_addr or ""
         with write_transaction() as conn:

@@ -134,3 +134,13 @@ def load_content_command(path: str | None):
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"content loaded from {path or 'the starter curriculum'}: {report.summary()}")
+
+
+@leadthe_cli.command("seed-scale")
+@click.option("--users", default=10_000, show_default=True, help="People in the company.")
+@click.option("--teams", default=500, show_default=True, help="Teams in the company.")
+def seed_scale_command(users: int, teams: int):
+    """A large demo company for benchmarks: N people, 500 teams, about a million progress rows."""
+    from leadthe.scale import seed_scale
+
+    seed_scale(users=users, teams=min(teams, max(users // 2, 1)))

@@ -94,6 +94,14 @@ def seed_demo_progress() -> None:
             if todo:
                 db.session.execute(sa.update(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
                                    .values(last_lesson_id=todo[-1].id, last_seen_at=now))
+            if count is None:
+                # a whole course: pass its final quiz too, which completes it and issues the certificate
+                from leadthe.assessments.services import seed_passing_attempt
+
+                seed_passing_attempt(user, course, now)
+        from leadthe.assessments.maturity import seed_demo_maturity
+
+        seed_demo_maturity(user)
         for back in range(6):
             day = (now - timedelta(days=back)).date()
             db.session.execute(sa.update(ActivityDay).where(ActivityDay.user_id == user.id, ActivityDay.day == day,

@@ -7,23 +7,24 @@ import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from flask_babel import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Something in that request was not right", "Please go back, reload the page and try again."),
-    403: ("You don't have access to this page", "Your role does not include this. Your company's admin can help."),
-    404: ("We can't find that page", "The link may be out of date, or the page was removed."),
-    405: ("That action isn't available here", "Please go back and use the page's buttons and links."),
-    413: ("That upload is too large", "Please choose a smaller file (at most 5 MB) and try again."),
-    429: ("Too many attempts", "For your security we paused this for a little while. Please wait a few minutes, then try again."),
-    500: ("Something went wrong on our side", "We have noted the problem. Please try again in a moment; nothing you saved is lost."),
-    503: ("LeadThe.AI is briefly unavailable", "We can't reach our database right now. Please try again in a minute."),
+    400: (_l("Something in that request was not right"), _l("Please go back, reload the page and try again.")),
+    403: (_l("You don't have access to this page"), _l("Your role does not include this. Your company's admin can help.")),
+    404: (_l("We can't find that page"), _l("The link may be out of date, or the page was removed.")),
+    405: (_l("That action isn't available here"), _l("Please go back and use the page's buttons and links.")),
+    413: (_l("That upload is too large"), _l("Please choose a smaller file (at most 5 MB) and try again.")),
+    429: (_l("Too many attempts"), _l("For your security we paused this for a little while. Please wait a few minutes, then try again.")),
+    500: (_l("Something went wrong on our side"), _l("We have noted the problem. Please try again in a moment; nothing you saved is lost.")),
+    503: (_l("LeadThe.AI is briefly unavailable"), _l("We can't reach our database right now. Please try again in a minute.")),
 }
 
 
 def render_error(code: int, detail: str | None = None):
-    title, text = MESSAGES.get(code, MESSAGES[500])
+    title, text = (str(t) for t in MESSAGES.get(code, MESSAGES[500]))
     if request.path.startswith("/healthz") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=title), code
     try:
@@ -36,7 +37,7 @@ def render_error(code: int, detail: str | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(err):
-        return render_error(400, "This form expired or was sent from elsewhere. Please reload the page and try again.")
+        return render_error(400, str(_l("This form expired or was sent from elsewhere. Please reload the page and try again.")))
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):

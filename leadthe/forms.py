@@ -1,26 +1,34 @@
 """Shared form pieces."""
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
+from flask_babel import lazy_gettext as _l
+
+
+def choices(labels: dict) -> list[SelectChoice]:
+    """SelectField/RadioField choices from a {value: label} dict whose labels may be lazy translations
+    (WTForms' dict shorthand accepts plain str labels only)."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 class EmptyForm(FlaskForm):
     """A form with only a CSRF token, for POST-only buttons (log out, revoke, ...)."""
 
 
-def email_field(label="E-mail address"):
+def email_field(label=_l("E-mail address")):
     return EmailField(
         label,
-        validators=[DataRequired("Enter your e-mail address."), Email("Enter an e-mail address like name@company.com."), Length(max=254)],
+        validators=[DataRequired(_l("Enter your e-mail address.")), Email(_l("Enter an e-mail address like name@company.com.")), Length(max=254)],
         render_kw={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "none"},
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
 
 
-def new_password_field(label="Password"):
+def new_password_field(label=_l("Password")):
     return PasswordField(
         label,
-        validators=[DataRequired("Choose a password.")],
+        validators=[DataRequired(_l("Choose a password."))],
         render_kw={"autocomplete": "new-password", "minlength": 12},
     )
 
@@ -34,7 +42,7 @@ def distinct_ids(form, prefix: str):
     return form
 
 
-def one_time_code_field(label="Code from your authenticator app, or a recovery code", required=False, numeric=True):
+def one_time_code_field(label=_l("Code from your authenticator app, or a recovery code"), required=False, numeric=True):
     """A field for a TOTP code (or a recovery code): paste and password managers welcome, spaces allowed."""
     render_kw = {"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "none",
                  "autocorrect": "off", "maxlength": 40}
@@ -42,6 +50,6 @@ def one_time_code_field(label="Code from your authenticator app, or a recovery c
         render_kw["inputmode"] = "numeric"
     validators = [Length(max=40)]
     if required:
-        validators.insert(0, DataRequired("Enter the code."))
+        validators.insert(0, DataRequired(_l("Enter the code.")))
     return StringField(label, validators=validators, render_kw=render_kw,
                        filters=[lambda v: v.strip() if isinstance(v, str) else v])

@@ -28,3 +28,35 @@ def compile_translations() -> list[str]:
         tmp.replace(mo_path)
         done.append(po_path.parent.parent.name)
     return done
+
+
+def localized_strftime(value, fmt: str) -> str:
+    """``value.strftime(fmt)`` with month and weekday names (%B %b %A %a) in the interface language.
+
+    English output is the same as plain strftime; in German "05 Dezember 2026", "Mo" and so on.
+    """
+    if value is None:
+        return ""
+    from babel.dates import get_day_names, get_month_names
+    from flask_babel import get_locale
+
+    locale = get_locale() or "en"
+    names = {
+        "%B": get_month_names("wide", locale=locale)[value.month],
+        "%b": get_month_names("abbreviated", locale=locale)[value.month],
+        "%A": get_day_names("wide", locale=locale)[value.weekday()],
+        "%a": get_day_names("abbreviated", locale=locale)[value.weekday()],
+    }
+    out, i = [], 0
+    while i < len(fmt):
+        piece = fmt[i:i + 2]
+        if piece in names:
+            out.append(names[piece].replace("%", "%%"))
+            i += 2
+        elif piece == "%%":
+            out.append("%%")
+            i += 2
+        else:
+            out.append(fmt[i])
+            i += 1
+    return value.strftime("".join(out))

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale
 
 from leadthe.extensions import db
 from leadthe.models import OutboxMail, utcnow
@@ -26,7 +27,8 @@ MAX_ATTEMPTS = 12  # with back-off capped at 6 h, a little over two days of tryi
 
 def queue_mail(to_addr: str, subject: str, template: str, *, kind: str, user=None, user_id: int | None = None,
                headers=None, **context) -> OutboxMail:
-    body = render_template(f"mail/{template}.txt", **context)
+    with force_locale("en"):  # mail templates are English for now, whatever the interface language
+        body = render_template(f"mail/{template}.txt", **context)
     mail = OutboxMail(
         to_addr=to_addr,
         subject=subject,

@@ -110,6 +110,12 @@ def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None)
                 from leadthe.privacy.retention import ensure_daily_retention
 
                 ensure_daily_retention()
+                from leadthe.progress.services import ensure_progress_jobs
+
+                ensure_progress_jobs()
+                from leadthe.assessments.certificates import ensure_daily_reminders
+
+                ensure_daily_reminders()
                 run_once()
         except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
             log.exception("worker round failed")

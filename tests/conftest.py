@@ -202,7 +202,7 @@ def make_team(app, org, name="Team", members=(), managers=()):
         db.session.add(team)
         db.session.flush()
         for user in members:
-            db.session.add(TeamMembership(org_id=org.id, team_id=team.id, user_id=user.id, is_manager=user in managers))
+            db.session.add(TeamMembership(org_id=org.id, team_id=team.id, user_id=user.id, is_manager=user.id in {m.id for m in managers}))
         db.session.commit()
         return team
 

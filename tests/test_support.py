@@ -178,3 +178,17 @@ def test_notice_is_shown_and_mailed_to_everyone_once(app, companies, staff_clien
     learner = app.test_client()
     login(learner, a.learner.email)
     assert "LeadThe.AI has a new owner" in learner.get("/dashboard").get_data(as_text=True)
+
+
+def test_course_survey_is_counted_per_course(app, companies, staff_client):
+    a, _ = companies
+    assert app.test_cli_runner().invoke(args=["leadthe", "load-content"]).exit_code == 0
+    learner = app.test_client()
+    login(learner, a.learner.email)
+    page = learner.get("/feedback?course=ai-foundations").get_data(as_text=True)
+    assert "How was AI foundations for everyone?" in page
+    response = post_form(learner, "/feedback?course=ai-foundations", {"rating": "4", "course": "ai-foundations"})
+    assert response.status_code == 303 and response.headers["Location"] == "/courses/ai-foundations"
+    summary = staff_client.get("/staff/feedback").get_data(as_text=True)
+    assert "AI foundations for everyone" in summary
+    assert learner.get("/feedback?course=no-such-course").status_code == 404

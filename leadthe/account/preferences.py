@@ -8,6 +8,9 @@ from flask import flash, g, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
+from leadthe.forms import choices
 
 from leadthe.account import bp
 from leadthe.extensions import db
@@ -15,19 +18,20 @@ from leadthe.htmx import render_form, see_other
 from leadthe.models.consent import UserPreference
 
 LANGUAGES = {"en": "English", "de": "Deutsch"}
-THEMES = {"system": "Follow my device", "light": "Light", "dark": "Dark", "contrast": "High contrast"}
-DENSITIES = {"comfortable": "Comfortable", "compact": "Compact"}
+THEMES = {"system": _l("Follow my device"), "light": _l("Light"), "dark": _l("Dark"), "contrast": _l("High contrast")}
+DENSITIES = {"comfortable": _l("Comfortable"), "compact": _l("Compact")}
 DEFAULTS = {"language": None, "theme": "system", "density": "comfortable", "low_data": False,
-            "email_progress": True, "email_product": False}
+            "email_progress": True, "email_product": False, "email_digest": True}
 
 
 class PreferencesForm(FlaskForm):
-    language = SelectField("Language", choices=LANGUAGES)
-    theme = SelectField("Theme", choices=THEMES)
-    density = SelectField("Density", choices=DENSITIES)
-    low_data = BooleanField("Low-data mode: no decorative images, transcripts instead of video")
-    email_progress = BooleanField("E-mails about my learning progress")
-    email_product = BooleanField("E-mails about new courses and features")
+    language = SelectField(_l("Language"), choices=LANGUAGES)
+    theme = SelectField(_l("Theme"), choices=choices(THEMES))
+    density = SelectField(_l("Density"), choices=choices(DENSITIES))
+    low_data = BooleanField(_l("Low-data mode: no decorative images, transcripts instead of video"))
+    email_progress = BooleanField(_l("E-mails about my learning progress"))
+    email_product = BooleanField(_l("E-mails about new courses and features"))
+    email_digest = BooleanField(_l("Managers: a weekly digest of my teams' progress"))
 
 
 def _cookie_prefs() -> dict:
@@ -51,7 +55,8 @@ def ui_preferences() -> dict:
         row = db.session.get(UserPreference, current_user.id)
         if row is not None:
             prefs.update(theme=row.theme, density=row.density, low_data=row.low_data,
-                         email_progress=row.email_progress, email_product=row.email_product)
+                         email_progress=row.email_progress, email_product=row.email_product,
+                         email_digest=row.email_digest)
         prefs["language"] = current_user.locale
     else:
         prefs.update(_cookie_prefs())
@@ -78,14 +83,18 @@ def preferences():
             for key, value in values.items():
                 setattr(row, key, value)
             row.email_progress, row.email_product = form.email_progress.data, form.email_product.data
+            if "email_digest" in request.form or current_user.role in ("manager", "admin"):
+                row.email_digest = form.email_digest.data
             db.session.add(row)
             current_user.locale = form.language.data
             db.session.commit()
-            flash("Your preferences are saved.", "success")
+            g.pop("ui_prefs", None)
+            refresh()  # the confirmation in the language just chosen
+            flash(str(_l("Your preferences are saved.")), "success")
             return see_other(url_for("account.preferences"))
         consent = current_consent()
         if not consent.preferences:
-            flash("To remember these without an account, allow preference cookies first.", "info")
+            flash(str(_l("To remember these without an account, allow preference cookies first.")), "info")
             return see_other(url_for("consent.consent"))
         response = see_other(url_for("account.preferences"))
         set_declared_cookie(response, PREFS_COOKIE, json.dumps({**values, "language": form.language.data}), consent=consent)

@@ -10,10 +10,12 @@ from functools import lru_cache
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
+from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
 from leadthe.models import AuditEvent, User, UserSession, utcnow
 
@@ -24,6 +26,10 @@ KNOWN_AGENTS_CHECKED = 200
 
 
 # --- user agents and places ------------------------------------------------------------------------
+
+UNKNOWN_BROWSER = "Unknown browser"
+UNKNOWN_OS = "an unknown system"
+
 
 @dataclass(frozen=True)
 class Device:
@@ -36,7 +42,16 @@ class Device:
         return (self.browser, self.os)
 
     def describe(self) -> str:
+        """In English, for audit records and mails."""
         return f"{self.browser} on {self.os}"
+
+    def display(self) -> str:
+        """In the interface language, for pages."""
+        from flask_babel import gettext as _
+
+        browser = _("Unknown browser") if self.browser == UNKNOWN_BROWSER else self.browser
+        os = _("an unknown system") if self.os == UNKNOWN_OS else self.os
+        return _("%(browser)s on %(os)s", browser=browser, os=os)
 
 
 @lru_cache(maxsize=2048)
@@ -45,10 +60,10 @@ def parse_agent(user_agent: str) -> Device:
     from ua_parser import parse
 
     result = parse(user_agent or "")
-    browser = result.user_agent.family if result.user_agent else "Unknown browser"
+    browser = result.user_agent.family if result.user_agent else UNKNOWN_BROWSER
     if browser == "HeadlessChrome":
         browser = "Chrome (headless)"
-    os = result.os.family if result.os else "an unknown system"
+    os = result.os.family if result.os else UNKNOWN_OS
     mobile = bool(result.device and result.device.family not in ("Other", "Spider"))
     return Device(browser, os, mobile)
 
@@ -129,49 +144,43 @@ def notify_new_device(user: User, user_agent: str, ip: str) -> None:
     audit.record("login.new_device", actor=user, subject=user, device=device.describe())
     queue_mail(user.email, "New sign-in to your LeadThe.AI account", "new_device", kind="security_notice", user=user,
                name=user.first_name, device=device.describe(), network=approximate_network(ip),
-               when=utcnow().strftime("%d %B %Y, %H:%M UTC"), link_security=_absolute("account.security_page"))
-
-
-def _absolute(endpoint: str) -> str:
-    from leadthe.net import absolute_url
-
-    return absolute_url(endpoint)
+               when=utcnow().strftime("%d %B %Y, %H:%M UTC"), link_security=absolute_url("account.security_page"))
 
 
 # --- security events in words --------------------------------------------------------------------------
 
 EVENT_WORDS = {
-    "signup": "You created your account",
-    "login.success": "You signed in",
-    "login.failed": "Someone tried to sign in with a wrong password",
-    "login.locked": "Sign-in was paused after too many wrong passwords",
-    "login.refused": "A sign-in was refused because the account was not active",
-    "login.2fa_failed": "A sign-in stopped at a wrong two-step verification code",
-    "login.new_device": "You signed in from a new device",
-    "logout": "You signed out",
-    "password.changed": "You changed your password",
-    "password.reset": "Your password was reset with an e-mailed link",
-    "password.reset_requested": "A password reset link was requested",
-    "password.change_failed": "A password change failed: wrong current password",
-    "email.changed": "Your e-mail address was changed",
-    "email.change_requested": "A change of your e-mail address was requested",
-    "email.verified": "You confirmed your e-mail address",
-    "2fa.setup_started": "You started setting up two-step verification",
-    "2fa.enabled": "You turned two-step verification on",
-    "2fa.disabled": "You turned two-step verification off",
-    "2fa.enable_failed": "A code to turn on two-step verification was wrong",
-    "2fa.recovery_code_used": "A recovery code was used",
-    "2fa.recovery_codes_regenerated": "You made new recovery codes (the old ones stopped working)",
-    "reauth.success": "You confirmed your identity for a sensitive action",
-    "reauth.failed": "A confirmation of your identity failed",
-    "session.revoked": "You signed a device out",
-    "session.revoked_others": "You signed out all your other devices",
-    "privacy.export_requested": "You asked for a copy of your data",
-    "privacy.export_ready": "Your data export was ready",
-    "privacy.export_downloaded": "You downloaded your data export",
-    "privacy.erasure_requested": "Deletion of your account was requested",
-    "privacy.erasure_cancelled": "You cancelled the deletion of your account",
-    "profile.updated": "You edited your profile",
+    "signup": _l("You created your account"),
+    "login.success": _l("You signed in"),
+    "login.failed": _l("Someone tried to sign in with a wrong password"),
+    "login.locked": _l("Sign-in was paused after too many wrong passwords"),
+    "login.refused": _l("A sign-in was refused because the account was not active"),
+    "login.2fa_failed": _l("A sign-in stopped at a wrong two-step verification code"),
+    "login.new_device": _l("You signed in from a new device"),
+    "logout": _l("You signed out"),
+    "password.changed": _l("You changed your password"),
+    "password.reset": _l("Your password was reset with an e-mailed link"),
+    "password.reset_requested": _l("A password reset link was requested"),
+    "password.change_failed": _l("A password change failed: wrong current password"),
+    "email.changed": _l("Your e-mail address was changed"),
+    "email.change_requested": _l("A change of your e-mail address was requested"),
+    "email.verified": _l("You confirmed your e-mail address"),
+    "2fa.setup_started": _l("You started setting up two-step verification"),
+    "2fa.enabled": _l("You turned two-step verification on"),
+    "2fa.disabled": _l("You turned two-step verification off"),
+    "2fa.enable_failed": _l("A code to turn on two-step verification was wrong"),
+    "2fa.recovery_code_used": _l("A recovery code was used"),
+    "2fa.recovery_codes_regenerated": _l("You made new recovery codes (the old ones stopped working)"),
+    "reauth.success": _l("You confirmed your identity for a sensitive action"),
+    "reauth.failed": _l("A confirmation of your identity failed"),
+    "session.revoked": _l("You signed a device out"),
+    "session.revoked_others": _l("You signed out all your other devices"),
+    "privacy.export_requested": _l("You asked for a copy of your data"),
+    "privacy.export_ready": _l("Your data export was ready"),
+    "privacy.export_downloaded": _l("You downloaded your data export"),
+    "privacy.erasure_requested": _l("Deletion of your account was requested"),
+    "privacy.erasure_cancelled": _l("You cancelled the deletion of your account"),
+    "profile.updated": _l("You edited your profile"),
 }
 
 
@@ -192,11 +201,11 @@ def recent_events(user: User, limit: int = RECENT_EVENTS) -> list[EventView]:
     )
     events = []
     for event in rows:
-        text = EVENT_WORDS.get(event.action) or event.action.replace(".", ": ").replace("_", " ").capitalize()
+        text = str(EVENT_WORDS.get(event.action) or event.action.replace(".", ": ").replace("_", " ").capitalize())
         if event.actor_id not in (None, user.id):
-            text += " (by someone at your company or LeadThe.AI)"
+            text += " " + str(_l("(by someone at your company or LeadThe.AI)"))
         events.append(EventView(event.created_at, text,
-                                parse_agent(event.user_agent).describe() if event.user_agent else "",
+                                parse_agent(event.user_agent).display() if event.user_agent else "",
                                 approximate_network(event.ip) if event.ip else ""))
     return events
 
@@ -226,7 +235,7 @@ def require_2fa_setup():
         return None
     from leadthe.htmx import is_htmx, see_other
 
-    flash("Your company requires two-step verification. Set it up to continue.", "info")
+    flash(str(_l("Your company requires two-step verification. Set it up to continue.")), "info")
     target = url_for("account.twofa_setup")
     return see_other(target) if is_htmx() or request.method != "GET" else redirect(target)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _, ngettext
 
 from leadthe import audit
 from leadthe.account import bp
@@ -86,7 +87,7 @@ def twofa_enable():
     form = EnableTwoFactorForm()
     if form.validate_on_submit():
         if not current_user.totp_secret:
-            form.code.errors.append("Start the set-up first.")
+            form.code.errors.append(_("Start the set-up first."))
         else:
             codes = twofactor.enable(current_user, form.code.data)
             if codes is not None:
@@ -96,7 +97,7 @@ def twofa_enable():
                 return render_template("account/recovery_codes.html", codes=codes, first_time=True)
             audit.record("2fa.enable_failed", actor=current_user, subject=current_user)
             db.session.commit()
-            form.code.errors.append("That code is not right. Check the time on your phone, wait for a new code and try again.")
+            form.code.errors.append(_("That code is not right. Check the time on your phone, wait for a new code and try again."))
     return render_form("account/twofa_setup.html", form, invalid=True, **{k: v for k, v in _setup_context(form).items() if k != "form"})
 
 
@@ -110,8 +111,8 @@ def twofa_disable():
         return see_other(url_for("account.security_page"))
     if form.validate_on_submit():
         if security.must_keep_2fa(current_user):
-            form.code.errors.append("Your company requires two-step verification, so it cannot be turned off. "
-                                    "You can make new recovery codes instead.")
+            form.code.errors.append(_("Your company requires two-step verification, so it cannot be turned off. "
+                                      "You can make new recovery codes instead."))
         else:
             # both factors every time, even right after another confirmation
             problem = confirm_identity(current_user, form.password.data, form.code.data, allow_recent=False)
@@ -120,7 +121,7 @@ def twofa_disable():
             else:
                 twofactor.disable(current_user)
                 db.session.commit()
-                flash("Two-step verification is off. We sent you an e-mail about it.", "success")
+                flash(_("Two-step verification is off. We sent you an e-mail about it."), "success")
                 return see_other(url_for("account.security_page"))
         db.session.commit()
     return render_template("account/security.html", **_security_context(disable_form=form)), 422
@@ -159,10 +160,10 @@ def revoke_session(session_id):
     if record.id == g.user_session.id:
         end_session()
         db.session.commit()
-        flash("You signed this device out.", "info")
+        flash(_("You signed this device out."), "info")
         return see_other(url_for("auth.login"))
     db.session.commit()
-    flash("That device is signed out. It has to log in again to get back in.", "success")
+    flash(_("That device is signed out. It has to log in again to get back in."), "success")
     return see_other(url_for("account.security_page") + "#sessions")
 
 
@@ -174,5 +175,6 @@ def revoke_other_sessions():
         abort(400)
     count = security.revoke_other_sessions(current_user, g.user_session.id)
     db.session.commit()
-    flash(f"Signed out {count} other device{'s' if count != 1 else ''}." if count else "No other device was signed in.", "success")
+    flash(ngettext("Signed out %(num)s other device.", "Signed out %(num)s other devices.", count) if count
+          else _("No other device was signed in."), "success")
     return see_other(url_for("account.security_page") + "#sessions")

@@ -1,5 +1,6 @@
 from flask import Response, abort, flash, g, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.account import bp
@@ -24,14 +25,14 @@ def change_password():
     form._email_hint = current_user.email
     if form.validate_on_submit():
         if not check_password(form.current_password.data, current_user.password_hash):
-            form.current_password.errors.append("That is not your current password.")
+            form.current_password.errors.append(_("That is not your current password."))
             audit.record("password.change_failed", actor=current_user, subject=current_user)
             db.session.commit()
         else:
             # this browser stays signed in; every other session is signed out
             set_password(current_user, form.password.data, event="password.changed", keep_session_id=g.user_session.id)
             db.session.commit()
-            flash("Your password is changed. Every other device was signed out.", "success")
+            flash(_("Your password is changed. Every other device was signed out."), "success")
             return see_other(url_for("core.dashboard"))
     return render_form("account/password.html", form, block="password_form")
 
@@ -53,7 +54,7 @@ def profile():
             changed = update_profile(current_user, name=form.name.data, job_title=form.job_title.data or "",
                                      department=form.department.data or "", photo=photo, remove_photo=form.remove_photo.data)
             db.session.commit()
-            flash("Your profile is saved." if changed else "Nothing changed.", "success")
+            flash(_("Your profile is saved.") if changed else _("Nothing changed."), "success")
             return see_other(url_for("account.profile"))
     return render_form("account/profile.html", form, block="profile_form", email_form=distinct_ids(EmailChangeForm(), "email"))
 
@@ -81,10 +82,10 @@ def change_email():
             try:
                 request_email_change(current_user, email_form.email.data)
             except EmailInUse:
-                email_form.email.errors.append("Another account uses that address.")
+                email_form.email.errors.append(_("Another account uses that address."))
             else:
                 db.session.commit()
-                flash(f"We sent a confirmation link to {email_form.email.data}. Your address changes once you open it.", "success")
+                flash(_("We sent a confirmation link to %(email)s. Your address changes once you open it.", email=email_form.email.data), "success")
                 return see_other(url_for("account.profile"))
         db.session.commit()
     form = ProfileForm(obj=current_user, formdata=None)
@@ -104,7 +105,7 @@ def confirm_email_change_view(token):
         except EmailInUse:
             return render_template("account/confirm_email.html", invalid=True, form=form), 400
         db.session.commit()
-        flash(f"Your e-mail address is now {new_email}.", "success")
+        flash(_("Your e-mail address is now %(email)s.", email=new_email), "success")
         return see_other(url_for("account.profile") if current_user.is_authenticated else url_for("auth.login"))
     return render_template("account/confirm_email.html", invalid=False, form=form, new_email=new_email)
 

@@ -19,6 +19,7 @@ def admin_required(view):
 
 
 from leadthe.admin import views  # noqa: E402,F401
+from leadthe.admin import people_views, report_views, team_views  # noqa: E402,F401
 
 from leadthe.courses.authoring_views import register_authoring  # noqa: E402
 

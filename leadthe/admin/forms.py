@@ -5,3 +5,55 @@ from wtforms import BooleanField
 class CompanySettingsForm(FlaskForm):
     require_2fa = BooleanField("Require two-step verification for everyone in the company")
     leaderboard_enabled = BooleanField("Show leaderboards")
+
+
+# --- people, invitations, import, teams (teams and admin issue) -----------------------------------------
+from flask_babel import lazy_gettext as _l  # noqa: E402
+from flask_wtf.file import FileField, FileRequired  # noqa: E402
+from wtforms import PasswordField, SelectField, StringField  # noqa: E402
+from wtforms.validators import DataRequired, Length, Optional  # noqa: E402
+
+from leadthe.auth.forms import NewPasswordMixin  # noqa: E402
+from leadthe.forms import choices, email_field, new_password_field, one_time_code_field  # noqa: E402
+
+ROLE_CHOICES = {"learner": _l("Learner"), "manager": _l("Manager"), "admin": _l("Company admin")}
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class InvitationForm(FlaskForm):
+    email = email_field(_l("E-mail address"))
+    role = SelectField(_l("Role"), choices=choices(ROLE_CHOICES), default="learner")
+    team_id = SelectField(_l("Team"), choices=choices({"": _l("No team")}), validate_choice=True, default="")
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file."))])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=choices(ROLE_CHOICES))
+    password = PasswordField(_l("Your password"), validators=[Optional()], render_kw={"autocomplete": "current-password"})
+    code = one_time_code_field()
+
+
+class TeamForm(FlaskForm):
+    name = StringField(_l("Team name"), validators=[DataRequired(_l("Enter a name for the team.")), Length(max=120)],
+                       filters=[_strip])
+
+
+class MemberForm(FlaskForm):
+    email = email_field(_l("E-mail address of the person"))
+    manager = BooleanField(_l("Manager of this team"))
+
+
+class AcceptInvitationForm(NewPasswordMixin, FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)], filters=[_strip],
+                       render_kw={"autocomplete": "name"})
+    password = new_password_field()
+    age_confirm = BooleanField(_l("I am 18 or older"), validators=[
+        DataRequired(_l("LeadThe.AI is only for people aged 18 or older, so we can't create this account."))])
+    accept_policy = BooleanField(_l("I have read and accept the privacy policy"), validators=[
+        DataRequired(_l("Please read and accept the privacy policy to create an account."))])

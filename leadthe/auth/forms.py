@@ -1,6 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
+from flask_babel import lazy_gettext as _l
 
 from leadthe.auth.passwords import MAX_LENGTH, password_problems
 from leadthe.forms import email_field, new_password_field, one_time_code_field
@@ -20,36 +21,36 @@ class NewPasswordMixin:
 
 class SignupForm(NewPasswordMixin, FlaskForm):
     name = StringField(
-        "Your name",
-        validators=[DataRequired("Enter your name."), Length(max=120)],
+        _l("Your name"),
+        validators=[DataRequired(_l("Enter your name.")), Length(max=120)],
         filters=[_strip],
         render_kw={"autocomplete": "name"},
     )
-    email = email_field("Work e-mail address")
+    email = email_field(_l("Work e-mail address"))
     password = new_password_field()
     organization = StringField(
-        "Company or organisation",
-        validators=[DataRequired("Enter your company's name."), Length(max=200)],
+        _l("Company or organisation"),
+        validators=[DataRequired(_l("Enter your company's name.")), Length(max=200)],
         filters=[_strip],
         render_kw={"autocomplete": "organization"},
     )
-    job_title = StringField("Job title (optional)", validators=[Length(max=120)], filters=[_strip], render_kw={"autocomplete": "organization-title"})
-    department = StringField("Department (optional)", validators=[Length(max=120)], filters=[_strip])
+    job_title = StringField(_l("Job title (optional)"), validators=[Length(max=120)], filters=[_strip], render_kw={"autocomplete": "organization-title"})
+    department = StringField(_l("Department (optional)"), validators=[Length(max=120)], filters=[_strip])
     age_confirm = BooleanField(
-        "I am 18 or older",
-        validators=[DataRequired("LeadThe.AI is only for people aged 18 or older, so we can't create this account.")],
+        _l("I am 18 or older"),
+        validators=[DataRequired(_l("LeadThe.AI is only for people aged 18 or older, so we can't create this account."))],
     )
     accept_policy = BooleanField(
-        "I have read and accept the privacy policy",
-        validators=[DataRequired("Please read and accept the privacy policy to create an account.")],
+        _l("I have read and accept the privacy policy"),
+        validators=[DataRequired(_l("Please read and accept the privacy policy to create an account."))],
     )
 
 
 class LoginForm(FlaskForm):
     email = email_field()
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH)],
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -59,12 +60,12 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):
-    password = new_password_field("New password")
+    password = new_password_field(_l("New password"))
 
 
 class SecondFactorForm(FlaskForm):
-    code = one_time_code_field("6-digit code from your authenticator app", required=True)
+    code = one_time_code_field(_l("6-digit code from your authenticator app"), required=True)
 
 
 class RecoveryCodeLoginForm(FlaskForm):
-    code = one_time_code_field("Recovery code", required=True, numeric=False)
+    code = one_time_code_field(_l("Recovery code"), required=True, numeric=False)

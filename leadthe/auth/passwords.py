@@ -17,6 +17,7 @@ from pathlib import Path
 
 import bcrypt
 from flask import current_app
+from flask_babel import gettext as _
 
 _PREHASH_KEY = b"leadthe.ai/password-prehash/v1"
 MIN_LENGTH = 12
@@ -73,15 +74,15 @@ def password_problems(password: str, email: str = "") -> list[str]:
     """Why a new password is refused, in words for the form; empty when it is acceptable."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Use at least {MIN_LENGTH} characters.")
+        problems.append(_("Use at least %(num)s characters.", num=MIN_LENGTH))
     elif is_common_password(password):
-        problems.append("This is one of the most commonly used passwords, which attackers try first. Choose another one, "
-                        "for example a few unrelated words.")
+        problems.append(_("This is one of the most commonly used passwords, which attackers try first. Choose another one, "
+                          "for example a few unrelated words."))
     if len(password) > MAX_LENGTH:
-        problems.append(f"Use at most {MAX_LENGTH} characters.")
+        problems.append(_("Use at most %(num)s characters.", num=MAX_LENGTH))
     local = email.split("@")[0].lower() if email else ""
     if len(local) >= 3 and local in password.lower():
-        problems.append("Don't use your e-mail address in your password.")
+        problems.append(_("Don't use your e-mail address in your password."))
     if password and len(set(password)) < 4:
-        problems.append("Use more than a few different characters.")
+        problems.append(_("Use more than a few different characters."))
     return problems

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import g
+from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.auth.passwords import check_password
@@ -48,18 +49,18 @@ def confirm_identity(user, password: str | None, code: str | None = None, *, all
     if allow_recent and recently_reauthenticated():
         return None
     if not password:
-        return ReauthProblem("Enter your password to confirm it is you.")
+        return ReauthProblem(_("Enter your password to confirm it is you."))
     if not check_password(password, user.password_hash):
         audit.record("reauth.failed", actor=user, subject=user, reason="password")
-        return ReauthProblem("That is not your current password.")
+        return ReauthProblem(_("That is not your current password."))
     if user.has_2fa:
         from leadthe.auth.twofactor import check_second_factor
 
         if not code:
-            return ReauthProblem("Enter the 6-digit code from your authenticator app, or a recovery code.", "code")
+            return ReauthProblem(_("Enter the 6-digit code from your authenticator app, or a recovery code."), "code")
         if check_second_factor(user, code) is None:
             audit.record("reauth.failed", actor=user, subject=user, reason="code")
-            return ReauthProblem("That code is not valid, or it was already used. Wait for the next code and try again.", "code")
+            return ReauthProblem(_("That code is not valid, or it was already used. Wait for the next code and try again."), "code")
     mark_reauthenticated()
     audit.record("reauth.success", actor=user, subject=user)
     return None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app, session, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
 from leadthe.auth.passwords import burn_equal_time, check_password, hash_password
@@ -104,7 +105,7 @@ class LoginResult:
     error: str | None = None
 
 
-GENERIC_LOGIN_ERROR = "That e-mail address and password don't match an account. Check both and try again."
+GENERIC_LOGIN_ERROR = _l("That e-mail address and password don't match an account. Check both and try again.")
 
 
 def authenticate(email: str, password: str) -> LoginResult:
@@ -113,13 +114,13 @@ def authenticate(email: str, password: str) -> LoginResult:
     if user is None:
         burn_equal_time(password)
         audit.record("login.failed", reason="unknown_email", email_hash=_fingerprint(normalize_email(email)))
-        return LoginResult(None, GENERIC_LOGIN_ERROR)
+        return LoginResult(None, str(GENERIC_LOGIN_ERROR))
     if not check_password(password, user.password_hash):
         audit.record("login.failed", subject=user, reason="bad_password")
-        return LoginResult(None, GENERIC_LOGIN_ERROR)
+        return LoginResult(None, str(GENERIC_LOGIN_ERROR))
     if not user.is_active:
         audit.record("login.refused", subject=user, reason=user.status)
-        return LoginResult(None, "This account is not active. Please ask your company's LeadThe.AI admin.")
+        return LoginResult(None, str(_l("This account is not active. Please ask your company's LeadThe.AI admin.")))
     return LoginResult(user)
 
 

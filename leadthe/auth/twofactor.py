@@ -18,6 +18,7 @@ import pyotp
 import segno
 import sqlalchemy as sa
 from markupsafe import Markup
+from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -65,7 +66,7 @@ def qr_svg(uri: str) -> Markup:
     # svg_inline: no XML declaration, no namespace, no newlines; colours as attributes; the light
     # background is drawn, so the code stays scannable on the dark theme
     svg = qr.svg_inline(scale=4, border=4, dark="#000", light="#fff", svgclass="qr", lineclass=None,
-                        title="QR code for your authenticator app")
+                        title=_("QR code for your authenticator app"))
     return Markup(svg)
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.auth import bp
@@ -75,12 +76,12 @@ def signup():
                 department=form.department.data,
             )
         except services.EmailTaken:
-            form.email.errors.append("An account with this e-mail address already exists. Log in, or reset your password if you forgot it.")
+            form.email.errors.append(_("An account with this e-mail address already exists. Log in, or reset your password if you forgot it."))
         else:
             start_session(user)
             audit.record("login.success", actor=user, subject=user, via="signup")
             db.session.commit()
-            flash(f"Welcome, {user.first_name}! We sent a link to {user.email} to confirm your address.", "success")
+            flash(_("Welcome, %(name)s! We sent a link to %(email)s to confirm your address.", name=user.first_name, email=user.email), "success")
             return see_other(url_for("core.dashboard"))
     return render_form("auth/signup.html", form, block="signup_form")
 
@@ -113,9 +114,9 @@ def login():
             return see_other(next_url)
         db.session.commit()  # keep the audit event of the failure
         error = result.error
-    ended = {"idle": "You were signed out after a while without activity. Please log in again.",
-             "expired": "Your session reached its maximum length. Please log in again.",
-             "revoked": "This session was signed out. Please log in again."}.get(request.args.get("ended", ""))
+    ended = {"idle": _("You were signed out after a while without activity. Please log in again."),
+             "expired": _("Your session reached its maximum length. Please log in again."),
+             "revoked": _("This session was signed out. Please log in again.")}.get(request.args.get("ended", ""))
     return render_form("auth/login.html", form, block="login_form", invalid=bool(error), error=error, ended=ended)
 
 
@@ -129,7 +130,7 @@ def login_2fa():
     user = services.pending_second_step()
     if user is None:
         services.end_second_step()
-        flash("Your log-in took too long or was interrupted. Please log in again.", "info")
+        flash(_("Your log-in took too long or was interrupted. Please log in again."), "info")
         url = url_for("auth.login")
         return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
     recovery = request.args.get("recovery") == "1"
@@ -143,12 +144,12 @@ def login_2fa():
             db.session.commit()
             if used == "recovery":
                 left = twofactor.recovery_codes_left(user)
-                flash(f"You used a recovery code; {left} left. Make new ones on your security page if you run low.", "info")
+                flash(_("You used a recovery code; %(num)s left. Make new ones on your security page if you run low.", num=left), "info")
             return see_other(next_url)
         audit.record("login.2fa_failed", subject=user)
         db.session.commit()
-        error = ("That recovery code is not valid, or it was already used." if recovery else
-                 "That code is not valid, or it was already used. Wait for the next code and try again.")
+        error = (_("That recovery code is not valid, or it was already used.") if recovery else
+                 _("That code is not valid, or it was already used. Wait for the next code and try again."))
     return render_form("auth/login_2fa.html", form, block="twofa_form", invalid=bool(error), error=error, recovery=recovery)
 
 
@@ -159,7 +160,7 @@ def logout():
         audit.record("logout", actor=current_user, subject=current_user)
         end_session()
         db.session.commit()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return see_other(url_for("auth.login"))
 
 
@@ -172,7 +173,7 @@ def verify_email(token):
     if request.method == "POST" and form.validate_on_submit():
         services.confirm_email(user)
         db.session.commit()
-        flash("Thank you, your e-mail address is confirmed.", "success")
+        flash(_("Thank you, your e-mail address is confirmed."), "success")
         return see_other(url_for("core.dashboard") if current_user.is_authenticated else url_for("auth.login"))
     return render_template("auth/verify_email.html", invalid=False, form=form, user=user)
 
@@ -185,7 +186,7 @@ def resend_verification():
     if form.validate_on_submit() and current_user.email_verified_at is None:
         services.send_verification(current_user)
         db.session.commit()
-        flash(f"We sent a new confirmation link to {current_user.email}.", "success")
+        flash(_("We sent a new confirmation link to %(email)s.", email=current_user.email), "success")
     return see_other(url_for("core.dashboard"))
 
 
@@ -214,6 +215,6 @@ def reset_password(token):
         if current_user.is_authenticated:
             end_session()
         db.session.commit()
-        flash("Your password is changed and you were signed out everywhere. Log in with the new password.", "success")
+        flash(_("Your password is changed and you were signed out everywhere. Log in with the new password."), "success")
         return see_other(url_for("auth.login"))
     return render_form("auth/reset_password.html", form, block="reset_form", invalid=False)

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from flask import current_app
+from flask_babel import force_locale, gettext as _
 
 
 @dataclass(frozen=True)
@@ -28,21 +29,23 @@ YEAR = 365 * 24 * 3600
 def declaration() -> list[CookieSpec]:
     session_name = current_app.config["SESSION_COOKIE_NAME"]
     return [
-        CookieSpec(session_name, "essential", "Keeps you signed in and protects forms against forgery (CSRF).",
-                   "Until you close the browser; the sign-in itself ends after 30 minutes without activity.", None),
-        CookieSpec("leadthe_consent", "essential", "Remembers your cookie choices and an anonymous id for the consent record.",
-                   "12 months", YEAR),
-        CookieSpec("leadthe_prefs", "preferences", "Remembers your language, theme, density and low-data mode when you are not signed in.",
-                   "12 months", YEAR),
-        CookieSpec("leadthe_aid", "analytics", "A random id that lets us count visits and follow navigation within LeadThe.AI, to improve it.",
-                   "13 months", 395 * 24 * 3600),
+        CookieSpec(session_name, "essential", _("Keeps you signed in and protects forms against forgery (CSRF)."),
+                   _("Until you close the browser; the sign-in itself ends after 30 minutes without activity."), None),
+        CookieSpec("leadthe_consent", "essential", _("Remembers your cookie choices and an anonymous id for the consent record."),
+                   _("12 months"), YEAR),
+        CookieSpec("leadthe_prefs", "preferences", _("Remembers your language, theme, density and low-data mode when you are not signed in."),
+                   _("12 months"), YEAR),
+        CookieSpec("leadthe_aid", "analytics", _("A random id that lets us count visits and follow navigation within LeadThe.AI, to improve it."),
+                   _("13 months"), 395 * 24 * 3600),
     ]
 
 
 def revision() -> str:
     """Changes whenever a cookie is added, removed or its category or purpose changes."""
+    with force_locale("en"):  # the same revision whatever the visitor's language
+        cookies = declaration()
     data = json.dumps([{k: v for k, v in asdict(c).items() if k != "name" or c.category != "essential"}
-                       for c in declaration()], sort_keys=True)
+                       for c in cookies], sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()[:12]
 
 

@@ -1,5 +1,6 @@
 from flask import Response, flash, make_response, render_template, request, url_for
 from flask_login import current_user
+from flask_babel import gettext as _
 
 from leadthe.consent import bp
 from leadthe.consent.cookies import declaration
@@ -29,7 +30,7 @@ def consent():
             response = make_response("")  # htmx swaps the banner away (an empty 200; htmx 2 ignores 204)
         else:
             if method == "settings":
-                flash("Your cookie choices are saved.", "success")
+                flash(_("Your cookie choices are saved."), "success")
             response = see_other(safe_next(request.form.get("next"), url_for("consent.consent")))
         write_consent_cookies(response)
         return response

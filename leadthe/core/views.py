@@ -17,10 +17,17 @@ def home():
 def dashboard():
     from leadthe.courses.services import activity, my_courses
 
+    from leadthe.assessments.assignments import assignments_of
+    from leadthe.assessments.recommendations import recommendations_for
+    from leadthe.assessments.services import quiz_ids_for
+
     courses = my_courses(current_user)
     week, streak = activity(current_user)
     return render_template("core/dashboard.html", in_progress=[c for c in courses if not c.completed_at],
-                           completed=[c for c in courses if c.completed_at], week=week, streak=streak)
+                           completed=[c for c in courses if c.completed_at], week=week, streak=streak,
+                           recommendations=recommendations_for(current_user),
+                           assignments=[a for a in assignments_of(current_user) if a.completed_at is None],
+                           quiz_ids=quiz_ids_for([c.course.id for c in courses]))
 
 
 @bp.route("/healthz")

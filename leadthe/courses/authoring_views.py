@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, request, url_for
 from flask_login import current_user
+from flask_babel import gettext as _
 
 from leadthe.courses import authoring
 from leadthe.courses.content import render_markdown
@@ -44,11 +45,11 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
         preview = preview_of(form.body)
         if preview is None and form.validate_on_submit():
             if form.slug.data and authoring.slug_taken(form.slug.data):
-                form.slug.errors.append("Another course already uses this address name.")
+                form.slug.errors.append(_("Another course already uses this address name."))
             else:
                 course = authoring.save_course(None, owner_of(current_user), course_data(form))
                 db.session.commit()
-                flash("Course created as a draft. Add modules and lessons, then publish it.", "success")
+                flash(_("Course created as a draft. Add modules and lessons, then publish it."), "success")
                 return see_other(url_for(f"{area}.edit_course", course_id=course.id))
         return render_form("authoring/course_form.html", form, **ctx(course=None, preview=preview))
 
@@ -62,11 +63,11 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
         preview = preview_of(form.body)
         if preview is None and form.validate_on_submit():
             if form.slug.data and authoring.slug_taken(form.slug.data, course):
-                form.slug.errors.append("Another course already uses this address name.")
+                form.slug.errors.append(_("Another course already uses this address name."))
             else:
                 authoring.save_course(course, owner_of(current_user), course_data(form))
                 db.session.commit()
-                flash("Course saved.", "success")
+                flash(_("Course saved."), "success")
                 return see_other(url_for(f"{area}.edit_course", course_id=course.id))
         return render_form("authoring/course_form.html", form, **ctx(
             course=course, preview=preview, structure=authoring.structure(course), module_form=ModuleForm(formdata=None),
@@ -88,11 +89,11 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
             abort(400)
         publish = request.form.get("publish") == "1"
         if publish and course.lesson_count == 0:
-            flash("Add at least one lesson before publishing.", "error")
+            flash(_("Add at least one lesson before publishing."), "error")
         else:
             authoring.set_published(course, publish)
             db.session.commit()
-            flash("Published: learners can now find this course." if publish else "Unpublished: the course is hidden from learners; their progress is kept.", "success")
+            flash(_("Published: learners can now find this course.") if publish else _("Unpublished: the course is hidden from learners; their progress is kept."), "success")
         return see_other(url_for(f"{area}.edit_course", course_id=course.id))
 
     @bp.route("/courses/<int:course_id>/modules/new", methods=["POST"], endpoint="new_module")
@@ -107,7 +108,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
         if form.validate_on_submit():
             authoring.save_module(course, module, {"title": form.title.data, "body": form.body.data or ""})
             db.session.commit()
-            flash("Module saved.", "success")
+            flash(_("Module saved."), "success")
             return see_other(url_for(f"{area}.edit_course", course_id=course.id))
         return render_form("authoring/module_form.html", form, **ctx(course=course, module=module))
 
@@ -130,7 +131,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
         lesson = authoring.lesson_or_404(course, lesson_id) if lesson_id else None
         modules = [m for m, _ in authoring.structure(course)]
         if not modules:
-            flash("Add a module first: every lesson belongs to one.", "info")
+            flash(_("Add a module first: every lesson belongs to one."), "info")
             return see_other(url_for(f"{area}.edit_course", course_id=course.id))
         form = LessonForm(obj=None if request.method == "POST" else lesson)
         form.module_id.choices = {m.id: m.title for m in modules}
@@ -142,11 +143,11 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
         preview = preview_of(form.body)
         if preview is None and form.validate_on_submit():
             if form.slug.data and authoring.lesson_slug_taken(course, form.slug.data, lesson):
-                form.slug.errors.append("Another lesson of this course already uses this address name.")
+                form.slug.errors.append(_("Another lesson of this course already uses this address name."))
             else:
                 authoring.save_lesson(course, lesson, lesson_data(form))
                 db.session.commit()
-                flash("Lesson saved.", "success")
+                flash(_("Lesson saved."), "success")
                 return see_other(url_for(f"{area}.edit_course", course_id=course.id))
         return render_form("authoring/lesson_form.html", form, **ctx(course=course, lesson=lesson, preview=preview))
 

@@ -70,6 +70,10 @@ def apply_course(course: Course, data: dict) -> None:
     course.description_md = data.get("body", "") or ""
     course.description_html = render_markdown(course.description_md)
     course.search_text = " ".join(p for p in (course.summary, plain_text(course.description_html)) if p)
+    try:
+        course.certificate_months = max(0, min(int(data.get("certificate_months") or 0), 120))
+    except (TypeError, ValueError):
+        course.certificate_months = 0
 
 
 def apply_module(module: CourseModule, data: dict) -> None:
@@ -148,12 +152,18 @@ class LoadReport:
     updated: dict[str, int] = field(default_factory=lambda: {"course": 0, "module": 0, "lesson": 0})
     archived: dict[str, int] = field(default_factory=lambda: {"module": 0, "lesson": 0})
     unchanged: int = 0
+    # quizzes (quiz.yaml): created / updated / archived quizzes and questions
+    quizzes: dict[str, int] = field(default_factory=lambda: {
+        "created": 0, "updated": 0, "archived": 0, "questions_created": 0, "questions_updated": 0, "questions_archived": 0})
 
     def summary(self) -> str:
-        c, u, a = self.created, self.updated, self.archived
+        c, u, a, q = self.created, self.updated, self.archived, self.quizzes
         return (f"created {c['course']} courses, {c['module']} modules, {c['lesson']} lessons; "
                 f"updated {u['course']} courses, {u['module']} modules, {u['lesson']} lessons; "
-                f"archived {a['module']} modules, {a['lesson']} lessons; {self.unchanged} unchanged")
+                f"archived {a['module']} modules, {a['lesson']} lessons; {self.unchanged} unchanged; "
+                f"quizzes: {q['created']} created, {q['updated']} updated, {q['archived']} archived; "
+                f"quiz questions: {q['questions_created']} created, {q['questions_updated']} updated, "
+                f"{q['questions_archived']} archived")
 
 
 def _changed(row, before: dict) -> bool:
@@ -259,3 +269,120 @@ def _load_course(course_dir: Path, report: LoadReport) -> None:
             lesson.archived = True
             report.archived["lesson"] += 1
     refresh_course_totals(course)
+    _load_quiz(course_dir, course, report)
+
+
+def _quiz_text(value, where: str, limit: int | None = None) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise ContentError(f"{where}: missing text")
+    return text[:limit] if limit else text
+
+
+def _load_quiz(course_dir: Path, course: Course, report: LoadReport) -> None:
+    """Upsert the course's quiz.yaml: the quiz by slug, questions by slug, choices by position. Rows
+    that disappear are archived, so attempts and the responses that point at them are never lost."""
+    from leadthe.models import Quiz, QuizChoice, QuizQuestion
+    from leadthe.models.assessment import QUESTION_KINDS, SCORING
+
+    path = course_dir / "quiz.yaml"
+    quiz = db.session.scalar(sa.select(Quiz).where(Quiz.course_id == course.id))
+    if not path.is_file():
+        if quiz is not None and not quiz.archived:
+            quiz.archived = True
+            report.quizzes["archived"] += 1
+        return
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ContentError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list) or not data["questions"]:
+        raise ContentError(f"{path}: a quiz needs a list of questions")
+    slug = slugify(str(data.get("slug") or course.slug))
+    if quiz is None:
+        other = db.session.scalar(sa.select(Quiz).where(Quiz.slug == slug))
+        if other is not None:
+            raise ContentError(f"{path}: the quiz slug {slug!r} is already used by another course")
+        quiz = Quiz(course_id=course.id, slug=slug, title="")
+        db.session.add(quiz)
+        report.quizzes["created"] += 1
+        before = None
+    else:
+        before = _snapshot(quiz, ("slug", "title", "pass_mark", "max_attempts", "shuffle", "scoring", "archived"))
+    quiz.slug = slug
+    quiz.title = _quiz_text(data.get("title") or f"{course.title}: final quiz", str(path), 200)
+    try:
+        quiz.pass_mark = max(0, min(int(data.get("pass_mark", 70)), 100))
+        quiz.max_attempts = max(0, int(data.get("max_attempts", 0) or 0))
+    except (TypeError, ValueError) as exc:
+        raise ContentError(f"{path}: pass_mark and max_attempts must be numbers") from exc
+    quiz.shuffle = bool(data.get("shuffle", False))
+    scoring = str(data.get("scoring") or "best")
+    quiz.scoring = scoring if scoring in SCORING else "best"
+    quiz.archived = False
+    if before is not None:
+        report.quizzes["updated"] += _changed(quiz, before)
+    db.session.flush()
+
+    questions = {q.slug: q for q in db.session.scalars(sa.select(QuizQuestion).where(QuizQuestion.quiz_id == quiz.id))}
+    choices: dict[int, dict[int, QuizChoice]] = {}
+    if questions:
+        for choice in db.session.scalars(sa.select(QuizChoice).join(QuizQuestion).where(QuizQuestion.quiz_id == quiz.id)):
+            choices.setdefault(choice.question_id, {})[choice.position] = choice
+    seen = set()
+    for position, qdata in enumerate(data["questions"], start=1):
+        where = f"{path}, question {position}"
+        if not isinstance(qdata, dict):
+            raise ContentError(f"{where}: must be a mapping")
+        qslug = slugify(str(qdata.get("slug") or f"q{position}"))
+        if qslug in seen:
+            raise ContentError(f"{where}: the slug {qslug!r} is used twice")
+        seen.add(qslug)
+        kind = str(qdata.get("kind") or "single")
+        if kind not in QUESTION_KINDS:
+            raise ContentError(f"{where}: kind must be one of {', '.join(QUESTION_KINDS)}")
+        raw_choices = qdata.get("choices") or []
+        if kind == "true_false" and not raw_choices and "answer" in qdata:
+            raw_choices = [{"text": "True", "correct": bool(qdata["answer"])}, {"text": "False", "correct": not qdata["answer"]}]
+        if not isinstance(raw_choices, list) or len(raw_choices) < 2:
+            raise ContentError(f"{where}: needs at least two choices")
+        n_correct = sum(1 for c in raw_choices if isinstance(c, dict) and c.get("correct"))
+        if n_correct == 0 or (kind != "multiple" and n_correct != 1):
+            raise ContentError(f"{where}: a {kind} question needs {'at least one' if kind == 'multiple' else 'exactly one'} correct choice")
+        question = questions.get(qslug)
+        if question is None:
+            question = questions[qslug] = QuizQuestion(quiz_id=quiz.id, slug=qslug, text="")
+            db.session.add(question)
+            report.quizzes["questions_created"] += 1
+            qbefore = None
+        else:
+            qbefore = _snapshot(question, ("kind", "text", "explanation", "position", "archived"))
+        question.kind = kind
+        question.text = _quiz_text(qdata.get("text"), where)
+        question.explanation = str(qdata.get("explanation") or "").strip()
+        question.position = position
+        question.archived = False
+        db.session.flush()
+        existing = choices.get(question.id, {})
+        changed = False
+        for cpos, cdata in enumerate(raw_choices, start=1):
+            if not isinstance(cdata, dict):
+                raise ContentError(f"{where}, choice {cpos}: must be a mapping with text and correct")
+            ctext = _quiz_text(cdata.get("text"), f"{where}, choice {cpos}")
+            choice = existing.get(cpos)
+            if choice is None:
+                db.session.add(QuizChoice(question_id=question.id, position=cpos, text=ctext, correct=bool(cdata.get("correct"))))
+                changed = True
+            elif (choice.text, choice.correct, choice.archived) != (ctext, bool(cdata.get("correct")), False):
+                choice.text, choice.correct, choice.archived = ctext, bool(cdata.get("correct")), False
+                changed = True
+        for cpos, choice in existing.items():
+            if cpos > len(raw_choices) and not choice.archived:
+                choice.archived = True
+                changed = True
+        if qbefore is not None:
+            report.quizzes["questions_updated"] += bool(_changed(question, qbefore) or changed)
+    for qslug, question in questions.items():
+        if qslug not in seen and not question.archived:
+            question.archived = True
+            report.quizzes["questions_archived"] += 1

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.dialects import postgresql, sqlite
+from flask_babel import lazy_gettext as _l
 
 from leadthe.database import write_transaction
 from leadthe.extensions import db
@@ -28,9 +29,9 @@ HEARTBEAT_CAP = timedelta(seconds=60)
 PAGE_VIEW_CAP = VISIT_GAP
 
 LENGTHS = {
-    "short": ("Under 1 hour", 0, 59),
-    "medium": ("1 to 3 hours", 60, 180),
-    "long": ("Over 3 hours", 181, None),
+    "short": (_l("Under 1 hour"), 0, 59),
+    "medium": (_l("1 to 3 hours"), 60, 180),
+    "long": (_l("Over 3 hours"), 181, None),
 }
 PER_PAGE = 24
 
@@ -178,6 +179,9 @@ def enroll(user: User, course: Course) -> None:
     """Idempotent: a second enrolment (double click, retry) changes nothing."""
     db.session.execute(_insert(Enrollment).values(user_id=user.id, course_id=course.id, created_at=utcnow())
                        .on_conflict_do_nothing(index_elements=["user_id", "course_id"]))
+    from leadthe.progress.services import on_enrolled
+
+    on_enrolled(user, course)  # the "you started" mail, once per course
 
 
 def resume_lesson_slug(course_id: int, enrollment: Enrollment | None) -> str | None:
@@ -312,13 +316,13 @@ def complete_lesson(user: User, course: Course, lesson: Lesson, now: datetime | 
         _insert(ActivityDay).values(user_id=user.id, day=now.date(), seconds=0, lessons_completed=1, last_ping_at=now)
         .on_conflict_do_update(index_elements=["user_id", "day"], set_={"lessons_completed": ActivityDay.lessons_completed + 1})
     )
-    done = db.session.scalar(
-        sa.select(sa.func.count()).select_from(LessonCompletion).join(Lesson, Lesson.id == LessonCompletion.lesson_id)
-        .where(LessonCompletion.user_id == user.id, LessonCompletion.course_id == course.id, Lesson.archived.is_(False)))
-    if course.lesson_count and done >= course.lesson_count:
-        db.session.execute(sa.update(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id,
-                                                       Enrollment.completed_at.is_(None))
-                           .values(completed_at=now).execution_options(synchronize_session=False))
+    # completion needs every lesson done and the course's quiz (if it has one) passed; issues the certificate
+    from leadthe.assessments.services import maybe_complete_course
+
+    maybe_complete_course(user, course, now)
+    from leadthe.progress.services import on_lesson_completed
+
+    on_lesson_completed(user, course, now)  # halfway / completed mails, each once per course
     return True
 
 

@@ -1,5 +1,6 @@
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 
 from leadthe.account.preferences import ui_preferences
 from leadthe.courses import bp, services
@@ -34,9 +35,11 @@ def course(slug):
     enrollment = services.enrollment_of(current_user.id, course.id)
     modules = services.course_modules(course.id)
     done = sum(1 for i in items if i.completed_at)
+    from leadthe.assessments.services import course_quiz_card
+
     return render("courses/course.html", course=course, groups=services.group_by_module(items), modules=modules,
                   enrollment=enrollment, done=done, total=len(items), form=EmptyForm(),
-                  can_edit=services.can_edit(current_user, course))
+                  can_edit=services.can_edit(current_user, course), quiz_card=course_quiz_card(current_user, course))
 
 
 @bp.route("/courses/<slug>/enroll", methods=["POST"])
@@ -59,7 +62,7 @@ def resume(slug):
         return redirect(url_for("courses.course", slug=slug))
     lesson_slug = services.resume_lesson_slug(course.id, enrollment)
     if lesson_slug is None:
-        flash("This course has no lessons yet.", "info")
+        flash(_("This course has no lessons yet."), "info")
         return redirect(url_for("courses.course", slug=slug))
     return redirect(url_for("courses.lesson", slug=slug, lesson=lesson_slug))
 
@@ -82,7 +85,7 @@ def _answer_form(page):
 def lesson(slug, lesson):
     page = services.player_page(slug, lesson, current_user)
     if page.enrollment is None:
-        flash("Start the course to open its lessons.", "info")
+        flash(_("Start the course to open its lessons."), "info")
         return see_other(url_for("courses.course", slug=slug))
     services.record_lesson_view(page, current_user)
     return _lesson_response(page)
@@ -104,8 +107,8 @@ def complete(slug, lesson):
         return body, status, {"HX-Trigger": "progress-changed"}
     if page.next is not None:
         return see_other(url_for("courses.lesson", slug=slug, lesson=page.next.slug))
-    flash("You finished the last lesson of this course." if page.done == len(page.items)
-          else "Lesson completed. Some earlier lessons are still open.", "success")
+    flash(_("You finished the last lesson of this course.") if page.done == len(page.items)
+          else _("Lesson completed. Some earlier lessons are still open."), "success")
     return see_other(url_for("courses.course", slug=slug))
 
 
@@ -120,7 +123,7 @@ def answer(slug, lesson):
         services.save_answer(current_user, lesson_row, form.answer.data)
         db.session.commit()
         if not is_htmx():
-            flash("Your answer is saved. You can come back and change it at any time.", "success")
+            flash(_("Your answer is saved. You can come back and change it at any time."), "success")
             return see_other(url_for("courses.lesson", slug=slug, lesson=lesson) + "#practice")
         return _lesson_response(services.player_page(slug, lesson, current_user), saved=True)
     page = services.player_page(slug, lesson, current_user)

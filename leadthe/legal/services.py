@@ -10,6 +10,8 @@ import nh3
 import sqlalchemy as sa
 from flask import current_app, g
 from markdown_it import MarkdownIt
+from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -19,7 +21,9 @@ from leadthe.models.consent import PolicyAcknowledgement, PolicyDocument, Policy
 from leadthe.net import absolute_url
 from leadthe.worker import enqueue_job, job_handler
 
-KINDS = {"privacy": "Privacy policy", "cookies": "Cookie policy", "terms": "Terms of use"}
+KINDS = {"privacy": _l("Privacy policy"), "cookies": _l("Cookie policy"), "terms": _l("Terms of use")}
+# the same names in the middle of a sentence ("Version 3 of the privacy policy is published")
+KINDS_IN_SENTENCE = {"privacy": _l("privacy policy"), "cookies": _l("cookie policy"), "terms": _l("terms of use")}
 POLICY_DIR = Path(__file__).resolve().parent.parent / "content" / "policies"
 FIRST_EFFECTIVE = datetime(2026, 11, 27, tzinfo=timezone.utc)
 NOTICE_BATCH = 500
@@ -41,7 +45,8 @@ def _bundled(kind: str) -> tuple[str, str]:
     for suffix in ("html", "md"):
         path = POLICY_DIR / f"{kind}-v1.{suffix}"
         if path.exists():
-            return KINDS[kind], path.read_text(encoding="utf-8")
+            with force_locale("en"):  # the stored title of the (English) legal text
+                return str(KINDS[kind]), path.read_text(encoding="utf-8")
     raise FileNotFoundError(kind)
 
 
@@ -154,8 +159,9 @@ def notify_users(job) -> None:
     link = absolute_url("legal.policy_version", kind=doc.kind, number=doc.version)
 
     def send_one(person_id, email, name):
-        queue_mail(email, f"We changed our {KINDS[doc.kind].lower()}", "policy_changed", kind="policy",
-                   user_id=person_id, name=(name or "").split(" ")[0] or "there", title=KINDS[doc.kind],
-                   summary=doc.summary, link=link, effective=doc.effective_at.strftime("%d %B %Y"))
+        with force_locale("en"):  # mails are English for now
+            queue_mail(email, f"We changed our {KINDS[doc.kind].lower()}", "policy_changed", kind="policy",
+                       user_id=person_id, name=(name or "").split(" ")[0] or "there", title=str(KINDS[doc.kind]),
+                       summary=doc.summary, link=link, effective=doc.effective_at.strftime("%d %B %Y"))
 
     mail_everyone(db.session.get(PolicyNotice, doc.id), send_one, NOTICE_BATCH)

@@ -6,6 +6,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
+from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
+from leadthe.forms import choices
 
 from leadthe.extensions import db
 from leadthe.htmx import is_htmx, render_form, see_other
@@ -14,13 +17,13 @@ from leadthe.staff import bp as staff_bp, staff_required
 
 
 class PolicyForm(FlaskForm):
-    kind = SelectField("Document", choices=services.KINDS)
-    title = StringField("Title", validators=[DataRequired("Give the document a title."), Length(max=200)])
-    summary = StringField("What changed, in one or two sentences", validators=[DataRequired("Say what changed."), Length(max=500)])
-    body = TextAreaField("Text (Markdown)", validators=[DataRequired("Write the text.")], render_kw={"rows": 18})
-    effective = DateField("In effect from", validators=[DataRequired("Choose the date it takes effect.")])
-    material = BooleanField("Important (material) change: notify everyone and ask them to acknowledge it")
-    categories_changed = BooleanField("The categories of data or cookies changed: ask for cookie consent again")
+    kind = SelectField(_l("Document"), choices=choices(services.KINDS))
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Give the document a title.")), Length(max=200)])
+    summary = StringField(_l("What changed, in one or two sentences"), validators=[DataRequired(_l("Say what changed.")), Length(max=500)])
+    body = TextAreaField(_l("Text (Markdown)"), validators=[DataRequired(_l("Write the text."))], render_kw={"rows": 18})
+    effective = DateField(_l("In effect from"), validators=[DataRequired(_l("Choose the date it takes effect."))])
+    material = BooleanField(_l("Important (material) change: notify everyone and ask them to acknowledge it"))
+    categories_changed = BooleanField(_l("The categories of data or cookies changed: ask for cookie consent again"))
 
 
 @staff_bp.route("/policies", methods=["GET", "POST"])
@@ -42,8 +45,9 @@ def policies():
                                effective_at=effective, material=form.material.data,
                                categories_changed=form.categories_changed.data, staff_user=current_user)
         db.session.commit()
-        flash(f"Version {doc.version} of the {services.KINDS[doc.kind].lower()} is published"
-              + (" and everyone will be notified." if doc.material else "."), "success")
+        kind_name = services.KINDS_IN_SENTENCE[doc.kind]
+        flash(_("Version %(num)s of the %(kind)s is published and everyone will be notified.", num=doc.version, kind=kind_name)
+              if doc.material else _("Version %(num)s of the %(kind)s is published.", num=doc.version, kind=kind_name), "success")
         return see_other(url_for("legal.policy_history", kind=doc.kind))
     docs = {k: services.versions(k) for k in services.KINDS}
     return render_form("staff/policies.html", form, docs=docs, kinds=services.KINDS, kind=kind, preview=preview)

@@ -1,18 +1,23 @@
 """All models, imported here so that Alembic and the registry tests see every table."""
+from leadthe.models.assessment import Assignment, Certificate, MaturityResult, OrgMaturity, Quiz, QuizAttempt, QuizChoice, QuizQuestion, QuizResponse
 from leadthe.models.base import Base, OrgOwned, TenantScoped, utcnow
 from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgement, PolicyDocument, PolicyNotice, UserPreference
 from leadthe.models.course import ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery
 from leadthe.models.org import Organization, Team, TeamMembership
 from leadthe.models.outbox import Job, OutboxMail
+from leadthe.models.people import ImportBatch, Invitation
+from leadthe.models.progress import ProgressMail
 from leadthe.models.privacy import DataExport, PrivacyRequest, PrivacySettings
 from leadthe.models.security import AuditEvent, RecoveryCode, UserSession
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.user import ORG_ROLES, PLATFORM_ROLES, User
 
 __all__ = [
+    "Assignment", "Certificate", "MaturityResult", "OrgMaturity", "Quiz", "QuizAttempt", "QuizChoice", "QuizQuestion", "QuizResponse",
     "Feedback", "Notice", "StaffAccessGrant", "SupportMessage", "SupportTicket",
     "ConsentRecord", "PageView", "PolicyAcknowledgement", "PolicyDocument", "PolicyNotice", "UserPreference",
     "Base", "OrgOwned", "TenantScoped", "utcnow", "Organization", "Team", "TeamMembership", "Job", "OutboxMail", "DataExport", "PrivacyRequest", "PrivacySettings",
     "AuditEvent", "RecoveryCode", "UserSession", "User", "ORG_ROLES", "PLATFORM_ROLES",
+    "ImportBatch", "Invitation", "ProgressMail",
     "ActivityDay", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

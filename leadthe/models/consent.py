@@ -55,6 +55,8 @@ class UserPreference(Base):
     low_data: Mapped[bool] = mapped_column(default=False)
     email_progress: Mapped[bool] = mapped_column(default=True)
     email_product: Mapped[bool] = mapped_column(default=False)
+    # managers: the weekly digest of their teams' progress
+    email_digest: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -10,11 +10,14 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask_babel import lazy_gettext as _l
 
 from leadthe.models.base import Base, TenantScoped, Timestamped, utcnow
 
 LESSON_KINDS = ("reading", "video", "practice")
 LEVELS = ("beginner", "intermediate", "advanced")
+LEVEL_LABELS = {"beginner": _l("Beginner"), "intermediate": _l("Intermediate"), "advanced": _l("Advanced")}
+LESSON_KIND_LABELS = {"reading": _l("Reading"), "video": _l("Video"), "practice": _l("Practice")}
 
 
 class Course(TenantScoped, Timestamped, Base):
@@ -38,6 +41,8 @@ class Course(TenantScoped, Timestamped, Base):
     minutes: Mapped[int] = mapped_column(default=0)  # sum of the live lessons, kept by the services
     lesson_count: Mapped[int] = mapped_column(default=0)
     published: Mapped[bool] = mapped_column(default=False)
+    # months a certificate for this course stays valid (0: it does not expire); then the learner is reminded
+    certificate_months: Mapped[int] = mapped_column(default=0, server_default="0")
     # plain text for full-text search (title is indexed too); PostgreSQL adds a generated tsvector
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -137,7 +142,11 @@ class ActivityDay(Base):
     """Per person and (UTC) day: believable time spent and lessons completed; streaks and charts read it."""
 
     __tablename__ = "activity_day"
-    __table_args__ = (sa.UniqueConstraint("user_id", "day"),)
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "day"),
+        # company dashboards and weekly leaderboards read a date range across many people
+        sa.Index("ix_activity_day_day_user", "day", "user_id", "lessons_completed", "seconds"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))

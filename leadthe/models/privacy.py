@@ -5,22 +5,23 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask_babel import lazy_gettext as _l
 
 from leadthe.models.base import Base, TenantScoped, Timestamped, utcnow
 
 REQUEST_KINDS = {
-    "access": "Access: a copy of my data",
-    "portability": "Portability: my data in a machine-readable file",
-    "rectification": "Rectification: correct my data",
-    "erasure": "Erasure: delete my account and data",
-    "restriction": "Restriction: limit how my data is used",
-    "objection": "Objection to processing",
-    "consent_withdrawal": "Withdrawal of consent",
-    "opt_out": "Opt-out of sale or sharing",
-    "know": "Right to know what is collected and why",
-    "question": "A question about my data",
+    "access": _l("Access: a copy of my data"),
+    "portability": _l("Portability: my data in a machine-readable file"),
+    "rectification": _l("Rectification: correct my data"),
+    "erasure": _l("Erasure: delete my account and data"),
+    "restriction": _l("Restriction: limit how my data is used"),
+    "objection": _l("Objection to processing"),
+    "consent_withdrawal": _l("Withdrawal of consent"),
+    "opt_out": _l("Opt-out of sale or sharing"),
+    "know": _l("Right to know what is collected and why"),
+    "question": _l("A question about my data"),
 }
-JURISDICTIONS = {"gdpr": "GDPR (EU/EEA, UK)", "ccpa": "CCPA (California)"}
+JURISDICTIONS = {"gdpr": _l("GDPR (EU/EEA, UK)"), "ccpa": _l("CCPA (California)")}
 DUE_DAYS = {"gdpr": 30, "ccpa": 45}
 
 

@@ -5,12 +5,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask_babel import lazy_gettext as _l
 
 from leadthe.models.base import Base, TenantScoped, Timestamped, utcnow
 
-TICKET_CATEGORIES = {"account": "My account or log-in", "courses": "Courses and quizzes", "privacy": "Privacy and my data",
-                     "billing": "Billing (admins)", "bug": "Something is broken", "other": "Something else"}
-TICKET_STATUSES = {"open": "Open", "waiting": "Waiting for you", "answered": "Answered", "closed": "Closed"}
+TICKET_CATEGORIES = {"account": _l("My account or log-in"), "courses": _l("Courses and quizzes"), "privacy": _l("Privacy and my data"),
+                     "billing": _l("Billing (admins)"), "bug": _l("Something is broken"), "other": _l("Something else")}
+TICKET_STATUSES = {"open": _l("Open"), "waiting": _l("Waiting for you"), "answered": _l("Answered"), "closed": _l("Closed")}
 
 
 class SupportTicket(TenantScoped, Timestamped, Base):

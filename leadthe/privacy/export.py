@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import escape
+from flask_babel import force_locale
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -145,7 +146,8 @@ def write_export(export: DataExport, progress=None) -> Path:
     final_name = f"leadthe-export-{export.id}-{os.urandom(8).hex()}.zip"
     part = export_dir() / (final_name + ".part")
     try:
-        _write_archive(part, user, sources, counts, progress)
+        with force_locale("en"):  # the report says lang='en'; registry texts are lazy translations
+            _write_archive(part, user, sources, counts, progress)
     except BaseException:
         part.unlink(missing_ok=True)  # nothing half-written stays behind
         raise
@@ -190,9 +192,9 @@ def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
                 out.buffer.write(user.photo)
         manifest = {
             "format": FORMAT, "generated_at": generated, "subject": {"id": user.id, "email": user.email},
-            "sources": [{"table": s.table, "label": s.label, "category": s.category, "rows": counts[s.table],
-                         "purpose": s.purpose, "legal_basis": s.basis, "retention": RETENTION_RULES[s.retention],
-                         "not_exported": {n: c.reason for n, c in s.columns.items() if not c.export}}
+            "sources": [{"table": s.table, "label": str(s.label), "category": s.category, "rows": counts[s.table],
+                         "purpose": str(s.purpose), "legal_basis": s.basis, "retention": str(RETENTION_RULES[s.retention]),
+                         "not_exported": {n: str(c.reason) for n, c in s.columns.items() if not c.export}}
                         for s in sources],
             "files": files,
         }
@@ -200,7 +202,7 @@ def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
 
 
 def _write_report(out, user, sources, counts, generated):
-    e = lambda v: str(escape("" if v is None else _value(v)))  # noqa: E731
+    e = lambda v: str(escape("" if v is None else str(_value(v))))  # noqa: E731  (str(): lazy texts escape too)
     out.write("<!doctype html><html lang='en'><meta charset='utf-8'><title>Your LeadThe.AI data</title>")
     out.write(f"<h1>Your data at LeadThe.AI</h1><p>For {e(user.name)} ({e(user.email)}), made {e(generated)} UTC.</p>")
     out.write("<p>The same data, complete and machine-readable, is in export.json and the csv folder.</p>")

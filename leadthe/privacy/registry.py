@@ -13,35 +13,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
+
 CATEGORIES = {
-    "account": "Account information",
-    "usage": "Usage data",
-    "device": "Device and technical information",
-    "communications": "Communications",
-    "consents": "Consents and choices",
-    "privacy_requests": "Privacy requests",
+    "account": _l("Account information"),
+    "usage": _l("Usage data"),
+    "device": _l("Device and technical information"),
+    "communications": _l("Communications"),
+    "consents": _l("Consents and choices"),
+    "privacy_requests": _l("Privacy requests"),
 }
 
 LEGAL_BASES = {
-    "contract": "Needed to provide the service your employer signed up for (GDPR Art. 6(1)(b)).",
-    "legitimate_interests": "Our and your employer's legitimate interests, which you may object to (Art. 6(1)(f)).",
-    "consent": "Your consent, which you can withdraw at any time (Art. 6(1)(a)).",
-    "legal_obligation": "A legal obligation, e.g. answering privacy requests and keeping security records (Art. 6(1)(c)).",
+    "contract": _l("Needed to provide the service your employer signed up for (GDPR Art. 6(1)(b))."),
+    "legitimate_interests": _l("Our and your employer's legitimate interests, which you may object to (Art. 6(1)(f))."),
+    "consent": _l("Your consent, which you can withdraw at any time (Art. 6(1)(a))."),
+    "legal_obligation": _l("A legal obligation, e.g. answering privacy requests and keeping security records (Art. 6(1)(c))."),
 }
 
 # Retention rules. `leadthe retention` implements each id (leadthe/privacy/retention.py); a test checks
 # that every rule used below exists there.
 RETENTION_RULES = {
-    "account_lifetime": "While the account is active; erased at the latest 90 days after it is closed.",
-    "session_30d": "30 days after the session ended (raw access records).",
-    "export_7d": "The file is deleted 7 days after it was made; the record with the account.",
-    "outbox_90d": "90 days after sending; with the account at the latest.",
-    "audit_2y": "Two years, as security records; pseudonymised when the account is erased.",
-    "request_3y": "Three years after completion, as evidence that the request was honoured; pseudonymised on erasure.",
-    "unverified_30d": "Sign-ups whose address was never confirmed are removed after 30 days.",
-    "job_30d": "Finished jobs are removed after 30 days.",
-    "company_lifetime": "While the company is a customer; erased with the company after it leaves (90 days).",
-    "search_90d": "90 days after the search; with the account at the latest.",
+    "account_lifetime": _l("While the account is active; erased at the latest 90 days after it is closed."),
+    "session_30d": _l("30 days after the session ended (raw access records)."),
+    "export_7d": _l("The file is deleted 7 days after it was made; the record with the account."),
+    "outbox_90d": _l("90 days after sending; with the account at the latest."),
+    "audit_2y": _l("Two years, as security records; pseudonymised when the account is erased."),
+    "request_3y": _l("Three years after completion, as evidence that the request was honoured; pseudonymised on erasure."),
+    "unverified_30d": _l("Sign-ups whose address was never confirmed are removed after 30 days."),
+    "job_30d": _l("Finished jobs are removed after 30 days."),
+    "company_lifetime": _l("While the company is a customer; erased with the company after it leaves (90 days)."),
+    "search_90d": _l("90 days after the search; with the account at the latest."),
 }
 
 
@@ -85,8 +87,8 @@ CREATED = Col("when the record was created")
 
 SOURCES: list[Source] = [
     Source(
-        "user_account", "Your account", "account",
-        purpose="Your log-in and profile, shown to you and your company's admins and managers.",
+        "user_account", _l("Your account"), "account",
+        purpose=_l("Your log-in and profile, shown to you and your company's admins and managers."),
         basis="contract", retention="account_lifetime", subject=("id",), erasure="delete",
         columns={
             "id": ID,
@@ -117,8 +119,8 @@ SOURCES: list[Source] = [
         },
     ),
     Source(
-        "recovery_code", "Two-step verification recovery codes", "account",
-        purpose="Single-use codes that let you sign in when your authenticator app is not at hand.",
+        "recovery_code", _l("Two-step verification recovery codes"), "account",
+        purpose=_l("Single-use codes that let you sign in when your authenticator app is not at hand."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={
             "id": ID, "user_id": tech("you"),
@@ -129,15 +131,15 @@ SOURCES: list[Source] = [
         },
     ),
     Source(
-        "team_membership", "Your teams", "account",
-        purpose="Which teams you belong to or manage, for team views and reports.",
+        "team_membership", _l("Your teams"), "account",
+        purpose=_l("Which teams you belong to or manage, for team views and reports."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "org_id": tech("your company"), "team_id": tech("the team"), "user_id": tech("you"),
                  "is_manager": Col("whether you manage the team"), "created_at": CREATED},
     ),
     Source(
-        "user_session", "Sign-in sessions", "device",
-        purpose="Keeping you signed in, showing you your devices, and protecting your account.",
+        "user_session", _l("Sign-in sessions"), "device",
+        purpose=_l("Keeping you signed in, showing you your devices, and protecting your account."),
         basis="contract", retention="session_30d", subject=("user_id",), erasure="delete",
         columns={
             "id": ID, "user_id": tech("you"),
@@ -153,8 +155,8 @@ SOURCES: list[Source] = [
         },
     ),
     Source(
-        "audit_event", "Security events", "device",
-        purpose="A record of sign-ins, failures and security changes, to protect accounts and investigate abuse.",
+        "audit_event", _l("Security events"), "device",
+        purpose=_l("A record of sign-ins, failures and security changes, to protect accounts and investigate abuse."),
         basis="legal_obligation", retention="audit_2y", subject=("actor_id", "subject_id"), erasure="pseudonymise",
         columns={
             "id": ID, "created_at": Col("when it happened", erase="keep", reason="security record"),
@@ -170,8 +172,8 @@ SOURCES: list[Source] = [
         },
     ),
     Source(
-        "outbox_mail", "E-mails we sent you", "communications",
-        purpose="Account and learning e-mails, kept to deliver them reliably.",
+        "outbox_mail", _l("E-mails we sent you"), "communications",
+        purpose=_l("Account and learning e-mails, kept to deliver them reliably."),
         basis="contract", retention="outbox_90d", subject=("user_id",), erasure="delete",
         columns={
             "id": ID, "user_id": tech("you"), "kind": Col("the kind of e-mail"), "to_addr": Col("your address"),
@@ -182,8 +184,8 @@ SOURCES: list[Source] = [
         },
     ),
     Source(
-        "privacy_settings", "Your processing choices", "consents",
-        purpose="Your choices to restrict or object to processing and to opt out of sale or sharing.",
+        "privacy_settings", _l("Your processing choices"), "consents",
+        purpose=_l("Your choices to restrict or object to processing and to opt out of sale or sharing."),
         basis="legal_obligation", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={
             "user_id": tech("you"),
@@ -196,8 +198,8 @@ SOURCES: list[Source] = [
         },
     ),
     Source(
-        "privacy_request", "Your privacy requests", "privacy_requests",
-        purpose="Recording and answering the rights you exercise, within the legal deadlines.",
+        "privacy_request", _l("Your privacy requests"), "privacy_requests",
+        purpose=_l("Recording and answering the rights you exercise, within the legal deadlines."),
         basis="legal_obligation", retention="request_3y", subject=("user_id",), erasure="pseudonymise",
         columns={
             "id": ID, "org_id": tech("your company"),
@@ -219,8 +221,8 @@ SOURCES: list[Source] = [
         },
     ),
     Source(
-        "data_export", "Your data exports", "privacy_requests",
-        purpose="The copies of your data you asked for, and when they expire.",
+        "data_export", _l("Your data exports"), "privacy_requests",
+        purpose=_l("The copies of your data you asked for, and when they expire."),
         basis="legal_obligation", retention="export_7d", subject=("user_id",), erasure="delete",
         columns={
             "id": ID, "user_id": tech("you"), "request_id": tech("the request"),
@@ -231,8 +233,8 @@ SOURCES: list[Source] = [
         },
     ),
     Source(
-        "enrollment", "Your courses", "usage",
-        purpose="Which courses you started, where to resume, and when you completed them; shown to you and in your company's progress reports.",
+        "enrollment", _l("Your courses"), "usage",
+        purpose=_l("Which courses you started, where to resume, and when you completed them; shown to you and in your company's progress reports."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "user_id": tech("you"), "course_id": tech("the course"),
                  "last_lesson_id": Col("the lesson you were last on (to resume)"),
@@ -240,23 +242,23 @@ SOURCES: list[Source] = [
                  "completed_at": Col("when you completed the course"), "created_at": Col("when you started the course")},
     ),
     Source(
-        "lesson_completion", "Lessons you completed", "usage",
-        purpose="Your progress through each course; shown to you and in your company's progress reports.",
+        "lesson_completion", _l("Lessons you completed"), "usage",
+        purpose=_l("Your progress through each course; shown to you and in your company's progress reports."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "user_id": tech("you"), "lesson_id": tech("the lesson"), "course_id": tech("the course"),
                  "completed_at": Col("when you completed the lesson")},
     ),
     Source(
-        "practice_answer", "Your practice answers", "usage",
-        purpose="The prompts you write in practice lessons, kept so you can revisit and improve them. Only you see them.",
+        "practice_answer", _l("Your practice answers"), "usage",
+        purpose=_l("The prompts you write in practice lessons, kept so you can revisit and improve them. Only you see them."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "user_id": tech("you"), "lesson_id": tech("the practice lesson"),
                  "answer": Col("what you wrote"), "created_at": Col("when you first saved it"),
                  "updated_at": Col("when you last changed it")},
     ),
     Source(
-        "activity_day", "Your daily learning activity", "usage",
-        purpose="Time spent learning and lessons completed per day, for your streak and your own activity chart.",
+        "activity_day", _l("Your daily learning activity"), "usage",
+        purpose=_l("Time spent learning and lessons completed per day, for your streak and your own activity chart."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "user_id": tech("you"), "day": Col("the day (UTC)"),
                  "seconds": Col("time spent learning that day (estimated from page views and visible-page heartbeats)"),
@@ -264,9 +266,9 @@ SOURCES: list[Source] = [
                  "last_ping_at": Col("the last sign of activity that day (ends a visit after 5 minutes)")},
     ),
     Source(
-        "search_query", "Your searches", "usage",
-        purpose="What people search for, to improve the curriculum. Stored only with analytics consent, and never "
-                "when you object to analytics or restrict processing.",
+        "search_query", _l("Your searches"), "usage",
+        purpose=_l("What people search for, to improve the curriculum. Stored only with analytics consent, and never "
+                "when you object to analytics or restrict processing."),
         basis="consent", retention="search_90d", subject=("user_id",), erasure="delete",
         columns={"id": ID, "user_id": tech("you"), "query": Col("the words you searched for"),
                  "results": Col("how many results were found"), "created_at": Col("when you searched")},
@@ -298,7 +300,8 @@ SOURCES: list[Source] = [
         why_not_personal="Course content written by LeadThe.AI or a company's authors; no learner data.",
         columns={c: tech("course content") for c in (
             "id", "org_id", "slug", "title", "summary", "description_md", "description_html", "topic", "level", "audience",
-            "position", "minutes", "lesson_count", "published", "search_text", "updated_at", "created_at")},
+            "position", "minutes", "lesson_count", "published", "search_text", "updated_at", "created_at",
+            "certificate_months")},
     ),
     Source(
         "course_module", "Course modules", None, purpose="The curriculum's modules.", basis=None,
@@ -322,14 +325,14 @@ SOURCES: list[Source] = [
 
 # --- consent, analytics, preferences and policies (cookie consent issue) -----------------------------
 RETENTION_RULES.update({
-    "analytics_13m": "13 months, then deleted; analytics are only recorded with your consent.",
-    "consent_13m": "An anonymous visitor's decisions: 13 months. An account's decisions: while the account exists.",
+    "analytics_13m": _l("13 months, then deleted; analytics are only recorded with your consent."),
+    "consent_13m": _l("An anonymous visitor's decisions: 13 months. An account's decisions: while the account exists."),
 })
 
 SOURCES += [
     Source(
-        "consent_record", "Your cookie decisions", "consents",
-        purpose="Proof of what you agreed to about cookies, when, under which policy, and how.",
+        "consent_record", _l("Your cookie decisions"), "consents",
+        purpose=_l("Proof of what you agreed to about cookies, when, under which policy, and how."),
         basis="legal_obligation", retention="consent_13m", subject=("user_id",), erasure="delete",
         columns={
             "id": ID, "user_id": tech("you (linked after you sign in)"),
@@ -341,8 +344,8 @@ SOURCES += [
         },
     ),
     Source(
-        "page_view", "Pages you visited (analytics)", "usage",
-        purpose="Usage analytics to improve the platform and, for your company, adoption figures; only with your consent.",
+        "page_view", _l("Pages you visited (analytics)"), "usage",
+        purpose=_l("Usage analytics to improve the platform and, for your company, adoption figures; only with your consent."),
         basis="consent", retention="analytics_13m", subject=("user_id",), erasure="delete",
         columns={
             "id": ID, "org_id": tech("your company"), "user_id": tech("you"),
@@ -354,18 +357,19 @@ SOURCES += [
         },
     ),
     Source(
-        "user_preference", "Your preferences", "account",
-        purpose="Your theme, density, low-data mode and e-mail choices.",
+        "user_preference", _l("Your preferences"), "account",
+        purpose=_l("Your theme, density, low-data mode and e-mail choices."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={
             "user_id": tech("you"), "theme": Col("theme"), "density": Col("density"), "low_data": Col("low-data mode"),
             "email_progress": Col("progress e-mails on or off"), "email_product": Col("product e-mails on or off"),
+            "email_digest": Col("managers: the weekly team digest on or off"),
             "updated_at": Col("when you changed them"),
         },
     ),
     Source(
-        "policy_acknowledgement", "Policy changes you acknowledged", "consents",
-        purpose="Showing each important policy change until you have read it, and proof that you did.",
+        "policy_acknowledgement", _l("Policy changes you acknowledged"), "consents",
+        purpose=_l("Showing each important policy change until you have read it, and proof that you did."),
         basis="legal_obligation", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "user_id": tech("you"), "document_id": tech("the policy version"),
                  "acknowledged_at": Col("when you acknowledged it")},
@@ -388,35 +392,35 @@ SOURCES += [
 
 # --- support, feedback, notices, staff access (support issue) ------------------------------------------
 RETENTION_RULES.update({
-    "support_2y": "Two years after the ticket was last updated; with the account at the latest.",
-    "grant_2y": "Two years, as a record of who looked at your data and why.",
+    "support_2y": _l("Two years after the ticket was last updated; with the account at the latest."),
+    "grant_2y": _l("Two years, as a record of who looked at your data and why."),
 })
 
 SOURCES += [
     Source(
-        "support_ticket", "Your support requests", "communications",
-        purpose="Answering your questions.", basis="contract", retention="support_2y", subject=("user_id",), erasure="delete",
+        "support_ticket", _l("Your support requests"), "communications",
+        purpose=_l("Answering your questions."), basis="contract", retention="support_2y", subject=("user_id",), erasure="delete",
         columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "subject": Col("the subject you wrote"),
                  "category": Col("the topic"), "status": Col("progress"), "assigned_to_id": tech("the staff member handling it"),
                  "created_at": CREATED, "updated_at": Col("last update")},
     ),
     Source(
-        "support_message", "Your support messages", "communications",
-        purpose="The conversation with our support team.", basis="contract", retention="support_2y",
+        "support_message", _l("Your support messages"), "communications",
+        purpose=_l("The conversation with our support team."), basis="contract", retention="support_2y",
         subject=("author_id",), erasure="delete",
         columns={"id": ID, "ticket_id": tech("the request"), "author_id": tech("who wrote it"),
                  "from_staff": Col("written by our support team"), "body": Col("the message"), "created_at": CREATED},
     ),
     Source(
-        "feedback", "Your feedback and survey answers", "communications",
-        purpose="Improving courses; your company sees totals only.", basis="consent", retention="account_lifetime",
+        "feedback", _l("Your feedback and survey answers"), "communications",
+        purpose=_l("Improving courses; your company sees totals only."), basis="consent", retention="account_lifetime",
         subject=("user_id",), erasure="delete",
         columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "kind": Col("survey or general feedback"),
                  "course_id": tech("the course"), "rating": Col("your rating"), "comment": Col("your comment"), "created_at": CREATED},
     ),
     Source(
-        "staff_access_grant", "Staff access to your data", "device",
-        purpose="A record of every time LeadThe.AI staff opened your data, why, and for how long.",
+        "staff_access_grant", _l("Staff access to your data"), "device",
+        purpose=_l("A record of every time LeadThe.AI staff opened your data, why, and for how long."),
         basis="legal_obligation", retention="grant_2y", subject=("user_id",), erasure="delete",
         columns={"id": ID, "staff_id": tech("the staff member"), "user_id": tech("you"), "reason": Col("the recorded reason"),
                  "reference": Col("the ticket or request reference"), "created_at": Col("when access started"),
@@ -430,6 +434,86 @@ SOURCES += [
 ]
 
 
+# --- assessments, maturity, certificates, assignments (assessments issue) --------------------------------
+SOURCES += [
+    Source(
+        "quiz_attempt", "Your quiz attempts", "usage",
+        purpose="Your quiz scores and whether you passed, for your course completion and certificates; "
+                "shown to you and in your company's progress reports.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "quiz_id": tech("the quiz"),
+                 "number": Col("which of your attempts it was"),
+                 "seed": Col("the order the questions were shown in"),
+                 "score": Col("your score in percent"), "correct_count": Col("questions answered correctly"),
+                 "question_count": Col("questions in the attempt"), "passed": Col("whether you passed"),
+                 "created_at": Col("when you submitted it")},
+    ),
+    Source(
+        "quiz_response", "Your quiz answers", "usage",
+        purpose="Each answer you gave in a quiz, so you can see the feedback and explanations again.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "attempt_id": tech("your attempt"), "user_id": tech("you"), "question_id": tech("the question"),
+                 "choice_ids": Col("the choices you picked"), "correct": Col("whether the answer was right")},
+    ),
+    Source(
+        "certificate", "Your certificates", "usage",
+        purpose="Proof that you completed a course; anyone with its code can check it on a public page "
+                "showing your name, the course, the date and whether it is valid.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "course_id": tech("the course"),
+                 "code": Col("the verification code (printed on the certificate)"),
+                 "issued_at": Col("when it was issued"), "expires_at": Col("when it needs renewing, if ever"),
+                 "revoked_at": Col("when it was revoked"),
+                 "reminder_sent_at": Col("when we reminded you to recertify")},
+    ),
+    Source(
+        "assignment", "Courses assigned to you", "usage",
+        purpose="Courses your manager or admin asked you to take, and by when; shown to you and to them.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "course_id": tech("the course"),
+                 "team_id": tech("the team it was assigned to, if any"),
+                 "assigned_by_id": tech("who assigned it"), "due_on": Col("the due date"),
+                 "created_at": Col("when it was assigned")},
+    ),
+    Source(
+        "maturity_result", "Your AI maturity self-assessments", "usage",
+        purpose="Your answers, dimension scores and level, shown to you with your progress over time; "
+                "your company's admins and managers see levels in aggregate and per person.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"),
+                 "rubric_version": Col("which version of the questions and scoring was used"),
+                 "answers": Col("your answers"), "scores": Col("your score per dimension"),
+                 "evidence": Col("courses and quizzes completed at the time (may raise the level by one)"),
+                 "self_level": Col("the level from your answers alone"), "level": Col("your level"),
+                 "is_latest": Col("whether this is your current result"),
+                 "created_at": Col("when you took it")},
+    ),
+    Source(
+        "quiz", "Quizzes", None, purpose="The curriculum's final quizzes.", basis=None,
+        retention="company_lifetime", erasure="none", why_not_personal="Course content; no learner data.",
+        columns={c: tech("course content") for c in (
+            "id", "course_id", "slug", "title", "pass_mark", "max_attempts", "shuffle", "scoring", "archived", "updated_at")},
+    ),
+    Source(
+        "quiz_question", "Quiz questions", None, purpose="The quizzes' questions.", basis=None,
+        retention="company_lifetime", erasure="none", why_not_personal="Course content; no learner data.",
+        columns={c: tech("course content") for c in (
+            "id", "quiz_id", "slug", "kind", "text", "explanation", "position", "archived")},
+    ),
+    Source(
+        "quiz_choice", "Quiz choices", None, purpose="The questions' answer choices.", basis=None,
+        retention="company_lifetime", erasure="none", why_not_personal="Course content; no learner data.",
+        columns={c: tech("course content") for c in ("id", "question_id", "position", "text", "correct", "archived")},
+    ),
+    Source(
+        "org_maturity", "Company AI maturity", None, purpose="The company admin's organisational questionnaire.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Answers about the company (strategy, data, governance...); the admin is referenced by id only.",
+        columns={c: tech("company self-assessment") for c in ("id", "org_id", "answers", "level", "answered_by_id", "created_at")},
+    ),
+]
+
+
 BY_TABLE = {source.table: source for source in SOURCES}
 
 
@@ -439,3 +523,48 @@ def personal_sources() -> list[Source]:
 
 def sensitive_columns() -> list[tuple[str, str]]:
     return [(s.table, name) for s in SOURCES for name, col in s.columns.items() if col.sensitive]
+
+
+# --- teams, invitations, import, progress e-mails (teams and admin issue) ------------------------------
+RETENTION_RULES.update({
+    "invitation_30d": "Until accepted, revoked or expired, then 30 days; with the company at the latest.",
+    "import_1d": "A checked import file waits at most one day for the admin's go-ahead, then it is deleted.",
+})
+
+SOURCES += [
+    Source(
+        "invitation", "Invitations you received", "account",
+        purpose="Inviting you to your company's LeadThe.AI account, with the role and team your admin chose.",
+        basis="contract", retention="invitation_30d", subject=("user_id",), erasure="delete",
+        columns={
+            "id": ID, "org_id": tech("your company"), "user_id": tech("the account the invitation created"),
+            "email": Col("where the invitation was sent"), "name": Col("the name your admin entered"),
+            "job_title": Col("the job title your admin entered"), "department": Col("the department your admin entered"),
+            "role": Col("the role you were invited with"), "team_id": tech("the team you were invited to"),
+            "invited_by_id": tech("the admin who invited you"), "nonce": Col("makes older links stop working", export=False,
+                                                                             reason="a random value without meaning outside the link"),
+            "status": Col("pending, accepted or revoked"), "sent_at": Col("when it was last sent"),
+            "expires_at": Col("when the link stops working"), "accepted_at": Col("when you accepted"),
+            "created_at": CREATED,
+        },
+    ),
+    Source(
+        "import_batch", "Import files you checked", "account",
+        purpose="The rows of a checked CSV import waiting for the admin's go-ahead (people to invite).",
+        basis="contract", retention="import_1d", subject=("created_by_id",), erasure="delete",
+        columns={
+            "id": ID, "org_id": tech("your company"), "created_by_id": tech("the admin who uploaded it"),
+            "rows": Col("the addresses, names, job titles, departments, teams and roles in the file"),
+            "expires_at": Col("when it is deleted"), "applied_at": Col("when the invitations were sent"),
+            "created_at": CREATED,
+        },
+    ),
+    Source(
+        "progress_mail", "Progress e-mails sent to you", "communications",
+        purpose="Remembering which progress e-mails you were sent, so you never get one twice.",
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "user_id": tech("you"), "kind": Col("which e-mail (enrolled, halfway, completed, reminder, digest)"),
+                 "ref": Col("the course, day or week it was about"), "created_at": Col("when it was queued")},
+    ),
+]
+BY_TABLE.update({source.table: source for source in SOURCES[-3:]})

@@ -152,6 +152,31 @@ def rule_grants(now, dry_run):
 
 
 # rule id (as used in the registry) -> (description, implementation)
+def rule_invitations(now, dry_run):
+    from leadthe.models import Invitation
+
+    cutoff = now - timedelta(days=30)
+    stmt = sa.select(Invitation.id).where(sa.or_(
+        Invitation.expires_at <= cutoff,
+        sa.and_(Invitation.status != "pending", sa.func.coalesce(Invitation.accepted_at, Invitation.sent_at) <= cutoff)))
+    ids = db.session.scalars(stmt.execution_options(all_tenants=True)).all()
+    if not dry_run and ids:
+        db.session.execute(sa.delete(Invitation).where(Invitation.id.in_(ids)))
+        db.session.commit()
+    return len(ids)
+
+
+def rule_import_batches(now, dry_run):
+    from leadthe.models import ImportBatch
+
+    ids = db.session.scalars(sa.select(ImportBatch.id).where(ImportBatch.expires_at <= now)
+                             .execution_options(all_tenants=True)).all()
+    if not dry_run and ids:
+        db.session.execute(sa.delete(ImportBatch).where(ImportBatch.id.in_(ids)))
+        db.session.commit()
+    return len(ids)
+
+
 RULES = {
     # companies first: their people are erased as part of the company, not one by one as closed accounts
     "company_lifetime": ("closed companies erased", rule_closed_companies),
@@ -169,6 +194,8 @@ RULES = {
     "consent_13m": ("anonymous cookie decisions older than 13 months deleted", rule_consents),
     "support_2y": ("support tickets untouched for two years deleted", rule_support),
     "grant_2y": ("staff access records older than two years deleted", rule_grants),
+    "invitation_30d": ("old invitations deleted", rule_invitations),
+    "import_1d": ("unused import files deleted", rule_import_batches),
 }
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -88,8 +89,8 @@ def who_can_see(user: User) -> list[Viewer]:
                User.id != user.id, User.status == "active")
         .order_by(User.name)
     ).all()
-    viewers = [Viewer(a.name, "Company admin", "your profile, progress, scores and activity, individually and in reports") for a in admins]
-    viewers += [Viewer(m.name, f"Manager of {team}", "your progress, scores and activity in that team") for m, team in managers]
+    viewers = [Viewer(a.name, _("Company admin"), _("your profile, progress, scores and activity, individually and in reports")) for a in admins]
+    viewers += [Viewer(m.name, _("Manager of %(team)s", team=team), _("your progress, scores and activity in that team")) for m, team in managers]
     return viewers
 
 

@@ -1,5 +1,7 @@
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
+from leadthe.i18n import localized_strftime
 
 from leadthe import audit
 from leadthe.auth.reauth import confirm_identity, show_problem
@@ -100,7 +102,7 @@ def processing():
             choices["do_not_sell_share"] = True  # the browser's signal is honoured as an opt-out
         changed = services.update_choices(current_user, choices, gpc=gpc)
         db.session.commit()
-        flash("Your choices are saved and apply from now on." if changed else "Nothing changed.", "success")
+        flash(_("Your choices are saved and apply from now on.") if changed else _("Nothing changed."), "success")
         return see_other(url_for("privacy.processing"))
     return render_form("privacy/processing.html", form, block="processing_form", gpc=gpc)
 
@@ -116,18 +118,18 @@ def delete():
         if problem:
             show_problem(form, problem)
         elif typed != current_user.email:
-            form.confirm_email.errors.append("That is not the e-mail address of this account.")
+            form.confirm_email.errors.append(_("That is not the e-mail address of this account."))
         else:
             try:
                 req = request_erasure(current_user._get_current_object())
             except LastAdmin:
-                form.confirm_email.errors.append("You are your company's only admin.")
+                form.confirm_email.errors.append(_("You are your company's only admin."))
             else:
                 when = req.scheduled_for
                 end_session()
                 db.session.commit()
-                flash(f"Your account is closed and will be deleted on {when:%d %B %Y}. "
-                      "We sent you a link to cancel until then.", "success")
+                flash(_("Your account is closed and will be deleted on %(date)s. We sent you a link to cancel until then.",
+                        date=localized_strftime(when, "%d %B %Y")), "success")
                 return see_other(url_for("privacy.deleted"))
         db.session.commit()
     return render_template("privacy/centre.html", **_centre_context(delete_form=form)), 422
@@ -147,7 +149,7 @@ def cancel_erasure_view(token):
     if request.method == "POST" and form.validate_on_submit():
         cancel_erasure(req)
         db.session.commit()
-        flash("Your account is kept. Welcome back: log in as usual.", "success")
+        flash(_("Your account is kept. Welcome back: log in as usual."), "success")
         return see_other(url_for("auth.login"))
     return render_template("privacy/cancel_erasure.html", invalid=False, form=form, req=req)
 
@@ -163,7 +165,8 @@ def requests():
         audit.record("privacy.request_filed", actor=current_user, subject=current_user, kind=req.kind)
         services.notify_dpo(req)
         db.session.commit()
-        flash(f"Your request is filed. We answer by {req.due_at:%d %B %Y} at the latest, usually much sooner.", "success")
+        flash(_("Your request is filed. We answer by %(date)s at the latest, usually much sooner.",
+                date=localized_strftime(req.due_at, "%d %B %Y")), "success")
         return see_other(url_for("privacy.requests"))
     return render_form("privacy/requests.html", form, block="request_form", requests=services.requests_of(current_user),
                        request_kinds=REQUEST_KINDS)

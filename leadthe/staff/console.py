@@ -8,6 +8,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from leadthe.forms import choices
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -24,18 +27,18 @@ from leadthe.worker import enqueue_job, job_handler
 
 
 class AccessForm(FlaskForm):
-    reason = StringField("Why do you need to see this person's data?", validators=[DataRequired("Give the reason."), Length(max=300)])
-    reference = StringField("Ticket or request reference", validators=[DataRequired("Give the ticket or request reference, e.g. #123."), Length(max=60)])
+    reason = StringField(_l("Why do you need to see this person's data?"), validators=[DataRequired(_l("Give the reason.")), Length(max=300)])
+    reference = StringField(_l("Ticket or request reference"), validators=[DataRequired(_l("Give the ticket or request reference, e.g. #123.")), Length(max=60)])
 
 
 class TicketAdminForm(FlaskForm):
-    status = SelectField("Status", choices=TICKET_STATUSES)
-    assign = SelectField("Assigned to", choices={})
+    status = SelectField(_l("Status"), choices=choices(TICKET_STATUSES))
+    assign = SelectField(_l("Assigned to"), choices={})
 
 
 class NoticeForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired("Give the notice a title."), Length(max=200)])
-    body = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=5000)], render_kw={"rows": 8})
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Give the notice a title.")), Length(max=200)])
+    body = TextAreaField(_l("Message"), validators=[DataRequired(_l("Write the message.")), Length(max=5000)], render_kw={"rows": 8})
 
 
 def organisations_with_counts():
@@ -90,13 +93,13 @@ def support_ticket(ticket_id):
     if request.method == "POST" and request.form.get("reply-body") is not None and form.validate_on_submit():
         support.add_reply(ticket, current_user, form.body.data, from_staff=True)
         db.session.commit()
-        flash("Reply sent; the person was mailed.", "success")
+        flash(_("Reply sent; the person was mailed."), "success")
         return see_other(url_for("staff.support_ticket", ticket_id=ticket.id))
     if request.method == "POST" and request.form.get("ticket-status") is not None and admin_form.validate_on_submit():
         ticket.status = admin_form.status.data
         ticket.assigned_to_id = int(admin_form.assign.data) if admin_form.assign.data else None
         db.session.commit()
-        flash("Ticket updated.", "success")
+        flash(_("Ticket updated."), "success")
         return see_other(url_for("staff.support_ticket", ticket_id=ticket.id))
     # the message thread is what the person chose to send to support: no grant needed for it
     return render_form("staff/support_ticket.html", form, ticket=ticket, admin_form=admin_form, statuses=TICKET_STATUSES)
@@ -125,7 +128,7 @@ def request_access(user_id):
     if form.validate_on_submit():
         support.grant_access(current_user, person, form.reason.data, form.reference.data)
         db.session.commit()
-        flash("Access granted for one hour. The person and their company's admins can see this.", "success")
+        flash(_("Access granted for one hour. The person and their company's admins can see this."), "success")
         return see_other(url_for("staff.user_view", user_id=person.id))
     return render_template("staff/user.html", person=person, grant=None, form=form), 422
 
@@ -141,7 +144,7 @@ def notices():
         enqueue_job("notice.mail", {"notice_id": notice.id})
         audit.record("staff.notice_sent", actor=current_user, notice_id=notice.id)
         db.session.commit()
-        flash("The notice is shown to everyone and is being mailed.", "success")
+        flash(_("The notice is shown to everyone and is being mailed."), "success")
         return see_other(url_for("staff.notices"))
     items = db.session.scalars(sa.select(Notice).order_by(Notice.id.desc()).limit(50)).all()
     return render_form("staff/notices.html", form, items=items)

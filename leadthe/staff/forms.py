@@ -1,14 +1,16 @@
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
+from flask_babel import lazy_gettext as _l
+from leadthe.forms import choices
 
 
 class AnswerForm(FlaskForm):
-    response = TextAreaField("Answer to the requester", validators=[DataRequired("Write the answer the requester will receive."), Length(max=10000)],
+    response = TextAreaField(_l("Answer to the requester"), validators=[DataRequired(_l("Write the answer the requester will receive.")), Length(max=10000)],
                              render_kw={"rows": 8})
-    outcome = RadioField("Outcome", choices={"completed": "Completed", "rejected": "Rejected (explain why in the answer)"},
+    outcome = RadioField(_l("Outcome"), choices=choices({"completed": _l("Completed"), "rejected": _l("Rejected (explain why in the answer)")}),
                          default="completed", validators=[DataRequired()])
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField("Reason (recorded in the audit log)", validators=[DataRequired("Give the reason."), Length(max=300)])
+    reason = StringField(_l("Reason (recorded in the audit log)"), validators=[DataRequired(_l("Give the reason.")), Length(max=300)])

@@ -1,5 +1,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -36,7 +37,7 @@ def privacy_request(request_id):
     if req.status in services.OPEN_STATUSES and form.validate_on_submit():
         answer_request(req, current_user, form.response.data, form.outcome.data)
         db.session.commit()
-        flash(f"Request #{req.id} answered; the requester was mailed.", "success")
+        flash(_("Request #%(num)s answered; the requester was mailed.", num=req.id), "success")
         return see_other(url_for("staff.privacy_requests"))
     return render_form("staff/privacy_request.html", form, req=req, minor_form=ReasonForm(prefix="minor"))
 
@@ -52,7 +53,7 @@ def report_minor_view(user_id):
         audit.record("staff.minor_report_reason", actor=current_user, subject=user, reason=form.reason.data)
         report_minor(user, current_user)
         db.session.commit()
-        flash("The account is locked and its erasure has started.", "success")
+        flash(_("The account is locked and its erasure has started."), "success")
     return see_other(request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("staff.privacy_requests"))
 
 
@@ -66,5 +67,5 @@ def close_organization(org_id):
     if form.validate_on_submit() and org.status != "closed":
         n = services.close_company(org, current_user, form.reason.data)
         db.session.commit()
-        flash(f"{org.name} is closed; {n} people were signed out and told.", "success")
+        flash(_("%(company)s is closed; %(num)s people were signed out and told.", company=org.name, num=n), "success")
     return see_other(url_for("staff.privacy_requests"))

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -83,7 +84,7 @@ def feedback_summary(org_id: int | None = None):
             .group_by(Course.title, Feedback.kind).order_by(sa.func.count(Feedback.id).desc()))
     if org_id is not None:
         stmt = stmt.where(Feedback.org_id == org_id)
-    return [{"course": title or "General feedback", "kind": kind, "count": n, "average": round(float(avg or 0), 1)}
+    return [{"course": title or _("General feedback"), "kind": kind, "count": n, "average": round(float(avg or 0), 1)}
             for title, kind, n, avg in db.session.execute(stmt)]
 
 

@@ -1,5 +1,6 @@
 from flask import abort, flash, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
@@ -16,7 +17,7 @@ def index():
     if form.validate_on_submit():
         ticket = services.open_ticket(current_user, form.subject.data, form.category.data, form.body.data)
         db.session.commit()
-        flash("Thank you. We usually answer within one working day, by e-mail and here.", "success")
+        flash(_("Thank you. We usually answer within one working day, by e-mail and here."), "success")
         return see_other(url_for("support.ticket", ticket_id=ticket.id))
     return render_form("support/index.html", form, block="ticket_form", tickets=services.tickets_of(current_user),
                        categories=TICKET_CATEGORIES, statuses=TICKET_STATUSES)
@@ -50,6 +51,6 @@ def feedback():
     if form.validate_on_submit():
         services.record_feedback(current_user, int(form.rating.data), form.comment.data, course.id if course else None)
         db.session.commit()
-        flash("Thank you for your feedback.", "success")
+        flash(_("Thank you for your feedback."), "success")
         return see_other(url_for("courses.course", slug=course.slug) if course else url_for("core.dashboard"))
     return render_form("support/feedback.html", form, block="feedback_form", course=course)

@@ -1,0 +1,42 @@
+"""The invitee's side: GET, POST /invite/<token> creates the account and signs the person in."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from leadthe import audit
+from leadthe.admin import people
+from leadthe.admin.forms import AcceptInvitationForm
+from leadthe.auth.sessions import start_session
+from leadthe.extensions import db, limiter
+from leadthe.htmx import render_form, see_other
+from leadthe.models import Organization
+
+invite_bp = Blueprint("invite", __name__)
+
+
+@invite_bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def accept(token):
+    inv = people.invitation_for_token(token)
+    if inv is None:
+        return render_template("admin/invite_invalid.html"), 404
+    form = AcceptInvitationForm(name=inv.name or None)
+    form._email_hint = inv.email
+    if form.validate_on_submit():
+        if people.email_in_use(inv.org_id, inv.email) == "already has an account":
+            form.name.errors.append(_("An account with this e-mail address already exists. Log in instead."))
+        else:
+            if current_user.is_authenticated:
+                from leadthe.auth.sessions import end_session
+
+                end_session()
+            user = people.accept_invitation(inv, name=form.name.data, password=form.password.data)
+            start_session(user)
+            audit.record("login.success", actor=user, subject=user, via="invitation")
+            db.session.commit()
+            flash(_("Welcome to %(org)s, %(name)s!", org=user.organization.name, name=user.first_name), "success")
+            return see_other(url_for("core.dashboard"))
+    org = db.session.get(Organization, inv.org_id)
+    return render_form("admin/invite_accept.html", form, block="invite_accept_form", inv=inv, org=org)

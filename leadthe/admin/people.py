@@ -1,0 +1,337 @@
+"""People in a company: the searchable list, invitations, CSV import, roles, deactivation and closing."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from leadthe import audit
+from leadthe.admin.access import scope_user_ids
+from leadthe.admin.reports import team_names_for
+from leadthe.auth.sessions import revoke_all_sessions
+from leadthe.extensions import db
+from leadthe.mail import queue_mail
+from leadthe.models import ImportBatch, Invitation, Team, TeamMembership, User, utcnow
+from leadthe.net import absolute_url
+
+ROLES = ("learner", "manager", "admin")
+INVITE_DAYS = 7
+PER_PAGE = 50
+ACTIVE_FILTERS = ("7", "30", "inactive30", "never")
+
+
+# --- the list ------------------------------------------------------------------------------------------
+
+@dataclass
+class PeopleFilter:
+    q: str = ""
+    team_id: int | None = None
+    role: str = ""
+    status: str = "active"
+    active: str = ""
+    page: int = 1
+
+
+def people_page(viewer, f: PeopleFilter):
+    """(rows, total, teams per person) for one page: three statements whatever the company's size."""
+    status = f.status if f.status in ("active", "deactivated") else "active"
+    ids = scope_user_ids(viewer, team_id=f.team_id, statuses=(status,))
+    stmt = sa.select(User.id, User.name, User.email, User.role, User.status, User.last_seen_at, User.job_title).where(User.id.in_(ids))
+    if f.q:
+        like = f"%{f.q.strip().lower()}%"
+        stmt = stmt.where(sa.or_(sa.func.lower(User.name).like(like), User.email.like(like)))
+    if f.role in ROLES:
+        stmt = stmt.where(User.role == f.role)
+    now = utcnow()
+    if f.active == "7":
+        stmt = stmt.where(User.last_seen_at >= now - timedelta(days=7))
+    elif f.active == "30":
+        stmt = stmt.where(User.last_seen_at >= now - timedelta(days=30))
+    elif f.active == "inactive30":
+        stmt = stmt.where(sa.or_(User.last_seen_at < now - timedelta(days=30), User.last_seen_at.is_(None)))
+    elif f.active == "never":
+        stmt = stmt.where(User.last_seen_at.is_(None))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    rows = db.session.execute(stmt.order_by(User.name, User.id).offset((f.page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    return rows, total, team_names_for([r.id for r in rows])
+
+
+def team_choices(viewer) -> dict[str, str]:
+    from leadthe.admin.access import is_admin, managed_team_ids
+
+    stmt = sa.select(Team.id, Team.name).where(Team.org_id == viewer.org_id).order_by(Team.name)
+    if not is_admin(viewer):
+        stmt = stmt.where(Team.id.in_(managed_team_ids(viewer)))
+    return {str(i): n for i, n in db.session.execute(stmt)}
+
+
+# --- invitations ---------------------------------------------------------------------------------------
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="leadthe.invitation")
+
+
+def invitation_link(inv: Invitation) -> str:
+    token = _serializer().dumps({"i": inv.id, "n": inv.nonce})
+    return absolute_url("invite.accept", token=token)
+
+
+class InviteProblem(ValueError):
+    pass
+
+
+def email_in_use(org_id: int, email: str) -> str | None:
+    """Why this address cannot be invited, or None."""
+    if db.session.scalar(sa.select(User.id).where(User.email == email).execution_options(all_tenants=True)) is not None:
+        return "already has an account"
+    pending = db.session.scalar(sa.select(Invitation.id).where(
+        Invitation.org_id == org_id, Invitation.email == email, Invitation.status == "pending",
+        Invitation.expires_at > utcnow()))
+    if pending is not None:
+        return "already has a pending invitation"
+    return None
+
+
+def _send(inv: Invitation, org_name: str, inviter_name: str) -> None:
+    queue_mail(inv.email, f"{inviter_name} invited you to {org_name} on LeadThe.AI", "invitation", kind="invitation",
+               name=inv.name, org=org_name, inviter=inviter_name, link=invitation_link(inv), days=INVITE_DAYS)
+
+
+def create_invitation(admin: User, *, email: str, role: str, team_id: int | None, name: str = "", job_title: str = "",
+                      department: str = "", check: bool = True) -> Invitation:
+    email = email.strip().lower()
+    if check:
+        problem = email_in_use(admin.org_id, email)
+        if problem:
+            raise InviteProblem(problem)
+    now = utcnow()
+    inv = Invitation(org_id=admin.org_id, email=email, role=role, team_id=team_id, name=name, job_title=job_title,
+                     department=department, invited_by_id=admin.id, nonce=secrets.token_hex(16), status="pending",
+                     sent_at=now, expires_at=now + timedelta(days=INVITE_DAYS), created_at=now)
+    db.session.add(inv)
+    db.session.flush()
+    _send(inv, admin.organization.name, admin.name)
+    return inv
+
+
+def resend_invitation(admin: User, inv: Invitation) -> None:
+    """A new link (the old one stops working) valid for another 7 days."""
+    now = utcnow()
+    inv.nonce, inv.sent_at, inv.expires_at = secrets.token_hex(16), now, now + timedelta(days=INVITE_DAYS)
+    _send(inv, admin.organization.name, admin.name)
+    audit.record("invitation.resent", actor=admin, org_id=admin.org_id, invitation_id=inv.id)
+
+
+def revoke_invitation(admin: User, inv: Invitation) -> None:
+    inv.status = "revoked"
+    audit.record("invitation.revoked", actor=admin, org_id=admin.org_id, invitation_id=inv.id)
+
+
+def pending_invitations(org_id: int, limit: int = 200) -> list:
+    return db.session.execute(
+        sa.select(Invitation, Team.name).outerjoin(Team, Team.id == Invitation.team_id)
+        .where(Invitation.org_id == org_id, Invitation.status == "pending").order_by(Invitation.sent_at.desc()).limit(limit)).all()
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The pending invitation a link is for, or None (forged, expired, resent since, revoked, used)."""
+    try:
+        data = _serializer().loads(token, max_age=INVITE_DAYS * 24 * 3600)
+    except (BadSignature, SignatureExpired):
+        return None
+    inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == data.get("i")).execution_options(all_tenants=True))
+    if inv is None or inv.nonce != data.get("n") or inv.status != "pending" or inv.expires_at <= utcnow():
+        return None
+    return inv
+
+
+def accept_invitation(inv: Invitation, *, name: str, password: str) -> User:
+    from leadthe.auth.passwords import hash_password
+
+    now = utcnow()
+    user = User(org_id=inv.org_id, email=inv.email, name=name, job_title=inv.job_title or "", department=inv.department or "",
+                role=inv.role, password_hash=hash_password(password), password_changed_at=now,
+                email_verified_at=now)  # the link in the mail proves the address
+    db.session.add(user)
+    db.session.flush()
+    if inv.team_id is not None:
+        db.session.add(TeamMembership(org_id=inv.org_id, team_id=inv.team_id, user_id=user.id, is_manager=False))
+    inv.status, inv.accepted_at, inv.user_id = "accepted", now, user.id
+    audit.record("invitation.accepted", actor=user, subject=user, org_id=inv.org_id, role=inv.role)
+    return user
+
+
+# --- CSV import ----------------------------------------------------------------------------------------
+
+IMPORT_COLUMNS = ("email", "name", "job_title", "department", "team", "role")
+MAX_IMPORT_ROWS = 20_000
+EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+@dataclass
+class ImportRow:
+    line: int
+    email: str
+    name: str
+    job_title: str
+    department: str
+    team: str
+    role: str
+    problems: list[str]
+    team_id: int | None = None
+
+
+class ImportFileProblem(ValueError):
+    pass
+
+
+def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
+    """Every row of the file with its problems; nothing is written. A fixed number of statements:
+    the company's teams and the addresses already in use are read once, for all rows."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileProblem(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from exc
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration as exc:
+        raise ImportFileProblem(_("The file is empty.")) from exc
+    missing = [c for c in IMPORT_COLUMNS if c not in header]
+    if missing:
+        raise ImportFileProblem(_("The first line must name the columns email,name,job_title,department,team,role "
+                                                  "(missing: %(missing)s).", missing=", ".join(missing)))
+    pos = {c: header.index(c) for c in IMPORT_COLUMNS}
+    teams = {name.strip().lower(): tid for tid, name in db.session.execute(sa.select(Team.id, Team.name).where(Team.org_id == org_id))}
+    rows: list[ImportRow] = []
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(rows) >= MAX_IMPORT_ROWS:
+            raise ImportFileProblem(_("The file has more than %(n)s people. Split it into smaller files.", n=MAX_IMPORT_ROWS))
+        get = lambda c: (cells[pos[c]].strip() if pos[c] < len(cells) else "")  # noqa: E731
+        row = ImportRow(number, get("email").lower(), get("name")[:120], get("job_title")[:120], get("department")[:120],
+                        get("team"), (get("role") or "learner").lower(), [])
+        rows.append(row)
+    emails = [r.email for r in rows if r.email]
+    taken: set[str] = set()
+    for chunk in range(0, len(emails), 900):  # stay under SQLite's bound-parameter limit
+        part = emails[chunk:chunk + 900]
+        taken |= set(db.session.scalars(sa.select(User.email).where(User.email.in_(part)).execution_options(all_tenants=True)))
+        taken |= set(db.session.scalars(sa.select(Invitation.email).where(
+            Invitation.org_id == org_id, Invitation.email.in_(part), Invitation.status == "pending",
+            Invitation.expires_at > utcnow())))
+    seen: dict[str, int] = {}
+    for row in rows:
+        if not row.email:
+            row.problems.append(_("no e-mail address"))
+        elif len(row.email) > 254 or not EMAIL_RE.match(row.email):
+            row.problems.append(_("“%(email)s” is not a valid e-mail address", email=row.email))
+        elif row.email in seen:
+            row.problems.append(_("the same address is on line %(line)s", line=seen[row.email]))
+        elif row.email in taken:
+            row.problems.append(_("this person already has an account or a pending invitation"))
+        if row.email and row.email not in seen:
+            seen[row.email] = row.line
+        if row.role not in ROLES:
+            row.problems.append(_("unknown role “%(role)s” (use learner, manager or admin)", role=row.role))
+        if row.team:
+            row.team_id = teams.get(row.team.lower())
+            if row.team_id is None:
+                row.problems.append(_("no team called “%(team)s” (create it first)", team=row.team))
+    return rows
+
+
+def store_import(admin: User, rows: list[ImportRow]) -> ImportBatch:
+    now = utcnow()
+    batch = ImportBatch(org_id=admin.org_id, created_by_id=admin.id, created_at=now, expires_at=now + timedelta(days=1),
+                        rows=[{"email": r.email, "name": r.name, "job_title": r.job_title, "department": r.department,
+                               "team_id": r.team_id, "team": r.team, "role": r.role} for r in rows])
+    db.session.add(batch)
+    db.session.flush()
+    return batch
+
+
+def apply_import(admin: User, batch: ImportBatch) -> int:
+    """Invite everyone of a checked file, in the caller's one transaction. Addresses that were taken in
+    the meantime are checked again (all at once) and the whole import refused if any is."""
+    rows = batch.rows
+    emails = [r["email"] for r in rows]
+    for chunk in range(0, len(emails), 900):
+        part = emails[chunk:chunk + 900]
+        clash = db.session.scalar(sa.select(User.email).where(User.email.in_(part)).execution_options(all_tenants=True).limit(1)) or \
+            db.session.scalar(sa.select(Invitation.email).where(Invitation.org_id == admin.org_id, Invitation.email.in_(part),
+                                                                Invitation.status == "pending", Invitation.expires_at > utcnow()).limit(1))
+        if clash:
+            raise InviteProblem(_("%(email)s was invited or joined since the file was checked. Upload the file again.", email=clash))
+    now = utcnow()
+    org_name, inviter = admin.organization.name, admin.name
+    values = [dict(org_id=admin.org_id, email=r["email"], name=r["name"], job_title=r["job_title"], department=r["department"],
+                   role=r["role"], team_id=r["team_id"], invited_by_id=admin.id, nonce=secrets.token_hex(16), status="pending",
+                   sent_at=now, expires_at=now + timedelta(days=INVITE_DAYS), created_at=now) for r in rows]
+    # executemany in one round trip; then read the ids back by address for the links
+    db.session.execute(sa.insert(Invitation), values)
+    ids = {}
+    for chunk in range(0, len(emails), 900):
+        ids.update(db.session.execute(sa.select(Invitation.email, Invitation.id).where(
+            Invitation.org_id == admin.org_id, Invitation.email.in_(emails[chunk:chunk + 900]),
+            Invitation.status == "pending", Invitation.created_at == now)).all())
+    for v in values:
+        inv = Invitation(id=ids[v["email"]], email=v["email"], name=v["name"], nonce=v["nonce"])
+        queue_mail(v["email"], f"{inviter} invited you to {org_name} on LeadThe.AI", "invitation", kind="invitation",
+                   name=v["name"], org=org_name, inviter=inviter, link=invitation_link(inv), days=INVITE_DAYS)
+    batch.applied_at = now
+    audit.record("people.imported", actor=admin, org_id=admin.org_id, count=len(rows))
+    return len(rows)
+
+
+# --- roles, deactivation, closing ---------------------------------------------------------------------
+
+class LastAdmin(ValueError):
+    pass
+
+
+def _other_admins(person: User) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.org_id == person.org_id, User.role == "admin", User.status == "active", User.id != person.id))
+
+
+def change_role(admin: User, person: User, role: str) -> bool:
+    if role == person.role:
+        return False
+    if person.role == "admin" and _other_admins(person) == 0:
+        raise LastAdmin(_("A company needs at least one admin."))
+    old, person.role = person.role, role
+    audit.record("role.changed", actor=admin, subject=person, role=role, previous=old)
+    return True
+
+
+def deactivate(admin: User, person: User) -> None:
+    if person.role == "admin" and _other_admins(person) == 0:
+        raise LastAdmin(_("A company needs at least one active admin."))
+    person.status = "deactivated"
+    revoked = revoke_all_sessions(person.id)
+    audit.record("user.deactivated", actor=admin, subject=person, sessions_revoked=revoked)
+
+
+def reactivate(admin: User, person: User) -> None:
+    person.status = "active"
+    audit.record("user.reactivated", actor=admin, subject=person)
+
+
+def close_account(admin: User, person: User) -> None:
+    """Closed: signed out everywhere, gone from every list; the retention rule erases it after
+    RETENTION_CLOSED_DAYS (the 90-day clock starts now)."""
+    if person.role == "admin" and _other_admins(person) == 0:
+        raise LastAdmin(_("A company needs at least one active admin."))
+    person.status, person.closed_at = "closed", utcnow()
+    revoked = revoke_all_sessions(person.id)
+    audit.record("user.closed", actor=admin, subject=person, sessions_revoked=revoked)

@@ -1,0 +1,35 @@
+"""The adoption dashboard, usage analytics and CSV reports."""
+from __future__ import annotations
+
+from flask import Response, abort, request
+from flask_login import current_user
+
+from leadthe.admin import bp
+from leadthe.admin.access import manager_or_admin_required
+from leadthe.admin.reports import REPORTS, csv_text, dashboard, usage
+from leadthe.htmx import render
+from leadthe.models import utcnow
+
+
+@bp.route("")
+@manager_or_admin_required
+def dashboard_page():
+    return render("admin/dashboard.html", d=dashboard(current_user), reports=REPORTS)
+
+
+@bp.route("/usage")
+@manager_or_admin_required
+def usage_page():
+    return render("admin/usage.html", u=usage(current_user))
+
+
+@bp.route("/reports.csv")
+@manager_or_admin_required
+def report_csv():
+    report = request.args.get("report", "")
+    if report not in REPORTS:
+        abort(404)
+    body = csv_text(current_user, report)
+    name = f"leadthe-{report}-{utcnow():%Y-%m-%d}.csv"
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})

@@ -1,0 +1,373 @@
+"""Read models of the admin area: people's progress, team against team, the adoption dashboard, usage
+analytics and the CSV reports. Every function runs a fixed number of aggregate statements, restricted
+to the people in view (a SELECT of user ids), whatever the size of the company."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from leadthe.admin import scores
+from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
+from leadthe.extensions import db
+from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, SearchQuery, Team, TeamMembership,
+                            User, utcnow)
+
+K_ANONYMITY = 5  # managers never see an aggregate that stands for fewer people than this
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+# --- people's progress ------------------------------------------------------------------------------
+
+def progress_stmt(members: sa.Select, *, day: date | None = None) -> sa.Select:
+    """One row per person in ``members``: lessons completed, courses enrolled/completed, time this month,
+    latest quiz score and maturity level (the last two None when the assessments area is missing)."""
+    day = day or today()
+    lessons = (sa.select(LessonCompletion.user_id, sa.func.count().label("lessons"))
+               .where(LessonCompletion.user_id.in_(members)).group_by(LessonCompletion.user_id).subquery())
+    courses = (sa.select(Enrollment.user_id, sa.func.count().label("enrolled"),
+                         sa.func.count(Enrollment.completed_at).label("courses_done"))
+               .where(Enrollment.user_id.in_(members)).group_by(Enrollment.user_id).subquery())
+    month = (sa.select(ActivityDay.user_id, sa.func.sum(ActivityDay.seconds).label("month_seconds"))
+             .where(ActivityDay.day >= month_start(day), ActivityDay.user_id.in_(members))
+             .group_by(ActivityDay.user_id).subquery())
+    cols = [User.id, User.name, User.email, User.role, User.status, User.last_seen_at,
+            sa.func.coalesce(lessons.c.lessons, 0).label("lessons"),
+            sa.func.coalesce(courses.c.enrolled, 0).label("enrolled"),
+            sa.func.coalesce(courses.c.courses_done, 0).label("courses_done"),
+            sa.func.coalesce(month.c.month_seconds, 0).label("month_seconds")]
+    stmt = (sa.select(*cols).where(User.id.in_(members))
+            .outerjoin(lessons, lessons.c.user_id == User.id)
+            .outerjoin(courses, courses.c.user_id == User.id)
+            .outerjoin(month, month.c.user_id == User.id))
+    score = scores.latest_score(members)
+    if score is not None:
+        stmt = stmt.add_columns(score.c.latest_score).outerjoin(score, score.c.user_id == User.id)
+    else:
+        stmt = stmt.add_columns(sa.null().label("latest_score"))
+    level = scores.maturity_level(members)
+    if level is not None:
+        stmt = stmt.add_columns(level.c.maturity).outerjoin(level, level.c.user_id == User.id)
+    else:
+        stmt = stmt.add_columns(sa.null().label("maturity"))
+    return stmt
+
+
+def team_members(team: Team, viewer) -> list:
+    members = scope_user_ids(viewer, team_id=team.id)
+    managers = sa.select(TeamMembership.user_id).where(TeamMembership.team_id == team.id, TeamMembership.is_manager.is_(True))
+    stmt = progress_stmt(members).add_columns(User.id.in_(managers).label("is_manager")).order_by(User.name, User.id)
+    return db.session.execute(stmt).all()
+
+
+def person_courses(person: User) -> list:
+    done = (sa.select(LessonCompletion.course_id, sa.func.count().label("done"))
+            .where(LessonCompletion.user_id == person.id).group_by(LessonCompletion.course_id).subquery())
+    return db.session.execute(
+        sa.select(Course.title, Course.lesson_count, sa.func.coalesce(done.c.done, 0), Enrollment.created_at, Enrollment.completed_at)
+        .join(Enrollment, Enrollment.course_id == Course.id).outerjoin(done, done.c.course_id == Course.id)
+        .where(Enrollment.user_id == person.id).order_by(Enrollment.created_at.desc())).all()
+
+
+def person_summary(person: User):
+    return db.session.execute(progress_stmt(sa.select(sa.literal(person.id)))).one()
+
+
+def person_attempts(person: User) -> list:
+    m = scores._models()
+    if m is None:
+        return []
+    A, Q = m.QuizAttempt, m.Quiz
+    return db.session.execute(sa.select(Q.title, A.score, A.passed, A.created_at).join(Q, Q.id == A.quiz_id)
+                              .where(A.user_id == person.id).order_by(A.created_at.desc()).limit(10)).all()
+
+
+# --- team against team ------------------------------------------------------------------------------
+
+@dataclass
+class TeamRow:
+    id: int
+    name: str
+    members: int
+    managers: int
+    active_month: int
+    lessons: int
+    month_minutes: int
+    avg_score: float | None
+
+    @property
+    def active_percent(self) -> int:
+        return round(100 * self.active_month / self.members) if self.members else 0
+
+    @property
+    def lessons_per_member(self) -> float:
+        return round(self.lessons / self.members, 1) if self.members else 0.0
+
+
+TEAMS_PER_PAGE = 50
+
+
+def teams_overview(viewer, page: int = 1, q: str = "") -> tuple[list[TeamRow], int]:
+    """The teams in view with their figures for this month, one page at a time (4 statements)."""
+    day = today()
+    teams = sa.select(Team.id, Team.name).where(Team.org_id == viewer.org_id)
+    if not is_admin(viewer):
+        teams = teams.where(Team.id.in_(managed_team_ids(viewer)))
+    if q:
+        teams = teams.where(Team.name.ilike(f"%{q}%"))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(teams.subquery()))
+    page_rows = db.session.execute(teams.order_by(Team.name).offset((page - 1) * TEAMS_PER_PAGE).limit(TEAMS_PER_PAGE)).all()
+    ids = [r.id for r in page_rows]
+    if not ids:
+        return [], total
+    tm = TeamMembership
+    active_people = sa.select(User.id).where(User.org_id == viewer.org_id, User.status == "active")
+    members = (sa.select(tm.team_id, sa.func.count().label("members"),
+                         sa.func.sum(sa.case((tm.is_manager.is_(True), 1), else_=0)).label("managers"))
+               .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id))
+    counts = {r.team_id: r for r in db.session.execute(members)}
+    act = (sa.select(tm.team_id, sa.func.count(sa.distinct(ActivityDay.user_id)).label("active"),
+                     sa.func.sum(ActivityDay.lessons_completed).label("lessons"), sa.func.sum(ActivityDay.seconds).label("secs"))
+           .join(ActivityDay, ActivityDay.user_id == tm.user_id)
+           .where(tm.team_id.in_(ids), ActivityDay.day >= month_start(day), tm.user_id.in_(active_people))
+           .group_by(tm.team_id))
+    activity = {r.team_id: r for r in db.session.execute(act)}
+    avg_scores = {}
+    m = scores._models()
+    if m is not None:
+        A = m.QuizAttempt
+        avg_scores = dict(db.session.execute(
+            sa.select(tm.team_id, sa.func.avg(A.score)).join(A, A.user_id == tm.user_id)
+            .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id)).all())
+    rows = []
+    for r in page_rows:
+        c, a = counts.get(r.id), activity.get(r.id)
+        rows.append(TeamRow(r.id, r.name, int(c.members) if c else 0, int(c.managers or 0) if c else 0,
+                            int(a.active) if a else 0, int(a.lessons or 0) if a else 0, int((a.secs or 0) // 60) if a else 0,
+                            round(float(avg_scores[r.id]), 1) if avg_scores.get(r.id) is not None else None))
+    return rows, total
+
+
+# --- the adoption dashboard -------------------------------------------------------------------------
+
+@dataclass
+class Dashboard:
+    people: int = 0
+    active_today: int = 0
+    active_week: int = 0
+    active_month: int = 0
+    daily: list = field(default_factory=list)  # (day, active people, minutes, lessons)
+    weekly: list = field(default_factory=list)  # (week start, active people, minutes, lessons)
+    enrolled_people: int = 0
+    enrollments: int = 0
+    completions: int = 0
+    courses: list = field(default_factory=list)  # (title, enrolled, completed)
+    avg_score: float | None = None
+    attempts: int = 0
+    scores_available: bool = False
+    maturity: list = field(default_factory=list)  # (dimension label, [people at level 1..5])
+
+    @property
+    def daily_chart(self) -> list[tuple[str, int]]:
+        return [(day.strftime("%d %b"), n) for day, n, _m, _l in self.daily]
+
+    @property
+    def weekly_chart(self) -> list[tuple[str, int]]:
+        return [(day.strftime("%d %b"), n) for day, n, _m, _l in self.weekly]
+
+    @property
+    def enrolment_rate(self) -> int:
+        return round(100 * self.enrolled_people / self.people) if self.people else 0
+
+    @property
+    def completion_rate(self) -> int:
+        return round(100 * self.completions / self.enrollments) if self.enrollments else 0
+
+
+WEEKS = 12
+DAYS = 30
+
+
+def dashboard(viewer, team_id: int | None = None) -> Dashboard:
+    day = today()
+    members = scope_user_ids(viewer, team_id=team_id)
+    d = Dashboard(scores_available=scores.available())
+    d.people = db.session.scalar(sa.select(sa.func.count()).select_from(members.subquery()))
+    AD = ActivityDay
+    since = day - timedelta(days=DAYS - 1)
+    row = db.session.execute(sa.select(
+        sa.func.count(sa.distinct(sa.case((AD.day == day, AD.user_id)))),
+        sa.func.count(sa.distinct(sa.case((AD.day >= day - timedelta(days=6), AD.user_id)))),
+        sa.func.count(sa.distinct(AD.user_id)),
+    ).where(AD.day >= since, AD.day <= day, AD.user_id.in_(members))).one()
+    d.active_today, d.active_week, d.active_month = (int(x or 0) for x in row)
+    # one scan of the last 12 weeks per day: the daily chart (last 30 days) and the weekly trend are
+    # both read from it (the weekly trend counts learning days, people x days, per week)
+    first_week = day - timedelta(days=day.weekday()) - timedelta(weeks=WEEKS - 1)
+    per_day = {r[0]: (int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in db.session.execute(
+        sa.select(AD.day, sa.func.count(), sa.func.sum(AD.seconds), sa.func.sum(AD.lessons_completed))
+        .where(AD.day >= first_week, AD.day <= day, AD.user_id.in_(members)).group_by(AD.day))}
+    d.daily = [(x, *(lambda v: (v[0], v[1] // 60, v[2]))(per_day.get(x, (0, 0, 0)))) for x in (since + timedelta(days=i) for i in range(DAYS))]
+    for w in range(WEEKS):
+        start = first_week + timedelta(weeks=w)
+        rows = [per_day.get(start + timedelta(days=i), (0, 0, 0)) for i in range(7)]
+        d.weekly.append((start, sum(r[0] for r in rows), sum(r[1] for r in rows) // 60, sum(r[2] for r in rows)))
+    courses = db.session.execute(
+        sa.select(Course.title, sa.func.count().label("n"), sa.func.count(Enrollment.completed_at))
+        .join(Course, Course.id == Enrollment.course_id).where(Enrollment.user_id.in_(members))
+        .group_by(Course.id, Course.title)).all()
+    d.enrollments = sum(int(c[1]) for c in courses)
+    d.completions = sum(int(c[2]) for c in courses)
+    d.courses = sorted(courses, key=lambda c: (-c[1], c[0]))[:15]
+    d.enrolled_people = db.session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(User.id.in_(members), sa.exists().where(Enrollment.user_id == User.id)))
+    avg = scores.average_score(members)
+    if avg is not None:
+        value, d.attempts = db.session.execute(avg).one()
+        d.avg_score = round(float(value), 1) if value is not None else None
+    dist = scores.maturity_distribution(members)
+    if dist is not None:
+        labels = dict(scores.maturity_dimensions())
+        found: dict[str, list[int]] = {}
+        for dim, lvl, n in db.session.execute(dist):
+            if lvl is not None and 1 <= int(lvl) <= 5:
+                found.setdefault(dim, [0] * 5)[int(lvl) - 1] += int(n)
+        order = ["overall"] + list(labels)
+        d.maturity = [(_l("Overall level") if k == "overall" else labels.get(k, k), found.get(k, [0] * 5)) for k in order]
+    return d
+
+
+# --- usage analytics -----------------------------------------------------------------------------------
+
+@dataclass
+class Usage:
+    features: list
+    searches: list
+    devices: list
+    browsers: list
+    k_applied: bool
+
+
+def usage(viewer, days: int = 30) -> Usage:
+    """Feature use, search terms and devices of the last ``days`` days. Page views and searches exist
+    only for people who consented (the analytics gate); for managers each figure must stand for at least
+    K_ANONYMITY people, or it is left out."""
+    since = utcnow() - timedelta(days=days)
+    members = scope_user_ids(viewer)
+    managers_view = not is_admin(viewer)
+    people = sa.func.count(sa.distinct(PageView.user_id))
+
+    def grouped(col, limit=15):
+        stmt = (sa.select(col, sa.func.count().label("views"), people.label("people"))
+                .where(PageView.org_id == viewer.org_id, PageView.created_at >= since, PageView.user_id.in_(members))
+                .group_by(col).order_by(sa.desc("views")).limit(limit))
+        if managers_view:
+            stmt = stmt.having(people >= K_ANONYMITY)
+        return db.session.execute(stmt).all()
+
+    term = sa.func.lower(SearchQuery.query)
+    searchers = sa.func.count(sa.distinct(SearchQuery.user_id))
+    searches = (sa.select(term.label("term"), sa.func.count().label("searches"), searchers.label("people"))
+                .where(SearchQuery.created_at >= since, SearchQuery.user_id.in_(members))
+                .group_by(term).order_by(sa.desc("searches"), term).limit(20))
+    if managers_view:
+        searches = searches.having(searchers >= K_ANONYMITY)
+    return Usage(grouped(PageView.feature), db.session.execute(searches).all(), grouped(PageView.device, 6),
+                 grouped(PageView.browser, 8), managers_view)
+
+
+# --- CSV ---------------------------------------------------------------------------------------------
+
+REPORTS = {"people": _l("People and their progress"), "teams": _l("Teams"), "activity": _l("Activity per day (last 90 days)"),
+           "courses": _l("Courses: enrolments and completions")}
+
+
+def _safe(value) -> str:
+    """Spreadsheet programs run cells that start with = + - @ as formulas: defuse them."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_rows(viewer, report: str):
+    """(header, rows) of a report; rows is an iterable of lists."""
+    if report == "people":
+        members = scope_user_ids(viewer)
+        teams = dict(_team_names(members))
+        rows = db.session.execute(progress_stmt(members).order_by(User.name, User.id))
+        header = ["name", "email", "role", "teams", "lessons_completed", "courses_enrolled", "courses_completed",
+                  "minutes_this_month", "latest_score", "maturity_level", "last_active"]
+        return header, ([r.name, r.email, r.role, "; ".join(teams.get(r.id, [])), r.lessons, r.enrolled, r.courses_done,
+                         int(r.month_seconds) // 60, "" if r.latest_score is None else r.latest_score,
+                         "" if r.maturity is None else r.maturity,
+                         r.last_seen_at.strftime("%Y-%m-%d") if r.last_seen_at else ""] for r in rows)
+    if report == "teams":
+        all_rows, page = [], 1
+        while True:
+            rows, total = teams_overview(viewer, page)
+            all_rows += rows
+            if page * TEAMS_PER_PAGE >= total:
+                break
+            page += 1
+        header = ["team", "members", "managers", "active_this_month", "active_percent", "lessons_this_month",
+                  "minutes_this_month", "average_score"]
+        return header, ([t.name, t.members, t.managers, t.active_month, t.active_percent, t.lessons, t.month_minutes,
+                         "" if t.avg_score is None else t.avg_score] for t in all_rows)
+    if report == "activity":
+        day = today()
+        members = scope_user_ids(viewer)
+        AD = ActivityDay
+        rows = db.session.execute(
+            sa.select(AD.day, sa.func.count(), sa.func.sum(AD.seconds), sa.func.sum(AD.lessons_completed))
+            .where(AD.day >= day - timedelta(days=89), AD.user_id.in_(members)).group_by(AD.day).order_by(AD.day))
+        return ["day", "active_people", "minutes", "lessons_completed"], (
+            [r[0].isoformat(), r[1], int(r[2] or 0) // 60, int(r[3] or 0)] for r in rows)
+    if report == "courses":
+        members = scope_user_ids(viewer)
+        rows = db.session.execute(
+            sa.select(Course.title, sa.func.count(), sa.func.count(Enrollment.completed_at))
+            .join(Course, Course.id == Enrollment.course_id).where(Enrollment.user_id.in_(members))
+            .group_by(Course.id, Course.title).order_by(Course.title))
+        return ["course", "enrolled", "completed"], ([r[0], r[1], r[2]] for r in rows)
+    raise KeyError(report)
+
+
+def csv_text(viewer, report: str) -> str:
+    header, rows = csv_rows(viewer, report)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_safe(v) for v in row])
+    return out.getvalue()
+
+
+def _team_names(members: sa.Select):
+    """(user id, [team names]) for the people in ``members`` (one statement)."""
+    grouped: dict[int, list[str]] = {}
+    for user_id, name in db.session.execute(
+            sa.select(TeamMembership.user_id, Team.name).join(Team, Team.id == TeamMembership.team_id)
+            .where(TeamMembership.user_id.in_(members)).order_by(Team.name)):
+        grouped.setdefault(user_id, []).append(name)
+    return grouped.items()
+
+
+def team_names_for(user_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    grouped: dict[int, list[tuple[int, str]]] = {}
+    if not user_ids:
+        return grouped
+    for user_id, team_id, name in db.session.execute(
+            sa.select(TeamMembership.user_id, Team.id, Team.name).join(Team, Team.id == TeamMembership.team_id)
+            .where(TeamMembership.user_id.in_(user_ids)).order_by(Team.name)):
+        grouped.setdefault(user_id, []).append((team_id, name))
+    return grouped

@@ -1,0 +1,155 @@
+"""Course assignments: a manager (for the teams they manage) or an admin (anyone in the company) asks a
+person or a whole team to take a course, optionally by a date. A team assignment becomes one row per
+member at that moment; assigning again updates the due date.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import abort
+from sqlalchemy.orm import aliased
+
+from leadthe import audit
+from leadthe.courses.services import _insert, visible_courses
+from leadthe.extensions import db
+from leadthe.models import Assignment, Course, Enrollment, Team, TeamMembership, User, utcnow
+
+
+def managed_team_ids(user: User) -> list[int] | None:
+    """The teams whose people ``user`` may assign to: None means every team (an admin)."""
+    if user.role == "admin":
+        return None
+    return list(db.session.scalars(sa.select(TeamMembership.team_id).where(
+        TeamMembership.user_id == user.id, TeamMembership.is_manager.is_(True), TeamMembership.org_id == user.org_id)))
+
+
+def may_assign(user: User) -> bool:
+    return user.org_id is not None and (user.role == "admin" or bool(managed_team_ids(user)))
+
+
+def assignable_teams(user: User) -> list[Team]:
+    ids = managed_team_ids(user)
+    stmt = sa.select(Team).where(Team.org_id == user.org_id).order_by(Team.name)
+    if ids is not None:
+        stmt = stmt.where(Team.id.in_(ids or [-1]))
+    return list(db.session.scalars(stmt))
+
+
+def assignable_people(user: User, limit: int = 500) -> list[User]:
+    ids = managed_team_ids(user)
+    stmt = sa.select(User).where(User.org_id == user.org_id, User.status == "active").order_by(User.name).limit(limit)
+    if ids is not None:
+        stmt = stmt.where(User.id.in_(sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(ids or [-1]))))
+    return list(db.session.scalars(stmt))
+
+
+def target_team_or_404(actor: User, team_id) -> Team:
+    ids = managed_team_ids(actor)
+    try:
+        team_id = int(team_id)
+    except (TypeError, ValueError):
+        abort(404)
+    if ids is not None and team_id not in ids:
+        abort(404)  # another team's (or company's) id looks exactly like a missing one
+    team = db.session.scalar(sa.select(Team).where(Team.id == team_id, Team.org_id == actor.org_id))
+    if team is None:
+        abort(404)
+    return team
+
+
+def target_person_or_404(actor: User, user_id) -> User:
+    ids = managed_team_ids(actor)
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        abort(404)
+    stmt = sa.select(User).where(User.id == user_id, User.org_id == actor.org_id, User.status == "active")
+    if ids is not None:
+        stmt = stmt.where(User.id.in_(sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(ids or [-1]))))
+    person = db.session.scalar(stmt)
+    if person is None:
+        abort(404)
+    return person
+
+
+def course_or_404(actor: User, course_id) -> Course:
+    try:
+        course_id = int(course_id)
+    except (TypeError, ValueError):
+        abort(404)
+    course = db.session.scalar(sa.select(Course).where(Course.id == course_id, visible_courses(actor)))
+    if course is None:
+        abort(404)
+    return course
+
+
+def assign(actor: User, course: Course, user_ids: list[int], due_on: date | None, team_id: int | None = None) -> int:
+    """Upsert one assignment per person (one statement); returns how many people it covers."""
+    if not user_ids:
+        return 0
+    now = utcnow()
+    rows = [{"org_id": actor.org_id, "user_id": uid, "course_id": course.id, "team_id": team_id,
+             "assigned_by_id": actor.id, "due_on": due_on, "created_at": now} for uid in user_ids]
+    stmt = _insert(Assignment).values(rows)
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=["user_id", "course_id"],
+        set_={"due_on": stmt.excluded.due_on, "assigned_by_id": stmt.excluded.assigned_by_id,
+              "team_id": stmt.excluded.team_id}))
+    audit.record("assignment.created", actor=actor, course_id=course.id, people=len(user_ids), team_id=team_id,
+                 due_on=due_on.isoformat() if due_on else None)
+    return len(user_ids)
+
+
+def team_member_ids(team: Team) -> list[int]:
+    return list(db.session.scalars(sa.select(TeamMembership.user_id).join(User, User.id == TeamMembership.user_id)
+                                   .where(TeamMembership.team_id == team.id, User.status == "active")))
+
+
+@dataclass
+class AssignmentRow:
+    id: int
+    user_id: int
+    person: str
+    course_id: int
+    course_slug: str
+    course: str
+    due_on: date | None
+    completed_at: datetime | None
+    assigned_by: str | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.completed_at is None and self.due_on is not None and self.due_on < utcnow().date()
+
+
+def _rows(where, limit: int | None = None) -> list[AssignmentRow]:
+    assigner = aliased(User)
+    stmt = (
+        sa.select(Assignment.id, Assignment.user_id, User.name, Course.id, Course.slug, Course.title, Assignment.due_on,
+                  Enrollment.completed_at, assigner.name)
+        .join(User, User.id == Assignment.user_id).join(Course, Course.id == Assignment.course_id)
+        .outerjoin(Enrollment, sa.and_(Enrollment.user_id == Assignment.user_id, Enrollment.course_id == Assignment.course_id))
+        .outerjoin(assigner, assigner.id == Assignment.assigned_by_id)
+        .where(where, User.status == "active")
+        .order_by(Enrollment.completed_at.is_not(None), Assignment.due_on.is_(None), Assignment.due_on, User.name)
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return [AssignmentRow(*row) for row in db.session.execute(stmt)]
+
+
+def assignments_of(user: User) -> list[AssignmentRow]:
+    """The person's assignments, open and overdue first (for the dashboard)."""
+    return _rows(Assignment.user_id == user.id)
+
+
+def assignments_for_team(team_ids: list[int], limit: int | None = 1000) -> list[AssignmentRow]:
+    """Assignments of the active members of these teams (for manager views): one query."""
+    members = sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(team_ids or [-1]))
+    return _rows(Assignment.user_id.in_(members), limit)
+
+
+def assignments_for_org(org_id: int, limit: int = 200) -> list[AssignmentRow]:
+    return _rows(Assignment.org_id == org_id, limit)

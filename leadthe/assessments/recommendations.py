@@ -1,0 +1,144 @@
+"""Explainable course recommendations for the dashboard.
+
+Every recommendation carries its reason in words. Candidates, strongest first: courses assigned to the
+person, courses in progress, courses for their weakest maturity dimensions, courses for their role, and
+courses popular in their team. People who object to recommendations or restricted processing
+(``may_personalise`` is False) get the catalogue's own order and a note; none of their data is read for
+it, and their activity is left out of what their colleagues see as "popular in your team".
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from leadthe.assessments import rubric as R
+from leadthe.courses.services import visible_courses
+from leadthe.extensions import db
+from leadthe.models import Assignment, Course, Enrollment, MaturityResult, PrivacySettings, TeamMembership, User, utcnow
+from leadthe.privacy.services import may_personalise
+
+ROLE_TRACKS = [
+    (re.compile(r"\b(sales|account exec|account manager|business development|bdr|sdr)", re.I), _l("Sales")),
+    (re.compile(r"\b(hr|human resources|people|recruit|talent)", re.I), _l("HR")),
+    (re.compile(r"\b(engineer|developer|software|devops|programmer|it\b)", re.I), _l("Engineering")),
+    (re.compile(r"\b(financ|accountant|accounting|controller|controlling)", re.I), _l("Finance")),
+    (re.compile(r"\b(operations|ops\b|logistics|supply)", re.I), _l("Operations")),
+]
+ROLE_COURSE = "ai-in-your-role"
+LEADER_COURSE = "leading-ai-adoption"
+START_COURSE = "ai-foundations"
+POPULAR_WINDOW = timedelta(days=90)
+
+
+@dataclass
+class Recommendation:
+    course: Course
+    reason: str
+    kind: str
+    score: int = 0
+
+
+@dataclass
+class Recommendations:
+    items: list[Recommendation] = field(default_factory=list)
+    personalised: bool = True
+    all_done: bool = False
+
+
+def role_track(user: User):
+    text = f"{user.job_title or ''} {user.department or ''}"
+    for pattern, label in ROLE_TRACKS:
+        if pattern.search(text):
+            return label
+    return None
+
+
+def recommendations_for(user: User, limit: int = 3) -> Recommendations:
+    courses = list(db.session.scalars(sa.select(Course).where(visible_courses(user))
+                                      .order_by(Course.org_id.is_(None), Course.position, Course.title)))
+    if not may_personalise(user):
+        return Recommendations([Recommendation(c, _("In the catalogue's order"), "catalogue") for c in courses[:limit]],
+                               personalised=False)
+    by_id = {c.id: c for c in courses}
+    by_slug = {c.slug: c for c in courses}
+    enrolments = {cid: (completed, created) for cid, completed, created in db.session.execute(
+        sa.select(Enrollment.course_id, Enrollment.completed_at, Enrollment.created_at).where(Enrollment.user_id == user.id))}
+    completed = {cid for cid, (done, _c) in enrolments.items() if done}
+    best: dict[int, Recommendation] = {}
+
+    def offer(course: Course | None, reason: str, kind: str, score: int):
+        if course is None or course.id in completed:
+            return
+        if course.id not in best or best[course.id].score < score:
+            best[course.id] = Recommendation(course, reason, kind, score)
+
+    today = utcnow().date()
+    for cid, due_on, assigner in db.session.execute(
+            sa.select(Assignment.course_id, Assignment.due_on, User.name)
+            .outerjoin(User, User.id == Assignment.assigned_by_id).where(Assignment.user_id == user.id)):
+        if due_on and due_on < today:
+            reason = _("Assigned by %(name)s, overdue since %(date)s", name=assigner or _("your manager"), date=due_on.isoformat())
+        elif due_on:
+            reason = _("Assigned by %(name)s, due %(date)s", name=assigner or _("your manager"), date=due_on.isoformat())
+        else:
+            reason = _("Assigned by %(name)s", name=assigner or _("your manager"))
+        offer(by_id.get(cid), reason, "assigned", 100 + (10 if due_on and due_on < today else 0))
+
+    for cid, (done, _created) in enrolments.items():
+        if not done:
+            offer(by_id.get(cid), _("Continue where you left off"), "continue", 80)
+
+    latest = db.session.scalar(sa.select(MaturityResult).where(MaturityResult.user_id == user.id, MaturityResult.is_latest.is_(True)))
+    if latest is not None:
+        for dim, value in sorted(latest.scores.items(), key=lambda kv: kv[1]):
+            if value <= 3 and dim in R.DIMENSION_COURSES:
+                # a weak dimension (1-2) outranks the role; a middling one (3) only fills up the list
+                offer(by_slug.get(R.DIMENSION_COURSES[dim]),
+                      _("Your score for %(dimension)s is %(score)s of 5", dimension=_dimension_in_sentence(dim), score=value),
+                      "maturity", 70 + (3 - int(value)) * 4 if value <= 2 else 45)
+
+    track = role_track(user)
+    if track is not None:
+        offer(by_slug.get(ROLE_COURSE), _("For your role in %(role)s", role=track), "role", 55)
+    if user.role in ("manager", "admin"):
+        offer(by_slug.get(LEADER_COURSE), _("For your role as a manager") if user.role == "manager"
+              else _("For your role as your company's admin"), "role", 54)
+
+    for cid, n in _popular_in_team(user):
+        offer(by_id.get(cid), _("Popular in your team (%(n)s colleagues)", n=n), "team", 40 + min(n, 9))
+
+    if not enrolments and (latest is None or latest.level <= 2):
+        offer(by_slug.get(START_COURSE), _("A good place to start"), "start", 50)
+
+    for position, course in enumerate(courses):
+        offer(course, _("Next in the catalogue"), "catalogue", 10 - min(position, 9))
+
+    items = sorted(best.values(), key=lambda r: -r.score)[:limit]
+    return Recommendations(items, personalised=True, all_done=bool(courses) and not items)
+
+
+def _dimension_in_sentence(dim: str) -> str:
+    label = str(R.DIMENSIONS[dim])
+    # English labels read as a phrase mid-sentence; German nouns keep their capital letter
+    return label[0].lower() + label[1:] if str(get_locale() or "en").startswith("en") else label
+
+
+def _popular_in_team(user: User, top: int = 3) -> list[tuple[int, int]]:
+    """Courses most started by the person's teammates lately (who have not objected), one query."""
+    my_teams = sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)
+    mates = (sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(my_teams), TeamMembership.user_id != user.id))
+    objecting = sa.select(PrivacySettings.user_id).where(
+        sa.or_(PrivacySettings.restrict_processing.is_(True), PrivacySettings.object_recommendations.is_(True)))
+    rows = db.session.execute(
+        sa.select(Enrollment.course_id, sa.func.count(sa.distinct(Enrollment.user_id)).label("n"))
+        .where(Enrollment.user_id.in_(mates), Enrollment.user_id.not_in(objecting),
+               Enrollment.created_at >= utcnow() - POPULAR_WINDOW)
+        .group_by(Enrollment.course_id).having(sa.func.count(sa.distinct(Enrollment.user_id)) >= 2)
+        .order_by(sa.desc("n")).limit(top)).all()
+    return [(cid, n) for cid, n in rows]

@@ -1,0 +1,257 @@
+"""Progress e-mails through the outbox, each at most once per person and event.
+
+The idempotency key is a ``progress_mail`` row (person, kind, event reference) inserted with ON CONFLICT
+DO NOTHING in the same transaction as the mail: whoever inserts the row queues the mail, and a repeat
+(double submit, a re-run job, a worker crash before commit) finds the row and does nothing.
+
+Event mails (enrolled, halfway, completed) are queued where the event happens; the inactivity reminder
+runs daily and the managers' digest weekly, as worker jobs (``progress.daily``).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from leadthe.extensions import db
+from leadthe.mail import queue_mail
+from leadthe.models import ActivityDay, Enrollment, ProgressMail, TeamMembership, Team, User, UserPreference, utcnow
+from leadthe.net import absolute_url
+from leadthe.worker import enqueue_job, job_handler
+
+INACTIVE_DAYS = 14
+# kind of mail -> the preference that switches it off
+PREFERENCE = {"enrolled": "email_progress", "halfway": "email_progress", "completed": "email_progress",
+              "inactive": "email_progress", "digest": "email_digest"}
+TOPICS = {"email_progress": "progress e-mails", "email_digest": "the weekly team digest"}
+
+
+def _insert():
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(ProgressMail)
+
+
+def claim(user_id: int, kind: str, ref: str, now: datetime | None = None) -> bool:
+    """True for the one caller that records this event first."""
+    stmt = (_insert().values(user_id=user_id, kind=kind, ref=str(ref)[:40], created_at=now or utcnow())
+            .on_conflict_do_nothing(index_elements=["user_id", "kind", "ref"]).returning(ProgressMail.id))
+    return db.session.execute(stmt).scalar() is not None
+
+
+def wants(user_id: int, kind: str) -> bool:
+    pref = db.session.get(UserPreference, user_id)
+    return getattr(pref, PREFERENCE[kind]) if pref is not None else True
+
+
+# --- unsubscribe ---------------------------------------------------------------------------------------
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="leadthe.unsubscribe")
+
+
+def unsubscribe_token(user_id: int, preference: str) -> str:
+    return _serializer().dumps({"u": user_id, "p": preference})
+
+
+def read_unsubscribe_token(token: str) -> tuple[User, str] | None:
+    try:
+        data = _serializer().loads(token)
+    except BadSignature:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.id == data.get("u")).execution_options(all_tenants=True))
+    if user is None or data.get("p") not in TOPICS:
+        return None
+    return user, data["p"]
+
+
+def unsubscribe(user: User, preference: str) -> None:
+    pref = db.session.get(UserPreference, user.id)
+    if pref is None:
+        pref = UserPreference(user_id=user.id)
+        db.session.add(pref)
+    setattr(pref, preference, False)
+
+
+def _send(user_id: int, email: str, kind: str, subject: str, template: str, **context) -> None:
+    link = absolute_url("progress.unsubscribe", token=unsubscribe_token(user_id, PREFERENCE[kind]))
+    queue_mail(email, subject, template, kind=f"progress_{kind}", user_id=user_id, unsubscribe=link,
+               headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}, **context)
+
+
+# --- events ------------------------------------------------------------------------------------------
+
+def on_enrolled(user: User, course) -> None:
+    if user.status == "active" and wants(user.id, "enrolled") and claim(user.id, "enrolled", course.id):
+        _send(user.id, user.email, "enrolled", f"You started “{course.title}”", "progress_enrolled", name=user.first_name,
+              course=course.title, link=absolute_url("courses.course", slug=course.slug))
+
+
+def on_lesson_completed(user: User, course, now: datetime | None = None) -> None:
+    """After a newly recorded lesson: the halfway mail, or the completed mail once the course counts as
+    completed (lessons done, and the quiz passed where the course has one). Each once per course."""
+    from leadthe.models import Lesson, LessonCompletion
+
+    total = course.lesson_count or 0
+    if total < 1 or user.status != "active" or not wants(user.id, "completed"):
+        return
+    done, completed_at = db.session.execute(
+        sa.select(
+            sa.select(sa.func.count()).select_from(LessonCompletion).join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+            .where(LessonCompletion.user_id == user.id, LessonCompletion.course_id == course.id, Lesson.archived.is_(False))
+            .scalar_subquery(),
+            sa.select(Enrollment.completed_at).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
+            .scalar_subquery())).one()
+    link = absolute_url("courses.course", slug=course.slug)
+    if completed_at is not None:
+        _completed(user.id, user.email, user.first_name, course)
+    elif total >= 2 and done * 2 >= total and done < total and claim(user.id, "halfway", course.id):
+        _send(user.id, user.email, "halfway", f"Halfway through “{course.title}”", "progress_halfway",
+              name=user.first_name, course=course.title, done=done, total=total, link=link)
+
+
+def _completed(user_id: int, email: str, first_name: str, course) -> bool:
+    if claim(user_id, "completed", course.id):
+        claim(user_id, "halfway", course.id)  # no halfway mail after the course is done
+        _send(user_id, email, "completed", f"You completed “{course.title}”", "progress_completed",
+              name=first_name, course=course.title, link=absolute_url("courses.course", slug=course.slug))
+        return True
+    return False
+
+
+def send_missed_completions(now: datetime | None = None) -> int:
+    """Courses completed elsewhere (e.g. by passing the final quiz after the lessons) in the last two
+    days whose completed mail was not queued yet."""
+    from leadthe.models import Course
+
+    now = now or utcnow()
+    opted_out = sa.select(UserPreference.user_id).where(UserPreference.email_progress.is_(False))
+    sent_already = sa.select(ProgressMail.id).where(ProgressMail.user_id == Enrollment.user_id, ProgressMail.kind == "completed",
+                                                   ProgressMail.ref == sa.cast(Enrollment.course_id, sa.String))
+    rows = db.session.execute(
+        sa.select(User.id, User.email, User.name, Course).join(Enrollment, Enrollment.user_id == User.id)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(Enrollment.completed_at >= now - timedelta(days=2), User.status == "active", User.id.not_in(opted_out),
+               ~sa.exists(sent_already)).execution_options(all_tenants=True)).all()
+    sent = sum(1 for uid, email, name, course in rows
+               if _completed(uid, email, name.split()[0] if name.strip() else email.split("@")[0], course))
+    db.session.commit()
+    return sent
+
+
+# --- periodic: inactivity reminders and the managers' digest -----------------------------------------
+
+def send_inactivity_reminders(today: date | None = None, batch: int = 500) -> int:
+    """People with an unfinished course whose last learning day was INACTIVE_DAYS ago or more (within
+    the last 60 days, so nobody is nagged forever): one reminder per quiet spell (the key is the last
+    active day, so a new spell after learning again gets a new one)."""
+    today = today or utcnow().date()
+    last = (sa.select(ActivityDay.user_id, sa.func.max(ActivityDay.day).label("last_day"))
+            .group_by(ActivityDay.user_id).subquery())
+    unfinished = sa.select(Enrollment.user_id).where(Enrollment.completed_at.is_(None))
+    opted_out = sa.select(UserPreference.user_id).where(UserPreference.email_progress.is_(False))
+    rows = db.session.execute(
+        sa.select(User.id, User.email, User.name, last.c.last_day).join(last, last.c.user_id == User.id)
+        .where(User.status == "active", User.org_id.is_not(None), last.c.last_day <= today - timedelta(days=INACTIVE_DAYS),
+               last.c.last_day > today - timedelta(days=60), User.id.in_(unfinished), User.id.not_in(opted_out),
+               User.id.not_in(sa.select(ProgressMail.user_id).where(ProgressMail.kind == "inactive",
+                                                                   ProgressMail.ref == sa.cast(last.c.last_day, sa.String))))
+        .execution_options(all_tenants=True)).all()
+    sent = 0
+    for user_id, email, name, last_day in rows:
+        if claim(user_id, "inactive", last_day.isoformat()):
+            first = name.split()[0] if name.strip() else email.split("@")[0]
+            _send(user_id, email, "inactive", "Pick up where you left off", "progress_inactive", name=first,
+                  days=(today - last_day).days, link=absolute_url("core.dashboard"))
+            sent += 1
+            if sent % batch == 0:
+                db.session.commit()
+    db.session.commit()
+    return sent
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def send_manager_digests(today: date | None = None) -> int:
+    """Each manager gets one digest per ISO week: per team they manage, members, active people, lessons
+    and minutes in the last 7 days. Two aggregate statements for all managers together."""
+    today = today or utcnow().date()
+    week = iso_week(today)
+    since = today - timedelta(days=7)
+    tm = TeamMembership
+    opted_out = sa.select(UserPreference.user_id).where(UserPreference.email_digest.is_(False))
+    done = sa.select(ProgressMail.user_id).where(ProgressMail.kind == "digest", ProgressMail.ref == week)
+    managers = db.session.execute(
+        sa.select(User.id, User.email, User.name, Team.id, Team.name).join(tm, tm.user_id == User.id).join(Team, Team.id == tm.team_id)
+        .where(tm.is_manager.is_(True), User.status == "active", User.id.not_in(opted_out), User.id.not_in(done))
+        .order_by(User.id, Team.name).execution_options(all_tenants=True)).all()
+    if not managers:
+        return 0
+    team_ids = list({r[3] for r in managers})
+    figures = {}
+    for chunk in range(0, len(team_ids), 900):
+        part = team_ids[chunk:chunk + 900]
+        members = dict(db.session.execute(
+            sa.select(tm.team_id, sa.func.count()).join(User, User.id == tm.user_id)
+            .where(tm.team_id.in_(part), User.status == "active").group_by(tm.team_id).execution_options(all_tenants=True)).all())
+        for team_id, active, lessons, secs in db.session.execute(
+                sa.select(tm.team_id, sa.func.count(sa.distinct(ActivityDay.user_id)), sa.func.sum(ActivityDay.lessons_completed),
+                          sa.func.sum(ActivityDay.seconds)).join(ActivityDay, ActivityDay.user_id == tm.user_id)
+                .where(tm.team_id.in_(part), ActivityDay.day > since).group_by(tm.team_id).execution_options(all_tenants=True)):
+            figures[team_id] = (active, int(lessons or 0), int(secs or 0) // 60)
+        for team_id, n in members.items():
+            figures.setdefault(team_id, (0, 0, 0))
+            figures[team_id] = (n,) + figures[team_id]
+    by_manager: dict[int, dict] = {}
+    for user_id, email, name, team_id, team_name in managers:
+        entry = by_manager.setdefault(user_id, {"email": email, "name": name, "teams": []})
+        members, active, lessons, minutes = (figures.get(team_id, (0, 0, 0, 0)) + (0, 0, 0, 0))[:4]
+        entry["teams"].append({"name": team_name, "members": members, "active": active, "lessons": lessons, "minutes": minutes,
+                               "link": absolute_url("admin.team_detail", team_id=team_id)})
+    sent = 0
+    for user_id, entry in by_manager.items():
+        if claim(user_id, "digest", week):
+            first = entry["name"].split()[0] if entry["name"].strip() else entry["email"].split("@")[0]
+            _send(user_id, entry["email"], "digest", f"Your teams this week ({week})", "manager_digest", name=first,
+                  teams=entry["teams"], week=week)
+            sent += 1
+    db.session.commit()
+    return sent
+
+
+def next_run(now: datetime) -> datetime:
+    """Tomorrow at 06:00 UTC."""
+    return (now + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
+
+
+@job_handler("progress.daily")
+def run_daily(job) -> None:
+    """Daily: inactivity reminders; on Mondays (or the first run of a week) the managers' digest. Both
+    are safe to repeat. The next run is planned in the same transaction."""
+    now = utcnow()
+    send_missed_completions(now)
+    send_inactivity_reminders(now.date())
+    if now.weekday() == 0 or (job.payload or {}).get("digest"):
+        send_manager_digests(now.date())
+    from leadthe.models import Job
+
+    planned = db.session.scalar(sa.select(Job.id).where(Job.kind == "progress.daily", Job.status == "pending", Job.id != job.id).limit(1))
+    if planned is None:
+        enqueue_job("progress.daily", run_at=next_run(now))
+
+
+def ensure_progress_jobs() -> None:
+    """The worker calls this every round: make sure the daily progress job is planned."""
+    from leadthe.models import Job
+
+    planned = db.session.scalar(sa.select(Job.id).where(Job.kind == "progress.daily", Job.status.in_(("pending", "running"))).limit(1))
+    if planned is None:
+        enqueue_job("progress.daily")
+        db.session.commit()

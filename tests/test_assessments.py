@@ -1,0 +1,326 @@
+"""Quizzes: content loading, the quiz page, scoring, attempt limits, hostile answers, course completion."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from leadthe.extensions import db
+from leadthe.models import Certificate, Enrollment, Quiz, QuizAttempt, QuizChoice, QuizQuestion, QuizResponse
+from tests.conftest import PASSWORD, csrf_from, make_org, make_user, post_form
+
+QUIZ_YAML = """title: "Tiny quiz"
+pass_mark: 60
+max_attempts: 2
+shuffle: {shuffle}
+questions:
+  - slug: q-single
+    kind: single
+    text: "Which is right?"
+    explanation: "Because A is right."
+    choices:
+      - text: "A"
+        correct: true
+      - text: "B"
+        correct: false
+      - text: "C"
+        correct: false
+  - slug: q-multi
+    kind: multiple
+    text: "Pick the two right ones"
+    explanation: "X and Y are right."
+    choices:
+      - text: "X"
+        correct: true
+      - text: "Y"
+        correct: true
+      - text: "Z"
+        correct: false
+  - slug: q-tf
+    kind: true_false
+    text: "The sky is green."
+    explanation: "It is not."
+    choices:
+      - text: "True"
+        correct: false
+      - text: "False"
+        correct: true
+"""
+
+
+def login(client, email):
+    r = post_form(client, "/login", {"email": email, "password": PASSWORD})
+    assert r.status_code == 303, r.get_data(as_text=True)[:300]
+
+
+def write_course(root: Path, slug="tiny", lessons=2, quiz=True, shuffle=False, months=0):
+    course = root / slug
+    (course / "01-m").mkdir(parents=True)
+    extra = f"certificate_months: {months}\n" if months else ""
+    (course / "course.md").write_text(f"---\nslug: {slug}\ntitle: Tiny {slug}\nsummary: s\ntopic: t\n{extra}---\nBody\n")
+    (course / "01-m" / "module.md").write_text("---\nslug: m\ntitle: M\n---\n")
+    for n in range(1, lessons + 1):
+        (course / "01-m" / f"0{n}-l{n}.md").write_text(f"---\nslug: l{n}\ntitle: L{n}\n---\nText {n}\n")
+    if quiz:
+        (course / "quiz.yaml").write_text(QUIZ_YAML.format(shuffle="true" if shuffle else "false"))
+    return course
+
+
+def load(app, root):
+    from leadthe.courses.content import load_content
+
+    with app.app_context():
+        report = load_content(root)
+        db.session.commit()
+        return report
+
+
+@pytest.fixture
+def tiny(app, tmp_path):
+    write_course(tmp_path / "content")
+    load(app, tmp_path / "content")
+    with app.app_context():
+        quiz = db.session.scalar(sa.select(Quiz))
+        qs = {q.slug: q for q in db.session.scalars(sa.select(QuizQuestion))}
+        ch = {(c.question_id, c.text): c.id for c in db.session.scalars(sa.select(QuizChoice))}
+        ids = {
+            "quiz": quiz.id,
+            "single": qs["q-single"].id, "multi": qs["q-multi"].id, "tf": qs["q-tf"].id,
+            "A": ch[(qs["q-single"].id, "A")], "B": ch[(qs["q-single"].id, "B")],
+            "X": ch[(qs["q-multi"].id, "X")], "Y": ch[(qs["q-multi"].id, "Y")], "Z": ch[(qs["q-multi"].id, "Z")],
+            "T": ch[(qs["q-tf"].id, "True")], "F": ch[(qs["q-tf"].id, "False")],
+        }
+    return ids
+
+
+@pytest.fixture
+def learner(app):
+    org = make_org(app, "Quizzers")
+    return make_user(app, org, email="quiz@example.com", name="Quinn Quizzer")
+
+
+def answers(ids, *, single="A", multi=("X", "Y"), tf="F"):
+    data = {}
+    if single:
+        data[f"q{ids['single']}"] = ids[single]
+    if multi:
+        data[f"q{ids['multi']}"] = [ids[m] for m in multi]
+    if tf:
+        data[f"q{ids['tf']}"] = ids[tf]
+    return data
+
+
+def submit(client, ids, data, headers=None):
+    page = client.get(f"/assessments/{ids['quiz']}").get_data(as_text=True)
+    return client.post(f"/assessments/{ids['quiz']}/attempts", data={"csrf_token": csrf_from(page), **data},
+                       headers=headers or {})
+
+
+# --- content ---------------------------------------------------------------------------------------
+
+def test_starter_quizzes_load_with_at_least_ten_questions_each(app):
+    from leadthe.courses.content import load_content
+
+    with app.app_context():
+        report = load_content()
+        db.session.commit()
+        assert report.quizzes["created"] == 5
+        counts = db.session.execute(sa.select(Quiz.slug, sa.func.count(QuizQuestion.id)).join(QuizQuestion)
+                                    .group_by(Quiz.slug)).all()
+        assert len(counts) == 5 and all(n >= 10 for _s, n in counts)
+
+
+def test_reloading_keeps_attempts_and_archives_removed_questions(app, client, tiny, learner, tmp_path):
+    login(client, learner.email)
+    assert submit(client, tiny, answers(tiny)).status_code == 303
+    text = (tmp_path / "content" / "tiny" / "quiz.yaml").read_text()
+    # drop the true/false question and rename a choice
+    text = text.split("  - slug: q-tf")[0].replace('"B"', '"B, reworded"')
+    (tmp_path / "content" / "tiny" / "quiz.yaml").write_text(text)
+    report = load(app, tmp_path / "content")
+    assert report.quizzes["questions_archived"] == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(QuizResponse)) == 3
+        assert db.session.get(QuizChoice, tiny["B"]).text == "B, reworded"  # same id: updated in place
+        assert db.session.get(QuizQuestion, tiny["tf"]).archived
+    assert "The sky is green" not in client.get(f"/assessments/{tiny['quiz']}").get_data(as_text=True)
+
+
+# --- taking a quiz -----------------------------------------------------------------------------------
+
+def test_list_and_quiz_page(client, tiny, learner):
+    login(client, learner.email)
+    page = client.get("/assessments").get_data(as_text=True)
+    assert "Tiny quiz" in page and "Not taken" in page
+    page = client.get(f"/assessments/{tiny['quiz']}").get_data(as_text=True)
+    assert f'name="q{tiny["multi"]}"' in page and 'type="checkbox"' in page and 'type="radio"' in page
+    assert "Pass mark: 60%" in page
+
+
+def test_scoring_and_feedback_with_explanations(app, client, tiny, learner):
+    login(client, learner.email)
+    r = submit(client, tiny, answers(tiny, multi=("X",)))  # multi needs both X and Y: 2 of 3 right = 67%
+    assert r.status_code == 303
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "67%" in page and "Passed: 2 of 3 correct" in page
+    assert "X and Y are right." in page and "Because A is right." in page and "Not quite" in page
+    with app.app_context():
+        attempt = db.session.scalar(sa.select(QuizAttempt))
+        assert (attempt.score, attempt.correct_count, attempt.passed) == (67, 2, True)
+        responses = {r.question_id: r for r in db.session.scalars(sa.select(QuizResponse))}
+        assert responses[tiny["multi"]].choice_ids == [tiny["X"]] and not responses[tiny["multi"]].correct
+
+
+def test_failing_then_attempt_limit(app, client, tiny, learner):
+    login(client, learner.email)
+    r = submit(client, tiny, answers(tiny, single="B", multi=("Z",), tf="T"))
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Not passed: 0 of 3" in page and "1 attempt left" in page
+    assert submit(client, tiny, answers(tiny, single="B")).status_code == 303
+    r = submit(client, tiny, answers(tiny))
+    assert r.status_code == 409
+    assert "You have used all 2 attempts" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(QuizAttempt)) == 2
+
+
+def test_unanswered_question_is_shown_beside_it(client, tiny, learner):
+    login(client, learner.email)
+    r = submit(client, tiny, answers(tiny, multi=None))
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert f'id="q{tiny["multi"]}-error"' in page and "Choose an answer." in page
+    assert re.search(rf'value="{tiny["A"]}" id="c{tiny["A"]}" checked', page)  # earlier answers kept
+    r = submit(client, tiny, answers(tiny, multi=None), headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<html" not in r.get_data(as_text=True)
+
+
+def _hostile(ids, other):
+    good = answers(ids)
+    return [
+        {**good, "q999999": ids["A"]},                           # unknown question
+        {**good, "qabc": ids["A"]},                              # non-numeric question id
+        {**good, f"q{ids['single']}": "abc"},                    # non-numeric choice
+        {**good, f"q{ids['single']}": "99999999"},               # unknown choice
+        {**good, f"q{ids['single']}": ids["X"]},                 # a choice of another question
+        {**good, f"q{ids['single']}": other},                    # a choice of another quiz
+        {**good, f"q{ids['multi']}": [ids["X"], ids["X"]]},      # the same choice twice
+        {**good, f"q{ids['single']}": [ids["A"], ids["B"]]},     # two answers to a single-choice question
+        {**good, f"q{ids['tf']}": "1" * 40},                     # absurdly long number
+    ]
+
+
+def test_hostile_answers_are_a_clear_400(app, client, tiny, learner, tmp_path):
+    write_course(tmp_path / "other", slug="other")
+    load(app, tmp_path / "other")
+    with app.app_context():
+        other_quiz = db.session.scalar(sa.select(Quiz).where(Quiz.slug == "other"))
+        other_choice = db.session.scalar(sa.select(QuizChoice.id).join(QuizQuestion).where(QuizQuestion.quiz_id == other_quiz.id).limit(1))
+    login(client, learner.email)
+    for data in _hostile(tiny, other_choice):
+        r = submit(client, tiny, data)
+        assert r.status_code == 400, data
+        assert "do not match the questions of this quiz" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(QuizAttempt)) == 0
+
+
+def test_htmx_submit_returns_feedback_block_and_trigger(client, tiny, learner):
+    login(client, learner.email)
+    r = submit(client, tiny, answers(tiny), headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert r.headers["HX-Trigger"] == "progress-changed"
+    assert "/attempts/" in r.headers["HX-Push-Url"]
+    body = r.get_data(as_text=True)
+    assert "<html" not in body and "Question by question" in body
+
+
+def test_shuffle_is_stable_per_attempt_and_changes_between_attempts(app, client, tmp_path, learner):
+    write_course(tmp_path / "c", slug="shuf", shuffle=True)
+    load(app, tmp_path / "c")
+    from leadthe.assessments.services import attempt_seed, live_questions, ordered
+
+    with app.app_context():
+        quiz = db.session.scalar(sa.select(Quiz))
+        qs = live_questions(quiz.id)
+        orders = {n: [q.id for q, _c in ordered(qs, attempt_seed(learner.id, quiz.id, n), True)] for n in range(1, 8)}
+        assert orders[1] == [q.id for q, _c in ordered(qs, attempt_seed(learner.id, quiz.id, 1), True)]
+        assert len({tuple(o) for o in orders.values()}) > 1
+    login(client, learner.email)
+    first = client.get(f"/assessments/{quiz.id}").get_data(as_text=True)
+    again = client.get(f"/assessments/{quiz.id}").get_data(as_text=True)
+    strip = lambda html: re.findall(r'id="(c\d+)"', html)  # noqa: E731
+    assert strip(first) == strip(again)
+
+
+def test_another_company_cannot_see_a_private_quiz(app, client, learner, tmp_path):
+    from leadthe.models import Course
+
+    write_course(tmp_path / "c", slug="private")
+    load(app, tmp_path / "c")
+    other = make_org(app, "Other")
+    with app.app_context():
+        course = db.session.scalar(sa.select(Course).where(Course.slug == "private"))
+        course.org_id = other.id
+        db.session.commit()
+        quiz_id = db.session.scalar(sa.select(Quiz.id))
+    login(client, learner.email)
+    assert client.get(f"/assessments/{quiz_id}").status_code == 404
+    assert client.get("/assessments/abc").status_code == 404
+
+
+def test_results_of_another_person_are_404(client, tiny, learner, app):
+    login(client, learner.email)
+    r = submit(client, tiny, answers(tiny))
+    url = r.headers["Location"]
+    other = make_user(app, learner.org_id, email="other@example.com")
+    client2 = app.test_client()
+    login(client2, other.email)
+    assert client2.get(url).status_code == 404
+
+
+# --- completion ----------------------------------------------------------------------------------------
+
+def _complete_lessons(client, slug="tiny", n=2):
+    page = client.get(f"/courses/{slug}").get_data(as_text=True)
+    client.post(f"/courses/{slug}/enroll", data={"csrf_token": csrf_from(page)})
+    for i in range(1, n + 1):
+        page = client.get(f"/courses/{slug}/lessons/l{i}").get_data(as_text=True)
+        client.post(f"/courses/{slug}/lessons/l{i}/complete", data={"csrf_token": csrf_from(page)})
+
+
+def test_course_completion_needs_lessons_and_quiz(app, client, tiny, learner):
+    login(client, learner.email)
+    _complete_lessons(client)
+    with app.app_context():
+        assert db.session.scalar(sa.select(Enrollment.completed_at)) is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 0
+    page = client.get("/courses/tiny").get_data(as_text=True)
+    assert "Take the final quiz" in page
+    r = submit(client, tiny, answers(tiny))
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "You completed the course." in page and "See your certificate" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(Enrollment.completed_at)) is not None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 1
+    assert "You completed this course on" in client.get("/courses/tiny").get_data(as_text=True)
+
+
+def test_quiz_first_then_lessons_also_completes(app, client, tiny, learner):
+    login(client, learner.email)
+    submit(client, tiny, answers(tiny))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 0
+    _complete_lessons(client)
+    with app.app_context():
+        assert db.session.scalar(sa.select(Enrollment.completed_at)) is not None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 1
+
+
+def test_responses_are_in_the_export_registry():
+    from leadthe.privacy.registry import BY_TABLE
+
+    assert BY_TABLE["quiz_response"].category == "usage" and BY_TABLE["quiz_attempt"].subject == ("user_id",)
+    assert BY_TABLE["certificate"].erasure == "delete" and BY_TABLE["certificate"].columns["code"].export

@@ -1,0 +1,119 @@
+"""Certificates: issued on completion, public verification, PDF, expiry and the recertification reminder."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from leadthe.extensions import db
+from leadthe.models import Certificate, Course, utcnow
+from tests.conftest import make_org, make_user, outbox
+from tests.test_assessments import _complete_lessons, answers, load, login, submit, write_course
+
+
+def _certified(app, client, tmp_path, months=0):
+    write_course(tmp_path / "content", months=months)
+    load(app, tmp_path / "content")
+    from leadthe.models import Quiz, QuizChoice, QuizQuestion
+
+    with app.app_context():
+        quiz = db.session.scalar(sa.select(Quiz))
+        qs = {q.slug: q.id for q in db.session.scalars(sa.select(QuizQuestion))}
+        ch = {(c.question_id, c.text): c.id for c in db.session.scalars(sa.select(QuizChoice))}
+    ids = {"quiz": quiz.id, "single": qs["q-single"], "multi": qs["q-multi"], "tf": qs["q-tf"],
+           "A": ch[(qs["q-single"], "A")], "X": ch[(qs["q-multi"], "X")], "Y": ch[(qs["q-multi"], "Y")],
+           "F": ch[(qs["q-tf"], "False")]}
+    org = make_org(app, "Certs")
+    person = make_user(app, org, email="cert@example.com", name="Cora Certified", job_title="Secret job title")
+    login(client, person.email)
+    _complete_lessons(client)
+    submit(client, ids, answers(ids))
+    with app.app_context():
+        return db.session.scalar(sa.select(Certificate)), person
+
+
+def test_public_verification_shows_only_name_course_date_status(app, client, tmp_path):
+    cert, person = _certified(app, client, tmp_path)
+    assert len(cert.code) >= 16 and cert.code.isalnum()
+    anonymous = app.test_client()
+    r = anonymous.get(f"/certificates/{cert.code}")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and r.headers["X-Robots-Tag"] == "noindex"
+    assert "Cora Certified" in page and "Tiny tiny" in page and "This certificate is valid." in page
+    assert "cert@example.com" not in page and "Secret job title" not in page and "Certs" not in page
+    assert anonymous.get(f"/certificates/{cert.code.lower()}").status_code == 200
+    assert anonymous.get("/certificates/AAAAAAAAAAAAAAAAAAAAAAAA").status_code == 404
+    assert anonymous.get("/certificates/../../etc").status_code == 404
+
+
+def test_pdf_is_a_valid_one_page_pdf(app, client, tmp_path):
+    cert, _person = _certified(app, client, tmp_path)
+    with app.test_client().get(f"/certificates/{cert.code}/pdf") as r:
+        body = r.data
+        assert r.status_code == 200 and r.mimetype == "application/pdf"
+    assert body.startswith(b"%PDF-1.4") and body.rstrip().endswith(b"%%EOF")
+    assert b"Cora Certified" in body and b"/Count 1" in body
+    # the cross-reference table points at the objects exactly
+    import re
+
+    start = int(re.search(rb"startxref\n(\d+)", body).group(1))
+    assert body[start:start + 4] == b"xref"
+    offsets = [int(o) for o in re.findall(rb"(\d{10}) 00000 n", body)]
+    for number, offset in enumerate(offsets, start=1):
+        assert body[offset:].startswith(b"%d 0 obj" % number)
+
+
+def test_revoked_certificate_shows_revoked(app, client, tmp_path):
+    cert, _p = _certified(app, client, tmp_path)
+    with app.app_context():
+        db.session.get(Certificate, cert.id).revoked_at = utcnow()
+        db.session.commit()
+    assert "has been revoked" in app.test_client().get(f"/certificates/{cert.code}").get_data(as_text=True)
+
+
+def test_expiry_reminder_once_and_expired_status(app, client, tmp_path):
+    from leadthe.assessments.certificates import send_recertification_reminders
+
+    cert, person = _certified(app, client, tmp_path, months=12)
+    assert cert.expires_at is not None and 364 <= (cert.expires_at - cert.issued_at).days <= 366
+    with app.app_context():
+        assert send_recertification_reminders(utcnow()) == 0  # a year away: nothing yet
+        later = cert.expires_at - timedelta(days=10)
+        assert send_recertification_reminders(later) == 1
+        db.session.commit()
+        assert send_recertification_reminders(later + timedelta(days=1)) == 0  # only one reminder
+        db.session.commit()
+    mails = outbox(app, kind="learning")
+    assert len(mails) == 1 and "Tiny tiny" in mails[0].subject and "renew" in mails[0].body_text
+    with app.app_context():
+        db.session.get(Certificate, cert.id).expires_at = utcnow() - timedelta(days=1)
+        db.session.commit()
+    assert "has expired" in app.test_client().get(f"/certificates/{cert.code}").get_data(as_text=True)
+
+
+def test_reminder_job_runs_and_plans_the_next_day(app, client, tmp_path):
+    from leadthe.assessments.certificates import ensure_daily_reminders
+    from leadthe.models import Job
+    from leadthe.worker import run_due_jobs
+
+    with app.app_context():
+        ensure_daily_reminders()
+        ensure_daily_reminders()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.kind == "certificates.daily")) == 1
+        run_due_jobs()
+        jobs = db.session.execute(sa.select(Job.status, Job.run_at).where(Job.kind == "certificates.daily").order_by(Job.id)).all()
+        assert jobs[0][0] == "done" and jobs[1][0] == "pending" and jobs[1][1] > utcnow() + timedelta(hours=23)
+
+
+def test_certificate_goes_with_erasure_and_is_exported(app, client, tmp_path):
+    cert, person = _certified(app, client, tmp_path)
+    from leadthe.privacy.registry import BY_TABLE
+
+    assert BY_TABLE["certificate"].erasure == "delete" and BY_TABLE["certificate"].category == "usage"
+    with app.app_context():
+        from leadthe.models import User
+
+        db.session.get(User, person.id).status = "erasure_pending"
+        db.session.commit()
+    # a person being erased disappears from the public page at once
+    assert app.test_client().get(f"/certificates/{cert.code}").status_code == 404

@@ -1,0 +1,141 @@
+"""The German interface: every user-visible string of the code has a German translation."""
+from __future__ import annotations
+
+import io
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from leadthe.i18n import TRANSLATIONS
+from tests.conftest import ROOT, PASSWORD, outbox, post_form
+
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+METHODS = [("leadthe/**.py", "python"), ("leadthe/templates/**.html", "jinja2"), ("leadthe/templates/**.txt", "jinja2")]
+
+
+def extracted_messages() -> set[str]:
+    found = set()
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map=METHODS, keywords=KEYWORDS, options_map={"leadthe/templates/**": {"trimmed": "false"}}
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return {m for m in found if m}
+
+
+def german_catalog():
+    with (TRANSLATIONS / "de/LC_MESSAGES/messages.po").open("rb") as fh:
+        return read_po(fh, locale="de")
+
+
+def test_every_string_has_a_german_translation():
+    catalog = german_catalog()
+    missing = []
+    for msgid in sorted(extracted_messages()):
+        entry = catalog.get(msgid)
+        text = entry.string if entry else ""
+        if isinstance(text, tuple):
+            text = text[0]
+        if not text or (entry and entry.fuzzy):
+            missing.append(msgid)
+    assert not missing, f"{len(missing)} strings without German translation (run `make translations`, then translate):\n" + "\n".join(missing[:40])
+
+
+def test_placeholders_survive_translation():
+    import re
+
+    catalog = german_catalog()
+    for entry in catalog:
+        if not entry.id or not entry.string:
+            continue
+        source = entry.id[0] if isinstance(entry.id, tuple) else entry.id
+        target = entry.string[0] if isinstance(entry.string, tuple) else entry.string
+        assert sorted(re.findall(r"%\((\w+)\)s", source)) == sorted(re.findall(r"%\((\w+)\)s", target)), source
+
+
+def test_german_is_served_by_choice_and_by_browser(client, companies):
+    html = client.get("/login", headers={"Accept-Language": "de-DE,de;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="de"' in html and "Anmelden" in html
+    a, _ = companies
+    post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
+    post_form(client, "/account/preferences", {"language": "de", "theme": "system", "density": "comfortable"})
+    assert '<html lang="de"' in client.get("/dashboard").get_data(as_text=True)
+
+
+# Pages of the learner's own areas: in German, none of these English phrases may be left.
+GERMAN_PAGES = {
+    "/dashboard": ["Skip to main content", "Log out", "Your week", "Continue learning"],
+    "/courses": ["All topics", "All levels", "Under 1 hour", "Show courses"],
+    "/account/profile": ["Save profile", "Job title", "New e-mail address"],
+    "/account/password": ["Current password", "Save new password"],
+    "/account/security": ["Two-step verification", "Recent security events", "Unknown browser", "Sign out here"],
+    "/account/preferences": ["Follow my device", "High contrast", "Save preferences"],
+    "/privacy": ["What we hold", "Account information", "Your account", "While the account is active",
+                 "Needed to provide the service", "Who can see it", "Company admin"],
+    "/privacy/processing": ["Leave me out of leaderboards", "Save my choices"],
+    "/privacy/requests": ["Access: a copy of my data", "Under which law?", "Send request"],
+    "/support": ["My account or log-in", "Subject", "Send"],
+    "/consent": ["Every cookie we use", "Keeps you signed in", "12 months", "essential"],
+    "/no-such-page": ["We can't find that page", "Go to the start page"],
+}
+
+
+def _visible(html: str) -> str:
+    import re
+
+    html = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", html, flags=re.S)
+    labels = " ".join(re.findall(r'(?:aria-label|title|alt|placeholder)="([^"]*)"', html))
+    return re.sub(r"<[^>]+>", " ", html) + " " + labels
+
+
+def test_pages_have_no_english_left_in_german(client, companies):
+    import re
+
+    a, _ = companies
+    post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
+    response = post_form(client, "/account/preferences", {"language": "de", "theme": "system", "density": "comfortable"},
+                         follow=True)
+    assert "Ihre Einstellungen sind gespeichert." in response.get_data(as_text=True)  # already in the new language
+    for url, english in GERMAN_PAGES.items():
+        text = _visible(client.get(url).get_data(as_text=True))
+        assert '<html lang="de"' not in text  # tags are stripped; the language is checked below
+        for phrase in english:
+            assert not re.search(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", text), f"{url}: {phrase!r} is still English"
+    html = client.get("/privacy").get_data(as_text=True)
+    assert '<html lang="de"' in html and "Was wir über Sie speichern" in html and "Kontodaten" in html
+
+
+def test_english_stays_english(client, companies):
+    a, _ = companies
+    post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
+    html = client.get("/privacy", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="en"' in html and "Account information" in html and "While the account is active" in html
+
+
+def test_dates_use_the_interface_language(app):
+    from datetime import datetime
+
+    from flask_babel import force_locale
+
+    from leadthe.i18n import localized_strftime
+
+    when = datetime(2026, 3, 2, 9, 5)
+    with app.test_request_context("/"):
+        assert localized_strftime(when, "%A %d %B %Y, %H:%M") == when.strftime("%A %d %B %Y, %H:%M")
+        with force_locale("de"):
+            assert localized_strftime(when, "%A %d %B %Y, %H:%M") == "Montag 02 März 2026, 09:05"
+
+
+def test_cookie_revision_and_mails_do_not_depend_on_the_language(client, app, companies):
+    from flask_babel import force_locale
+
+    from leadthe.consent.cookies import declaration, revision
+
+    with app.test_request_context("/"):
+        english = revision()
+        with force_locale("de"):
+            assert revision() == english
+            assert "Hält Sie angemeldet" in declaration()[0].purpose
+    a, _ = companies
+    post_form(client, "/password/forgot", {"email": a.learner.email}, headers={"Accept-Language": "de"})
+    mail = outbox(app, to_addr=a.learner.email)[-1]
+    assert "password" in mail.subject.lower() and "Passwort" not in mail.body_text
