@@ -29,7 +29,7 @@ def pages(team_id: int) -> dict[str, str]:
     return {"/admin": "/admin", "/admin/teams/<id>": f"/admin/teams/{team_id}",
             "/leaderboard (org, all)": "/leaderboard?scope=org&period=all",
             "/leaderboard (org, week)": "/leaderboard?scope=org&period=week",
-            "/admin/users": "/admin/users", "/admin/teams": "/admin/teams"}
+            "/admin/users": "/admin/users", "/admin/teams": "/admin/teams", "/admin/maturity": "/admin/maturity"}
 
 
 def run(url: str, users: int, n: int) -> dict:

@@ -170,11 +170,15 @@ def _init_blueprints(app: Flask) -> None:
 def _init_request_hooks(app: Flask) -> None:
     from flask_login import current_user
 
+    from leadthe.net import reject_nul_bytes
     from leadthe.tenancy import activate_tenant, deactivate_tenant
+
+    app.before_request(reject_nul_bytes)  # first: before the user loader or any view queries with it
 
     @app.before_request
     def _load_user_and_tenant():
-        if request.endpoint == "static":
+        # health checks never touch the user: a load balancer must get the JSON answer even with a cookie
+        if request.endpoint in ("static", "core.healthz"):
             return
         user = current_user._get_current_object()
         org_id = user.org_id if user.is_authenticated and not user.is_platform_staff else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from flask_babel import lazy_gettext as _l
@@ -53,6 +53,7 @@ def register_error_handlers(app: Flask) -> None:
     def _db_down(err):
         log.error("database error: %s", err)
         _rollback()
+        _without_database_user()
         return render_error(503)
 
     @app.errorhandler(Exception)
@@ -60,6 +61,15 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         _rollback()
         return render_error(500)
+
+
+def _without_database_user():
+    """The layout asks who is signed in; with the database gone that question fails again, so the error
+    page is drawn for a visitor (the session cookie is untouched: the person is still signed in after)."""
+    from leadthe.extensions import login_manager
+
+    g._login_user = login_manager.anonymous_user()
+    g.pop("layout_state", None)
 
 
 def _rollback():

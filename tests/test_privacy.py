@@ -125,7 +125,7 @@ def test_export_status_polls_under_htmx_and_refreshes_without_js(client, app, co
     response = post_form(client, "/privacy/export", {"password": PASSWORD}, page="/privacy")
     url = response.headers["Location"]
     page = client.get(url).get_data(as_text=True)
-    assert '<meta http-equiv="refresh" content="3">' in page and 'hx-trigger="every 2s"' in page
+    assert '<meta http-equiv="refresh" content="3">' in page and 'data-hx-trigger="every 2s"' in page
     fragment = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and 'id="export-progress"' in fragment
 

@@ -73,13 +73,13 @@ def test_no_inline_script_or_style_and_htmx_locked_down(client):
     assert settings["allowScriptTags"] is False
     assert settings["historyCacheSize"] == 0  # nothing of a page is kept in localStorage
     # the CSRF token travels with every htmx request
-    assert re.search(r'<body hx-headers=\'\{"X-CSRFToken": "[^"]+"\}\'', html)
+    assert re.search(r'<body data-hx-headers=\'\{"X-CSRFToken": "[^"]+"\}\'', html)
 
 
 def test_signed_in_pages_are_kept_out_of_htmx_history(client, companies):
     a, _ = companies
     post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
-    assert 'hx-history="false"' in client.get("/dashboard").get_data(as_text=True)
+    assert 'data-hx-history="false"' in client.get("/dashboard").get_data(as_text=True)
 
 
 def test_every_post_without_csrf_token_is_400(client, app, companies):

@@ -66,7 +66,9 @@ def test_staff_queue_search_status_and_assignment(app, companies, staff_client):
     login(learner, a.learner.email)
     first = open_ticket(learner, subject="Password reset mail missing")
     open_ticket(learner, subject="Quiz shows wrong answer")
-    found = staff_client.get("/staff/support?q=quiz").get_data(as_text=True)
+    answer = staff_client.get("/staff/support?q=quiz")
+    found = answer.get_data(as_text=True)
+    assert answer.status_code == 200  # the status filter once leaked into the HTTP status ("0 active")
     assert "Quiz shows wrong answer" in found and "Password reset" not in found
     fragment = staff_client.get("/staff/support?q=quiz", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and 'id="support-results"' in fragment

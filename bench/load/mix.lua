@@ -17,6 +17,14 @@ local mix = {
 }
 if os.getenv("LEADTHE_ONLY") then mix = {{weight = 100, method = "GET", path = os.getenv("LEADTHE_ONLY")}} end
 
+-- LEADTHE_THINK_MS: each simulated user pauses about this long between requests (a person reading a lesson),
+-- so 50 connections are 50 people rather than 50 request cannons.
+local think = tonumber(os.getenv("LEADTHE_THINK_MS") or "0")
+function delay()
+  if think > 0 then return math.random(math.floor(think / 2), math.floor(think * 3 / 2)) end
+  return 0
+end
+
 local counter = 0
 local threads = {}
 function setup(thread)

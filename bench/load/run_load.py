@@ -142,15 +142,16 @@ with app.app_context():
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         wrk(port, 3, args.connections, {**user_env, "LEADTHE_ONLY": lesson})  # warm-up
         results = {
+            "50 people, 1 s pauses": wrk(port, args.seconds, args.connections, {**user_env, "LEADTHE_THINK_MS": "1000"}),
             "learner mix": wrk(port, args.seconds, args.connections, user_env),
             "lesson page only": wrk(port, args.seconds, args.connections, {**user_env, "LEADTHE_ONLY": lesson}),
             "bare Flask page": wrk(bare_port, args.seconds, args.connections, {"LEADTHE_ONLY": "/lesson"}),
         }
         print(f"\n{backend}, gunicorn {args.workers} sync workers, {args.connections} connections, {args.seconds} s each")
-        print(f"{'run':<18} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        print(f"{'run':<22} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
         for name, r in results.items():
             errors = int(r["non2xx3xx"]) + int(r["socket_errors"])
-            print(f"{name:<18} {float(r['rps']):>8.0f} {float(r['p50_ms']):>8.1f} {float(r['p95_ms']):>8.1f} {float(r['p99_ms']):>8.1f} {errors:>7}")
+            print(f"{name:<22} {float(r['rps']):>8.0f} {float(r['p50_ms']):>8.1f} {float(r['p95_ms']):>8.1f} {float(r['p99_ms']):>8.1f} {errors:>7}")
         ratio = float(results["lesson page only"]["rps"]) / float(results["bare Flask page"]["rps"])
         locked = log.read_text(errors="replace").count("database is locked")
         print(f"lesson/bare throughput: {ratio:.0%} (goal >= 40%); 'database is locked' in the log: {locked}")

@@ -214,7 +214,7 @@ def recent_events(user: User, limit: int = RECENT_EVENTS) -> list[EventView]:
 
 # What a member without two-step verification may open while their company requires it.
 ALLOWED_DURING_2FA_SETUP = frozenset({
-    "static", "account.twofa_setup", "account.twofa_start", "account.twofa_enable", "auth.logout",
+    "static", "core.healthz", "account.twofa_setup", "account.twofa_start", "account.twofa_enable", "auth.logout",
 })
 
 

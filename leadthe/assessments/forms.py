@@ -1,3 +1,4 @@
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
@@ -9,9 +10,10 @@ from leadthe.assessments.rubric import ORG_AREAS, ORG_SCALE
 class OrgMaturityForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # labels translated per request (plain strings: WTForms wants str choice labels)
+        # labels translated per request (plain strings: WTForms wants str choice labels); the empty first
+        # option makes an unanswered area visible instead of silently preselecting level 1
         for area in ORG_AREAS:
-            self[area].choices = {str(k): str(v) for k, v in ORG_SCALE.items()}
+            self[area].choices = {"": gettext("Choose a level"), **{str(k): str(v) for k, v in ORG_SCALE.items()}}
 
 
 for _area, (_label, _hint) in ORG_AREAS.items():

@@ -30,7 +30,9 @@ class CourseForm(FlaskForm):
 
 
 class ModuleForm(FlaskForm):
-    title = StringField(_l("Module title"), validators=[DataRequired(_l("Give the module a title.")), Length(max=200)])
+    # its own id: the course page shows this form beside the course form, which has a "title" too
+    title = StringField(_l("Module title"), validators=[DataRequired(_l("Give the module a title.")), Length(max=200)],
+                        id="module-title")
     body = TextAreaField(_l("Introduction (Markdown)"), render_kw={"rows": 4})
 
 

@@ -143,6 +143,10 @@ def write_export(export: DataExport, progress=None) -> Path:
     user = db.session.get(User, export.user_id)
     sources = personal_sources()
     counts = {s.table: _count(s, user.id) for s in sources}
+    # A worker killed mid-write (no except clause runs) leaves its .part behind, full of personal data;
+    # the job's retry is the one place that knows it is dead, so it clears it away first.
+    for stale in export_dir().glob(f"leadthe-export-{export.id}-*.part"):
+        stale.unlink(missing_ok=True)
     final_name = f"leadthe-export-{export.id}-{os.urandom(8).hex()}.zip"
     part = export_dir() / (final_name + ".part")
     try:

@@ -72,7 +72,7 @@ def support_queue():
     q = request.args.get("q", "").strip()[:100]
     page = max(request.args.get("page", 1, type=int), 1)
     rows, total = support.staff_queue(status, q, page)
-    return render("staff/support_queue.html", block="support_results", rows=rows, total=total, status=status, q=q,
+    return render("staff/support_queue.html", block="support_results", rows=rows, total=total, chosen=status, q=q,
                   page=page, per_page=50, statuses=TICKET_STATUSES)
 
 

@@ -6,7 +6,7 @@
   if (!player) return;
 
   function csrf() {
-    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+    try { return JSON.parse(document.body.getAttribute("data-hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
   }
 
   // Time spent: a beat every 30 s while the page is visible; the server caps what each beat adds.
