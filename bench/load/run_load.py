@@ -81,6 +81,50 @@ def wrk(port, seconds, connections, env):
     return dict(kv.split("=") for kv in line.split()[1:])
 
 
+def people(port, users, seconds, lesson, think=1.0):
+    """50 people, each pausing about ``think`` seconds between requests (reading), with the learner mix; an
+    open-ended Python client, because wrk counts its own pauses as latency."""
+    import random
+    import threading
+
+    paths = [("GET", "/dashboard", 25), ("GET", "/courses", 20), ("GET", lesson, 35), ("POST", lesson + "/complete", 10),
+             ("GET", "/search?q=prompt", 10)]
+    latencies, errors, stop = [], [0], time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def person(i):
+        rnd = random.Random(i)
+        cookie, token = users[i % len(users)]
+        while time.monotonic() < stop:
+            time.sleep(rnd.uniform(think / 2, think * 1.5))
+            method, path, _ = rnd.choices(paths, weights=[w for *_, w in paths])[0]
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            headers = {"Cookie": cookie, "Accept-Encoding": "gzip, br"}
+            body = None
+            if method == "POST":
+                body, headers["Content-Type"] = f"csrf_token={token}", "application/x-www-form-urlencoded"
+            started = time.perf_counter()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            conn.close()
+            with lock:
+                latencies.append(elapsed)
+                if response.status >= 400:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=person, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    return {"rps": str(len(latencies) / seconds), "p50_ms": str(pick(0.50)), "p95_ms": str(pick(0.95)),
+            "p99_ms": str(pick(0.99)), "non2xx3xx": str(errors[0]), "socket_errors": "0"}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
@@ -142,7 +186,7 @@ with app.app_context():
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         wrk(port, 3, args.connections, {**user_env, "LEADTHE_ONLY": lesson})  # warm-up
         results = {
-            "50 people, 1 s pauses": wrk(port, args.seconds, args.connections, {**user_env, "LEADTHE_THINK_MS": "1000"}),
+            "50 people, 1 s pauses": people(port, users, args.seconds, lesson),
             "learner mix": wrk(port, args.seconds, args.connections, user_env),
             "lesson page only": wrk(port, args.seconds, args.connections, {**user_env, "LEADTHE_ONLY": lesson}),
             "bare Flask page": wrk(bare_port, args.seconds, args.connections, {"LEADTHE_ONLY": "/lesson"}),
