@@ -1,7 +1,6 @@
 """`flask --app app leadthe …` (also `python -m leadthe …`)."""
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import click

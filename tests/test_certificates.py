@@ -6,7 +6,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from leadthe.extensions import db
-from leadthe.models import Certificate, Course, utcnow
+from leadthe.models import Certificate, utcnow
 from tests.conftest import make_org, make_user, outbox
 from tests.test_assessments import _complete_lessons, answers, load, login, submit, write_course
 

@@ -1,7 +1,6 @@
 """Cookie consent, the analytics gate, preferences, and versioned policies."""
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -9,7 +8,7 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from leadthe.models import utcnow
-from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgement, PolicyDocument
+from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgement
 from leadthe.worker import run_once
 from tests.conftest import PASSWORD, csrf_from, make_user, outbox, post_form
 
@@ -234,7 +233,7 @@ def test_material_change_mails_everyone_once_even_after_a_restart(app, companies
     import leadthe.legal.services as legal
 
     monkeypatch.setattr(legal, "NOTICE_BATCH", 2)
-    doc_id = publish_material(app)
+    publish_material(app)
     # the worker dies after the first batch
     calls = {"n": 0}
     real_commit = db.session.commit

@@ -5,7 +5,6 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 

@@ -1,7 +1,6 @@
 """The German interface: every user-visible string of the code has a German translation."""
 from __future__ import annotations
 
-import io
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po

@@ -16,7 +16,7 @@ import urllib.parse
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD, PG_URL, ROOT, free_port
+from tests.conftest import PG_URL, ROOT, free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

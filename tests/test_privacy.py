@@ -8,7 +8,6 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from leadthe.extensions import db

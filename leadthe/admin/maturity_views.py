@@ -10,7 +10,7 @@ from leadthe.assessments import maturity as services
 from leadthe.assessments import rubric as R
 from leadthe.assessments.forms import OrgMaturityForm
 from leadthe.extensions import db
-from leadthe.htmx import render, render_form, see_other
+from leadthe.htmx import render_form, see_other
 
 TEAMS_PER_PAGE = 50
 

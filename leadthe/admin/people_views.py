@@ -1,7 +1,7 @@
 """People: the list, one person, invitations, CSV import, roles, deactivation and closing."""
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 

@@ -1,4 +1,4 @@
-from flask import Response, flash, make_response, render_template, request, url_for
+from flask import flash, make_response, render_template, request, url_for
 from flask_login import current_user
 from flask_babel import gettext as _
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nh3
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import g
 from markdown_it import MarkdownIt
 from flask_babel import lazy_gettext as _l
 from flask_babel import force_locale
@@ -16,7 +16,7 @@ from flask_babel import force_locale
 from leadthe import audit
 from leadthe.extensions import db
 from leadthe.mail import mail_everyone, queue_mail
-from leadthe.models import User, utcnow
+from leadthe.models import utcnow
 from leadthe.models.consent import PolicyAcknowledgement, PolicyDocument, PolicyNotice
 from leadthe.net import absolute_url
 from leadthe.worker import enqueue_job, job_handler

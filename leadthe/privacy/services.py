@@ -166,7 +166,6 @@ def requests_of(user: User) -> list[PrivacyRequest]:
 
 def notify_dpo(req: PrivacyRequest) -> None:
     """Tell the privacy team a request waits in the queue (no personal details in the mail)."""
-    from flask import url_for
 
     from leadthe.mail import queue_mail
 

@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 from leadthe.i18n import localized_strftime
