@@ -47,6 +47,9 @@ def _init_extensions(app: Flask) -> None:
     from leadthe.database import configure_engine
     from leadthe.extensions import babel, csrf, db, limiter, login_manager, migrate
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # a database file cannot drop a connection: no liveness ping before each request's first query
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
@@ -170,6 +173,8 @@ def _init_blueprints(app: Flask) -> None:
 def _init_request_hooks(app: Flask) -> None:
     from flask_login import current_user
 
+    from leadthe.database import read_request_mode
+    from leadthe.extensions import db
     from leadthe.net import reject_nul_bytes
     from leadthe.tenancy import activate_tenant, deactivate_tenant
 
@@ -180,6 +185,7 @@ def _init_request_hooks(app: Flask) -> None:
         # health checks never touch the user: a load balancer must get the JSON answer even with a cookie
         if request.endpoint in ("static", "core.healthz"):
             return
+        read_request_mode(db.session)
         user = current_user._get_current_object()
         org_id = user.org_id if user.is_authenticated and not user.is_platform_staff else None
         g._tenant_token = activate_tenant(org_id)
@@ -215,7 +221,9 @@ def _init_responses(app: Flask) -> None:
 
     from leadthe.auth.reauth import recently_reauthenticated
 
-    from jinja2.ext import _make_new_gettext, _make_new_ngettext
+    from leadthe.template_speed import memoised_url_for, request_gettext
+
+    app.jinja_env.globals["url_for"] = memoised_url_for()
 
     @app.context_processor
     def _request_gettext():
@@ -223,8 +231,8 @@ def _init_responses(app: Flask) -> None:
         instead of looking the locale and catalogue up on every call (about a third of a page's render time)."""
         from flask_babel import get_translations
 
-        translations = get_translations()
-        return {"gettext": _make_new_gettext(translations.gettext), "ngettext": _make_new_ngettext(translations.ngettext)}
+        gettext, ngettext = request_gettext(get_translations())
+        return {"gettext": gettext, "ngettext": ngettext}
 
     @app.context_processor
     def _layout_context():

@@ -9,6 +9,11 @@ locked" at once. Taking the write lock up front makes such a transaction wait it
 Which transactions write is decided per context: requests with an unsafe method (POST, …), the CLI and
 the worker begin IMMEDIATE; GET/HEAD requests begin deferred and do their rare writes (touching a
 session's last-seen time) in a separate short ``write_transaction()``.
+
+PostgreSQL: GET/HEAD requests read in autocommit mode (``read_request_mode``). Under READ COMMITTED every
+statement takes its own snapshot anyway, so a read-only transaction adds nothing but two round trips
+(BEGIN, ROLLBACK), and psycopg forgets its prepared statements on every ROLLBACK; without them the
+server plans each query again on every page, which costs more than running it.
 """
 from __future__ import annotations
 
@@ -59,12 +64,26 @@ def configure_engine(engine: Engine) -> None:
 
 @contextmanager
 def write_transaction():
-    """A short transaction of its own that begins as a write, committed on exit."""
+    """A short transaction of its own that begins as a write, committed on exit.
+
+    Only for bookkeeping of read requests (last-seen times, resume points, time estimates, search and page
+    view counts): on PostgreSQL its commit does not wait for the WAL flush (``synchronous_commit = off``),
+    so a crash of the database server may lose the last fraction of a second of such updates, never
+    corrupt anything; a page view then does not wait for a disk flush."""
     from leadthe.extensions import db
 
     token = _force_mode.set("BEGIN IMMEDIATE")
     try:
         with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             yield conn
     finally:
         _force_mode.reset(token)
+
+
+def read_request_mode(session) -> None:
+    """Called before a GET/HEAD request's first query: on PostgreSQL its reads run in autocommit mode (see
+    the module's docstring). Writes in such a request belong in ``write_transaction()``."""
+    if has_request_context() and request.method in SAFE_METHODS and session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -84,6 +84,9 @@ def wipe_database(app) -> None:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.session.remove()
+    from leadthe.legal.services import invalidate_policy_facts
+
+    invalidate_policy_facts()  # the per-process table of policy versions: the rows went without the ORM
 
 
 @pytest.fixture

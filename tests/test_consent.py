@@ -277,3 +277,44 @@ def test_changed_categories_ask_for_consent_again(client, app):
     assert BANNER not in client.get("/").get_data(as_text=True)
     publish_material(app, categories_changed=True)
     assert BANNER in client.get("/").get_data(as_text=True)
+
+
+def test_a_version_published_by_another_process_shows_within_the_refresh_time(client, app, companies, monkeypatch):
+    """Pages read the policy versions from a per-process table; a version another process wrote (here:
+    a plain INSERT, which this process's ORM does not see) appears once that table is refreshed."""
+    import leadthe.legal.services as legal
+    from leadthe.models.consent import PolicyDocument
+
+    a, _ = companies
+    post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
+    clock = [1000.0]
+    monkeypatch.setattr(legal.time, "monotonic", lambda: clock[0])
+    assert 'id="policy-notice"' not in client.get("/dashboard").get_data(as_text=True)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(PolicyDocument).values(
+                kind="privacy", version=7, title="Privacy policy", body_md="x", body_html="<p>x</p>",
+                summary="Written by another process.", effective_at=utcnow() - timedelta(seconds=1), material=True,
+                categories_changed=False, created_at=utcnow()))
+    assert 'id="policy-notice"' not in client.get("/dashboard").get_data(as_text=True)  # not yet refreshed
+    clock[0] += legal.POLICY_FACTS_SECONDS + 1
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="policy-notice"' in html and "Written by another process." in html
+
+
+def test_a_version_that_takes_effect_later_shows_from_its_date(client, app, companies, monkeypatch):
+    from leadthe.legal import services
+
+    a, _ = companies
+    post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
+    with app.test_request_context():
+        staff = make_user(app, None, email="later@leadthe.example", role="staff")
+        services.current_policy("privacy")
+        services.publish("privacy", title="Privacy policy", body="Later text.", summary="Takes effect later.",
+                         effective_at=utcnow() + timedelta(seconds=30), material=True, categories_changed=False,
+                         staff_user=staff)
+        db.session.commit()
+    assert "Takes effect later." not in client.get("/dashboard").get_data(as_text=True)
+    # the effective date is checked against the clock on every page (the cached table holds the dates)
+    monkeypatch.setattr(services, "utcnow", lambda: utcnow() + timedelta(minutes=1))
+    assert "Takes effect later." in client.get("/dashboard").get_data(as_text=True)

@@ -309,6 +309,54 @@ def test_lesson_page_runs_a_fixed_number_of_statements(app, client, companies, t
     assert len(small) == len(large) and len(small) <= 8, "\n".join(s[:100] for s in large)
 
 
+def test_reloading_a_lesson_writes_nothing_but_moving_on_does(app, client, companies, tmp_path):
+    write_course(tmp_path, "small", 3)
+    load(app, tmp_path)
+    login(client, companies[0].learner.email)
+    enrol(client, "small")
+    client.get("/courses/small/lessons/l1")
+    writes = []
+
+    def before(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")):
+            writes.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        assert client.get("/courses/small/lessons/l1").status_code == 200  # a reload, a second later
+        assert writes == []
+        assert client.get("/courses/small/lessons/l2").status_code == 200  # the next lesson: the resume point moves
+        assert any("enrollment" in w for w in writes)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert client.get("/courses/small/resume").headers["Location"].endswith("/lessons/l2")
+
+
+def test_page_views_close_together_still_count_the_time_between(app, companies, tmp_path):
+    """A view right after another writes nothing, but the next one counts from the last recorded sign of
+    life, so the time in between is not lost."""
+    from leadthe.courses import services
+    from leadthe.models import User
+
+    write_course(tmp_path, "small", 3)
+    load(app, tmp_path)
+    start = utcnow().replace(hour=10, minute=0, second=0, microsecond=0)
+    with app.test_request_context():
+        user = db.session.get(User, companies[0].learner.id)
+        course = db.session.scalar(sa.select(Course).where(Course.slug == "small"))
+        services.enroll(user, course)
+        db.session.commit()
+        for offset, lesson in ((0, "l1"), (5, "l1"), (10, "l2"), (40, "l2")):
+            page = services.player_page("small", lesson, user, start + timedelta(seconds=offset))
+            services.record_lesson_view(page, user, start + timedelta(seconds=offset))
+            db.session.rollback()  # the next view reads what the last one wrote
+        assert db.session.scalar(sa.select(ActivityDay.seconds)) == 40
+        enrollment = db.session.scalar(sa.select(Enrollment))
+        assert enrollment.last_lesson_id == db.session.scalar(sa.select(Lesson.id).where(Lesson.slug == "l2"))
+
+
 # --- time spent ------------------------------------------------------------------------------------
 
 def test_heartbeats_add_believable_time(app, companies):

@@ -102,3 +102,32 @@ def test_write_transaction_helper_commits(app, companies):
             conn.execute(sa.update(Organization).where(Organization.id == a.org.id).values(name="Renamed"))
         db.session.remove()
         assert db.session.get(Organization, a.org.id).name == "Renamed"
+
+
+def test_postgresql_page_views_reuse_the_servers_query_plans(app, client, companies, backend):
+    """GET requests read in autocommit mode on PostgreSQL: no BEGIN/ROLLBACK per page, and psycopg keeps its
+    prepared statements (a ROLLBACK would drop them), so the server plans the hot queries once per connection."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL-specific behaviour")
+    from tests.conftest import PASSWORD, post_form
+
+    post_form(client, "/login", {"email": companies[0].learner.email, "password": PASSWORD})
+    seen = []
+
+    def peek(response):
+        from flask import request
+
+        if request.path == "/dashboard":
+            conn = db.session.connection()
+            seen.append((conn.connection.driver_connection.autocommit, conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%FROM user_session%%'").scalar()))
+        return response
+
+    app.after_request_funcs.setdefault(None, []).append(peek)
+    try:
+        for _ in range(12):
+            assert client.get("/dashboard").status_code == 200
+    finally:
+        app.after_request_funcs[None].remove(peek)
+    assert all(autocommit for autocommit, _ in seen)
+    assert seen[-1][1] >= 1  # the session look-up of every request is a prepared statement by now

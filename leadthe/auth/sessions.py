@@ -7,6 +7,7 @@ next request.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -83,15 +84,23 @@ def _ended_because(record: UserSession | None, now) -> str | None:
     return None
 
 
+@functools.cache
+def _session_statement():
+    """Built once (every request runs it): the session with its person, their company (the 2FA guard reads
+    it) and their preferences (the layout reads them), in one query."""
+    return (
+        sa.select(UserSession)
+        .options(joinedload(UserSession.user).joinedload(User.organization),
+                 joinedload(UserSession.user).joinedload(User.preference))
+        .where(UserSession.token_hash == sa.bindparam("token_hash"))
+        .execution_options(all_tenants=True)
+    )
+
+
 @login_manager.user_loader
 def load_user_from_session(token: str) -> User | None:
     now = utcnow()
-    record = db.session.scalar(
-        sa.select(UserSession)
-        .options(joinedload(UserSession.user).joinedload(User.organization))  # the 2FA guard reads the company
-        .where(UserSession.token_hash == _hash(token))
-        .execution_options(all_tenants=True)
-    )
+    record = db.session.scalar(_session_statement(), {"token_hash": _hash(token)})
     reason = _ended_because(record, now)
     if reason:
         g.session_ended = reason

@@ -7,12 +7,14 @@ also holds where no tenant is active (platform staff).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import defer
 from flask_babel import lazy_gettext as _l
 
 from leadthe.database import write_transaction
@@ -27,6 +29,12 @@ HEARTBEAT_CAP = timedelta(seconds=60)
 # What one page view may add when no heartbeat came (JavaScript off): the time since the last view,
 # up to the visit gap. With JavaScript on, the heartbeats have already counted that time.
 PAGE_VIEW_CAP = VISIT_GAP
+# A page view this soon after the last sign of life writes nothing: the next one counts the time since
+# that sign anyway, so at most this much of a visit's very end goes uncounted. Reloads and quick
+# back-and-forth then cost no write at all.
+PING_MIN_GAP = timedelta(seconds=15)
+# The resume point's "last seen" time is moved at most this often while someone stays on one lesson.
+RESUME_TOUCH_GAP = timedelta(seconds=60)
 
 LENGTHS = {
     "short": (_l("Under 1 hour"), 0, 59),
@@ -144,16 +152,23 @@ def get_course_or_404(slug: str, user: User) -> Course:
     return course
 
 
-def outline(course_id: int, user_id: int) -> list[OutlineItem]:
-    """Every live lesson of the course in order, with the person's completion: one query."""
-    rows = db.session.execute(
+@functools.cache
+def _outline_statement():
+    """Built once: the hot pages (the player above all) spend more time building a statement than running it."""
+    return (
         sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.kind, Lesson.minutes, Lesson.seq, Lesson.module_id,
                   CourseModule.title, LessonCompletion.completed_at)
         .join(CourseModule, CourseModule.id == Lesson.module_id)
-        .outerjoin(LessonCompletion, sa.and_(LessonCompletion.lesson_id == Lesson.id, LessonCompletion.user_id == user_id))
-        .where(Lesson.course_id == course_id, Lesson.archived.is_(False), CourseModule.archived.is_(False))
+        .outerjoin(LessonCompletion, sa.and_(LessonCompletion.lesson_id == Lesson.id,
+                                             LessonCompletion.user_id == sa.bindparam("user_id")))
+        .where(Lesson.course_id == sa.bindparam("course_id"), Lesson.archived.is_(False), CourseModule.archived.is_(False))
         .order_by(Lesson.seq)
-    ).all()
+    )
+
+
+def outline(course_id: int, user_id: int) -> list[OutlineItem]:
+    """Every live lesson of the course in order, with the person's completion: one query."""
+    rows = db.session.execute(_outline_statement(), {"course_id": course_id, "user_id": user_id}).all()
     return [OutlineItem(*row) for row in rows]
 
 
@@ -241,20 +256,45 @@ class PlayerPage:
         return group_by_module(self.items)
 
 
+def _viewer(user: User) -> str:
+    """Which draft rule applies (see ``_draft_rule``), as a key for prepared statements."""
+    if user.is_platform_staff:
+        return "staff"
+    if user.is_org_admin and user.org_id is not None:
+        return "admin"
+    return "member"
+
+
+@functools.cache
+def _player_statement(viewer: str):
+    """``_draft_rule`` with the company as a parameter (NULL matches no company), built once per kind of viewer."""
+    org_id, user_id = sa.bindparam("org_id"), sa.bindparam("user_id")
+    rule = Course.published.is_(True)
+    if viewer == "staff":
+        rule = sa.or_(rule, Course.org_id.is_(None))
+    elif viewer == "admin":
+        rule = sa.or_(rule, Course.org_id == org_id)
+    visible = sa.or_(Course.org_id.is_(None), Course.org_id == org_id)
+    return (
+        sa.select(Lesson, Course, Enrollment, PracticeAnswer, ActivityDay)
+        .options(defer(Lesson.body_md), defer(Lesson.transcript_md), defer(Lesson.search_text))  # not shown
+        .join(Course, Course.id == Lesson.course_id)
+        .join(CourseModule, CourseModule.id == Lesson.module_id)
+        .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.user_id == user_id))
+        .outerjoin(PracticeAnswer, sa.and_(PracticeAnswer.lesson_id == Lesson.id, PracticeAnswer.user_id == user_id))
+        .outerjoin(ActivityDay, sa.and_(ActivityDay.user_id == user_id, ActivityDay.day == sa.bindparam("day")))
+        .where(Course.slug == sa.bindparam("course_slug"), Lesson.slug == sa.bindparam("lesson_slug"),
+               Lesson.archived.is_(False), CourseModule.archived.is_(False), visible, rule)
+    )
+
+
 def player_page(course_slug: str, lesson_slug: str, user: User, now: datetime | None = None) -> PlayerPage:
     """The lesson with its course, the person's enrolment, saved answer and today's activity (one query),
     and the outline with completions (a second query): a fixed number of queries for any course size."""
     now = now or utcnow()
-    row = db.session.execute(
-        sa.select(Lesson, Course, Enrollment, PracticeAnswer, ActivityDay)
-        .join(Course, Course.id == Lesson.course_id)
-        .join(CourseModule, CourseModule.id == Lesson.module_id)
-        .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.user_id == user.id))
-        .outerjoin(PracticeAnswer, sa.and_(PracticeAnswer.lesson_id == Lesson.id, PracticeAnswer.user_id == user.id))
-        .outerjoin(ActivityDay, sa.and_(ActivityDay.user_id == user.id, ActivityDay.day == now.date()))
-        .where(Course.slug == course_slug, Lesson.slug == lesson_slug, Lesson.archived.is_(False),
-               CourseModule.archived.is_(False), _draft_rule(user))
-    ).first()
+    row = db.session.execute(_player_statement(_viewer(user)), {
+        "course_slug": course_slug, "lesson_slug": lesson_slug, "user_id": user.id, "org_id": user.org_id,
+        "day": now.date()}).first()
     if row is None:
         abort(404)
     lesson, course, enrollment, answer, today = row
@@ -265,11 +305,19 @@ def record_lesson_view(page: PlayerPage, user: User, now: datetime | None = None
     """Bookkeeping of a GET: the resume point and the page-view estimate of time spent, in one short
     write transaction of their own (the request itself stays a read)."""
     now = now or utcnow()
+    enrollment, today = page.enrollment, page.today
+    move_resume = enrollment is not None and (
+        enrollment.last_lesson_id != page.lesson.id or enrollment.last_seen_at is None
+        or not timedelta(0) <= now - enrollment.last_seen_at < RESUME_TOUCH_GAP)
+    ping = today is None or today.last_ping_at is None or not timedelta(0) <= now - today.last_ping_at < PING_MIN_GAP
+    if not (move_resume or ping):
+        return  # nothing would change: a read stays a read
     with write_transaction() as conn:
-        if page.enrollment is not None:
-            conn.execute(sa.update(Enrollment).where(Enrollment.id == page.enrollment.id)
+        if move_resume:
+            conn.execute(sa.update(Enrollment).where(Enrollment.id == enrollment.id)
                          .values(last_lesson_id=page.lesson.id, last_seen_at=now))
-        _ping(conn, user.id, now, PAGE_VIEW_CAP, page.today, known=True)
+        if ping:
+            _ping(conn, user.id, now, PAGE_VIEW_CAP, today, known=True)
 
 
 def heartbeat(user: User, now: datetime | None = None) -> None:

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import nh3
 import sqlalchemy as sa
-from flask import g
+from sqlalchemy.orm import Session
+from flask import current_app, g
 from markdown_it import MarkdownIt
 from flask_babel import lazy_gettext as _l
 from flask_babel import force_locale
@@ -78,15 +81,57 @@ def current_policy(kind: str) -> PolicyDocument | None:
     return cache[kind]
 
 
+# What every page needs to know about the policies (the consent version, whether a change notice is due)
+# comes from a small per-process table of all versions instead of a query per page. It is refreshed
+# after POLICY_FACTS_SECONDS, and at once in this process when it writes a policy or an acknowledgement;
+# other processes see a newly published version within that time (versions are published ahead of
+# their effective date, and the effective date itself is checked on every page against the clock).
+POLICY_FACTS_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class PolicyFact:
+    id: int
+    kind: str
+    version: int
+    material: bool
+    categories_changed: bool
+    effective_at: datetime
+    created_at: datetime
+
+
+_facts_generation = 0  # bumped by any write of a policy version in this process
+
+
+def invalidate_policy_facts() -> None:
+    global _facts_generation
+    _facts_generation += 1
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _policy_written(session, _context) -> None:
+    if any(isinstance(obj, PolicyDocument) for obj in (*session.new, *session.dirty, *session.deleted)):
+        invalidate_policy_facts()
+
+
+def policy_facts() -> tuple[PolicyFact, ...]:
+    cache = current_app.extensions.setdefault("leadthe.policy_facts", {})
+    now = time.monotonic()
+    if cache.get("generation") != _facts_generation or now - cache.get("at", -1e9) > POLICY_FACTS_SECONDS:
+        generation = _facts_generation
+        rows = db.session.execute(sa.select(
+            PolicyDocument.id, PolicyDocument.kind, PolicyDocument.version, PolicyDocument.material,
+            PolicyDocument.categories_changed, PolicyDocument.effective_at, PolicyDocument.created_at))
+        cache.update(facts=tuple(PolicyFact(*row) for row in rows), at=now, generation=generation)
+    return cache["facts"]
+
+
 def consent_policy_version() -> int:
     """The privacy policy version from which cookie consent is valid: a version whose data categories
     changed asks everyone again."""
-    if "_consent_version" not in g:
-        g._consent_version = db.session.scalar(
-            sa.select(sa.func.max(PolicyDocument.version)).where(
-                PolicyDocument.kind == "privacy", PolicyDocument.categories_changed.is_(True),
-                PolicyDocument.effective_at <= utcnow())) or 0
-    return g._consent_version
+    now = utcnow()
+    return max((f.version for f in policy_facts()
+                if f.kind == "privacy" and f.categories_changed and f.effective_at <= now), default=0)
 
 
 def versions(kind: str) -> list[PolicyDocument]:
@@ -133,15 +178,19 @@ def publish(kind: str, *, title: str, body: str, summary: str, effective_at: dat
 
 
 def pending_notice(user) -> PolicyDocument | None:
-    """The newest material change this person has not acknowledged yet (shown on every page until they do)."""
+    """The newest material change this person has not acknowledged yet (shown on every page until they do).
+    No query at all when no material change applies to them (the usual case)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    acknowledged = sa.select(PolicyAcknowledgement.document_id).where(PolicyAcknowledgement.user_id == user.id)
-    return db.session.scalar(
-        sa.select(PolicyDocument).where(PolicyDocument.material.is_(True), PolicyDocument.effective_at <= utcnow(),
-                                        PolicyDocument.created_at >= user.created_at,
-                                        PolicyDocument.id.not_in(acknowledged))
-        .order_by(PolicyDocument.id.desc()).limit(1))
+    now = utcnow()
+    candidates = sorted((f.id for f in policy_facts()
+                         if f.material and f.effective_at <= now and f.created_at >= user.created_at), reverse=True)
+    if not candidates:
+        return None
+    acknowledged = set(db.session.scalars(sa.select(PolicyAcknowledgement.document_id).where(
+        PolicyAcknowledgement.user_id == user.id, PolicyAcknowledgement.document_id.in_(candidates))))
+    due = next((doc_id for doc_id in candidates if doc_id not in acknowledged), None)
+    return db.session.get(PolicyDocument, due) if due is not None else None
 
 
 def acknowledge(user, doc: PolicyDocument) -> None:

@@ -47,6 +47,8 @@ class User(UserMixin, TenantScoped, Timestamped, Base):
     totp_last_step: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
     organization: Mapped["Organization | None"] = relationship()  # noqa: F821
+    # read-only: loaded with the session on every request so the layout needs no query of its own
+    preference: Mapped["UserPreference | None"] = relationship(viewonly=True, lazy="select")  # noqa: F821
 
     # Flask-Login asks for this; we hand it the server-side session token instead of the user id
     # (see leadthe.auth.sessions), so revoking the session record signs the browser out.
