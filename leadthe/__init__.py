@@ -47,9 +47,6 @@ def _init_extensions(app: Flask) -> None:
     from leadthe.database import configure_engine
     from leadthe.extensions import babel, csrf, db, limiter, login_manager, migrate
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # a database file cannot drop a connection: no liveness ping before each request's first query
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
@@ -221,9 +218,10 @@ def _init_responses(app: Flask) -> None:
 
     from leadthe.auth.reauth import recently_reauthenticated
 
-    from leadthe.template_speed import memoised_url_for, request_gettext
+    from leadthe.template_speed import install_global_gettext, request_gettext, url_for
 
-    app.jinja_env.globals["url_for"] = memoised_url_for()
+    app.jinja_env.globals["url_for"] = url_for
+    install_global_gettext(app.jinja_env)  # after Flask-Babel installed its own (init_app above)
 
     @app.context_processor
     def _request_gettext():

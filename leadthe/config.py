@@ -59,7 +59,8 @@ def load_config(instance_path: str) -> dict:
         "SECRET_KEY": secret_key,
         "LEADTHE_DATA_KEYS": [k.strip() for k in data_key.split(",") if k.strip()],
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # no pool_pre_ping: leadthe.database pings only connections that sat idle (IDLE_PING_SECONDS)
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SMTP_URL": os.environ.get("LEADTHE_SMTP_URL", "").strip() or None,
         "MAIL_FROM": os.environ.get("LEADTHE_MAIL_FROM", "LeadThe.AI <no-reply@leadthe.ai>"),
         "RATELIMIT_STORAGE_URI": os.environ.get("LEADTHE_RATELIMIT_STORAGE_URL", "memory://"),

@@ -17,12 +17,14 @@ server plans each query again on every page, which costs more than running it.
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 
 _force_mode: ContextVar[str | None] = ContextVar("leadthe_sqlite_begin", default=None)
 
@@ -38,8 +40,37 @@ def _begin_statement() -> str:
     return "BEGIN IMMEDIATE"
 
 
+# A pooled connection that sat unused this long is checked with a round trip before a request gets it
+# (the server may have restarted or a firewall dropped it meanwhile); one in steady use is not, which
+# saves a round trip on every request under load. A dead connection is replaced, not handed out.
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record):
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - any failure means: do not use this connection
+            # the pool discards this connection and checks out (or opens) another, up to three times
+            raise DisconnectionError(str(exc)) from exc
+
+
 def configure_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
+        _ping_after_idle(engine)  # a database file cannot drop a connection: no pings for SQLite
         return
 
     @event.listens_for(engine, "connect")

@@ -6,6 +6,7 @@ on start when the .mo is missing or older than the .po.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -37,16 +38,11 @@ def localized_strftime(value, fmt: str) -> str:
     """
     if value is None:
         return ""
-    from babel.dates import get_day_names, get_month_names
     from flask_babel import get_locale
 
-    locale = get_locale() or "en"
-    names = {
-        "%B": get_month_names("wide", locale=locale)[value.month],
-        "%b": get_month_names("abbreviated", locale=locale)[value.month],
-        "%A": get_day_names("wide", locale=locale)[value.weekday()],
-        "%a": get_day_names("abbreviated", locale=locale)[value.weekday()],
-    }
+    months, short_months, days, short_days = _calendar_names(str(get_locale() or "en"))
+    names = {"%B": months[value.month], "%b": short_months[value.month],
+             "%A": days[value.weekday()], "%a": short_days[value.weekday()]}
     out, i = [], 0
     while i < len(fmt):
         piece = fmt[i:i + 2]
@@ -60,3 +56,12 @@ def localized_strftime(value, fmt: str) -> str:
             out.append(fmt[i])
             i += 1
     return value.strftime("".join(out))
+
+
+@functools.lru_cache(maxsize=16)
+def _calendar_names(locale: str) -> tuple[dict, dict, dict, dict]:
+    """Month and day names of a language, looked up in babel's data once per process."""
+    from babel.dates import get_day_names, get_month_names
+
+    return (dict(get_month_names("wide", locale=locale)), dict(get_month_names("abbreviated", locale=locale)),
+            dict(get_day_names("wide", locale=locale)), dict(get_day_names("abbreviated", locale=locale)))

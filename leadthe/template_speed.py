@@ -11,7 +11,8 @@ Flask and Jinja's i18n extension costs more than the rest of the template togeth
 """
 from __future__ import annotations
 
-from flask import request
+from flask import g, has_app_context, has_request_context, request
+from flask_babel import get_translations
 from flask import url_for as flask_url_for
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -24,6 +25,9 @@ def memoised_url_for():
     cache: dict[tuple, str] = {}
 
     def url_for(endpoint: str, **values) -> str:
+        """``flask.url_for``, memoised (see the module's docstring)."""
+        if not has_request_context():  # mails and exports built by the worker: absolute URLs from settings
+            return flask_url_for(endpoint, **values)
         try:
             items = tuple(sorted(values.items()))
         except TypeError:
@@ -49,12 +53,37 @@ def memoised_url_for():
 _plain_cache: dict[tuple[object, str, bool], Markup | str] = {}
 
 
+def _current_translations():
+    """Flask-Babel's translations for this request, looked up once per request (and again only when
+    ``force_locale`` changed the locale meanwhile)."""
+    if not has_app_context():
+        return get_translations()
+    ctx = g.get("_flask_babel")
+    locale = getattr(ctx, "babel_locale", None)
+    cached = g.get("_leadthe_translations")
+    if locale is not None and cached is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()
+    g._leadthe_translations = (getattr(g.get("_flask_babel"), "babel_locale", None), translations)
+    return translations
+
+
+def install_global_gettext(env) -> None:
+    """For templates without the page's context (imported macros): the environment's gettext follows the
+    current request's language, with the memo of ``request_gettext``."""
+    gettext, ngettext = request_gettext(None)
+    env.globals.update(gettext=gettext, _=gettext, ngettext=ngettext)
+
+
 def request_gettext(translations):
     """``gettext`` for templates bound to ``translations`` (a babel Translations object, one per language,
-    kept by Flask-Babel for the life of the app)."""
+    kept by Flask-Babel for the life of the app); with None, to the current request's."""
+    fixed = translations
+
     @pass_context
     def gettext(__context, __string: str, **variables):
         autoescape = __context.eval_ctx.autoescape
+        translations = fixed if fixed is not None else _current_translations()
         if not variables:
             key = (translations, __string, autoescape)
             rv = _plain_cache.get(key)
@@ -73,9 +102,13 @@ def request_gettext(translations):
     @pass_context
     def ngettext(__context, __singular: str, __plural: str, __num: int, **variables):
         variables.setdefault("num", __num)
-        rv = translations.ngettext(__singular, __plural, __num)
+        rv = (fixed if fixed is not None else _current_translations()).ngettext(__singular, __plural, __num)
         if __context.eval_ctx.autoescape:
             rv = Markup(rv)
         return rv % variables
 
     return gettext, ngettext
+
+
+# the one used by templates and by Python helpers that build many URLs per page (static_url)
+url_for = memoised_url_for()

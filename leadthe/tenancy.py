@@ -74,14 +74,39 @@ def get_or_404(model, object_id, org_id: int | None = None):
     return obj
 
 
+def prebuilt(statement):
+    """Mark a statement that is built once and run on every request (module level, ``functools.cache``):
+    its tenant-scoped form is then kept per company instead of being rebuilt, with its cache key, on every
+    execution. Never for statements built per call: each would stay in memory."""
+    return statement.execution_options(leadthe_prebuilt=True)
+
+
+_scoped_prebuilt: dict[tuple[int, int], tuple] = {}
+_MAX_SCOPED = 20_000  # prebuilt statements x companies active in this process
+
+
+def _with_tenant(statement, org_id: int):
+    return statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: tenant_clause(cls, org_id), include_aliases=True))
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
     org_id = _current_org.get()
     if org_id is None or not state.is_select or state.execution_options.get("all_tenants"):
         return
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: tenant_clause(cls, org_id), include_aliases=True)
-    )
+    statement = state.statement
+    if not state.execution_options.get("leadthe_prebuilt"):
+        state.statement = _with_tenant(statement, org_id)
+        return
+    key = (id(statement), org_id)
+    entry = _scoped_prebuilt.get(key)
+    if entry is None or entry[0] is not statement:
+        if len(_scoped_prebuilt) >= _MAX_SCOPED:
+            _scoped_prebuilt.clear()
+        # the original is kept in the entry, so its id cannot be reused by another statement meanwhile
+        entry = _scoped_prebuilt[key] = (statement, _with_tenant(statement, org_id))
+    state.statement = entry[1]
 
 
 def tenant_clause(model, org_id):

@@ -123,11 +123,39 @@ def test_postgresql_page_views_reuse_the_servers_query_plans(app, client, compan
                 "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%FROM user_session%%'").scalar()))
         return response
 
+    with app.app_context():
+        db.engine.dispose()  # start from an empty pool: each connection then serves several of the pages
     app.after_request_funcs.setdefault(None, []).append(peek)
     try:
-        for _ in range(12):
+        for _ in range(20):
             assert client.get("/dashboard").status_code == 200
     finally:
         app.after_request_funcs[None].remove(peek)
     assert all(autocommit for autocommit, _ in seen)
     assert seen[-1][1] >= 1  # the session look-up of every request is a prepared statement by now
+
+
+def test_a_connection_that_died_while_idle_is_replaced_not_handed_out(app, client, companies, backend, monkeypatch):
+    """The server restarted (or a firewall dropped the link) while the pool's connections sat idle: the next
+    page still works, because a connection idle for longer than IDLE_PING_SECONDS is checked first."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL-specific behaviour")
+    import leadthe.database as database
+    from tests.conftest import PASSWORD, post_form
+
+    post_form(client, "/login", {"email": companies[0].learner.email, "password": PASSWORD})
+    assert client.get("/dashboard").status_code == 200
+    with app.app_context():
+        with db.engine.connect() as conn:
+            url = conn.engine.url
+    import psycopg
+
+    with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True) as killer:
+        killed = killer.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+    assert killed >= 1
+    monkeypatch.setattr(database, "IDLE_PING_SECONDS", 0.0)  # as if they had sat idle for a while
+    for _ in range(3):
+        assert client.get("/dashboard").status_code == 200
+    with app.app_context():
+        db.engine.dispose()  # other dead connections may still sit in the pool: none for the next test

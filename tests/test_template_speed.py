@@ -43,3 +43,17 @@ def test_messages_are_formatted_and_escaped_like_jinja_does(app):
         for _ in range(2):  # the second time from the memo
             out = render_template_string(template, who="<b>Ann</b>", n=3)
             assert out == "100% sure|Hello &lt;b&gt;Ann&lt;/b&gt;|3 lessons"
+
+
+
+def test_imported_macros_follow_the_request_language_and_force_locale(app):
+    from flask_babel import force_locale
+
+    template = '{% from "courses/_macros.html" import progress_bar %}{{ progress_bar(1, 2) }}'
+    with app.test_request_context("/", headers={"Accept-Language": "de"}):
+        german = render_template_string(template)
+        with force_locale("en"):  # as mails are rendered, in English, during a German request
+            english = render_template_string(template)
+        again = render_template_string(template)
+    assert "1 of 2 lessons done (50%)" in english
+    assert "1 von 2 Lektionen" in german and again == german

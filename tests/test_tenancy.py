@@ -39,6 +39,20 @@ def test_a_forgotten_filter_is_scoped_anyway(app, companies):
             scoped(Team)
 
 
+def test_a_prebuilt_statement_is_scoped_to_each_company_in_turn(app, companies):
+    """Statements built once (leadthe.tenancy.prebuilt) keep a scoped form per company: switching
+    companies never hands one company's form to the other."""
+    from leadthe.tenancy import prebuilt
+
+    a, b = companies
+    statement = prebuilt(sa.select(Team.name).join(TeamMembership, TeamMembership.team_id == Team.id, isouter=True))
+    with app.app_context():
+        for org, expected in ((a, "Team A"), (b, "Team B"), (a, "Team A"), (b, "Team B")):
+            with tenant(org.org.id):
+                assert set(db.session.scalars(statement)) == {expected}
+        assert set(db.session.scalars(statement)) == {"Team A", "Team B"}  # no tenant: everything
+
+
 def test_tenant_is_set_from_the_signed_in_user(make_app, companies):
     from tests.conftest import PASSWORD, post_form
 

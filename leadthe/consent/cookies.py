@@ -6,6 +6,7 @@ revision is a hash of it, stored in the consent cookie).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -40,8 +41,10 @@ def declaration() -> list[CookieSpec]:
     ]
 
 
+@functools.cache
 def revision() -> str:
-    """Changes whenever a cookie is added, removed or its category or purpose changes."""
+    """Changes whenever a cookie is added, removed or its category or purpose changes (that is, with the
+    code: computed once per process; the session cookie's name, which varies by setting, is left out)."""
     with force_locale("en"):  # the same revision whatever the visitor's language
         cookies = declaration()
     data = json.dumps([{k: v for k, v in asdict(c).items() if k != "name" or c.category != "essential"}

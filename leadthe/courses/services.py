@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from leadthe.database import write_transaction
 from leadthe.extensions import db
+from leadthe.tenancy import prebuilt
 from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer,
                             User, utcnow)
 
@@ -155,7 +156,7 @@ def get_course_or_404(slug: str, user: User) -> Course:
 @functools.cache
 def _outline_statement():
     """Built once: the hot pages (the player above all) spend more time building a statement than running it."""
-    return (
+    return prebuilt(
         sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.kind, Lesson.minutes, Lesson.seq, Lesson.module_id,
                   CourseModule.title, LessonCompletion.completed_at)
         .join(CourseModule, CourseModule.id == Lesson.module_id)
@@ -275,9 +276,12 @@ def _player_statement(viewer: str):
     elif viewer == "admin":
         rule = sa.or_(rule, Course.org_id == org_id)
     visible = sa.or_(Course.org_id.is_(None), Course.org_id == org_id)
-    return (
+    return prebuilt(
         sa.select(Lesson, Course, Enrollment, PracticeAnswer, ActivityDay)
-        .options(defer(Lesson.body_md), defer(Lesson.transcript_md), defer(Lesson.search_text))  # not shown
+        # the long texts the player does not show stay in the database (loaded on access, should anything ask)
+        .options(defer(Lesson.body_md), defer(Lesson.transcript_md), defer(Lesson.search_text),
+                 defer(Course.description_md), defer(Course.description_html), defer(Course.search_text),
+                 defer(Course.summary), defer(Course.audience))
         .join(Course, Course.id == Lesson.course_id)
         .join(CourseModule, CourseModule.id == Lesson.module_id)
         .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.user_id == user_id))

@@ -68,8 +68,10 @@ def resume(slug):
 
 
 def _lesson_response(page, form=None, saved=False, status=200, template_block="lesson_body"):
+    # the answer form only where there is something to answer (a form costs a CSRF token and its fields)
+    answer_form = form or (_answer_form(page) if page.lesson.kind == "practice" else None)
     return render("courses/lesson.html", block=template_block, status=status, page=page, course=page.course,
-                  lesson=page.lesson, complete_form=EmptyForm(), answer_form=form or _answer_form(page), saved=saved,
+                  lesson=page.lesson, answer_form=answer_form, saved=saved,
                   low_data=bool(ui_preferences()["low_data"]), oob=wants_fragment())
 
 

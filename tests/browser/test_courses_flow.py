@@ -40,8 +40,18 @@ def test_walk_a_course_to_completion(live_app, page, js, tmp_path):
         # htmx swapped the lesson pane: completion shown, progress bar updated, no page load
         page.get_by_text("Completed on").wait_for()
         assert "1 of 3 lessons done" in page.locator("#course-progress").inner_text()
+        page.evaluate("window.stayedOnPage = true")  # survives only if no full page load happens
         page.get_by_role("link", name="Next: Step 2").click()
         page.wait_for_url("**/lessons/step-2")
+        page.get_by_role("heading", level=1, name="Step 2").wait_for()
+        assert page.evaluate("window.stayedOnPage === true")  # htmx swapped the pane and pushed the URL
+        # the outline's links swap the pane too (their target and history settings come from the outline)
+        page.locator("nav.outline").get_by_role("link", name="Step 1").click()
+        page.wait_for_url("**/lessons/step-1")
+        page.get_by_role("heading", level=1, name="Step 1").wait_for()
+        page.locator("nav.outline").get_by_role("link", name="Step 2").click()
+        page.wait_for_url("**/lessons/step-2")
+        assert page.evaluate("window.stayedOnPage === true")
     else:
         page.wait_for_url("**/lessons/step-2")
     assert page.get_by_role("heading", level=1).inner_text() == "Step 2"
