@@ -11,7 +11,7 @@ Flask and Jinja's i18n extension costs more than the rest of the template togeth
 """
 from __future__ import annotations
 
-from flask import g, has_app_context, has_request_context, request
+from flask.globals import _cv_app, _cv_request
 from flask_babel import get_translations
 from flask import url_for as flask_url_for
 from jinja2 import pass_context
@@ -26,18 +26,22 @@ def memoised_url_for():
 
     def url_for(endpoint: str, **values) -> str:
         """``flask.url_for``, memoised (see the module's docstring)."""
-        if not has_request_context():  # mails and exports built by the worker: absolute URLs from settings
+        ctx = _cv_request.get(None)  # the request context itself: one lookup instead of a proxy per attribute
+        if ctx is None:  # mails and exports built by the worker: absolute URLs from settings
             return flask_url_for(endpoint, **values)
-        try:
-            items = tuple(sorted(values.items()))
-        except TypeError:
-            return flask_url_for(endpoint, **values)
-        if not all(type(v) in _SIMPLE for _k, v in items):
-            return flask_url_for(endpoint, **values)
-        external = values.get("_external")
-        key = (endpoint, items, request.script_root,
-               request.blueprint if endpoint.startswith(".") else None,
-               request.host_url if external else None)
+        if len(values) > 1:
+            try:
+                items = tuple(sorted(values.items()))
+            except TypeError:
+                return flask_url_for(endpoint, **values)
+        else:
+            items = tuple(values.items())
+        for _name, value in items:
+            if type(value) not in _SIMPLE:
+                return flask_url_for(endpoint, **values)
+        req = ctx.request
+        key = (endpoint, items, req.script_root, req.blueprint if endpoint[0] == "." else None,
+               req.host_url if values.get("_external") else None)
         url = cache.get(key)
         if url is None:
             url = flask_url_for(endpoint, **values)
@@ -56,15 +60,16 @@ _plain_cache: dict[tuple[object, str, bool], Markup | str] = {}
 def _current_translations():
     """Flask-Babel's translations for this request, looked up once per request (and again only when
     ``force_locale`` changed the locale meanwhile)."""
-    if not has_app_context():
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None:
         return get_translations()
-    ctx = g.get("_flask_babel")
-    locale = getattr(ctx, "babel_locale", None)
-    cached = g.get("_leadthe_translations")
+    g_ = app_ctx.g
+    locale = getattr(getattr(g_, "_flask_babel", None), "babel_locale", None)
+    cached = getattr(g_, "_leadthe_translations", None)
     if locale is not None and cached is not None and cached[0] is locale:
         return cached[1]
     translations = get_translations()
-    g._leadthe_translations = (getattr(g.get("_flask_babel"), "babel_locale", None), translations)
+    g_._leadthe_translations = (getattr(getattr(g_, "_flask_babel", None), "babel_locale", None), translations)
     return translations
 
 
