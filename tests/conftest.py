@@ -87,6 +87,9 @@ def wipe_database(app) -> None:
     from leadthe.legal.services import invalidate_policy_facts
 
     invalidate_policy_facts()  # the per-process table of policy versions: the rows went without the ORM
+    from leadthe.courses.services import invalidate_outlines
+
+    invalidate_outlines()  # and the per-process course outlines
 
 
 @pytest.fixture

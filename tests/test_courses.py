@@ -357,6 +357,35 @@ def test_page_views_close_together_still_count_the_time_between(app, companies, 
         assert enrollment.last_lesson_id == db.session.scalar(sa.select(Lesson.id).where(Lesson.slug == "l2"))
 
 
+def test_outline_follows_content_changes(app, client, companies, tmp_path, monkeypatch):
+    """The player's outline comes from a per-process table: a change made here shows at once, a change
+    made by another process (here: a plain UPDATE the ORM does not see) once the table is refreshed."""
+    from leadthe.courses import services
+
+    write_course(tmp_path, "small", 3)
+    load(app, tmp_path)
+    login(client, companies[0].learner.email)
+    enrol(client, "small")
+    complete(client, "small", "l2")
+    html = client.get("/courses/small/lessons/l1").get_data(as_text=True)
+    assert "Lesson 3" in html and 'id="outline-' in html and "1 of 3 lessons done" in html
+    with app.app_context():  # an edit in this process (the ORM): the next page shows it
+        db.session.scalar(sa.select(Lesson).where(Lesson.slug == "l3")).title = "Lesson three, renamed"
+        db.session.commit()
+    assert "Lesson three, renamed" in client.get("/courses/small/lessons/l1").get_data(as_text=True)
+    clock = [10_000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    client.get("/courses/small/lessons/l1")
+    with app.app_context():  # another process archives a lesson
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(Lesson).where(Lesson.slug == "l3").values(archived=True))
+    assert "Lesson three, renamed" in client.get("/courses/small/lessons/l1").get_data(as_text=True)
+    clock[0] += services.OUTLINE_SECONDS + 1
+    html = client.get("/courses/small/lessons/l1").get_data(as_text=True)
+    assert "Lesson three, renamed" not in html and "1 of 2 lessons done" in html
+    assert client.get("/courses/small/lessons/l3").status_code == 404  # the lesson itself is checked on every view
+
+
 # --- time spent ------------------------------------------------------------------------------------
 
 def test_heartbeats_add_believable_time(app, companies):

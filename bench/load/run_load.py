@@ -132,8 +132,8 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     # at most 25: they sign in one after the other from one address, under the log-in limit of 30 a minute
     parser.add_argument("--learners", type=int, default=25)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="lesson-only and bare runs alternate this many times; the ratio is their medians'")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="lesson-only and bare runs alternate this many times; the ratio is the median of the rounds'")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -192,24 +192,24 @@ with app.app_context():
             "50 people, 1 s pauses": people(port, users, args.seconds, lesson),
             "learner mix": wrk(port, args.seconds, args.connections, user_env),
         }
-        # The machine's speed drifts between runs (other tenants, CPU boost): alternate the two runs the
-        # ratio compares and take each one's median round.
+        # The machine's speed drifts between runs (other tenants, CPU boost): the two runs the ratio compares
+        # alternate, each round gives a ratio of two neighbouring runs, and the median round is reported.
         rounds = []
         for _ in range(args.rounds):
             rounds.append((wrk(port, args.seconds, args.connections, {**user_env, "LEADTHE_ONLY": lesson}),
                            wrk(bare_port, args.seconds, args.connections, {"LEADTHE_ONLY": "/lesson"})))
-        median = lambda runs: sorted(runs, key=lambda r: float(r["rps"]))[len(runs) // 2]  # noqa: E731
-        results["lesson page only"] = median([lesson_run for lesson_run, _ in rounds])
-        results["bare Flask page"] = median([bare_run for _, bare_run in rounds])
+        rounds.sort(key=lambda pair: float(pair[0]["rps"]) / float(pair[1]["rps"]))
+        results["lesson page only"], results["bare Flask page"] = rounds[len(rounds) // 2]
         print(f"\n{backend}, gunicorn {args.workers} sync workers, {args.connections} connections, {args.seconds} s each")
         print(f"{'run':<22} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
         for name, r in results.items():
             errors = int(r["non2xx3xx"]) + int(r["socket_errors"])
             print(f"{name:<22} {float(r['rps']):>8.0f} {float(r['p50_ms']):>8.1f} {float(r['p95_ms']):>8.1f} {float(r['p99_ms']):>8.1f} {errors:>7}")
         ratio = float(results["lesson page only"]["rps"]) / float(results["bare Flask page"]["rps"])
-        each = ", ".join(f"{float(a['rps']):.0f}/{float(b['rps']):.0f}" for a, b in rounds)
+        each = ", ".join(f"{float(a['rps']):.0f}/{float(b['rps']):.0f} ({float(a['rps']) / float(b['rps']):.0%})"
+                         for a, b in rounds)
         locked = log.read_text(errors="replace").count("database is locked")
-        print(f"rounds (lesson/bare req/s): {each}")
+        print(f"rounds, by ratio (lesson/bare req/s): {each}")
         print(f"lesson/bare throughput: {ratio:.0%} (goal >= 40%); 'database is locked' in the log: {locked}")
     finally:
         app_proc.terminate()

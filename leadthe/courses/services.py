@@ -8,13 +8,14 @@ also holds where no tenant is active (platform staff).
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import Session, aliased, defer
 from flask_babel import lazy_gettext as _l
 
 from leadthe.database import write_transaction
@@ -144,6 +145,11 @@ class OutlineItem:
     module_id: int
     module_title: str
     completed_at: datetime | None
+    # done without the date: the player's outline knows which lessons are done, and the date only of the open one
+    done: bool = False
+
+    def __post_init__(self):
+        self.done = self.done or self.completed_at is not None
 
 
 def get_course_or_404(slug: str, user: User) -> Course:
@@ -168,8 +174,10 @@ def _outline_statement():
 
 
 def outline(course_id: int, user_id: int) -> list[OutlineItem]:
-    """Every live lesson of the course in order, with the person's completion: one query."""
-    rows = db.session.execute(_outline_statement(), {"course_id": course_id, "user_id": user_id}).all()
+    """Every live lesson of the course in order, with the person's completion: one query. It reads no
+    company-owned table (lessons belong to a course the caller already checked), so it runs as a Core
+    statement on the session's connection, without the ORM's per-query machinery."""
+    rows = db.session.connection().execute(_outline_statement(), {"course_id": course_id, "user_id": user_id}).all()
     return [OutlineItem(*row) for row in rows]
 
 
@@ -242,7 +250,7 @@ class PlayerPage:
 
     @property
     def done(self) -> int:
-        return sum(1 for item in self.items if item.completed_at)
+        return sum(1 for item in self.items if item.done)
 
     @property
     def percent(self) -> int:
@@ -276,8 +284,12 @@ def _player_statement(viewer: str):
     elif viewer == "admin":
         rule = sa.or_(rule, Course.org_id == org_id)
     visible = sa.or_(Course.org_id.is_(None), Course.org_id == org_id)
+    done_ids = (sa.select(sa.func.aggregate_strings(sa.cast(LessonCompletion.lesson_id, sa.String), ","))
+                .where(LessonCompletion.user_id == user_id, LessonCompletion.course_id == Course.id)
+                .scalar_subquery())
+    completion = aliased(LessonCompletion)
     return prebuilt(
-        sa.select(Lesson, Course, Enrollment, PracticeAnswer, ActivityDay)
+        sa.select(Lesson, Course, Enrollment, PracticeAnswer, ActivityDay, completion.completed_at, done_ids)
         # the long texts the player does not show stay in the database (loaded on access, should anything ask)
         .options(defer(Lesson.body_md), defer(Lesson.transcript_md), defer(Lesson.search_text),
                  defer(Course.description_md), defer(Course.description_html), defer(Course.search_text),
@@ -287,22 +299,83 @@ def _player_statement(viewer: str):
         .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.user_id == user_id))
         .outerjoin(PracticeAnswer, sa.and_(PracticeAnswer.lesson_id == Lesson.id, PracticeAnswer.user_id == user_id))
         .outerjoin(ActivityDay, sa.and_(ActivityDay.user_id == user_id, ActivityDay.day == sa.bindparam("day")))
+        .outerjoin(completion, sa.and_(completion.lesson_id == Lesson.id, completion.user_id == user_id))
         .where(Course.slug == sa.bindparam("course_slug"), Lesson.slug == sa.bindparam("lesson_slug"),
                Lesson.archived.is_(False), CourseModule.archived.is_(False), visible, rule)
     )
 
 
 def player_page(course_slug: str, lesson_slug: str, user: User, now: datetime | None = None) -> PlayerPage:
-    """The lesson with its course, the person's enrolment, saved answer and today's activity (one query),
-    and the outline with completions (a second query): a fixed number of queries for any course size."""
+    """One query: the lesson with its course, the person's enrolment, saved answer, today's activity, when
+    they completed this lesson and which lessons of the course they completed. The outline itself (titles
+    and order, the same for everyone) comes from the per-process content table: a fixed number of queries
+    for any course size."""
     now = now or utcnow()
     row = db.session.execute(_player_statement(_viewer(user)), {
         "course_slug": course_slug, "lesson_slug": lesson_slug, "user_id": user.id, "org_id": user.org_id,
         "day": now.date()}).first()
     if row is None:
         abort(404)
-    lesson, course, enrollment, answer, today = row
-    return PlayerPage(course, lesson, enrollment, answer, outline(course.id, user.id), today)
+    lesson, course, enrollment, answer, today, completed_at, done_ids = row
+    done = {int(i) for i in done_ids.split(",")} if done_ids else set()
+    items = [OutlineItem(*entry, completed_at=completed_at if entry[0] == lesson.id else None, done=entry[0] in done)
+             for entry in course_outline(course.id)]
+    return PlayerPage(course, lesson, enrollment, answer, items, today)
+
+
+# The outline of a course (live lessons in order, with their module) is the same for everyone and changes
+# only when the content does: each process keeps it, refreshed after OUTLINE_SECONDS and at once when this
+# process writes a course, module or lesson. Another process's edit shows here within that time.
+OUTLINE_SECONDS = 30.0
+_outline_generation = 0
+_outlines: dict[int, tuple[float, int, tuple]] = {}
+_CONTENT_MODELS = (Course, CourseModule, Lesson)
+
+
+def invalidate_outlines() -> None:
+    global _outline_generation
+    _outline_generation += 1
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _content_flushed(session, _context) -> None:
+    if any(isinstance(obj, _CONTENT_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
+        invalidate_outlines()
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _content_bulk_written(state) -> None:
+    if (state.is_update or state.is_delete or state.is_insert) and state.bind_mapper is not None \
+            and state.bind_mapper.class_ in _CONTENT_MODELS:
+        invalidate_outlines()
+
+
+@functools.cache
+def _outline_content_statement():
+    return (
+        sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.kind, Lesson.minutes, Lesson.seq, Lesson.module_id,
+                  CourseModule.title)
+        .join(CourseModule, CourseModule.id == Lesson.module_id)
+        .where(Lesson.course_id == sa.bindparam("course_id"), Lesson.archived.is_(False), CourseModule.archived.is_(False))
+        .order_by(Lesson.seq)
+    )
+
+
+def course_outline(course_id: int) -> tuple[tuple, ...]:
+    """(id, slug, title, kind, minutes, seq, module_id, module title) of the course's live lessons, in order.
+    Only for a course the caller has already found visible to the person."""
+    now = time.monotonic()
+    cached = _outlines.get(course_id)
+    if cached is not None and cached[1] == _outline_generation and now - cached[0] <= OUTLINE_SECONDS:
+        return cached[2]
+    generation = _outline_generation
+    # no company-owned table here: a Core statement on the session's connection
+    rows = tuple(tuple(row) for row in db.session.connection().execute(_outline_content_statement(),
+                                                                        {"course_id": course_id}))
+    if len(_outlines) > 5000:
+        _outlines.clear()
+    _outlines[course_id] = (now, generation, rows)
+    return rows
 
 
 def record_lesson_view(page: PlayerPage, user: User, now: datetime | None = None) -> None:
