@@ -357,6 +357,36 @@ def test_page_views_close_together_still_count_the_time_between(app, companies, 
         assert enrollment.last_lesson_id == db.session.scalar(sa.select(Lesson.id).where(Lesson.slug == "l2"))
 
 
+def test_drafts_in_the_player_only_for_their_authors(app, companies, tmp_path):
+    """The player's statement states the draft rule with parameters: a platform draft opens for staff
+    only, a company's draft for that company's admin only, a published company course for its own people only."""
+    a, b = companies
+    write_course(tmp_path, "plat", 2)
+    write_course(tmp_path, "own", 2)
+    load(app, tmp_path)
+    staff = make_user(app, None, email="author@leadthe.example", role="staff")
+    with app.app_context():
+        for slug, org_id in (("plat", None), ("own", a.org.id)):
+            course = db.session.scalar(sa.select(Course).where(Course.slug == slug))
+            course.published, course.org_id = False, org_id
+        db.session.commit()
+    clients = {}
+    for name, person in (("staff", staff), ("admin a", a.admin), ("learner a", a.learner), ("admin b", b.admin)):
+        clients[name] = app.test_client()
+        login(clients[name], person.email)
+
+    def status(who, slug):
+        return clients[who].get(f"/courses/{slug}/lessons/l1").status_code
+
+    # a draft nobody is enrolled in: its author is sent to the course page to enrol, others get 404
+    assert [status(w, "plat") for w in clients] == [303, 404, 404, 404]
+    assert [status(w, "own") for w in clients] == [404, 303, 404, 404]
+    with app.app_context():
+        db.session.scalar(sa.select(Course).where(Course.slug == "own")).published = True
+        db.session.commit()
+    assert [status(w, "own") for w in clients] == [404, 303, 303, 404]
+
+
 def test_outline_follows_content_changes(app, client, companies, tmp_path, monkeypatch):
     """The player's outline comes from a per-process table: a change made here shows at once, a change
     made by another process (here: a plain UPDATE the ORM does not see) once the table is refreshed."""

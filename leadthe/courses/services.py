@@ -67,7 +67,9 @@ def visible_courses(user: User, *, include_drafts: bool = False):
 
 
 def _draft_rule(user: User):
-    """Authors see their own drafts in the player: staff the platform's, a company admin the company's."""
+    """Authors see their own drafts in the player: staff the platform's, a company admin the company's.
+    (``_player_statement`` states the same rule with parameters: change both together;
+    tests/test_courses.py checks drafts in the player for each kind of viewer.)"""
     rule = Course.published.is_(True)
     if user.is_platform_staff:
         rule = sa.or_(rule, Course.org_id.is_(None))
