@@ -132,8 +132,8 @@ def new_recovery_codes(user: User) -> list[str]:
     """Ten new codes replacing any earlier ones; only their hashes are stored."""
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = []
-    for _ in range(RECOVERY_CODES):
-        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(16))
+    for _n in range(RECOVERY_CODES):  # not "_": that is gettext in this module
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _c in range(16))
         code = "-".join(raw[i:i + 4] for i in range(0, 16, 4))
         codes.append(code)
         db.session.add(RecoveryCode(user_id=user.id, code_hash=_hash_recovery(code)))
