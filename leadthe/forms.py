@@ -6,6 +6,12 @@ from wtforms.validators import DataRequired, Email, Length
 from flask_babel import lazy_gettext as _l
 
 
+def strip(value):
+    """A field filter. WTForms' Optional() ends the checks for a value of only whitespace, so a field with
+    Optional() must strip, or "   " (or 30,000 line breaks) would be saved unchecked."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def choices(labels: dict) -> list[SelectChoice]:
     """SelectField/RadioField choices from a {value: label} dict whose labels may be lazy translations
     (WTForms' dict shorthand accepts plain str labels only)."""
@@ -21,7 +27,7 @@ def email_field(label=_l("E-mail address")):
         label,
         validators=[DataRequired(_l("Enter your e-mail address.")), Email(_l("Enter an e-mail address like name@company.com.")), Length(max=254)],
         render_kw={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "none"},
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[strip],
     )
 
 

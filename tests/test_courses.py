@@ -531,6 +531,21 @@ def _first_option(html):
     return re.search(r'<select[^>]*name="module_id"[^>]*>\s*<option[^>]*value="(\d+)"', html).group(1)
 
 
+def test_a_blank_address_name_keeps_the_course_address(app, companies):
+    """Whitespace in the optional slug field (here 20,000 line breaks) counts as empty: the course keeps its
+    address, and nothing unchecked reaches the database (it used to be saved as the slug, or fail on PostgreSQL)."""
+    a, _ = companies
+    client = app.test_client()
+    login(client, a.admin.email)
+    course_url = admin_creates_private_course(client)
+    fields = {"title": "Acme onboarding", "topic": "onboarding", "level": "beginner", "audience": "staff", "summary": "s",
+              "body": "b"}
+    r = post_form(client, course_url, {**fields, "slug": "\r\n" * 10_000}, page=course_url)
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    with app.app_context():
+        assert db.session.scalar(sa.select(Course.slug).where(Course.title == "Acme onboarding")) == "acme-onboarding"
+
+
 def test_private_course_is_visible_only_in_its_company(app, companies):
     load(app)
     a, b = companies

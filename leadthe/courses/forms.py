@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, URL
 from flask_babel import lazy_gettext as _l
-from leadthe.forms import choices
+from leadthe.forms import choices, strip
 
 from leadthe.models.course import LESSON_KIND_LABELS, LEVEL_LABELS
 
@@ -20,7 +20,7 @@ SLUG_RULE = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message=_l("Use lower-case let
 
 class CourseForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give the course a title.")), Length(max=200)])
-    slug = StringField(_l("Address name (slug)"), validators=[Optional(), Length(max=80), SLUG_RULE],
+    slug = StringField(_l("Address name (slug)"), validators=[Optional(), Length(max=80), SLUG_RULE], filters=[strip],
                        description=_l("Part of the course's address; leave empty to make one from the title. Keep it stable once learners use it."))
     summary = StringField(_l("Summary"), validators=[Length(max=500)])
     topic = StringField(_l("Topic"), validators=[DataRequired(_l("Give a topic, e.g. prompting.")), Length(max=40)], default="general")
@@ -38,12 +38,12 @@ class ModuleForm(FlaskForm):
 
 class LessonForm(FlaskForm):
     title = StringField(_l("Lesson title"), validators=[DataRequired(_l("Give the lesson a title.")), Length(max=200)])
-    slug = StringField(_l("Address name (slug)"), validators=[Optional(), Length(max=80), SLUG_RULE],
+    slug = StringField(_l("Address name (slug)"), validators=[Optional(), Length(max=80), SLUG_RULE], filters=[strip],
                        description=_l("Leave empty to make one from the title."))
     module_id = SelectField(_l("Module"), coerce=int, choices={})
     kind = SelectField(_l("Kind"), choices=choices(LESSON_KIND_LABELS), default="reading")
     minutes = IntegerField(_l("Minutes"), validators=[NumberRange(1, 600, _l("Between 1 and 600 minutes."))], default=5)
     body = TextAreaField(_l("Lesson text (Markdown)"), render_kw={"rows": 14})
     prompt = TextAreaField(_l("Practice exercise (practice lessons)"), render_kw={"rows": 3})
-    video_url = StringField(_l("Video address (video lessons)"), validators=[Optional(), URL(require_tld=False, message=_l("Enter a full address starting with https://")), Length(max=500)])
+    video_url = StringField(_l("Video address (video lessons)"), filters=[strip], validators=[Optional(), URL(require_tld=False, message=_l("Enter a full address starting with https://")), Length(max=500)])
     transcript = TextAreaField(_l("Transcript (video lessons, Markdown)"), render_kw={"rows": 6})

@@ -3,7 +3,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, Optional
 from flask_babel import lazy_gettext as _l
 
-from leadthe.forms import choices
+from leadthe.forms import choices, strip
 from leadthe.models.support import TICKET_CATEGORIES
 
 
@@ -21,5 +21,5 @@ class ReplyForm(FlaskForm):
 class FeedbackForm(FlaskForm):
     rating = RadioField(_l("How useful was it?"), choices={str(i): str(i) for i in range(1, 6)},
                         validators=[DataRequired(_l("Choose a rating from 1 to 5."))])
-    comment = TextAreaField(_l("Anything to add? (optional)"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 4})
+    comment = TextAreaField(_l("Anything to add? (optional)"), validators=[Optional(), Length(max=5000)], filters=[strip], render_kw={"rows": 4})
     course = HiddenField()
