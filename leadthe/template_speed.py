@@ -21,36 +21,34 @@ MAX_ENTRIES = 20_000  # a safety bound: URLs with many distinct values (ids) mus
 _SIMPLE = (str, int, bool, type(None))
 
 
-def memoised_url_for():
-    cache: dict[tuple, str] = {}
+_urls: dict[tuple, str] = {}
 
-    def url_for(endpoint: str, **values) -> str:
-        """``flask.url_for``, memoised (see the module's docstring)."""
-        ctx = _cv_request.get(None)  # the request context itself: one lookup instead of a proxy per attribute
-        if ctx is None:  # mails and exports built by the worker: absolute URLs from settings
+
+def url_for(endpoint: str, **values) -> str:
+    """``flask.url_for``, memoised (see the module's docstring)."""
+    ctx = _cv_request.get(None)  # the request context itself: one lookup instead of a proxy per attribute
+    if ctx is None:  # mails and exports built by the worker: absolute URLs from settings
+        return flask_url_for(endpoint, **values)
+    if len(values) > 1:
+        try:
+            items = tuple(sorted(values.items()))
+        except TypeError:
             return flask_url_for(endpoint, **values)
-        if len(values) > 1:
-            try:
-                items = tuple(sorted(values.items()))
-            except TypeError:
-                return flask_url_for(endpoint, **values)
-        else:
-            items = tuple(values.items())
-        for _name, value in items:
-            if type(value) not in _SIMPLE:
-                return flask_url_for(endpoint, **values)
-        req = ctx.request
-        key = (endpoint, items, req.script_root, req.blueprint if endpoint[0] == "." else None,
-               req.host_url if values.get("_external") else None)
-        url = cache.get(key)
-        if url is None:
-            url = flask_url_for(endpoint, **values)
-            if len(cache) >= MAX_ENTRIES:
-                cache.clear()
-            cache[key] = url
-        return url
-
-    return url_for
+    else:
+        items = tuple(values.items())
+    for _name, value in items:
+        if type(value) not in _SIMPLE:
+            return flask_url_for(endpoint, **values)
+    req = ctx.request
+    key = (endpoint, items, req.script_root, req.blueprint if endpoint[0] == "." else None,
+           req.host_url if values.get("_external") else None)
+    url = _urls.get(key)
+    if url is None:
+        url = flask_url_for(endpoint, **values)
+        if len(_urls) >= MAX_ENTRIES:
+            _urls.clear()
+        _urls[key] = url
+    return url
 
 
 # keyed by the Translations object itself (identity), so an entry can never be confused with another language's
@@ -114,6 +112,3 @@ def request_gettext(translations):
 
     return gettext, ngettext
 
-
-# the one used by templates and by Python helpers that build many URLs per page (static_url)
-url_for = memoised_url_for()

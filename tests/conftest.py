@@ -84,12 +84,9 @@ def wipe_database(app) -> None:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.session.remove()
-    from leadthe.legal.services import invalidate_policy_facts
+    from leadthe.process_tables import invalidate_all
 
-    invalidate_policy_facts()  # the per-process table of policy versions: the rows went without the ORM
-    from leadthe.courses.services import invalidate_outlines
-
-    invalidate_outlines()  # and the per-process course outlines
+    invalidate_all()  # the per-process tables (policy versions, outlines): the rows went without the ORM
 
 
 @pytest.fixture

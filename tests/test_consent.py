@@ -283,12 +283,13 @@ def test_a_version_published_by_another_process_shows_within_the_refresh_time(cl
     """Pages read the policy versions from a per-process table; a version another process wrote (here:
     a plain INSERT, which this process's ORM does not see) appears once that table is refreshed."""
     import leadthe.legal.services as legal
+    from leadthe import process_tables
     from leadthe.models.consent import PolicyDocument
 
     a, _ = companies
     post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
     clock = [1000.0]
-    monkeypatch.setattr(legal.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(process_tables.time, "monotonic", lambda: clock[0])
     assert 'id="policy-notice"' not in client.get("/dashboard").get_data(as_text=True)
     with app.app_context():
         with db.engine.begin() as conn:

@@ -390,6 +390,7 @@ def test_drafts_in_the_player_only_for_their_authors(app, companies, tmp_path):
 def test_outline_follows_content_changes(app, client, companies, tmp_path, monkeypatch):
     """The player's outline comes from a per-process table: a change made here shows at once, a change
     made by another process (here: a plain UPDATE the ORM does not see) once the table is refreshed."""
+    from leadthe import process_tables
     from leadthe.courses import services
 
     write_course(tmp_path, "small", 3)
@@ -404,7 +405,7 @@ def test_outline_follows_content_changes(app, client, companies, tmp_path, monke
         db.session.commit()
     assert "Lesson three, renamed" in client.get("/courses/small/lessons/l1").get_data(as_text=True)
     clock = [10_000.0]
-    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(process_tables.time, "monotonic", lambda: clock[0])
     client.get("/courses/small/lessons/l1")
     with app.app_context():  # another process archives a lesson
         with db.engine.begin() as conn:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import sqlalchemy as sa
-
 from flask import flash, g, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -54,10 +52,7 @@ def ui_preferences() -> dict:
         return g.ui_prefs
     prefs = dict(DEFAULTS)
     if current_user and current_user.is_authenticated:
-        user = current_user._get_current_object()
-        # loaded with the session (leadthe.auth.sessions) when the user came from the session cookie
-        loaded = "preference" in sa.inspect(user).dict
-        row = user.preference if loaded else db.session.get(UserPreference, user.id)
+        row = current_user.preference  # loaded with the session's query (leadthe.auth.sessions)
         if row is not None:
             prefs.update(theme=row.theme, density=row.density, low_data=row.low_data,
                          email_progress=row.email_progress, email_product=row.email_product,

@@ -8,18 +8,18 @@ also holds where no tenant is active (platform staff).
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy.orm import aliased, defer
 from flask_babel import lazy_gettext as _l
 
 from leadthe.database import write_transaction
 from leadthe.extensions import db
+from leadthe.process_tables import ProcessTable
 from leadthe.tenancy import prebuilt
 from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer,
                             User, utcnow)
@@ -66,16 +66,29 @@ def visible_courses(user: User, *, include_drafts: bool = False):
     return own
 
 
-def _draft_rule(user: User):
-    """Authors see their own drafts in the player: staff the platform's, a company admin the company's.
-    (``_player_statement`` states the same rule with parameters: change both together;
-    tests/test_courses.py checks drafts in the player for each kind of viewer.)"""
-    rule = Course.published.is_(True)
+def _viewer(user: User) -> str:
+    """Which draft rule applies to ``user`` (see ``_draft_clause``)."""
     if user.is_platform_staff:
+        return "staff"
+    if user.is_org_admin and user.org_id is not None:
+        return "admin"
+    return "member"
+
+
+def _draft_clause(viewer: str, org_id):
+    """Authors see their own drafts in the player: staff the platform's, a company admin the company's.
+    ``org_id`` is the person's company: a value, or a parameter of a statement built once (NULL then
+    matches no company, as ``visible_courses`` has it for people without one)."""
+    rule = Course.published.is_(True)
+    if viewer == "staff":
         rule = sa.or_(rule, Course.org_id.is_(None))
-    elif user.is_org_admin and user.org_id is not None:
-        rule = sa.or_(rule, Course.org_id == user.org_id)
-    return sa.and_(visible_courses(user, include_drafts=True), rule)
+    elif viewer == "admin":
+        rule = sa.or_(rule, Course.org_id == org_id)
+    return sa.and_(sa.or_(Course.org_id.is_(None), Course.org_id == org_id), rule)
+
+
+def _draft_rule(user: User):
+    return _draft_clause(_viewer(user), user.org_id)
 
 
 # --- catalogue -------------------------------------------------------------------------------------
@@ -161,26 +174,11 @@ def get_course_or_404(slug: str, user: User) -> Course:
     return course
 
 
-@functools.cache
-def _outline_statement():
-    """Built once: the hot pages (the player above all) spend more time building a statement than running it."""
-    return prebuilt(
-        sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.kind, Lesson.minutes, Lesson.seq, Lesson.module_id,
-                  CourseModule.title, LessonCompletion.completed_at)
-        .join(CourseModule, CourseModule.id == Lesson.module_id)
-        .outerjoin(LessonCompletion, sa.and_(LessonCompletion.lesson_id == Lesson.id,
-                                             LessonCompletion.user_id == sa.bindparam("user_id")))
-        .where(Lesson.course_id == sa.bindparam("course_id"), Lesson.archived.is_(False), CourseModule.archived.is_(False))
-        .order_by(Lesson.seq)
-    )
-
-
 def outline(course_id: int, user_id: int) -> list[OutlineItem]:
-    """Every live lesson of the course in order, with the person's completion: one query. It reads no
-    company-owned table (lessons belong to a course the caller already checked), so it runs as a Core
-    statement on the session's connection, without the ORM's per-query machinery."""
-    rows = db.session.connection().execute(_outline_statement(), {"course_id": course_id, "user_id": user_id}).all()
-    return [OutlineItem(*row) for row in rows]
+    """Every live lesson of the course in order (``course_outline``), with the person's completion."""
+    done = dict(db.session.execute(sa.select(LessonCompletion.lesson_id, LessonCompletion.completed_at).where(
+        LessonCompletion.user_id == user_id, LessonCompletion.course_id == course_id)).all())
+    return [OutlineItem(*entry, completed_at=done.get(entry[0])) for entry in course_outline(course_id)]
 
 
 def group_by_module(items: list[OutlineItem]) -> list[tuple[str, list[OutlineItem]]]:
@@ -267,25 +265,10 @@ class PlayerPage:
         return group_by_module(self.items)
 
 
-def _viewer(user: User) -> str:
-    """Which draft rule applies (see ``_draft_rule``), as a key for prepared statements."""
-    if user.is_platform_staff:
-        return "staff"
-    if user.is_org_admin and user.org_id is not None:
-        return "admin"
-    return "member"
-
-
 @functools.cache
 def _player_statement(viewer: str):
-    """``_draft_rule`` with the company as a parameter (NULL matches no company), built once per kind of viewer."""
-    org_id, user_id = sa.bindparam("org_id"), sa.bindparam("user_id")
-    rule = Course.published.is_(True)
-    if viewer == "staff":
-        rule = sa.or_(rule, Course.org_id.is_(None))
-    elif viewer == "admin":
-        rule = sa.or_(rule, Course.org_id == org_id)
-    visible = sa.or_(Course.org_id.is_(None), Course.org_id == org_id)
+    """Built once per kind of viewer, with the person and their company as parameters."""
+    user_id = sa.bindparam("user_id")
     done_ids = (sa.select(sa.func.aggregate_strings(sa.cast(LessonCompletion.lesson_id, sa.String), ","))
                 .where(LessonCompletion.user_id == user_id, LessonCompletion.course_id == Course.id)
                 .scalar_subquery())
@@ -303,7 +286,8 @@ def _player_statement(viewer: str):
         .outerjoin(ActivityDay, sa.and_(ActivityDay.user_id == user_id, ActivityDay.day == sa.bindparam("day")))
         .outerjoin(completion, sa.and_(completion.lesson_id == Lesson.id, completion.user_id == user_id))
         .where(Course.slug == sa.bindparam("course_slug"), Lesson.slug == sa.bindparam("lesson_slug"),
-               Lesson.archived.is_(False), CourseModule.archived.is_(False), visible, rule)
+               Lesson.archived.is_(False), CourseModule.archived.is_(False),
+               _draft_clause(viewer, sa.bindparam("org_id", type_=sa.Integer)))
     )
 
 
@@ -326,30 +310,9 @@ def player_page(course_slug: str, lesson_slug: str, user: User, now: datetime | 
 
 
 # The outline of a course (live lessons in order, with their module) is the same for everyone and changes
-# only when the content does: each process keeps it, refreshed after OUTLINE_SECONDS and at once when this
-# process writes a course, module or lesson. Another process's edit shows here within that time.
+# only when the content does: a per-process table (leadthe.process_tables).
 OUTLINE_SECONDS = 30.0
-_outline_generation = 0
-_outlines: dict[int, tuple[float, int, tuple]] = {}
-_CONTENT_MODELS = (Course, CourseModule, Lesson)
-
-
-def invalidate_outlines() -> None:
-    global _outline_generation
-    _outline_generation += 1
-
-
-@sa.event.listens_for(Session, "after_flush")
-def _content_flushed(session, _context) -> None:
-    if any(isinstance(obj, _CONTENT_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
-        invalidate_outlines()
-
-
-@sa.event.listens_for(Session, "do_orm_execute")
-def _content_bulk_written(state) -> None:
-    if (state.is_update or state.is_delete or state.is_insert) and state.bind_mapper is not None \
-            and state.bind_mapper.class_ in _CONTENT_MODELS:
-        invalidate_outlines()
+_outline_table = ProcessTable("course_outlines", (Course, CourseModule, Lesson), OUTLINE_SECONDS)
 
 
 @functools.cache
@@ -366,18 +329,12 @@ def _outline_content_statement():
 def course_outline(course_id: int) -> tuple[tuple, ...]:
     """(id, slug, title, kind, minutes, seq, module_id, module title) of the course's live lessons, in order.
     Only for a course the caller has already found visible to the person."""
-    now = time.monotonic()
-    cached = _outlines.get(course_id)
-    if cached is not None and cached[1] == _outline_generation and now - cached[0] <= OUTLINE_SECONDS:
-        return cached[2]
-    generation = _outline_generation
-    # no company-owned table here: a Core statement on the session's connection
-    rows = tuple(tuple(row) for row in db.session.connection().execute(_outline_content_statement(),
-                                                                        {"course_id": course_id}))
-    if len(_outlines) > 5000:
-        _outlines.clear()
-    _outlines[course_id] = (now, generation, rows)
-    return rows
+    def load():
+        # no company-owned table here: a Core statement on the session's connection
+        return tuple(tuple(row) for row in db.session.connection().execute(
+            _outline_content_statement(), {"course_id": course_id}))
+
+    return _outline_table.get(course_id, load)
 
 
 def record_lesson_view(page: PlayerPage, user: User, now: datetime | None = None) -> None:

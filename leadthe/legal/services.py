@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import nh3
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
-from flask import current_app, g
+from flask import g
 from markdown_it import MarkdownIt
 from flask_babel import lazy_gettext as _l
 from flask_babel import force_locale
@@ -22,6 +20,7 @@ from leadthe.mail import mail_everyone, queue_mail
 from leadthe.models import utcnow
 from leadthe.models.consent import PolicyAcknowledgement, PolicyDocument, PolicyNotice
 from leadthe.net import absolute_url
+from leadthe.process_tables import ProcessTable
 from leadthe.worker import enqueue_job, job_handler
 
 KINDS = {"privacy": _l("Privacy policy"), "cookies": _l("Cookie policy"), "terms": _l("Terms of use")}
@@ -82,10 +81,9 @@ def current_policy(kind: str) -> PolicyDocument | None:
 
 
 # What every page needs to know about the policies (the consent version, whether a change notice is due)
-# comes from a small per-process table of all versions instead of a query per page. It is refreshed
-# after POLICY_FACTS_SECONDS, and at once in this process when it writes a policy or an acknowledgement;
-# other processes see a newly published version within that time (versions are published ahead of
-# their effective date, and the effective date itself is checked on every page against the clock).
+# comes from a per-process table of all versions (leadthe.process_tables) instead of a query per page;
+# other processes see a newly published version within POLICY_FACTS_SECONDS (versions are published ahead
+# of their effective date, and the effective date itself is checked on every page against the clock).
 POLICY_FACTS_SECONDS = 30.0
 
 
@@ -100,30 +98,16 @@ class PolicyFact:
     created_at: datetime
 
 
-_facts_generation = 0  # bumped by any write of a policy version in this process
-
-
-def invalidate_policy_facts() -> None:
-    global _facts_generation
-    _facts_generation += 1
-
-
-@sa.event.listens_for(Session, "after_flush")
-def _policy_written(session, _context) -> None:
-    if any(isinstance(obj, PolicyDocument) for obj in (*session.new, *session.dirty, *session.deleted)):
-        invalidate_policy_facts()
+_policy_table = ProcessTable("policy_facts", (PolicyDocument,), POLICY_FACTS_SECONDS)
 
 
 def policy_facts() -> tuple[PolicyFact, ...]:
-    cache = current_app.extensions.setdefault("leadthe.policy_facts", {})
-    now = time.monotonic()
-    if cache.get("generation") != _facts_generation or now - cache.get("at", -1e9) > POLICY_FACTS_SECONDS:
-        generation = _facts_generation
-        rows = db.session.execute(sa.select(
+    def load():
+        return tuple(PolicyFact(*row) for row in db.session.execute(sa.select(
             PolicyDocument.id, PolicyDocument.kind, PolicyDocument.version, PolicyDocument.material,
-            PolicyDocument.categories_changed, PolicyDocument.effective_at, PolicyDocument.created_at))
-        cache.update(facts=tuple(PolicyFact(*row) for row in rows), at=now, generation=generation)
-    return cache["facts"]
+            PolicyDocument.categories_changed, PolicyDocument.effective_at, PolicyDocument.created_at)))
+
+    return _policy_table.get(None, load)
 
 
 def consent_policy_version() -> int:
