@@ -65,6 +65,9 @@ def test_maturity_self_assessment(live_app, page, js, tmp_path):
     page.wait_for_url("**/dashboard")
     page.goto("/maturity")
     page.get_by_role("link", name="Take the self-assessment").click()
+    # .all() does not wait: without this, a slow machine lists the fieldsets of the page being left (none)
+    page.wait_for_url("**/maturity/assessment")
+    page.locator("fieldset").first.wait_for()
     for group in page.locator("fieldset").all():
         group.locator("input[type=radio]").first.check()
     page.get_by_role("button", name="See my level").click()
