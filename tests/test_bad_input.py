@@ -310,3 +310,52 @@ def test_nul_in_a_form_value_is_refused_and_nothing_is_written(app, tmp_path):
 def test_every_post_route_is_covered():
     # the list comes from url_map: a new POST route is covered automatically; this only guards the walk
     assert len(ENDPOINTS) > 50 and "auth.signup" in ENDPOINTS and "support.index" in ENDPOINTS
+
+
+# --- numbers in the address ----------------------------------------------------------------------------
+
+# Every paginated list, and every other page that reads a number from the query string, with who may see it.
+NUMBER_PAGES = [
+    ("learner", "/courses?page={}"),
+    ("learner", "/courses?topic=testing&page={}"),
+    ("admin", "/admin/users?page={}"),
+    ("admin", "/admin/users?team={}"),
+    ("admin", "/admin/teams?page={}"),
+    ("admin", "/admin/audit?page={}"),
+    ("admin", "/admin/maturity?page={}"),
+    ("staff", "/staff/support?page={}"),
+    ("staff", "/staff/privacy-requests?show=all&page={}"),
+    ("learner", "/leaderboard?scope=team&team={}"),
+    ("learner", "/leaderboard?scope=org&team={}"),
+    (None, "/privacy/policy/history?from=1&to={}"),
+    (None, "/privacy/policy/history?from={}&to=1"),
+]
+NUMBERS = ["99999999999999999999999", "-99999999999999999999999", "9223372036854775808", "2147483648", "-1", "0",
+           "abc", "1e309", "", "%00", "NaN", "١٢٣", "2"]
+
+
+@pytest.mark.parametrize("role, path", NUMBER_PAGES)
+def test_numbers_in_the_address_are_never_a_500(app, tmp_path, role, path):
+    """A page number (or a version, a team) far past the end, negative, zero or not a number is clamped or
+    ignored: the list still answers (it used to overflow the database's integer and answer 500)."""
+    world = World(app, tmp_path)
+    client = world.signed_in(role)
+    for value in NUMBERS:
+        response = client.get(path.format(value))
+        html = response.get_data(as_text=True)
+        assert response.status_code in (200, 400, 404), f"{path.format(value)}: {response.status_code}\n{html[:1500]}"
+        assert '<main id="main"' in html and "Traceback" not in html
+        if value not in ("%00", "١٢٣"):
+            assert response.status_code != 400, f"{path.format(value)}: {response.status_code}"
+
+
+def test_every_page_that_reads_a_number_from_the_address_is_covered():
+    """The list above is complete: every ``?page=`` goes through ``page_arg`` (which clamps it), and every other
+    number read from the query string through ``int_arg``."""
+    import pathlib
+
+    source = pathlib.Path(__file__).resolve().parent.parent / "leadthe"
+    raw = [f"{p.relative_to(source)}:{n}" for p in source.rglob("*.py") if p.name != "query_args.py"
+           for n, line in enumerate(p.read_text().splitlines(), 1)
+           if re.search(r"\.get\([^)]*type=int", line) or re.search(r"""\.get\(["']page["']""", line)]
+    assert raw == [], f"numbers read from the address without page_arg/int_arg: {raw}"

@@ -1,7 +1,7 @@
 """AI maturity for the company admin: people's levels, teams' distributions and the company level side by
 side with next steps; the organisational questionnaire. Registered on the admin blueprint (imported by
 leadthe.assessments so the teams/admin module stays untouched)."""
-from flask import flash, request, url_for
+from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,6 +11,7 @@ from leadthe.assessments import rubric as R
 from leadthe.assessments.forms import OrgMaturityForm
 from leadthe.extensions import db
 from leadthe.htmx import render_form, see_other
+from leadthe.query_args import page_arg
 
 TEAMS_PER_PAGE = 50
 
@@ -20,7 +21,7 @@ def _page(form):
     dist = services.company_distribution(org_id)
     company = services.company_level(org_id, dist)
     teams = services.team_distributions(org_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     shown = teams[(page - 1) * TEAMS_PER_PAGE: page * TEAMS_PER_PAGE]
     return render_form("admin/maturity.html", form, dist=dist, company=company, teams=shown, team_total=len(teams),
                        page=page, per_page=TEAMS_PER_PAGE, steps=services.next_steps(company), R=R)

@@ -14,15 +14,16 @@ from leadthe.extensions import db
 from leadthe.forms import EmptyForm, choices
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import ImportBatch, Invitation, User
+from leadthe.query_args import int_arg, page_arg
 from leadthe.tenancy import get_or_404
 
 
 def _filters() -> people.PeopleFilter:
     a = request.args
-    team = a.get("team", type=int)
+    team = int_arg("team")
     return people.PeopleFilter(q=a.get("q", "")[:100], team_id=team, role=a.get("role", ""),
                                status=a.get("status", "active"), active=a.get("active", ""),
-                               page=max(a.get("page", 1, type=int), 1))
+                               page=page_arg())
 
 
 def invitation_form() -> InvitationForm:

@@ -12,6 +12,7 @@ from leadthe.admin.reports import TEAMS_PER_PAGE, dashboard, team_members, teams
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.htmx import render, render_form, see_other
+from leadthe.query_args import page_arg
 
 
 @bp.route("/teams", methods=["GET", "POST"])
@@ -29,7 +30,7 @@ def teams_page():
                 db.session.commit()
                 flash(_("Team “%(name)s” created.", name=team.name), "success")
                 return see_other(url_for("admin.team_detail", team_id=team.id))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     q = request.args.get("q", "")[:100]
     rows, total = teams_overview(current_user, page, q)
     return render_form("admin/teams.html", form, block="teams_results", rows=rows, total=total, page=page, q=q,

@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from flask import flash, render_template, request, url_for
+from flask import flash, render_template, url_for
 from flask_login import current_user
 
 from leadthe.admin import admin_required, bp
@@ -8,6 +8,7 @@ from leadthe.forms import EmptyForm
 from leadthe.htmx import see_other
 from leadthe.models import AuditEvent, User
 from leadthe.privacy.erasure import report_minor
+from leadthe.query_args import page_arg
 from leadthe.tenancy import get_or_404, scoped
 
 AUDIT_PAGE = 50
@@ -55,7 +56,7 @@ def settings():
 @admin_required
 def audit_log():
     """The company's security events, newest first: sign-ins, role changes, exports, staff access..."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     events, total = company_audit(current_user.org_id, page)
     return render_template("admin/audit.html", events=events, total=total, page=page, per_page=AUDIT_PAGE)
 

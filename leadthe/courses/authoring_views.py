@@ -12,6 +12,7 @@ from leadthe.courses.forms import CourseForm, LessonForm, ModuleForm
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm
 from leadthe.htmx import render, render_form, see_other
+from leadthe.query_args import int_arg
 
 
 def register_authoring(bp, guard, owner_of, area: str) -> None:
@@ -138,8 +139,8 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
         if request.method == "GET":
             if lesson is not None:
                 form.body.data, form.transcript.data = lesson.body_md, lesson.transcript_md
-            elif request.args.get("module", type=int) in form.module_id.choices:
-                form.module_id.data = request.args.get("module", type=int)
+            elif int_arg("module") in form.module_id.choices:
+                form.module_id.data = int_arg("module")
         preview = preview_of(form.body)
         if preview is None and form.validate_on_submit():
             if form.slug.data and authoring.lesson_slug_taken(course, form.slug.data, lesson):

@@ -10,6 +10,7 @@ from leadthe.extensions import db
 from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render, see_other, wants_fragment
 from leadthe.models.course import LEVELS
+from leadthe.query_args import page_arg
 
 
 @bp.route("/courses")
@@ -20,7 +21,7 @@ def catalogue():
     level = level if level in LEVELS else ""
     length = request.args.get("length", "")
     length = length if length in services.LENGTHS else ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     cards, total = services.catalogue(current_user, topic=topic, level=level, length=length, page=page)
     return render("courses/catalogue.html", block="course_list", cards=cards, total=total, page=page,
                   per_page=services.PER_PAGE, facets=services.catalogue_facets(current_user),

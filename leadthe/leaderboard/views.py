@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from leadthe.htmx import render
 from leadthe.leaderboard import bp, services
 from leadthe.privacy.services import may_rank
+from leadthe.query_args import int_arg
 
 
 @bp.route("/leaderboard")
@@ -19,7 +20,7 @@ def leaderboard():
     period = request.args.get("period", "all")
     period = period if period in ("week", "all") else "all"
     teams = services.viewer_teams(current_user)
-    team_id = request.args.get("team", type=int)
+    team_id = int_arg("team")
     if scope == "team":
         if team_id not in {t for t, _n in teams}:
             team_id = teams[0][0] if teams else None

@@ -7,6 +7,7 @@ from leadthe.htmx import is_htmx, see_other
 from leadthe.legal import bp, services
 from leadthe.models.consent import PolicyDocument
 from leadthe.net import safe_next
+from leadthe.query_args import int_arg
 
 
 def _kind_or_404(kind: str) -> str:
@@ -52,7 +53,7 @@ def policy_history(kind):
     services.current_policy(kind)  # makes sure version 1 exists
     docs = services.versions(kind)
     diff = None
-    old_n, new_n = request.args.get("from", type=int), request.args.get("to", type=int)
+    old_n, new_n = int_arg("from"), int_arg("to")
     if old_n and new_n:
         old, new = services.version(kind, old_n), services.version(kind, new_n)
         if old is None or new is None:

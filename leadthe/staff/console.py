@@ -19,6 +19,7 @@ from leadthe.mail import mail_everyone, queue_mail
 from leadthe.models import Organization, Team, User
 from leadthe.models.support import TICKET_STATUSES, Notice, SupportTicket
 from leadthe.net import absolute_url
+from leadthe.query_args import page_arg
 from leadthe.staff import bp, staff_required
 from leadthe.staff.forms import ReasonForm
 from leadthe.support import services as support
@@ -70,7 +71,7 @@ def console():
 def support_queue():
     status = request.args.get("status", "active")
     q = request.args.get("q", "").strip()[:100]
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     rows, total = support.staff_queue(status, q, page)
     return render("staff/support_queue.html", block="support_results", rows=rows, total=total, chosen=status, q=q,
                   page=page, per_page=50, statuses=TICKET_STATUSES)

@@ -8,6 +8,7 @@ from leadthe.htmx import render_form, see_other
 from leadthe.models import Organization, PrivacyRequest, User
 from leadthe.privacy.erasure import report_minor
 from leadthe.privacy.services import answer_request
+from leadthe.query_args import page_arg
 from leadthe.staff import bp, services, staff_required
 from leadthe.staff.forms import AnswerForm, ReasonForm
 
@@ -22,7 +23,7 @@ def index():
 @staff_required
 def privacy_requests():
     show = "all" if request.args.get("show") == "all" else "open"
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     rows, total = services.privacy_queue(show, page)
     return render_template("staff/privacy_requests.html", rows=rows, total=total, show=show, page=page, per_page=50)
 

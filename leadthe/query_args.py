@@ -1,0 +1,21 @@
+"""Numbers read from the query string (``?page=``, ``?team=``, ``?to=``). Whatever is typed in the address
+bar, a page number is clamped and an id no row can have is ignored: never an integer overflow in the
+database (a 500)."""
+from __future__ import annotations
+
+from flask import request
+
+MAX_PAGE = 100_000  # far past any real list; the offset it gives stays far inside a 64-bit integer
+MAX_ID = 2**31 - 1  # ids are INTEGER columns
+
+
+def page_arg(name: str = "page") -> int:
+    """The 1-based page asked for: 1 when missing, not a number or below 1; at most ``MAX_PAGE``."""
+    value = request.args.get(name, type=int)
+    return 1 if value is None or value < 1 else min(value, MAX_PAGE)
+
+
+def int_arg(name: str) -> int | None:
+    """A positive id from the query string, or None when missing, not a number or out of range."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 1 <= value <= MAX_ID else None
