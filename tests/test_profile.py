@@ -77,6 +77,37 @@ def test_upload_checked_by_content_not_name(client, app, companies):
     assert upload(client, photo=(io.BytesIO(png.getvalue()), "not-a-jpeg.txt")).status_code == 303
 
 
+def test_a_huge_picture_in_a_small_file_is_refused_beside_the_field(client, app, companies):
+    """A 6300 × 6300 PNG of one colour is a few hundred KB but took about 460 MB to decode; pictures over
+    about 12 megapixels are refused before decoding, with the reason beside the field (not a 500)."""
+    a, _ = companies
+    login(client, a.learner.email)
+    png = io.BytesIO()
+    Image.new("RGBA", (6300, 6300), (10, 20, 30, 255)).save(png, format="PNG")
+    assert len(png.getvalue()) < 300_000
+    response = upload(client, name="Kept Name", photo=(io.BytesIO(png.getvalue()), "huge.png"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="Kept Name"' in html
+    assert re.search(r'<p class="error" id="photo-error">[^<]*too large[^<]*12 megapixels', html)
+    with app.app_context():
+        assert db.session.get(User, a.learner.id).photo is None
+
+
+def test_a_rotated_phone_photo_is_turned_upright(client, app, companies):
+    """12 MP fits; the camera's orientation is applied after the picture is made small."""
+    a, _ = companies
+    login(client, a.learner.email)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    jpeg = io.BytesIO()
+    Image.new("RGB", (4032, 3024), (200, 30, 30)).save(jpeg, format="JPEG", exif=exif.tobytes())
+    assert upload(client, photo=(io.BytesIO(jpeg.getvalue()), "phone.jpg")).status_code == 303
+    with app.app_context():
+        stored = db.session.get(User, a.learner.id).photo
+    with Image.open(io.BytesIO(stored)) as img:
+        assert img.size == (192, 256) and not img.getexif()
+
+
 def test_photo_can_be_removed(client, app, companies):
     a, _ = companies
     login(client, a.learner.email)
