@@ -132,6 +132,8 @@ def load_content_command(path: str | None):
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"content loaded from {path or 'the starter curriculum'}: {report.summary()}")
 
 

@@ -70,7 +70,7 @@ def seed_demo_progress() -> None:
     from leadthe.courses.services import complete_lesson, enroll
     from leadthe.models import ActivityDay, Course, Enrollment, Lesson
 
-    courses = {c.slug: c for c in db.session.scalars(sa.select(Course).where(Course.slug.in_(
+    courses = {c.slug: c for c in db.session.scalars(sa.select(Course).where(Course.org_id.is_(None), Course.slug.in_(
         {slug for plans in DEMO_PROGRESS.values() for slug, _ in plans})))}
     if not courses:
         return

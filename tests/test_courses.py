@@ -626,3 +626,120 @@ def test_seed_demo_gives_learners_progress(app):
         done = db.session.scalar(sa.select(sa.func.count()).select_from(LessonCompletion))
         assert done > 10
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(Enrollment.completed_at.is_not(None))) >= 1
+
+
+# --- addresses (slugs) per owner -------------------------------------------------------------------------
+
+COURSE_FIELDS = {"topic": "onboarding", "level": "beginner", "audience": "staff", "summary": "s", "body": "b"}
+
+
+def create_course(client, area, title, slug=""):
+    return post_form(client, f"/{area}/courses/new", {"title": title, "slug": slug, **COURSE_FIELDS})
+
+
+def slug_error(response) -> str:
+    import re
+
+    match = re.search(r'<p class="error" id="slug-error">([^<]*)</p>', response.get_data(as_text=True))
+    return match.group(1) if match else ""
+
+
+def test_a_course_address_is_unique_per_owner_and_gives_nothing_away(app, companies):
+    """Another company's course address is theirs: taking it works and shows no sign of it (the address
+    used to be global: "Another course already uses this address name." told B that A had acme-draft). An
+    owner's own addresses, and for companies the platform's, are refused beside the field."""
+    load(app)
+    a, b = companies
+    admin_a, admin_b = app.test_client(), app.test_client()
+    login(admin_a, a.admin.email)
+    login(admin_b, b.admin.email)
+    assert create_course(admin_a, "admin", "Acme draft", "acme-draft").status_code == 303
+    assert create_course(admin_a, "admin", "Acme onboarding").status_code == 303
+    # B takes the same address, explicitly and from the same title: no refusal, no "-2"
+    assert create_course(admin_b, "admin", "Our draft", "acme-draft").status_code == 303
+    assert create_course(admin_b, "admin", "Acme onboarding").status_code == 303
+    with app.app_context():
+        slugs = sorted(db.session.execute(sa.select(Course.org_id, Course.slug).where(Course.org_id.is_not(None))).all())
+    assert slugs == sorted([(a.org.id, "acme-draft"), (a.org.id, "acme-onboarding"),
+                            (b.org.id, "acme-draft"), (b.org.id, "acme-onboarding")])
+    # the owner's own address, and a platform course's, are refused beside the field; the form is kept
+    again = create_course(admin_a, "admin", "Again", "acme-draft")
+    assert again.status_code == 422 and "already uses this address" in slug_error(again)
+    platform = create_course(admin_b, "admin", "Foundations, our way", "ai-foundations")
+    assert platform.status_code == 422 and "already uses this address" in slug_error(platform)
+    with app.app_context():
+        own_id = db.session.scalar(sa.select(Course.id).where(Course.org_id == b.org.id, Course.slug == "acme-onboarding"))
+    renamed = post_form(admin_b, f"/admin/courses/{own_id}", {"title": "Acme onboarding", "slug": "acme-draft", **COURSE_FIELDS},
+                        page=f"/admin/courses/{own_id}")
+    assert renamed.status_code == 422 and "already uses this address" in slug_error(renamed)
+    # staff: the platform's addresses only; the companies' are not theirs to see
+    staff = make_user(app, None, email="staff@leadthe.example", role="staff")
+    sc = app.test_client()
+    login(sc, staff.email)
+    assert create_course(sc, "staff", "Platform draft", "acme-draft").status_code == 303
+    clash = create_course(sc, "staff", "Foundations again", "ai-foundations")
+    assert clash.status_code == 422 and "already uses this address" in slug_error(clash)
+
+
+def test_a_company_course_comes_first_at_a_shared_address(app, companies, tmp_path):
+    """When a company's course and a platform course share an address, the company's people get their own
+    course there (and in the catalogue), everyone else the platform's."""
+    a, b = companies
+    root = tmp_path / "content"
+    write_course(root, "shared", 2, title="Platform shared")
+    load(app, root)
+    with app.app_context():
+        db.session.add(Course(org_id=a.org.id, slug="shared", title="Company A shared", published=True))
+        db.session.commit()
+    learner_a, learner_b = app.test_client(), app.test_client()
+    login(learner_a, a.learner.email)
+    login(learner_b, b.learner.email)
+    page_a, page_b = learner_a.get("/courses/shared"), learner_b.get("/courses/shared")
+    assert page_a.status_code == page_b.status_code == 200
+    assert "Company A shared" in page_a.get_data(as_text=True) and "Platform shared" not in page_a.get_data(as_text=True)
+    assert "Platform shared" in page_b.get_data(as_text=True)
+    catalogue_a = learner_a.get("/courses").get_data(as_text=True)
+    assert "Company A shared" in catalogue_a and "Platform shared" not in catalogue_a
+    assert "Platform shared" in learner_b.get("/courses").get_data(as_text=True)
+    # the platform course's lessons are not reached through the company's address
+    assert enrol(learner_b, "shared").status_code == 303
+    assert learner_b.get("/courses/shared/lessons/l1").status_code == 200
+    assert learner_a.get("/courses/shared/lessons/l1").status_code == 404
+    # a company draft at that address leaves its learners the platform course; its admin previews the draft
+    with app.app_context():
+        db.session.scalar(sa.select(Course).where(Course.org_id == a.org.id)).published = False
+        db.session.commit()
+    assert "Platform shared" in learner_a.get("/courses/shared").get_data(as_text=True)
+    assert "Platform shared" in learner_a.get("/courses").get_data(as_text=True)
+    admin_a = app.test_client()
+    login(admin_a, a.admin.email)
+    assert "Company A shared" in admin_a.get("/courses/shared").get_data(as_text=True)
+
+
+def test_an_address_clash_in_the_content_folder_skips_that_course_with_a_warning(app, companies, tmp_path):
+    """A company's course with the address of a content course no longer aborts ``load-content`` (and so
+    ``make run``); two folders with one address skip the second, a quiz address used twice skips that quiz,
+    each with a warning, and the rest is loaded."""
+    from tests.test_assessments import write_course as write_quiz_course
+
+    a, _ = companies
+    with app.app_context():
+        db.session.add(Course(org_id=a.org.id, slug="acme-draft", title="Acme's private draft"))
+        db.session.commit()
+    root = tmp_path / "content"
+    write_course(root, "acme-draft", 1, title="Platform course")
+    twin = write_course(root, "zz-twin", 1, title="Twin course")
+    (twin / "course.md").write_text((twin / "course.md").read_text().replace("slug: zz-twin", "slug: acme-draft"))
+    write_quiz_course(root, "quiz-one")
+    (write_quiz_course(root, "quiz-two") / "quiz.yaml").write_text("slug: quiz-one\n" + (root / "quiz-one" / "quiz.yaml").read_text())
+    result = app.test_cli_runner().invoke(args=["leadthe", "load-content", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "created 3 courses" in result.output
+    assert f"warning: {twin}: skipped, the slug 'acme-draft' is already used by {root / 'acme-draft'}" in result.output
+    assert "quiz-two/quiz.yaml: skipped, the quiz slug 'quiz-one' is already used by another course" in result.output
+    from leadthe.models import Quiz
+
+    with app.app_context():
+        titles = dict(db.session.execute(sa.select(Course.title, Course.org_id).where(Course.slug == "acme-draft")).all())
+        assert titles == {"Platform course": None, "Acme's private draft": a.org.id}
+        assert db.session.scalars(sa.select(Quiz.slug)).all() == ["quiz-one"]

@@ -12,14 +12,16 @@ from tests.conftest import PG_URL
 def fresh_database_url(backend, tmp_path):
     if backend == "sqlite":
         return f"sqlite:///{tmp_path}/migrations.db"
-    # a database of its own, so the suite's schema is untouched
+    # a database of its own, so the suite's schema is untouched (named after the suite's, so that runs
+    # against different test databases on one server do not drop each other's)
     base = sa.engine.make_url(PG_URL)
+    name = f"{base.database}_migrations"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS leadthe_migrations_test")
-        conn.exec_driver_sql("CREATE DATABASE leadthe_migrations_test")
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
-    return base.set(database="leadthe_migrations_test").render_as_string(hide_password=False)
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def check():
@@ -55,3 +57,36 @@ def test_check_would_catch_a_model_without_migration(backend, tmp_path, make_app
         finally:
             table._columns.remove(extra)
         check()
+
+
+def test_course_addresses_are_unique_per_owner(backend, tmp_path, make_app):
+    """0009: a platform course and each company may use the same address; one owner cannot use it twice.
+    Courses made before keep their rows and (SQLite) their full-text search triggers."""
+    import pytest
+
+    app = make_app(fresh_database_url(backend, tmp_path))
+    with app.app_context():
+        upgrade(revision="0008")
+        organization, course = db.metadata.tables["organization"], db.metadata.tables["course"]  # their columns at 0008
+        with db.engine.begin() as conn:
+            conn.execute(organization.insert(), [{"id": 1, "name": "A"}, {"id": 2, "name": "B"}])
+
+        def add(org_id, slug):
+            with db.engine.begin() as conn:
+                conn.execute(course.insert().values(org_id=org_id, slug=slug, title="Zebra course", published=True))
+
+        add(None, "intro")
+        upgrade()
+        add(1, "intro")
+        add(2, "intro")
+        add(1, "draft")
+        add(2, "draft")
+        for org_id, slug in ((None, "intro"), (1, "intro"), (2, "draft")):
+            with pytest.raises(sa.exc.IntegrityError):
+                add(org_id, slug)
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT count(*) FROM course")) == 5
+            if backend == "sqlite":  # the rebuilt table kept the search index in step
+                assert conn.scalar(sa.text("SELECT count(*) FROM course_fts WHERE course_fts MATCH 'zebra'")) == 5
+        with pytest.raises(sa.exc.IntegrityError):
+            downgrade(revision="0008")  # two owners share an address: the old rule cannot hold

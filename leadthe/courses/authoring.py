@@ -54,17 +54,21 @@ def structure(course: Course) -> list[tuple[CourseModule, list[Lesson]]]:
     return [(m, by_module[m.id]) for m in modules]
 
 
-def slug_taken(slug: str, course: Course | None = None) -> bool:
-    stmt = sa.select(Course.id).where(Course.slug == slug).execution_options(all_tenants=True)
+def slug_taken(slug: str, owner: int | None, course: Course | None = None) -> bool:
+    """Whether a course of ``owner`` may not take this address: staff share theirs with the platform's
+    courses; a company admin with the company's own and the platform's (which the company's people see, and
+    which a course of theirs would hide). Other companies' courses never count: a refusal would give them away."""
+    owners = Course.org_id.is_(None) if owner is None else sa.or_(Course.org_id.is_(None), Course.org_id == owner)
+    stmt = sa.select(Course.id).where(Course.slug == slug, owners).execution_options(all_tenants=True)
     if course is not None and course.id:
         stmt = stmt.where(Course.id != course.id)
     return db.session.scalar(stmt) is not None
 
 
-def free_course_slug(title: str) -> str:
+def free_course_slug(title: str, owner: int | None) -> str:
     base = slugify(title, 70)
     slug, n = base, 2
-    while slug_taken(slug):
+    while slug_taken(slug, owner):
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -72,7 +76,7 @@ def free_course_slug(title: str) -> str:
 def save_course(course: Course | None, owner: int | None, data: dict) -> Course:
     if course is None:
         course = Course(org_id=owner, published=False)
-        course.slug = data.get("slug") or free_course_slug(data["title"])
+        course.slug = data.get("slug") or free_course_slug(data["title"], owner)
         course.position = (db.session.scalar(sa.select(sa.func.max(Course.position)).where(_owner_clause(owner))) or 0) + 1
         db.session.add(course)
     elif data.get("slug"):

@@ -45,7 +45,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
         form = CourseForm()
         preview = preview_of(form.body)
         if preview is None and form.validate_on_submit():
-            if form.slug.data and authoring.slug_taken(form.slug.data):
+            if form.slug.data and authoring.slug_taken(form.slug.data, owner_of(current_user)):
                 form.slug.errors.append(_("Another course already uses this address name."))
             else:
                 course = authoring.save_course(None, owner_of(current_user), course_data(form))
@@ -63,7 +63,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
             form.body.data = course.description_md
         preview = preview_of(form.body)
         if preview is None and form.validate_on_submit():
-            if form.slug.data and authoring.slug_taken(form.slug.data, course):
+            if form.slug.data and authoring.slug_taken(form.slug.data, owner_of(current_user), course):
                 form.slug.errors.append(_("Another course already uses this address name."))
             else:
                 authoring.save_course(course, owner_of(current_user), course_data(form))

@@ -152,6 +152,8 @@ class LoadReport:
     updated: dict[str, int] = field(default_factory=lambda: {"course": 0, "module": 0, "lesson": 0})
     archived: dict[str, int] = field(default_factory=lambda: {"module": 0, "lesson": 0})
     unchanged: int = 0
+    # what was skipped and why (an address used twice): the rest of the folder is still loaded
+    warnings: list[str] = field(default_factory=list)
     # quizzes (quiz.yaml): created / updated / archived quizzes and questions
     quizzes: dict[str, int] = field(default_factory=lambda: {
         "created": 0, "updated": 0, "archived": 0, "questions_created": 0, "questions_updated": 0, "questions_archived": 0})
@@ -188,18 +190,23 @@ def load_content(root: Path | str | None = None) -> LoadReport:
     course_dirs = sorted(p for p in root.iterdir() if (p / "course.md").is_file())
     if not course_dirs:
         raise ContentError(f"no course folders (with a course.md) under {root}")
+    loaded: dict[str, Path] = {}
     for course_dir in course_dirs:
-        _load_course(course_dir, report)
+        _load_course(course_dir, report, loaded)
     db.session.flush()
     return report
 
 
-def _load_course(course_dir: Path, report: LoadReport) -> None:
+def _load_course(course_dir: Path, report: LoadReport, loaded: dict[str, Path]) -> None:
     data = read_front_matter(course_dir / "course.md")
     slug = slugify(str(data.get("slug") or course_dir.name))
-    course = db.session.scalar(sa.select(Course).where(Course.slug == slug).execution_options(all_tenants=True))
-    if course is not None and course.org_id is not None:
-        raise ContentError(f"{course_dir}: the slug {slug!r} belongs to a company's private course")
+    if slug in loaded:
+        report.warnings.append(f"{course_dir}: skipped, the slug {slug!r} is already used by {loaded[slug]}")
+        return
+    loaded[slug] = course_dir
+    # platform courses only: a company's course may use the same address (addresses are unique per owner)
+    course = db.session.scalar(sa.select(Course).where(Course.slug == slug, Course.org_id.is_(None))
+                               .execution_options(all_tenants=True))
     if course is None:
         course = Course(slug=slug, org_id=None, published=bool(data.get("published", True)))
         db.session.add(course)
@@ -299,10 +306,11 @@ def _load_quiz(course_dir: Path, course: Course, report: LoadReport) -> None:
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list) or not data["questions"]:
         raise ContentError(f"{path}: a quiz needs a list of questions")
     slug = slugify(str(data.get("slug") or course.slug))
+    other = db.session.scalar(sa.select(Quiz.id).where(Quiz.slug == slug, Quiz.course_id != course.id))
+    if other is not None:
+        report.warnings.append(f"{path}: skipped, the quiz slug {slug!r} is already used by another course")
+        return
     if quiz is None:
-        other = db.session.scalar(sa.select(Quiz).where(Quiz.slug == slug))
-        if other is not None:
-            raise ContentError(f"{path}: the quiz slug {slug!r} is already used by another course")
         quiz = Quiz(course_id=course.id, slug=slug, title="")
         db.session.add(quiz)
         report.quizzes["created"] += 1

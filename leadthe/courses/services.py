@@ -59,8 +59,15 @@ def can_edit(user: User, course: Course) -> bool:
 
 
 def visible_courses(user: User, *, include_drafts: bool = False):
-    """The WHERE clause for the courses ``user`` may open."""
-    own = Course.org_id.is_(None) if user.org_id is None else sa.or_(Course.org_id.is_(None), Course.org_id == user.org_id)
+    """The WHERE clause for the courses ``user`` may open. A platform course whose address the company uses
+    for a course of its own (that this person may open) is left out: its address opens the company's."""
+    if user.org_id is None:
+        own = Course.org_id.is_(None)
+    else:
+        mine = aliased(Course)
+        shadowed = sa.exists().where(mine.slug == Course.slug, mine.org_id == user.org_id,
+                                     _draft_clause(_viewer(user), user.org_id, mine))
+        own = sa.or_(Course.org_id == user.org_id, sa.and_(Course.org_id.is_(None), ~shadowed))
     if not include_drafts:
         return sa.and_(own, Course.published.is_(True))
     return own
@@ -75,20 +82,28 @@ def _viewer(user: User) -> str:
     return "member"
 
 
-def _draft_clause(viewer: str, org_id):
+def _draft_clause(viewer: str, org_id, course=Course):
     """Authors see their own drafts in the player: staff the platform's, a company admin the company's.
     ``org_id`` is the person's company: a value, or a parameter of a statement built once (NULL then
     matches no company, as ``visible_courses`` has it for people without one)."""
-    rule = Course.published.is_(True)
+    rule = course.published.is_(True)
     if viewer == "staff":
-        rule = sa.or_(rule, Course.org_id.is_(None))
+        rule = sa.or_(rule, course.org_id.is_(None))
     elif viewer == "admin":
-        rule = sa.or_(rule, Course.org_id == org_id)
-    return sa.and_(sa.or_(Course.org_id.is_(None), Course.org_id == org_id), rule)
+        rule = sa.or_(rule, course.org_id == org_id)
+    return sa.and_(sa.or_(course.org_id.is_(None), course.org_id == org_id), rule)
 
 
-def _draft_rule(user: User):
-    return _draft_clause(_viewer(user), user.org_id)
+def _opened_course(slug, viewer: str, org_id):
+    """The id of the course ``/courses/<slug>`` opens: the company's own first, else the platform's (an
+    address is unique per owner, so these are the only two candidates)."""
+    candidate = aliased(Course)
+    return (sa.select(candidate.id).where(candidate.slug == slug, _draft_clause(viewer, org_id, candidate))
+            .order_by(candidate.org_id.is_(None)).limit(1).scalar_subquery())
+
+
+def _opened_by(slug: str, user: User):
+    return Course.id == _opened_course(slug, _viewer(user), user.org_id)
 
 
 # --- catalogue -------------------------------------------------------------------------------------
@@ -168,7 +183,7 @@ class OutlineItem:
 
 
 def get_course_or_404(slug: str, user: User) -> Course:
-    course = db.session.scalar(sa.select(Course).where(Course.slug == slug, _draft_rule(user)))
+    course = db.session.scalar(sa.select(Course).where(_opened_by(slug, user)))
     if course is None:
         abort(404)
     return course
@@ -285,9 +300,8 @@ def _player_statement(viewer: str):
         .outerjoin(PracticeAnswer, sa.and_(PracticeAnswer.lesson_id == Lesson.id, PracticeAnswer.user_id == user_id))
         .outerjoin(ActivityDay, sa.and_(ActivityDay.user_id == user_id, ActivityDay.day == sa.bindparam("day")))
         .outerjoin(completion, sa.and_(completion.lesson_id == Lesson.id, completion.user_id == user_id))
-        .where(Course.slug == sa.bindparam("course_slug"), Lesson.slug == sa.bindparam("lesson_slug"),
-               Lesson.archived.is_(False), CourseModule.archived.is_(False),
-               _draft_clause(viewer, sa.bindparam("org_id", type_=sa.Integer)))
+        .where(Course.id == _opened_course(sa.bindparam("course_slug"), viewer, sa.bindparam("org_id", type_=sa.Integer)),
+               Lesson.slug == sa.bindparam("lesson_slug"), Lesson.archived.is_(False), CourseModule.archived.is_(False))
     )
 
 
@@ -423,7 +437,7 @@ def lesson_for_post(course_slug: str, lesson_slug: str, user: User) -> tuple[Cou
         sa.select(Course, Lesson, Enrollment)
         .join(Lesson, Lesson.course_id == Course.id)
         .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.user_id == user.id))
-        .where(Course.slug == course_slug, Lesson.slug == lesson_slug, Lesson.archived.is_(False), _draft_rule(user))
+        .where(_opened_by(course_slug, user), Lesson.slug == lesson_slug, Lesson.archived.is_(False))
     ).first()
     if row is None:
         abort(404)

@@ -26,10 +26,19 @@ class Course(TenantScoped, Timestamped, Base):
     __tablename__ = "course"
     # The tenant filter shows platform rows (org_id NULL) as well as the company's own (see leadthe.tenancy).
     __tenant_shared__ = True
+    # An address (slug) is unique per owner: among the platform's courses, and within each company, so no
+    # company learns of another's courses by the address it may not take. A company's course may share a
+    # platform course's address; /courses/<slug> then opens the company's own (leadthe.courses.services).
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "slug"),
+        # NULLs are distinct in a unique constraint (SQLite and PostgreSQL alike): the platform's need their own
+        sa.Index("uq_course_platform_slug", "slug", unique=True,
+                 sqlite_where=sa.text("org_id IS NULL"), postgresql_where=sa.text("org_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True)
-    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    slug: Mapped[str] = mapped_column(sa.String(80))
     title: Mapped[str] = mapped_column(sa.String(200))
     summary: Mapped[str] = mapped_column(sa.String(500), default="")
     description_md: Mapped[str] = mapped_column(sa.Text, default="")
