@@ -228,38 +228,180 @@ def test_cancel_link_keeps_the_account(client, app, companies):
     assert fresh.get(path).status_code == 400  # used
 
 
+MAIL_TEMPLATES = {p.name.removesuffix(".txt") for p in (Path(__file__).parent.parent / "leadthe/templates/mail").glob("*.txt")}
+# the one kind of mail a person who joined by invitation cannot get: the link to confirm the address of a new
+# company's sign-up (an invitation link proves the address, so their account starts confirmed)
+NOT_TO_INVITED_PEOPLE = {"verify_email"}
+
+
+def join_by_invitation_and_live(app, company):
+    """A person invited (twice: the first invitation revoked) to ``company``, who joins through the link and
+    then gets mail of every kind, files a support ticket and a privacy request, changes their address and
+    has a new one pending. Returns their id, their current password and every value of theirs."""
+    import pyotp
+    from flask import template_rendered
+
+    from leadthe.admin import people
+    from leadthe.assessments.certificates import issue_certificate, send_recertification_reminders
+    from leadthe.auth import services as auth
+    from leadthe.auth import twofactor
+    from leadthe.auth.services import _fingerprint
+    from leadthe.account.profile import confirm_email_change, request_email_change
+    from leadthe.courses import authoring
+    from leadthe.legal.services import publish
+    from leadthe.models import (ActivityDay, Enrollment, ImportBatch, Invitation, LessonCompletion, Notice, SupportTicket, Team,
+                                TeamMembership)
+    from leadthe.privacy.services import answer_request
+    from leadthe.progress import services as progress
+    from leadthe.staff.services import close_company
+    from leadthe.support.services import add_reply
+    from leadthe.worker import enqueue_job
+    from tests.privacy_data import marker
+    from tests.test_route_matrix import _course
+
+    first, second, pending = (f"{marker('adr')}@example.com" for _n in range(3))
+    invited_name, title, department, own_name = marker("inv"), marker("job"), marker("dep"), f"{marker('nam')} Person"
+    subject, body, details = marker("tsub"), marker("tbody"), marker("pdet")
+    rendered = set()
+
+    def record(sender, template, context, **extra):
+        rendered.add(template.name.removeprefix("mail/").removesuffix(".txt"))
+
+    template_rendered.connect(record, app)
+    staff = make_user(app, None, email="dpo-erasure@leadthe.example", role="dpo", name="Staff Member")
+    admin = app.test_client()
+    login(admin, company.admin.email)
+    # before any account: someone tries the address at the log-in (only its fingerprint is recorded)
+    assert post_form(app.test_client(), "/login", {"email": first, "password": "not the password"}).status_code == 422
+    with app.app_context():
+        inviter = db.session.get(User, company.admin.id)
+        inv = people.create_invitation(inviter, email=first, role="learner", team_id=company.team.id, name=invited_name,
+                                       job_title=title, department=department)
+        # an admin's checked import naming the address, not applied yet
+        db.session.add(ImportBatch(org_id=company.org.id, created_by_id=inviter.id, expires_at=utcnow() + timedelta(days=1),
+                                   rows=[{"email": first, "name": invited_name, "role": "learner"}]))
+        db.session.commit()
+        inv_id = inv.id
+    assert post_form(admin, f"/admin/invitations/{inv_id}/revoke", {}, page="/admin/invitations").status_code == 303
+    assert post_form(admin, "/admin/invitations", {"email": first, "role": "learner", "team_id": ""}).status_code == 303
+    with app.app_context():
+        inv_id = db.session.scalar(sa.select(sa.func.max(Invitation.id)))
+    assert post_form(admin, f"/admin/invitations/{inv_id}/resend", {}, page="/admin/invitations").status_code == 303
+    link = re.search(r"http://localhost(/invite/\S+)", outbox(app, kind="invitation")[-1].body_text).group(1)
+    person = app.test_client()
+    joined = post_form(person, link, {"name": own_name, "password": PASSWORD, "age_confirm": "y", "accept_policy": "y"})
+    assert joined.status_code == 303, joined.get_data(as_text=True)[:2000]
+    with app.app_context():
+        user_id = db.session.scalar(sa.select(User.id).where(User.email == first))
+    # a sign-in from another browser
+    assert post_form(app.test_client(), "/login", {"email": first, "password": PASSWORD},
+                     headers={"User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7; rv:120.0) Gecko/20100101 Firefox/120.0"}
+                     ).status_code == 303
+    # a support ticket and a privacy request, answered by staff
+    assert post_form(person, "/support", {"subject": subject, "category": "account", "body": body}).status_code == 303
+    assert post_form(person, "/privacy/requests", {"kind": "access", "jurisdiction": "gdpr", "details": details}).status_code == 303
+    with app.app_context():
+        user, staff_user = db.session.get(User, user_id), db.session.get(User, staff.id)
+        add_reply(db.session.scalar(sa.select(SupportTicket).where(SupportTicket.user_id == user_id)), staff_user,
+                  "We had a look.", from_staff=True)
+        answer_request(db.session.scalar(sa.select(PrivacyRequest).where(PrivacyRequest.user_id == user_id)), staff_user,
+                       "Here is what we hold.", "completed")
+        # password reset, two-step verification on, a recovery code, off again
+        auth.request_password_reset(user.email)
+        auth.reset_password(user, PASSWORD)
+        codes = twofactor.enable(user, pyotp.TOTP(twofactor.start_setup(user)).now())
+        assert twofactor.use_recovery_code(user, codes[0])
+        twofactor.disable(user)
+        # learning: enrolled, halfway, completed, a certificate to renew, a quiet spell on another course
+        course, module, lesson, _quiz = _course(None, "erasure-course", "Erasure course")
+        authoring.save_lesson(course, None, {"title": "Second", "slug": "second", "module_id": module.id, "kind": "practice",
+                                             "minutes": 5, "body": "Text", "prompt": "Try", "video_url": "", "transcript": ""})
+        course.certificate_months = 1
+        db.session.add(Enrollment(user_id=user_id, course_id=course.id))
+        progress.on_enrolled(user, course)
+        db.session.add(LessonCompletion(user_id=user_id, lesson_id=lesson.id, course_id=course.id))
+        db.session.flush()
+        progress.on_lesson_completed(user, course)
+        db.session.scalar(sa.select(Enrollment).where(Enrollment.user_id == user_id)).completed_at = utcnow()
+        progress.on_lesson_completed(user, course)
+        issue_certificate(user, course)
+        quiet = _course(None, "quiet-course", "Quiet course")[0]
+        db.session.add(Enrollment(user_id=user_id, course_id=quiet.id))
+        db.session.add(ActivityDay(user_id=user_id, day=utcnow().date() - timedelta(days=progress.INACTIVE_DAYS + 1), seconds=60))
+        # the person manages a team of their own
+        team = Team(org_id=company.org.id, name="Erasure team")
+        db.session.add(team)
+        db.session.flush()
+        db.session.add(TeamMembership(org_id=company.org.id, team_id=team.id, user_id=user_id, is_manager=True))
+        db.session.commit()
+        progress.send_inactivity_reminders()
+        progress.send_manager_digests()
+        send_recertification_reminders(utcnow() + timedelta(days=40))
+        # a new address, and another one waiting for confirmation
+        request_email_change(user, second)
+        confirm_email_change(user, second)
+        request_email_change(user, pending)
+        # a notice and a policy change for everyone
+        notice = Notice(title="Maintenance", body="Tonight.", created_by_id=staff.id)
+        db.session.add(notice)
+        db.session.flush()
+        enqueue_job("notice.mail", {"notice_id": notice.id})
+        publish("privacy", title="Privacy policy", body="# New\n\nChanged.", summary="We changed it.", effective_at=utcnow(),
+                material=True, categories_changed=False, staff_user=staff_user)
+        db.session.commit()
+        run_once()
+    login(person, second)  # the password reset signed them out
+    export_via_http(person, app)
+    assert request_deletion(person, second).status_code == 303
+    with app.app_context():  # and during the grace period, the company leaves
+        close_company(db.session.get(Organization, company.org.id), db.session.get(User, staff.id), "Contract ended")
+        db.session.commit()
+    template_rendered.disconnect(record, app)
+    assert rendered >= MAIL_TEMPLATES - NOT_TO_INVITED_PEOPLE, sorted(MAIL_TEMPLATES - NOT_TO_INVITED_PEOPLE - rendered)
+    with app.app_context():
+        kinds = {m.kind for m in outbox(app) if m.user_id == user_id or m.to_addr in (first, second, pending)}
+    assert {"invitation", "privacy", "support", "security_notice", "email_change", "reset_password", "progress_enrolled",
+            "progress_halfway", "progress_completed", "progress_inactive", "progress_digest", "learning", "notice",
+            "policy"} <= kinds
+    values = [first, second, pending, invited_name, title, department, own_name, subject, body, details, _fingerprint(first)]
+    text = all_text_in_database(app)
+    assert [v for v in values if v not in text] == []  # all there before the erasure
+    return user_id, values
+
+
 def test_after_the_grace_period_nothing_of_the_person_remains(app, companies, backend, database_url):
+    """A person who joined by invitation and got every kind of mail: after the grace period none of their
+    values is left in any table, nor (SQLite) in the bytes of the database files."""
     a, _ = companies
-    mine = populate_everything(app, a.learner.id)
-    email = email_of(app, a.learner.id)
-    client = app.test_client()
-    login(client, email)
-    export_via_http(client, app)  # an export file exists too
-    assert request_deletion(client, email).status_code == 303
+    person_id, theirs = join_by_invitation_and_live(app, a)
+    mine = populate_everything(app, person_id)
     with app.app_context():
         assert run_once(utcnow() + timedelta(days=6))["jobs"]["done"] == 0  # still in the grace period
-        result = run_once(utcnow() + timedelta(days=7, minutes=1))
-        assert result["jobs"]["done"] == 1
-        assert db.session.get(User, a.learner.id) is None
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["leadthe", "retention", "--now", (utcnow() + timedelta(days=7, minutes=1)).isoformat()]).exit_code == 0
+    with app.app_context():
+        run_once(utcnow() + timedelta(days=7, minutes=2))
+        assert db.session.get(User, person_id) is None
         req = db.session.scalar(sa.select(PrivacyRequest).where(PrivacyRequest.kind == "erasure"))
         assert req.status == "completed" and req.user_id is None and len(req.subject_ref) == 64
         # the audit trail is kept, with the person replaced by a keyed hash
         refs = db.session.scalars(sa.select(AuditEvent.actor_ref).where(AuditEvent.actor_ref != "")).all()
         assert refs and set(refs) == {req.subject_ref}
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-            sa.or_(AuditEvent.actor_id == a.learner.id, AuditEvent.subject_id == a.learner.id))) == 0
+            sa.or_(AuditEvent.actor_id == person_id, AuditEvent.subject_id == person_id))) == 0
     text = all_text_in_database(app)
-    left = [m for m in mine.erasable() + [email] if m in text]
+    left = [m for m in mine.erasable() + theirs if m in text]
     assert left == []
     assert list(Path(app.config["EXPORT_DIR"]).glob("*")) == []
     if backend == "sqlite":
         path = Path(database_url.removeprefix("sqlite:///"))
         raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
-        still = [m for m in mine.erasable() + [email] if m.encode() in raw]
+        still = [m for m in mine.erasable() + theirs if m.encode() in raw]
         assert still == [], "erased values are still recoverable from the SQLite files"
     # others are untouched
     with app.app_context():
         assert db.session.get(User, a.manager.id) is not None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail).where(OutboxMail.to_addr == a.manager.email))
 
 
 def test_a_failing_step_leaves_an_error_the_next_run_resumes(app, companies, monkeypatch):

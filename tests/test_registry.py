@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from leadthe.extensions import db
-from leadthe.privacy.registry import BY_TABLE, CATEGORIES, LEGAL_BASES, RETENTION_RULES, SOURCES
+from leadthe.privacy.registry import BY_TABLE, CATEGORIES, LEGAL_BASES, MATCHES, RETENTION_RULES, SOURCES
 from leadthe.privacy.retention import RULES
 
 
@@ -31,6 +31,8 @@ def test_no_declaration_for_a_column_that_does_not_exist(app):
             assert name in tables[source.table].c, f"registry names unknown column {source.table}.{name}"
         for col in source.subject:
             assert col in tables[source.table].c
+        for spec, how in source.matched_by.items():
+            assert how in MATCHES and spec.partition(".")[0] in tables[source.table].c, (source.table, spec)
 
 
 def test_the_completeness_check_catches_an_undeclared_model():

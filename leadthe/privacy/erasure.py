@@ -15,6 +15,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from leadthe import audit
+from leadthe.auth.services import _fingerprint as address_fingerprint, normalize_email
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.net import absolute_url
@@ -103,13 +104,51 @@ def report_minor(user: User, reporter: User) -> PrivacyRequest:
 
 # --- the steps -----------------------------------------------------------------------------------
 
+def person_addresses(user_id: int) -> list[str]:
+    """Every e-mail address the person is known by: the "address" columns (registry ``matched_by``) of the
+    rows keyed by their id: the account's address and pending address, their invitations, mail sent to them."""
+    addresses = set()
+    for source in personal_sources():
+        columns = [name for name, how in source.matched_by.items() if how == "address"]
+        if columns:
+            table = db.metadata.tables[source.table]
+            stmt = sa.select(*[table.c[name] for name in columns]).where(subject_clause(source, user_id))
+            addresses.update(normalize_email(value) for row in db.session.execute(stmt) for value in row if value)
+    return sorted(addresses)
+
+
+def matched_clause(source, addresses: list[str]):
+    """The rows of ``source`` tied to the person by one of their addresses rather than by their id."""
+    table = db.metadata.tables[source.table]
+    parts = []
+    for spec, how in source.matched_by.items():
+        name, _, key = spec.partition(".")
+        column = table.c[name]
+        if how == "address":
+            parts.append(column.in_(addresses))
+        elif how == "address_hash":
+            parts.append(column[key].as_string().in_([address_fingerprint(a) for a in addresses]))
+        elif how == "address_in":
+            parts += [sa.cast(column, sa.Text).contains(a, autoescape=True) for a in addresses]
+        else:
+            raise ValueError(f"unknown match {how!r} for {source.table}.{spec}")
+    return sa.or_(*parts) if parts and addresses else sa.false()
+
+
+def _person_rows(source, user_id: int, addresses: list[str]):
+    return sa.or_(subject_clause(source, user_id), matched_clause(source, addresses))
+
+
 def _pseudonymise(user_id: int) -> None:
     ref = pseudonym(user_id)
+    addresses = person_addresses(user_id)
     for source in SOURCES:
         if source.erasure != "pseudonymise":
             continue
         table = db.metadata.tables[source.table]
         values = {name: _blank(table.c[name]) for name, col in source.columns.items() if col.erase == "anonymise"}
+        if source.matched_by:  # rows about the person without their id (e.g. a failed log-in with their address)
+            db.session.execute(sa.update(table).where(matched_clause(source, addresses)).values({**values, "subject_ref": ref}))
         for subject_col in source.subject:
             ref_col = subject_col.replace("_id", "_ref")
             ref_col = ref_col if ref_col in table.c else "subject_ref"
@@ -136,12 +175,13 @@ def _delete_export_files(user_id: int) -> None:
 
 
 def _delete_rows(user_id: int) -> None:
+    addresses = person_addresses(user_id)  # before the rows that hold them go
     # children before parents: the person's own row goes last
     order = {t.name: i for i, t in enumerate(db.metadata.sorted_tables)}
     for source in sorted(personal_sources(), key=lambda s: -order[s.table]):
         if source.erasure == "delete" and source.table != "user_account":
             table = db.metadata.tables[source.table]
-            db.session.execute(sa.delete(table).where(subject_clause(source, user_id)))
+            db.session.execute(sa.delete(table).where(_person_rows(source, user_id, addresses)))
 
 
 def _delete_person(user_id: int) -> None:

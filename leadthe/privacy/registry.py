@@ -75,6 +75,19 @@ class Source:
     erasure: str = "delete"
     columns: dict[str, Col] = field(default_factory=dict)
     why_not_personal: str = ""
+    # rows that hold the person's data under another key than their id (an invitation and its mail exist
+    # before the account): column -> how it is matched at erasure (see MATCHES); "col.key" for a JSON key
+    matched_by: dict[str, str] = field(default_factory=dict)
+
+
+# How a `matched_by` column is compared with the person at erasure. Their addresses are every value of
+# an "address" column in the rows keyed by their id (their account, invitations, mail sent to them); the
+# account itself is erased by its id only.
+MATCHES = {
+    "address": "equals one of the person's e-mail addresses",
+    "address_hash": "equals the fingerprint of one of the person's e-mail addresses",
+    "address_in": "holds one of the person's e-mail addresses among other values",
+}
 
 
 def tech(purpose: str) -> Col:
@@ -90,6 +103,7 @@ SOURCES: list[Source] = [
         "user_account", _l("Your account"), "account",
         purpose=_l("Your log-in and profile, shown to you and your company's admins and managers."),
         basis="contract", retention="account_lifetime", subject=("id",), erasure="delete",
+        matched_by={"email": "address", "pending_email": "address"},
         columns={
             "id": ID,
             "org_id": tech("your company"),
@@ -158,6 +172,8 @@ SOURCES: list[Source] = [
         "audit_event", _l("Security events"), "device",
         purpose=_l("A record of sign-ins, failures and security changes, to protect accounts and investigate abuse."),
         basis="legal_obligation", retention="audit_2y", subject=("actor_id", "subject_id"), erasure="pseudonymise",
+        # a failed log-in with an address that had no account yet records only the address's fingerprint
+        matched_by={"details.email_hash": "address_hash"},
         columns={
             "id": ID, "created_at": Col("when it happened", erase="keep", reason="security record"),
             "org_id": tech("the company"),
@@ -175,6 +191,7 @@ SOURCES: list[Source] = [
         "outbox_mail", _l("E-mails we sent you"), "communications",
         purpose=_l("Account and learning e-mails, kept to deliver them reliably."),
         basis="contract", retention="outbox_90d", subject=("user_id",), erasure="delete",
+        matched_by={"to_addr": "address"},  # the invitation, sent before the account existed
         columns={
             "id": ID, "user_id": tech("you"), "kind": Col("the kind of e-mail"), "to_addr": Col("your address"),
             "subject": Col("subject line"), "body_text": Col("the message"), "headers": Col("mail headers"),
@@ -536,6 +553,7 @@ SOURCES += [
         "invitation", "Invitations you received", "account",
         purpose="Inviting you to your company's LeadThe.AI account, with the role and team your admin chose.",
         basis="contract", retention="invitation_30d", subject=("user_id",), erasure="delete",
+        matched_by={"email": "address"},  # also earlier, revoked or other companies' invitations
         columns={
             "id": ID, "org_id": tech("your company"), "user_id": tech("the account the invitation created"),
             "email": Col("where the invitation was sent"), "name": Col("the name your admin entered"),
@@ -552,6 +570,7 @@ SOURCES += [
         "import_batch", "Import files you checked", "account",
         purpose="The rows of a checked CSV import waiting for the admin's go-ahead (people to invite).",
         basis="contract", retention="import_1d", subject=("created_by_id",), erasure="delete",
+        matched_by={"rows": "address_in"},  # an admin's unapplied import naming the person goes too
         columns={
             "id": ID, "org_id": tech("your company"), "created_by_id": tech("the admin who uploaded it"),
             "rows": Col("the addresses, names, job titles, departments, teams and roles in the file"),
