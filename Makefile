@@ -8,6 +8,11 @@ PIP    := $(PY) -m pip install --disable-pip-version-check --quiet
 
 .PHONY: run test test-fast worker clean-venv translations
 
+# `make run` and `make worker` are development (the app itself defaults to production); links in mail point at
+# this server's port. An explicit LEADTHE_ENV or LEADTHE_BASE_URL is kept.
+run worker: export LEADTHE_ENV ?= development
+run worker: export LEADTHE_BASE_URL ?= http://127.0.0.1:$(PORT)
+
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 

@@ -14,6 +14,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    if app.config["TRUSTED_HOSTS"] is None:
+        from leadthe.config import trusted_hosts
+
+        app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["SERVER_BASE_URL"])
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -40,7 +44,8 @@ def _init_proxy(app: Flask) -> None:
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # no x_host: the host comes from the Host header, which TRUSTED_HOSTS checks against LEADTHE_BASE_URL
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_extensions(app: Flask) -> None:

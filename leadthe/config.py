@@ -5,6 +5,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -20,7 +21,7 @@ def _instance_secret(instance_path: Path, filename: str, make) -> str:
     path = instance_path / filename
     if path.exists():
         return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)  # it also holds the development database
     value = make()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -34,11 +35,26 @@ def _new_data_key() -> str:
     return Fernet.generate_key().decode()
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def trusted_hosts(base_url: str) -> list[str]:
+    """Flask's TRUSTED_HOSTS from LEADTHE_BASE_URL: a request for any other Host is a 400, so no page or
+    link can be built for a host an attacker chose. A loopback base URL (development, tests) accepts both
+    loopback names, as people type either."""
+    host = urlsplit(base_url).hostname or ""
+    return list(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else [host]
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config dict from the environment."""
     inst = Path(instance_path)
-    env = os.environ.get("LEADTHE_ENV", "development").strip().lower()
+    # Safe by default: anything but an explicit development or test setting is production (`make run` says development).
+    env = os.environ.get("LEADTHE_ENV", "").strip().lower()
+    if env not in ("development", "test"):
+        env = "production"
     production = env == "production"
+    base_url = os.environ.get("LEADTHE_BASE_URL", "").strip().rstrip("/")
 
     secret_key = os.environ.get("LEADTHE_SECRET_KEY", "").strip()
     data_key = os.environ.get("LEADTHE_DATA_KEY", "").strip()
@@ -48,6 +64,8 @@ def load_config(instance_path: str) -> dict:
             raise ConfigError(f"LEADTHE_ENV=production needs {', '.join(missing)} to be set")
         if len(secret_key) < 32:
             raise ConfigError("LEADTHE_SECRET_KEY must be at least 32 characters in production")
+        if not base_url:
+            raise ConfigError("LEADTHE_ENV=production needs LEADTHE_BASE_URL (the site's address, e.g. https://leadthe.example.com)")
     else:
         secret_key = secret_key or _instance_secret(inst, "secret_key", lambda: secrets.token_urlsafe(48))
         data_key = data_key or _instance_secret(inst, "data_key", _new_data_key)
@@ -78,7 +96,8 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_PATH": "/",
         "PREFERRED_URL_SCHEME": "https" if production else "http",
-        "SERVER_BASE_URL": os.environ.get("LEADTHE_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # the only source of absolute links in mail, and of the trusted host names (see trusted_hosts)
+        "SERVER_BASE_URL": base_url or "http://127.0.0.1:5000",
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which has its own lifetime
         "WTF_CSRF_SSL_STRICT": production,

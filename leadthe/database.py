@@ -17,6 +17,7 @@ server plans each query again on every page, which costs more than running it.
 """
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -72,6 +73,7 @@ def configure_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         _ping_after_idle(engine)  # a database file cannot drop a connection: no pings for SQLite
         return
+    _create_private_file(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -91,6 +93,17 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql(_begin_statement())
+
+
+def _create_private_file(path: str | None) -> None:
+    """A new SQLite database file is readable by its owner only (0600, whatever the umask); SQLite gives its
+    -wal and -shm files the same mode. A missing folder is left to fail on connect (the 503 page)."""
+    if not path or path == ":memory:" or path.startswith("file:") or not os.path.isdir(os.path.dirname(path) or "."):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 @contextmanager

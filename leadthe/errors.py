@@ -6,7 +6,7 @@ import logging
 import sqlalchemy as sa
 from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from flask_babel import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ def render_error(code: int, detail: str | None = None):
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_err):
+        # a Host that is not LEADTHE_BASE_URL's (TRUSTED_HOSTS): no URL can be built for it, so no layout
+        return "<!doctype html><title>Bad request</title><h1>Bad request</h1>", 400
+
     @app.errorhandler(CSRFError)
     def _csrf(err):
         return render_error(400, str(_l("This form expired or was sent from elsewhere. Please reload the page and try again.")))

@@ -1,6 +1,8 @@
-"""Shared form pieces."""
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+"""Shared form pieces, and the base class of every form (``from leadthe.forms import FlaskForm``)."""
+import re
+
+import flask_wtf
+from wtforms import EmailField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 from flask_babel import lazy_gettext as _l
@@ -10,6 +12,44 @@ def strip(value):
     """A field filter. WTForms' Optional() ends the checks for a value of only whitespace, so a field with
     Optional() must strip, or "   " (or 30,000 line breaks) would be saved unchecked."""
     return value.strip() if isinstance(value, str) else value
+
+
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # a text area keeps tabs and line breaks
+
+
+def single_line(value):
+    """The field filter of every one-line field: a line break or other control character is an error beside
+    the field (it would end a mail header line or an HTTP header built from the value)."""
+    from leadthe.net import has_control_characters
+
+    if isinstance(value, str) and has_control_characters(value):
+        raise ValueError(_l("Enter this on one line, without line breaks or other control characters."))
+    return value
+
+
+def plain_text(value):
+    """The field filter of every text area: line breaks and tabs are fine, other control characters are not."""
+    if isinstance(value, str) and _CONTROL_IN_TEXT.search(value):
+        raise ValueError(_l("Remove the control characters from this text."))
+    return value
+
+
+class FlaskForm(flask_wtf.FlaskForm):
+    """The base of every form: adds ``single_line`` to each one-line text field (a hidden field is no
+    person's input and is checked where it is used) and ``plain_text`` to each text area, after the
+    field's own filters (so a stripped trailing line break is no error)."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            check = None
+            if issubclass(field_class, TextAreaField):
+                check = plain_text
+            elif issubclass(field_class, StringField) and not issubclass(field_class, HiddenField):
+                check = single_line
+            if check is not None:
+                options["filters"] = [*unbound_field.kwargs.get("filters", ()), check]
+            return super().bind_field(form, unbound_field, options)
 
 
 def choices(labels: dict) -> list[SelectChoice]:

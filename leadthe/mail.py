@@ -7,6 +7,7 @@ retried after the lease runs out (at-least-once, with a stable Message-ID so rec
 """
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from datetime import datetime, timedelta
@@ -20,9 +21,18 @@ from flask_babel import force_locale
 
 from leadthe.extensions import db
 from leadthe.models import OutboxMail, utcnow
+from leadthe.net import CONTROL_CHARACTERS
+
+log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 12  # with back-off capped at 6 h, a little over two days of trying
+
+
+def header_value(value: str) -> str:
+    """One line for a mail header: a line break or other control character (from a ticket subject, a name
+    imported by SCIM, ...) becomes a space; Python's e-mail package refuses a header that has one."""
+    return " ".join(CONTROL_CHARACTERS.sub(" ", value).split())
 
 
 def queue_mail(to_addr: str, subject: str, template: str, *, kind: str, user=None, user_id: int | None = None,
@@ -30,12 +40,12 @@ def queue_mail(to_addr: str, subject: str, template: str, *, kind: str, user=Non
     with force_locale("en"):  # mail templates are English for now, whatever the interface language
         body = render_template(f"mail/{template}.txt", **context)
     mail = OutboxMail(
-        to_addr=to_addr,
-        subject=subject,
+        to_addr=header_value(to_addr),
+        subject=header_value(subject),
         body_text=body,
         kind=kind,
         user_id=user_id if user_id is not None else getattr(user, "id", None),
-        headers=headers or {},
+        headers={name: header_value(value) for name, value in (headers or {}).items()},
     )
     db.session.add(mail)
     return mail
@@ -125,10 +135,12 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> dict:
     for mail_id in ids:
         mail = db.session.get(OutboxMail, mail_id)
         try:
+            message = _build_message(mail)
             if conn is None:
                 conn = _smtp_connection(url)
-            conn.send_message(_build_message(mail))
-        except (OSError, smtplib.SMTPException) as exc:
+            conn.send_message(message)
+        except Exception as exc:  # noqa: BLE001 - one bad mail must not strand the rest of its batch
+            log.warning("mail %s not sent: %s: %s", mail_id, type(exc).__name__, exc)
             if conn is not None:
                 try:
                     conn.close()

@@ -1,9 +1,11 @@
 """Small helpers about the request's origin."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import abort, request
+from werkzeug.urls import iri_to_uri
 
 
 def client_ip() -> str:
@@ -16,23 +18,33 @@ def user_agent() -> str:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative paths are followed after log-in (no open redirect)."""
-    if not target:
+    """Only same-site relative paths are followed after log-in (no open redirect). A control character
+    (a line break would end the Location header) gives the default too, never a 500."""
+    if not target or has_control_characters(target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
-    return target
+    return iri_to_uri(target)  # ASCII only: it also goes into the HX-Redirect header as it is
+
+
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def has_control_characters(value: str) -> bool:
+    """C0 and C1 controls and the Unicode line separators: nothing a person types into one line, and each
+    of them ends a mail or HTTP header line (Python's e-mail package refuses them in a header)."""
+    return CONTROL_CHARACTERS.search(value) is not None
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """An absolute URL for mail: from the request when there is one, else from LEADTHE_BASE_URL (worker, CLI)."""
-    from flask import current_app, has_request_context, url_for
+    """An absolute URL for mail, always from LEADTHE_BASE_URL: never from the request's Host header, which
+    whoever sends the request chooses (a reset link to their own host would hand them the token)."""
+    from flask import current_app
 
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=current_app.config["SERVER_BASE_URL"]):
-        return url_for(endpoint, _external=True, **values)
+    base = urlsplit(current_app.config["SERVER_BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

@@ -96,9 +96,30 @@ def run_due_jobs(now: datetime | None = None, limit: int = 50) -> dict:
     return counts
 
 
+def _guarded(step: str, fn, *args):
+    """Run one part of a worker round; its failure is logged and rolled back, and the other parts still run."""
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001 - mail must go out even when a job step fails, and the other way round
+        db.session.rollback()
+        log.exception("worker: %s failed", step)
+        return {"error": True}
+
+
+def schedule_due_jobs() -> None:
+    """Plan the daily and periodic jobs that are due (each is idempotent)."""
+    from leadthe.assessments.certificates import ensure_daily_reminders
+    from leadthe.privacy.retention import ensure_daily_retention
+    from leadthe.progress.services import ensure_progress_jobs
+
+    ensure_daily_retention()
+    ensure_progress_jobs()
+    ensure_daily_reminders()
+
+
 def run_once(now: datetime | None = None) -> dict:
-    """Drain what is due now: mail, then jobs."""
-    return {"mail": deliver_due(now), "jobs": run_due_jobs(now)}
+    """Drain what is due now: mail, then jobs; a failure in one does not keep the other from running."""
+    return {"mail": _guarded("mail", deliver_due, now), "jobs": _guarded("jobs", run_due_jobs, now)}
 
 
 def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None) -> None:
@@ -106,15 +127,7 @@ def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None)
     while not stop.is_set():
         try:
             with app.app_context():
-                from leadthe.privacy.retention import ensure_daily_retention
-
-                ensure_daily_retention()
-                from leadthe.progress.services import ensure_progress_jobs
-
-                ensure_progress_jobs()
-                from leadthe.assessments.certificates import ensure_daily_reminders
-
-                ensure_daily_reminders()
+                _guarded("scheduling", schedule_due_jobs)
                 run_once()
         except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
             log.exception("worker round failed")

@@ -144,7 +144,7 @@ def csrf_from(html: str) -> str:
 
 def post_form(client, url: str, data: dict, *, page: str | None = None, headers=None, follow=False):
     """GET ``page`` (default: ``url``) for a CSRF token, then POST ``data`` with it, as a browser does."""
-    html = client.get(page or url).get_data(as_text=True)
+    html = client.get(page or url, follow_redirects=True).get_data(as_text=True)
     payload = {"csrf_token": csrf_from(html), **data}
     return client.post(url, data=payload, headers=headers or {}, follow_redirects=follow)
 

@@ -168,7 +168,7 @@ def test_invitation_accept_resend_revoke(app, companies, admin_a):
     new_link = re.search(r"http://localhost(/invite/\S+)", outbox(app, kind="invitation")[-1].body_text).group(1)
     invitee = app.test_client()
     assert invitee.get(link).status_code == 404
-    assert invitee.get(new_link).status_code == 200
+    assert invitee.get(new_link, follow_redirects=True).status_code == 200
     r = post_form(invitee, new_link, {"name": "New Person", "password": PASSWORD, "age_confirm": "y", "accept_policy": "y"})
     assert r.status_code == 303 and r.headers["Location"] == "/dashboard"
     assert invitee.get("/dashboard").status_code == 200

@@ -319,3 +319,16 @@ def test_a_version_that_takes_effect_later_shows_from_its_date(client, app, comp
     # the effective date is checked against the clock on every page (the cached table holds the dates)
     monkeypatch.setattr(services, "utcnow", lambda: utcnow() + timedelta(minutes=1))
     assert "Takes effect later." in client.get("/dashboard").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_control_character_in_next_is_a_safe_redirect_not_a_500(client, app, companies, htmx):
+    a, _ = companies
+    headers = {"HX-Request": "true"} if htmx else {}
+    where = "HX-Redirect" if htmx else "Location"
+    consent = post_form(client, "/consent", {"action": "accept_all", "next": "/courses\r\nSet-Cookie: x=1"}, headers=headers)
+    assert consent.headers[where] == "/consent"
+    post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
+    doc_id = publish_material(app)
+    ack = post_form(client, f"/legal/acknowledge/{doc_id}", {"next": "/courses\n"}, page="/dashboard")
+    assert ack.status_code == 303 and ack.headers["Location"] == "/dashboard"

@@ -178,3 +178,55 @@ def test_job_of_a_dead_worker_is_resumed_after_its_lease(app):
 def test_run_once_reports_both(app):
     with app.app_context():
         assert run_once() == {"mail": {"sent": 0, "retry": 0, "failed": 0}, "jobs": {"done": 0, "retry": 0, "failed": 0}}
+
+
+def worker_round_with_a_job(app):
+    """One worker round with a job due; returns the round's counts and the ids of the jobs that ran."""
+    ran = []
+    job_handler("test.in_the_round")(lambda job: ran.append(job.id))
+    try:
+        with app.app_context():
+            enqueue_job("test.in_the_round")
+            db.session.commit()
+            return run_once(), ran
+    finally:
+        JOB_HANDLERS.pop("test.in_the_round")
+
+
+def test_a_line_break_in_a_subject_neither_stops_delivery_nor_the_jobs(app, smtp, companies):
+    """A name with CR/LF (e.g. from a CSV import or SCIM) is mailed on one line; a row that still has one
+    (written before the fix) fails alone: the other mail of its batch goes out and the jobs still run."""
+    from tests.conftest import post_form
+
+    a, _ = companies
+    smtp.start()
+    with app.app_context():
+        admin = db.session.get(type(a.admin), a.admin.id)
+        admin.name = "Eve\r\nBcc: everyone@example.com"
+        db.session.commit()
+    client = app.test_client()
+    post_form(client, "/login", {"email": a.admin.email, "password": "correct horse battery staple"})
+    post_form(client, "/admin/invitations", {"email": "new@a.example", "role": "learner", "team_id": ""})
+    [invitation] = outbox(app, kind="invitation")
+    assert invitation.subject == "Eve Bcc: everyone@example.com invited you to Company A on LeadThe.AI"
+    with app.app_context():
+        db.session.add(OutboxMail(to_addr="old@example.com", subject="Broken\r\nsubject", body_text="x", kind="test", headers={}))
+        db.session.commit()
+    add_mail(app)
+    result, ran = worker_round_with_a_job(app)
+    assert result["mail"] == {"sent": 2, "retry": 1, "failed": 0} and result["jobs"]["done"] == 1 and len(ran) == 1
+    assert sorted(m["Subject"] for m in smtp.inbox.messages) == ["Eve Bcc: everyone@example.com invited you to Company A on LeadThe.AI", "Hello"]
+    assert all(m["Bcc"] is None for m in smtp.inbox.messages)
+    [broken] = outbox(app, kind="test", to_addr="old@example.com")
+    assert broken.status == "pending" and broken.attempts == 1 and "ValueError" in broken.last_error
+
+
+def test_a_failing_mail_step_does_not_keep_the_jobs_from_running(app, monkeypatch):
+    import leadthe.worker
+
+    def broken(now=None):
+        raise RuntimeError("SMTP settings unreadable")
+
+    monkeypatch.setattr(leadthe.worker, "deliver_due", broken)
+    result, ran = worker_round_with_a_job(app)
+    assert result["mail"] == {"error": True} and result["jobs"]["done"] == 1 and ran

@@ -619,3 +619,27 @@ def test_closed_account_is_erased_after_90_days(app, companies):
     assert "closed accounts erased: 1" in late.output
     with app.app_context():
         assert db.session.get(User, a.learner.id) is None
+
+
+def test_export_archives_and_the_development_database_are_private(client, app, companies, make_app, tmp_path):
+    import os
+    import stat
+
+    a, _ = companies
+    old = os.umask(0o022)  # the usual umask: what the process would otherwise create is world-readable
+    try:
+        login(client, a.learner.email)
+        export_via_http(client, app)
+        with app.app_context():
+            name = db.session.scalar(sa.select(DataExport.file_name))
+        folder = Path(app.config["EXPORT_DIR"])
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
+        fresh = make_app(f"sqlite:///{tmp_path}/leadthe.db")
+        with fresh.app_context():
+            db.session.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+            db.session.commit()
+        assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == \
+            {"leadthe.db": 0o600, "leadthe.db-wal": 0o600, "leadthe.db-shm": 0o600}
+    finally:
+        os.umask(old)

@@ -175,3 +175,130 @@ def test_each_error_page_is_in_the_layout(make_app, code, words):
     html = response.get_data(as_text=True).replace("&#39;", "'")
     assert response.status_code == code
     assert words in html and '<main id="main"' in html and "<footer" in html and "Traceback" not in html
+
+
+# --- issue 14: links in mail, trusted hosts, development mode ----------------------------------------
+
+def reset_links(app):
+    from tests.conftest import outbox
+
+    return [re.search(r"https?://\S+", m.body_text).group(0) for m in outbox(app, kind="reset_password")]
+
+
+def test_a_forged_host_header_never_reaches_a_link_in_mail(client, app, companies, make_app, monkeypatch):
+    from tests.conftest import csrf_from
+
+    a, _ = companies
+    # a host that is not LEADTHE_BASE_URL's: refused before any page or mail is made
+    page = client.get("/password/forgot", base_url="http://evil.example")
+    assert page.status_code == 400 and "csrf_token" not in page.get_data(as_text=True)
+    forged = client.post("/password/forgot", base_url="http://evil.example", data={"email": a.learner.email})
+    assert forged.status_code == 400 and reset_links(app) == []
+    # the other loopback name is let in (development), but the link still comes from the base URL
+    html = client.get("/password/forgot", base_url="http://127.0.0.1:5321").get_data(as_text=True)
+    client.post("/password/forgot", base_url="http://127.0.0.1:5321", data={"csrf_token": csrf_from(html), "email": a.learner.email})
+    assert [link.split("/password/")[0] for link in reset_links(app)] == ["http://localhost"]
+    # behind a proxy, X-Forwarded-Host is not believed either
+    monkeypatch.setenv("LEADTHE_PROXY_HOPS", "1")
+    proxied = make_app().test_client()
+    html = proxied.get("/password/forgot").get_data(as_text=True)
+    proxied.post("/password/forgot", headers={"X-Forwarded-Host": "evil.example"},
+                 data={"csrf_token": csrf_from(html), "email": a.learner.email})
+    links = reset_links(app)
+    assert len(links) == 2 and all(link.startswith("http://localhost/password/reset/") for link in links)
+
+
+def test_only_the_base_urls_host_is_trusted(make_app):
+    site = make_app(SERVER_BASE_URL="https://leadthe.example.com")
+    assert site.config["TRUSTED_HOSTS"] == ["leadthe.example.com"]
+    client = site.test_client()
+    assert client.get("/login", base_url="https://leadthe.example.com").status_code == 200
+    assert client.get("/login", base_url="https://evil.example").status_code == 400
+    assert client.get("/login").status_code == 400  # localhost is no name of this site
+
+
+def test_without_leadthe_env_the_app_is_production(make_app, monkeypatch):
+    from leadthe import create_app
+    from leadthe.config import ConfigError
+
+    monkeypatch.delenv("LEADTHE_ENV")
+    monkeypatch.delenv("LEADTHE_BASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="LEADTHE_BASE_URL"):
+        create_app()  # production needs to know its own address
+    monkeypatch.setenv("LEADTHE_BASE_URL", "https://leadthe.example.com")
+    app = make_app(SERVER_BASE_URL="https://leadthe.example.com")
+    assert app.config["LEADTHE_ENV"] == "production" and app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.test_client().get("/dev/mail", base_url="https://leadthe.example.com").status_code == 404
+
+
+def test_dev_mail_answers_only_on_loopback(make_app, monkeypatch):
+    monkeypatch.setenv("LEADTHE_ENV", "development")
+    client = make_app().test_client()
+    assert client.get("/dev/mail").status_code == 200
+    assert client.get("/dev/mail", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404
+    assert client.get("/dev/mail", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+
+
+# --- issue 14: control characters in one-line fields ------------------------------------------------
+
+def test_a_line_break_in_a_one_line_field_is_an_error_beside_it(client, app, companies):
+    from tests.conftest import outbox
+
+    a, _ = companies
+    post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD})
+    bad = post_form(client, "/support", {"subject": "Help\r\nBcc: everyone@example.com", "category": "other", "body": "x"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "without line breaks or other control characters" in html
+    assert outbox(app) == []
+    for name in ("Eve\nAdmin", "Eve\x1b[31m", "Eve\u2028Admin", "Eve\x85Admin"):
+        r = post_form(client, "/account/profile", {"name": name, "job_title": "", "department": ""})
+        assert r.status_code == 422 and "without line breaks" in r.get_data(as_text=True), repr(name)
+    # a text area keeps its line breaks and tabs
+    ok = post_form(client, "/support", {"subject": "Help", "category": "other", "body": "line one\r\n\tline two"})
+    assert ok.status_code == 303
+
+
+def test_every_form_gets_the_control_character_check():
+    """Every form class of the app derives from leadthe.forms.FlaskForm (whose Meta adds the check)."""
+    import importlib
+    import pkgutil
+
+    import flask_wtf
+
+    import leadthe
+    from leadthe.forms import FlaskForm
+
+    for module in pkgutil.walk_packages(leadthe.__path__, "leadthe."):
+        importlib.import_module(module.name)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    assert "bind_field" in vars(FlaskForm.Meta)  # the base adds the check to each field it binds
+    outside = [f"{c.__module__}.{c.__qualname__}" for c in subclasses(flask_wtf.FlaskForm)
+               if c.__module__.startswith("leadthe.") and not issubclass(c, FlaskForm)]
+    assert outside == []
+
+
+def test_gunicorns_access_log_holds_no_tokens():
+    import runpy
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from tests.conftest import ROOT
+
+    conf = runpy.run_path(str(ROOT / "deploy/gunicorn.conf.py"))
+    assert conf["logger_class"] is conf["TokenFreeAccessLog"]
+    logger = conf["TokenFreeAccessLog"].__new__(conf["TokenFreeAccessLog"])
+    lines = []
+    for raw in ("/password/reset/IjEi.abc.def", "/invite/tok3n", "/privacy/exports/7/download?token=s3cret", "/courses/ai?x=1"):
+        path, _, query = raw.partition("?")
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": raw, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1"}
+        atoms = logger.atoms(SimpleNamespace(status="200 OK", sent=10, headers=[]), SimpleNamespace(headers=[]), environ,
+                             timedelta(milliseconds=5))
+        lines.append(conf["access_log_format"] % atoms + " " + atoms["r"])
+    text = "\n".join(lines)
+    assert "/password/reset/[token]" in text and "/invite/[token]" in text and "/courses/ai" in text
+    assert not any(secret in text for secret in ("IjEi", "tok3n", "s3cret", "x=1"))

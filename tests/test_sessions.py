@@ -40,6 +40,7 @@ def test_cookie_flags(client, companies):
 
 def test_production_cookie_is_secure_with_host_prefix(make_app, monkeypatch):
     monkeypatch.setenv("LEADTHE_ENV", "production")
+    monkeypatch.setenv("LEADTHE_BASE_URL", "https://localhost")
     app = make_app()
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -6,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from leadthe.auth.forms import NewPasswordMixin, _strip
 from leadthe.auth.passwords import MAX_LENGTH
-from leadthe.forms import email_field, new_password_field, one_time_code_field
+from leadthe.forms import FlaskForm, email_field, new_password_field, one_time_code_field
 
 
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):

@@ -6,11 +6,10 @@ import json
 
 from flask import flash, g, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
-from leadthe.forms import choices
+from leadthe.forms import FlaskForm, choices
 
 from leadthe.account import bp
 from leadthe.extensions import db

@@ -1,9 +1,8 @@
-from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
 from flask_babel import lazy_gettext as _l
 
-from leadthe.forms import one_time_code_field
+from leadthe.forms import FlaskForm, one_time_code_field
 from leadthe.privacy.forms import ReauthForm
 
 

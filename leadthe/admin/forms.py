@@ -1,5 +1,6 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
+
+from leadthe.forms import FlaskForm
 
 
 class CompanySettingsForm(FlaskForm):

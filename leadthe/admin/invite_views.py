@@ -1,7 +1,8 @@
-"""The invitee's side: GET, POST /invite/<token> creates the account and signs the person in."""
+"""The invitee's side: GET, POST /invite/<token> creates the account and signs the person in (the GET parks
+the token in the session and goes on to /invite, see leadthe/link_tokens.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, url_for
+from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,17 +12,21 @@ from leadthe.admin.forms import AcceptInvitationForm
 from leadthe.auth.sessions import start_session
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
+from leadthe.link_tokens import forget_token, park_token, parked_token
 from leadthe.models import Organization
 
 invite_bp = Blueprint("invite", __name__)
 
 
+@invite_bp.route("/invite", methods=["GET", "POST"], defaults={"token": None})
 @invite_bp.route("/invite/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def accept(token):
-    inv = people.invitation_for_token(token)
+    inv = people.invitation_for_token(parked_token("invite", token))
     if inv is None:
         return render_template("admin/invite_invalid.html"), 404
+    if token and request.method == "GET":
+        return park_token("invite", token)
     form = AcceptInvitationForm(name=inv.name or None)
     form._email_hint = inv.email
     if form.validate_on_submit():
@@ -33,6 +38,7 @@ def accept(token):
 
                 end_session()
             user = people.accept_invitation(inv, name=form.name.data, password=form.password.data)
+            forget_token("invite")
             start_session(user)
             audit.record("login.success", actor=user, subject=user, via="invitation")
             db.session.commit()

@@ -1,6 +1,6 @@
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from leadthe.forms import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, Optional
 

@@ -1,10 +1,9 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 from flask_babel import lazy_gettext as _l
 
 from leadthe.auth.passwords import MAX_LENGTH, password_problems
-from leadthe.forms import email_field, new_password_field, one_time_code_field
+from leadthe.forms import FlaskForm, email_field, new_password_field, one_time_code_field
 
 
 def _strip(value):

@@ -13,6 +13,7 @@ from leadthe.auth.sessions import end_session, start_session
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render_form, see_other
+from leadthe.link_tokens import forget_token, park_token, parked_token
 from leadthe.net import client_ip, safe_next, user_agent
 
 
@@ -164,14 +165,18 @@ def logout():
     return see_other(url_for("auth.login"))
 
 
+@bp.route("/verify-email", methods=["GET", "POST"], defaults={"token": None})
 @bp.route("/verify-email/<token>", methods=["GET", "POST"])
 def verify_email(token):
-    user = services.user_for_verification(token)
+    user = services.user_for_verification(parked_token("verify", token))
     form = EmptyForm()
     if user is None:
         return render_template("auth/verify_email.html", invalid=True, form=form), 400
+    if token and request.method == "GET":
+        return park_token("verify", token)
     if request.method == "POST" and form.validate_on_submit():
         services.confirm_email(user)
+        forget_token("verify")
         db.session.commit()
         flash(_("Thank you, your e-mail address is confirmed."), "success")
         return see_other(url_for("core.dashboard") if current_user.is_authenticated else url_for("auth.login"))
@@ -202,16 +207,20 @@ def forgot_password():
     return render_form("auth/forgot_password.html", form, block="forgot_form", sent=False)
 
 
+@bp.route("/password/reset", methods=["GET", "POST"], defaults={"token": None})
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def reset_password(token):
-    user = services.user_for_reset(token)
+    user = services.user_for_reset(parked_token("reset", token))
     if user is None:
         return render_template("auth/reset_password.html", invalid=True, form=None), 400
+    if token and request.method == "GET":
+        return park_token("reset", token)
     form = ResetPasswordForm()
     form._email_hint = user.email
     if form.validate_on_submit():
         services.reset_password(user, form.password.data)
+        forget_token("reset")
         if current_user.is_authenticated:
             end_session()
         db.session.commit()

@@ -1,8 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, URL
 from flask_babel import lazy_gettext as _l
-from leadthe.forms import choices, strip
+from leadthe.forms import FlaskForm, choices, strip
 
 from leadthe.models.course import LESSON_KIND_LABELS, LEVEL_LABELS
 

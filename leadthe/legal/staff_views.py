@@ -3,12 +3,11 @@ from datetime import datetime, timezone
 
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
-from leadthe.forms import choices
+from leadthe.forms import FlaskForm, choices
 
 from leadthe.extensions import db
 from leadthe.htmx import is_htmx, render_form, see_other

@@ -37,8 +37,11 @@ HTML_ROWS = 500  # report.html shows this many rows per source; the CSV files ho
 
 
 def export_dir() -> Path:
+    """The folder of the finished archives: only the app's own user may list or read it (0700)."""
     path = Path(current_app.config.get("EXPORT_DIR") or Path(current_app.instance_path) / "exports")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)  # made by an earlier version with the umask's 0755
     return path
 
 
@@ -163,7 +166,8 @@ def write_export(export: DataExport, progress=None) -> Path:
 def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
     files: list[dict] = []
     generated = utcnow().isoformat()
-    with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, whatever the umask
+    with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         with _Member(zf, "export.json", files) as out:
             out.write(json.dumps({"format": FORMAT, "generated_at": generated,
                                   "subject": {"id": user.id, "email": user.email}})[:-1])

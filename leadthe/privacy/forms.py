@@ -1,9 +1,8 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from flask_babel import lazy_gettext as _l
 
-from leadthe.forms import choices, one_time_code_field
+from leadthe.forms import FlaskForm, choices, one_time_code_field
 from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from leadthe.forms import choices
+from leadthe.forms import FlaskForm, choices
 
 from leadthe import audit
 from leadthe.extensions import db

@@ -1,8 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from flask_babel import lazy_gettext as _l
-from leadthe.forms import choices
+from leadthe.forms import FlaskForm, choices
 
 
 class AnswerForm(FlaskForm):

@@ -1,9 +1,8 @@
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from flask_babel import lazy_gettext as _l
 
-from leadthe.forms import choices, strip
+from leadthe.forms import FlaskForm, choices, strip
 from leadthe.models.support import TICKET_CATEGORIES
 
 
