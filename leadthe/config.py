@@ -88,6 +88,8 @@ def load_config(instance_path: str) -> dict:
         "SESSION_MAX": timedelta(hours=int(os.environ.get("LEADTHE_SESSION_MAX_HOURS", "12"))),
         "ERASURE_GRACE_DAYS": int(os.environ.get("LEADTHE_ERASURE_GRACE_DAYS", "7")),
         "RETENTION_CLOSED_DAYS": int(os.environ.get("LEADTHE_RETENTION_CLOSED_DAYS", "90")),
+        # invitation mails (new, imported, resent) per company and day: a sign-up cannot mail the world
+        "INVITATIONS_PER_DAY": int(os.environ.get("LEADTHE_INVITATIONS_PER_DAY", "1000")),
         "BCRYPT_ROUNDS": int(os.environ.get("LEADTHE_BCRYPT_ROUNDS", "12")),
         # Cookies: the __Host- prefix needs Secure, so it is only used where TLS is guaranteed.
         "SESSION_COOKIE_NAME": "__Host-leadthe" if production else "leadthe_session",

@@ -8,6 +8,7 @@ retried after the lease runs out (at-least-once, with a stable Message-ID so rec
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from datetime import datetime, timedelta
@@ -186,3 +187,15 @@ def mail_everyone(progress, send_one, batch: int = 500) -> None:
         progress.last_user_id = people[-1][0]
         progress.mailed += len(people)
         db.session.commit()
+
+
+# "://", "www." and a dot between two words (also the full-width and ideographic dots some clients accept)
+_LINKISH = re.compile(r"(?i)(://|\bwww[.\u3002\uff0e\uff61]|(?<=[\w-])[.\u3002\uff0e\uff61](?=[a-z][a-z0-9-]*\b))")
+
+
+def customer_text(value, limit: int = 120) -> str:
+    """Text a customer typed (a company name, a person's name) made safe for the body of a plain-text
+    mail: one line, at most ``limit`` characters, and nothing a mail client would turn into a link
+    (``evil.example/login`` becomes ``evil[.]example/login``). Never put it into a subject."""
+    text = " ".join(str(value or "").split())[:limit]
+    return _LINKISH.sub(lambda m: "[:]//" if m.group(1) == "://" else m.group(1)[:-1] + "[.]", text)

@@ -298,3 +298,210 @@ def test_dashboard_maturity_distribution_per_dimension(app, companies, admin_a):
     assert "Overall level" in section and "Choosing what to hand to AI" in section
     row = re.search(r"Describing the task \(prompting\)</th>(.*?)</tr>", section).group(1)
     assert re.findall(r"<td>(\d+)</td>", row) == ["0", "1", "0", "0", "0"]
+
+
+# --- issue 14: invitations cannot be abused for mail, or to learn about other companies ---------------
+
+def invitation_count(app) -> int:
+    from leadthe.models import Invitation
+
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Invitation))
+
+
+def test_an_unconfirmed_admin_cannot_invite_import_or_resend(app, companies):
+    from leadthe.models import Invitation, User
+
+    a, _ = companies
+    with app.app_context():
+        db.session.get(User, a.admin.id).email_verified_at = None
+        db.session.commit()
+    admin = login(app.test_client(), a.admin.email)
+    page = admin.get("/admin/invitations").get_data(as_text=True)
+    assert "Confirm your own e-mail address" in page and "/account/verify-email/resend" in page
+    r = post_form(admin, "/admin/invitations", {"email": "victim@elsewhere.example", "role": "learner", "team_id": ""})
+    assert r.status_code == 422 and "Confirm your own e-mail address" in r.get_data(as_text=True).split('id="email-error"')[1]
+    r = upload(admin, "email,name,job_title,department,team,role\nvictim@elsewhere.example,V,,,,learner\n")
+    assert r.status_code == 422 and "Confirm your own e-mail address" in r.get_data(as_text=True).split('id="file-error"')[1]
+    with app.app_context():
+        now = sa.func.now()
+        inv = Invitation(org_id=a.org.id, email="old@a.example", role="learner", nonce="n", sent_at=now,
+                         expires_at=utcnow_plus_days(7), created_at=now)
+        db.session.add(inv)
+        db.session.commit()
+        inv_id = inv.id
+    post_form(admin, f"/admin/invitations/{inv_id}/resend", {}, page="/admin/invitations")
+    assert outbox(app, kind="invitation") == [] and invitation_count(app) == 1
+    # the way out: a new confirmation link
+    assert post_form(admin, "/account/verify-email/resend", {}, page="/admin/invitations").status_code == 303
+    assert [m.to_addr for m in outbox(app, kind="verify_email")] == [a.admin.email]
+
+
+def utcnow_plus_days(days):
+    from datetime import timedelta
+
+    from leadthe.models import utcnow
+
+    return utcnow() + timedelta(days=days)
+
+
+def test_invitation_mails_per_company_and_day_are_limited(app, companies, monkeypatch):
+    from leadthe.models import Invitation
+
+    monkeypatch.setitem(app.config, "INVITATIONS_PER_DAY", 3)
+    a, b = companies
+    admin = login(app.test_client(), a.admin.email)
+    for i in range(2):
+        assert post_form(admin, "/admin/invitations", {"email": f"n{i}@a.example", "role": "learner", "team_id": ""}).status_code == 303
+    with app.app_context():
+        first = db.session.scalar(sa.select(Invitation.id).where(Invitation.email == "n0@a.example"))
+    post_form(admin, f"/admin/invitations/{first}/resend", {}, page="/admin/invitations")  # the third mail today
+    assert len(outbox(app, kind="invitation")) == 3
+    r = post_form(admin, "/admin/invitations", {"email": "n9@a.example", "role": "learner", "team_id": ""})
+    assert r.status_code == 422 and "3 invitations a day" in r.get_data(as_text=True).split('id="email-error"')[1]
+    r = post_form(admin, f"/admin/invitations/{first}/resend", {}, page="/admin/invitations", follow=True)
+    assert "3 invitations a day" in r.get_data(as_text=True)
+    r = upload(admin, "email,name,job_title,department,team,role\nx@a.example,X,,,,learner\n")
+    assert r.status_code == 422 and "3 invitations a day" in r.get_data(as_text=True).split('id="file-error"')[1]
+    assert len(outbox(app, kind="invitation")) == 3 and invitation_count(app) == 2
+    # another company has its own allowance
+    other = login(app.test_client(), b.admin.email)
+    assert post_form(other, "/admin/invitations", {"email": "n0@b.example", "role": "learner", "team_id": ""}).status_code == 303
+
+
+def test_an_import_larger_than_what_is_left_today_is_refused_before_and_at_the_go_ahead(app, companies, monkeypatch):
+    from leadthe.models import ImportBatch
+
+    monkeypatch.setitem(app.config, "INVITATIONS_PER_DAY", 5)
+    a, _ = companies
+    admin = login(app.test_client(), a.admin.email)
+    rows = "".join(f"p{i}@a.example,Person {i},,,,learner\n" for i in range(6))
+    r = upload(admin, "email,name,job_title,department,team,role\n" + rows)
+    assert r.status_code == 422 and "has 5 left today (this would send 6)" in r.get_data(as_text=True)
+    r = upload(admin, "email,name,job_title,department,team,role\n" + rows[: rows.index("p4@")])
+    assert r.status_code == 200 and "4 people will be invited" in r.get_data(as_text=True)
+    with app.app_context():
+        batch_id = db.session.scalar(sa.select(ImportBatch.id))
+    for i in range(2):  # meanwhile, two single invitations
+        post_form(admin, "/admin/invitations", {"email": f"single{i}@a.example", "role": "learner", "team_id": ""})
+    r = post_form(admin, f"/admin/users/import/{batch_id}", {}, page="/admin/users/import", follow=True)
+    assert "has 3 left today (this would send 4)" in r.get_data(as_text=True)
+    assert invitation_count(app) == 2 and len(outbox(app, kind="invitation")) == 2
+
+
+def test_invitation_mail_keeps_customer_text_out_of_the_subject_and_unlinked(app):
+    from tests.conftest import make_org
+
+    org = make_org(app, "Prize desk: claim at http://evil.example/win")
+    make_user(app, org, email="boss@evil.example", role="admin", name="Support www.evil.example\nCall now")
+    admin = login(app.test_client(), "boss@evil.example")
+    assert post_form(admin, "/admin/invitations", {"email": "target@c.example", "role": "learner", "team_id": ""}).status_code == 303
+    r = upload(admin, "email,name,job_title,department,team,role\nother@c.example,Visit bank-login.example now,,,,learner\n")
+    assert r.status_code == 200
+    with app.app_context():
+        from leadthe.models import ImportBatch
+
+        batch_id = db.session.scalar(sa.select(ImportBatch.id))
+    assert post_form(admin, f"/admin/users/import/{batch_id}", {}, page="/admin/users/import").status_code == 303
+    mails = outbox(app, kind="invitation")
+    assert len(mails) == 2
+    for mail in mails:
+        assert mail.subject == "You are invited to LeadThe.AI"
+        links = re.findall(r"(?:https?://|www\.)\S+|\b[\w-]+\.example\b", mail.body_text)
+        assert all(link.startswith("http://localhost/invite/") for link in links), links
+        assert "Support www[.]evil[.]example Call now invited you to join Prize desk: claim at http[:]//evil[.]example/win" \
+            in mail.body_text
+    assert "Hello Visit bank-login[.]example now," in mails[1].body_text
+
+
+def test_invitations_and_import_say_nothing_about_other_companies(app, companies):
+    from leadthe.models import Invitation, User
+
+    a, b = companies
+    staff = make_user(app, None, email="ops@leadthe.example", role="staff")
+    admin = login(app.test_client(), a.admin.email)
+    # one address: the same answer whether it belongs to another company, to our staff, or to nobody
+    for email in (b.learner.email, staff.email, "nobody@c.example"):
+        r = post_form(admin, "/admin/invitations", {"email": email, "role": "learner", "team_id": ""}, follow=True)
+        assert r.status_code == 200 and f"Invitation sent to {email}." in r.get_data(as_text=True)
+    # the company's own people are still reported
+    r = post_form(admin, "/admin/invitations", {"email": a.learner.email, "role": "learner", "team_id": ""})
+    assert r.status_code == 422 and "already has an account" in r.get_data(as_text=True)
+    # a file: rows of other companies' people look like any new person's
+    r = upload(admin, "email,name,job_title,department,team,role\n"
+                      f"{b.admin.email},B,,,,learner\n{b.manager.email},M,,,,learner\nfresh@c.example,F,,,,learner\n")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "3 people will be invited" in html and "already has an account" not in html
+    with app.app_context():
+        from leadthe.models import ImportBatch
+
+        batch_id = db.session.scalar(sa.select(ImportBatch.id))
+    assert post_form(admin, f"/admin/users/import/{batch_id}", {}, page="/admin/users/import").status_code == 303
+    # accepting creates no second account: the invitee is told to log in
+    mail = [m for m in outbox(app, kind="invitation") if m.to_addr == b.learner.email][-1]
+    link = re.search(r"http://localhost(/invite/\S+)", mail.body_text).group(1)
+    invitee = app.test_client()
+    r = post_form(invitee, link, {"name": "Learner B", "password": PASSWORD, "age_confirm": "y", "accept_policy": "y"})
+    assert r.status_code == 422 and "already exists. Log in instead." in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.org_id).where(User.email == b.learner.email)) == b.org.id
+        assert db.session.scalar(sa.select(Invitation.status).where(Invitation.email == b.learner.email)) == "pending"
+
+
+def test_import_file_that_is_not_csv_is_an_error_beside_the_file_field(app, companies, admin_a):
+    header = "email,name,job_title,department,team,role\n"
+    for text, message in ((header + "big@a.example," + "x" * (129 * 1024) + ",,,,learner\n", "Line 2 has a cell longer than 128 KiB"),
+                          (header + 'open@a.example,"never closed\n' + "y" * (140 * 1024) + "\n", "Line 3 has a cell longer than 128 KiB"),
+                          ("email," + "h" * (130 * 1024) + "\n", "Line 1 has a cell longer than 128 KiB")):
+        r = upload(admin_a, text)
+        assert r.status_code == 422, message
+        assert message in r.get_data(as_text=True).split('id="file-error"')[1], message
+    # a bare carriage return ends a line, as in old Mac files; inside quotes it is part of the cell
+    r = upload(admin_a, header.replace("\n", "\r") + "cr1@a.example,One,,,,learner\rcr2@a.example,\"Two\rLines\",,,,learner\r")
+    assert r.status_code == 200 and "2 people will be invited" in r.get_data(as_text=True)
+    r = upload(admin_a, header + "cr3@a.example,Half\rway,,,,learner\n")
+    assert r.status_code == 422 and "“way” is not a valid e-mail address" in r.get_data(as_text=True)
+
+
+def test_closing_a_company_ends_its_pending_invitations(app, companies):
+    from leadthe.models import Invitation, Organization, User
+
+    a, b = companies
+    admin = login(app.test_client(), a.admin.email)
+    post_form(admin, "/admin/invitations", {"email": "late@a.example", "role": "admin", "team_id": ""})
+    link = re.search(r"http://localhost(/invite/\S+)", outbox(app, kind="invitation")[-1].body_text).group(1)
+    other = login(app.test_client(), b.admin.email)
+    post_form(other, "/admin/invitations", {"email": "kept@b.example", "role": "learner", "team_id": ""})
+    staff_user = make_user(app, None, email="ops@leadthe.example", role="staff")
+    staff = login(app.test_client(), staff_user.email)
+    assert post_form(staff, f"/staff/organizations/{a.org.id}/close", {"reason": "Contract ended"},
+                     page="/staff/privacy-requests").status_code == 303
+    invitee = app.test_client()
+    assert invitee.get(link).status_code == 404
+    r = post_form(invitee, link, {"name": "Late", "password": PASSWORD, "age_confirm": "y", "accept_policy": "y"},
+                  page="/login")
+    assert r.status_code == 404
+    with app.app_context():
+        assert dict(db.session.execute(sa.select(Invitation.email, Invitation.status)).all()) == {
+            "late@a.example": "revoked", "kept@b.example": "pending"}
+        assert db.session.scalar(sa.select(User.id).where(User.email == "late@a.example")) is None
+        # and an invitation that escaped the revocation (closed another way) is refused on acceptance too
+        db.session.execute(sa.update(Invitation).where(Invitation.email == "late@a.example").values(status="pending"))
+        db.session.commit()
+        assert db.session.get(Organization, a.org.id).status == "closed"
+    assert invitee.get(link).status_code == 404
+
+
+def test_people_lists_show_a_manager_only_the_teams_they_manage(app, companies):
+    a, _ = companies
+    make_team(app, a.org, "Secret Project", members=[a.learner])
+    manager = login(app.test_client(), a.manager.email)
+    with manager.get("/admin/reports.csv?report=people") as r:
+        text = r.get_data(as_text=True)
+    assert "Learner A" in text and "Team A" in text and "Secret Project" not in text
+    for url in ("/admin/users", f"/admin/users/{a.learner.id}"):
+        html = manager.get(url).get_data(as_text=True)
+        assert "Team A" in html and "Secret Project" not in html, url
+    admin = login(app.test_client(), a.admin.email)
+    with admin.get("/admin/reports.csv?report=people") as r:
+        assert "Secret Project; Team A" in r.get_data(as_text=True)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from leadthe.extensions import db
-from tests.conftest import outbox, post_form
+from tests.conftest import PASSWORD, outbox, post_form
 from tests.test_admin import login
 from tests.test_courses import complete, enrol, load, write_course
 
@@ -142,3 +142,20 @@ def utcnow_plus():
     from leadthe.models import utcnow
 
     return utcnow() + timedelta(hours=1)
+
+
+def test_no_digest_for_a_former_manager(app, companies):
+    from leadthe.models import TeamMembership, User, utcnow
+    from leadthe.progress.services import send_manager_digests
+
+    a, b = companies
+    admin = login(app.test_client(), a.admin.email)
+    assert post_form(admin, f"/admin/users/{a.manager.id}/role", {"role": "learner", "password": PASSWORD},
+                     page=f"/admin/users/{a.manager.id}").status_code == 303
+    with app.app_context():
+        db.session.execute(sa.update(TeamMembership).where(TeamMembership.user_id.in_([a.learner.id, b.learner.id]))
+                           .values(is_manager=False))
+        db.session.get(User, b.manager.id).role = "learner"  # a flag left over from before role changes cleared it
+        db.session.commit()
+        assert send_manager_digests(utcnow().date()) == 0
+    assert progress_mails(app, "digest") == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from leadthe.extensions import db
-from tests.conftest import make_user, post_form
+from tests.conftest import PASSWORD, make_user, post_form
 from tests.test_admin import login
 
 
@@ -68,3 +68,35 @@ def test_admin_sees_team_against_team(app, companies):
     admin = login(app.test_client(), a.admin.email)
     html = admin.get("/admin/teams").get_data(as_text=True)
     assert "Team against team" in html and "Team A" in html and "Second team" in html and "Team B" not in html
+
+
+def test_a_manager_made_learner_loses_the_teams_they_managed(app, companies):
+    from leadthe.models import TeamMembership
+
+    a, _ = companies
+    manager = login(app.test_client(), a.manager.email)
+    assert manager.get("/admin/assignments").status_code == 200
+    admin = login(app.test_client(), a.admin.email)
+    r = post_form(admin, f"/admin/users/{a.manager.id}/role", {"role": "learner", "password": PASSWORD},
+                  page=f"/admin/users/{a.manager.id}")
+    assert r.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(sa.select(TeamMembership.is_manager).where(TeamMembership.user_id == a.manager.id)) is False
+    assert manager.get("/admin/assignments").status_code == 403
+    assert post_form(manager, "/admin/assignments", {"course_id": "1", "team_id": str(a.team.id)}, page="/dashboard").status_code == 403
+    # made manager again, they manage nothing until an admin says which team
+    post_form(admin, f"/admin/users/{a.manager.id}/role", {"role": "manager", "password": PASSWORD}, page=f"/admin/users/{a.manager.id}")
+    assert manager.get(f"/admin/teams/{a.team.id}").status_code == 404
+
+
+def test_a_left_over_team_flag_gives_a_learner_no_manager_rights(app, companies):
+    from leadthe.models import TeamMembership, User
+
+    a, _ = companies
+    with app.app_context():  # as rows written before role changes cleared the flag
+        db.session.get(User, a.manager.id).role = "learner"
+        assert db.session.scalar(sa.select(TeamMembership.is_manager).where(TeamMembership.user_id == a.manager.id)) is True
+        db.session.commit()
+    former = login(app.test_client(), a.manager.email)
+    assert former.get("/admin/assignments").status_code == 403
+    assert former.get(f"/admin/teams/{a.team.id}").status_code == 403

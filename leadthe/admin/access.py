@@ -38,7 +38,10 @@ def is_admin(user) -> bool:
 
 
 def managed_team_ids(user) -> sa.Select:
-    return sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id, TeamMembership.is_manager.is_(True))
+    stmt = sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id, TeamMembership.is_manager.is_(True))
+    if user.role not in ("admin", "manager"):
+        stmt = stmt.where(sa.false())  # a team flag left over from an earlier role gives no rights
+    return stmt
 
 
 def scope_user_ids(viewer, team_id: int | None = None, statuses=("active",)) -> sa.Select:

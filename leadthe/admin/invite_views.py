@@ -30,7 +30,7 @@ def accept(token):
     form = AcceptInvitationForm(name=inv.name or None)
     form._email_hint = inv.email
     if form.validate_on_submit():
-        if people.email_in_use(inv.org_id, inv.email) == "already has an account":
+        if people.has_account(inv.email):  # e.g. in another company: no second account
             form.name.errors.append(_("An account with this e-mail address already exists. Log in instead."))
         else:
             if current_user.is_authenticated:

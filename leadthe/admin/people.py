@@ -6,7 +6,7 @@ import io
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,8 +18,8 @@ from leadthe.admin.access import scope_user_ids
 from leadthe.admin.reports import team_names_for
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
-from leadthe.mail import queue_mail
-from leadthe.models import ImportBatch, Invitation, Team, TeamMembership, User, utcnow
+from leadthe.mail import customer_text, queue_mail
+from leadthe.models import AuditEvent, ImportBatch, Invitation, Organization, Team, TeamMembership, User, utcnow
 from leadthe.net import absolute_url
 
 ROLES = ("learner", "manager", "admin")
@@ -61,7 +61,7 @@ def people_page(viewer, f: PeopleFilter):
         stmt = stmt.where(User.last_seen_at.is_(None))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
     rows = db.session.execute(stmt.order_by(User.name, User.id).offset((f.page - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    return rows, total, team_names_for([r.id for r in rows])
+    return rows, total, team_names_for([r.id for r in rows], viewer)
 
 
 def team_choices(viewer) -> dict[str, str]:
@@ -89,8 +89,10 @@ class InviteProblem(ValueError):
 
 
 def email_in_use(org_id: int, email: str) -> str | None:
-    """Why this address cannot be invited, or None."""
-    if db.session.scalar(sa.select(User.id).where(User.email == email).execution_options(all_tenants=True)) is not None:
+    """Why this address cannot be invited, or None. Only the company's own people count: an address with
+    an account in another company (or of our staff) is invited like any other, so that an admin learns
+    nothing about other companies; accepting such an invitation creates no second account."""
+    if db.session.scalar(sa.select(User.id).where(User.org_id == org_id, User.email == email)) is not None:
         return "already has an account"
     pending = db.session.scalar(sa.select(Invitation.id).where(
         Invitation.org_id == org_id, Invitation.email == email, Invitation.status == "pending",
@@ -100,14 +102,58 @@ def email_in_use(org_id: int, email: str) -> str | None:
     return None
 
 
+def has_account(email: str) -> bool:
+    """Whether the address has an account anywhere (the accepting side only: never shown to an admin)."""
+    return db.session.scalar(sa.select(User.id).where(User.email == email).execution_options(all_tenants=True)) is not None
+
+
+INVITE_SUBJECT = "You are invited to LeadThe.AI"  # fixed: customer text never goes into a subject
+
+
 def _send(inv: Invitation, org_name: str, inviter_name: str) -> None:
-    queue_mail(inv.email, f"{inviter_name} invited you to {org_name} on LeadThe.AI", "invitation", kind="invitation",
-               name=inv.name, org=org_name, inviter=inviter_name, link=invitation_link(inv), days=INVITE_DAYS)
+    queue_mail(inv.email, INVITE_SUBJECT, "invitation", kind="invitation", name=customer_text(inv.name),
+               org=customer_text(org_name), inviter=customer_text(inviter_name), link=invitation_link(inv), days=INVITE_DAYS)
+
+
+# --- what a company may send: a confirmed address, and a daily allowance ---------------------------------
+
+class SendingRefused(ValueError):
+    """Invitations cannot be sent now; the message says why and what to do."""
+
+
+def _start_of_today() -> datetime:
+    return datetime.combine(utcnow().date(), time.min, tzinfo=timezone.utc)
+
+
+def invitations_sent_today(org_id: int) -> int:
+    """Invitation mails of the company since midnight UTC: new invitations (one form, one import row) and
+    resends. Counted from the rows themselves, so the allowance holds across processes and servers."""
+    since = _start_of_today()
+    created = db.session.scalar(sa.select(sa.func.count()).select_from(Invitation).where(
+        Invitation.org_id == org_id, Invitation.created_at >= since))
+    resent = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.org_id == org_id, AuditEvent.action == "invitation.resent", AuditEvent.created_at >= since))
+    return int(created or 0) + int(resent or 0)
+
+
+def check_may_send(admin: User, count: int = 1) -> None:
+    """Raise SendingRefused unless ``admin`` may send ``count`` more invitation mails today: a new
+    sign-up must first confirm its own address, and every company has a daily allowance."""
+    if admin.email_verified_at is None:
+        raise SendingRefused(_("Confirm your own e-mail address before you invite people: "
+                               "use the link we sent to %(email)s.", email=admin.email))
+    limit = current_app.config.get("INVITATIONS_PER_DAY", 1000)
+    left = limit - invitations_sent_today(admin.org_id)
+    if count > left:
+        raise SendingRefused(_("Your company can send %(limit)s invitations a day and has %(left)s left today "
+                               "(this would send %(count)s). Try again tomorrow or ask our support for a higher limit.",
+                               limit=limit, left=max(left, 0), count=count))
 
 
 def create_invitation(admin: User, *, email: str, role: str, team_id: int | None, name: str = "", job_title: str = "",
                       department: str = "", check: bool = True) -> Invitation:
     email = email.strip().lower()
+    check_may_send(admin)
     if check:
         problem = email_in_use(admin.org_id, email)
         if problem:
@@ -124,6 +170,7 @@ def create_invitation(admin: User, *, email: str, role: str, team_id: int | None
 
 def resend_invitation(admin: User, inv: Invitation) -> None:
     """A new link (the old one stops working) valid for another 7 days."""
+    check_may_send(admin)
     now = utcnow()
     inv.nonce, inv.sent_at, inv.expires_at = secrets.token_hex(16), now, now + timedelta(days=INVITE_DAYS)
     _send(inv, admin.organization.name, admin.name)
@@ -150,6 +197,8 @@ def invitation_for_token(token: str) -> Invitation | None:
     inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == data.get("i")).execution_options(all_tenants=True))
     if inv is None or inv.nonce != data.get("n") or inv.status != "pending" or inv.expires_at <= utcnow():
         return None
+    if db.session.scalar(sa.select(Organization.status).where(Organization.id == inv.org_id)) != "active":
+        return None  # the company has closed (its invitations were revoked then; this guards the rest)
     return inv
 
 
@@ -200,11 +249,14 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFileProblem(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from exc
-    reader = csv.reader(io.StringIO(text))
+    # newline="": the csv module itself reads \r\n, \n and a bare \r as line ends (and keeps them in quoted cells)
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration as exc:
         raise ImportFileProblem(_("The file is empty.")) from exc
+    except csv.Error as exc:
+        raise _unreadable(reader, exc) from exc
     missing = [c for c in IMPORT_COLUMNS if c not in header]
     if missing:
         raise ImportFileProblem(_("The first line must name the columns email,name,job_title,department,team,role "
@@ -212,20 +264,24 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
     pos = {c: header.index(c) for c in IMPORT_COLUMNS}
     teams = {name.strip().lower(): tid for tid, name in db.session.execute(sa.select(Team.id, Team.name).where(Team.org_id == org_id))}
     rows: list[ImportRow] = []
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(rows) >= MAX_IMPORT_ROWS:
-            raise ImportFileProblem(_("The file has more than %(n)s people. Split it into smaller files.", n=MAX_IMPORT_ROWS))
-        get = lambda c: (cells[pos[c]].strip() if pos[c] < len(cells) else "")  # noqa: E731
-        row = ImportRow(number, get("email").lower(), get("name")[:120], get("job_title")[:120], get("department")[:120],
-                        get("team"), (get("role") or "learner").lower(), [])
-        rows.append(row)
+    try:
+        for number, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(rows) >= MAX_IMPORT_ROWS:
+                raise ImportFileProblem(_("The file has more than %(n)s people. Split it into smaller files.", n=MAX_IMPORT_ROWS))
+            get = lambda c: (cells[pos[c]].strip() if pos[c] < len(cells) else "")  # noqa: E731
+            row = ImportRow(number, get("email").lower(), get("name")[:120], get("job_title")[:120], get("department")[:120],
+                            get("team"), (get("role") or "learner").lower(), [])
+            rows.append(row)
+    except csv.Error as exc:
+        raise _unreadable(reader, exc) from exc
     emails = [r.email for r in rows if r.email]
     taken: set[str] = set()
     for chunk in range(0, len(emails), 900):  # stay under SQLite's bound-parameter limit
         part = emails[chunk:chunk + 900]
-        taken |= set(db.session.scalars(sa.select(User.email).where(User.email.in_(part)).execution_options(all_tenants=True)))
+        # the company's own people only: whether an address has an account elsewhere is none of its business
+        taken |= set(db.session.scalars(sa.select(User.email).where(User.org_id == org_id, User.email.in_(part))))
         taken |= set(db.session.scalars(sa.select(Invitation.email).where(
             Invitation.org_id == org_id, Invitation.email.in_(part), Invitation.status == "pending",
             Invitation.expires_at > utcnow())))
@@ -250,6 +306,14 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
     return rows
 
 
+def _unreadable(reader, exc: csv.Error) -> ImportFileProblem:
+    if "field larger than field limit" in str(exc):
+        return ImportFileProblem(_("Line %(line)s has a cell longer than %(kib)s KiB. Check the file: perhaps a quote "
+                                   "mark is never closed.", line=reader.line_num, kib=csv.field_size_limit() // 1024))
+    return ImportFileProblem(_("Line %(line)s cannot be read as CSV. Save the file as “CSV UTF-8” and try again.",
+                               line=reader.line_num))
+
+
 def store_import(admin: User, rows: list[ImportRow]) -> ImportBatch:
     now = utcnow()
     batch = ImportBatch(org_id=admin.org_id, created_by_id=admin.id, created_at=now, expires_at=now + timedelta(days=1),
@@ -267,11 +331,12 @@ def apply_import(admin: User, batch: ImportBatch) -> int:
     emails = [r["email"] for r in rows]
     for chunk in range(0, len(emails), 900):
         part = emails[chunk:chunk + 900]
-        clash = db.session.scalar(sa.select(User.email).where(User.email.in_(part)).execution_options(all_tenants=True).limit(1)) or \
+        clash = db.session.scalar(sa.select(User.email).where(User.org_id == admin.org_id, User.email.in_(part)).limit(1)) or \
             db.session.scalar(sa.select(Invitation.email).where(Invitation.org_id == admin.org_id, Invitation.email.in_(part),
                                                                 Invitation.status == "pending", Invitation.expires_at > utcnow()).limit(1))
         if clash:
             raise InviteProblem(_("%(email)s was invited or joined since the file was checked. Upload the file again.", email=clash))
+    check_may_send(admin, len(rows))
     now = utcnow()
     org_name, inviter = admin.organization.name, admin.name
     values = [dict(org_id=admin.org_id, email=r["email"], name=r["name"], job_title=r["job_title"], department=r["department"],
@@ -285,9 +350,7 @@ def apply_import(admin: User, batch: ImportBatch) -> int:
             Invitation.org_id == admin.org_id, Invitation.email.in_(emails[chunk:chunk + 900]),
             Invitation.status == "pending", Invitation.created_at == now)).all())
     for v in values:
-        inv = Invitation(id=ids[v["email"]], email=v["email"], name=v["name"], nonce=v["nonce"])
-        queue_mail(v["email"], f"{inviter} invited you to {org_name} on LeadThe.AI", "invitation", kind="invitation",
-                   name=v["name"], org=org_name, inviter=inviter, link=invitation_link(inv), days=INVITE_DAYS)
+        _send(Invitation(id=ids[v["email"]], email=v["email"], name=v["name"], nonce=v["nonce"]), org_name, inviter)
     batch.applied_at = now
     audit.record("people.imported", actor=admin, org_id=admin.org_id, count=len(rows))
     return len(rows)
@@ -310,6 +373,9 @@ def change_role(admin: User, person: User, role: str) -> bool:
     if person.role == "admin" and _other_admins(person) == 0:
         raise LastAdmin(_("A company needs at least one admin."))
     old, person.role = person.role, role
+    if role == "learner":  # managing a team needs the manager role: a learner manages none
+        db.session.execute(sa.update(TeamMembership).where(TeamMembership.user_id == person.id, TeamMembership.is_manager.is_(True))
+                           .values(is_manager=False))
     audit.record("role.changed", actor=admin, subject=person, role=role, previous=old)
     return True
 

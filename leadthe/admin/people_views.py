@@ -51,7 +51,7 @@ def user_detail(user_id):
     person = visible_person_or_404(current_user, user_id)
     role_form = RoleForm(role=person.role) if is_admin(current_user) else None
     return render("admin/user.html", person=person, summary=person_summary(person), courses=person_courses(person),
-                  attempts=person_attempts(person), teams=team_names_for([person.id]).get(person.id, []),
+                  attempts=person_attempts(person), teams=team_names_for([person.id], current_user).get(person.id, []),
                   role_form=role_form, form=EmptyForm(), fresh=recently_reauthenticated())
 
 
@@ -80,7 +80,7 @@ def user_role(user_id):
                           else _("Nothing changed."), "success")
                     return see_other(url_for("admin.user_detail", user_id=person.id))
     return render_form("admin/user.html", form, person=person, summary=person_summary(person), courses=person_courses(person),
-                       attempts=person_attempts(person), teams=team_names_for([person.id]).get(person.id, []),
+                       attempts=person_attempts(person), teams=team_names_for([person.id], current_user).get(person.id, []),
                        role_form=form, fresh=recently_reauthenticated())
 
 
@@ -147,6 +147,8 @@ def invitations():
         team_id = int(form.team_id.data) if form.team_id.data else None
         try:
             people.create_invitation(current_user, email=form.email.data, role=form.role.data, team_id=team_id)
+        except people.SendingRefused as exc:
+            form.email.errors.append(str(exc))
         except people.InviteProblem as exc:
             form.email.errors.append(_("This person already has an account.") if str(exc) == "already has an account"
                                      else _("This person already has a pending invitation."))
@@ -164,9 +166,13 @@ def invitation_resend(invitation_id):
     inv = get_or_404(Invitation, invitation_id)  # another company's: 404 before any role check
     require_admin(current_user)
     if EmptyForm().validate_on_submit() and inv.status == "pending":
-        people.resend_invitation(current_user, inv)
-        db.session.commit()
-        flash(_("A new invitation link was sent to %(email)s.", email=inv.email), "success")
+        try:
+            people.resend_invitation(current_user, inv)
+        except people.SendingRefused as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("A new invitation link was sent to %(email)s.", email=inv.email), "success")
     return see_other(url_for("admin.invitations"))
 
 
@@ -189,20 +195,24 @@ def invitation_revoke(invitation_id):
 def users_import():
     require_admin(current_user)
     form = ImportForm()
-    rows, batch, file_problem = None, None, None
+    rows, batch = None, None
     if form.validate_on_submit():
         try:
+            people.check_may_send(current_user)
             rows = people.parse_import(current_user.org_id, form.file.data.read())
-        except people.ImportFileProblem as exc:
-            file_problem = str(exc)
-        else:
             if not rows:
-                file_problem = _("The file has no people in it.")
-            elif not any(r.problems for r in rows):
+                raise people.ImportFileProblem(_("The file has no people in it."))
+            if not any(r.problems for r in rows):
+                people.check_may_send(current_user, len(rows))
+        except (people.ImportFileProblem, people.SendingRefused) as exc:
+            rows = None
+            form.file.errors.append(str(exc))  # beside the file field
+        else:
+            if not any(r.problems for r in rows):
                 batch = people.store_import(current_user, rows)  # the only write: the checked rows, for the go-ahead
                 db.session.commit()
-    invalid = bool(file_problem) or bool(rows and any(r.problems for r in rows))
-    return render_form("admin/import.html", form, invalid=invalid, rows=rows, batch=batch, file_problem=file_problem,
+    invalid = bool(rows and any(r.problems for r in rows))
+    return render_form("admin/import.html", form, invalid=invalid, rows=rows, batch=batch,
                        problems=sum(1 for r in rows or [] if r.problems), confirm_form=EmptyForm())
 
 
@@ -217,7 +227,7 @@ def users_import_apply(batch_id):
         abort(400)
     try:
         count = people.apply_import(current_user, batch)
-    except people.InviteProblem as exc:
+    except (people.InviteProblem, people.SendingRefused) as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return see_other(url_for("admin.users_import"))

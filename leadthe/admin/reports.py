@@ -303,7 +303,7 @@ def csv_rows(viewer, report: str):
     """(header, rows) of a report; rows is an iterable of lists."""
     if report == "people":
         members = scope_user_ids(viewer)
-        teams = dict(_team_names(members))
+        teams = dict(_team_names(members, viewer))
         rows = db.session.execute(progress_stmt(members).order_by(User.name, User.id))
         header = ["name", "email", "role", "teams", "lessons_completed", "courses_enrolled", "courses_completed",
                   "minutes_this_month", "latest_score", "maturity_level", "last_active"]
@@ -352,22 +352,27 @@ def csv_text(viewer, report: str) -> str:
     return out.getvalue()
 
 
-def _team_names(members: sa.Select):
-    """(user id, [team names]) for the people in ``members`` (one statement)."""
+def _visible_memberships(stmt: sa.Select, viewer) -> sa.Select:
+    """A manager sees only the teams they manage, not the other teams of their people."""
+    return stmt if viewer is None or is_admin(viewer) else stmt.where(TeamMembership.team_id.in_(managed_team_ids(viewer)))
+
+
+def _team_names(members: sa.Select, viewer):
+    """(user id, [team names]) for the people in ``members``, among the teams ``viewer`` sees (one statement)."""
     grouped: dict[int, list[str]] = {}
-    for user_id, name in db.session.execute(
+    for user_id, name in db.session.execute(_visible_memberships(
             sa.select(TeamMembership.user_id, Team.name).join(Team, Team.id == TeamMembership.team_id)
-            .where(TeamMembership.user_id.in_(members)).order_by(Team.name)):
+            .where(TeamMembership.user_id.in_(members)).order_by(Team.name), viewer)):
         grouped.setdefault(user_id, []).append(name)
     return grouped.items()
 
 
-def team_names_for(user_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+def team_names_for(user_ids: list[int], viewer=None) -> dict[int, list[tuple[int, str]]]:
     grouped: dict[int, list[tuple[int, str]]] = {}
     if not user_ids:
         return grouped
-    for user_id, team_id, name in db.session.execute(
+    for user_id, team_id, name in db.session.execute(_visible_memberships(
             sa.select(TeamMembership.user_id, Team.id, Team.name).join(Team, Team.id == TeamMembership.team_id)
-            .where(TeamMembership.user_id.in_(user_ids)).order_by(Team.name)):
+            .where(TeamMembership.user_id.in_(user_ids)).order_by(Team.name), viewer)):
         grouped.setdefault(user_id, []).append((team_id, name))
     return grouped

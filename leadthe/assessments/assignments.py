@@ -21,6 +21,8 @@ def managed_team_ids(user: User) -> list[int] | None:
     """The teams whose people ``user`` may assign to: None means every team (an admin)."""
     if user.role == "admin":
         return None
+    if user.role != "manager":
+        return []  # a team flag left over from an earlier role gives no rights
     return list(db.session.scalars(sa.select(TeamMembership.team_id).where(
         TeamMembership.user_id == user.id, TeamMembership.is_manager.is_(True), TeamMembership.org_id == user.org_id)))
 

@@ -190,7 +190,8 @@ def send_manager_digests(today: date | None = None) -> int:
     done = sa.select(ProgressMail.user_id).where(ProgressMail.kind == "digest", ProgressMail.ref == week)
     managers = db.session.execute(
         sa.select(User.id, User.email, User.name, Team.id, Team.name).join(tm, tm.user_id == User.id).join(Team, Team.id == tm.team_id)
-        .where(tm.is_manager.is_(True), User.status == "active", User.id.not_in(opted_out), User.id.not_in(done))
+        .where(tm.is_manager.is_(True), User.role.in_(("manager", "admin")), User.status == "active", User.id.not_in(opted_out),
+               User.id.not_in(done))
         .order_by(User.id, Team.name).execution_options(all_tenants=True)).all()
     if not managers:
         return 0

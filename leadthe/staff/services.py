@@ -6,8 +6,8 @@ from flask import current_app
 from leadthe import audit
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
-from leadthe.mail import queue_mail
-from leadthe.models import Organization, PrivacyRequest, User, utcnow
+from leadthe.mail import customer_text, queue_mail
+from leadthe.models import Invitation, Organization, PrivacyRequest, User, utcnow
 
 OPEN_STATUSES = ("open", "scheduled", "in_progress", "error")
 
@@ -23,17 +23,20 @@ def privacy_queue(show: str = "open", page: int = 1, per_page: int = 50):
 
 
 def close_company(org: Organization, staff_user: User, reason: str) -> int:
-    """The company leaves: everyone is signed out and told; the data is erased after the retention period."""
+    """The company leaves: everyone is signed out and told, its pending invitations stop working; the data
+    is erased after the retention period."""
     now = utcnow()
     org.status, org.closed_at = "closed", now
+    revoked = db.session.execute(sa.update(Invitation).where(Invitation.org_id == org.id, Invitation.status == "pending")
+                                 .values(status="revoked")).rowcount
     people = db.session.scalars(sa.select(User).where(User.org_id == org.id, User.status != "closed")).all()
     days = current_app.config["RETENTION_CLOSED_DAYS"]
     for person in people:
         person.status, person.closed_at = "closed", now
         revoke_all_sessions(person.id)
-        queue_mail(person.email, f"{org.name} has left LeadThe.AI", "company_closed", kind="privacy", user=person,
-                   name=person.first_name, org=org.name, days=days)
-    audit.record("org.closed", actor=staff_user, org_id=org.id, reason=reason, people=len(people))
+        queue_mail(person.email, "Your company has left LeadThe.AI", "company_closed", kind="privacy", user=person,
+                   name=customer_text(person.first_name), org=customer_text(org.name), days=days)
+    audit.record("org.closed", actor=staff_user, org_id=org.id, reason=reason, people=len(people), invitations_revoked=revoked)
     return len(people)
 
 
