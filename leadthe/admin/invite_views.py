@@ -22,8 +22,10 @@ def accept(token):
     inv = people.invitation_for_token(token)
     if inv is None:
         return render_template("admin/invite_invalid.html"), 404
+    org = db.session.get(Organization, inv.org_id)
     form = AcceptInvitationForm(name=inv.name or None)
     form._email_hint = inv.email
+    form._user_inputs = [org.name if org is not None else ""]
     if form.validate_on_submit():
         if people.email_in_use(inv.org_id, inv.email) == "already has an account":
             form.name.errors.append(_("An account with this e-mail address already exists. Log in instead."))
@@ -38,5 +40,4 @@ def accept(token):
             db.session.commit()
             flash(_("Welcome to %(org)s, %(name)s!", org=user.organization.name, name=user.first_name), "success")
             return see_other(url_for("core.dashboard"))
-    org = db.session.get(Organization, inv.org_id)
     return render_form("admin/invite_accept.html", form, block="invite_accept_form", inv=inv, org=org)
