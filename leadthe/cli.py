@@ -105,6 +105,8 @@ def create_staff_command(email: str, role: str, name: str | None):
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{'created' if created else 'updated'} {role} account {user.email}")
+    if not user.has_2fa:
+        click.echo("two-step verification is required: the first log-in leads to its set-up, before any staff page")
 
 
 def _parse_now(text: str | None):

@@ -46,6 +46,16 @@ def trusted_hosts(base_url: str) -> list[str]:
     return list(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else [host]
 
 
+def _check_production_rate_limits() -> None:
+    """In-memory rate limits count per process: with several gunicorn workers or machines every limit
+    (the log-in lock-out among them) is multiplied by their number, and a restart forgets it. Production
+    therefore needs shared storage, unless the operator states that only one process serves."""
+    storage = os.environ.get("LEADTHE_RATELIMIT_STORAGE_URL", "memory://").strip() or "memory://"
+    if storage.startswith("memory://") and not _flag("LEADTHE_SINGLE_PROCESS", "0"):
+        raise ConfigError("LEADTHE_ENV=production needs LEADTHE_RATELIMIT_STORAGE_URL=redis://… (memory:// counts per "
+                          "process); set LEADTHE_SINGLE_PROCESS=1 if only one process serves")
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config dict from the environment."""
     inst = Path(instance_path)
@@ -66,6 +76,7 @@ def load_config(instance_path: str) -> dict:
             raise ConfigError("LEADTHE_SECRET_KEY must be at least 32 characters in production")
         if not base_url:
             raise ConfigError("LEADTHE_ENV=production needs LEADTHE_BASE_URL (the site's address, e.g. https://leadthe.example.com)")
+        _check_production_rate_limits()
     else:
         secret_key = secret_key or _instance_secret(inst, "secret_key", lambda: secrets.token_urlsafe(48))
         data_key = data_key or _instance_secret(inst, "data_key", _new_data_key)

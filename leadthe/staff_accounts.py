@@ -12,7 +12,7 @@ def create_or_promote_staff(email: str, role: str, password: str, name: str | No
     email = normalize_email(email)
     if "@" not in email:
         raise ValueError("give an e-mail address")
-    problems = password_problems(password, email)
+    problems = password_problems(password, email, [name or ""])
     if problems:
         raise ValueError(" ".join(problems))
     user = find_user_by_email(email)

@@ -30,7 +30,7 @@ os.environ["LEADTHE_INLINE_WORKER"] = "0"
 from leadthe import create_app  # noqa: E402
 from leadthe.extensions import db, limiter  # noqa: E402
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "velvet tuesday orbit lantern"  # a passphrase of unrelated words (the famous xkcd one is refused as common)
 PG_URL = os.environ.get("LEADTHE_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
@@ -195,6 +195,52 @@ def make_user(app, org=None, *, email=None, role="learner", name="Test Person", 
         db.session.add(user)
         db.session.commit()
         return user
+
+
+def enable_2fa(app, user) -> tuple[str, list[str]]:
+    """Turn two-step verification on for ``user`` directly; returns the secret and the recovery codes."""
+    from datetime import datetime, timezone
+
+    import pyotp
+
+    from leadthe.auth import twofactor
+    from leadthe.models import User
+
+    with app.app_context():
+        person = db.session.get(User, user.id)
+        person.totp_secret = secret = pyotp.random_base32()
+        person.totp_enabled_at = datetime.now(timezone.utc)
+        codes = twofactor.new_recovery_codes(person)
+        db.session.commit()
+    return secret, codes
+
+
+def make_staff(app, role="staff", *, email=None, name="Sam Staff", **fields):
+    """A platform staff (or DPO) account with two-step verification on, as every such account must have.
+    ``user.otp_secret`` is the authenticator app's secret; log in with ``login_with_code``."""
+    user = make_user(app, None, email=email or f"{role}{os.urandom(3).hex()}@leadthe.example", role=role, name=name, **fields)
+    user.otp_secret, user.recovery_codes = enable_2fa(app, user)
+    return user
+
+
+def fresh_code(app, user) -> str:
+    """A code from ``user``'s authenticator app that was not used yet. A code works once per 30-second step;
+    instead of waiting for the next step, the test forgets which step was used last."""
+    import pyotp
+
+    from leadthe.models import User
+
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == user.id).values(totp_last_step=0))
+        db.session.commit()
+    return pyotp.TOTP(user.otp_secret).now()
+
+
+def login_with_code(client, app, user, password: str = PASSWORD):
+    """Log in as a person with two-step verification (``make_staff``): the password, then the code."""
+    first = post_form(client, "/login", {"email": user.email, "password": password})
+    assert first.status_code == 303 and first.headers["Location"].endswith("/login/2fa"), "no second step was asked for"
+    return post_form(client, "/login/2fa", {"code": fresh_code(app, user)})
 
 
 def make_team(app, org, name="Team", members=(), managers=()):

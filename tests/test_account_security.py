@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from leadthe.auth import twofactor
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, Organization, RecoveryCode, User, UserSession
-from tests.conftest import PASSWORD, audit_actions, make_org, make_user, outbox, post_form
+from tests.conftest import PASSWORD, audit_actions, enable_2fa, make_org, make_user, outbox, post_form
 
 CHROME_WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36"
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -46,17 +46,6 @@ def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(twofactor, "utcnow", clock)
     return clock
-
-
-def enable_2fa(app, user) -> tuple[str, list[str]]:
-    """Turn two-step verification on for ``user`` directly; returns the secret and the recovery codes."""
-    with app.app_context():
-        person = db.session.get(User, user.id)
-        person.totp_secret = secret = pyotp.random_base32()
-        person.totp_enabled_at = datetime.now(timezone.utc)
-        codes = twofactor.new_recovery_codes(person)
-        db.session.commit()
-    return secret, codes
 
 
 def login(client, email, password=PASSWORD, headers=None):
@@ -258,17 +247,50 @@ def test_a_company_that_requires_2fa_blocks_every_other_page_until_set_up(app, c
     assert post_form(client, "/privacy/export", {"password": PASSWORD}, page="/account/2fa/setup").headers["Location"] == "/account/2fa/setup"
     assert client.get("/account/2fa/setup").status_code == 200
 
-    post_form(client, "/account/2fa/setup", {}, page="/account/2fa/setup")
-    with app.app_context():
-        secret = db.session.get(User, member.id).totp_secret
-    assert post_form(client, "/account/2fa/enable", {"code": clock.code(secret)}, page="/account/2fa/setup").status_code == 200
+    secret = set_up_2fa_over_http(client, app, clock, member.id)
     assert client.get("/dashboard").status_code == 200
     # and it cannot be turned off while the company requires it
+    assert_2fa_stays_on(client, app, clock, secret, member.id, "requires two-step verification")
+
+
+def set_up_2fa_over_http(client, app, clock, user_id) -> str:
+    """Start the set-up and turn it on with a code, as a person does; returns the secret."""
+    post_form(client, "/account/2fa/setup", {}, page="/account/2fa/setup")
+    with app.app_context():
+        secret = db.session.get(User, user_id).totp_secret
+    assert post_form(client, "/account/2fa/enable", {"code": clock.code(secret)}, page="/account/2fa/setup").status_code == 200
+    return secret
+
+
+def assert_2fa_stays_on(client, app, clock, secret, user_id, reason):
+    """Turning two-step verification off is refused (even with the password and a good code), saying why."""
     clock.step()
     refused = post_form(client, "/account/2fa/disable", {"password": PASSWORD, "code": clock.code(secret)}, page="/account/security")
-    assert refused.status_code == 422 and "requires two-step verification" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and reason in refused.get_data(as_text=True)
     with app.app_context():
-        assert db.session.get(User, member.id).has_2fa
+        assert db.session.get(User, user_id).has_2fa
+
+
+@pytest.mark.parametrize("role", ["staff", "dpo"])
+def test_staff_and_dpo_accounts_must_set_up_2fa_before_any_staff_page(app, client, companies, clock, role):
+    """Staff and the DPO reach every company's personal data: with the password alone they see nothing but
+    the set-up, and once on, two-step verification stays on."""
+    a, _ = companies
+    staff = make_user(app, None, email=f"{role}@leadthe.example", role=role, name="Sam Staff")
+    response = login(client, staff.email)
+    assert response.status_code == 303 and response.headers["Location"] == "/account/2fa/setup"
+    for url in ("/staff/console", "/staff/privacy-requests", f"/staff/users/{a.learner.id}", "/staff/support", "/dashboard"):
+        blocked = client.get(url)
+        assert blocked.status_code == 302 and blocked.headers["Location"] == "/account/2fa/setup", url
+    refused = post_form(client, f"/staff/users/{a.learner.id}/access", {"reason": "Ticket", "reference": "#1"},
+                        page="/account/2fa/setup")
+    assert refused.status_code == 303 and refused.headers["Location"] == "/account/2fa/setup"
+    assert "staff.access_granted" not in audit_actions(app)
+    assert "Staff and DPO accounts must use two-step verification" in client.get("/account/2fa/setup").get_data(as_text=True)
+
+    secret = set_up_2fa_over_http(client, app, clock, staff.id)
+    assert client.get("/staff/console").status_code == 200
+    assert_2fa_stays_on(client, app, clock, secret, staff.id, "Staff and DPO accounts must use two-step verification")
 
 
 def test_only_the_company_admin_changes_the_settings(app, companies):

@@ -167,6 +167,21 @@ def test_repeated_failures_lock_the_account_with_429_and_audit(client, app, comp
     assert post_form(client, "/login", {"email": a.admin.email, "password": PASSWORD}).status_code == 303
 
 
+def test_a_stranger_typing_wrong_passwords_does_not_lock_the_person_out(app, companies):
+    """The lock-out counts per account and client address: someone who knows a colleague's e-mail address
+    locks only their own attempts, and the colleague still logs in from their own machine."""
+    a, _ = companies
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    for _ in range(10):
+        assert post_form(stranger, "/login", {"email": a.learner.email, "password": "wrong-password-123"}).status_code == 422
+    assert post_form(stranger, "/login", {"email": a.learner.email, "password": PASSWORD}).status_code == 429
+    assert "login.locked" in audit_actions(app)
+    colleague = app.test_client()
+    colleague.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert post_form(colleague, "/login", {"email": a.learner.email, "password": PASSWORD}).status_code == 303
+
+
 def test_successful_logins_do_not_count_towards_the_account_lock(client, companies):
     a, _ = companies
     for _ in range(12):

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadthe.extensions import db
-from tests.conftest import PASSWORD, csrf_from, make_user, post_form
+from tests.conftest import PASSWORD, csrf_from, login_with_code, make_user, post_form
 
 EXAMPLES = int(os.environ.get("LEADTHE_FUZZ_EXAMPLES", "15"))  # more for a deeper run
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
@@ -119,13 +119,13 @@ class World:
         self.app = app
         write_course(tmp_path / "content", slug="tiny")
         load(app, tmp_path / "content")
-        from tests.conftest import make_org, make_team
+        from tests.conftest import make_org, make_staff, make_team
 
         org = make_org(app, "Acme")
         self.users = {
             "admin": make_user(app, org, email="admin@acme.example", role="admin", name="Ada Admin"),
             "learner": make_user(app, org, email="learner@acme.example", name="Lee Learner"),
-            "staff": make_user(app, None, email="staff@leadthe.example", role="staff", name="Sam Staff"),
+            "staff": make_staff(app, email="staff@leadthe.example", name="Sam Staff"),
         }
         self.colleague = make_user(app, org, email="colleague@acme.example", name="Cole League")
         self.team = make_team(app, org, "Team", members=[self.users["learner"], self.colleague])
@@ -140,7 +140,10 @@ class World:
     def client(self, role):
         client = self.app.test_client()
         user = self.users[role]
-        response = post_form(client, "/login", {"email": user.email, "password": PASSWORD})
+        if role == "staff":  # staff accounts have two-step verification
+            response = login_with_code(client, self.app, user)
+        else:
+            response = post_form(client, "/login", {"email": user.email, "password": PASSWORD})
         assert response.status_code == 303, response.get_data(as_text=True)[:300]
         return client
 

@@ -10,7 +10,7 @@ from leadthe.extensions import db
 from leadthe.models import utcnow
 from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgement
 from leadthe.worker import run_once
-from tests.conftest import PASSWORD, csrf_from, make_user, outbox, post_form
+from tests.conftest import PASSWORD, csrf_from, login_with_code, make_staff, make_user, outbox, post_form
 
 BANNER = 'id="cookie-banner"'
 
@@ -193,9 +193,9 @@ def test_current_and_earlier_policy_versions_and_changes(client, app):
     assert "Version 1" in html and "Your privacy rights" in html
     for kind in ("cookies", "terms"):
         assert client.get(f"/legal/{kind}").status_code == 200
-    staff = make_user(app, None, email="legal@leadthe.example", role="staff")
+    staff = make_staff(app, email="legal@leadthe.example")
     s = app.test_client()
-    post_form(s, "/login", {"email": staff.email, "password": PASSWORD})
+    login_with_code(s, app, staff)
     page = s.get("/staff/policies?kind=privacy").get_data(as_text=True)
     assert "Publish a new version" in page
     response = post_form(s, "/staff/policies", {"kind": "privacy", "title": "Privacy policy", "summary": "We added a processor.",

@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from leadthe.extensions import db
 from leadthe.models import ActivityDay, Course, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery, utcnow
-from tests.conftest import PASSWORD, csrf_from, make_user, post_form
+from tests.conftest import PASSWORD, csrf_from, login_with_code, make_staff, make_user, post_form
 
 CONTENT = Path(__file__).resolve().parent.parent / "leadthe" / "content"
 
@@ -364,7 +364,7 @@ def test_drafts_in_the_player_only_for_their_authors(app, companies, tmp_path):
     write_course(tmp_path, "plat", 2)
     write_course(tmp_path, "own", 2)
     load(app, tmp_path)
-    staff = make_user(app, None, email="author@leadthe.example", role="staff")
+    staff = make_staff(app, email="author@leadthe.example")
     with app.app_context():
         for slug, org_id in (("plat", None), ("own", a.org.id)):
             course = db.session.scalar(sa.select(Course).where(Course.slug == slug))
@@ -373,7 +373,10 @@ def test_drafts_in_the_player_only_for_their_authors(app, companies, tmp_path):
     clients = {}
     for name, person in (("staff", staff), ("admin a", a.admin), ("learner a", a.learner), ("admin b", b.admin)):
         clients[name] = app.test_client()
-        login(clients[name], person.email)
+        if person is staff:
+            login_with_code(clients[name], app, staff)
+        else:
+            login(clients[name], person.email)
 
     def status(who, slug):
         return clients[who].get(f"/courses/{slug}/lessons/l1").status_code
@@ -582,9 +585,9 @@ def test_staff_authoring_is_404_for_others_and_works_for_staff(app, client, comp
     load(app)
     login(client, companies[0].admin.email)
     assert client.get("/staff/courses").status_code == 404
-    staff = make_user(app, None, email="staff@leadthe.example", role="staff")
+    staff = make_staff(app, email="staff@leadthe.example")
     sc = app.test_client()
-    login(sc, staff.email)
+    login_with_code(sc, app, staff)
     html = sc.get("/staff/courses").get_data(as_text=True)
     assert "AI foundations for everyone" in html
     with app.app_context():

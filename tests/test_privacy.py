@@ -14,7 +14,8 @@ from leadthe.extensions import db
 from leadthe.models import AuditEvent, DataExport, Organization, OutboxMail, PrivacyRequest, User, UserSession, utcnow
 from leadthe.privacy.registry import CATEGORIES, personal_sources
 from leadthe.worker import run_once
-from tests.conftest import PASSWORD, audit_actions, csrf_from, make_user, outbox, post_form
+from tests.conftest import (PASSWORD, audit_actions, csrf_from, enable_2fa, fresh_code, login_with_code, make_staff, make_user,
+                            outbox, post_form)
 from tests.privacy_data import all_text_in_database, populate_everything
 
 
@@ -421,9 +422,9 @@ def test_a_failing_step_leaves_an_error_the_next_run_resumes(app, companies, mon
         req = db.session.scalar(sa.select(PrivacyRequest).where(PrivacyRequest.kind == "erasure"))
         assert req.status == "error" and req.step == 2 and "disk full" in req.last_error
         assert db.session.get(User, a.learner.id) is not None  # not half-erased and looking done
-    staff = make_user(app, None, email="dpo@leadthe.example", role="dpo")
+    staff = make_staff(app, "dpo", email="dpo@leadthe.example")
     s = app.test_client()
-    login(s, staff.email)
+    login_with_code(s, app, staff)
     assert "disk full" in s.get("/staff/privacy-requests").get_data(as_text=True)
     monkeypatch.undo()
     with app.app_context():
@@ -514,9 +515,9 @@ def test_request_goes_to_the_dpo_queue_sorted_by_due_date_and_is_answered(app, c
         login(c, who.email)
         assert c.get("/staff/privacy-requests").status_code == 404
         assert c.get(f"/staff/privacy-requests/{first_id}").status_code == 404
-    dpo = make_user(app, None, email="dpo@leadthe.example", role="dpo")
+    dpo = make_staff(app, "dpo", email="dpo@leadthe.example")
     staff = app.test_client()
-    login(staff, dpo.email)
+    login_with_code(staff, app, dpo)
     queue = staff.get("/staff/privacy-requests").get_data(as_text=True)
     assert queue.index(f"#{first_id}<") < queue.index(f"#{first_id + 1}<")  # by due date
     assert "overdue" in queue
@@ -548,8 +549,8 @@ def test_admin_reports_a_minor_locked_at_once_and_erased_without_grace(app, comp
     login(victim, a.learner.email)
     admin = app.test_client()
     login(admin, a.admin.email)
-    assert post_form(admin, f"/admin/users/{b.learner.id}/report-minor", {}, page="/dashboard").status_code == 404
-    assert post_form(admin, f"/admin/users/{a.learner.id}/report-minor", {}, page="/dashboard").status_code == 303
+    assert post_form(admin, f"/admin/users/{b.learner.id}/report-minor", {"password": PASSWORD}, page="/dashboard").status_code == 404
+    assert post_form(admin, f"/admin/users/{a.learner.id}/report-minor", {"password": PASSWORD}).status_code == 303
     assert victim.get("/dashboard").status_code == 302
     assert "privacy.minor_reported" in audit_actions(app)
     with app.app_context():
@@ -559,14 +560,93 @@ def test_admin_reports_a_minor_locked_at_once_and_erased_without_grace(app, comp
         assert db.session.get(User, b.learner.id) is not None
 
 
+def _status(app, user_id):
+    with app.app_context():
+        person = db.session.get(User, user_id)
+        return person.status if person is not None else None
+
+
+def test_admin_report_as_minor_asks_for_confirmation_and_the_password(app, companies):
+    """A CSRF token alone erases nobody: a confirmation page says it cannot be undone, the POST needs the
+    admin's password (and code, with two-step verification), and only the company's active people qualify."""
+    a, b = companies
+    admin = app.test_client()
+    login(admin, a.admin.email)
+    page = admin.get(f"/admin/users/{a.learner.id}/report-minor")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "cannot be undone" in html and 'name="password"' in html and "Learner A" in html
+    assert f'href="/admin/users/{a.learner.id}/report-minor"' in admin.get(f"/admin/users/{a.learner.id}").get_data(as_text=True)
+
+    only_csrf = post_form(admin, f"/admin/users/{a.learner.id}/report-minor", {})
+    assert only_csrf.status_code == 422 and 'id="password-error"' in only_csrf.get_data(as_text=True)
+    wrong = post_form(admin, f"/admin/users/{a.learner.id}/report-minor", {"password": "not the password"})
+    assert wrong.status_code == 422 and "not your current password" in wrong.get_data(as_text=True)
+    assert _status(app, a.learner.id) == "active" and "privacy.minor_reported" not in audit_actions(app)
+
+    # not a listed active person of this company: another company's, a deactivated one, the admin themself
+    deactivated = make_user(app, a.org, email="gone@a.example", status="deactivated")
+    for user_id in (b.learner.id, deactivated.id, a.admin.id):
+        assert admin.get(f"/admin/users/{user_id}/report-minor").status_code == 404
+        assert post_form(admin, f"/admin/users/{user_id}/report-minor", {"password": PASSWORD},
+                         page="/dashboard").status_code == 404
+    assert {_status(app, b.learner.id), _status(app, deactivated.id)} == {"active", "deactivated"}
+
+    # with two-step verification the code is asked for too, every time
+    a.admin.otp_secret, _codes = enable_2fa(app, a.admin)
+    admin = app.test_client()
+    assert login_with_code(admin, app, a.admin).status_code == 303
+    no_code = post_form(admin, f"/admin/users/{a.learner.id}/report-minor", {"password": PASSWORD})
+    assert no_code.status_code == 422 and 'id="code-error"' in no_code.get_data(as_text=True)
+    assert _status(app, a.learner.id) == "active"
+    done = post_form(admin, f"/admin/users/{a.learner.id}/report-minor", {"password": PASSWORD, "code": fresh_code(app, a.admin)})
+    assert done.status_code == 303 and _status(app, a.learner.id) == "locked"
+
+
+def test_staff_lock_and_erase_and_closing_a_company_need_password_and_code(app, companies):
+    a, b = companies
+    staff_user = make_staff(app, email="ops@leadthe.example")
+    staff = app.test_client()
+    login_with_code(staff, app, staff_user)
+
+    page = staff.get(f"/staff/users/{a.learner.id}/report-minor").get_data(as_text=True)
+    assert "cannot be undone" in page and 'name="password"' in page and 'name="code"' in page
+    url = f"/staff/users/{a.learner.id}/report-minor"
+    for data in ({"reason": "Said they are 15"}, {"reason": "Said they are 15", "password": PASSWORD},
+                 {"reason": "Said they are 15", "password": PASSWORD, "code": "000000"}):
+        assert post_form(staff, url, data).status_code == 422
+    assert _status(app, a.learner.id) == "active" and "privacy.minor_reported" not in audit_actions(app)
+    # only active company accounts: not a deactivated one, not a staff account
+    deactivated = make_user(app, b.org, email="gone@b.example", status="deactivated")
+    other_staff = make_staff(app, "dpo")
+    for user_id in (deactivated.id, other_staff.id):
+        assert staff.get(f"/staff/users/{user_id}/report-minor").status_code == 404
+        assert post_form(staff, f"/staff/users/{user_id}/report-minor", {"reason": "x", "password": PASSWORD,
+                                                                         "code": fresh_code(app, staff_user)},
+                         page="/staff/console").status_code == 404
+    assert _status(app, deactivated.id) == "deactivated"
+    done = post_form(staff, url, {"reason": "Said they are 15", "password": PASSWORD, "code": fresh_code(app, staff_user)})
+    assert done.status_code == 303 and _status(app, a.learner.id) == "locked"
+
+    close = f"/staff/organizations/{b.org.id}/close"
+    assert "cannot be undone" in staff.get(close).get_data(as_text=True)
+    assert f'href="{close}"' in staff.get("/staff/console").get_data(as_text=True)
+    for data in ({"reason": "Contract ended"}, {"reason": "Contract ended", "password": PASSWORD}):
+        assert post_form(staff, close, data).status_code == 422
+    with app.app_context():
+        assert db.session.get(Organization, b.org.id).status != "closed"
+    assert "reauth.failed" in audit_actions(app)
+
+
 def test_staff_close_a_company_and_retention_erases_it_later(app, companies):
     a, b = companies
     member = app.test_client()
     login(member, a.learner.email)
-    staff_user = make_user(app, None, email="ops@leadthe.example", role="staff")
+    staff_user = make_staff(app, email="ops@leadthe.example")
     staff = app.test_client()
-    login(staff, staff_user.email)
-    assert post_form(staff, f"/staff/organizations/{a.org.id}/close", {"reason": "Contract ended"}, page="/staff/privacy-requests").status_code == 303
+    login_with_code(staff, app, staff_user)
+    assert post_form(staff, f"/staff/organizations/{a.org.id}/close",
+                     {"reason": "Contract ended", "password": PASSWORD, "code": fresh_code(app, staff_user)}).status_code == 303
     assert member.get("/dashboard").status_code == 302
     mails = {m.to_addr for m in outbox(app) if "has left LeadThe.AI" in m.subject}
     assert mails == {a.admin.email, a.manager.email, a.learner.email}

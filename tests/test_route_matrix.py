@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadthe.extensions import db
-from tests.conftest import PASSWORD, csrf_from, make_team, make_user
+from tests.conftest import PASSWORD, csrf_from, login_with_code, make_staff, make_team, make_user
 
 ROLES = ("anonymous", "staff", "learner", "manager", "admin")  # admin last: its allowed POSTs may change data
 COMPANY_ROLES = ("learner", "manager", "admin")
@@ -78,7 +78,7 @@ MATRIX: dict[str, dict] = {
     "account.twofa_disable": {"auth": "login"},
     "account.twofa_enable": {"auth": "login"},
     "account.twofa_regenerate": {"auth": "login"},
-    "account.twofa_setup": {"auth": "login"},
+    "account.twofa_setup": {"auth": "login", "roles": {"staff": 302}},  # staff have 2FA on: to the security page
     "account.twofa_start": {"auth": "login"},
     "consent.consent": {"auth": "public"},
     # privacy centre
@@ -219,6 +219,7 @@ DENY = {"public": None, "login": None, "member": 403, "manager": 403, "admin-in-
 class World:
     ids: dict = field(default_factory=dict)  # object name -> id; "mine": role -> the person's own objects
     people: dict = field(default_factory=dict)  # role (company A), "staff", "a_learner2", "b_learner" -> user id
+    staff: object = None  # the staff account (with two-step verification: its secret logs it in)
 
 
 def _course(org_id, slug, title, quiz=False):
@@ -258,7 +259,8 @@ def build_world(app, companies) -> World:
     # one person in company A outside the manager's team, in a team of their own
     a2 = make_user(app, a.org, email="learner2@a.example", name="Learner A2")
     team_a2 = make_team(app, a.org, "Team A2", members=[a2])
-    staff = make_user(app, None, email="staff@leadthe.example", role="staff", name="Sam Staff")
+    staff = make_staff(app, email="staff@leadthe.example", name="Sam Staff")
+    w.staff = staff
     with app.test_request_context():
         users = {k: db.session.get(User, u.id) for k, u in {
             "learner": a.learner, "manager": a.manager, "admin": a.admin, "staff": staff, "a_learner2": a2,
@@ -534,8 +536,11 @@ def signed_in_clients(app, world) -> dict:
         emails = {role: db.session.get(User, world.people[role]).email for role in ("staff",) + COMPANY_ROLES}
     for role, email in emails.items():
         client = app.test_client()
-        token = csrf_from(client.get("/login").get_data(as_text=True))
-        response = client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
+        if role == "staff":  # staff accounts have two-step verification
+            response = login_with_code(client, app, world.staff)
+        else:
+            token = csrf_from(client.get("/login").get_data(as_text=True))
+            response = client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
         assert response.status_code == 303, f"{role} could not log in"
         clients[role] = client
     for role, client in clients.items():

@@ -41,6 +41,7 @@ def test_cookie_flags(client, companies):
 def test_production_cookie_is_secure_with_host_prefix(make_app, monkeypatch):
     monkeypatch.setenv("LEADTHE_ENV", "production")
     monkeypatch.setenv("LEADTHE_BASE_URL", "https://localhost")
+    monkeypatch.setenv("LEADTHE_SINGLE_PROCESS", "1")  # in-memory rate limits are fine for one process
     app = make_app()
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -64,6 +65,29 @@ def test_production_refuses_to_start_without_keys(monkeypatch):
     monkeypatch.setenv("LEADTHE_SECRET_KEY", "short")
     with pytest.raises(ConfigError):
         create_app()
+
+
+def test_production_refuses_in_memory_rate_limits_unless_one_process_serves(make_app, monkeypatch):
+    """memory:// counts per process: under gunicorn's several workers every limit, the log-in lock-out
+    among them, would be multiplied. Production needs Redis, or the operator's word that one process serves."""
+    import pytest
+
+    from leadthe.config import ConfigError
+
+    monkeypatch.setenv("LEADTHE_ENV", "production")
+    monkeypatch.delenv("LEADTHE_SINGLE_PROCESS", raising=False)
+    for unset_or_memory in (None, "memory://"):
+        if unset_or_memory is None:
+            monkeypatch.delenv("LEADTHE_RATELIMIT_STORAGE_URL", raising=False)
+        else:
+            monkeypatch.setenv("LEADTHE_RATELIMIT_STORAGE_URL", unset_or_memory)
+        with pytest.raises(ConfigError, match="LEADTHE_RATELIMIT_STORAGE_URL"):
+            create_app()
+    monkeypatch.setenv("LEADTHE_SINGLE_PROCESS", "1")
+    assert make_app().config["LEADTHE_ENV"] == "production"
+    monkeypatch.delenv("LEADTHE_SINGLE_PROCESS")
+    monkeypatch.setenv("LEADTHE_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:1/0")
+    assert make_app().config["LEADTHE_ENV"] == "production"
 
 
 def test_login_starts_a_fresh_session_no_fixation(client, app, companies):

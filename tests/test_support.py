@@ -12,7 +12,7 @@ from leadthe.extensions import db
 from leadthe.models import AuditEvent, utcnow
 from leadthe.models.support import Feedback, SupportTicket
 from leadthe.worker import run_once
-from tests.conftest import PASSWORD, make_user, outbox, post_form
+from tests.conftest import PASSWORD, login_with_code, make_staff, outbox, post_form
 
 
 def login(client, email):
@@ -21,9 +21,9 @@ def login(client, email):
 
 @pytest.fixture
 def staff_client(app):
-    staff = make_user(app, None, email="helper@leadthe.example", name="Sam Staff", role="staff")
+    staff = make_staff(app, email="helper@leadthe.example", name="Sam Staff")
     client = app.test_client()
-    login(client, staff.email)
+    assert login_with_code(client, app, staff).status_code == 303
     client.staff = staff
     return client
 

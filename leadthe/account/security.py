@@ -210,23 +210,23 @@ def recent_events(user: User, limit: int = RECENT_EVENTS) -> list[EventView]:
     return events
 
 
-# --- company-enforced two-step verification ----------------------------------------------------------
+# --- required two-step verification: by the company, and always for staff and DPO ------------------------
 
-# What a member without two-step verification may open while their company requires it.
+# What someone without two-step verification may open while it is required of them.
 ALLOWED_DURING_2FA_SETUP = frozenset({
     "static", "core.healthz", "account.twofa_setup", "account.twofa_start", "account.twofa_enable", "auth.logout",
 })
 
 
 def must_set_up_2fa(user) -> bool:
-    if not user.is_authenticated or user.has_2fa or user.org_id is None or user.is_platform_staff:
+    if not user.is_authenticated or user.has_2fa:
         return False
-    org = user.organization
-    return bool(org is not None and org.require_2fa)
+    return must_keep_2fa(user)
 
 
 def require_2fa_setup():
-    """before_request: members of a company that requires 2FA see only the set-up until they have it."""
+    """before_request: members of a company that requires 2FA, and staff and DPO accounts (who reach
+    personal data of every company), see only the set-up until they have it."""
     endpoint = request.endpoint
     if endpoint is None or endpoint in ALLOWED_DURING_2FA_SETUP:
         return None  # unknown URLs go on to their 404 page
@@ -235,11 +235,14 @@ def require_2fa_setup():
         return None
     from leadthe.htmx import is_htmx, see_other
 
-    flash(str(_l("Your company requires two-step verification. Set it up to continue.")), "info")
+    flash(str(_l("Staff and DPO accounts must use two-step verification. Set it up to continue.") if user.is_platform_staff
+              else _l("Your company requires two-step verification. Set it up to continue.")), "info")
     target = url_for("account.twofa_setup")
     return see_other(target) if is_htmx() or request.method != "GET" else redirect(target)
 
 
 def must_keep_2fa(user) -> bool:
+    if user.is_platform_staff:
+        return True
     org = user.organization if user.org_id is not None else None
     return bool(org is not None and org.require_2fa)

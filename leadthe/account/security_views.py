@@ -37,7 +37,7 @@ def _security_context(**extra):
         disable_form=distinct_ids(extra.pop("disable_form", None) or DisableTwoFactorForm(), "disable"),
         regenerate_form=distinct_ids(extra.pop("regenerate_form", None) or RegenerateCodesForm(), "regenerate"),
         button_form=EmptyForm(),
-        required=bool(current_user.organization and current_user.organization.require_2fa),
+        required=security.must_keep_2fa(current_user),
         **extra,
     )
 
@@ -111,7 +111,9 @@ def twofa_disable():
         return see_other(url_for("account.security_page"))
     if form.validate_on_submit():
         if security.must_keep_2fa(current_user):
-            form.code.errors.append(_("Your company requires two-step verification, so it cannot be turned off. "
+            form.code.errors.append(_("Staff and DPO accounts must use two-step verification, so it cannot be turned off. "
+                                      "You can make new recovery codes instead.") if current_user.is_platform_staff else
+                                    _("Your company requires two-step verification, so it cannot be turned off. "
                                       "You can make new recovery codes instead."))
         else:
             # both factors every time, even right after another confirmation

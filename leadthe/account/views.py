@@ -9,7 +9,7 @@ from leadthe.account.profile import EmailInUse, confirm_email_change, request_em
 from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.privacy.photos import PhotoError, reencode_photo
-from leadthe.auth.passwords import check_password
+from leadthe.auth.passwords import check_password, personal_inputs
 from leadthe.auth.services import set_password
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
@@ -23,6 +23,7 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 def change_password():
     form = ChangePasswordForm()
     form._email_hint = current_user.email
+    form._user_inputs = personal_inputs(current_user)
     if form.validate_on_submit():
         if not check_password(form.current_password.data, current_user.password_hash):
             form.current_password.errors.append(_("That is not your current password."))

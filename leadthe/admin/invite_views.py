@@ -27,8 +27,10 @@ def accept(token):
         return render_template("admin/invite_invalid.html"), 404
     if token and request.method == "GET":
         return park_token("invite", token)
+    org = db.session.get(Organization, inv.org_id)
     form = AcceptInvitationForm(name=inv.name or None)
     form._email_hint = inv.email
+    form._user_inputs = [org.name if org is not None else ""]
     if form.validate_on_submit():
         if people.has_account(inv.email):  # e.g. in another company: no second account
             form.name.errors.append(_("An account with this e-mail address already exists. Log in instead."))
@@ -44,5 +46,4 @@ def accept(token):
             db.session.commit()
             flash(_("Welcome to %(org)s, %(name)s!", org=user.organization.name, name=user.first_name), "success")
             return see_other(url_for("core.dashboard"))
-    org = db.session.get(Organization, inv.org_id)
     return render_form("admin/invite_accept.html", form, block="invite_accept_form", inv=inv, org=org)

@@ -1,13 +1,15 @@
 import sqlalchemy as sa
-from flask import flash, render_template, url_for
+from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from leadthe.admin import admin_required, bp
-from leadthe.extensions import db
-from leadthe.forms import EmptyForm
-from leadthe.htmx import see_other
+from leadthe.auth.reauth import confirm_identity, show_problem
+from leadthe.extensions import db, limiter
+from leadthe.htmx import render_form, see_other
 from leadthe.models import AuditEvent, User
 from leadthe.privacy.erasure import report_minor
+from leadthe.privacy.forms import ReauthForm
 from leadthe.query_args import page_arg
 from leadthe.tenancy import get_or_404, scoped
 
@@ -23,15 +25,28 @@ def company_audit(org_id: int, page: int):
     return rows, total
 
 
-@bp.route("/users/<int:user_id>/report-minor", methods=["POST"])
+@bp.route("/users/<int:user_id>/report-minor", methods=["GET", "POST"])
 @admin_required
+@limiter.limit("20 per hour", methods=["POST"])
 def report_minor_view(user_id):
+    """Report someone as under 18: their account is locked and erased at once, without the grace period.
+    Only for the company's active people (not the admin themself), after a confirmation page that asks
+    for the password (and the code with two-step verification) every time: it cannot be undone."""
     user = get_or_404(User, user_id)  # another company's person is a 404
-    if EmptyForm().validate_on_submit() and user.id != current_user.id:
-        report_minor(user, current_user)
-        db.session.commit()
-        flash(f"{user.name}'s account is locked and is being deleted.", "success")
-    return see_other(url_for("core.dashboard"))
+    if user.id == current_user.id or user.status != "active":
+        abort(404)
+    form = ReauthForm()
+    if form.validate_on_submit():
+        problem = confirm_identity(current_user, form.password.data, form.code.data, allow_recent=False)
+        if problem:
+            show_problem(form, problem)
+            db.session.commit()  # keep the audit event of the failed confirmation
+        else:
+            report_minor(user, current_user)
+            db.session.commit()
+            flash(_("%(name)s's account is locked and is being deleted.", name=user.name), "success")
+            return see_other(url_for("admin.users"))
+    return render_form("admin/report_minor.html", form, person=user)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

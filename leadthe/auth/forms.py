@@ -11,9 +11,18 @@ def _strip(value):
 
 
 class NewPasswordMixin:
+    """Checks a new password against the rules, the strength estimate and what the form knows of the person:
+    its own ``email``, ``name`` and ``organization`` fields, else ``_email_hint`` and ``_user_inputs`` that
+    the view sets (the account's e-mail address, name and company name)."""
+
     def validate_password(self, field):
         email = self.email.data if hasattr(self, "email") and self.email.data else getattr(self, "_email_hint", "")
-        problems = password_problems(field.data or "", email or "")
+        user_inputs = list(getattr(self, "_user_inputs", ()))
+        for name in ("name", "organization"):
+            own = getattr(self, name, None)
+            if own is not None and isinstance(own.data, str):
+                user_inputs.append(own.data)
+        problems = password_problems(field.data or "", email or "", user_inputs)
         if problems:
             raise ValidationError(" ".join(problems))
 

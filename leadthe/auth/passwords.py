@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,13 +56,24 @@ def burn_equal_time(password: str) -> None:
 
 
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+COMMON_LONG_PASSWORDS_FILE = Path(__file__).with_name("common_long_passwords.txt")
+# zxcvbn's matching grows with the length of its input (and 4.5 refuses more than 72 characters); the
+# first 64 characters decide. A password that is weak in its first 64 characters is refused even if more
+# follows, which only errs on the safe side.
+STRENGTH_CHECKED_CHARS = 64
+MIN_STRENGTH = 3  # zxcvbn scores 0-4; 3 = an estimated 10^8 guesses or more (moderate protection even offline, behind bcrypt)
+
+
+def _read_list(path: Path) -> frozenset[str]:
+    with path.open(encoding="utf-8") as fh:
+        return frozenset(line.strip() for line in fh if line.strip() and not line.startswith("#"))
 
 
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
-    """The 10,000 most common passwords (see the header of common_passwords.txt for the source)."""
-    with COMMON_PASSWORDS_FILE.open(encoding="utf-8") as fh:
-        return frozenset(line.strip() for line in fh if line.strip() and not line.startswith("#"))
+    """The 10,000 most common passwords (see the header of common_passwords.txt for the source), and the
+    common ones long enough to pass the length rule (common_long_passwords.txt)."""
+    return _read_list(COMMON_PASSWORDS_FILE) | _read_list(COMMON_LONG_PASSWORDS_FILE)
 
 
 def is_common_password(password: str) -> bool:
@@ -70,13 +82,44 @@ def is_common_password(password: str) -> bool:
     return folded in common_passwords() or "".join(folded.split()) in common_passwords()
 
 
-def password_problems(password: str, email: str = "") -> list[str]:
-    """Why a new password is refused, in words for the form; empty when it is acceptable."""
+def _personal_words(values) -> list[str]:
+    """The person's name, e-mail address and company, whole and word by word, for the strength estimator."""
+    words = []
+    for value in values:
+        value = (value or "").strip().lower()[:STRENGTH_CHECKED_CHARS]
+        if value:
+            words.append(value)
+            words.extend(part for part in re.split(r"[\W_]+", value) if len(part) >= 3)
+    return words
+
+
+def personal_inputs(user) -> list[str]:
+    """What a password must not be built from: the person's name and their company's name."""
+    org = user.organization if user.org_id is not None else None
+    return [user.name or "", org.name if org is not None else ""]
+
+
+def is_easy_to_guess(password: str, user_inputs=()) -> bool:
+    """zxcvbn's estimate is below MIN_STRENGTH: keyboard walks, dates, repeats, dictionary words with
+    predictable changes, or the person's own name, address or company."""
+    from zxcvbn import zxcvbn
+
+    return zxcvbn(password[:STRENGTH_CHECKED_CHARS], user_inputs=_personal_words(user_inputs))["score"] < MIN_STRENGTH
+
+
+def password_problems(password: str, email: str = "", user_inputs=()) -> list[str]:
+    """Why a new password is refused, in words for the form; empty when it is acceptable.
+
+    ``user_inputs``: the person's name, company name and the like, which make a password easy to guess."""
     problems = []
     if len(password) < MIN_LENGTH:
         problems.append(_("Use at least %(num)s characters.", num=MIN_LENGTH))
     elif is_common_password(password):
         problems.append(_("This is one of the most commonly used passwords, which attackers try first. Choose another one, "
+                          "for example a few unrelated words."))
+    elif is_easy_to_guess(password, [email, *user_inputs]):
+        problems.append(_("This password is easy to guess: it follows a common pattern (words with digits or symbols added, "
+                          "keyboard rows, years, repeats) or uses your name, e-mail address or company. Choose another one, "
                           "for example a few unrelated words."))
     if len(password) > MAX_LENGTH:
         problems.append(_("Use at most %(num)s characters.", num=MAX_LENGTH))

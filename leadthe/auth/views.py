@@ -9,6 +9,7 @@ from leadthe.auth import bp
 from leadthe.auth import services
 from leadthe.auth import twofactor
 from leadthe.auth.forms import ForgotPasswordForm, LoginForm, RecoveryCodeLoginForm, ResetPasswordForm, SecondFactorForm, SignupForm
+from leadthe.auth.passwords import personal_inputs
 from leadthe.auth.sessions import end_session, start_session
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm
@@ -19,6 +20,14 @@ from leadthe.net import client_ip, safe_next, user_agent
 
 def _posted_email() -> str:
     return "acct:" + services.normalize_email(request.form.get("email", ""))[:254]
+
+
+def _posted_email_from_client() -> str:
+    """The log-in lock-out's bucket: one account from one client address. Keyed on the account alone, a
+    stranger who knows someone's address could lock them out by typing wrong passwords; this way they
+    only lock themselves out. Guessing from many addresses is held back by the per-address limit,
+    bcrypt, the strength rule for passwords and two-step verification."""
+    return _posted_email() + "|" + client_ip()
 
 
 def _audit_lockout(request_limit) -> None:
@@ -91,7 +100,7 @@ def signup():
 @limiter.limit("30 per minute;300 per day", methods=["POST"])
 @limiter.limit(
     "10 per 15 minutes",
-    key_func=_posted_email,
+    key_func=_posted_email_from_client,
     methods=["POST"],
     deduct_when=lambda response: response.status_code != 303 and "HX-Redirect" not in response.headers,
     on_breach=_audit_lockout,
@@ -218,6 +227,7 @@ def reset_password(token):
         return park_token("reset", token)
     form = ResetPasswordForm()
     form._email_hint = user.email
+    form._user_inputs = personal_inputs(user)
     if form.validate_on_submit():
         services.reset_password(user, form.password.data)
         forget_token("reset")

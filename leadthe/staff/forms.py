@@ -2,6 +2,7 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from flask_babel import lazy_gettext as _l
 from leadthe.forms import FlaskForm, choices
+from leadthe.privacy.forms import ReauthForm
 
 
 class AnswerForm(FlaskForm):
@@ -13,3 +14,8 @@ class AnswerForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField(_l("Reason (recorded in the audit log)"), validators=[DataRequired(_l("Give the reason.")), Length(max=300)])
+
+
+class ConfirmedReasonForm(ReauthForm):
+    """For actions that cannot be undone: the reason, and the staff member's password and code every time."""
+    reason = ReasonForm.reason

@@ -3,14 +3,15 @@ from flask_login import current_user
 from flask_babel import gettext as _
 
 from leadthe import audit
-from leadthe.extensions import db
+from leadthe.auth.reauth import confirm_identity, show_problem
+from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
 from leadthe.models import Organization, PrivacyRequest, User
 from leadthe.privacy.erasure import report_minor
 from leadthe.privacy.services import answer_request
 from leadthe.query_args import page_arg
 from leadthe.staff import bp, services, staff_required
-from leadthe.staff.forms import AnswerForm, ReasonForm
+from leadthe.staff.forms import AnswerForm, ConfirmedReasonForm
 
 
 @bp.route("")
@@ -40,33 +41,53 @@ def privacy_request(request_id):
         db.session.commit()
         flash(_("Request #%(num)s answered; the requester was mailed.", num=req.id), "success")
         return see_other(url_for("staff.privacy_requests"))
-    return render_form("staff/privacy_request.html", form, req=req, minor_form=ReasonForm(prefix="minor"))
+    return render_form("staff/privacy_request.html", form, req=req)
 
 
-@bp.route("/users/<int:user_id>/report-minor", methods=["POST"])
+def _confirmed(form) -> bool:
+    """The form is complete and the staff member proved it is them: password and code, every time."""
+    if not form.validate_on_submit():
+        return False
+    problem = confirm_identity(current_user, form.password.data, form.code.data, allow_recent=False)
+    if problem:
+        show_problem(form, problem)
+        db.session.commit()  # keep the audit event of the failed confirmation
+        return False
+    return True
+
+
+@bp.route("/users/<int:user_id>/report-minor", methods=["GET", "POST"])
 @staff_required
+@limiter.limit("20 per hour", methods=["POST"])
 def report_minor_view(user_id):
+    """Lock and erase at once an active company account reported as under 18 (a confirmation page first)."""
     user = db.session.get(User, user_id)
-    form = ReasonForm(prefix="minor")
-    if user is None or user.is_platform_staff:
+    if user is None or user.is_platform_staff or user.org_id is None or user.status != "active":
         abort(404)
-    if form.validate_on_submit():
+    form = ConfirmedReasonForm()
+    if _confirmed(form):
         audit.record("staff.minor_report_reason", actor=current_user, subject=user, reason=form.reason.data)
         report_minor(user, current_user)
         db.session.commit()
         flash(_("The account is locked and its erasure has started."), "success")
-    return see_other(request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("staff.privacy_requests"))
+        return see_other(url_for("staff.privacy_requests"))
+    return render_form("staff/report_minor.html", form, person=user)
 
 
-@bp.route("/organizations/<int:org_id>/close", methods=["POST"])
+@bp.route("/organizations/<int:org_id>/close", methods=["GET", "POST"])
 @staff_required
+@limiter.limit("20 per hour", methods=["POST"])
 def close_organization(org_id):
     org = db.session.get(Organization, org_id)
     if org is None:
         abort(404)
-    form = ReasonForm()
-    if form.validate_on_submit() and org.status != "closed":
+    if org.status == "closed":
+        flash(_("%(company)s is already closed.", company=org.name), "info")
+        return see_other(url_for("staff.console"))
+    form = ConfirmedReasonForm()
+    if _confirmed(form):
         n = services.close_company(org, current_user, form.reason.data)
         db.session.commit()
         flash(_("%(company)s is closed; %(num)s people were signed out and told.", company=org.name, num=n), "success")
-    return see_other(url_for("staff.privacy_requests"))
+        return see_other(url_for("staff.console"))
+    return render_form("staff/close_organization.html", form, org=org)

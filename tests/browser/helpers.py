@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from leadthe.extensions import db
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, fresh_code
 
 SIGNUP = {
     "name": "Ann Example",
@@ -50,6 +50,14 @@ def log_in(page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("E-mail address", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in", exact=True).click()
+
+
+def log_in_with_code(page, app, user, password: str = PASSWORD) -> None:
+    """Log in as someone with two-step verification (``make_staff``): the password, then a fresh code."""
+    log_in(page, user.email, password)
+    page.wait_for_url("**/login/2fa")
+    page.get_by_label("6-digit code from your authenticator app").fill(fresh_code(app, user))
+    page.get_by_role("button", name="Verify and log in").click()
 
 
 def count_rows(app, model) -> int:

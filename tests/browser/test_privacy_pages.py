@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from leadthe.worker import run_once
-from tests.conftest import PASSWORD, make_org, make_team, make_user
+from tests.conftest import PASSWORD, make_org, make_staff, make_team, make_user
 
-from .helpers import log_in
+from .helpers import log_in, log_in_with_code
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def people(live_app):
     learner = make_user(live_app, org, email="lea@example.com", name="Lea Learner")
     manager = make_user(live_app, org, email="max@example.com", name="Max Manager", role="manager")
     make_team(live_app, org, "Sales", members=[manager, learner], managers=[manager])
-    staff = make_user(live_app, None, email="dpo@leadthe.example", name="Dana DPO", role="dpo")
+    staff = make_staff(live_app, "dpo", email="dpo@leadthe.example", name="Dana DPO")
     return {"admin": admin, "learner": learner, "staff": staff}
 
 
@@ -89,9 +89,19 @@ def test_export_status_and_staff_queue_pass_axe(scheme_page, axe_check, live_app
     axe_check(scheme_page, label="export status")
     scheme_page.get_by_role("button", name="Log out").click()
     expect(scheme_page).to_have_url(re.compile(r"/login"))
-    sign_in(scheme_page, "dpo@leadthe.example")
+    log_in_with_code(scheme_page, live_app, people["staff"])
+    expect(scheme_page).to_have_url(re.compile(r"/dashboard$"))
     scheme_page.goto("/staff/privacy-requests")
     axe_check(scheme_page, label="staff queue")
     scheme_page.get_by_role("link", name=re.compile(r"#\d+")).first.click()
     expect(scheme_page.get_by_role("heading", level=1)).to_contain_text("Privacy request #")
     axe_check(scheme_page, label="staff request")
+    # the irreversible actions each have a confirmation page that asks for the password and a code
+    scheme_page.get_by_role("link", name="Lock and erase this account…").click()
+    expect(scheme_page.get_by_text("This cannot be undone.")).to_be_visible()
+    expect(scheme_page.get_by_label("Code from your authenticator app, or a recovery code")).to_be_visible()
+    axe_check(scheme_page, label="staff report as under 18")
+    scheme_page.goto("/staff/console")
+    scheme_page.get_by_role("link", name="Close… Example Ltd").click()
+    expect(scheme_page.get_by_role("heading", level=1)).to_have_text("Close Example Ltd?")
+    axe_check(scheme_page, label="staff close a company")

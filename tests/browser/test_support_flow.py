@@ -8,10 +8,10 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
 from leadthe.worker import run_once
-from tests.conftest import free_port, make_org, make_user
+from tests.conftest import free_port, make_org, make_staff, make_user
 from tests.test_outbox import Inbox
 
-from .helpers import log_in
+from .helpers import log_in, log_in_with_code
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def deliver(live_app):
 def test_ticket_created_answered_and_mailed(new_page, js, live_app, smtp, axe_check):
     org = make_org(live_app, "Example Ltd")
     make_user(live_app, org, email="lea@example.com", name="Lea Learner")
-    make_user(live_app, None, email="sam@leadthe.example", name="Sam Staff", role="staff")
+    sam = make_staff(live_app, email="sam@leadthe.example", name="Sam Staff")
 
     learner = new_page(js=js)
     log_in(learner, "lea@example.com")
@@ -48,7 +48,7 @@ def test_ticket_created_answered_and_mailed(new_page, js, live_app, smtp, axe_ch
         axe_check(learner, label="support ticket page")
 
     staff = new_page(js=js)
-    log_in(staff, "sam@leadthe.example")
+    log_in_with_code(staff, live_app, sam)
     expect(staff).to_have_url(re.compile(r"/dashboard$"))
     staff.goto("/staff/support")
     staff.get_by_role("link", name="Certificate link shows an error").click()
