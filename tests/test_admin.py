@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from leadthe.extensions import db
-from tests.conftest import PASSWORD, audit_actions, make_team, make_user, outbox, post_form
+from tests.conftest import PASSWORD, audit_actions, fresh_code, login_with_code, make_staff, make_team, make_user, outbox, post_form
 
 
 def login(client, email, password=PASSWORD):
@@ -472,10 +472,11 @@ def test_closing_a_company_ends_its_pending_invitations(app, companies):
     link = re.search(r"http://localhost(/invite/\S+)", outbox(app, kind="invitation")[-1].body_text).group(1)
     other = login(app.test_client(), b.admin.email)
     post_form(other, "/admin/invitations", {"email": "kept@b.example", "role": "learner", "team_id": ""})
-    staff_user = make_user(app, None, email="ops@leadthe.example", role="staff")
-    staff = login(app.test_client(), staff_user.email)
-    assert post_form(staff, f"/staff/organizations/{a.org.id}/close", {"reason": "Contract ended"},
-                     page="/staff/privacy-requests").status_code == 303
+    staff_user = make_staff(app, email="ops@leadthe.example")
+    staff = app.test_client()
+    login_with_code(staff, app, staff_user)
+    assert post_form(staff, f"/staff/organizations/{a.org.id}/close",
+                     {"reason": "Contract ended", "password": PASSWORD, "code": fresh_code(app, staff_user)}).status_code == 303
     invitee = app.test_client()
     assert invitee.get(link).status_code == 404
     r = post_form(invitee, link, {"name": "Late", "password": PASSWORD, "age_confirm": "y", "accept_policy": "y"},

@@ -676,9 +676,9 @@ def test_a_course_address_is_unique_per_owner_and_gives_nothing_away(app, compan
                         page=f"/admin/courses/{own_id}")
     assert renamed.status_code == 422 and "already uses this address" in slug_error(renamed)
     # staff: the platform's addresses only; the companies' are not theirs to see
-    staff = make_user(app, None, email="staff@leadthe.example", role="staff")
+    staff = make_staff(app, email="staff@leadthe.example")
     sc = app.test_client()
-    login(sc, staff.email)
+    login_with_code(sc, app, staff)
     assert create_course(sc, "staff", "Platform draft", "acme-draft").status_code == 303
     clash = create_course(sc, "staff", "Foundations again", "ai-foundations")
     assert clash.status_code == 422 and "already uses this address" in slug_error(clash)

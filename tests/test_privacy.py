@@ -334,6 +334,7 @@ def join_by_invitation_and_live(app, company):
         db.session.add(team)
         db.session.flush()
         db.session.add(TeamMembership(org_id=company.org.id, team_id=team.id, user_id=user_id, is_manager=True))
+        db.session.get(User, user_id).role = "manager"  # the digest goes to managers (and admins) only
         db.session.commit()
         progress.send_inactivity_reminders()
         progress.send_manager_digests()

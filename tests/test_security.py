@@ -226,6 +226,7 @@ def test_without_leadthe_env_the_app_is_production(make_app, monkeypatch):
     with pytest.raises(ConfigError, match="LEADTHE_BASE_URL"):
         create_app()  # production needs to know its own address
     monkeypatch.setenv("LEADTHE_BASE_URL", "https://leadthe.example.com")
+    monkeypatch.setenv("LEADTHE_SINGLE_PROCESS", "1")  # in-memory rate limits: one process serves here
     app = make_app(SERVER_BASE_URL="https://leadthe.example.com")
     assert app.config["LEADTHE_ENV"] == "production" and app.config["SESSION_COOKIE_SECURE"] is True
     assert app.test_client().get("/dev/mail", base_url="https://leadthe.example.com").status_code == 404

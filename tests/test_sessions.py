@@ -75,6 +75,7 @@ def test_production_refuses_in_memory_rate_limits_unless_one_process_serves(make
     from leadthe.config import ConfigError
 
     monkeypatch.setenv("LEADTHE_ENV", "production")
+    monkeypatch.setenv("LEADTHE_BASE_URL", "https://leadthe.example.com")
     monkeypatch.delenv("LEADTHE_SINGLE_PROCESS", raising=False)
     for unset_or_memory in (None, "memory://"):
         if unset_or_memory is None:
