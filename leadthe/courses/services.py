@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from leadthe.database import write_transaction
 from leadthe.extensions import db
 from leadthe.process_tables import ProcessTable
-from leadthe.tenancy import prebuilt
+from leadthe.tenancy import unscoped
 from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer,
                             User, utcnow)
 
@@ -273,7 +273,7 @@ def _player_statement(viewer: str):
                 .where(LessonCompletion.user_id == user_id, LessonCompletion.course_id == Course.id)
                 .scalar_subquery())
     completion = aliased(LessonCompletion)
-    return prebuilt(
+    return unscoped(
         sa.select(Lesson, Course, Enrollment, PracticeAnswer, ActivityDay, completion.completed_at, done_ids)
         # the long texts the player does not show stay in the database (loaded on access, should anything ask)
         .options(defer(Lesson.body_md), defer(Lesson.transcript_md), defer(Lesson.search_text),
@@ -287,7 +287,9 @@ def _player_statement(viewer: str):
         .outerjoin(completion, sa.and_(completion.lesson_id == Lesson.id, completion.user_id == user_id))
         .where(Course.slug == sa.bindparam("course_slug"), Lesson.slug == sa.bindparam("lesson_slug"),
                Lesson.archived.is_(False), CourseModule.archived.is_(False),
-               _draft_clause(viewer, sa.bindparam("org_id", type_=sa.Integer)))
+               _draft_clause(viewer, sa.bindparam("org_id", type_=sa.Integer))),
+        reason="built once: its only company-owned entity, Course, is limited to the viewer's company and the "
+               "platform's by _draft_clause with the org_id parameter",
     )
 
 
