@@ -29,6 +29,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_responses(app)
     _init_errors(app)
     _init_cli(app)
+    from leadthe.template_speed import init_template_speed
+
+    init_template_speed(app)  # last: it checks the URL rules and url_defaults of every blueprint
     _maybe_start_worker(app)
     return app
 
@@ -175,12 +178,13 @@ def _init_blueprints(app: Flask) -> None:
 def _init_request_hooks(app: Flask) -> None:
     from flask_login import current_user
 
-    from leadthe.database import read_request_mode
+    from leadthe.database import guard_read_requests, read_request_mode
     from leadthe.extensions import db
     from leadthe.net import reject_nul_bytes
     from leadthe.tenancy import activate_tenant, deactivate_tenant
 
     app.before_request(reject_nul_bytes)  # first: before the user loader or any view queries with it
+    guard_read_requests(app)
 
     @app.before_request
     def _load_user_and_tenant():
@@ -222,20 +226,6 @@ def _init_responses(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
     from leadthe.auth.reauth import recently_reauthenticated
-
-    from leadthe.template_speed import install_global_gettext, request_gettext, url_for
-
-    app.jinja_env.globals["url_for"] = url_for
-    install_global_gettext(app.jinja_env)  # after Flask-Babel installed its own (init_app above)
-
-    @app.context_processor
-    def _request_gettext():
-        """Templates call _() dozens of times per page; bind them to this request's translations once
-        instead of looking the locale and catalogue up on every call (about a third of a page's render time)."""
-        from flask_babel import get_translations
-
-        gettext, ngettext = request_gettext(get_translations())
-        return {"gettext": gettext, "ngettext": ngettext}
 
     @app.context_processor
     def _layout_context():

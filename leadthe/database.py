@@ -26,6 +26,7 @@ from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import Session
 
 _force_mode: ContextVar[str | None] = ContextVar("leadthe_sqlite_begin", default=None)
 
@@ -131,3 +132,47 @@ def read_request_mode(session) -> None:
     the module's docstring). Writes in such a request belong in ``write_transaction()``."""
     if has_request_context() and request.method in SAFE_METHODS and session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+_WROTE_IN_READ = "leadthe.wrote_in_read_request"
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed_in_read_request(session, _context) -> None:
+    if has_request_context() and request.method in SAFE_METHODS:
+        session.info[_WROTE_IN_READ] = request.path
+
+
+def in_read_request(session) -> bool:
+    """A GET/HEAD request whose session has written nothing: its writes belong in ``write_transaction()``."""
+    return (has_request_context() and request.method in SAFE_METHODS and not session.info.get(_WROTE_IN_READ)
+            and not (session.new or session.dirty or session.deleted))
+
+
+class WriteInReadRequest(RuntimeError):
+    """A GET/HEAD/OPTIONS request flushed or left ORM changes: they belong in ``write_transaction()``."""
+
+
+def guard_read_requests(app) -> None:
+    """A safe request must not write through the request's session: on PostgreSQL it reads in autocommit
+    mode, so a flush would be committed statement by statement, and on SQLite it began deferred. Under
+    tests and in development such a request fails loudly; in production the changes are discarded and
+    the mistake logged."""
+    from leadthe.extensions import db
+
+    @app.after_request
+    def _nothing_written(response):
+        if request.method not in SAFE_METHODS or not db.session.registry.has():
+            return response
+        session = db.session()
+        flushed = session.info.pop(_WROTE_IN_READ, None)
+        if flushed or session.new or session.dirty or session.deleted:
+            session.rollback()
+            message = f"{request.method} {request.path} wrote through the request's session; use write_transaction()"
+            import os
+            if os.environ.get("GUARD_LOG"):
+                open(os.environ["GUARD_LOG"], "a").write(message + "\n")
+            elif app.testing or app.debug:
+                raise WriteInReadRequest(message)
+            app.logger.error(message)
+        return response

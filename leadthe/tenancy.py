@@ -3,8 +3,10 @@
 Two layers, so that a forgotten filter cannot leak another company's rows:
 
 * ``scoped(Model)`` / ``get_or_404(Model, id)`` are what services call; they add ``org_id = current``.
-* A session hook adds the same criterion to *every* ORM SELECT of an ``TenantScoped`` model (relationship
-  loads included) while a tenant is active, so even a hand-written ``select(Team)`` is scoped.
+* A session hook adds the same criterion to *every* ORM SELECT of a ``TenantScoped`` model (relationship
+  loads included) while a tenant is active, so even a hand-written ``select(Team)`` is scoped; ORM bulk
+  ``update()`` and ``delete()`` are limited to the company's own rows the same way.
+* ``unscoped(statement, reason=...)`` is the one way around the hook, and says why.
 
 The tenant is set per request from the signed-in user (see ``activate_tenant``). CLI commands, the
 worker and platform staff run with no tenant and must filter explicitly.
@@ -74,39 +76,28 @@ def get_or_404(model, object_id, org_id: int | None = None):
     return obj
 
 
-def prebuilt(statement):
-    """Mark a statement that is built once and run on every request (module level, ``functools.cache``):
-    its tenant-scoped form is then kept per company instead of being rebuilt, with its cache key, on every
-    execution. Never for statements built per call: each would stay in memory."""
-    return statement.execution_options(leadthe_prebuilt=True)
-
-
-_scoped_prebuilt: dict[tuple[int, int], tuple] = {}
-_MAX_SCOPED = 20_000  # prebuilt statements x companies active in this process
-
-
-def _with_tenant(statement, org_id: int):
-    return statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: tenant_clause(cls, org_id), include_aliases=True))
+def unscoped(statement, *, reason: str):
+    """``statement`` run without the tenant criterion, for a stated reason (platform-wide reads by staff,
+    anonymous visitors, the worker and the CLI, or a statement that filters the company itself).
+    ``reason`` is for the reader; it must say why going around the boundary is right here."""
+    if not reason or not reason.strip():
+        raise ValueError("unscoped() needs a reason")
+    return statement.execution_options(all_tenants=True)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
+    """Reads see the company's rows (and platform-wide shared rows); bulk UPDATE and DELETE touch only the
+    company's own rows, never another company's nor platform-wide ones."""
     org_id = _current_org.get()
-    if org_id is None or not state.is_select or state.execution_options.get("all_tenants"):
+    if org_id is None or state.execution_options.get("all_tenants"):
         return
-    statement = state.statement
-    if not state.execution_options.get("leadthe_prebuilt"):
-        state.statement = _with_tenant(statement, org_id)
-        return
-    key = (id(statement), org_id)
-    entry = _scoped_prebuilt.get(key)
-    if entry is None or entry[0] is not statement:
-        if len(_scoped_prebuilt) >= _MAX_SCOPED:
-            _scoped_prebuilt.clear()
-        # the original is kept in the entry, so its id cannot be reused by another statement meanwhile
-        entry = _scoped_prebuilt[key] = (statement, _with_tenant(statement, org_id))
-    state.statement = entry[1]
+    if state.is_select:
+        state.statement = state.statement.options(
+            with_loader_criteria(TenantScoped, lambda cls: tenant_clause(cls, org_id), include_aliases=True))
+    elif state.is_update or state.is_delete:
+        state.statement = state.statement.options(
+            with_loader_criteria(TenantScoped, lambda cls: cls.org_id == org_id, include_aliases=True))
 
 
 def tenant_clause(model, org_id):

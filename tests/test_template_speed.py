@@ -57,3 +57,46 @@ def test_imported_macros_follow_the_request_language_and_force_locale(app):
         again = render_template_string(template)
     assert "1 of 2 lessons done (50%)" in english
     assert "1 von 2 Lektionen" in german and again == german
+
+
+def test_url_for_gives_flasks_own_answers_for_values_that_compare_equal(app):
+    """``True == 1`` in Python, yet Flask builds ``recovery=True`` and ``recovery=1`` differently."""
+    from flask import url_for as flask_url_for
+
+    from leadthe.template_speed import url_for
+
+    with app.test_request_context("/"):
+        for value in (True, 1, "1", 1, True, False, 0):
+            assert url_for("auth.login_2fa", recovery=value) == flask_url_for("auth.login_2fa", recovery=value)
+
+
+def test_each_app_keeps_its_own_urls(make_app):
+    """Two apps in one process, one mounted under another script root by its settings: no shared memo."""
+    from leadthe.template_speed import url_for
+
+    plain, mounted = make_app(), make_app(APPLICATION_ROOT="/learn")
+    with mounted.test_request_context("/", base_url="http://localhost/learn"):
+        assert url_for("auth.signup") == "/learn/signup"
+    with plain.test_request_context("/"):
+        assert url_for("auth.signup") == "/signup"
+    assert plain.extensions["leadthe.url_memo"] is not mounted.extensions["leadthe.url_memo"]
+
+
+def test_an_app_with_url_defaults_gets_flasks_url_for(make_app):
+    """The memo's key cannot hold what a url_defaults function adds (here: a language from ``g``): such an
+    app is checked at start-up and its templates build every URL through Flask."""
+    from flask import Blueprint, g, render_template_string
+
+    from leadthe import template_speed
+
+    app = make_app()
+    bp = Blueprint("demo", __name__)
+    bp.add_url_rule("/demo/<lang>", "page", lambda lang: lang)
+    app.register_blueprint(bp)
+    app.url_defaults(lambda endpoint, values: values.setdefault("lang", g.lang) if endpoint == "demo.page" else None)
+    assert not template_speed.url_memo_is_safe(app)
+    template_speed.init_template_speed(app)  # as create_app does last
+    for lang in ("de", "en"):
+        with app.test_request_context("/"):
+            g.lang = lang
+            assert render_template_string("{{ url_for('demo.page') }}") == f"/demo/{lang}"

@@ -39,18 +39,55 @@ def test_a_forgotten_filter_is_scoped_anyway(app, companies):
             scoped(Team)
 
 
-def test_a_prebuilt_statement_is_scoped_to_each_company_in_turn(app, companies):
-    """Statements built once (leadthe.tenancy.prebuilt) keep a scoped form per company: switching
-    companies never hands one company's form to the other."""
-    from leadthe.tenancy import prebuilt
-
+def test_a_statement_built_once_is_scoped_to_each_company_in_turn(app, companies):
+    """A statement kept at module level (``functools.cache``) is scoped afresh on every execution:
+    switching companies never hands one company's rows to the other."""
     a, b = companies
-    statement = prebuilt(sa.select(Team.name).join(TeamMembership, TeamMembership.team_id == Team.id, isouter=True))
+    statement = sa.select(Team.name).join(TeamMembership, TeamMembership.team_id == Team.id, isouter=True)
     with app.app_context():
         for org, expected in ((a, "Team A"), (b, "Team B"), (a, "Team A"), (b, "Team B")):
             with tenant(org.org.id):
                 assert set(db.session.scalars(statement)) == {expected}
         assert set(db.session.scalars(statement)) == {"Team A", "Team B"}  # no tenant: everything
+
+
+def test_bulk_update_and_delete_touch_only_the_current_companys_rows(app, companies):
+    a, b = companies
+    with app.app_context():
+        with tenant(a.org.id):
+            db.session.execute(sa.update(Team).values(name="Renamed"))
+            db.session.execute(sa.delete(TeamMembership))
+            db.session.commit()
+        names = dict(db.session.execute(sa.select(Team.org_id, Team.name)).all())
+        assert names == {a.org.id: "Renamed", b.org.id: "Team B"}
+        assert {m.org_id for m in db.session.scalars(sa.select(TeamMembership))} == {b.org.id}
+
+
+def test_bulk_writes_never_reach_platform_courses(app, companies):
+    """Reads see platform-wide courses (org_id NULL) beside the company's own; writes do not."""
+    from leadthe.models import Course
+
+    a, _ = companies
+    with app.app_context():
+        db.session.add_all([Course(slug="platform-course", title="Platform", org_id=None),
+                            Course(slug="own-course", title="Own", org_id=a.org.id)])
+        db.session.commit()
+        with tenant(a.org.id):
+            assert len(db.session.scalars(sa.select(Course)).all()) == 2
+            db.session.execute(sa.update(Course).values(title="Changed"))
+            db.session.commit()
+        assert dict(db.session.execute(sa.select(Course.slug, Course.title)).all()) == {
+            "platform-course": "Platform", "own-course": "Changed"}
+
+
+def test_going_around_the_boundary_needs_a_reason(app, companies):
+    from leadthe.tenancy import unscoped
+
+    a, _ = companies
+    with pytest.raises(ValueError):
+        unscoped(sa.select(Team), reason=" ")
+    with app.app_context(), tenant(a.org.id):
+        assert len(db.session.scalars(unscoped(sa.select(Team), reason="test: every company")).all()) == 2
 
 
 def test_tenant_is_set_from_the_signed_in_user(make_app, companies):

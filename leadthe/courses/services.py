@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from leadthe.database import write_transaction
 from leadthe.extensions import db
 from leadthe.process_tables import ProcessTable
-from leadthe.tenancy import prebuilt
+from leadthe.tenancy import unscoped
 from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer,
                             User, utcnow)
 
@@ -288,7 +288,7 @@ def _player_statement(viewer: str):
                 .where(LessonCompletion.user_id == user_id, LessonCompletion.course_id == Course.id)
                 .scalar_subquery())
     completion = aliased(LessonCompletion)
-    return prebuilt(
+    return unscoped(
         sa.select(Lesson, Course, Enrollment, PracticeAnswer, ActivityDay, completion.completed_at, done_ids)
         # the long texts the player does not show stay in the database (loaded on access, should anything ask)
         .options(defer(Lesson.body_md), defer(Lesson.transcript_md), defer(Lesson.search_text),
@@ -301,7 +301,9 @@ def _player_statement(viewer: str):
         .outerjoin(ActivityDay, sa.and_(ActivityDay.user_id == user_id, ActivityDay.day == sa.bindparam("day")))
         .outerjoin(completion, sa.and_(completion.lesson_id == Lesson.id, completion.user_id == user_id))
         .where(Course.id == _opened_course(sa.bindparam("course_slug"), viewer, sa.bindparam("org_id", type_=sa.Integer)),
-               Lesson.slug == sa.bindparam("lesson_slug"), Lesson.archived.is_(False), CourseModule.archived.is_(False))
+               Lesson.slug == sa.bindparam("lesson_slug"), Lesson.archived.is_(False), CourseModule.archived.is_(False)),
+        reason="built once: its only company-owned entity, Course, is limited to the viewer's company and the "
+               "platform's by _opened_course (_draft_clause) with the org_id parameter",
     )
 
 

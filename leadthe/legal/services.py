@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import force_locale
 
 from leadthe import audit
+from leadthe.database import in_read_request, write_transaction
 from leadthe.extensions import db
 from leadthe.mail import mail_everyone, queue_mail
 from leadthe.models import utcnow
@@ -53,18 +54,30 @@ def _bundled(kind: str) -> tuple[str, str]:
 
 
 def ensure_initial_policies() -> None:
-    """Version 1 of each document comes from the shipped files, created once."""
+    """Version 1 of each document comes from the shipped files, created once (by the first page that
+    needs one). A read request writes them in its own short transaction, never through its session;
+    other requests, the worker and the CLI flush them with their own work."""
     existing = set(db.session.scalars(sa.select(PolicyDocument.kind).where(PolicyDocument.version == 1)))
-    for kind in KINDS:
-        if kind not in existing:
-            title, body = _bundled(kind)
-            db.session.add(PolicyDocument(kind=kind, version=1, title=title, body_md=body, body_html=render_policy(body),
-                                          effective_at=FIRST_EFFECTIVE, summary="First version."))
-    if len(existing) < len(KINDS):
-        try:
-            db.session.commit()
-        except sa.exc.IntegrityError:
-            db.session.rollback()  # another process created them first
+    missing = [kind for kind in KINDS if kind not in existing]
+    if not missing:
+        return
+    rows = []
+    for kind in missing:
+        title, body = _bundled(kind)
+        rows.append({"kind": kind, "version": 1, "title": title, "body_md": body, "body_html": render_policy(body),
+                     "effective_at": FIRST_EFFECTIVE, "summary": "First version.", "material": False,
+                     "categories_changed": False, "created_at": utcnow()})
+    if not in_read_request(db.session()):
+        db.session.add_all(PolicyDocument(**row) for row in rows)
+        db.session.flush()
+        return
+    try:
+        with write_transaction() as conn:
+            conn.execute(sa.insert(PolicyDocument), rows)
+    except sa.exc.IntegrityError:
+        pass  # another process created them first
+    _policy_table.invalidate()  # a Core insert: the ORM's commit hook does not see it
+    db.session.rollback()  # ends this request's read snapshot (SQLite), so its next query sees them
 
 
 def current_policy(kind: str) -> PolicyDocument | None:

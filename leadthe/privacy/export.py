@@ -23,6 +23,7 @@ from markupsafe import escape
 from flask_babel import force_locale
 
 from leadthe import audit
+from leadthe.database import write_transaction
 from leadthe.extensions import db
 from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
@@ -81,6 +82,13 @@ def export_for_token(token: str, user: User) -> DataExport | None:
     if export.status != "ready" or (export.expires_at and export.expires_at <= utcnow()):
         return None
     return export
+
+
+def mark_downloaded(export: DataExport, user: User) -> None:
+    """Note the download (and audit it) in a short transaction of its own: the download is a GET."""
+    with write_transaction() as conn:
+        conn.execute(sa.update(DataExport).where(DataExport.id == export.id).values(downloaded_at=utcnow()))
+        audit.record_apart("privacy.export_downloaded", actor=user, subject=user, export_id=export.id, conn=conn)
 
 
 def file_path(export: DataExport) -> Path:

@@ -13,7 +13,7 @@ from leadthe.models import DataExport, utcnow
 from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
 from leadthe.privacy import bp, services
 from leadthe.privacy.erasure import LastAdmin, cancel_erasure, is_last_admin_with_members, request_erasure, request_for_cancel_token
-from leadthe.privacy.export import download_token, export_for_token, file_path, start_export
+from leadthe.privacy.export import download_token, export_for_token, file_path, mark_downloaded, start_export
 from leadthe.privacy.forms import DeleteForm, ExportForm, ProcessingForm, RequestForm
 from leadthe.privacy.registry import CATEGORIES
 
@@ -81,9 +81,7 @@ def export_download(export_id):
     path = file_path(export)
     if not path.exists():
         abort(404)
-    export.downloaded_at = utcnow()
-    audit.record("privacy.export_downloaded", actor=current_user, subject=current_user, export_id=export.id)
-    db.session.commit()
+    mark_downloaded(export, current_user)
     return send_file(path, mimetype="application/zip", as_attachment=True,
                      download_name=f"leadthe-data-{utcnow():%Y-%m-%d}.zip", max_age=0)
 

@@ -113,8 +113,7 @@ def user_view(user_id):
         abort(404)
     grant = support.active_grant(current_user, person.id)
     if grant:
-        audit.record("staff.viewed_user", actor=current_user, subject=person, org_id=person.org_id, grant_id=grant.id)
-        db.session.commit()
+        audit.record_apart("staff.viewed_user", actor=current_user, subject=person, org_id=person.org_id, grant_id=grant.id)
     return render_template("staff/user.html", person=person, grant=grant, form=AccessForm())
 
 
