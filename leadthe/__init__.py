@@ -3,10 +3,84 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
-from flask import Flask, g, request
+from flask import Flask, flash, g, has_request_context, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from leadthe.config import load_config
+import leadthe.auth.sessions  # noqa: F401  (registers the user loader)
+import leadthe.tenancy  # noqa: F401  (registers the tenant filter)
+from leadthe.account import bp as account_bp
+from leadthe.account.preferences import DEFAULTS, ui_preferences
+from leadthe.account.security import require_2fa_setup
+from leadthe.admin import bp as admin_bp
+from leadthe.admin.invite_views import invite_bp
+from leadthe.analytics import init_analytics
+from leadthe.assessments import bp as assessments_bp
+from leadthe.assessments import services as assessments_services
+from leadthe.auth import bp as auth_bp
+from leadthe.auth.reauth import recently_reauthenticated
+from leadthe.cli import leadthe_cli
+from leadthe.compression import init_compression
+from leadthe.config import load_config, trusted_hosts
+from leadthe.consent import bp as consent_bp
+from leadthe.consent.services import banner_needed, browser_signal
+from leadthe.core import bp as core_bp
+from leadthe.courses import bp as courses_bp
+from leadthe.database import configure_engine, guard_read_requests, read_request_mode
+from leadthe.dev import bp as dev_bp
+from leadthe.errors import register_error_handlers
+from leadthe.extensions import babel, csrf, db, limiter, login_manager, migrate
+from leadthe.htmx import is_htmx, see_other
+from leadthe.i18n import compile_translations, localized_strftime
+from leadthe.leaderboard import bp as leaderboard_bp
+from leadthe.legal import bp as legal_bp
+from leadthe.legal.services import pending_notice
+from leadthe.net import reject_nul_bytes, safe_next
+from leadthe.privacy import bp as privacy_bp
+from leadthe.progress import bp as progress_bp
+from leadthe.progress import services as progress_services
+from leadthe.security_headers import init_security_headers
+from leadthe.staff import bp as staff_bp
+from leadthe.staff.services import recent_notices
+from leadthe.static_files import init_static
+from leadthe.support import bp as support_bp
+from leadthe.template_speed import init_template_speed
+from leadthe.tenancy import activate_tenant, deactivate_tenant
+from leadthe.worker import start_inline_worker
+
+# Each area's package only defines its blueprint; these modules add their routes (and jobs) to it, so they
+# are imported before the blueprints are registered.
+import leadthe.account.preferences  # noqa: F401
+import leadthe.account.security_views  # noqa: F401
+import leadthe.account.views  # noqa: F401
+import leadthe.admin.assignment_views  # noqa: F401
+import leadthe.admin.maturity_views  # noqa: F401
+import leadthe.admin.people_views  # noqa: F401
+import leadthe.admin.report_views  # noqa: F401
+import leadthe.admin.team_views  # noqa: F401
+import leadthe.admin.views  # noqa: F401
+import leadthe.assessments.certificate_views  # noqa: F401
+import leadthe.assessments.certificates  # noqa: F401
+import leadthe.assessments.maturity_views  # noqa: F401
+import leadthe.assessments.views  # noqa: F401
+import leadthe.auth.views  # noqa: F401
+import leadthe.consent.views  # noqa: F401
+import leadthe.core.views  # noqa: F401
+import leadthe.courses.views  # noqa: F401
+import leadthe.leaderboard.views  # noqa: F401
+import leadthe.legal.staff_views  # noqa: F401
+import leadthe.legal.views  # noqa: F401
+import leadthe.privacy.retention  # noqa: F401
+import leadthe.privacy.views  # noqa: F401
+import leadthe.progress.views  # noqa: F401
+import leadthe.staff.console  # noqa: F401
+import leadthe.staff.views  # noqa: F401
+import leadthe.support.views  # noqa: F401
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -15,8 +89,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     if app.config["TRUSTED_HOSTS"] is None:
-        from leadthe.config import trusted_hosts
-
         app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["SERVER_BASE_URL"])
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -25,12 +97,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_proxy(app)
     _init_extensions(app)
     _init_blueprints(app)
+    _init_signals()
     _init_request_hooks(app)
     _init_responses(app)
     _init_errors(app)
     _init_cli(app)
-    from leadthe.template_speed import init_template_speed
-
     init_template_speed(app)  # last: it checks the URL rules and url_defaults of every blueprint
     _maybe_start_worker(app)
     return app
@@ -45,23 +116,16 @@ def _init_logging(app: Flask) -> None:
 def _init_proxy(app: Flask) -> None:
     hops = int(os.environ.get("LEADTHE_PROXY_HOPS", "0") or 0)
     if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         # no x_host: the host comes from the Host header, which TRUSTED_HOSTS checks against LEADTHE_BASE_URL
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_extensions(app: Flask) -> None:
-    from leadthe.database import configure_engine
-    from leadthe.extensions import babel, csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
-    from leadthe.i18n import compile_translations
-
     compile_translations()  # builds the .mo files from the .po catalogues when they are missing or stale
     login_manager.init_app(app)
     login_manager.session_protection = None  # server-side session records do this job
@@ -72,19 +136,12 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
 
-    import leadthe.auth.sessions  # noqa: F401  (registers the user loader)
-    import leadthe.tenancy  # noqa: F401  (registers the tenant filter)
-
 
 LANGUAGES = ("en", "de")
 
 
 def _select_locale():
     """The person's choice (account, else a consented preference cookie), then the browser's languages."""
-    from flask import has_request_context
-
-    from leadthe.account.preferences import ui_preferences
-
     if not has_request_context():
         return "en"  # worker and command line: mails and exports are English
     try:
@@ -99,20 +156,12 @@ def _select_locale():
 def _layout_state() -> dict:
     """What the layout needs on every page: cookie banner, preferences, a pending policy notice.
     Called from the template, so error pages without a database still render (it degrades to defaults)."""
-    from flask_login import current_user
-
-    from leadthe.account.preferences import DEFAULTS, ui_preferences
-    from leadthe.consent.services import banner_needed, browser_signal
-    from leadthe.legal.services import pending_notice
-
     if "layout_state" in g:
         return g.layout_state
     try:
         state = {"prefs": ui_preferences(), "banner": banner_needed(), "signal": browser_signal(),
                  "notice": pending_notice(current_user), "notices": []}
         if request.endpoint == "core.dashboard":
-            from leadthe.staff.services import recent_notices
-
             state["notices"] = recent_notices()
     except Exception:  # noqa: BLE001
         state = {"prefs": dict(DEFAULTS), "banner": False, "signal": "", "notice": None, "notices": []}
@@ -121,36 +170,17 @@ def _layout_state() -> dict:
 
 
 def _unauthorized():
-    from flask import flash, redirect, url_for
-
-    from leadthe.htmx import is_htmx, see_other
-    from leadthe.net import safe_next
-
     ended = g.get("session_ended")
     args = {"next": safe_next(request.full_path.rstrip("?"), "/dashboard")} if request.method == "GET" else {}
     if ended in ("idle", "expired", "revoked"):
         args["ended"] = ended
     else:
-        from flask_babel import gettext as _
-
         flash(_("Please log in to see that page."), "info")
     url = url_for("auth.login", **args)
     return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
 
 
 def _init_blueprints(app: Flask) -> None:
-    from leadthe.account import bp as account_bp
-    from leadthe.consent import bp as consent_bp
-    from leadthe.support import bp as support_bp
-    from leadthe.admin import bp as admin_bp
-    from leadthe.privacy import bp as privacy_bp
-    from leadthe.staff import bp as staff_bp
-    from leadthe.auth import bp as auth_bp
-    from leadthe.core import bp as core_bp
-    from leadthe.courses import bp as courses_bp
-    from leadthe.legal import bp as legal_bp
-    from leadthe.assessments import bp as assessments_bp
-
     app.register_blueprint(core_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(auth_bp)
@@ -162,27 +192,21 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(assessments_bp)
-    from leadthe.admin.invite_views import invite_bp
-    from leadthe.leaderboard import bp as leaderboard_bp
-    from leadthe.progress import bp as progress_bp
-
     app.register_blueprint(invite_bp)
     app.register_blueprint(leaderboard_bp)
     app.register_blueprint(progress_bp)
     if app.config["LEADTHE_ENV"] == "development":
-        from leadthe.dev import bp as dev_bp
-
         app.register_blueprint(dev_bp)
 
 
+def _init_signals() -> None:
+    """Cross-area reactions (leadthe/signals.py) connect here, not when the sending module is imported.
+    Connecting the same receiver again (another app in the same process) changes nothing."""
+    assessments_services.connect_signals()
+    progress_services.connect_signals()
+
+
 def _init_request_hooks(app: Flask) -> None:
-    from flask_login import current_user
-
-    from leadthe.database import guard_read_requests, read_request_mode
-    from leadthe.extensions import db
-    from leadthe.net import reject_nul_bytes
-    from leadthe.tenancy import activate_tenant, deactivate_tenant
-
     app.before_request(reject_nul_bytes)  # first: before the user loader or any view queries with it
     guard_read_requests(app)
 
@@ -196,8 +220,6 @@ def _init_request_hooks(app: Flask) -> None:
         org_id = user.org_id if user.is_authenticated and not user.is_platform_staff else None
         g._tenant_token = activate_tenant(org_id)
 
-    from leadthe.account.security import require_2fa_setup
-
     # after the user and tenant are known: a company that requires two-step verification sends its
     # members without it to the set-up page before anything else
     app.before_request(require_2fa_setup)
@@ -210,43 +232,26 @@ def _init_request_hooks(app: Flask) -> None:
 
 
 def _init_responses(app: Flask) -> None:
-    from leadthe.compression import init_compression
-    from leadthe.security_headers import init_security_headers
-    from leadthe.static_files import init_static
-
     # after_request hooks run last-registered first: compression must run last, so it is registered first.
     init_compression(app)
     init_security_headers(app)
     init_static(app)
-    from leadthe.analytics import init_analytics
-
     init_analytics(app)
-
-    from flask_babel import get_locale
-    from flask_wtf.csrf import generate_csrf
-
-    from leadthe.auth.reauth import recently_reauthenticated
 
     @app.context_processor
     def _layout_context():
         return {"csrf_token": generate_csrf, "recently_reauthenticated": recently_reauthenticated,
                 "layout": _layout_state, "get_locale": get_locale}
 
-    from leadthe.i18n import localized_strftime
-
     # `when|ldate("%d %B %Y")`: strftime with month and day names in the interface language
     app.jinja_env.filters["ldate"] = localized_strftime
 
 
 def _init_errors(app: Flask) -> None:
-    from leadthe.errors import register_error_handlers
-
     register_error_handlers(app)
 
 
 def _init_cli(app: Flask) -> None:
-    from leadthe.cli import leadthe_cli
-
     app.cli.add_command(leadthe_cli)
 
 
@@ -255,8 +260,6 @@ def _maybe_start_worker(app: Flask) -> None:
     request so that CLI commands like ``flask db upgrade`` never start one."""
     if not app.config.get("INLINE_WORKER") or app.testing:
         return
-    import threading
-
     lock = threading.Lock()
     started = []
 
@@ -266,6 +269,4 @@ def _maybe_start_worker(app: Flask) -> None:
             return
         with lock:
             if not started:
-                from leadthe.worker import start_inline_worker
-
                 started.append(start_inline_worker(app))

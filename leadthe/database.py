@@ -24,9 +24,12 @@ from contextvars import ContextVar
 
 from flask import has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
+
+from leadthe.extensions import db
 
 _force_mode: ContextVar[str | None] = ContextVar("leadthe_sqlite_begin", default=None)
 
@@ -107,6 +110,14 @@ def _create_private_file(path: str | None) -> None:
         pass
 
 
+def upsert(table, conn=None):
+    """``INSERT`` with ``ON CONFLICT`` (``on_conflict_do_nothing`` / ``on_conflict_do_update``, ``excluded``) for
+    the database in use, SQLite or PostgreSQL; ``conn`` is a Connection or Session (default: ``db.session``)."""
+    conn = db.session if conn is None else conn
+    dialect = conn.get_bind().dialect if hasattr(conn, "get_bind") else conn.dialect
+    return (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+
+
 @contextmanager
 def write_transaction():
     """A short transaction of its own that begins as a write, committed on exit.
@@ -115,8 +126,6 @@ def write_transaction():
     view counts): on PostgreSQL its commit does not wait for the WAL flush (``synchronous_commit = off``),
     so a crash of the database server may lose the last fraction of a second of such updates, never
     corrupt anything; a page view then does not wait for a disk flush."""
-    from leadthe.extensions import db
-
     token = _force_mode.set("BEGIN IMMEDIATE")
     try:
         with db.engine.begin() as conn:
@@ -158,8 +167,6 @@ def guard_read_requests(app) -> None:
     mode, so a flush would be committed statement by statement, and on SQLite it began deferred. Under
     tests and in development such a request fails loudly; in production the changes are discarded and
     the mistake logged."""
-    from leadthe.extensions import db
-
     @app.after_request
     def _nothing_written(response):
         if request.method not in SAFE_METHODS or not db.session.registry.has():
@@ -169,7 +176,6 @@ def guard_read_requests(app) -> None:
         if flushed or session.new or session.dirty or session.deleted:
             session.rollback()
             message = f"{request.method} {request.path} wrote through the request's session; use write_transaction()"
-            import os
             if os.environ.get("GUARD_LOG"):
                 open(os.environ["GUARD_LOG"], "a").write(message + "\n")
             elif app.testing or app.debug:

@@ -3,12 +3,17 @@
 Jobs are rows of ``Job``; a handler is registered per kind with ``@job_handler("kind")``. A job is
 leased while it runs, retried with back-off when its handler raises, and a job whose worker died is
 picked up again when its lease runs out, so handlers must be safe to repeat.
+
+A recurring job says so where it is registered, ``@job_handler("retention.daily", every=timedelta(days=1))``
+(optionally ``at=time(6)``, a time of day in UTC): the worker plans one whenever none is pending or running,
+and plans the next run when one finishes. The areas import this module; it imports none of them.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
@@ -24,9 +29,26 @@ JOB_LEASE = timedelta(minutes=15)
 JOB_MAX_ATTEMPTS = 8
 
 
-def job_handler(kind: str):
+@dataclass(frozen=True)
+class Recurrence:
+    every: timedelta
+    at: time | None = None  # time of day (UTC) of the next run, e.g. 06:00
+
+    def next_run(self, now: datetime) -> datetime:
+        due = now + self.every
+        if self.at is not None:
+            due = due.replace(hour=self.at.hour, minute=self.at.minute, second=0, microsecond=0)
+        return due
+
+
+RECURRING: dict[str, Recurrence] = {}
+
+
+def job_handler(kind: str, every: timedelta | None = None, at: time | None = None):
     def register(fn):
         JOB_HANDLERS[kind] = fn
+        if every is not None:
+            RECURRING[kind] = Recurrence(every, at)
         return fn
 
     return register
@@ -91,6 +113,8 @@ def run_due_jobs(now: datetime | None = None, limit: int = 50) -> dict:
             job.status = "done"
             job.finished_at = utcnow()
             job.locked_until = None
+            if job.kind in RECURRING:
+                _plan_next(job)
             counts["done"] += 1
         db.session.commit()
     return counts
@@ -106,15 +130,26 @@ def _guarded(step: str, fn, *args):
         return {"error": True}
 
 
-def schedule_due_jobs() -> None:
-    """Plan the daily and periodic jobs that are due (each is idempotent)."""
-    from leadthe.assessments.certificates import ensure_daily_reminders
-    from leadthe.privacy.retention import ensure_daily_retention
-    from leadthe.progress.services import ensure_progress_jobs
+def _planned(kind: str, statuses: tuple[str, ...], besides: int | None = None) -> bool:
+    query = sa.select(Job.id).where(Job.kind == kind, Job.status.in_(statuses))
+    if besides is not None:
+        query = query.where(Job.id != besides)
+    return db.session.scalar(query.limit(1)) is not None
 
-    ensure_daily_retention()
-    ensure_progress_jobs()
-    ensure_daily_reminders()
+
+def _plan_next(job: Job) -> None:
+    """A recurring job that finished plans its next run, in the same transaction."""
+    if not _planned(job.kind, ("pending",), besides=job.id):
+        enqueue_job(job.kind, run_at=RECURRING[job.kind].next_run(utcnow()))
+
+
+def schedule_due_jobs(kinds=None) -> None:
+    """Plan each recurring job that has no run pending or running (idempotent; the worker calls this every
+    round). ``kinds`` limits it to some of them."""
+    for kind in RECURRING if kinds is None else kinds:
+        if not _planned(kind, ("pending", "running")):
+            enqueue_job(kind)
+            db.session.commit()
 
 
 def run_once(now: datetime | None = None) -> dict:

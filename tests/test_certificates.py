@@ -92,13 +92,12 @@ def test_expiry_reminder_once_and_expired_status(app, client, tmp_path):
 
 
 def test_reminder_job_runs_and_plans_the_next_day(app, client, tmp_path):
-    from leadthe.assessments.certificates import ensure_daily_reminders
     from leadthe.models import Job
-    from leadthe.worker import run_due_jobs
+    from leadthe.worker import run_due_jobs, schedule_due_jobs
 
     with app.app_context():
-        ensure_daily_reminders()
-        ensure_daily_reminders()
+        schedule_due_jobs(kinds=["certificates.daily"])
+        schedule_due_jobs(kinds=["certificates.daily"])
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.kind == "certificates.daily")) == 1
         run_due_jobs()
         jobs = db.session.execute(sa.select(Job.status, Job.run_at).where(Job.kind == "certificates.daily").order_by(Job.id)).all()

@@ -126,12 +126,11 @@ def test_weekly_digest_for_managers_once_per_week(app, companies):
 
 def test_daily_job_plans_itself(app, companies):
     from leadthe.models import Job
-    from leadthe.progress.services import ensure_progress_jobs
-    from leadthe.worker import run_due_jobs
+    from leadthe.worker import run_due_jobs, schedule_due_jobs
 
     with app.app_context():
-        ensure_progress_jobs()
-        ensure_progress_jobs()
+        schedule_due_jobs(kinds=["progress.daily"])
+        schedule_due_jobs(kinds=["progress.daily"])
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.kind == "progress.daily")) == 1
         assert run_due_jobs()["done"] == 1
         pending = db.session.scalars(sa.select(Job).where(Job.kind == "progress.daily", Job.status == "pending")).all()

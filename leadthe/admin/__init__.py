@@ -17,11 +17,3 @@ def admin_required(view):
 
     return wrapper
 
-
-from leadthe.admin import views  # noqa: E402,F401
-from leadthe.admin import people_views, report_views, team_views  # noqa: E402,F401
-
-from leadthe.courses.authoring_views import register_authoring  # noqa: E402
-
-# A company's private courses, with the same forms and services as the staff console.
-register_authoring(bp, admin_required, lambda user: user.org_id, "admin")

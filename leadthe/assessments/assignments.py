@@ -12,7 +12,8 @@ from flask import abort
 from sqlalchemy.orm import aliased
 
 from leadthe import audit
-from leadthe.courses.services import _insert, visible_courses
+from leadthe.courses.services import visible_courses
+from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.models import Assignment, Course, Enrollment, Team, TeamMembership, User, utcnow
 
@@ -94,7 +95,7 @@ def assign(actor: User, course: Course, user_ids: list[int], due_on: date | None
     now = utcnow()
     rows = [{"org_id": actor.org_id, "user_id": uid, "course_id": course.id, "team_id": team_id,
              "assigned_by_id": actor.id, "due_on": due_on, "created_at": now} for uid in user_ids]
-    stmt = _insert(Assignment).values(rows)
+    stmt = upsert(Assignment).values(rows)
     db.session.execute(stmt.on_conflict_do_update(
         index_elements=["user_id", "course_id"],
         set_={"due_on": stmt.excluded.due_on, "assigned_by_id": stmt.excluded.assigned_by_id,

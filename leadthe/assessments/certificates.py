@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
-from leadthe.models import Certificate, Course, Job, User, utcnow
-from leadthe.worker import enqueue_job, job_handler
+from leadthe.models import Certificate, Course, User, utcnow
+from leadthe.worker import job_handler
 
 REMIND_BEFORE = timedelta(days=30)
 
@@ -161,15 +161,6 @@ def send_recertification_reminders(now: datetime | None = None) -> int:
     return len(rows)
 
 
-@job_handler("certificates.daily")
+@job_handler("certificates.daily", every=timedelta(days=1))
 def run_daily_reminders(job) -> None:
     send_recertification_reminders()
-    enqueue_job("certificates.daily", run_at=utcnow() + timedelta(days=1))
-
-
-def ensure_daily_reminders() -> None:
-    """Make sure the daily reminder job is planned (the worker calls this every round)."""
-    planned = db.session.scalar(sa.select(Job.id).where(Job.kind == "certificates.daily", Job.status.in_(("pending", "running"))).limit(1))
-    if planned is None:
-        enqueue_job("certificates.daily")
-        db.session.commit()

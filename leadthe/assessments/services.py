@@ -18,11 +18,14 @@ import sqlalchemy as sa
 from flask import abort, current_app
 from sqlalchemy.orm import aliased
 
-from leadthe.courses.services import _insert, visible_courses
+from leadthe.assessments.certificates import certificate_for, issue_certificate
+from leadthe.courses.services import visible_courses
+from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.models import (Course, Enrollment, Lesson, LessonCompletion, Quiz, QuizAttempt, QuizChoice, QuizQuestion,
                             QuizResponse, User, utcnow)
 from leadthe.models.course import CourseModule
+from leadthe.signals import course_completed, lesson_completed
 
 _KEY = re.compile(r"^q(.*)$")
 
@@ -274,22 +277,27 @@ def lessons_done(user_id: int, course: Course) -> bool:
 
 def maybe_complete_course(user: User, course: Course, now: datetime | None = None) -> bool:
     """Complete the enrolment when every live lesson is done and the quiz (if any) is passed, and issue
-    the certificate. Idempotent; True when this call completed the course."""
-    from leadthe.assessments.certificates import issue_certificate
-
+    the certificate. Idempotent; True when this call completed the course. Receives ``lesson_completed``."""
     now = now or utcnow()
     if not lessons_done(user.id, course) or quiz_passed(user.id, course.id) is False:
         return False
     enrollment = db.session.scalar(sa.select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id))
     if enrollment is None:
-        db.session.execute(_insert(Enrollment).values(user_id=user.id, course_id=course.id, created_at=now)
+        db.session.execute(upsert(Enrollment).values(user_id=user.id, course_id=course.id, created_at=now)
                            .on_conflict_do_nothing(index_elements=["user_id", "course_id"]))
     updated = db.session.execute(
         sa.update(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id,
                                     Enrollment.completed_at.is_(None))
         .values(completed_at=now).execution_options(synchronize_session=False)).rowcount
     issue_certificate(user, course, now)
+    if updated:
+        course_completed.send(user, course=course, now=now)
     return bool(updated)
+
+
+def connect_signals() -> None:
+    """At app start-up: a newly completed lesson may complete its course."""
+    lesson_completed.connect(maybe_complete_course)
 
 
 def quiz_for_course(course_id: int) -> Quiz | None:
@@ -309,8 +317,6 @@ def course_quiz_card(user: User, course: Course) -> QuizCard | None:
     cards = quiz_cards(user, quiz_id)
     if not cards:
         return None
-    from leadthe.assessments.certificates import certificate_for
-
     card = cards[0]
     card.certificate = certificate_for(user.id, course.id)
     return card

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("courses", __name__)
-
-from leadthe.courses import views  # noqa: E402,F401

@@ -13,13 +13,13 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, defer
 from flask_babel import lazy_gettext as _l
 
-from leadthe.database import write_transaction
+from leadthe.database import upsert, write_transaction
 from leadthe.extensions import db
 from leadthe.process_tables import ProcessTable
+from leadthe.signals import course_enrolled, lesson_completed
 from leadthe.tenancy import unscoped
 from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer,
                             User, utcnow)
@@ -44,12 +44,6 @@ LENGTHS = {
     "long": (_l("Over 3 hours"), 181, None),
 }
 PER_PAGE = 24
-
-
-def _insert(model):
-    """INSERT with ON CONFLICT support, for SQLite and PostgreSQL alike."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def can_edit(user: User, course: Course) -> bool:
@@ -216,11 +210,9 @@ def course_modules(course_id: int) -> dict[int, CourseModule]:
 
 def enroll(user: User, course: Course) -> None:
     """Idempotent: a second enrolment (double click, retry) changes nothing."""
-    db.session.execute(_insert(Enrollment).values(user_id=user.id, course_id=course.id, created_at=utcnow())
+    db.session.execute(upsert(Enrollment).values(user_id=user.id, course_id=course.id, created_at=utcnow())
                        .on_conflict_do_nothing(index_elements=["user_id", "course_id"]))
-    from leadthe.progress.services import on_enrolled
-
-    on_enrolled(user, course)  # the "you started" mail, once per course
+    course_enrolled.send(user, course=course)
 
 
 def resume_lesson_slug(course_id: int, enrollment: Enrollment | None) -> str | None:
@@ -382,9 +374,7 @@ def heartbeat(user: User, now: datetime | None = None) -> None:
 
 def _ping(conn, user_id: int, now: datetime, cap: timedelta, today: ActivityDay | None, known: bool) -> None:
     if today is None:
-        dialect = conn.get_bind().dialect.name if hasattr(conn, "get_bind") else conn.dialect.name
-        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ActivityDay)
-        conn.execute(ins.values(user_id=user_id, day=now.date(), seconds=0, lessons_completed=0, last_ping_at=now)
+        conn.execute(upsert(ActivityDay, conn).values(user_id=user_id, day=now.date(), seconds=0, lessons_completed=0, last_ping_at=now)
                      .on_conflict_do_nothing(index_elements=["user_id", "day"]))
         return
     last = today.last_ping_at
@@ -405,7 +395,7 @@ def complete_lesson(user: User, course: Course, lesson: Lesson, now: datetime | 
     now = now or utcnow()
     # RETURNING gives a row only for the one call that inserted (rowcount is not reliable for this on every driver)
     inserted = db.session.execute(
-        _insert(LessonCompletion).values(user_id=user.id, lesson_id=lesson.id, course_id=course.id, completed_at=now)
+        upsert(LessonCompletion).values(user_id=user.id, lesson_id=lesson.id, course_id=course.id, completed_at=now)
         .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"]).returning(LessonCompletion.id)
     ).scalar() is not None
     db.session.execute(sa.update(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
@@ -413,23 +403,19 @@ def complete_lesson(user: User, course: Course, lesson: Lesson, now: datetime | 
     if not inserted:
         return False
     db.session.execute(
-        _insert(ActivityDay).values(user_id=user.id, day=now.date(), seconds=0, lessons_completed=1, last_ping_at=now)
+        upsert(ActivityDay).values(user_id=user.id, day=now.date(), seconds=0, lessons_completed=1, last_ping_at=now)
         .on_conflict_do_update(index_elements=["user_id", "day"], set_={"lessons_completed": ActivityDay.lessons_completed + 1})
     )
-    # completion needs every lesson done and the course's quiz (if it has one) passed; issues the certificate
-    from leadthe.assessments.services import maybe_complete_course
-
-    maybe_complete_course(user, course, now)
-    from leadthe.progress.services import on_lesson_completed
-
-    on_lesson_completed(user, course, now)  # halfway / completed mails, each once per course
+    # assessments completes the course (every lesson done, the quiz passed) and issues the certificate;
+    # progress queues the halfway / completed mails, each once per course
+    lesson_completed.send(user, course=course, now=now)
     return True
 
 
 def save_answer(user: User, lesson: Lesson, text: str, now: datetime | None = None) -> None:
     now = now or utcnow()
     db.session.execute(
-        _insert(PracticeAnswer).values(user_id=user.id, lesson_id=lesson.id, answer=text, created_at=now, updated_at=now)
+        upsert(PracticeAnswer).values(user_id=user.id, lesson_id=lesson.id, answer=text, created_at=now, updated_at=now)
         .on_conflict_do_update(index_elements=["user_id", "lesson_id"], set_={"answer": text, "updated_at": now})
     )
 

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("leaderboard", __name__)
-
-from leadthe.leaderboard import views  # noqa: E402,F401

@@ -2,6 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("legal", __name__)
-
-from leadthe.legal import views  # noqa: E402,F401
-from leadthe.legal import staff_views  # noqa: E402,F401

@@ -12,7 +12,7 @@ from flask import current_app
 
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, DataExport, Job, Organization, OutboxMail, PrivacyRequest, User, UserSession, utcnow
-from leadthe.worker import enqueue_job, job_handler
+from leadthe.worker import job_handler
 
 log = logging.getLogger(__name__)
 
@@ -213,15 +213,6 @@ def apply_retention(now: datetime | None = None, dry_run: bool = False) -> dict[
     return results
 
 
-@job_handler("retention.daily")
+@job_handler("retention.daily", every=timedelta(days=1))
 def run_daily_retention(job) -> None:
     apply_retention()
-    enqueue_job("retention.daily", run_at=utcnow() + timedelta(days=1))
-
-
-def ensure_daily_retention() -> None:
-    """Make sure a daily retention job is planned (the worker calls this every round)."""
-    planned = db.session.scalar(sa.select(Job.id).where(Job.kind == "retention.daily", Job.status.in_(("pending", "running"))).limit(1))
-    if planned is None:
-        enqueue_job("retention.daily")
-        db.session.commit()

@@ -3,5 +3,3 @@ one-click unsubscribe."""
 from flask import Blueprint
 
 bp = Blueprint("progress", __name__)
-
-from leadthe.progress import views  # noqa: E402,F401

@@ -9,17 +9,19 @@ runs daily and the managers' digest weekly, as worker jobs (``progress.daily``).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
 from leadthe.models import ActivityDay, Enrollment, ProgressMail, TeamMembership, Team, User, UserPreference, utcnow
 from leadthe.net import absolute_url
-from leadthe.worker import enqueue_job, job_handler
+from leadthe.signals import course_completed, course_enrolled, lesson_completed
+from leadthe.worker import job_handler
 
 INACTIVE_DAYS = 14
 # kind of mail -> the preference that switches it off
@@ -28,17 +30,9 @@ PREFERENCE = {"enrolled": "email_progress", "halfway": "email_progress", "comple
 TOPICS = {"email_progress": "progress e-mails", "email_digest": "the weekly team digest"}
 
 
-def _insert():
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(ProgressMail)
-
-
 def claim(user_id: int, kind: str, ref: str, now: datetime | None = None) -> bool:
     """True for the one caller that records this event first."""
-    stmt = (_insert().values(user_id=user_id, kind=kind, ref=str(ref)[:40], created_at=now or utcnow())
+    stmt = (upsert(ProgressMail).values(user_id=user_id, kind=kind, ref=str(ref)[:40], created_at=now or utcnow())
             .on_conflict_do_nothing(index_elements=["user_id", "kind", "ref"]).returning(ProgressMail.id))
     return db.session.execute(stmt).scalar() is not None
 
@@ -112,6 +106,19 @@ def on_lesson_completed(user: User, course, now: datetime | None = None) -> None
     elif total >= 2 and done * 2 >= total and done < total and claim(user.id, "halfway", course.id):
         _send(user.id, user.email, "halfway", f"Halfway through “{course.title}”", "progress_halfway",
               name=user.first_name, course=course.title, done=done, total=total, link=link)
+
+
+def on_course_completed(user: User, course, now: datetime | None = None) -> None:
+    """The completed mail as soon as the course counts as completed, also when the quiz passed last."""
+    if user.status == "active" and wants(user.id, "completed"):
+        _completed(user.id, user.email, user.first_name, course)
+
+
+def connect_signals() -> None:
+    """At app start-up: the event mails follow what happens in courses and assessments."""
+    course_enrolled.connect(on_enrolled)
+    lesson_completed.connect(on_lesson_completed)
+    course_completed.connect(on_course_completed)
 
 
 def _completed(user_id: int, email: str, first_name: str, course) -> bool:
@@ -227,32 +234,12 @@ def send_manager_digests(today: date | None = None) -> int:
     return sent
 
 
-def next_run(now: datetime) -> datetime:
-    """Tomorrow at 06:00 UTC."""
-    return (now + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
-
-
-@job_handler("progress.daily")
+@job_handler("progress.daily", every=timedelta(days=1), at=time(6, 0))
 def run_daily(job) -> None:
-    """Daily: inactivity reminders; on Mondays (or the first run of a week) the managers' digest. Both
-    are safe to repeat. The next run is planned in the same transaction."""
+    """Daily at 06:00 UTC: inactivity reminders; on Mondays (or the first run of a week) the managers' digest.
+    Both are safe to repeat."""
     now = utcnow()
     send_missed_completions(now)
     send_inactivity_reminders(now.date())
     if now.weekday() == 0 or (job.payload or {}).get("digest"):
         send_manager_digests(now.date())
-    from leadthe.models import Job
-
-    planned = db.session.scalar(sa.select(Job.id).where(Job.kind == "progress.daily", Job.status == "pending", Job.id != job.id).limit(1))
-    if planned is None:
-        enqueue_job("progress.daily", run_at=next_run(now))
-
-
-def ensure_progress_jobs() -> None:
-    """The worker calls this every round: make sure the daily progress job is planned."""
-    from leadthe.models import Job
-
-    planned = db.session.scalar(sa.select(Job.id).where(Job.kind == "progress.daily", Job.status.in_(("pending", "running"))).limit(1))
-    if planned is None:
-        enqueue_job("progress.daily")
-        db.session.commit()

@@ -16,11 +16,3 @@ def staff_required(view):
 
     return wrapper
 
-
-from leadthe.staff import views  # noqa: E402,F401
-
-from leadthe.courses.authoring_views import register_authoring  # noqa: E402
-
-# Curriculum authoring: platform courses (org_id NULL).
-register_authoring(bp, staff_required, lambda user: None, "staff")
-from leadthe.staff import console  # noqa: E402,F401

@@ -1,0 +1,17 @@
+"""What happened in one area that others react to, as blinker signals (the way Flask's own signals work).
+
+The sending area imports only this module; a reacting area connects its receivers at app start-up
+(``create_app`` calls each area's ``connect_signals()``). Receivers run synchronously, in the sender's
+request and transaction, in no guaranteed order, so each must be right whichever runs first.
+"""
+from blinker import Namespace
+
+_signals = Namespace()
+
+# sender: the User; course=Course. Sent after the enrolment row is written (also when it already existed).
+course_enrolled = _signals.signal("course-enrolled")
+# sender: the User; course=Course, now=datetime. Sent once per (user, lesson), by the call that recorded it.
+lesson_completed = _signals.signal("lesson-completed")
+# sender: the User; course=Course, now=datetime. Sent by the call that set the enrolment's completed_at
+# (every live lesson done and the course's quiz, if any, passed).
+course_completed = _signals.signal("course-completed")
