@@ -4,11 +4,11 @@ import sys
 from flask.cli import FlaskGroup
 
 from leadthe import create_app
+from leadthe.cli import leadthe_cli
 
 
 def main() -> None:
     cli = FlaskGroup(create_app=create_app, add_default_commands=False)
-    from leadthe.cli import leadthe_cli
 
     for name, command in leadthe_cli.commands.items():
         cli.add_command(command, name)

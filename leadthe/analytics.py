@@ -9,10 +9,13 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+import iptocc
 import sqlalchemy as sa
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_login import current_user
 
+from leadthe.account.security import UNKNOWN_BROWSER, UNKNOWN_OS, approximate_network, parse_agent
+from leadthe.consent.services import ANALYTICS_COOKIE, may_record_analytics
 from leadthe.database import write_transaction
 from leadthe.models.consent import PageView
 
@@ -23,16 +26,12 @@ SKIP_ENDPOINTS = {"static", "core.healthz", "courses.heartbeat"}
 
 def truncate_ip(ip: str) -> str:
     """The network part only (IPv4 /24, IPv6 /48), shared with the sessions page."""
-    from leadthe.account.security import approximate_network
-
     network = approximate_network(ip)
     return "" if network == "unknown" else network.split("/")[0]
 
 
 def country_of(ip: str) -> str:
     try:
-        import iptocc
-
         return (iptocc.country_code(ip) or "")[:2]
     except (ValueError, TypeError):
         return ""
@@ -40,8 +39,6 @@ def country_of(ip: str) -> str:
 
 def agent_families(ua: str) -> tuple[str, str, str]:
     """Browser family, OS family and device type, from the same parser the sessions page uses."""
-    from leadthe.account.security import UNKNOWN_BROWSER, UNKNOWN_OS, parse_agent
-
     device = parse_agent(ua or "")
     lowered = (ua or "").lower()
     kind = "bot" if any(w in lowered for w in ("bot", "spider", "crawl")) else "mobile" if device.mobile else "desktop"
@@ -56,8 +53,6 @@ def _referrer() -> str:
         return ""
     parts = urlsplit(ref)
     if parts.netloc == request.host:
-        from flask import current_app
-
         try:
             endpoint, _ = current_app.url_map.bind(request.host).match(parts.path)
             return f"site:{endpoint}"[:200]
@@ -75,7 +70,6 @@ def record_page_view(response):
         or response.mimetype != "text/html"
     ):
         return response
-    from leadthe.consent.services import ANALYTICS_COOKIE, may_record_analytics
 
     user = current_user if current_user and current_user.is_authenticated else None
     try:

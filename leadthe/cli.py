@@ -1,10 +1,24 @@
 """`flask --app app leadthe …` (also `python -m leadthe …`)."""
 from __future__ import annotations
 
-from datetime import datetime
+import os
+from datetime import datetime, timezone
 
 import click
+import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup
+
+from leadthe.courses.content import ContentError, load_content
+from leadthe.crypto import DataKeyError
+from leadthe.demo import DEMO_PASSWORD, demo_people, seed_demo
+from leadthe.extensions import db
+from leadthe.models import Organization
+from leadthe.privacy.key_rotation import rotate_all
+from leadthe.privacy.retention import RULES, apply_retention
+from leadthe.scale import seed_scale
+from leadthe.staff_accounts import create_or_promote_staff
+from leadthe.worker import run_forever, run_once
 
 leadthe_cli = AppGroup("leadthe", help="LeadThe.AI operations.")
 
@@ -13,8 +27,6 @@ leadthe_cli = AppGroup("leadthe", help="LeadThe.AI operations.")
 @click.option("--print-only", is_flag=True, help="Only print the demo log-ins if the demo company exists.")
 def seed_demo_command(print_only: bool):
     """A demo company "Acme Corp" with an admin, a manager and learners in two teams (idempotent)."""
-    from leadthe.demo import DEMO_PASSWORD, demo_people, seed_demo
-
     people = demo_people() if print_only else seed_demo()
     if not people:
         click.echo("No demo company in this database.")
@@ -27,11 +39,6 @@ def seed_demo_command(print_only: bool):
 @leadthe_cli.command("has-data")
 def has_data_command():
     """Exit 0 when the database already holds an organisation (used by `make run`)."""
-    import sqlalchemy as sa
-
-    from leadthe.extensions import db
-    from leadthe.models import Organization
-
     raise SystemExit(0 if db.session.scalar(sa.select(sa.func.count(Organization.id))) else 1)
 
 
@@ -41,10 +48,6 @@ def has_data_command():
 @click.option("--now", "now_text", default=None, help="Pretend the time is this (ISO 8601), for tests and drills.")
 def worker_command(once: bool, interval: float, now_text: str | None):
     """Send due mail from the outbox and run due jobs."""
-    from flask import current_app
-
-    from leadthe.worker import run_forever, run_once
-
     if once:
         now = _parse_now(now_text)
         result = run_once(now)
@@ -62,8 +65,6 @@ def worker_command(once: bool, interval: float, now_text: str | None):
 @click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
 def retention_command(now_text: str | None, dry_run: bool):
     """Apply the retention rules of the personal-data registry and print what was done, per rule."""
-    from leadthe.privacy.retention import RULES, apply_retention
-
     results = apply_retention(_parse_now(now_text), dry_run=dry_run)
     click.echo("retention (dry run: nothing changed)" if dry_run else "retention")
     for rule_id, count in results.items():
@@ -74,10 +75,6 @@ def retention_command(now_text: str | None, dry_run: bool):
 @click.option("--batch-size", default=500, show_default=True, help="Rows re-encrypted per transaction.")
 def rotate_data_key_command(batch_size: int):
     """Re-encrypt every encrypted value with the newest key of LEADTHE_DATA_KEY (comma-separated, newest first)."""
-    from flask import current_app
-
-    from leadthe.crypto import DataKeyError, rotate_all
-
     keys = current_app.config.get("LEADTHE_DATA_KEYS") or []
     click.echo(f"re-encrypting with the newest of {len(keys)} data key(s)")
     try:
@@ -95,10 +92,6 @@ def rotate_data_key_command(batch_size: int):
 @click.option("--name", default=None)
 def create_staff_command(email: str, role: str, name: str | None):
     """Create or promote a LeadThe.AI staff account (the only way to grant a platform role)."""
-    import os
-
-    from leadthe.staff_accounts import create_or_promote_staff
-
     password = os.environ.get("LEADTHE_NEW_PASSWORD") or click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user, created = create_or_promote_staff(email, role, password, name)
@@ -112,7 +105,6 @@ def create_staff_command(email: str, role: str, name: str | None):
 def _parse_now(text: str | None):
     if not text:
         return None
-    from datetime import timezone
 
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
@@ -125,9 +117,6 @@ def load_content_command(path: str | None):
 
     Courses, modules and lessons are matched by slug and updated in place; learners' progress is kept.
     Safe to run again: unchanged content changes nothing."""
-    from leadthe.courses.content import ContentError, load_content
-    from leadthe.extensions import db
-
     try:
         report = load_content(path)
     except ContentError as exc:
@@ -144,6 +133,4 @@ def load_content_command(path: str | None):
 @click.option("--teams", default=500, show_default=True, help="Teams in the company.")
 def seed_scale_command(users: int, teams: int):
     """A large demo company for benchmarks: N people, 500 teams, about a million progress rows."""
-    from leadthe.scale import seed_scale
-
     seed_scale(users=users, teams=min(teams, max(users // 2, 1)))

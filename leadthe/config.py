@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
+
 
 class ConfigError(RuntimeError):
     """The environment does not allow the app to start safely."""
@@ -30,8 +32,6 @@ def _instance_secret(instance_path: Path, filename: str, make) -> str:
 
 
 def _new_data_key() -> str:
-    from cryptography.fernet import Fernet
-
     return Fernet.generate_key().decode()
 
 

@@ -1,11 +1,16 @@
 """The demo organisation for `make run` and `leadthe seed-demo`; later areas add their demo data here."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
+from leadthe.assessments.maturity import seed_demo_maturity
+from leadthe.assessments.services import seed_passing_attempt
 from leadthe.auth.passwords import hash_password
+from leadthe.courses.services import complete_lesson, enroll
 from leadthe.extensions import db
-from leadthe.models import Organization, Team, TeamMembership, User, utcnow
+from leadthe.models import ActivityDay, Course, Enrollment, Lesson, Organization, Team, TeamMembership, User, utcnow
 
 DEMO_PASSWORD = "acme-demo-passphrase"
 DEMO_ORG = "Acme Corp"
@@ -65,11 +70,6 @@ DEMO_PROGRESS = {
 def seed_demo_progress() -> None:
     """Enrolments, completed lessons and activity days for the demo learners (idempotent; needs the
     curriculum, which `make run` loads first)."""
-    from datetime import timedelta
-
-    from leadthe.courses.services import complete_lesson, enroll
-    from leadthe.models import ActivityDay, Course, Enrollment, Lesson
-
     courses = {c.slug: c for c in db.session.scalars(sa.select(Course).where(Course.org_id.is_(None), Course.slug.in_(
         {slug for plans in DEMO_PROGRESS.values() for slug, _ in plans})))}
     if not courses:
@@ -96,10 +96,7 @@ def seed_demo_progress() -> None:
                                    .values(last_lesson_id=todo[-1].id, last_seen_at=now))
             if count is None:
                 # a whole course: pass its final quiz too, which completes it and issues the certificate
-                from leadthe.assessments.services import seed_passing_attempt
-
                 seed_passing_attempt(user, course, now)
-        from leadthe.assessments.maturity import seed_demo_maturity
 
         seed_demo_maturity(user)
         for back in range(6):

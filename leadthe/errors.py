@@ -9,6 +9,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 from flask_babel import lazy_gettext as _l
 
+from leadthe.extensions import db, login_manager
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -71,15 +73,11 @@ def register_error_handlers(app: Flask) -> None:
 def _without_database_user():
     """The layout asks who is signed in; with the database gone that question fails again, so the error
     page is drawn for a visitor (the session cookie is untouched: the person is still signed in after)."""
-    from leadthe.extensions import login_manager
-
     g._login_user = login_manager.anonymous_user()
     g.pop("layout_state", None)
 
 
 def _rollback():
-    from leadthe.extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # noqa: BLE001

@@ -7,6 +7,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 from flask_babel import lazy_gettext as _l
 
+from leadthe.net import has_control_characters
+
 
 def strip(value):
     """A field filter. WTForms' Optional() ends the checks for a value of only whitespace, so a field with
@@ -20,8 +22,6 @@ _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # a text area
 def single_line(value):
     """The field filter of every one-line field: a line break or other control character is an error beside
     the field (it would end a mail header line or an HTTP header built from the value)."""
-    from leadthe.net import has_control_characters
-
     if isinstance(value, str) and has_control_characters(value):
         raise ValueError(_l("Enter this on one line, without line breaks or other control characters."))
     return value

@@ -9,13 +9,15 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from babel.dates import get_day_names, get_month_names
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask_babel import get_locale
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 def compile_translations() -> list[str]:
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
     done = []
     for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
         mo_path = po_path.with_suffix(".mo")
@@ -38,7 +40,6 @@ def localized_strftime(value, fmt: str) -> str:
     """
     if value is None:
         return ""
-    from flask_babel import get_locale
 
     months, short_months, days, short_days = _calendar_names(str(get_locale() or "en"))
     names = {"%B": months[value.month], "%b": short_months[value.month],
@@ -61,7 +62,5 @@ def localized_strftime(value, fmt: str) -> str:
 @functools.lru_cache(maxsize=16)
 def _calendar_names(locale: str) -> tuple[dict, dict, dict, dict]:
     """Month and day names of a language, looked up in babel's data once per process."""
-    from babel.dates import get_day_names, get_month_names
-
     return (dict(get_month_names("wide", locale=locale)), dict(get_month_names("abbreviated", locale=locale)),
             dict(get_day_names("wide", locale=locale)), dict(get_day_names("abbreviated", locale=locale)))

@@ -21,7 +21,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from leadthe.extensions import db
-from leadthe.models import OutboxMail, utcnow
+from leadthe.models import OutboxMail, User, utcnow
 from leadthe.net import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
@@ -172,8 +172,6 @@ def mail_everyone(progress, send_one, batch: int = 500) -> None:
     transaction as each batch's mail, so a worker killed half-way is resumed without mailing anyone twice.
     ``send_one(user_id, email, name)`` queues one person's mail.
     """
-    from leadthe.models import User
-
     while progress.finished_at is None:
         people = db.session.execute(
             sa.select(User.id, User.email, User.name).where(User.id > progress.last_user_id, User.status == "active")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import abort, current_app, request
 from werkzeug.urls import iri_to_uri
 
 
@@ -40,8 +40,6 @@ def has_control_characters(value: str) -> bool:
 def absolute_url(endpoint: str, **values) -> str:
     """An absolute URL for mail, always from LEADTHE_BASE_URL: never from the request's Host header, which
     whoever sends the request chooses (a reset link to their own host would hand them the token)."""
-    from flask import current_app
-
     base = urlsplit(current_app.config["SERVER_BASE_URL"])
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)

@@ -24,6 +24,8 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from leadthe.extensions import db
+
 T = TypeVar("T")
 MAX_ENTRIES = 5000  # a bound, not a working size: a table holds a handful of keys (or one per course)
 _tables: list["ProcessTable"] = []
@@ -44,8 +46,6 @@ class ProcessTable:
         return any(issubclass(cls, self.models) for cls in classes)
 
     def get(self, key, load: Callable[[], T]) -> T:
-        from leadthe.extensions import db
-
         pending = db.session.info.get(_PENDING) if db.session.registry.has() else None
         if pending and self.covers(pending):
             return load()  # this transaction changed the table: read its own writes, keep nothing

@@ -13,10 +13,12 @@ from datetime import timedelta
 import click
 import sqlalchemy as sa
 
+from leadthe.assessments.rubric import CURRENT, RUBRICS, compute
 from leadthe.auth.passwords import hash_password
 from leadthe.extensions import db
 from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, Organization, Team,
                             TeamMembership, User, utcnow)
+from leadthe.models.assessment import MaturityResult
 
 SCALE_PASSWORD = "scale-demo-passphrase"
 BATCH = 5000
@@ -121,9 +123,6 @@ def seed_scale(users: int = 10_000, teams: int = 500, org_name: str | None = Non
 
 def _seed_maturity(org_id: int, user_ids: list[int], rnd: random.Random, now) -> None:
     """A self-assessment for about 70% of the people, spread over the levels, for the maturity views."""
-    from leadthe.assessments.rubric import CURRENT, RUBRICS, compute
-    from leadthe.models.assessment import MaturityResult
-
     rubric = RUBRICS[CURRENT]
     rows = []
     for user_id in user_ids:

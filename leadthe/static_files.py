@@ -7,6 +7,8 @@ from pathlib import Path
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 
+from leadthe.template_speed import url_for
+
 _hashes: dict[str, str] = {}
 
 
@@ -29,8 +31,6 @@ class _SessionInterface(SecureCookieSessionInterface):
 def init_static(app: Flask) -> None:
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
     app.session_interface = _SessionInterface()
-
-    from leadthe.template_speed import url_for
 
     @app.template_global()
     def static_url(filename: str) -> str:

@@ -21,6 +21,7 @@ from flask import abort
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
+from leadthe.extensions import db
 from leadthe.models.base import TenantScoped
 
 _current_org: ContextVar[int | None] = ContextVar("leadthe_current_org", default=None)
@@ -64,8 +65,6 @@ def scoped(model, org_id: int | None = None) -> sa.Select:
 
 def get_or_404(model, object_id, org_id: int | None = None):
     """The row with this id in the current company, or 404 (also when it exists in another company)."""
-    from leadthe.extensions import db
-
     try:
         object_id = int(object_id)
     except (TypeError, ValueError):

@@ -116,3 +116,11 @@ def test_certificate_goes_with_erasure_and_is_exported(app, client, tmp_path):
         db.session.commit()
     # a person being erased disappears from the public page at once
     assert app.test_client().get(f"/certificates/{cert.code}").status_code == 404
+
+
+def test_passing_the_final_quiz_last_sends_the_completed_mail_at_once(app, client, tmp_path):
+    """Completing a course is a signal that the progress mails listen to: when the quiz is passed after the
+    lessons, the "you completed" mail goes out with it, not only with the next daily job."""
+    _cert, person = _certified(app, client, tmp_path)
+    mails = [m for m in outbox(app, to_addr=person.email) if m.kind == "progress_completed"]
+    assert [m.subject for m in mails] == ["You completed “Tiny tiny”"]

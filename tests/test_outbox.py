@@ -230,3 +230,25 @@ def test_a_failing_mail_step_does_not_keep_the_jobs_from_running(app, monkeypatc
     monkeypatch.setattr(leadthe.worker, "deliver_due", broken)
     result, ran = worker_round_with_a_job(app)
     assert result["mail"] == {"error": True} and result["jobs"]["done"] == 1 and ran
+
+
+def test_a_recurring_job_is_planned_by_the_worker_from_its_registration(app):
+    """``@job_handler(kind, every=...)`` is all a recurring job needs: the worker plans one when none is
+    pending or running, and a finished run plans the next."""
+    from leadthe.worker import RECURRING, schedule_due_jobs
+
+    ran = []
+    job_handler("test.hourly", every=timedelta(hours=1))(lambda job: ran.append(job.id))
+    try:
+        with app.app_context():
+            schedule_due_jobs()
+            schedule_due_jobs()
+            jobs = db.session.scalars(sa.select(Job).where(Job.kind == "test.hourly")).all()
+            assert [j.status for j in jobs] == ["pending"]
+            run_due_jobs()
+            jobs = db.session.scalars(sa.select(Job).where(Job.kind == "test.hourly").order_by(Job.id)).all()
+            assert ran == [jobs[0].id] and [j.status for j in jobs] == ["done", "pending"]
+            assert utcnow() + timedelta(minutes=55) < jobs[1].run_at <= utcnow() + timedelta(hours=1)
+    finally:
+        JOB_HANDLERS.pop("test.hourly")
+        RECURRING.pop("test.hourly")

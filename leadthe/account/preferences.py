@@ -12,6 +12,8 @@ from flask_babel import refresh
 from leadthe.forms import FlaskForm, choices
 
 from leadthe.account import bp
+from leadthe.consent.cookies import set_declared_cookie
+from leadthe.consent.services import PREFS_COOKIE, current_consent
 from leadthe.extensions import db
 from leadthe.htmx import render_form, see_other
 from leadthe.models.consent import UserPreference
@@ -34,8 +36,6 @@ class PreferencesForm(FlaskForm):
 
 
 def _cookie_prefs() -> dict:
-    from leadthe.consent.services import PREFS_COOKIE, current_consent
-
     if not current_consent().preferences:
         return {}
     try:
@@ -69,9 +69,6 @@ def ui_preferences() -> dict:
 
 @bp.route("/preferences", methods=["GET", "POST"])
 def preferences():
-    from leadthe.consent.cookies import set_declared_cookie
-    from leadthe.consent.services import PREFS_COOKIE, current_consent
-
     prefs = ui_preferences()
     form = PreferencesForm(data={**prefs, "language": prefs["language"] or _best_language()})
     signed_in = current_user.is_authenticated

@@ -1,6 +1,7 @@
 """Course assignments by managers (their teams only) and admins (the whole company)."""
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,6 +12,7 @@ from leadthe.assessments.forms import AssignmentForm
 from leadthe.courses.services import visible_courses
 from leadthe.extensions import db
 from leadthe.htmx import render_form, see_other
+from leadthe.models import Course
 
 
 def manager_or_admin(view):
@@ -25,10 +27,6 @@ def manager_or_admin(view):
 
 
 def _form(formdata=None):
-    import sqlalchemy as sa
-
-    from leadthe.models import Course
-
     form = AssignmentForm() if formdata is None else AssignmentForm(formdata=None)
     courses = db.session.execute(sa.select(Course.id, Course.title).where(visible_courses(current_user))
                                  .order_by(Course.position, Course.title)).all()

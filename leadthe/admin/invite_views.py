@@ -9,7 +9,7 @@ from flask_login import current_user
 from leadthe import audit
 from leadthe.admin import people
 from leadthe.admin.forms import AcceptInvitationForm
-from leadthe.auth.sessions import start_session
+from leadthe.auth.sessions import end_session, start_session
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
 from leadthe.link_tokens import forget_token, park_token, parked_token
@@ -36,8 +36,6 @@ def accept(token):
             form.name.errors.append(_("An account with this e-mail address already exists. Log in instead."))
         else:
             if current_user.is_authenticated:
-                from leadthe.auth.sessions import end_session
-
                 end_session()
             user = people.accept_invitation(inv, name=form.name.data, password=form.password.data)
             forget_token("invite")

@@ -14,8 +14,9 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from leadthe import audit
-from leadthe.admin.access import scope_user_ids
+from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
 from leadthe.admin.reports import team_names_for
+from leadthe.auth.passwords import hash_password
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.mail import customer_text, queue_mail
@@ -65,8 +66,6 @@ def people_page(viewer, f: PeopleFilter):
 
 
 def team_choices(viewer) -> dict[str, str]:
-    from leadthe.admin.access import is_admin, managed_team_ids
-
     stmt = sa.select(Team.id, Team.name).where(Team.org_id == viewer.org_id).order_by(Team.name)
     if not is_admin(viewer):
         stmt = stmt.where(Team.id.in_(managed_team_ids(viewer)))
@@ -203,8 +202,6 @@ def invitation_for_token(token: str) -> Invitation | None:
 
 
 def accept_invitation(inv: Invitation, *, name: str, password: str) -> User:
-    from leadthe.auth.passwords import hash_password
-
     now = utcnow()
     user = User(org_id=inv.org_id, email=inv.email, name=name, job_title=inv.job_title or "", department=inv.department or "",
                 role=inv.role, password_hash=hash_password(password), password_changed_at=now,

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from leadthe.assessments import rubric
+from leadthe.models import assessment
+
 
 def _models():
-    try:
-        from leadthe.models import assessment
-    except ImportError:  # the assessments area is not installed
-        return None
     return assessment
 
 
@@ -67,10 +66,6 @@ def maturity_level(members: sa.Select):
 
 def maturity_dimensions() -> list[tuple[str, str]]:
     """(key, label) of the maturity dimensions, from the assessments area's rubric when it declares them."""
-    try:
-        from leadthe.assessments import rubric
-    except ImportError:
-        return []
     dims = getattr(rubric, "DIMENSIONS", None)
     if isinstance(dims, dict):
         return [(k, str(getattr(v, "label", v))) for k, v in dims.items()]

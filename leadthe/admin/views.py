@@ -4,6 +4,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from leadthe.admin import admin_required, bp
+from leadthe.admin.forms import CompanySettingsForm
+from leadthe.admin.services import update_company_settings
 from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.courses.authoring_views import register_authoring
 from leadthe.extensions import db, limiter
@@ -12,6 +14,7 @@ from leadthe.models import AuditEvent, User
 from leadthe.privacy.erasure import report_minor
 from leadthe.privacy.forms import ReauthForm
 from leadthe.query_args import page_arg
+from leadthe.support.services import feedback_summary, recent_comments
 from leadthe.tenancy import get_or_404, scoped
 
 AUDIT_PAGE = 50
@@ -53,10 +56,6 @@ def report_minor_view(user_id):
 @bp.route("/settings", methods=["GET", "POST"])
 @admin_required
 def settings():
-    from leadthe.admin.forms import CompanySettingsForm
-    from leadthe.admin.services import update_company_settings
-    from leadthe.htmx import render_form
-
     org = current_user.organization
     form = CompanySettingsForm(obj=org)
     if form.validate_on_submit():
@@ -80,8 +79,6 @@ def audit_log():
 @bp.route("/feedback")
 @admin_required
 def feedback():
-    from leadthe.support.services import feedback_summary, recent_comments
-
     return render_template("admin/feedback.html", summary=feedback_summary(current_user.org_id),
                            comments=recent_comments(current_user.org_id))
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
 from leadthe.models import Certificate, Course, User, utcnow
+from leadthe.net import absolute_url
 from leadthe.worker import job_handler
 
 REMIND_BEFORE = timedelta(days=30)
@@ -144,8 +145,6 @@ def certificate_pdf(v: Verification, verify_url: str) -> bytes:
 def send_recertification_reminders(now: datetime | None = None) -> int:
     """One reminder per certificate that expires within REMIND_BEFORE (or has expired) and was not yet
     reminded; the mail and the mark are in the same transaction, so a crash neither loses nor repeats it."""
-    from leadthe.net import absolute_url
-
     now = now or utcnow()
     rows = db.session.execute(
         sa.select(Certificate, User, Course)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import gettext as _
 
 from leadthe.assessments import rubric as R
 from leadthe.extensions import db
@@ -245,8 +246,6 @@ def company_level(org_id: int, dist: Distribution | None = None) -> CompanyLevel
 
 def next_steps(company: CompanyLevel) -> list[str]:
     """What would raise the company level, in words."""
-    from flask_babel import gettext as _
-
     steps = []
     if company.org is None:
         return [_("Answer the organisational questionnaire below to get the company level.")]

@@ -5,6 +5,8 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from leadthe.assessments import bp, services
+from leadthe.assessments.certificates import certificate_for
+from leadthe.assessments.maturity import latest_result
 from leadthe.errors import render_error
 from leadthe.extensions import db
 from leadthe.htmx import is_htmx, render, see_other
@@ -13,8 +15,6 @@ from leadthe.htmx import is_htmx, render, see_other
 @bp.route("/assessments")
 @login_required
 def index():
-    from leadthe.assessments.maturity import latest_result
-
     return render("assessments/list.html", cards=services.quiz_cards(current_user), maturity=latest_result(current_user.id))
 
 
@@ -72,7 +72,6 @@ def submit(quiz_id):
 def _result_page(quiz_id, attempt_id, block=None):
     card = services.get_quiz_card_or_404(quiz_id, current_user)
     attempt = services.get_attempt_or_404(card.quiz.id, attempt_id, current_user)
-    from leadthe.assessments.certificates import certificate_for
 
     cert = certificate_for(current_user.id, card.course.id) if attempt.passed else None
     return render("assessments/result.html", block=block, card=card, quiz=card.quiz, attempt=attempt,

@@ -102,7 +102,7 @@ def personal_inputs(user) -> list[str]:
 def is_easy_to_guess(password: str, user_inputs=()) -> bool:
     """zxcvbn's estimate is below MIN_STRENGTH: keyboard walks, dates, repeats, dictionary words with
     predictable changes, or the person's own name, address or company."""
-    from zxcvbn import zxcvbn
+    from zxcvbn import zxcvbn  # lazy: its frequency lists take about 12 MB, only password forms need them
 
     return zxcvbn(password[:STRENGTH_CHECKED_CHARS], user_inputs=_personal_words(user_inputs))["score"] < MIN_STRENGTH
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.auth.passwords import check_password
+from leadthe.auth.twofactor import check_second_factor
 from leadthe.models import utcnow
 
 REAUTH_WINDOW = timedelta(minutes=5)
@@ -54,8 +55,6 @@ def confirm_identity(user, password: str | None, code: str | None = None, *, all
         audit.record("reauth.failed", actor=user, subject=user, reason="password")
         return ReauthProblem(_("That is not your current password."))
     if user.has_2fa:
-        from leadthe.auth.twofactor import check_second_factor
-
         if not code:
             return ReauthProblem(_("Enter the 6-digit code from your authenticator app, or a recovery code."), "code")
         if check_second_factor(user, code) is None:

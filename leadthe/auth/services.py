@@ -14,7 +14,7 @@ from leadthe import audit
 from leadthe.auth.passwords import burn_equal_time, check_password, hash_password
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
-from leadthe.net import absolute_url
+from leadthe.net import absolute_url, safe_next
 from leadthe.mail import queue_mail
 from leadthe.models import Organization, User, utcnow
 
@@ -224,8 +224,6 @@ def pending_user_id() -> str:
 
 
 def second_step_next(default: str) -> str:
-    from leadthe.net import safe_next
-
     return safe_next(session.get(_PENDING_KEY + "_next"), default)
 
 

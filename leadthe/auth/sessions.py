@@ -17,6 +17,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from leadthe.consent.services import link_ledger_to_user
 from leadthe.database import SAFE_METHODS, write_transaction
 from leadthe.extensions import db, login_manager
 from leadthe.models import User, UserSession, utcnow
@@ -49,7 +50,6 @@ def start_session(user: User) -> UserSession:
     user.session_token = token
     login_user(user)
     g.user_session = record
-    from leadthe.consent.services import link_ledger_to_user
 
     link_ledger_to_user(user)  # this browser's cookie decisions now belong to the account
     return record

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
 from leadthe import audit
+from leadthe.account.security import is_new_device, must_set_up_2fa, notify_new_device
 from leadthe.auth import bp
 from leadthe.auth import services
 from leadthe.auth import twofactor
@@ -37,8 +38,6 @@ def _audit_lockout(request_limit) -> None:
 
 
 def _after_login_url(user) -> str:
-    from leadthe.account.security import must_set_up_2fa
-
     if must_set_up_2fa(user):
         return url_for("account.twofa_setup")
     return safe_next(request.args.get("next"), url_for("core.dashboard"))
@@ -46,8 +45,6 @@ def _after_login_url(user) -> str:
 
 def _finish_login(user, **details) -> None:
     """Start the real session (after the password, and the code for people with 2FA)."""
-    from leadthe.account.security import is_new_device, notify_new_device
-
     new_device = is_new_device(user, user_agent())
     start_session(user)
     audit.record("login.success", actor=user, subject=user, **details)

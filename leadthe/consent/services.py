@@ -10,7 +10,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from leadthe.consent.cookies import delete_declared_cookie, revision, set_declared_cookie
 from leadthe.extensions import db
+from leadthe.legal.services import consent_policy_version, current_policy
 from leadthe.models.consent import ConsentRecord
+from leadthe.privacy.services import may_record_analytics as person_allows
 
 CONSENT_COOKIE = "leadthe_consent"
 ANALYTICS_COOKIE = "leadthe_aid"
@@ -44,7 +46,6 @@ def current_consent() -> Consent:
     """The visitor's consent, read once per request from the signed consent cookie."""
     if "consent" in g:
         return g.consent
-    from leadthe.legal.services import consent_policy_version
 
     raw = request.cookies.get(CONSENT_COOKIE)
     data = {}
@@ -67,8 +68,6 @@ def banner_needed() -> bool:
 
 
 def record_decision(*, analytics: bool, preferences: bool, method: str, user=None) -> Consent:
-    from leadthe.legal.services import current_policy
-
     consent = current_consent()
     policy = current_policy("privacy")
     consent.analytics, consent.preferences, consent.decided = analytics, preferences, True
@@ -121,8 +120,6 @@ def analytics_consented() -> bool:
 
 def may_record_analytics(user=None) -> bool:
     """The one gate: consent given, no browser signal overriding it, no objection or restriction."""
-    from leadthe.privacy.services import may_record_analytics as person_allows
-
     if not analytics_consented():
         return False
     if user is not None and getattr(user, "is_authenticated", False):

@@ -1,8 +1,12 @@
 from flask import jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from leadthe.assessments.assignments import assignments_of
+from leadthe.assessments.recommendations import recommendations_for
+from leadthe.assessments.services import quiz_ids_for
 from leadthe.core import bp
 from leadthe.core.services import database_ok
+from leadthe.courses.services import activity, my_courses
 
 
 @bp.route("/")
@@ -15,12 +19,6 @@ def home():
 @bp.route("/dashboard")
 @login_required
 def dashboard():
-    from leadthe.courses.services import activity, my_courses
-
-    from leadthe.assessments.assignments import assignments_of
-    from leadthe.assessments.recommendations import recommendations_for
-    from leadthe.assessments.services import quiz_ids_for
-
     courses = my_courses(current_user)
     week, streak = activity(current_user)
     return render_template("core/dashboard.html", in_progress=[c for c in courses if not c.completed_at],

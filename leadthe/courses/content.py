@@ -22,7 +22,8 @@ import yaml
 from markdown_it import MarkdownIt
 
 from leadthe.extensions import db
-from leadthe.models import Course, CourseModule, Lesson
+from leadthe.models import Course, CourseModule, Lesson, Quiz, QuizChoice, QuizQuestion
+from leadthe.models.assessment import QUESTION_KINDS, SCORING
 from leadthe.models.course import LESSON_KINDS, LEVELS
 
 DEFAULT_CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -289,9 +290,6 @@ def _quiz_text(value, where: str, limit: int | None = None) -> str:
 def _load_quiz(course_dir: Path, course: Course, report: LoadReport) -> None:
     """Upsert the course's quiz.yaml: the quiz by slug, questions by slug, choices by position. Rows
     that disappear are archived, so attempts and the responses that point at them are never lost."""
-    from leadthe.models import Quiz, QuizChoice, QuizQuestion
-    from leadthe.models.assessment import QUESTION_KINDS, SCORING
-
     path = course_dir / "quiz.yaml"
     quiz = db.session.scalar(sa.select(Quiz).where(Quiz.course_id == course.id))
     if not path.is_file():

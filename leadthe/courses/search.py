@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import Request
 from markupsafe import Markup, escape
 
+from leadthe.consent.services import may_record_analytics
 from leadthe.database import write_transaction
 from leadthe.extensions import db
 from leadthe.models import SearchQuery, User, utcnow
@@ -135,8 +136,6 @@ def _postgresql(user: User, terms: list[str], mode: str, limit: int) -> list[Hit
 def record_search(user: User, request: Request, query: str, results: int) -> bool:
     """Keep the search terms for improving the curriculum, only through the analytics gate: cookie consent,
     no objection to analytics and no restriction of processing."""
-    from leadthe.consent.services import may_record_analytics
-
     if not query.strip() or not may_record_analytics(user):
         return False
     with write_transaction() as conn:

@@ -3,6 +3,7 @@ from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
 from leadthe.account.preferences import ui_preferences
+from leadthe.assessments.services import course_quiz_card
 from leadthe.courses import bp, services
 from leadthe.courses.forms import AnswerForm
 from leadthe.courses.search import record_search, search
@@ -36,7 +37,6 @@ def course(slug):
     enrollment = services.enrollment_of(current_user.id, course.id)
     modules = services.course_modules(course.id)
     done = sum(1 for i in items if i.completed_at)
-    from leadthe.assessments.services import course_quiz_card
 
     return render("courses/course.html", course=course, groups=services.group_by_module(items), modules=modules,
                   enrollment=enrollment, done=done, total=len(items), form=EmptyForm(),

@@ -21,6 +21,7 @@ from leadthe.extensions import db
 from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
 from leadthe.models import DataExport, Organization, PrivacyRequest, User, utcnow
+from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.registry import SOURCES, personal_sources
 from leadthe.privacy.services import pseudonym, record_request, subject_clause
 from leadthe.worker import enqueue_job, job_handler
@@ -168,8 +169,6 @@ def _blank(column):
 
 
 def _delete_export_files(user_id: int) -> None:
-    from leadthe.privacy.export import delete_export_file
-
     for export in db.session.scalars(sa.select(DataExport).where(DataExport.user_id == user_id)):
         delete_export_file(export)
 

@@ -27,7 +27,7 @@ from leadthe.database import write_transaction
 from leadthe.extensions import db
 from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
-from leadthe.models import DataExport, User, utcnow
+from leadthe.models import DataExport, PrivacyRequest, User, utcnow
 from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
 from leadthe.privacy.services import record_request, subject_clause
 from leadthe.worker import enqueue_job, job_handler
@@ -264,8 +264,6 @@ def run_export_job(job) -> None:
     export.status, export.progress, export.ready_at, export.expires_at = "ready", 100, now, now + lifetime()
     user = db.session.get(User, export.user_id)
     if export.request_id:
-        from leadthe.models import PrivacyRequest
-
         req = db.session.get(PrivacyRequest, export.request_id)
         req.status, req.completed_at = "completed", now
     queue_mail(user.email, "Your LeadThe.AI data export is ready", "export_ready", kind="privacy", user=user,

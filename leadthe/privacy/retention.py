@@ -11,16 +11,19 @@ import sqlalchemy as sa
 from flask import current_app
 
 from leadthe.extensions import db
-from leadthe.models import AuditEvent, DataExport, Job, Organization, OutboxMail, PrivacyRequest, User, UserSession, utcnow
+from leadthe.models import (AuditEvent, DataExport, ImportBatch, Invitation, Job, Organization, OutboxMail, PrivacyRequest,
+                            SearchQuery, User, UserSession, utcnow)
+from leadthe.models.consent import ConsentRecord, PageView
+from leadthe.models.support import StaffAccessGrant, SupportTicket
+from leadthe.privacy.erasure import checkpoint, run_erasure
+from leadthe.privacy.export import delete_export_file
+from leadthe.privacy.services import record_request
 from leadthe.worker import job_handler
 
 log = logging.getLogger(__name__)
 
 
 def _erase_now(user: User, reason: str, now: datetime) -> None:
-    from leadthe.privacy.erasure import run_erasure
-    from leadthe.privacy.services import record_request
-
     req = record_request(user, "erasure", details=reason, status="scheduled")
     req.scheduled_for = now
     db.session.commit()
@@ -37,8 +40,6 @@ def rule_closed_accounts(now, dry_run):
 
 
 def rule_scheduled_erasures(now, dry_run):
-    from leadthe.privacy.erasure import run_erasure
-
     due = db.session.scalars(sa.select(PrivacyRequest).where(
         PrivacyRequest.kind == "erasure", PrivacyRequest.status.in_(("scheduled", "error", "in_progress")),
         PrivacyRequest.scheduled_for <= now)).all()
@@ -76,8 +77,6 @@ def rule_closed_companies(now, dry_run):
 
 
 def rule_expired_exports(now, dry_run):
-    from leadthe.privacy.export import delete_export_file
-
     exports = db.session.scalars(sa.select(DataExport).where(DataExport.status == "ready", DataExport.expires_at <= now)).all()
     if not dry_run:
         for export in exports:
@@ -121,40 +120,28 @@ def rule_jobs(now, dry_run):
 
 
 def rule_analytics(now, dry_run):
-    from leadthe.models.consent import PageView
-
     return _delete_where(PageView, PageView.created_at <= now - timedelta(days=395), dry_run)
 
 
 def rule_consents(now, dry_run):
-    from leadthe.models.consent import ConsentRecord
-
     return _delete_where(ConsentRecord, sa.and_(ConsentRecord.user_id.is_(None),
                                                 ConsentRecord.created_at <= now - timedelta(days=395)), dry_run)
 
 
 def rule_searches(now, dry_run):
-    from leadthe.models import SearchQuery
-
     return _delete_where(SearchQuery, SearchQuery.created_at <= now - timedelta(days=90), dry_run)
 
 
 def rule_support(now, dry_run):
-    from leadthe.models.support import SupportTicket
-
     return _delete_where(SupportTicket, SupportTicket.updated_at <= now - timedelta(days=730), dry_run)
 
 
 def rule_grants(now, dry_run):
-    from leadthe.models.support import StaffAccessGrant
-
     return _delete_where(StaffAccessGrant, StaffAccessGrant.created_at <= now - timedelta(days=730), dry_run)
 
 
 # rule id (as used in the registry) -> (description, implementation)
 def rule_invitations(now, dry_run):
-    from leadthe.models import Invitation
-
     cutoff = now - timedelta(days=30)
     stmt = sa.select(Invitation.id).where(sa.or_(
         Invitation.expires_at <= cutoff,
@@ -167,8 +154,6 @@ def rule_invitations(now, dry_run):
 
 
 def rule_import_batches(now, dry_run):
-    from leadthe.models import ImportBatch
-
     ids = db.session.scalars(sa.select(ImportBatch.id).where(ImportBatch.expires_at <= now)
                              .execution_options(all_tenants=True)).all()
     if not dry_run and ids:
@@ -207,8 +192,6 @@ def apply_retention(now: datetime | None = None, dry_run: bool = False) -> dict[
         # end each rule's transaction: nothing holds the write lock between rules
         db.session.rollback() if dry_run else db.session.commit()
     if not dry_run:
-        from leadthe.privacy.erasure import checkpoint
-
         checkpoint()
     return results
 

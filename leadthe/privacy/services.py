@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.extensions import db
+from leadthe.mail import queue_mail
 from leadthe.net import absolute_url
 from leadthe.models import PrivacyRequest, PrivacySettings, Team, TeamMembership, User, utcnow
 from leadthe.models.privacy import DUE_DAYS
@@ -166,9 +167,6 @@ def requests_of(user: User) -> list[PrivacyRequest]:
 
 def notify_dpo(req: PrivacyRequest) -> None:
     """Tell the privacy team a request waits in the queue (no personal details in the mail)."""
-
-    from leadthe.mail import queue_mail
-
     db.session.flush()  # the request needs its id for the link
     queue_mail(current_app.config.get("DPO_EMAIL", "dpo@leadthe.ai"), f"New privacy request #{req.id} ({req.kind})",
                "dpo_new_request", kind="privacy_staff", request=req,
@@ -176,8 +174,6 @@ def notify_dpo(req: PrivacyRequest) -> None:
 
 
 def answer_request(req: PrivacyRequest, staff_user: User, response: str, outcome: str) -> None:
-    from leadthe.mail import queue_mail
-
     req.response, req.status, req.completed_at, req.handled_by_id = response, outcome, utcnow(), staff_user.id
     audit.record("privacy.request_answered", actor=staff_user, subject=req.user, request_id=req.id, outcome=outcome)
     if req.user is not None:

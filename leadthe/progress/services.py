@@ -18,7 +18,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
-from leadthe.models import ActivityDay, Enrollment, ProgressMail, TeamMembership, Team, User, UserPreference, utcnow
+from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, LessonCompletion, ProgressMail, TeamMembership, Team, User,
+                            UserPreference, utcnow)
 from leadthe.net import absolute_url
 from leadthe.signals import course_completed, course_enrolled, lesson_completed
 from leadthe.worker import job_handler
@@ -88,8 +89,6 @@ def on_enrolled(user: User, course) -> None:
 def on_lesson_completed(user: User, course, now: datetime | None = None) -> None:
     """After a newly recorded lesson: the halfway mail, or the completed mail once the course counts as
     completed (lessons done, and the quiz passed where the course has one). Each once per course."""
-    from leadthe.models import Lesson, LessonCompletion
-
     total = course.lesson_count or 0
     if total < 1 or user.status != "active" or not wants(user.id, "completed"):
         return
@@ -133,8 +132,6 @@ def _completed(user_id: int, email: str, first_name: str, course) -> bool:
 def send_missed_completions(now: datetime | None = None) -> int:
     """Courses completed elsewhere (e.g. by passing the final quiz after the lessons) in the last two
     days whose completed mail was not queued yet."""
-    from leadthe.models import Course
-
     now = now or utcnow()
     opted_out = sa.select(UserPreference.user_id).where(UserPreference.email_progress.is_(False))
     sent_already = sa.select(ProgressMail.id).where(ProgressMail.user_id == Enrollment.user_id, ProgressMail.kind == "completed",

@@ -15,12 +15,13 @@ from leadthe import audit
 from leadthe.extensions import db
 from leadthe.htmx import render, render_form, see_other
 from leadthe.mail import mail_everyone, queue_mail
-from leadthe.models import Organization, Team, User
+from leadthe.models import Organization, PrivacyRequest, Team, User
 from leadthe.models.support import TICKET_STATUSES, Notice, SupportTicket
 from leadthe.net import absolute_url
 from leadthe.query_args import page_arg
 from leadthe.staff import bp, staff_required
 from leadthe.staff.forms import ReasonForm
+from leadthe.staff.services import OPEN_STATUSES
 from leadthe.support import services as support
 from leadthe.support.forms import ReplyForm
 from leadthe.worker import enqueue_job, job_handler
@@ -54,9 +55,6 @@ def organisations_with_counts():
 @bp.route("/console")
 @staff_required
 def console():
-    from leadthe.staff.services import OPEN_STATUSES
-    from leadthe.models import PrivacyRequest
-
     open_requests = db.session.scalar(sa.select(sa.func.count()).select_from(PrivacyRequest)
                                       .where(PrivacyRequest.status.in_(OPEN_STATUSES)))
     open_tickets = db.session.scalar(sa.select(sa.func.count()).select_from(SupportTicket)

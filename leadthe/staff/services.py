@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import current_app
 
@@ -8,6 +10,7 @@ from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.mail import customer_text, queue_mail
 from leadthe.models import Invitation, Organization, PrivacyRequest, User, utcnow
+from leadthe.models.support import Notice
 
 OPEN_STATUSES = ("open", "scheduled", "in_progress", "error")
 
@@ -41,9 +44,5 @@ def close_company(org: Organization, staff_user: User, reason: str) -> int:
 
 
 def recent_notices(days: int = 14):
-    from datetime import timedelta
-
-    from leadthe.models.support import Notice
-
     return list(db.session.scalars(sa.select(Notice).where(Notice.created_at >= utcnow() - timedelta(days=days))
                                    .order_by(Notice.id.desc()).limit(3)))

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from leadthe import audit
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
-from leadthe.models import User, utcnow
+from leadthe.models import Course, User, utcnow
 from leadthe.models.support import Feedback, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.net import absolute_url
 
@@ -77,8 +77,6 @@ def record_feedback(user: User, rating: int, comment: str, course_id: int | None
 
 def feedback_summary(org_id: int | None = None):
     """Counts and average rating, overall and per course; for one company when org_id is given."""
-    from leadthe.models import Course
-
     stmt = (sa.select(Course.title, Feedback.kind, sa.func.count(Feedback.id), sa.func.avg(Feedback.rating))
             .select_from(Feedback).outerjoin(Course, Course.id == Feedback.course_id)
             .group_by(Course.title, Feedback.kind).order_by(sa.func.count(Feedback.id).desc()))

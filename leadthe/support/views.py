@@ -2,6 +2,7 @@ from flask import abort, flash, request, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
+from leadthe.courses.services import get_course_or_404
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
 from leadthe.models.support import TICKET_CATEGORIES, TICKET_STATUSES
@@ -43,8 +44,6 @@ def ticket(ticket_id):
 @login_required
 @limiter.limit("20 per hour", methods=["POST"])
 def feedback():
-    from leadthe.courses.services import get_course_or_404
-
     course_slug = request.values.get("course", "")
     course = get_course_or_404(course_slug, current_user) if course_slug else None
     form = FeedbackForm(data={"course": course_slug})
