@@ -22,6 +22,7 @@ from flask_babel import force_locale
 
 from leadthe.extensions import db
 from leadthe.models import OutboxMail, User, utcnow
+from leadthe.models.enums import MailStatus, UserStatus
 from leadthe.net import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _claim(now: datetime, limit: int) -> list[int]:
     """Lease up to ``limit`` due mails; each id is ours until the lease runs out."""
     due = db.session.scalars(
         sa.select(OutboxMail.id)
-        .where(OutboxMail.status.in_(("pending", "sending")), OutboxMail.next_attempt_at <= now)
+        .where(OutboxMail.status.in_((MailStatus.PENDING, MailStatus.SENDING)), OutboxMail.next_attempt_at <= now)
         .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
         .limit(limit)
     ).all()
@@ -113,7 +114,7 @@ def _claim(now: datetime, limit: int) -> list[int]:
     for mail_id in due:
         res = db.session.execute(
             sa.update(OutboxMail)
-            .where(OutboxMail.id == mail_id, OutboxMail.status.in_(("pending", "sending")), OutboxMail.next_attempt_at <= now)
+            .where(OutboxMail.id == mail_id, OutboxMail.status.in_((MailStatus.PENDING, MailStatus.SENDING)), OutboxMail.next_attempt_at <= now)
             .values(status="sending", next_attempt_at=now + LEASE)
         )
         if res.rowcount == 1:
@@ -152,7 +153,7 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> dict:
             counts[record_failure(mail, exc, now, max_attempts=MAX_ATTEMPTS, due_field="next_attempt_at")] += 1
         else:
             mail.attempts += 1
-            mail.status = "sent"
+            mail.status = MailStatus.SENT
             mail.sent_at = utcnow()
             mail.last_error = ""
             counts["sent"] += 1
@@ -174,7 +175,7 @@ def mail_everyone(progress, send_one, batch: int = 500) -> None:
     """
     while progress.finished_at is None:
         people = db.session.execute(
-            sa.select(User.id, User.email, User.name).where(User.id > progress.last_user_id, User.status == "active")
+            sa.select(User.id, User.email, User.name).where(User.id > progress.last_user_id, User.status == UserStatus.ACTIVE)
             .order_by(User.id).limit(batch)).all()
         if not people:
             progress.finished_at = utcnow()

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from leadthe.extensions import db
 from leadthe.mail import deliver_due, record_failure
 from leadthe.models import Job, utcnow
+from leadthe.models.enums import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,8 @@ def _claim_job(now: datetime) -> Job | None:
         sa.select(Job.id)
         .where(
             sa.or_(
-                sa.and_(Job.status == "pending", Job.run_at <= now),
-                sa.and_(Job.status == "running", Job.locked_until <= now),
+                sa.and_(Job.status == JobStatus.PENDING, Job.run_at <= now),
+                sa.and_(Job.status == JobStatus.RUNNING, Job.locked_until <= now),
             )
         )
         .order_by(Job.run_at, Job.id)
@@ -79,8 +80,8 @@ def _claim_job(now: datetime) -> Job | None:
             .where(
                 Job.id == job_id,
                 sa.or_(
-                    sa.and_(Job.status == "pending", Job.run_at <= now),
-                    sa.and_(Job.status == "running", Job.locked_until <= now),
+                    sa.and_(Job.status == JobStatus.PENDING, Job.run_at <= now),
+                    sa.and_(Job.status == JobStatus.RUNNING, Job.locked_until <= now),
                 ),
             )
             .values(status="running", locked_until=now + JOB_LEASE, attempts=Job.attempts + 1)
@@ -110,7 +111,7 @@ def run_due_jobs(now: datetime | None = None, limit: int = 50) -> dict:
             job = db.session.get(Job, job.id)
             counts[record_failure(job, exc, now, max_attempts=JOB_MAX_ATTEMPTS, due_field="run_at")] += 1
         else:
-            job.status = "done"
+            job.status = JobStatus.DONE
             job.finished_at = utcnow()
             job.locked_until = None
             if job.kind in RECURRING:

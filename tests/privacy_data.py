@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from datetime import timedelta
 
@@ -94,9 +95,19 @@ def _parent_row(table, user) -> int:
             row[col.name] = None
         elif col.foreign_keys:
             row[col.name] = _parent_row(next(iter(col.foreign_keys)).column.table, user)
+        elif allowed := _allowed_values(table, col):
+            row[col.name] = allowed[-1]
         else:
             row[col.name] = _generate(col, table.name, [])
     return db.session.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one()
+
+
+def _allowed_values(table, column) -> list[str]:
+    """The values a CHECK constraint allows in the column (roles, states, kinds), else []."""
+    for check in table.constraints:
+        if isinstance(check, sa.CheckConstraint) and str(check.sqltext).startswith(f"{column.name} IN ("):
+            return re.findall(r"'(\w+)'", str(check.sqltext))
+    return []
 
 
 def populate_everything(app, user_id: int) -> Markers:
@@ -137,6 +148,8 @@ def populate_everything(app, user_id: int) -> Markers:
                     row[col.name] = None
                 elif col.foreign_keys:
                     row[col.name] = _parent_row(next(iter(col.foreign_keys)).column.table, user)
+                elif allowed := _allowed_values(table, col):
+                    row[col.name] = allowed[-1]  # a state or role, not personal data: the last (a final state)
                 else:
                     row[col.name] = _value_for(col, source.table, user, markers)
             db.session.execute(sa.insert(table).values(row))

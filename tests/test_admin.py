@@ -506,3 +506,13 @@ def test_people_lists_show_a_manager_only_the_teams_they_manage(app, companies):
     admin = login(app.test_client(), a.admin.email)
     with admin.get("/admin/reports.csv?report=people") as r:
         assert "Secret Project; Team A" in r.get_data(as_text=True)
+
+
+def test_an_address_in_use_is_a_code_not_an_english_sentence(app, companies):
+    """email_in_use answers with a code; the page shows its translated sentence beside the field."""
+    from leadthe.admin.people import InUse, email_in_use
+
+    a, _b = companies
+    with app.app_context():
+        assert email_in_use(a.org.id, a.learner.email) is InUse.ACCOUNT
+        assert email_in_use(a.org.id, "nobody@example.com") is None

@@ -90,3 +90,29 @@ def test_course_addresses_are_unique_per_owner(backend, tmp_path, make_app):
                 assert conn.scalar(sa.text("SELECT count(*) FROM course_fts WHERE course_fts MATCH 'zebra'")) == 5
         with pytest.raises(sa.exc.IntegrityError):
             downgrade(revision="0008")  # two owners share an address: the old rule cannot hold
+
+
+def test_stored_roles_and_states_accept_only_their_enum_values(backend, tmp_path, make_app):
+    """Migration 0010 creates the CHECK constraints the models declare (alembic check does not compare
+    CHECKs), with exactly the enum's values, and the database refuses any other value."""
+    import re
+
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    app = make_app(fresh_database_url(backend, tmp_path))
+    with app.app_context():
+        upgrade()
+        inspector = sa.inspect(db.engine)
+        declared = {(table.name, check.name): set(re.findall(r"'(\w+)'", str(check.sqltext)))
+                    for table in db.metadata.tables.values() for check in table.constraints
+                    if isinstance(check, sa.CheckConstraint) and str(check.name).startswith("ck_")}
+        migrated = {(table, check["name"]): set(re.findall(r"'(\w+)'", check["sqltext"]))
+                    for table in {t for t, _ in declared} for check in inspector.get_check_constraints(table)}
+        assert declared == migrated
+        assert declared[("user_account", "ck_user_account_role")] == {"learner", "manager", "admin", "staff", "dpo"}
+        insert = sa.insert(db.metadata.tables["organization"])  # column defaults fill the rest
+        db.session.execute(insert.values(name="X", status="closed"))
+        with pytest.raises(IntegrityError, match="ck_organization_status|CHECK constraint"):
+            db.session.execute(insert.values(name="Y", status="paused"))
+        db.session.rollback()

@@ -17,6 +17,7 @@ from leadthe.consent.services import PREFS_COOKIE, current_consent
 from leadthe.extensions import db
 from leadthe.htmx import render_form, see_other
 from leadthe.models.consent import UserPreference
+from leadthe.models.enums import Role
 
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 THEMES = {"system": _l("Follow my device"), "light": _l("Light"), "dark": _l("Dark"), "contrast": _l("High contrast")}
@@ -79,7 +80,7 @@ def preferences():
             for key, value in values.items():
                 setattr(row, key, value)
             row.email_progress, row.email_product = form.email_progress.data, form.email_product.data
-            if "email_digest" in request.form or current_user.role in ("manager", "admin"):
+            if "email_digest" in request.form or current_user.role in (Role.MANAGER, Role.ADMIN):
                 row.email_digest = form.email_digest.data
             db.session.add(row)
             current_user.locale = form.language.data

@@ -4,6 +4,8 @@ from functools import wraps
 from flask import Blueprint, abort
 from flask_login import current_user, login_required
 
+from leadthe.models.enums import Role
+
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
@@ -11,7 +13,7 @@ def admin_required(view):
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        if current_user.role != "admin" or current_user.org_id is None:
+        if current_user.role != Role.ADMIN or current_user.org_id is None:
             abort(403)
         return view(*args, **kwargs)
 

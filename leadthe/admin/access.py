@@ -10,10 +10,11 @@ from flask_login import current_user, login_required
 
 from leadthe.extensions import db
 from leadthe.models import Team, TeamMembership, User
+from leadthe.models.enums import Role, UserStatus
 from leadthe.tenancy import get_or_404
 
 # Everyone else (locked, erasure pending, closed) is left out of every list and every lookup.
-LISTED_STATUSES = ("active", "deactivated")
+LISTED_STATUSES = (UserStatus.ACTIVE, UserStatus.DEACTIVATED)
 
 
 def manager_or_admin_required(view):
@@ -21,7 +22,7 @@ def manager_or_admin_required(view):
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        if current_user.org_id is None or current_user.role not in ("admin", "manager"):
+        if current_user.org_id is None or current_user.role not in (Role.ADMIN, Role.MANAGER):
             abort(403)
         return view(*args, **kwargs)
 
@@ -29,17 +30,17 @@ def manager_or_admin_required(view):
 
 
 def require_admin(user) -> None:
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         abort(403)
 
 
 def is_admin(user) -> bool:
-    return user.role == "admin"
+    return user.role == Role.ADMIN
 
 
 def managed_team_ids(user) -> sa.Select:
     stmt = sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id, TeamMembership.is_manager.is_(True))
-    if user.role not in ("admin", "manager"):
+    if user.role not in (Role.ADMIN, Role.MANAGER):
         stmt = stmt.where(sa.false())  # a team flag left over from an earlier role gives no rights
     return stmt
 

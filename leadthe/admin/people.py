@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,6 +22,7 @@ from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.mail import customer_text, queue_mail
 from leadthe.models import AuditEvent, ImportBatch, Invitation, Organization, Team, TeamMembership, User, utcnow
+from leadthe.models.enums import InvitationStatus, Role, UserStatus
 from leadthe.net import absolute_url
 
 ROLES = ("learner", "manager", "admin")
@@ -84,20 +86,30 @@ def invitation_link(inv: Invitation) -> str:
 
 
 class InviteProblem(ValueError):
-    pass
+    """The invitation cannot be made; the message (translated) says why, beside the e-mail field."""
 
 
-def email_in_use(org_id: int, email: str) -> str | None:
+class InUse(StrEnum):
+    ACCOUNT = "account"
+    PENDING_INVITATION = "pending_invitation"
+
+
+def in_use_message(problem: InUse) -> str:
+    return {InUse.ACCOUNT: _("This person already has an account."),
+            InUse.PENDING_INVITATION: _("This person already has a pending invitation.")}[problem]
+
+
+def email_in_use(org_id: int, email: str) -> InUse | None:
     """Why this address cannot be invited, or None. Only the company's own people count: an address with
     an account in another company (or of our staff) is invited like any other, so that an admin learns
     nothing about other companies; accepting such an invitation creates no second account."""
     if db.session.scalar(sa.select(User.id).where(User.org_id == org_id, User.email == email)) is not None:
-        return "already has an account"
+        return InUse.ACCOUNT
     pending = db.session.scalar(sa.select(Invitation.id).where(
-        Invitation.org_id == org_id, Invitation.email == email, Invitation.status == "pending",
+        Invitation.org_id == org_id, Invitation.email == email, Invitation.status == InvitationStatus.PENDING,
         Invitation.expires_at > utcnow()))
     if pending is not None:
-        return "already has a pending invitation"
+        return InUse.PENDING_INVITATION
     return None
 
 
@@ -156,7 +168,7 @@ def create_invitation(admin: User, *, email: str, role: str, team_id: int | None
     if check:
         problem = email_in_use(admin.org_id, email)
         if problem:
-            raise InviteProblem(problem)
+            raise InviteProblem(in_use_message(problem))
     now = utcnow()
     inv = Invitation(org_id=admin.org_id, email=email, role=role, team_id=team_id, name=name, job_title=job_title,
                      department=department, invited_by_id=admin.id, nonce=secrets.token_hex(16), status="pending",
@@ -177,14 +189,14 @@ def resend_invitation(admin: User, inv: Invitation) -> None:
 
 
 def revoke_invitation(admin: User, inv: Invitation) -> None:
-    inv.status = "revoked"
+    inv.status = InvitationStatus.REVOKED
     audit.record("invitation.revoked", actor=admin, org_id=admin.org_id, invitation_id=inv.id)
 
 
 def pending_invitations(org_id: int, limit: int = 200) -> list:
     return db.session.execute(
         sa.select(Invitation, Team.name).outerjoin(Team, Team.id == Invitation.team_id)
-        .where(Invitation.org_id == org_id, Invitation.status == "pending").order_by(Invitation.sent_at.desc()).limit(limit)).all()
+        .where(Invitation.org_id == org_id, Invitation.status == InvitationStatus.PENDING).order_by(Invitation.sent_at.desc()).limit(limit)).all()
 
 
 def invitation_for_token(token: str) -> Invitation | None:
@@ -194,7 +206,7 @@ def invitation_for_token(token: str) -> Invitation | None:
     except (BadSignature, SignatureExpired):
         return None
     inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == data.get("i")).execution_options(all_tenants=True))
-    if inv is None or inv.nonce != data.get("n") or inv.status != "pending" or inv.expires_at <= utcnow():
+    if inv is None or inv.nonce != data.get("n") or inv.status != InvitationStatus.PENDING or inv.expires_at <= utcnow():
         return None
     if db.session.scalar(sa.select(Organization.status).where(Organization.id == inv.org_id)) != "active":
         return None  # the company has closed (its invitations were revoked then; this guards the rest)
@@ -280,7 +292,7 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
         # the company's own people only: whether an address has an account elsewhere is none of its business
         taken |= set(db.session.scalars(sa.select(User.email).where(User.org_id == org_id, User.email.in_(part))))
         taken |= set(db.session.scalars(sa.select(Invitation.email).where(
-            Invitation.org_id == org_id, Invitation.email.in_(part), Invitation.status == "pending",
+            Invitation.org_id == org_id, Invitation.email.in_(part), Invitation.status == InvitationStatus.PENDING,
             Invitation.expires_at > utcnow())))
     seen: dict[str, int] = {}
     for row in rows:
@@ -330,7 +342,7 @@ def apply_import(admin: User, batch: ImportBatch) -> int:
         part = emails[chunk:chunk + 900]
         clash = db.session.scalar(sa.select(User.email).where(User.org_id == admin.org_id, User.email.in_(part)).limit(1)) or \
             db.session.scalar(sa.select(Invitation.email).where(Invitation.org_id == admin.org_id, Invitation.email.in_(part),
-                                                                Invitation.status == "pending", Invitation.expires_at > utcnow()).limit(1))
+                                                                Invitation.status == InvitationStatus.PENDING, Invitation.expires_at > utcnow()).limit(1))
         if clash:
             raise InviteProblem(_("%(email)s was invited or joined since the file was checked. Upload the file again.", email=clash))
     check_may_send(admin, len(rows))
@@ -345,7 +357,7 @@ def apply_import(admin: User, batch: ImportBatch) -> int:
     for chunk in range(0, len(emails), 900):
         ids.update(db.session.execute(sa.select(Invitation.email, Invitation.id).where(
             Invitation.org_id == admin.org_id, Invitation.email.in_(emails[chunk:chunk + 900]),
-            Invitation.status == "pending", Invitation.created_at == now)).all())
+            Invitation.status == InvitationStatus.PENDING, Invitation.created_at == now)).all())
     for v in values:
         _send(Invitation(id=ids[v["email"]], email=v["email"], name=v["name"], nonce=v["nonce"]), org_name, inviter)
     batch.applied_at = now
@@ -361,13 +373,13 @@ class LastAdmin(ValueError):
 
 def _other_admins(person: User) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        User.org_id == person.org_id, User.role == "admin", User.status == "active", User.id != person.id))
+        User.org_id == person.org_id, User.role == Role.ADMIN, User.status == UserStatus.ACTIVE, User.id != person.id))
 
 
 def change_role(admin: User, person: User, role: str) -> bool:
     if role == person.role:
         return False
-    if person.role == "admin" and _other_admins(person) == 0:
+    if person.role == Role.ADMIN and _other_admins(person) == 0:
         raise LastAdmin(_("A company needs at least one admin."))
     old, person.role = person.role, role
     if role == "learner":  # managing a team needs the manager role: a learner manages none
@@ -378,22 +390,22 @@ def change_role(admin: User, person: User, role: str) -> bool:
 
 
 def deactivate(admin: User, person: User) -> None:
-    if person.role == "admin" and _other_admins(person) == 0:
+    if person.role == Role.ADMIN and _other_admins(person) == 0:
         raise LastAdmin(_("A company needs at least one active admin."))
-    person.status = "deactivated"
+    person.status = UserStatus.DEACTIVATED
     revoked = revoke_all_sessions(person.id)
     audit.record("user.deactivated", actor=admin, subject=person, sessions_revoked=revoked)
 
 
 def reactivate(admin: User, person: User) -> None:
-    person.status = "active"
+    person.status = UserStatus.ACTIVE
     audit.record("user.reactivated", actor=admin, subject=person)
 
 
 def close_account(admin: User, person: User) -> None:
     """Closed: signed out everywhere, gone from every list; the retention rule erases it after
     RETENTION_CLOSED_DAYS (the 90-day clock starts now)."""
-    if person.role == "admin" and _other_admins(person) == 0:
+    if person.role == Role.ADMIN and _other_admins(person) == 0:
         raise LastAdmin(_("A company needs at least one active admin."))
     person.status, person.closed_at = "closed", utcnow()
     revoked = revoke_all_sessions(person.id)

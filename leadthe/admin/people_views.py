@@ -14,6 +14,7 @@ from leadthe.extensions import db
 from leadthe.forms import EmptyForm, choices
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import ImportBatch, Invitation, User
+from leadthe.models.enums import InvitationStatus
 from leadthe.query_args import int_arg, page_arg
 from leadthe.tenancy import get_or_404
 
@@ -147,11 +148,8 @@ def invitations():
         team_id = int(form.team_id.data) if form.team_id.data else None
         try:
             people.create_invitation(current_user, email=form.email.data, role=form.role.data, team_id=team_id)
-        except people.SendingRefused as exc:
+        except (people.SendingRefused, people.InviteProblem) as exc:
             form.email.errors.append(str(exc))
-        except people.InviteProblem as exc:
-            form.email.errors.append(_("This person already has an account.") if str(exc) == "already has an account"
-                                     else _("This person already has a pending invitation."))
         else:
             db.session.commit()
             flash(_("Invitation sent to %(email)s.", email=form.email.data.strip().lower()), "success")
@@ -165,7 +163,7 @@ def invitations():
 def invitation_resend(invitation_id):
     inv = get_or_404(Invitation, invitation_id)  # another company's: 404 before any role check
     require_admin(current_user)
-    if EmptyForm().validate_on_submit() and inv.status == "pending":
+    if EmptyForm().validate_on_submit() and inv.status == InvitationStatus.PENDING:
         try:
             people.resend_invitation(current_user, inv)
         except people.SendingRefused as exc:
@@ -181,7 +179,7 @@ def invitation_resend(invitation_id):
 def invitation_revoke(invitation_id):
     inv = get_or_404(Invitation, invitation_id)  # another company's: 404 before any role check
     require_admin(current_user)
-    if EmptyForm().validate_on_submit() and inv.status == "pending":
+    if EmptyForm().validate_on_submit() and inv.status == InvitationStatus.PENDING:
         people.revoke_invitation(current_user, inv)
         db.session.commit()
         flash(_("The invitation for %(email)s is revoked; its link no longer works.", email=inv.email), "success")

@@ -16,6 +16,7 @@ from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
 from leadthe.extensions import db
 from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, SearchQuery, Team, TeamMembership,
                             User, utcnow)
+from leadthe.models.enums import UserStatus
 
 K_ANONYMITY = 5  # managers never see an aggregate that stands for fewer people than this
 
@@ -132,7 +133,7 @@ def teams_overview(viewer, page: int = 1, q: str = "") -> tuple[list[TeamRow], i
     if not ids:
         return [], total
     tm = TeamMembership
-    active_people = sa.select(User.id).where(User.org_id == viewer.org_id, User.status == "active")
+    active_people = sa.select(User.id).where(User.org_id == viewer.org_id, User.status == UserStatus.ACTIVE)
     members = (sa.select(tm.team_id, sa.func.count().label("members"),
                          sa.func.sum(sa.case((tm.is_manager.is_(True), 1), else_=0)).label("managers"))
                .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id))

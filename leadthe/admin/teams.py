@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from leadthe import audit
 from leadthe.extensions import db
 from leadthe.models import Team, TeamMembership, User
+from leadthe.models.enums import Role, UserStatus
 
 
 class TeamProblem(ValueError):
@@ -45,7 +46,7 @@ def delete_team(admin: User, team: Team) -> None:
 
 def add_member(admin: User, team: Team, email: str, manager: bool = False) -> User:
     person = db.session.scalar(sa.select(User).where(User.org_id == admin.org_id, User.email == email.strip().lower(),
-                                                     User.status == "active"))
+                                                     User.status == UserStatus.ACTIVE))
     if person is None:
         raise TeamProblem(_("Nobody in your company has this e-mail address. Invite them first."))
     membership = db.session.scalar(sa.select(TeamMembership).where(TeamMembership.team_id == team.id,
@@ -56,8 +57,8 @@ def add_member(admin: User, team: Team, email: str, manager: bool = False) -> Us
         membership.is_manager = True
     else:
         raise TeamProblem(_("%(name)s is already in this team.", name=person.name))
-    if manager and person.role == "learner":
-        person.role = "manager"  # managing a team needs the manager pages
+    if manager and person.role == Role.LEARNER:
+        person.role = Role.MANAGER  # managing a team needs the manager pages
         audit.record("role.changed", actor=admin, subject=person, role="manager", previous="learner", via="team")
     audit.record("team.member_added", actor=admin, subject=person, team_id=team.id, manager=manager)
     return person
@@ -76,7 +77,7 @@ def remove_member(admin: User, team: Team, membership: TeamMembership) -> None:
 def set_manager(admin: User, team: Team, membership: TeamMembership, manager: bool) -> None:
     membership.is_manager = manager
     person = db.session.get(User, membership.user_id)
-    if manager and person.role == "learner":
-        person.role = "manager"
+    if manager and person.role == Role.LEARNER:
+        person.role = Role.MANAGER
         audit.record("role.changed", actor=admin, subject=person, role="manager", previous="learner", via="team")
     audit.record("team.manager_changed", actor=admin, subject=person, team_id=team.id, manager=manager)

@@ -11,6 +11,7 @@ from leadthe.courses.authoring_views import register_authoring
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
 from leadthe.models import AuditEvent, User
+from leadthe.models.enums import UserStatus
 from leadthe.privacy.erasure import report_minor
 from leadthe.privacy.forms import ReauthForm
 from leadthe.query_args import page_arg
@@ -37,7 +38,7 @@ def report_minor_view(user_id):
     Only for the company's active people (not the admin themself), after a confirmation page that asks
     for the password (and the code with two-step verification) every time: it cannot be undone."""
     user = get_or_404(User, user_id)  # another company's person is a 404
-    if user.id == current_user.id or user.status != "active":
+    if user.id == current_user.id or user.status != UserStatus.ACTIVE:
         abort(404)
     form = ReauthForm()
     if form.validate_on_submit():

@@ -16,20 +16,21 @@ from leadthe.courses.services import visible_courses
 from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.models import Assignment, Course, Enrollment, Team, TeamMembership, User, utcnow
+from leadthe.models.enums import Role, UserStatus
 
 
 def managed_team_ids(user: User) -> list[int] | None:
     """The teams whose people ``user`` may assign to: None means every team (an admin)."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return None
-    if user.role != "manager":
+    if user.role != Role.MANAGER:
         return []  # a team flag left over from an earlier role gives no rights
     return list(db.session.scalars(sa.select(TeamMembership.team_id).where(
         TeamMembership.user_id == user.id, TeamMembership.is_manager.is_(True), TeamMembership.org_id == user.org_id)))
 
 
 def may_assign(user: User) -> bool:
-    return user.org_id is not None and (user.role == "admin" or bool(managed_team_ids(user)))
+    return user.org_id is not None and (user.role == Role.ADMIN or bool(managed_team_ids(user)))
 
 
 def assignable_teams(user: User) -> list[Team]:
@@ -42,7 +43,7 @@ def assignable_teams(user: User) -> list[Team]:
 
 def assignable_people(user: User, limit: int = 500) -> list[User]:
     ids = managed_team_ids(user)
-    stmt = sa.select(User).where(User.org_id == user.org_id, User.status == "active").order_by(User.name).limit(limit)
+    stmt = sa.select(User).where(User.org_id == user.org_id, User.status == UserStatus.ACTIVE).order_by(User.name).limit(limit)
     if ids is not None:
         stmt = stmt.where(User.id.in_(sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(ids or [-1]))))
     return list(db.session.scalars(stmt))
@@ -68,7 +69,7 @@ def target_person_or_404(actor: User, user_id) -> User:
         user_id = int(user_id)
     except (TypeError, ValueError):
         abort(404)
-    stmt = sa.select(User).where(User.id == user_id, User.org_id == actor.org_id, User.status == "active")
+    stmt = sa.select(User).where(User.id == user_id, User.org_id == actor.org_id, User.status == UserStatus.ACTIVE)
     if ids is not None:
         stmt = stmt.where(User.id.in_(sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(ids or [-1]))))
     person = db.session.scalar(stmt)
@@ -107,7 +108,7 @@ def assign(actor: User, course: Course, user_ids: list[int], due_on: date | None
 
 def team_member_ids(team: Team) -> list[int]:
     return list(db.session.scalars(sa.select(TeamMembership.user_id).join(User, User.id == TeamMembership.user_id)
-                                   .where(TeamMembership.team_id == team.id, User.status == "active")))
+                                   .where(TeamMembership.team_id == team.id, User.status == UserStatus.ACTIVE)))
 
 
 @dataclass
@@ -135,7 +136,7 @@ def _rows(where, limit: int | None = None) -> list[AssignmentRow]:
         .join(User, User.id == Assignment.user_id).join(Course, Course.id == Assignment.course_id)
         .outerjoin(Enrollment, sa.and_(Enrollment.user_id == Assignment.user_id, Enrollment.course_id == Assignment.course_id))
         .outerjoin(assigner, assigner.id == Assignment.assigned_by_id)
-        .where(where, User.status == "active")
+        .where(where, User.status == UserStatus.ACTIVE)
         .order_by(Enrollment.completed_at.is_not(None), Assignment.due_on.is_(None), Assignment.due_on, User.name)
     )
     if limit:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
 from leadthe.models import Certificate, Course, User, utcnow
+from leadthe.models.enums import UserStatus
 from leadthe.net import absolute_url
 from leadthe.worker import job_handler
 
@@ -150,7 +151,7 @@ def send_recertification_reminders(now: datetime | None = None) -> int:
         sa.select(Certificate, User, Course)
         .join(User, User.id == Certificate.user_id).join(Course, Course.id == Certificate.course_id)
         .where(Certificate.expires_at.is_not(None), Certificate.expires_at <= now + REMIND_BEFORE,
-               Certificate.reminder_sent_at.is_(None), Certificate.revoked_at.is_(None), User.status == "active")
+               Certificate.reminder_sent_at.is_(None), Certificate.revoked_at.is_(None), User.status == UserStatus.ACTIVE)
         .execution_options(all_tenants=True)).all()
     for cert, user, course in rows:
         queue_mail(user.email, f"Time to renew your certificate: {course.title}", "recertify", kind="learning", user=user,

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from leadthe.assessments import rubric as R
 from leadthe.extensions import db
 from leadthe.models import Enrollment, MaturityResult, OrgMaturity, QuizAttempt, Team, TeamMembership, User, utcnow
+from leadthe.models.enums import UserStatus
 
 
 class BadMaturityAnswers(ValueError):
@@ -159,7 +160,7 @@ def company_distribution(org_id: int) -> Distribution:
         sa.select(MaturityResult.level, sa.func.count())
         .select_from(User)
         .outerjoin(MaturityResult, sa.and_(MaturityResult.user_id == User.id, MaturityResult.is_latest.is_(True)))
-        .where(User.org_id == org_id, User.status == "active")
+        .where(User.org_id == org_id, User.status == UserStatus.ACTIVE)
         .group_by(MaturityResult.level)).all()
     dist = Distribution()
     for level, n in rows:
@@ -183,7 +184,7 @@ def team_distributions(org_id: int, team_ids: list[int] | None = None) -> list[T
         sa.select(TeamMembership.team_id, MaturityResult.level, sa.func.count())
         .join(User, User.id == TeamMembership.user_id)
         .outerjoin(MaturityResult, sa.and_(MaturityResult.user_id == User.id, MaturityResult.is_latest.is_(True)))
-        .where(TeamMembership.org_id == org_id, User.status == "active")
+        .where(TeamMembership.org_id == org_id, User.status == UserStatus.ACTIVE)
         .group_by(TeamMembership.team_id, MaturityResult.level)
     )
     teams_stmt = sa.select(Team.id, Team.name).where(Team.org_id == org_id).order_by(Team.name)

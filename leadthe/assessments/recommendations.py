@@ -21,6 +21,7 @@ from leadthe.assessments import rubric as R
 from leadthe.courses.services import visible_courses
 from leadthe.extensions import db
 from leadthe.models import Assignment, Course, Enrollment, MaturityResult, PrivacySettings, TeamMembership, User, utcnow
+from leadthe.models.enums import Role
 from leadthe.privacy.services import may_personalise
 
 ROLE_TRACKS = [
@@ -106,8 +107,8 @@ def recommendations_for(user: User, limit: int = 3) -> Recommendations:
     track = role_track(user)
     if track is not None:
         offer(by_slug.get(ROLE_COURSE), _("For your role in %(role)s", role=track), "role", 55)
-    if user.role in ("manager", "admin"):
-        offer(by_slug.get(LEADER_COURSE), _("For your role as a manager") if user.role == "manager"
+    if user.role in (Role.MANAGER, Role.ADMIN):
+        offer(by_slug.get(LEADER_COURSE), _("For your role as a manager") if user.role == Role.MANAGER
               else _("For your role as your company's admin"), "role", 54)
 
     for cid, n in _popular_in_team(user):

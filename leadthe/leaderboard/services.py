@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from leadthe.admin import scores
 from leadthe.extensions import db
 from leadthe.models import ActivityDay, PrivacySettings, Team, TeamMembership, User, utcnow
+from leadthe.models.enums import UserStatus
 
 POINTS_LESSON = 10
 POINTS_PASSED = 50
@@ -50,7 +51,7 @@ def viewer_teams(user) -> list[tuple[int, str]]:
 
 def ranking(viewer, *, scope: str = "org", period: str = "all", team_id: int | None = None) -> tuple[list[Entry], Entry | None]:
     """(top entries, the viewer's entry or None when the viewer takes no part)."""
-    people = sa.select(User.id).where(User.org_id == viewer.org_id, User.status == "active", User.id.not_in(excluded_ids()))
+    people = sa.select(User.id).where(User.org_id == viewer.org_id, User.status == UserStatus.ACTIVE, User.id.not_in(excluded_ids()))
     if scope == "team" and team_id is not None:
         people = people.where(User.id.in_(sa.select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)))
     AD = ActivityDay

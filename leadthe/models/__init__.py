@@ -3,6 +3,8 @@ from leadthe.models.assessment import Assignment, Certificate, MaturityResult, O
 from leadthe.models.base import Base, OrgOwned, TenantScoped, utcnow
 from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgement, PolicyDocument, PolicyNotice, UserPreference
 from leadthe.models.course import ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery
+from leadthe.models.enums import (ORG_ROLES, PLATFORM_ROLES, ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus,
+                                  RequestKind, RequestStatus, Role, TicketStatus, UserStatus)
 from leadthe.models.org import Organization, Team, TeamMembership
 from leadthe.models.outbox import Job, OutboxMail
 from leadthe.models.people import ImportBatch, Invitation
@@ -10,7 +12,7 @@ from leadthe.models.progress import ProgressMail
 from leadthe.models.privacy import DataExport, PrivacyRequest, PrivacySettings
 from leadthe.models.security import AuditEvent, RecoveryCode, UserSession
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
-from leadthe.models.user import ORG_ROLES, PLATFORM_ROLES, User
+from leadthe.models.user import User
 
 __all__ = [
     "Assignment", "Certificate", "MaturityResult", "OrgMaturity", "Quiz", "QuizAttempt", "QuizChoice", "QuizQuestion", "QuizResponse",
@@ -19,5 +21,7 @@ __all__ = [
     "Base", "OrgOwned", "TenantScoped", "utcnow", "Organization", "Team", "TeamMembership", "Job", "OutboxMail", "DataExport", "PrivacyRequest", "PrivacySettings",
     "AuditEvent", "RecoveryCode", "UserSession", "User", "ORG_ROLES", "PLATFORM_ROLES",
     "ImportBatch", "Invitation", "ProgressMail",
+    "ExportStatus", "InvitationStatus", "JobStatus", "MailStatus", "OrgStatus", "RequestKind", "RequestStatus", "Role",
+    "TicketStatus", "UserStatus",
     "ActivityDay", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

@@ -7,14 +7,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadthe.models.base import Base, OrgOwned, Timestamped
+from leadthe.models.enums import OrgStatus, check_in
 
 
 class Organization(Timestamped, Base):
     __tablename__ = "organization"
+    __table_args__ = (check_in("status", OrgStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # active | closed
+    status: Mapped[str] = mapped_column(sa.String(20), default=OrgStatus.ACTIVE)
     closed_at: Mapped[datetime | None]
     require_2fa: Mapped[bool] = mapped_column(default=False)
     leaderboard_enabled: Mapped[bool] = mapped_column(default=True)

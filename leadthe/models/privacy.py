@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.base import Base, TenantScoped, Timestamped, utcnow
+from leadthe.models.enums import ExportStatus, RequestKind, RequestStatus, check_in
 
 REQUEST_KINDS = {
     "access": _l("Access: a copy of my data"),
@@ -33,7 +34,8 @@ class PrivacyRequest(TenantScoped, Base):
     """
 
     __tablename__ = "privacy_request"
-    __table_args__ = (sa.Index("ix_privacy_request_queue", "status", "due_at"),)
+    __table_args__ = (sa.Index("ix_privacy_request_queue", "status", "due_at"), check_in("kind", RequestKind),
+                      check_in("status", RequestStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organization.id", ondelete="SET NULL"), index=True)
@@ -42,8 +44,7 @@ class PrivacyRequest(TenantScoped, Base):
     kind: Mapped[str] = mapped_column(sa.String(30))
     jurisdiction: Mapped[str] = mapped_column(sa.String(10), default="gdpr")
     self_service: Mapped[bool] = mapped_column(default=False)
-    # open | scheduled | in_progress | completed | rejected | cancelled | error
-    status: Mapped[str] = mapped_column(sa.String(20), default="open")
+    status: Mapped[str] = mapped_column(sa.String(20), default=RequestStatus.OPEN)
     details: Mapped[str] = mapped_column(sa.Text, default="")
     response: Mapped[str] = mapped_column(sa.Text, default="")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -59,16 +60,17 @@ class PrivacyRequest(TenantScoped, Base):
 
     @property
     def overdue(self) -> bool:
-        return self.completed_at is None and self.status not in ("cancelled", "rejected") and self.due_at < utcnow()
+        return self.completed_at is None and self.status not in (RequestStatus.CANCELLED, RequestStatus.REJECTED) and self.due_at < utcnow()
 
 
 class DataExport(Timestamped, Base):
     __tablename__ = "data_export"
+    __table_args__ = (check_in("status", ExportStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("privacy_request.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(sa.String(12), default="queued")  # queued | running | ready | failed | expired
+    status: Mapped[str] = mapped_column(sa.String(12), default=ExportStatus.QUEUED)
     progress: Mapped[int] = mapped_column(default=0)  # percent
     file_name: Mapped[str] = mapped_column(sa.String(200), default="")
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.base import Base, TenantScoped, Timestamped, utcnow
+from leadthe.models.enums import TicketStatus, check_in
 
 TICKET_CATEGORIES = {"account": _l("My account or log-in"), "courses": _l("Courses and quizzes"), "privacy": _l("Privacy and my data"),
                      "billing": _l("Billing (admins)"), "bug": _l("Something is broken"), "other": _l("Something else")}
@@ -16,14 +17,14 @@ TICKET_STATUSES = {"open": _l("Open"), "waiting": _l("Waiting for you"), "answer
 
 class SupportTicket(TenantScoped, Timestamped, Base):
     __tablename__ = "support_ticket"
-    __table_args__ = (sa.Index("ix_support_ticket_queue", "status", "updated_at"),)
+    __table_args__ = (sa.Index("ix_support_ticket_queue", "status", "updated_at"), check_in("status", TicketStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organization.id", ondelete="SET NULL"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     subject: Mapped[str] = mapped_column(sa.String(200))
     category: Mapped[str] = mapped_column(sa.String(20), default="other")
-    status: Mapped[str] = mapped_column(sa.String(12), default="open")
+    status: Mapped[str] = mapped_column(sa.String(12), default=TicketStatus.OPEN)
     assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

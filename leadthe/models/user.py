@@ -9,14 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadthe.crypto import EncryptedString
 from leadthe.models.base import Base, TenantScoped, Timestamped
-
-ORG_ROLES = ("learner", "manager", "admin")
-PLATFORM_ROLES = ("staff", "dpo")
+from leadthe.models.enums import PLATFORM_ROLES, Role, UserStatus, check_in
 
 
 class User(UserMixin, TenantScoped, Timestamped, Base):
     # "user" is a reserved word in PostgreSQL
     __tablename__ = "user_account"
+    __table_args__ = (check_in("role", Role), check_in("status", UserStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Platform staff belong to no company; everyone else belongs to exactly one.
@@ -26,9 +25,8 @@ class User(UserMixin, TenantScoped, Timestamped, Base):
     job_title: Mapped[str] = mapped_column(sa.String(120), default="")
     department: Mapped[str] = mapped_column(sa.String(120), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(100))
-    role: Mapped[str] = mapped_column(sa.String(20), default="learner")
-    # active | deactivated (by an admin) | locked (reported as a minor) | erasure_pending | closed
-    status: Mapped[str] = mapped_column(sa.String(20), default="active")
+    role: Mapped[str] = mapped_column(sa.String(20), default=Role.LEARNER)
+    status: Mapped[str] = mapped_column(sa.String(20), default=UserStatus.ACTIVE)
     locale: Mapped[str] = mapped_column(sa.String(10), default="en")
     email_verified_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
@@ -59,11 +57,11 @@ class User(UserMixin, TenantScoped, Timestamped, Base):
 
     @property
     def is_active(self) -> bool:
-        return self.status == "active"
+        return self.status == UserStatus.ACTIVE
 
     @property
     def is_org_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def has_2fa(self) -> bool:

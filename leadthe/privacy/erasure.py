@@ -21,12 +21,13 @@ from leadthe.extensions import db
 from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
 from leadthe.models import DataExport, Organization, PrivacyRequest, User, utcnow
+from leadthe.models.enums import RequestStatus, Role, UserStatus
 from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.registry import SOURCES, personal_sources
 from leadthe.privacy.services import pseudonym, record_request, subject_clause
 from leadthe.worker import enqueue_job, job_handler
 
-HIDDEN_STATUSES = ("erasure_pending", "locked", "closed")
+HIDDEN_STATUSES = (UserStatus.ERASURE_PENDING, UserStatus.LOCKED, UserStatus.CLOSED)
 
 
 class LastAdmin(Exception):
@@ -34,13 +35,13 @@ class LastAdmin(Exception):
 
 
 def is_last_admin_with_members(user: User) -> bool:
-    if user.role != "admin" or user.org_id is None:
+    if user.role != Role.ADMIN or user.org_id is None:
         return False
     others = db.session.execute(
         sa.select(
-            sa.func.count().filter(User.role == "admin"),
+            sa.func.count().filter(User.role == Role.ADMIN),
             sa.func.count(),
-        ).where(User.org_id == user.org_id, User.id != user.id, User.status == "active")
+        ).where(User.org_id == user.org_id, User.id != user.id, User.status == UserStatus.ACTIVE)
     ).one()
     other_admins, other_members = others
     return other_admins == 0 and other_members > 0
@@ -63,7 +64,7 @@ def request_erasure(user: User, *, jurisdiction: str = "gdpr", grace_period: boo
     req = record_request(user, "erasure", jurisdiction, self_service=grace_period, status="scheduled",
                          details=reason or "Self-service deletion from the privacy centre")
     req.scheduled_for = when
-    user.status = "erasure_pending" if grace_period else "locked"
+    user.status = UserStatus.ERASURE_PENDING if grace_period else UserStatus.LOCKED
     revoke_all_sessions(user.id)
     db.session.flush()
     enqueue_job("privacy.erase", {"request_id": req.id}, run_at=when)
@@ -82,7 +83,7 @@ def request_for_cancel_token(token: str) -> PrivacyRequest | None:
     except (BadSignature, SignatureExpired):
         return None
     req = db.session.get(PrivacyRequest, data.get("r"))
-    if req is None or req.user_id != data.get("u") or req.status != "scheduled":
+    if req is None or req.user_id != data.get("u") or req.status != RequestStatus.SCHEDULED:
         return None
     return req
 
@@ -90,7 +91,7 @@ def request_for_cancel_token(token: str) -> PrivacyRequest | None:
 def cancel_erasure(req: PrivacyRequest) -> User:
     user = db.session.get(User, req.user_id)
     req.status, req.completed_at, req.response = "cancelled", utcnow(), "Cancelled by the person during the grace period."
-    user.status = "active"
+    user.status = UserStatus.ACTIVE
     audit.record("privacy.erasure_cancelled", actor=user, subject=user, request_id=req.id)
     return user
 
@@ -221,7 +222,7 @@ def run_erasure(req: PrivacyRequest) -> None:
         user_id = int(req.details or 0) if (req.details or "").isdigit() else None
     if req.step == 0:
         req.details = str(user_id)  # whom it is about, kept until the request is closed
-    req.status = "in_progress"
+    req.status = RequestStatus.IN_PROGRESS
     db.session.commit()
     try:
         while req.step < len(STEPS):
@@ -250,6 +251,6 @@ def checkpoint() -> None:
 @job_handler("privacy.erase")
 def run_erasure_job(job) -> None:
     req = db.session.get(PrivacyRequest, job.payload["request_id"])
-    if req is None or req.status in ("cancelled", "completed", "rejected"):
+    if req is None or req.status in (RequestStatus.CANCELLED, RequestStatus.COMPLETED, RequestStatus.REJECTED):
         return
     run_erasure(req)

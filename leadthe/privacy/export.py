@@ -28,6 +28,7 @@ from leadthe.extensions import db
 from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
 from leadthe.models import DataExport, PrivacyRequest, User, utcnow
+from leadthe.models.enums import ExportStatus
 from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
 from leadthe.privacy.services import record_request, subject_clause
 from leadthe.worker import enqueue_job, job_handler
@@ -79,7 +80,7 @@ def export_for_token(token: str, user: User) -> DataExport | None:
     export = db.session.get(DataExport, data.get("e"))
     if export is None or export.user_id != user.id or data.get("u") != user.id:
         return None
-    if export.status != "ready" or (export.expires_at and export.expires_at <= utcnow()):
+    if export.status != ExportStatus.READY or (export.expires_at and export.expires_at <= utcnow()):
         return None
     return export
 
@@ -246,7 +247,7 @@ def _write_report(out, user, sources, counts, generated):
 @job_handler("privacy.export")
 def run_export_job(job) -> None:
     export = db.session.get(DataExport, job.payload["export_id"])
-    if export is None or export.status in ("ready", "expired"):
+    if export is None or export.status in (ExportStatus.READY, ExportStatus.EXPIRED):
         return
     export.status, export.progress = "running", 5
     db.session.commit()

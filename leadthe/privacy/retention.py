@@ -14,6 +14,8 @@ from leadthe.extensions import db
 from leadthe.models import (AuditEvent, DataExport, ImportBatch, Invitation, Job, Organization, OutboxMail, PrivacyRequest,
                             SearchQuery, User, UserSession, utcnow)
 from leadthe.models.consent import ConsentRecord, PageView
+from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, RequestKind, RequestStatus,
+                                  UserStatus)
 from leadthe.models.support import StaffAccessGrant, SupportTicket
 from leadthe.privacy.erasure import checkpoint, run_erasure
 from leadthe.privacy.export import delete_export_file
@@ -32,7 +34,7 @@ def _erase_now(user: User, reason: str, now: datetime) -> None:
 
 def rule_closed_accounts(now, dry_run):
     days = current_app.config["RETENTION_CLOSED_DAYS"]
-    users = db.session.scalars(sa.select(User).where(User.status == "closed", User.closed_at <= now - timedelta(days=days))).all()
+    users = db.session.scalars(sa.select(User).where(User.status == UserStatus.CLOSED, User.closed_at <= now - timedelta(days=days))).all()
     if not dry_run:
         for user in users:
             _erase_now(user, f"Retention: account closed more than {days} days ago", now)
@@ -41,7 +43,7 @@ def rule_closed_accounts(now, dry_run):
 
 def rule_scheduled_erasures(now, dry_run):
     due = db.session.scalars(sa.select(PrivacyRequest).where(
-        PrivacyRequest.kind == "erasure", PrivacyRequest.status.in_(("scheduled", "error", "in_progress")),
+        PrivacyRequest.kind == RequestKind.ERASURE, PrivacyRequest.status.in_((RequestStatus.SCHEDULED, RequestStatus.ERROR, RequestStatus.IN_PROGRESS)),
         PrivacyRequest.scheduled_for <= now)).all()
     if not dry_run:
         for req in due:
@@ -54,7 +56,7 @@ def rule_scheduled_erasures(now, dry_run):
 
 def rule_unverified(now, dry_run):
     users = db.session.scalars(sa.select(User).where(
-        User.email_verified_at.is_(None), User.status == "active", User.created_at <= now - timedelta(days=30))).all()
+        User.email_verified_at.is_(None), User.status == UserStatus.ACTIVE, User.created_at <= now - timedelta(days=30))).all()
     if not dry_run:
         for user in users:
             _erase_now(user, "Retention: address never confirmed within 30 days", now)
@@ -64,7 +66,7 @@ def rule_unverified(now, dry_run):
 def rule_closed_companies(now, dry_run):
     days = current_app.config["RETENTION_CLOSED_DAYS"]
     orgs = db.session.scalars(sa.select(Organization).where(
-        Organization.status == "closed", Organization.closed_at <= now - timedelta(days=days))).all()
+        Organization.status == OrgStatus.CLOSED, Organization.closed_at <= now - timedelta(days=days))).all()
     if not dry_run:
         for org in orgs:
             for user in db.session.scalars(sa.select(User).where(User.org_id == org.id)).all():
@@ -77,7 +79,7 @@ def rule_closed_companies(now, dry_run):
 
 
 def rule_expired_exports(now, dry_run):
-    exports = db.session.scalars(sa.select(DataExport).where(DataExport.status == "ready", DataExport.expires_at <= now)).all()
+    exports = db.session.scalars(sa.select(DataExport).where(DataExport.status == ExportStatus.READY, DataExport.expires_at <= now)).all()
     if not dry_run:
         for export in exports:
             delete_export_file(export)
@@ -102,8 +104,8 @@ def rule_sessions(now, dry_run):
 
 def rule_outbox(now, dry_run):
     cutoff = now - timedelta(days=90)
-    old = sa.or_(sa.and_(OutboxMail.status == "sent", OutboxMail.sent_at <= cutoff),
-                 sa.and_(OutboxMail.status == "failed", OutboxMail.created_at <= cutoff))
+    old = sa.or_(sa.and_(OutboxMail.status == MailStatus.SENT, OutboxMail.sent_at <= cutoff),
+                 sa.and_(OutboxMail.status == MailStatus.FAILED, OutboxMail.created_at <= cutoff))
     return _delete_where(OutboxMail, old, dry_run)
 
 
@@ -116,7 +118,7 @@ def rule_requests(now, dry_run):
 
 
 def rule_jobs(now, dry_run):
-    return _delete_where(Job, sa.and_(Job.status.in_(("done", "failed")), Job.finished_at <= now - timedelta(days=30)), dry_run)
+    return _delete_where(Job, sa.and_(Job.status.in_((JobStatus.DONE, JobStatus.FAILED)), Job.finished_at <= now - timedelta(days=30)), dry_run)
 
 
 def rule_analytics(now, dry_run):
@@ -145,7 +147,7 @@ def rule_invitations(now, dry_run):
     cutoff = now - timedelta(days=30)
     stmt = sa.select(Invitation.id).where(sa.or_(
         Invitation.expires_at <= cutoff,
-        sa.and_(Invitation.status != "pending", sa.func.coalesce(Invitation.accepted_at, Invitation.sent_at) <= cutoff)))
+        sa.and_(Invitation.status != InvitationStatus.PENDING, sa.func.coalesce(Invitation.accepted_at, Invitation.sent_at) <= cutoff)))
     ids = db.session.scalars(stmt.execution_options(all_tenants=True)).all()
     if not dry_run and ids:
         db.session.execute(sa.delete(Invitation).where(Invitation.id.in_(ids)))

@@ -15,6 +15,7 @@ from leadthe.extensions import db
 from leadthe.mail import queue_mail
 from leadthe.net import absolute_url
 from leadthe.models import PrivacyRequest, PrivacySettings, Team, TeamMembership, User, utcnow
+from leadthe.models.enums import Role, UserStatus
 from leadthe.models.privacy import DUE_DAYS
 from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
 
@@ -78,7 +79,7 @@ def who_can_see(user: User) -> list[Viewer]:
     if user.org_id is None:
         return []
     admins = db.session.scalars(
-        sa.select(User).where(User.org_id == user.org_id, User.role == "admin", User.status == "active", User.id != user.id)
+        sa.select(User).where(User.org_id == user.org_id, User.role == Role.ADMIN, User.status == UserStatus.ACTIVE, User.id != user.id)
         .order_by(User.name)
     ).all()
     my_teams = sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)
@@ -87,7 +88,7 @@ def who_can_see(user: User) -> list[Viewer]:
         .join(TeamMembership, TeamMembership.user_id == User.id)
         .join(Team, Team.id == TeamMembership.team_id)
         .where(TeamMembership.team_id.in_(my_teams), TeamMembership.is_manager.is_(True),
-               User.id != user.id, User.status == "active")
+               User.id != user.id, User.status == UserStatus.ACTIVE)
         .order_by(User.name)
     ).all()
     viewers = [Viewer(a.name, _("Company admin"), _("your profile, progress, scores and activity, individually and in reports")) for a in admins]

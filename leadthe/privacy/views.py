@@ -10,6 +10,7 @@ from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import DataExport, utcnow
+from leadthe.models.enums import ExportStatus
 from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
 from leadthe.privacy import bp, services
 from leadthe.privacy.erasure import LastAdmin, cancel_erasure, is_last_admin_with_members, request_erasure, request_for_cancel_token
@@ -66,7 +67,7 @@ def _own_export(export_id: int) -> DataExport:
 @login_required
 def export_status(export_id):
     export = _own_export(export_id)
-    token = download_token(export) if export.status == "ready" else None
+    token = download_token(export) if export.status == ExportStatus.READY else None
     return render("privacy/export_status.html", block="export_progress", export=export, token=token,
                   expired=export.expires_at is not None and export.expires_at <= utcnow())
 

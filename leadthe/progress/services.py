@@ -20,6 +20,7 @@ from leadthe.extensions import db
 from leadthe.mail import queue_mail
 from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, LessonCompletion, ProgressMail, TeamMembership, Team, User,
                             UserPreference, utcnow)
+from leadthe.models.enums import Role, UserStatus
 from leadthe.net import absolute_url
 from leadthe.signals import course_completed, course_enrolled, lesson_completed
 from leadthe.worker import job_handler
@@ -81,7 +82,7 @@ def _send(user_id: int, email: str, kind: str, subject: str, template: str, **co
 # --- events ------------------------------------------------------------------------------------------
 
 def on_enrolled(user: User, course) -> None:
-    if user.status == "active" and wants(user.id, "enrolled") and claim(user.id, "enrolled", course.id):
+    if user.status == UserStatus.ACTIVE and wants(user.id, "enrolled") and claim(user.id, "enrolled", course.id):
         _send(user.id, user.email, "enrolled", f"You started “{course.title}”", "progress_enrolled", name=user.first_name,
               course=course.title, link=absolute_url("courses.course", slug=course.slug))
 
@@ -90,7 +91,7 @@ def on_lesson_completed(user: User, course, now: datetime | None = None) -> None
     """After a newly recorded lesson: the halfway mail, or the completed mail once the course counts as
     completed (lessons done, and the quiz passed where the course has one). Each once per course."""
     total = course.lesson_count or 0
-    if total < 1 or user.status != "active" or not wants(user.id, "completed"):
+    if total < 1 or user.status != UserStatus.ACTIVE or not wants(user.id, "completed"):
         return
     done, completed_at = db.session.execute(
         sa.select(
@@ -109,7 +110,7 @@ def on_lesson_completed(user: User, course, now: datetime | None = None) -> None
 
 def on_course_completed(user: User, course, now: datetime | None = None) -> None:
     """The completed mail as soon as the course counts as completed, also when the quiz passed last."""
-    if user.status == "active" and wants(user.id, "completed"):
+    if user.status == UserStatus.ACTIVE and wants(user.id, "completed"):
         _completed(user.id, user.email, user.first_name, course)
 
 
@@ -139,7 +140,7 @@ def send_missed_completions(now: datetime | None = None) -> int:
     rows = db.session.execute(
         sa.select(User.id, User.email, User.name, Course).join(Enrollment, Enrollment.user_id == User.id)
         .join(Course, Course.id == Enrollment.course_id)
-        .where(Enrollment.completed_at >= now - timedelta(days=2), User.status == "active", User.id.not_in(opted_out),
+        .where(Enrollment.completed_at >= now - timedelta(days=2), User.status == UserStatus.ACTIVE, User.id.not_in(opted_out),
                ~sa.exists(sent_already)).execution_options(all_tenants=True)).all()
     sent = sum(1 for uid, email, name, course in rows
                if _completed(uid, email, name.split()[0] if name.strip() else email.split("@")[0], course))
@@ -160,7 +161,7 @@ def send_inactivity_reminders(today: date | None = None, batch: int = 500) -> in
     opted_out = sa.select(UserPreference.user_id).where(UserPreference.email_progress.is_(False))
     rows = db.session.execute(
         sa.select(User.id, User.email, User.name, last.c.last_day).join(last, last.c.user_id == User.id)
-        .where(User.status == "active", User.org_id.is_not(None), last.c.last_day <= today - timedelta(days=INACTIVE_DAYS),
+        .where(User.status == UserStatus.ACTIVE, User.org_id.is_not(None), last.c.last_day <= today - timedelta(days=INACTIVE_DAYS),
                last.c.last_day > today - timedelta(days=60), User.id.in_(unfinished), User.id.not_in(opted_out),
                User.id.not_in(sa.select(ProgressMail.user_id).where(ProgressMail.kind == "inactive",
                                                                    ProgressMail.ref == sa.cast(last.c.last_day, sa.String))))
@@ -194,7 +195,7 @@ def send_manager_digests(today: date | None = None) -> int:
     done = sa.select(ProgressMail.user_id).where(ProgressMail.kind == "digest", ProgressMail.ref == week)
     managers = db.session.execute(
         sa.select(User.id, User.email, User.name, Team.id, Team.name).join(tm, tm.user_id == User.id).join(Team, Team.id == tm.team_id)
-        .where(tm.is_manager.is_(True), User.role.in_(("manager", "admin")), User.status == "active", User.id.not_in(opted_out),
+        .where(tm.is_manager.is_(True), User.role.in_((Role.MANAGER, Role.ADMIN)), User.status == UserStatus.ACTIVE, User.id.not_in(opted_out),
                User.id.not_in(done))
         .order_by(User.id, Team.name).execution_options(all_tenants=True)).all()
     if not managers:
@@ -205,7 +206,7 @@ def send_manager_digests(today: date | None = None) -> int:
         part = team_ids[chunk:chunk + 900]
         members = dict(db.session.execute(
             sa.select(tm.team_id, sa.func.count()).join(User, User.id == tm.user_id)
-            .where(tm.team_id.in_(part), User.status == "active").group_by(tm.team_id).execution_options(all_tenants=True)).all())
+            .where(tm.team_id.in_(part), User.status == UserStatus.ACTIVE).group_by(tm.team_id).execution_options(all_tenants=True)).all())
         for team_id, active, lessons, secs in db.session.execute(
                 sa.select(tm.team_id, sa.func.count(sa.distinct(ActivityDay.user_id)), sa.func.sum(ActivityDay.lessons_completed),
                           sa.func.sum(ActivityDay.seconds)).join(ActivityDay, ActivityDay.user_id == tm.user_id)

@@ -16,6 +16,7 @@ from leadthe.extensions import db
 from leadthe.htmx import render, render_form, see_other
 from leadthe.mail import mail_everyone, queue_mail
 from leadthe.models import Organization, PrivacyRequest, Team, User
+from leadthe.models.enums import Role, TicketStatus, UserStatus
 from leadthe.models.support import TICKET_STATUSES, Notice, SupportTicket
 from leadthe.net import absolute_url
 from leadthe.query_args import page_arg
@@ -58,7 +59,7 @@ def console():
     open_requests = db.session.scalar(sa.select(sa.func.count()).select_from(PrivacyRequest)
                                       .where(PrivacyRequest.status.in_(OPEN_STATUSES)))
     open_tickets = db.session.scalar(sa.select(sa.func.count()).select_from(SupportTicket)
-                                     .where(SupportTicket.status.in_(("open", "waiting"))))
+                                     .where(SupportTicket.status.in_((TicketStatus.OPEN, TicketStatus.WAITING))))
     return render_template("staff/console.html", orgs=organisations_with_counts(), open_requests=open_requests,
                            open_tickets=open_tickets, close_form=ReasonForm())
 
@@ -76,7 +77,7 @@ def support_queue():
 
 def _staff_choices():
     return {"": "Nobody", **{str(u.id): u.name for u in db.session.scalars(
-        sa.select(User).where(User.role.in_(("staff", "dpo")), User.status == "active").order_by(User.name))}}
+        sa.select(User).where(User.role.in_((Role.STAFF, Role.DPO)), User.status == UserStatus.ACTIVE).order_by(User.name))}}
 
 
 @bp.route("/support/<int:ticket_id>", methods=["GET", "POST"])

@@ -10,9 +10,10 @@ from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.mail import customer_text, queue_mail
 from leadthe.models import Invitation, Organization, PrivacyRequest, User, utcnow
+from leadthe.models.enums import InvitationStatus, RequestStatus, UserStatus
 from leadthe.models.support import Notice
 
-OPEN_STATUSES = ("open", "scheduled", "in_progress", "error")
+OPEN_STATUSES = (RequestStatus.OPEN, RequestStatus.SCHEDULED, RequestStatus.IN_PROGRESS, RequestStatus.ERROR)
 
 
 def privacy_queue(show: str = "open", page: int = 1, per_page: int = 50):
@@ -30,9 +31,9 @@ def close_company(org: Organization, staff_user: User, reason: str) -> int:
     is erased after the retention period."""
     now = utcnow()
     org.status, org.closed_at = "closed", now
-    revoked = db.session.execute(sa.update(Invitation).where(Invitation.org_id == org.id, Invitation.status == "pending")
+    revoked = db.session.execute(sa.update(Invitation).where(Invitation.org_id == org.id, Invitation.status == InvitationStatus.PENDING)
                                  .values(status="revoked")).rowcount
-    people = db.session.scalars(sa.select(User).where(User.org_id == org.id, User.status != "closed")).all()
+    people = db.session.scalars(sa.select(User).where(User.org_id == org.id, User.status != UserStatus.CLOSED)).all()
     days = current_app.config["RETENTION_CLOSED_DAYS"]
     for person in people:
         person.status, person.closed_at = "closed", now

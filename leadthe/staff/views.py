@@ -8,6 +8,7 @@ from leadthe.courses.authoring_views import register_authoring
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
 from leadthe.models import Organization, PrivacyRequest, User
+from leadthe.models.enums import OrgStatus, UserStatus
 from leadthe.privacy.erasure import report_minor
 from leadthe.privacy.services import answer_request
 from leadthe.query_args import page_arg
@@ -63,7 +64,7 @@ def _confirmed(form) -> bool:
 def report_minor_view(user_id):
     """Lock and erase at once an active company account reported as under 18 (a confirmation page first)."""
     user = db.session.get(User, user_id)
-    if user is None or user.is_platform_staff or user.org_id is None or user.status != "active":
+    if user is None or user.is_platform_staff or user.org_id is None or user.status != UserStatus.ACTIVE:
         abort(404)
     form = ConfirmedReasonForm()
     if _confirmed(form):
@@ -82,7 +83,7 @@ def close_organization(org_id):
     org = db.session.get(Organization, org_id)
     if org is None:
         abort(404)
-    if org.status == "closed":
+    if org.status == OrgStatus.CLOSED:
         flash(_("%(company)s is already closed.", company=org.name), "info")
         return see_other(url_for("staff.console"))
     form = ConfirmedReasonForm()

@@ -11,6 +11,7 @@ from leadthe import audit
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
 from leadthe.models import Course, User, utcnow
+from leadthe.models.enums import TicketStatus
 from leadthe.models.support import Feedback, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.net import absolute_url
 
@@ -42,7 +43,7 @@ def add_reply(ticket: SupportTicket, author: User, body: str, *, from_staff: boo
     db.session.add(message)
     ticket.updated_at = utcnow()
     if from_staff:
-        ticket.status = "answered"
+        ticket.status = TicketStatus.ANSWERED
         if ticket.assigned_to_id is None:
             ticket.assigned_to_id = author.id
         person = ticket.user
@@ -50,14 +51,14 @@ def add_reply(ticket: SupportTicket, author: User, body: str, *, from_staff: boo
                    user=person, name=person.first_name, ticket=ticket, body=body,
                    link=absolute_url("support.ticket", ticket_id=ticket.id))
     else:
-        ticket.status = "open"
+        ticket.status = TicketStatus.OPEN
     return message
 
 
 def staff_queue(status: str = "active", q: str = "", page: int = 1, per_page: int = 50):
     stmt = sa.select(SupportTicket)
     if status == "active":
-        stmt = stmt.where(SupportTicket.status.in_(("open", "waiting")))
+        stmt = stmt.where(SupportTicket.status.in_((TicketStatus.OPEN, TicketStatus.WAITING)))
     elif status in ("open", "waiting", "answered", "closed"):
         stmt = stmt.where(SupportTicket.status == status)
     if q:

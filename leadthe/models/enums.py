@@ -1,0 +1,104 @@
+"""The closed sets of values stored as strings: roles, states and kinds.
+
+``StrEnum`` members are their string values (``Role.ADMIN == "admin"``), so forms, templates, exports and
+the command line keep seeing the same strings; the database accepts nothing else (a CHECK constraint per
+column, declared with ``check_in`` on the model and created by migration 0010).
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+
+class Role(StrEnum):
+    LEARNER = "learner"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    # LeadThe.AI's own people, in no company
+    STAFF = "staff"
+    DPO = "dpo"
+
+
+ORG_ROLES = (Role.LEARNER, Role.MANAGER, Role.ADMIN)
+PLATFORM_ROLES = (Role.STAFF, Role.DPO)
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"  # by a company admin
+    LOCKED = "locked"  # reported as a minor, or erasure without a grace period
+    ERASURE_PENDING = "erasure_pending"
+    CLOSED = "closed"
+
+
+class OrgStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+
+
+class RequestKind(StrEnum):
+    """Privacy requests (GDPR/CCPA)."""
+    ACCESS = "access"
+    PORTABILITY = "portability"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+    RESTRICTION = "restriction"
+    OBJECTION = "objection"
+    CONSENT_WITHDRAWAL = "consent_withdrawal"
+    OPT_OUT = "opt_out"
+    KNOW = "know"
+    QUESTION = "question"
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+class ExportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    WAITING = "waiting"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class MailStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def check_in(column: str, allowed) -> sa.CheckConstraint:
+    """CHECK (column IN (...)) over an enum or some of its members, named ``ck_<table>_<column>`` by the
+    naming convention. Migration 0010 creates the same constraints (migrations import nothing of ours)."""
+    values = ", ".join(f"'{member.value}'" for member in allowed)
+    return sa.CheckConstraint(f"{column} IN ({values})", name=column)
+
