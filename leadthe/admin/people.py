@@ -251,6 +251,18 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
         raise ImportFileProblem(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from exc
     # newline="": the csv module itself reads \r\n, \n and a bare \r as line ends (and keeps them in quoted cells)
     reader = csv.reader(io.StringIO(text, newline=""))
+    pos = _import_header(reader)
+    teams = {name.strip().lower(): tid for tid, name in db.session.execute(sa.select(Team.id, Team.name).where(Team.org_id == org_id))}
+    rows = _import_rows(reader, pos)
+    taken = _addresses_in_use(org_id, [r.email for r in rows if r.email])
+    seen: dict[str, int] = {}
+    for row in rows:
+        _check_import_row(row, seen, taken, teams)
+    return rows
+
+
+def _import_header(reader) -> dict[str, int]:
+    """Where each import column is, from the file's first line."""
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration as exc:
@@ -261,8 +273,11 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
     if missing:
         raise ImportFileProblem(_("The first line must name the columns email,name,job_title,department,team,role "
                                                   "(missing: %(missing)s).", missing=", ".join(missing)))
-    pos = {c: header.index(c) for c in IMPORT_COLUMNS}
-    teams = {name.strip().lower(): tid for tid, name in db.session.execute(sa.select(Team.id, Team.name).where(Team.org_id == org_id))}
+    return {c: header.index(c) for c in IMPORT_COLUMNS}
+
+
+def _import_rows(reader, pos: dict[str, int]) -> list[ImportRow]:
+    """The file's non-blank lines as rows, not yet checked."""
     rows: list[ImportRow] = []
     try:
         for number, cells in enumerate(reader, start=2):
@@ -276,7 +291,11 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
             rows.append(row)
     except csv.Error as exc:
         raise _unreadable(reader, exc) from exc
-    emails = [r.email for r in rows if r.email]
+    return rows
+
+
+def _addresses_in_use(org_id: int, emails: list[str]) -> set[str]:
+    """Those of ``emails`` that a person of the company has, or a pending invitation of it is for."""
     taken: set[str] = set()
     for chunk in range(0, len(emails), 900):  # stay under SQLite's bound-parameter limit
         part = emails[chunk:chunk + 900]
@@ -285,25 +304,27 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
         taken |= set(db.session.scalars(sa.select(Invitation.email).where(
             Invitation.org_id == org_id, Invitation.email.in_(part), Invitation.status == "pending",
             Invitation.expires_at > utcnow())))
-    seen: dict[str, int] = {}
-    for row in rows:
-        if not row.email:
-            row.problems.append(_("no e-mail address"))
-        elif len(row.email) > 254 or not EMAIL_RE.match(row.email):
-            row.problems.append(_("“%(email)s” is not a valid e-mail address", email=row.email))
-        elif row.email in seen:
-            row.problems.append(_("the same address is on line %(line)s", line=seen[row.email]))
-        elif row.email in taken:
-            row.problems.append(_("this person already has an account or a pending invitation"))
-        if row.email and row.email not in seen:
-            seen[row.email] = row.line
-        if row.role not in ROLES:
-            row.problems.append(_("unknown role “%(role)s” (use learner, manager or admin)", role=row.role))
-        if row.team:
-            row.team_id = teams.get(row.team.lower())
-            if row.team_id is None:
-                row.problems.append(_("no team called “%(team)s” (create it first)", team=row.team))
-    return rows
+    return taken
+
+
+def _check_import_row(row: ImportRow, seen: dict[str, int], taken: set[str], teams: dict[str, int]) -> None:
+    """Add the row's problems (``seen``: the line each address was first on) and find its team."""
+    if not row.email:
+        row.problems.append(_("no e-mail address"))
+    elif len(row.email) > 254 or not EMAIL_RE.match(row.email):
+        row.problems.append(_("“%(email)s” is not a valid e-mail address", email=row.email))
+    elif row.email in seen:
+        row.problems.append(_("the same address is on line %(line)s", line=seen[row.email]))
+    elif row.email in taken:
+        row.problems.append(_("this person already has an account or a pending invitation"))
+    if row.email and row.email not in seen:
+        seen[row.email] = row.line
+    if row.role not in ROLES:
+        row.problems.append(_("unknown role “%(role)s” (use learner, manager or admin)", role=row.role))
+    if row.team:
+        row.team_id = teams.get(row.team.lower())
+        if row.team_id is None:
+            row.problems.append(_("no team called “%(team)s” (create it first)", team=row.team))
 
 
 def _unreadable(reader, exc: csv.Error) -> ImportFileProblem:

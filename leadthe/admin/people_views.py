@@ -101,24 +101,26 @@ def _status_action(user_id, action):
     return person
 
 
+def _status_change(user_id, action, done):
+    """Deactivate or reactivate a person: ``done(person)`` is the message on success."""
+    person = _status_action(user_id, action)
+    if not isinstance(person, User):
+        return person
+    flash(done(person), "success")
+    return see_other(url_for("admin.user_detail", user_id=person.id))
+
+
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 @manager_or_admin_required
 def user_deactivate(user_id):
-    person = _status_action(user_id, people.deactivate)
-    if not isinstance(person, User):
-        return person
-    flash(_("%(name)s is deactivated and signed out everywhere.", name=person.name), "success")
-    return see_other(url_for("admin.user_detail", user_id=person.id))
+    return _status_change(user_id, people.deactivate,
+                          lambda person: _("%(name)s is deactivated and signed out everywhere.", name=person.name))
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
 @manager_or_admin_required
 def user_reactivate(user_id):
-    person = _status_action(user_id, people.reactivate)
-    if not isinstance(person, User):
-        return person
-    flash(_("%(name)s can log in again.", name=person.name), "success")
-    return see_other(url_for("admin.user_detail", user_id=person.id))
+    return _status_change(user_id, people.reactivate, lambda person: _("%(name)s can log in again.", name=person.name))
 
 
 @bp.route("/users/<int:user_id>/close", methods=["POST"])

@@ -71,15 +71,13 @@ def create_company(*, name, email, password, organization, job_title="", departm
 
 def send_verification(user: User) -> None:
     token = _serializer("verify-email").dumps({"uid": user.id, "email": user.email})
-    queue_mail(
-        user.email,
-        "Confirm your e-mail address for LeadThe.AI",
-        "verify_email",
-        kind="verify_email",
-        user=user,
-        name=user.first_name,
-        link=absolute_url("auth.verify_email", token=token),
-    )
+    _mail_link(user, "Confirm your e-mail address for LeadThe.AI", "verify_email", "auth.verify_email", token)
+
+
+def _mail_link(user: User, subject: str, template: str, endpoint: str, token: str) -> None:
+    """Mail the person a link with a token (the mail's kind is its template's name)."""
+    queue_mail(user.email, subject, template, kind=template, user=user, name=user.first_name,
+               link=absolute_url(endpoint, token=token))
 
 
 def user_for_verification(token: str) -> User | None:
@@ -130,15 +128,7 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.is_active:
         return
     token = _serializer("reset-password").dumps({"uid": user.id, "ph": _fingerprint(user.password_hash)})
-    queue_mail(
-        user.email,
-        "Reset your LeadThe.AI password",
-        "reset_password",
-        kind="reset_password",
-        user=user,
-        name=user.first_name,
-        link=absolute_url("auth.reset_password", token=token),
-    )
+    _mail_link(user, "Reset your LeadThe.AI password", "reset_password", "auth.reset_password", token)
     audit.record("password.reset_requested", subject=user)
 
 

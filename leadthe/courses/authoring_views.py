@@ -31,6 +31,15 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
                 "kind": form.kind.data, "minutes": form.minutes.data, "body": form.body.data or "",
                 "prompt": form.prompt.data or "", "video_url": form.video_url.data or "", "transcript": form.transcript.data or ""}
 
+    def moved(course_id, item_id, item_or_404, move):
+        """Move a module or lesson of the course one place up or down (the form's direction); the course and it."""
+        course = authoring.course_or_404(course_id, owner_of(current_user))
+        item = item_or_404(course, item_id)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        move(course, item, request.form.get("direction", "down"))
+        return course, item
+
     def preview_of(form_field):
         return render_markdown(form_field.data or "") if request.form.get("action") == "preview" else None
 
@@ -116,11 +125,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
     @bp.route("/courses/<int:course_id>/modules/<int:module_id>/move", methods=["POST"], endpoint="move_module")
     @guard
     def move_module(course_id, module_id):
-        course = authoring.course_or_404(course_id, owner_of(current_user))
-        module = authoring.module_or_404(course, module_id)
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        authoring.move_module(course, module, request.form.get("direction", "down"))
+        course, module = moved(course_id, module_id, authoring.module_or_404, authoring.move_module)
         db.session.commit()
         return see_other(url_for(f"{area}.edit_course", course_id=course.id) + f"#module-{module.id}")
 
@@ -155,10 +160,6 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
     @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/move", methods=["POST"], endpoint="move_lesson")
     @guard
     def move_lesson(course_id, lesson_id):
-        course = authoring.course_or_404(course_id, owner_of(current_user))
-        lesson = authoring.lesson_or_404(course, lesson_id)
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        authoring.move_lesson(course, lesson, request.form.get("direction", "down"))
+        course, lesson = moved(course_id, lesson_id, authoring.lesson_or_404, authoring.move_lesson)
         db.session.commit()
         return see_other(url_for(f"{area}.edit_course", course_id=course.id) + f"#lesson-{lesson.id}")

@@ -84,9 +84,7 @@ def _staff_choices():
 @bp.route("/support/<int:ticket_id>", methods=["GET", "POST"])
 @staff_required
 def support_ticket(ticket_id):
-    ticket = db.session.get(SupportTicket, ticket_id)
-    if ticket is None:
-        abort(404)
+    ticket = db.get_or_404(SupportTicket, ticket_id)
     form = ReplyForm(prefix="reply")
     admin_form = TicketAdminForm(prefix="ticket", data={"status": ticket.status, "assign": str(ticket.assigned_to_id or "")})
     admin_form.assign.choices = _staff_choices()
@@ -108,9 +106,7 @@ def support_ticket(ticket_id):
 @bp.route("/users/<int:user_id>", methods=["GET"])
 @staff_required
 def user_view(user_id):
-    person = db.session.get(User, user_id)
-    if person is None:
-        abort(404)
+    person = db.get_or_404(User, user_id)
     grant = support.active_grant(current_user, person.id)
     if grant:
         audit.record_apart("staff.viewed_user", actor=current_user, subject=person, org_id=person.org_id, grant_id=grant.id)

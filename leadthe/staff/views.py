@@ -32,9 +32,7 @@ def privacy_requests():
 @bp.route("/privacy-requests/<int:request_id>", methods=["GET", "POST"])
 @staff_required
 def privacy_request(request_id):
-    req = db.session.get(PrivacyRequest, request_id)
-    if req is None:
-        abort(404)
+    req = db.get_or_404(PrivacyRequest, request_id)
     form = AnswerForm()
     if req.status in services.OPEN_STATUSES and form.validate_on_submit():
         answer_request(req, current_user, form.response.data, form.outcome.data)
