@@ -136,20 +136,13 @@ def test_a_form_refused_under_htmx_is_rolled_back_although_it_answers_200(hooked
     assert not _org_names(hooked)
 
 
-def test_a_refused_login_keeps_its_audit_event_and_nothing_else(hooked):
+@pytest.mark.parametrize("name, action", [("failed_login", "login.failed"), ("refused_step_up", "reauth.failed")])
+def test_a_refused_login_or_step_up_keeps_its_audit_event_and_nothing_else(hooked, name, action):
     make_user(hooked, make_org(hooked, "Acme"), email="ada@example.com")
     hooked.config["_EMAIL"] = "ada@example.com"
-    assert _post(hooked, "failed_login").status_code == 422
+    assert _post(hooked, name).status_code == 422
     assert _org_names(hooked) == {"Acme"}
-    assert audit_actions(hooked) == ["login.failed"]
-
-
-def test_a_refused_step_up_keeps_its_audit_event_and_nothing_else(hooked):
-    make_user(hooked, make_org(hooked, "Acme"), email="ada@example.com")
-    hooked.config["_EMAIL"] = "ada@example.com"
-    assert _post(hooked, "refused_step_up").status_code == 422
-    assert _org_names(hooked) == {"Acme"}
-    assert audit_actions(hooked) == ["reauth.failed"]
+    assert audit_actions(hooked) == [action]
 
 
 def test_a_commit_that_fails_is_a_500_not_a_redirect(app, make_app):
