@@ -178,13 +178,14 @@ def _init_blueprints(app: Flask) -> None:
 def _init_request_hooks(app: Flask) -> None:
     from flask_login import current_user
 
-    from leadthe.database import guard_read_requests, read_request_mode
+    from leadthe.database import guard_read_requests, one_transaction_per_request, read_request_mode
     from leadthe.extensions import db
     from leadthe.net import reject_nul_bytes
     from leadthe.tenancy import activate_tenant, deactivate_tenant
 
     app.before_request(reject_nul_bytes)  # first: before the user loader or any view queries with it
     guard_read_requests(app)
+    one_transaction_per_request(app)
 
     @app.before_request
     def _load_user_and_tenant():

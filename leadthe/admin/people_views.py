@@ -68,14 +68,13 @@ def user_role(user_id):
             problem = confirm_identity(current_user, form.password.data, form.code.data)
             if problem:
                 show_problem(form, problem)
-                db.session.commit()  # keep the audit event of the failed confirmation
             else:
                 try:
                     changed = people.change_role(current_user, person, form.role.data)
                 except people.LastAdmin as exc:
                     form.role.errors.append(str(exc))
                 else:
-                    db.session.commit()
+                    db.session.flush()
                     flash(_("%(name)s is now %(role)s.", name=person.name, role=form.role.data) if changed
                           else _("Nothing changed."), "success")
                     return see_other(url_for("admin.user_detail", user_id=person.id))
@@ -97,7 +96,7 @@ def _status_action(user_id, action):
     except people.LastAdmin as exc:
         flash(str(exc), "error")
         return see_other(url_for("admin.user_detail", user_id=person.id))
-    db.session.commit()
+    db.session.flush()
     return person
 
 
@@ -155,7 +154,7 @@ def invitations():
             form.email.errors.append(_("This person already has an account.") if str(exc) == "already has an account"
                                      else _("This person already has a pending invitation."))
         else:
-            db.session.commit()
+            db.session.flush()
             flash(_("Invitation sent to %(email)s.", email=form.email.data.strip().lower()), "success")
             return see_other(url_for("admin.invitations"))
     return render_form("admin/invitations.html", form, block="invite_form", pending=people.pending_invitations(current_user.org_id),
@@ -173,7 +172,7 @@ def invitation_resend(invitation_id):
         except people.SendingRefused as exc:
             flash(str(exc), "error")
         else:
-            db.session.commit()
+            db.session.flush()
             flash(_("A new invitation link was sent to %(email)s.", email=inv.email), "success")
     return see_other(url_for("admin.invitations"))
 
@@ -185,7 +184,7 @@ def invitation_revoke(invitation_id):
     require_admin(current_user)
     if EmptyForm().validate_on_submit() and inv.status == "pending":
         people.revoke_invitation(current_user, inv)
-        db.session.commit()
+        db.session.flush()
         flash(_("The invitation for %(email)s is revoked; its link no longer works.", email=inv.email), "success")
     return see_other(url_for("admin.invitations"))
 
@@ -212,7 +211,7 @@ def users_import():
         else:
             if not any(r.problems for r in rows):
                 batch = people.store_import(current_user, rows)  # the only write: the checked rows, for the go-ahead
-                db.session.commit()
+                db.session.flush()
     invalid = bool(rows and any(r.problems for r in rows))
     return render_form("admin/import.html", form, invalid=invalid, rows=rows, batch=batch,
                        problems=sum(1 for r in rows or [] if r.problems), confirm_form=EmptyForm())
@@ -233,6 +232,6 @@ def users_import_apply(batch_id):
         db.session.rollback()
         flash(str(exc), "error")
         return see_other(url_for("admin.users_import"))
-    db.session.commit()
+    db.session.flush()
     flash(_("%(n)s invitations sent.", n=count), "success")
     return see_other(url_for("admin.invitations"))

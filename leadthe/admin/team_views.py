@@ -27,7 +27,7 @@ def teams_page():
             except teams.TeamProblem as exc:
                 form.name.errors.append(str(exc))
             else:
-                db.session.commit()
+                db.session.flush()
                 flash(_("Team “%(name)s” created.", name=team.name), "success")
                 return see_other(url_for("admin.team_detail", team_id=team.id))
     page = page_arg()
@@ -69,7 +69,7 @@ def team_rename(team_id):
         except teams.TeamProblem as exc:
             form.name.errors.append(str(exc))
         else:
-            db.session.commit()
+            db.session.flush()
             flash(_("Team renamed."), "success")
             return see_other(url_for("admin.team_detail", team_id=team.id))
     return render_form("admin/team.html", form, **_team_page(team, rename_form=form))
@@ -83,7 +83,7 @@ def team_delete(team_id):
     if form.validate_on_submit():
         name = team.name
         teams.delete_team(current_user, team)
-        db.session.commit()
+        db.session.flush()
         flash(_("Team “%(name)s” deleted. Its members keep their accounts and progress.", name=name), "success")
         return see_other(url_for("admin.teams_page"))
     return render_template("admin/team_delete.html", team=team, form=form)
@@ -100,7 +100,7 @@ def team_add_member(team_id):
         except teams.TeamProblem as exc:
             form.email.errors.append(str(exc))
         else:
-            db.session.commit()
+            db.session.flush()
             flash(_("%(name)s added to the team.", name=person.name), "success")
             return see_other(url_for("admin.team_detail", team_id=team.id))
     return render_form("admin/team.html", form, **_team_page(team, member_form=form))
@@ -121,7 +121,7 @@ def team_remove_member(team_id, user_id):
     team, membership = _membership_or_404(team_id, user_id)
     if EmptyForm().validate_on_submit():
         teams.remove_member(current_user, team, membership)
-        db.session.commit()
+        db.session.flush()
         flash(_("Removed from the team."), "success")
     return see_other(url_for("admin.team_detail", team_id=team.id))
 
@@ -132,6 +132,6 @@ def team_set_manager(team_id, user_id):
     team, membership = _membership_or_404(team_id, user_id)
     if EmptyForm().validate_on_submit():
         teams.set_manager(current_user, team, membership, request.form.get("manager") == "1")
-        db.session.commit()
+        db.session.flush()
         flash(_("Team managers updated."), "success")
     return see_other(url_for("admin.team_detail", team_id=team.id))

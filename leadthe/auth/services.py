@@ -111,13 +111,13 @@ def authenticate(email: str, password: str) -> LoginResult:
     user = find_user_by_email(email)
     if user is None:
         burn_equal_time(password)
-        audit.record("login.failed", reason="unknown_email", email_hash=_fingerprint(normalize_email(email)))
+        audit.record_apart("login.failed", reason="unknown_email", email_hash=_fingerprint(normalize_email(email)))
         return LoginResult(None, str(GENERIC_LOGIN_ERROR))
     if not check_password(password, user.password_hash):
-        audit.record("login.failed", subject=user, reason="bad_password")
+        audit.record_apart("login.failed", subject=user, reason="bad_password")
         return LoginResult(None, str(GENERIC_LOGIN_ERROR))
     if not user.is_active:
-        audit.record("login.refused", subject=user, reason=user.status)
+        audit.record_apart("login.refused", subject=user, reason=user.status)
         return LoginResult(None, str(_l("This account is not active. Please ask your company's LeadThe.AI admin.")))
     return LoginResult(user)
 

@@ -69,7 +69,7 @@ def acknowledge(document_id):
     doc = db.get_or_404(PolicyDocument, document_id)
     if EmptyForm().validate_on_submit():
         services.acknowledge(current_user, doc)
-        db.session.commit()
+        db.session.flush()
     if is_htmx():
         return ""  # the notice removes itself
     return see_other(safe_next(request.form.get("next"), url_for("core.dashboard")))
