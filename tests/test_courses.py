@@ -719,6 +719,57 @@ def test_a_company_course_comes_first_at_a_shared_address(app, companies, tmp_pa
     assert "Company A shared" in admin_a.get("/courses/shared").get_data(as_text=True)
 
 
+def test_one_course_rule_for_catalogue_player_and_search_for_each_kind_of_viewer(app, companies, tmp_path):
+    """The catalogue, the player and the full-text search apply one rule: published platform courses for
+    everyone, a company's own for its people, drafts only in the player and only for their authors, and where a
+    company's course has a platform course's address, that company's people find only their own (the address
+    opens theirs; search used to list the platform's as well, a hit that opened another course)."""
+    a, b = companies
+    root = tmp_path / "content"
+    for slug, word in (("plat", "Platypus"), ("platdraft", "Pelican"), ("own", "Ocelot"), ("owndraft", "Oriole"),
+                       ("shared", "Shark")):
+        write_course(root, slug, 1, title=f"{word} course", org_text=word)
+    load(app, root)
+    with app.app_context():
+        for slug, org_id, published in (("platdraft", None, False), ("own", a.org.id, True), ("owndraft", a.org.id, False)):
+            course = db.session.scalar(sa.select(Course).where(Course.slug == slug))
+            course.org_id, course.published = org_id, published
+        db.session.add(Course(org_id=a.org.id, slug="shared", title="Walrus course", published=True))
+        db.session.commit()
+    staff = make_staff(app, email="viewer@leadthe.example")
+    viewers = {"staff": staff, "admin a": a.admin, "manager a": a.manager, "learner a": a.learner,
+               "admin b": b.admin, "learner b": b.learner}
+    clients = {}
+    for name, person in viewers.items():
+        clients[name] = app.test_client()
+        if person is staff:
+            login_with_code(clients[name], app, staff)
+        else:
+            login(clients[name], person.email)
+
+    def seen(who):
+        client = clients[who]
+        catalogue = client.get("/courses").get_data(as_text=True)
+        return {
+            "catalogue": {w for w in ("Platypus", "Pelican", "Ocelot", "Oriole", "Shark", "Walrus") if f"{w} course" in catalogue},
+            "course pages": {slug for slug in ("plat", "platdraft", "own", "owndraft") if client.get(f"/courses/{slug}").status_code == 200},
+            "player": {slug for slug in ("plat", "platdraft", "own", "owndraft", "shared")
+                       if client.get(f"/courses/{slug}/lessons/l1").status_code != 404},
+            "shared address": "Walrus" if "Walrus course" in client.get("/courses/shared").get_data(as_text=True) else "Shark",
+            "search": {w for w in ("platypus", "pelican", "ocelot", "oriole", "shark")
+                       if "Nothing found" not in client.get(f"/search?q={w}").get_data(as_text=True)},
+        }
+
+    platform_view = {"catalogue": {"Platypus", "Shark"}, "course pages": {"plat"}, "player": {"plat", "shared"},
+                     "shared address": "Shark", "search": {"platypus", "shark"}}
+    company_a_view = {"catalogue": {"Platypus", "Ocelot", "Walrus"}, "course pages": {"plat", "own"}, "player": {"plat", "own"},
+                      "shared address": "Walrus", "search": {"platypus", "ocelot"}}
+    assert seen("staff") == platform_view | {"course pages": {"plat", "platdraft"}, "player": {"plat", "platdraft", "shared"}}
+    assert seen("admin a") == company_a_view | {"course pages": {"plat", "own", "owndraft"}, "player": {"plat", "own", "owndraft"}}
+    assert seen("manager a") == seen("learner a") == company_a_view
+    assert seen("admin b") == seen("learner b") == platform_view
+
+
 def test_an_address_clash_in_the_content_folder_skips_that_course_with_a_warning(app, companies, tmp_path):
     """A company's course with the address of a content course no longer aborts ``load-content`` (and so
     ``make run``); two folders with one address skip the second, a quiz address used twice skips that quiz,

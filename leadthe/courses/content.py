@@ -205,8 +205,7 @@ def _load_course(course_dir: Path, report: LoadReport, loaded: dict[str, Path]) 
         return
     loaded[slug] = course_dir
     # platform courses only: a company's course may use the same address (addresses are unique per owner)
-    course = db.session.scalar(sa.select(Course).where(Course.slug == slug, Course.org_id.is_(None))
-                               .execution_options(all_tenants=True))
+    course = db.session.scalar(sa.select(Course).where(Course.slug == slug, Course.org_id.is_(None)))
     if course is None:
         course = Course(slug=slug, org_id=None, published=bool(data.get("published", True)))
         db.session.add(course)
