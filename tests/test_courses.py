@@ -10,50 +10,10 @@ from sqlalchemy import event
 
 from leadthe.extensions import db
 from leadthe.models import ActivityDay, Course, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery, utcnow
-from tests.conftest import PASSWORD, csrf_from, login_with_code, make_staff, make_user, post_form
+from tests.conftest import csrf_from, login_with_code, make_staff, make_user, post_form
+from tests.helpers import admin_creates_private_course, complete, enrol, load, login, write_course, write_quiz_course
 
 CONTENT = Path(__file__).resolve().parent.parent / "leadthe" / "content"
-
-
-def login(client, email):
-    r = post_form(client, "/login", {"email": email, "password": PASSWORD})
-    assert r.status_code == 303, r.get_data(as_text=True)[:500]
-
-
-def load(app, path=None):
-    from leadthe.courses.content import load_content
-
-    with app.app_context():
-        report = load_content(path)
-        db.session.commit()
-        return report
-
-
-def write_course(root: Path, slug: str, lessons: int, *, title="Course", org_text="", modules=1):
-    course = root / slug
-    course.mkdir(parents=True)
-    (course / "course.md").write_text(f"---\nslug: {slug}\ntitle: {title}\nsummary: A test course {org_text}\ntopic: testing\nlevel: beginner\norder: 1\n---\nAbout it.\n")
-    per = max(1, lessons // modules)
-    n = 0
-    for m in range(1, modules + 1):
-        mdir = course / f"{m:02d}-mod{m}"
-        mdir.mkdir()
-        (mdir / "module.md").write_text(f"---\nslug: mod{m}\ntitle: Module {m}\norder: {m}\n---\n")
-        count = per if m < modules else lessons - n
-        for i in range(1, count + 1):
-            n += 1
-            (mdir / f"{i:03d}-l{n}.md").write_text(f"---\nslug: l{n}\ntitle: Lesson {n}\nkind: reading\nminutes: 3\n---\nBody of lesson {n}.\n")
-    return course
-
-
-def enrol(client, slug):
-    page = client.get(f"/courses/{slug}").get_data(as_text=True)
-    return client.post(f"/courses/{slug}/enroll", data={"csrf_token": csrf_from(page)})
-
-
-def complete(client, slug, lesson, headers=None):
-    page = client.get(f"/courses/{slug}/lessons/{lesson}").get_data(as_text=True)
-    return client.post(f"/courses/{slug}/lessons/{lesson}/complete", data={"csrf_token": csrf_from(page)}, headers=headers or {})
 
 
 # --- content ---------------------------------------------------------------------------------------
@@ -513,28 +473,6 @@ def test_search_queries_are_not_stored_without_consent(app, client, companies, m
 
 # --- tenancy and authoring -----------------------------------------------------------------------------
 
-def admin_creates_private_course(client, title="Acme onboarding"):
-    r = post_form(client, "/admin/courses/new", {"title": title, "topic": "onboarding", "level": "beginner", "audience": "staff",
-                                                  "summary": "Only for us", "body": "Welcome **aboard**."})
-    assert r.status_code == 303, r.get_data(as_text=True)[:800]
-    course_url = r.headers["Location"]
-    r = post_form(client, course_url.replace("http://localhost", "").rstrip("/") + "/modules/new", {"title": "Start"}, page=course_url)
-    assert r.status_code == 303
-    new_lesson = course_url + "/lessons/new"
-    r = post_form(client, new_lesson, {"title": "Our tools", "kind": "reading", "minutes": "4", "body": "Use the zebrafish tool.",
-                                        "module_id": _first_option(client.get(new_lesson).get_data(as_text=True))})
-    assert r.status_code == 303, r.get_data(as_text=True)[:800]
-    r = post_form(client, course_url + "/publish", {"publish": "1"}, page=course_url)
-    assert r.status_code == 303
-    return course_url
-
-
-def _first_option(html):
-    import re
-
-    return re.search(r'<select[^>]*name="module_id"[^>]*>\s*<option[^>]*value="(\d+)"', html).group(1)
-
-
 def test_a_blank_address_name_keeps_the_course_address(app, companies):
     """Whitespace in the optional slug field (here 20,000 line breaks) counts as empty: the course keeps its
     address, and nothing unchecked reaches the database (it used to be saved as the slug, or fail on PostgreSQL)."""
@@ -774,7 +712,6 @@ def test_an_address_clash_in_the_content_folder_skips_that_course_with_a_warning
     """A company's course with the address of a content course no longer aborts ``load-content`` (and so
     ``make run``); two folders with one address skip the second, a quiz address used twice skips that quiz,
     each with a warning, and the rest is loaded."""
-    from tests.test_assessments import write_course as write_quiz_course
 
     a, _ = companies
     with app.app_context():

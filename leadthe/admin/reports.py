@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from leadthe.admin import scores
 from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
 from leadthe.extensions import db
-from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, SearchQuery, Team, TeamMembership,
-                            User, utcnow)
+from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, Quiz, QuizAttempt, SearchQuery, Team,
+                            TeamMembership, User, utcnow)
 
 K_ANONYMITY = 5  # managers never see an aggregate that stands for fewer people than this
 
@@ -52,16 +52,9 @@ def progress_stmt(members: sa.Select, *, day: date | None = None) -> sa.Select:
             .outerjoin(courses, courses.c.user_id == User.id)
             .outerjoin(month, month.c.user_id == User.id))
     score = scores.latest_score(members)
-    if score is not None:
-        stmt = stmt.add_columns(score.c.latest_score).outerjoin(score, score.c.user_id == User.id)
-    else:
-        stmt = stmt.add_columns(sa.null().label("latest_score"))
+    stmt = stmt.add_columns(score.c.latest_score).outerjoin(score, score.c.user_id == User.id)
     level = scores.maturity_level(members)
-    if level is not None:
-        stmt = stmt.add_columns(level.c.maturity).outerjoin(level, level.c.user_id == User.id)
-    else:
-        stmt = stmt.add_columns(sa.null().label("maturity"))
-    return stmt
+    return stmt.add_columns(level.c.maturity).outerjoin(level, level.c.user_id == User.id)
 
 
 def team_members(team: Team, viewer) -> list:
@@ -85,10 +78,7 @@ def person_summary(person: User):
 
 
 def person_attempts(person: User) -> list:
-    m = scores._models()
-    if m is None:
-        return []
-    A, Q = m.QuizAttempt, m.Quiz
+    A, Q = QuizAttempt, Quiz
     return db.session.execute(sa.select(Q.title, A.score, A.passed, A.created_at).join(Q, Q.id == A.quiz_id)
                               .where(A.user_id == person.id).order_by(A.created_at.desc()).limit(10)).all()
 
@@ -143,13 +133,10 @@ def teams_overview(viewer, page: int = 1, q: str = "") -> tuple[list[TeamRow], i
            .where(tm.team_id.in_(ids), ActivityDay.day >= month_start(day), tm.user_id.in_(active_people))
            .group_by(tm.team_id))
     activity = {r.team_id: r for r in db.session.execute(act)}
-    avg_scores = {}
-    m = scores._models()
-    if m is not None:
-        A = m.QuizAttempt
-        avg_scores = dict(db.session.execute(
-            sa.select(tm.team_id, sa.func.avg(A.score)).join(A, A.user_id == tm.user_id)
-            .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id)).all())
+    A = QuizAttempt
+    avg_scores = dict(db.session.execute(
+        sa.select(tm.team_id, sa.func.avg(A.score)).join(A, A.user_id == tm.user_id)
+        .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id)).all())
     rows = []
     for r in page_rows:
         c, a = counts.get(r.id), activity.get(r.id)
@@ -175,7 +162,6 @@ class Dashboard:
     courses: list = field(default_factory=list)  # (title, enrolled, completed)
     avg_score: float | None = None
     attempts: int = 0
-    scores_available: bool = False
     maturity: list = field(default_factory=list)  # (dimension label, [people at level 1..5])
 
     @property
@@ -202,7 +188,7 @@ DAYS = 30
 def dashboard(viewer, team_id: int | None = None) -> Dashboard:
     day = today()
     members = scope_user_ids(viewer, team_id=team_id)
-    d = Dashboard(scores_available=scores.available())
+    d = Dashboard()
     d.people = db.session.scalar(sa.select(sa.func.count()).select_from(members.subquery()))
     AD = ActivityDay
     since = day - timedelta(days=DAYS - 1)
@@ -232,19 +218,15 @@ def dashboard(viewer, team_id: int | None = None) -> Dashboard:
     d.courses = sorted(courses, key=lambda c: (-c[1], c[0]))[:15]
     d.enrolled_people = db.session.scalar(
         sa.select(sa.func.count()).select_from(User).where(User.id.in_(members), sa.exists().where(Enrollment.user_id == User.id)))
-    avg = scores.average_score(members)
-    if avg is not None:
-        value, d.attempts = db.session.execute(avg).one()
-        d.avg_score = round(float(value), 1) if value is not None else None
-    dist = scores.maturity_distribution(members)
-    if dist is not None:
-        labels = dict(scores.maturity_dimensions())
-        found: dict[str, list[int]] = {}
-        for dim, lvl, n in db.session.execute(dist):
-            if lvl is not None and 1 <= int(lvl) <= 5:
-                found.setdefault(dim, [0] * 5)[int(lvl) - 1] += int(n)
-        order = ["overall"] + list(labels)
-        d.maturity = [(_l("Overall level") if k == "overall" else labels.get(k, k), found.get(k, [0] * 5)) for k in order]
+    value, d.attempts = db.session.execute(scores.average_score(members)).one()
+    d.avg_score = round(float(value), 1) if value is not None else None
+    labels = dict(scores.maturity_dimensions())
+    found: dict[str, list[int]] = {}
+    for dim, lvl, n in db.session.execute(scores.maturity_distribution(members)):
+        if lvl is not None and 1 <= int(lvl) <= 5:
+            found.setdefault(dim, [0] * 5)[int(lvl) - 1] += int(n)
+    order = ["overall"] + list(labels)
+    d.maturity = [(_l("Overall level") if k == "overall" else labels.get(k, k), found.get(k, [0] * 5)) for k in order]
     return d
 
 
