@@ -76,14 +76,11 @@ def _init_extensions(app: Flask) -> None:
     import leadthe.tenancy  # noqa: F401  (registers the tenant filter)
 
 
-LANGUAGES = ("en", "de")
-
-
 def _select_locale():
     """The person's choice (account, else a consented preference cookie), then the browser's languages."""
     from flask import has_request_context
 
-    from leadthe.account.preferences import ui_preferences
+    from leadthe.account.preferences import LANGUAGES, ui_preferences
 
     if not has_request_context():
         return "en"  # worker and command line: mails and exports are English
@@ -93,7 +90,7 @@ def _select_locale():
         chosen = None
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
 def _layout_state() -> dict:

@@ -21,6 +21,7 @@ from leadthe.extensions import db
 from leadthe.mail import customer_text, queue_mail
 from leadthe.models import AuditEvent, ImportBatch, Invitation, Organization, Team, TeamMembership, User, utcnow
 from leadthe.net import absolute_url
+from leadthe.tenancy import unscoped
 
 ROLES = ("learner", "manager", "admin")
 INVITE_DAYS = 7
@@ -104,7 +105,8 @@ def email_in_use(org_id: int, email: str) -> str | None:
 
 def has_account(email: str) -> bool:
     """Whether the address has an account anywhere (the accepting side only: never shown to an admin)."""
-    return db.session.scalar(sa.select(User.id).where(User.email == email).execution_options(all_tenants=True)) is not None
+    return db.session.scalar(unscoped(sa.select(User.id).where(User.email == email),
+                                      reason="an address is one account across companies")) is not None
 
 
 INVITE_SUBJECT = "You are invited to LeadThe.AI"  # fixed: customer text never goes into a subject
@@ -194,7 +196,8 @@ def invitation_for_token(token: str) -> Invitation | None:
         data = _serializer().loads(token, max_age=INVITE_DAYS * 24 * 3600)
     except (BadSignature, SignatureExpired):
         return None
-    inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == data.get("i")).execution_options(all_tenants=True))
+    inv = db.session.scalar(unscoped(sa.select(Invitation).where(Invitation.id == data.get("i")),
+                                     reason="the signed link names the invitation, whoever is signed in here"))
     if inv is None or inv.nonce != data.get("n") or inv.status != "pending" or inv.expires_at <= utcnow():
         return None
     if db.session.scalar(sa.select(Organization.status).where(Organization.id == inv.org_id)) != "active":

@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from leadthe.admin import scores
 from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
 from leadthe.extensions import db
-from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, SearchQuery, Team, TeamMembership,
-                            User, utcnow)
+from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, Quiz, QuizAttempt, SearchQuery, Team,
+                            TeamMembership, User, utcnow)
 
 K_ANONYMITY = 5  # managers never see an aggregate that stands for fewer people than this
 
@@ -52,16 +52,9 @@ def progress_stmt(members: sa.Select, *, day: date | None = None) -> sa.Select:
             .outerjoin(courses, courses.c.user_id == User.id)
             .outerjoin(month, month.c.user_id == User.id))
     score = scores.latest_score(members)
-    if score is not None:
-        stmt = stmt.add_columns(score.c.latest_score).outerjoin(score, score.c.user_id == User.id)
-    else:
-        stmt = stmt.add_columns(sa.null().label("latest_score"))
+    stmt = stmt.add_columns(score.c.latest_score).outerjoin(score, score.c.user_id == User.id)
     level = scores.maturity_level(members)
-    if level is not None:
-        stmt = stmt.add_columns(level.c.maturity).outerjoin(level, level.c.user_id == User.id)
-    else:
-        stmt = stmt.add_columns(sa.null().label("maturity"))
-    return stmt
+    return stmt.add_columns(level.c.maturity).outerjoin(level, level.c.user_id == User.id)
 
 
 def team_members(team: Team, viewer) -> list:
@@ -85,10 +78,7 @@ def person_summary(person: User):
 
 
 def person_attempts(person: User) -> list:
-    m = scores._models()
-    if m is None:
-        return []
-    A, Q = m.QuizAttempt, m.Quiz
+    A, Q = QuizAttempt, Quiz
     return db.session.execute(sa.select(Q.title, A.score, A.passed, A.created_at).join(Q, Q.id == A.quiz_id)
                               .where(A.user_id == person.id).order_by(A.created_at.desc()).limit(10)).all()
 
@@ -148,13 +138,10 @@ def _team_figures(org_id: int, ids: list[int], day: date) -> tuple[dict, dict, d
            .where(tm.team_id.in_(ids), ActivityDay.day >= month_start(day), tm.user_id.in_(active_people))
            .group_by(tm.team_id))
     activity = {r.team_id: r for r in db.session.execute(act)}
-    avg_scores = {}
-    m = scores._models()
-    if m is not None:
-        A = m.QuizAttempt
-        avg_scores = dict(db.session.execute(
-            sa.select(tm.team_id, sa.func.avg(A.score)).join(A, A.user_id == tm.user_id)
-            .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id)).all())
+    A = QuizAttempt
+    avg_scores = dict(db.session.execute(
+        sa.select(tm.team_id, sa.func.avg(A.score)).join(A, A.user_id == tm.user_id)
+        .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id)).all())
     return counts, activity, avg_scores
 
 
@@ -180,7 +167,6 @@ class Dashboard:
     courses: list = field(default_factory=list)  # (title, enrolled, completed)
     avg_score: float | None = None
     attempts: int = 0
-    scores_available: bool = False
     maturity: list = field(default_factory=list)  # (dimension label, [people at level 1..5])
 
     @property
@@ -207,7 +193,7 @@ DAYS = 30
 def dashboard(viewer, team_id: int | None = None) -> Dashboard:
     day = today()
     members = scope_user_ids(viewer, team_id=team_id)
-    d = Dashboard(scores_available=scores.available())
+    d = Dashboard()
     d.people = db.session.scalar(sa.select(sa.func.count()).select_from(members.subquery()))
     _dashboard_activity(d, members, day)
     courses = db.session.execute(_course_enrolments(members)).all()
@@ -261,10 +247,8 @@ def _dashboard_activity(d: Dashboard, members: sa.Select, day: date) -> None:
 
 
 def _dashboard_maturity(members: sa.Select) -> list:
-    """(dimension label, [people at level 1..5]) with the overall level first; empty without the assessments area."""
+    """(dimension label, [people at level 1..5]) with the overall level first."""
     dist = scores.maturity_distribution(members)
-    if dist is None:
-        return []
     labels = dict(scores.maturity_dimensions())
     found: dict[str, list[int]] = {}
     for dim, lvl, n in db.session.execute(dist):

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from leadthe import audit
 from leadthe.extensions import db
 from leadthe.models import Team, TeamMembership, User
+from leadthe.tenancy import get_or_404
 
 
 class TeamProblem(ValueError):
@@ -75,7 +76,7 @@ def remove_member(admin: User, team: Team, membership: TeamMembership) -> None:
 
 def set_manager(admin: User, team: Team, membership: TeamMembership, manager: bool) -> None:
     membership.is_manager = manager
-    person = db.session.get(User, membership.user_id)
+    person = get_or_404(User, membership.user_id)
     if manager and person.role == "learner":
         person.role = "manager"
         audit.record("role.changed", actor=admin, subject=person, role="manager", previous="learner", via="team")

@@ -17,6 +17,7 @@ from leadthe.extensions import db
 from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
 from leadthe.models import Organization, User, utcnow
+from leadthe.tenancy import scoped_get, unscoped
 
 VERIFY_MAX_AGE = 3 * 24 * 3600
 RESET_MAX_AGE = 3600
@@ -32,7 +33,7 @@ def normalize_email(email: str) -> str:
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(
-        sa.select(User).where(User.email == normalize_email(email)).execution_options(all_tenants=True)
+        unscoped(sa.select(User).where(User.email == normalize_email(email)), reason="an address is one account across companies")
     )
 
 
@@ -85,7 +86,7 @@ def user_for_verification(token: str) -> User | None:
         data = _serializer("verify-email").loads(token, max_age=VERIFY_MAX_AGE)
     except (BadSignature, SignatureExpired):
         return None
-    user = db.session.get(User, data.get("uid"))
+    user = scoped_get(User, data.get("uid"))
     if user is None or user.email != data.get("email"):
         return None
     return user
@@ -142,7 +143,7 @@ def user_for_reset(token: str) -> User | None:
         data = _serializer("reset-password").loads(token, max_age=RESET_MAX_AGE)
     except (BadSignature, SignatureExpired):
         return None
-    user = db.session.get(User, data.get("uid"))
+    user = scoped_get(User, data.get("uid"))
     if user is None or not user.is_active or data.get("ph") != _fingerprint(user.password_hash):
         return None
     return user
@@ -196,7 +197,7 @@ def pending_second_step() -> User | None:
         data = _serializer("login-2fa").loads(token, max_age=SECOND_STEP_MAX_AGE)
     except (BadSignature, SignatureExpired):
         return None
-    user = db.session.get(User, data.get("uid"))
+    user = scoped_get(User, data.get("uid"))
     if user is None or not user.is_active or not user.has_2fa or data.get("ph") != _fingerprint(user.password_hash):
         return None
     return user

@@ -398,8 +398,7 @@ def _load_course(course_dir: Path, report: LoadReport, loaded: dict[str, Path]) 
     if spec is None:
         return
     # platform courses only: a company's course may use the same address (addresses are unique per owner)
-    found = db.session.scalar(sa.select(Course).where(Course.slug == spec.slug, Course.org_id.is_(None))
-                              .execution_options(all_tenants=True))
+    found = db.session.scalar(sa.select(Course).where(Course.slug == spec.slug, Course.org_id.is_(None)))
     course, before = _upsert(found, COURSE_FIELDS, Course, slug=spec.slug, org_id=None,
                              published=bool(spec.data.get("published", True)))
     apply_course(course, spec.data)

@@ -23,6 +23,7 @@ from leadthe.mail import queue_mail
 from leadthe.models import DataExport, Organization, PrivacyRequest, User, utcnow
 from leadthe.privacy.registry import SOURCES, personal_sources
 from leadthe.privacy.services import pseudonym, record_request, subject_clause
+from leadthe.tenancy import scoped_get
 from leadthe.worker import enqueue_job, job_handler
 
 HIDDEN_STATUSES = ("erasure_pending", "locked", "closed")
@@ -80,14 +81,14 @@ def request_for_cancel_token(token: str) -> PrivacyRequest | None:
         data = _serializer().loads(token, max_age=int(grace().total_seconds()))
     except (BadSignature, SignatureExpired):
         return None
-    req = db.session.get(PrivacyRequest, data.get("r"))
+    req = scoped_get(PrivacyRequest, data.get("r"))
     if req is None or req.user_id != data.get("u") or req.status != "scheduled":
         return None
     return req
 
 
 def cancel_erasure(req: PrivacyRequest) -> User:
-    user = db.session.get(User, req.user_id)
+    user = scoped_get(User, req.user_id)
     req.status, req.completed_at, req.response = "cancelled", utcnow(), "Cancelled by the person during the grace period."
     user.status = "active"
     audit.record("privacy.erasure_cancelled", actor=user, subject=user, request_id=req.id)
