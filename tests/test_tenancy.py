@@ -186,6 +186,8 @@ CORE_SQL_ALLOWED = {
     "leadthe/auth/sessions.py": "last-seen bookkeeping of the session's own person through write_transaction",
     "leadthe/analytics.py": "page view counts through write_transaction",
     "leadthe/audit.py": "audit events written apart, through write_transaction",
+    "leadthe/auth/reauth.py": "a step-up's window on the person's own session row, kept apart when the request is refused",
+    "leadthe/auth/twofactor.py": "the person's own used-code marker, kept apart when the request is refused",
     "leadthe/legal/services.py": "platform-wide policy documents, written through write_transaction",
     "leadthe/privacy/services.py": "the privacy centre counts one person's rows, table by table from the registry",
     "leadthe/privacy/export.py": "the export job (worker) reads one person's rows from the registry; the download mark through write_transaction",
