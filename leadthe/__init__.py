@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import leadthe.auth.sessions  # noqa: F401  (registers the user loader)
 import leadthe.tenancy  # noqa: F401  (registers the tenant filter)
 from leadthe.account import bp as account_bp
-from leadthe.account.preferences import DEFAULTS, ui_preferences
+from leadthe.account.preferences import DEFAULTS, LANGUAGES, ui_preferences
 from leadthe.account.security import require_2fa_setup
 from leadthe.admin import bp as admin_bp
 from leadthe.admin.invite_views import invite_bp
@@ -31,7 +31,7 @@ from leadthe.consent import bp as consent_bp
 from leadthe.consent.services import banner_needed, browser_signal
 from leadthe.core import bp as core_bp
 from leadthe.courses import bp as courses_bp
-from leadthe.database import configure_engine, guard_read_requests, read_request_mode
+from leadthe.database import configure_engine, guard_read_requests, one_transaction_per_request, read_request_mode
 from leadthe.dev import bp as dev_bp
 from leadthe.errors import register_error_handlers
 from leadthe.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -137,9 +137,6 @@ def _init_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
 
-LANGUAGES = ("en", "de")
-
-
 def _select_locale():
     """The person's choice (account, else a consented preference cookie), then the browser's languages."""
     if not has_request_context():
@@ -150,7 +147,7 @@ def _select_locale():
         chosen = None
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
 def _layout_state() -> dict:
@@ -209,6 +206,7 @@ def _init_signals() -> None:
 def _init_request_hooks(app: Flask) -> None:
     app.before_request(reject_nul_bytes)  # first: before the user loader or any view queries with it
     guard_read_requests(app)
+    one_transaction_per_request(app)
 
     @app.before_request
     def _load_user_and_tenant():

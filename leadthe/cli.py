@@ -122,7 +122,7 @@ def load_content_command(path: str | None):
     except ContentError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
-    db.session.commit()
+    db.session.commit()  # a command is its own unit of work (requests commit in one_transaction_per_request)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"content loaded from {path or 'the starter curriculum'}: {report.summary()}")

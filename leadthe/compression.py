@@ -49,15 +49,7 @@ def _compress(data: bytes, algo: str, static: bool) -> bytes:
 def compress_response(response: Response) -> Response:
     if response.direct_passthrough and request.endpoint != "static":
         return response
-    if (
-        response.status_code < 200
-        or response.status_code >= 300
-        or response.status_code == 204
-        or response.mimetype not in COMPRESSIBLE
-        or "Content-Encoding" in response.headers
-        or response.is_streamed and request.endpoint != "static"
-        or request.method == "HEAD"
-    ):
+    if not _worth_compressing(response):
         _add_vary(response)
         return response
     algo = _choose(request.headers.get("Accept-Encoding", ""))
@@ -72,13 +64,7 @@ def compress_response(response: Response) -> Response:
     if len(data) < MIN_SIZE:
         return response
     if request.endpoint == "static":
-        key = (request.path, response.headers.get("ETag", ""), algo)
-        with _lock:
-            body = _cache.get(key)
-        if body is None:
-            body = _compress(data, algo, static=True)
-            with _lock:
-                _cache[key] = body
+        body = _compressed_static(data, algo, response.headers.get("ETag", ""))
     else:
         body = _compress(data, algo, static=False)
     response.set_data(body)
@@ -87,6 +73,31 @@ def compress_response(response: Response) -> Response:
     if etag and not weak:
         response.set_etag(f"{etag}-{algo}")
     return response
+
+
+def _worth_compressing(response: Response) -> bool:
+    """A successful response with a body of a compressible type, not encoded or streamed yet (a static file may be)."""
+    return not (
+        response.status_code < 200
+        or response.status_code >= 300
+        or response.status_code == 204
+        or response.mimetype not in COMPRESSIBLE
+        or "Content-Encoding" in response.headers
+        or response.is_streamed and request.endpoint != "static"
+        or request.method == "HEAD"
+    )
+
+
+def _compressed_static(data: bytes, algo: str, etag: str) -> bytes:
+    """A static file's compressed body, once per file version (path and ETag) and algorithm."""
+    key = (request.path, etag, algo)
+    with _lock:
+        body = _cache.get(key)
+    if body is None:
+        body = _compress(data, algo, static=True)
+        with _lock:
+            _cache[key] = body
+    return body
 
 
 def _add_vary(response: Response) -> None:

@@ -56,16 +56,9 @@ def _check_production_rate_limits() -> None:
                           "process); set LEADTHE_SINGLE_PROCESS=1 if only one process serves")
 
 
-def load_config(instance_path: str) -> dict:
-    """Build the Flask config dict from the environment."""
-    inst = Path(instance_path)
-    # Safe by default: anything but an explicit development or test setting is production (`make run` says development).
-    env = os.environ.get("LEADTHE_ENV", "").strip().lower()
-    if env not in ("development", "test"):
-        env = "production"
-    production = env == "production"
-    base_url = os.environ.get("LEADTHE_BASE_URL", "").strip().rstrip("/")
-
+def _keys(inst: Path, production: bool, base_url: str) -> tuple[str, str]:
+    """The secret key and the data key(s): from the environment, which production must set (with the
+    rest it cannot start without); in development and tests generated once under instance/."""
     secret_key = os.environ.get("LEADTHE_SECRET_KEY", "").strip()
     data_key = os.environ.get("LEADTHE_DATA_KEY", "").strip()
     if production:
@@ -77,9 +70,23 @@ def load_config(instance_path: str) -> dict:
         if not base_url:
             raise ConfigError("LEADTHE_ENV=production needs LEADTHE_BASE_URL (the site's address, e.g. https://leadthe.example.com)")
         _check_production_rate_limits()
-    else:
-        secret_key = secret_key or _instance_secret(inst, "secret_key", lambda: secrets.token_urlsafe(48))
-        data_key = data_key or _instance_secret(inst, "data_key", _new_data_key)
+        return secret_key, data_key
+    secret_key = secret_key or _instance_secret(inst, "secret_key", lambda: secrets.token_urlsafe(48))
+    data_key = data_key or _instance_secret(inst, "data_key", _new_data_key)
+    return secret_key, data_key
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the Flask config dict from the environment."""
+    inst = Path(instance_path)
+    # Safe by default: anything but an explicit development or test setting is production (`make run` says development).
+    env = os.environ.get("LEADTHE_ENV", "").strip().lower()
+    if env not in ("development", "test"):
+        env = "production"
+    production = env == "production"
+    base_url = os.environ.get("LEADTHE_BASE_URL", "").strip().rstrip("/")
+
+    secret_key, data_key = _keys(inst, production, base_url)
 
     database_url = os.environ.get("LEADTHE_DATABASE_URL", "").strip() or f"sqlite:///{inst / 'leadthe.db'}"
 

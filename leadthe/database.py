@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -134,6 +134,87 @@ def write_transaction():
             yield conn
     finally:
         _force_mode.reset(token)
+
+
+_QUEUED = "leadthe_write_apart"  # g: writes waiting for the end of the request's transaction
+_REFUSED = "leadthe_request_refused"  # g: the request was refused although it answers below 400
+_COMMITTED = "leadthe_request_committed"  # g: the request's transaction was committed
+
+
+def write_apart(write, *, only_if_refused: bool = False) -> None:
+    """Run ``write(conn)`` in a short transaction of its own (``write_transaction()``) that is kept whatever
+    becomes of the request's: the audit event of a refused log-in, a refused step-up, a lock-out.
+
+    A GET/HEAD (which never writes through its session), the worker and the CLI run it at once. An unsafe
+    request (POST, ...) queues it for ``one_transaction_per_request``, which runs it after the request's own
+    transaction has ended (committed or rolled back): on SQLite that transaction began ``BEGIN IMMEDIATE``
+    and holds the write lock until then, so a second connection writing meanwhile would wait for it in vain.
+
+    ``only_if_refused``: the same change is also made through the request's session and is needed apart only
+    when the request is rolled back (a step-up that succeeded inside a request refused for another reason);
+    outside an unsafe request there is no such rollback, and nothing is written."""
+    if has_request_context() and request.method not in SAFE_METHODS:
+        g.setdefault(_QUEUED, []).append((write, only_if_refused))
+        return
+    if only_if_refused:
+        return
+    with write_transaction() as conn:
+        write(conn)
+
+
+def refuse_request() -> None:
+    """Mark the request as refused (a form answered with errors under htmx, which swaps only 2xx and so gets a
+    200): its changes are rolled back like those of a 4xx answer."""
+    g.setdefault(_REFUSED, True)
+
+
+def _write_queued(committed: bool) -> None:
+    queued = [write for write, only_if_refused in g.pop(_QUEUED, ()) if not (committed and only_if_refused)]
+    if queued:
+        with write_transaction() as conn:
+            for write in queued:
+                write(conn)
+
+
+def one_transaction_per_request(app) -> None:
+    """A request is one unit of work (Indico's ``RH.process``): views and services only flush; an unsafe
+    request (POST, ...) commits once, here, when it succeeded, and rolls back otherwise.
+
+    Succeeded: the answer is below 400 (a 303 after a save, an htmx fragment or ``HX-Redirect``, a 204, the
+    page showing new recovery codes) and not marked with ``refuse_request()``. A 4xx is a refused request (a
+    form re-rendered with errors as 422, ``abort(400/403/404)``, 409, a rate limit's 429) and a 5xx a failed
+    one (an exception the error handlers answered): nothing either of them flushed is kept, so a view may
+    flush and then refuse; what must survive a refusal goes through ``write_apart``.
+
+    The hook runs after the view, before the answer is sent (an ``after_request`` hook; the cookie with a new
+    session is written after it): a commit that fails becomes the 500 page, never a write lost behind a 303
+    already sent. Then the writes queued by ``write_apart`` run in their own short transaction. GET/HEAD
+    requests never write through their session (``guard_read_requests``), so there is nothing to commit.
+
+    The worker and the CLI commands are units of work of their own and commit explicitly (per job, per batch
+    of rows); services called both from views and from the worker only flush."""
+    from leadthe.extensions import db
+
+    @app.after_request
+    def _end_unit_of_work(response):
+        committed = response.status_code < 400 and not g.pop(_REFUSED, False)
+        if request.method not in SAFE_METHODS and db.session.registry.has():
+            if committed:
+                db.session.commit()
+                g.setdefault(_COMMITTED, True)
+            else:
+                db.session.rollback()
+        _write_queued(committed)
+        return response
+
+    @app.teardown_request
+    def _unfinished(_exc):
+        # the after_request hook did not run (an exception escaped the error handlers, e.g. a failed commit
+        # under tests) or a later hook queued more: end the request's transaction, then write what is queued
+        if g.get(_QUEUED):
+            if db.session.registry.has():
+                db.session.rollback()
+            _write_queued(committed=g.get(_COMMITTED, False))
 
 
 def read_request_mode(session) -> None:

@@ -30,9 +30,13 @@ def render(template: str, block: str | None = None, status: int = 200, **context
 
 def render_form(template: str, form, block: str | None = None, invalid: bool = False, **context):
     """Render a page with a form; an invalid submission (field errors, or ``invalid`` for a refusal
-    such as wrong credentials) answers 422, or 200 for htmx (which swaps only 2xx)."""
+    such as wrong credentials) answers 422, or 200 for htmx (which swaps only 2xx); either way the request
+    is refused, so what it flushed is rolled back (``leadthe.database.one_transaction_per_request``)."""
     status = 200
     if request.method == "POST" and (form.errors or invalid):
+        from leadthe.database import refuse_request
+
+        refuse_request()
         status = 200 if is_htmx() else 422
     return render(template, block=block, status=status, form=form, **context)
 

@@ -16,7 +16,6 @@ Another process's write shows within ``seconds``: the price of not asking the da
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from typing import Callable, TypeVar
 

@@ -33,15 +33,34 @@ def seed_scale(users: int = 10_000, teams: int = 500, org_name: str | None = Non
     started = time.monotonic()
     rnd = random.Random(42)
     now = utcnow()
-    today = now.date()
     org = Organization(name=org_name or f"Scale Corp {now:%Y%m%d%H%M%S}", leaderboard_enabled=True)
     db.session.add(org)
     db.session.flush()
     tag = f"o{org.id}"
-    # private courses so every person can have ~100 completed lessons
+    lesson_ids = _seed_courses(org.id, tag)
+    echo(f"courses: {len(lesson_ids)} with {sum(len(v) for v in lesson_ids.values())} lessons")
+    people = _seed_people(org.id, tag, users, teams, rnd, now)
+    ids = list(db.session.scalars(sa.select(User.id).where(User.org_id == org.id).order_by(User.id)))
+    echo(f"people: {len(ids)}  ({time.monotonic() - started:.1f}s)")
+    team_count, member_count = _seed_teams(org.id, ids, teams, now)
+    echo(f"teams: {team_count}, memberships: {member_count}")
+    total = _seed_progress(ids, lesson_ids, rnd, now,
+                           lambda total: echo(f"  progress rows: {total:,}  ({time.monotonic() - started:.1f}s)"))
+    _seed_maturity(org.id, ids, rnd, now)
+    db.session.commit()
+    echo(f"maturity results: about {int(len(ids) * 0.7):,}  ({time.monotonic() - started:.1f}s)")
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
+    echo(f"done: {total:,} progress rows in {time.monotonic() - started:.1f}s")
+    echo(f"admin log-in: {people[0]['email']} / {SCALE_PASSWORD}")
+    return org
+
+
+def _seed_courses(org_id: int, tag: str) -> dict[int, list[int]]:
+    """Private courses so every person can have ~100 completed lessons: their lesson ids in order, by course id."""
     course_rows = []
     for c in range(12):
-        course = Course(org_id=org.id, slug=f"{tag}-scale-course-{c}", title=f"Scale course {c + 1}", published=True,
+        course = Course(org_id=org_id, slug=f"{tag}-scale-course-{c}", title=f"Scale course {c + 1}", published=True,
                         lesson_count=12, minutes=60, position=100 + c)
         db.session.add(course)
         db.session.flush()
@@ -52,73 +71,83 @@ def seed_scale(users: int = 10_000, teams: int = 500, org_name: str | None = Non
                     "seq": i, "body_md": "", "body_html": "", "kind": "reading", "minutes": 5} for i in range(12)]
         db.session.execute(sa.insert(Lesson), lessons)
         course_rows.append(course.id)
-    lesson_ids = {cid: list(db.session.scalars(sa.select(Lesson.id).where(Lesson.course_id == cid).order_by(Lesson.seq)))
-                  for cid in course_rows}
-    echo(f"courses: {len(course_rows)} with {sum(len(v) for v in lesson_ids.values())} lessons")
+    return {cid: list(db.session.scalars(sa.select(Lesson.id).where(Lesson.course_id == cid).order_by(Lesson.seq)))
+            for cid in course_rows}
+
+
+def _seed_people(org_id: int, tag: str, users: int, teams: int, rnd: random.Random, now) -> list[dict]:
+    """The people (the first an admin, one manager per team), as inserted."""
     password_hash = hash_password(SCALE_PASSWORD)
     people = []
     for i in range(users):
         role = "admin" if i == 0 else ("manager" if i % (users // teams or 1) == 1 else "learner")
         last = now - timedelta(days=rnd.randint(0, 40), hours=rnd.randint(0, 23)) if rnd.random() < 0.9 else None
-        people.append({"org_id": org.id, "email": f"user{i}@{tag}.scale.example", "name": f"Person {i:05d} {rnd.choice('ABCDEFGH')}",
+        people.append({"org_id": org_id, "email": f"user{i}@{tag}.scale.example", "name": f"Person {i:05d} {rnd.choice('ABCDEFGH')}",
                        "job_title": "", "department": f"Dept {i % 20}", "password_hash": password_hash, "role": role,
                        "status": "active", "locale": "en", "email_verified_at": now, "password_changed_at": now,
                        "last_seen_at": last, "created_at": now, "totp_last_step": 0})
     _bulk(User.__table__, people)
-    ids = list(db.session.scalars(sa.select(User.id).where(User.org_id == org.id).order_by(User.id)))
-    echo(f"people: {len(ids)}  ({time.monotonic() - started:.1f}s)")
-    team_rows = [{"org_id": org.id, "name": f"Team {t:03d}", "created_at": now} for t in range(teams)]
+    return people
+
+
+def _seed_teams(org_id: int, ids: list[int], teams: int, now) -> tuple[int, int]:
+    """The teams, with everyone but the admin in one (the first of each its manager): how many teams and memberships."""
+    team_rows = [{"org_id": org_id, "name": f"Team {t:03d}", "created_at": now} for t in range(teams)]
     _bulk(Team.__table__, team_rows)
-    team_ids = list(db.session.scalars(sa.select(Team.id).where(Team.org_id == org.id).order_by(Team.id)))
+    team_ids = list(db.session.scalars(sa.select(Team.id).where(Team.org_id == org_id).order_by(Team.id)))
     per_team = max(len(ids) // len(team_ids), 1)
     members = []
     for n, uid in enumerate(ids[1:]):
         t = team_ids[min(n // per_team, len(team_ids) - 1)]
-        members.append({"org_id": org.id, "team_id": t, "user_id": uid, "is_manager": n % per_team == 0, "created_at": now})
+        members.append({"org_id": org_id, "team_id": t, "user_id": uid, "is_manager": n % per_team == 0, "created_at": now})
     _bulk(TeamMembership.__table__, members)
-    echo(f"teams: {len(team_ids)}, memberships: {len(members)}")
+    return len(team_ids), len(members)
+
+
+def _seed_progress(ids: list[int], lesson_ids: dict[int, list[int]], rnd: random.Random, now, progress) -> int:
+    """Enrolments, lesson completions and activity days for everyone, committed about every 100,000 rows
+    (``progress`` is told the running total); how many completions and days."""
     enrol, completions, days = [], [], []
     total = 0
     for uid in ids:
-        # how far along: most people moderately, some a lot, a few nothing
-        share = min(max(rnd.gauss(0.6, 0.25), 0.0), 1.0)
-        courses = rnd.sample(course_rows, k=max(1, round(share * len(course_rows))))
-        active_days = sorted(rnd.sample(range(120), k=rnd.randint(5, 40)))
-        per_day: dict[int, int] = {}
-        for cid in courses:
-            lessons = lesson_ids[cid]
-            done = lessons if rnd.random() < share else lessons[:rnd.randint(0, len(lessons))]
-            enrol.append({"user_id": uid, "course_id": cid, "created_at": now - timedelta(days=120),
-                          "completed_at": now - timedelta(days=rnd.randint(0, 100)) if len(done) == len(lessons) else None,
-                          "last_seen_at": now})
-            for lid in done:
-                back = rnd.choice(active_days)
-                per_day[back] = per_day.get(back, 0) + 1
-                completions.append({"user_id": uid, "lesson_id": lid, "course_id": cid, "completed_at": now - timedelta(days=back)})
-        for back in active_days:
-            days.append({"user_id": uid, "day": today - timedelta(days=back), "seconds": rnd.randint(60, 3600),
-                         "lessons_completed": per_day.get(back, 0), "last_ping_at": now - timedelta(days=back)})
+        _person_progress(uid, lesson_ids, rnd, now, enrol, completions, days)
         if len(completions) >= 100_000:
-            _bulk(Enrollment.__table__, enrol)
-            _bulk(LessonCompletion.__table__, completions)
-            _bulk(ActivityDay.__table__, days)
-            total += len(completions) + len(days)
-            db.session.commit()
-            echo(f"  progress rows: {total:,}  ({time.monotonic() - started:.1f}s)")
+            total += _flush_progress(enrol, completions, days)
+            progress(total)
             enrol, completions, days = [], [], []
+    return total + _flush_progress(enrol, completions, days)
+
+
+def _person_progress(uid: int, lesson_ids: dict[int, list[int]], rnd: random.Random, now,
+                     enrol: list, completions: list, days: list) -> None:
+    # how far along: most people moderately, some a lot, a few nothing
+    course_rows = list(lesson_ids)
+    share = min(max(rnd.gauss(0.6, 0.25), 0.0), 1.0)
+    courses = rnd.sample(course_rows, k=max(1, round(share * len(course_rows))))
+    active_days = sorted(rnd.sample(range(120), k=rnd.randint(5, 40)))
+    per_day: dict[int, int] = {}
+    for cid in courses:
+        lessons = lesson_ids[cid]
+        done = lessons if rnd.random() < share else lessons[:rnd.randint(0, len(lessons))]
+        enrol.append({"user_id": uid, "course_id": cid, "created_at": now - timedelta(days=120),
+                      "completed_at": now - timedelta(days=rnd.randint(0, 100)) if len(done) == len(lessons) else None,
+                      "last_seen_at": now})
+        for lid in done:
+            back = rnd.choice(active_days)
+            per_day[back] = per_day.get(back, 0) + 1
+            completions.append({"user_id": uid, "lesson_id": lid, "course_id": cid, "completed_at": now - timedelta(days=back)})
+    today = now.date()
+    for back in active_days:
+        days.append({"user_id": uid, "day": today - timedelta(days=back), "seconds": rnd.randint(60, 3600),
+                     "lessons_completed": per_day.get(back, 0), "last_ping_at": now - timedelta(days=back)})
+
+
+def _flush_progress(enrol: list, completions: list, days: list) -> int:
     _bulk(Enrollment.__table__, enrol)
     _bulk(LessonCompletion.__table__, completions)
     _bulk(ActivityDay.__table__, days)
-    total += len(completions) + len(days)
     db.session.commit()
-    _seed_maturity(org.id, ids, rnd, now)
-    db.session.commit()
-    echo(f"maturity results: about {int(len(ids) * 0.7):,}  ({time.monotonic() - started:.1f}s)")
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
-    echo(f"done: {total:,} progress rows in {time.monotonic() - started:.1f}s")
-    echo(f"admin log-in: {people[0]['email']} / {SCALE_PASSWORD}")
-    return org
+    return len(completions) + len(days)
 
 
 def _seed_maturity(org_id: int, user_ids: list[int], rnd: random.Random, now) -> None:

@@ -16,6 +16,7 @@ from leadthe.auth import twofactor
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, Organization, RecoveryCode, User, UserSession
 from tests.conftest import PASSWORD, audit_actions, enable_2fa, make_org, make_user, outbox, post_form
+from tests.helpers import login
 
 CHROME_WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36"
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -46,10 +47,6 @@ def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(twofactor, "utcnow", clock)
     return clock
-
-
-def login(client, email, password=PASSWORD, headers=None):
-    return post_form(client, "/login", {"email": email, "password": password}, headers=headers)
 
 
 def second_step(client, code, *, recovery=False, headers=None):

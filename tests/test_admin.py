@@ -10,17 +10,12 @@ from sqlalchemy import event
 
 from leadthe.extensions import db
 from tests.conftest import PASSWORD, audit_actions, fresh_code, login_with_code, make_staff, make_team, make_user, outbox, post_form
-
-
-def login(client, email, password=PASSWORD):
-    r = post_form(client, "/login", {"email": email, "password": password})
-    assert r.status_code == 303, r.status_code
-    return client
+from tests.helpers import login, signed_in
 
 
 @pytest.fixture
 def admin_a(app, companies):
-    return login(app.test_client(), companies[0].admin.email)
+    return signed_in(app, companies[0].admin.email)
 
 
 def count_statements(app, client, url):
@@ -74,11 +69,11 @@ def test_dashboard_shows_figures_charts_and_tables(app, companies, admin_a):
 
 def test_learners_get_403_and_managers_see_only_their_teams(app, companies):
     a, _b = companies
-    learner = login(app.test_client(), a.learner.email)
+    learner = signed_in(app, a.learner.email)
     for url in ("/admin", "/admin/users", "/admin/teams", "/admin/reports.csv?report=people"):
         assert learner.get(url).status_code == 403
     other_team = make_team(app, a.org, "Elsewhere", members=[make_user(app, a.org, name="Outsider Olga")])
-    manager = login(app.test_client(), a.manager.email)
+    manager = signed_in(app, a.manager.email)
     html = manager.get("/admin/users").get_data(as_text=True)
     assert "Learner A" in html and "Outsider Olga" not in html and "Admin A" not in html
     assert manager.get(f"/admin/teams/{a.team.id}").status_code == 200
@@ -112,7 +107,7 @@ def test_every_route_is_404_for_another_companys_ids(app, companies):
         ids = {"user_id": b.learner.id, "team_id": b.team.id, "invitation_id": inv.id, "batch_id": batch.id}
     checked = 0
     for who in (a.admin, a.manager):
-        client = login(app.test_client(), who.email)
+        client = signed_in(app, who.email)
         token = re.search(r'"X-CSRFToken": "([^"]+)"', client.get("/dashboard").get_data(as_text=True)).group(1)
         for rule in issue_routes(app):
             if not rule.arguments:
@@ -130,7 +125,7 @@ def test_every_route_is_404_for_another_companys_ids(app, companies):
 def test_manager_gets_404_for_people_outside_their_teams_on_every_person_route(app, companies):
     a, _b = companies
     outsider = make_user(app, a.org, name="Outside Oscar")
-    manager = login(app.test_client(), a.manager.email)
+    manager = signed_in(app, a.manager.email)
     token = re.search(r'"X-CSRFToken": "([^"]+)"', manager.get("/dashboard").get_data(as_text=True)).group(1)
     for rule in issue_routes(app):
         if rule.arguments == {"user_id"}:
@@ -245,7 +240,7 @@ def test_role_change_needs_password_and_is_audited(app, companies, admin_a):
 
 def test_deactivate_signs_out_everywhere_and_close_starts_retention(app, companies, admin_a):
     a, _ = companies
-    learner = login(app.test_client(), a.learner.email)
+    learner = signed_in(app, a.learner.email)
     assert learner.get("/dashboard").status_code == 200
     post_form(admin_a, f"/admin/users/{a.learner.id}/deactivate", {}, page=f"/admin/users/{a.learner.id}")
     assert learner.get("/dashboard").status_code in (302, 303)
@@ -278,9 +273,9 @@ def test_usage_k_anonymity_for_managers(app, companies):
         db.session.add_all([PageView(org_id=a.org.id, user_id=a.learner.id, feature="courses", route="/courses",
                                      browser="Firefox", device="desktop", created_at=utcnow()) for _ in range(3)])
         db.session.commit()
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     assert "Firefox" in admin.get("/admin/usage").get_data(as_text=True)
-    manager = login(app.test_client(), a.manager.email)
+    manager = signed_in(app, a.manager.email)
     html = manager.get("/admin/usage").get_data(as_text=True)
     assert "fewer than 5 people" in html and "Firefox" not in html
 
@@ -316,7 +311,7 @@ def test_an_unconfirmed_admin_cannot_invite_import_or_resend(app, companies):
     with app.app_context():
         db.session.get(User, a.admin.id).email_verified_at = None
         db.session.commit()
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     page = admin.get("/admin/invitations").get_data(as_text=True)
     assert "Confirm your own e-mail address" in page and "/account/verify-email/resend" in page
     r = post_form(admin, "/admin/invitations", {"email": "victim@elsewhere.example", "role": "learner", "team_id": ""})
@@ -350,7 +345,7 @@ def test_invitation_mails_per_company_and_day_are_limited(app, companies, monkey
 
     monkeypatch.setitem(app.config, "INVITATIONS_PER_DAY", 3)
     a, b = companies
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     for i in range(2):
         assert post_form(admin, "/admin/invitations", {"email": f"n{i}@a.example", "role": "learner", "team_id": ""}).status_code == 303
     with app.app_context():
@@ -365,7 +360,7 @@ def test_invitation_mails_per_company_and_day_are_limited(app, companies, monkey
     assert r.status_code == 422 and "3 invitations a day" in r.get_data(as_text=True).split('id="file-error"')[1]
     assert len(outbox(app, kind="invitation")) == 3 and invitation_count(app) == 2
     # another company has its own allowance
-    other = login(app.test_client(), b.admin.email)
+    other = signed_in(app, b.admin.email)
     assert post_form(other, "/admin/invitations", {"email": "n0@b.example", "role": "learner", "team_id": ""}).status_code == 303
 
 
@@ -374,7 +369,7 @@ def test_an_import_larger_than_what_is_left_today_is_refused_before_and_at_the_g
 
     monkeypatch.setitem(app.config, "INVITATIONS_PER_DAY", 5)
     a, _ = companies
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     rows = "".join(f"p{i}@a.example,Person {i},,,,learner\n" for i in range(6))
     r = upload(admin, "email,name,job_title,department,team,role\n" + rows)
     assert r.status_code == 422 and "has 5 left today (this would send 6)" in r.get_data(as_text=True)
@@ -394,7 +389,7 @@ def test_invitation_mail_keeps_customer_text_out_of_the_subject_and_unlinked(app
 
     org = make_org(app, "Prize desk: claim at http://evil.example/win")
     make_user(app, org, email="boss@evil.example", role="admin", name="Support www.evil.example\nCall now")
-    admin = login(app.test_client(), "boss@evil.example")
+    admin = signed_in(app, "boss@evil.example")
     assert post_form(admin, "/admin/invitations", {"email": "target@c.example", "role": "learner", "team_id": ""}).status_code == 303
     r = upload(admin, "email,name,job_title,department,team,role\nother@c.example,Visit bank-login.example now,,,,learner\n")
     assert r.status_code == 200
@@ -419,7 +414,7 @@ def test_invitations_and_import_say_nothing_about_other_companies(app, companies
 
     a, b = companies
     staff = make_user(app, None, email="ops@leadthe.example", role="staff")
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     # one address: the same answer whether it belongs to another company, to our staff, or to nobody
     for email in (b.learner.email, staff.email, "nobody@c.example"):
         r = post_form(admin, "/admin/invitations", {"email": email, "role": "learner", "team_id": ""}, follow=True)
@@ -467,10 +462,10 @@ def test_closing_a_company_ends_its_pending_invitations(app, companies):
     from leadthe.models import Invitation, Organization, User
 
     a, b = companies
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     post_form(admin, "/admin/invitations", {"email": "late@a.example", "role": "admin", "team_id": ""})
     link = re.search(r"http://localhost(/invite/\S+)", outbox(app, kind="invitation")[-1].body_text).group(1)
-    other = login(app.test_client(), b.admin.email)
+    other = signed_in(app, b.admin.email)
     post_form(other, "/admin/invitations", {"email": "kept@b.example", "role": "learner", "team_id": ""})
     staff_user = make_staff(app, email="ops@leadthe.example")
     staff = app.test_client()
@@ -496,14 +491,14 @@ def test_closing_a_company_ends_its_pending_invitations(app, companies):
 def test_people_lists_show_a_manager_only_the_teams_they_manage(app, companies):
     a, _ = companies
     make_team(app, a.org, "Secret Project", members=[a.learner])
-    manager = login(app.test_client(), a.manager.email)
+    manager = signed_in(app, a.manager.email)
     with manager.get("/admin/reports.csv?report=people") as r:
         text = r.get_data(as_text=True)
     assert "Learner A" in text and "Team A" in text and "Secret Project" not in text
     for url in ("/admin/users", f"/admin/users/{a.learner.id}"):
         html = manager.get(url).get_data(as_text=True)
         assert "Team A" in html and "Secret Project" not in html, url
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     with admin.get("/admin/reports.csv?report=people") as r:
         assert "Secret Project; Team A" in r.get_data(as_text=True)
 

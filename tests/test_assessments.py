@@ -2,84 +2,18 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from leadthe.extensions import db
 from leadthe.models import Certificate, Enrollment, Quiz, QuizAttempt, QuizChoice, QuizQuestion, QuizResponse
-from tests.conftest import PASSWORD, csrf_from, make_org, make_user, post_form
-
-QUIZ_YAML = """title: "Tiny quiz"
-pass_mark: 60
-max_attempts: 2
-shuffle: {shuffle}
-questions:
-  - slug: q-single
-    kind: single
-    text: "Which is right?"
-    explanation: "Because A is right."
-    choices:
-      - text: "A"
-        correct: true
-      - text: "B"
-        correct: false
-      - text: "C"
-        correct: false
-  - slug: q-multi
-    kind: multiple
-    text: "Pick the two right ones"
-    explanation: "X and Y are right."
-    choices:
-      - text: "X"
-        correct: true
-      - text: "Y"
-        correct: true
-      - text: "Z"
-        correct: false
-  - slug: q-tf
-    kind: true_false
-    text: "The sky is green."
-    explanation: "It is not."
-    choices:
-      - text: "True"
-        correct: false
-      - text: "False"
-        correct: true
-"""
-
-
-def login(client, email):
-    r = post_form(client, "/login", {"email": email, "password": PASSWORD})
-    assert r.status_code == 303, r.get_data(as_text=True)[:300]
-
-
-def write_course(root: Path, slug="tiny", lessons=2, quiz=True, shuffle=False, months=0):
-    course = root / slug
-    (course / "01-m").mkdir(parents=True)
-    extra = f"certificate_months: {months}\n" if months else ""
-    (course / "course.md").write_text(f"---\nslug: {slug}\ntitle: Tiny {slug}\nsummary: s\ntopic: t\n{extra}---\nBody\n")
-    (course / "01-m" / "module.md").write_text("---\nslug: m\ntitle: M\n---\n")
-    for n in range(1, lessons + 1):
-        (course / "01-m" / f"0{n}-l{n}.md").write_text(f"---\nslug: l{n}\ntitle: L{n}\n---\nText {n}\n")
-    if quiz:
-        (course / "quiz.yaml").write_text(QUIZ_YAML.format(shuffle="true" if shuffle else "false"))
-    return course
-
-
-def load(app, root):
-    from leadthe.courses.content import load_content
-
-    with app.app_context():
-        report = load_content(root)
-        db.session.commit()
-        return report
-
+from tests.conftest import make_org, make_user
+from tests.helpers import answers, complete_lessons, load, login, submit, write_quiz_course
 
 @pytest.fixture
 def tiny(app, tmp_path):
-    write_course(tmp_path / "content")
+    write_quiz_course(tmp_path / "content")
     load(app, tmp_path / "content")
     with app.app_context():
         quiz = db.session.scalar(sa.select(Quiz))
@@ -99,23 +33,6 @@ def tiny(app, tmp_path):
 def learner(app):
     org = make_org(app, "Quizzers")
     return make_user(app, org, email="quiz@example.com", name="Quinn Quizzer")
-
-
-def answers(ids, *, single="A", multi=("X", "Y"), tf="F"):
-    data = {}
-    if single:
-        data[f"q{ids['single']}"] = ids[single]
-    if multi:
-        data[f"q{ids['multi']}"] = [ids[m] for m in multi]
-    if tf:
-        data[f"q{ids['tf']}"] = ids[tf]
-    return data
-
-
-def submit(client, ids, data, headers=None):
-    page = client.get(f"/assessments/{ids['quiz']}").get_data(as_text=True)
-    return client.post(f"/assessments/{ids['quiz']}/attempts", data={"csrf_token": csrf_from(page), **data},
-                       headers=headers or {})
 
 
 # --- content ---------------------------------------------------------------------------------------
@@ -213,7 +130,7 @@ def _hostile(ids, other):
 
 
 def test_hostile_answers_are_a_clear_400(app, client, tiny, learner, tmp_path):
-    write_course(tmp_path / "other", slug="other")
+    write_quiz_course(tmp_path / "other", slug="other")
     load(app, tmp_path / "other")
     with app.app_context():
         other_quiz = db.session.scalar(sa.select(Quiz).where(Quiz.slug == "other"))
@@ -238,7 +155,7 @@ def test_htmx_submit_returns_feedback_block_and_trigger(client, tiny, learner):
 
 
 def test_shuffle_is_stable_per_attempt_and_changes_between_attempts(app, client, tmp_path, learner):
-    write_course(tmp_path / "c", slug="shuf", shuffle=True)
+    write_quiz_course(tmp_path / "c", slug="shuf", shuffle=True)
     load(app, tmp_path / "c")
     from leadthe.assessments.services import attempt_seed, live_questions, ordered
 
@@ -258,7 +175,7 @@ def test_shuffle_is_stable_per_attempt_and_changes_between_attempts(app, client,
 def test_another_company_cannot_see_a_private_quiz(app, client, learner, tmp_path):
     from leadthe.models import Course
 
-    write_course(tmp_path / "c", slug="private")
+    write_quiz_course(tmp_path / "c", slug="private")
     load(app, tmp_path / "c")
     other = make_org(app, "Other")
     with app.app_context():
@@ -283,17 +200,9 @@ def test_results_of_another_person_are_404(client, tiny, learner, app):
 
 # --- completion ----------------------------------------------------------------------------------------
 
-def _complete_lessons(client, slug="tiny", n=2):
-    page = client.get(f"/courses/{slug}").get_data(as_text=True)
-    client.post(f"/courses/{slug}/enroll", data={"csrf_token": csrf_from(page)})
-    for i in range(1, n + 1):
-        page = client.get(f"/courses/{slug}/lessons/l{i}").get_data(as_text=True)
-        client.post(f"/courses/{slug}/lessons/l{i}/complete", data={"csrf_token": csrf_from(page)})
-
-
 def test_course_completion_needs_lessons_and_quiz(app, client, tiny, learner):
     login(client, learner.email)
-    _complete_lessons(client)
+    complete_lessons(client)
     with app.app_context():
         assert db.session.scalar(sa.select(Enrollment.completed_at)) is None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 0
@@ -313,7 +222,7 @@ def test_quiz_first_then_lessons_also_completes(app, client, tiny, learner):
     submit(client, tiny, answers(tiny))
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 0
-    _complete_lessons(client)
+    complete_lessons(client)
     with app.app_context():
         assert db.session.scalar(sa.select(Enrollment.completed_at)) is not None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 1

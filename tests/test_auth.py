@@ -10,18 +10,7 @@ import sqlalchemy as sa
 from leadthe.extensions import db
 from leadthe.models import Organization, OutboxMail, User, UserSession
 from tests.conftest import PASSWORD, audit_actions, make_org, make_user, outbox, post_form
-
-SIGNUP = {
-    "name": "Ann Example",
-    "email": "Ann.Example@Example.COM",
-    "password": PASSWORD,
-    "organization": "Example Ltd",
-    "job_title": "Head of Learning",
-    "department": "People",
-    "age_confirm": "y",
-    "accept_policy": "y",
-}
-
+from tests.helpers import SIGNUP
 
 def counts(app):
     with app.app_context():

@@ -113,11 +113,11 @@ class World:
     staff member; an invitation and a support ticket, so that the ids in the routes point at real rows."""
 
     def __init__(self, app, tmp_path):
-        from tests.test_assessments import load, write_course
-        from tests.test_courses import admin_creates_private_course
+        from tests.helpers import load, write_quiz_course
+        from tests.helpers import admin_creates_private_course
 
         self.app = app
-        write_course(tmp_path / "content", slug="tiny")
+        write_quiz_course(tmp_path / "content", slug="tiny")
         load(app, tmp_path / "content")
         from tests.conftest import make_org, make_staff, make_team
 

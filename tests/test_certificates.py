@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from leadthe.extensions import db
 from leadthe.models import Certificate, utcnow
 from tests.conftest import make_org, make_user, outbox
-from tests.test_assessments import _complete_lessons, answers, load, login, submit, write_course
+from tests.helpers import answers, complete_lessons, load, login, submit, write_quiz_course
 
 
 def _certified(app, client, tmp_path, months=0):
-    write_course(tmp_path / "content", months=months)
+    write_quiz_course(tmp_path / "content", months=months)
     load(app, tmp_path / "content")
     from leadthe.models import Quiz, QuizChoice, QuizQuestion
 
@@ -26,7 +26,7 @@ def _certified(app, client, tmp_path, months=0):
     org = make_org(app, "Certs")
     person = make_user(app, org, email="cert@example.com", name="Cora Certified", job_title="Secret job title")
     login(client, person.email)
-    _complete_lessons(client)
+    complete_lessons(client)
     submit(client, ids, answers(ids))
     with app.app_context():
         return db.session.scalar(sa.select(Certificate)), person

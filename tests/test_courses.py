@@ -10,50 +10,10 @@ from sqlalchemy import event
 
 from leadthe.extensions import db
 from leadthe.models import ActivityDay, Course, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery, utcnow
-from tests.conftest import PASSWORD, csrf_from, login_with_code, make_staff, make_user, post_form
+from tests.conftest import csrf_from, login_with_code, make_staff, make_user, post_form
+from tests.helpers import admin_creates_private_course, complete, enrol, load, login, write_course, write_quiz_course
 
 CONTENT = Path(__file__).resolve().parent.parent / "leadthe" / "content"
-
-
-def login(client, email):
-    r = post_form(client, "/login", {"email": email, "password": PASSWORD})
-    assert r.status_code == 303, r.get_data(as_text=True)[:500]
-
-
-def load(app, path=None):
-    from leadthe.courses.content import load_content
-
-    with app.app_context():
-        report = load_content(path)
-        db.session.commit()
-        return report
-
-
-def write_course(root: Path, slug: str, lessons: int, *, title="Course", org_text="", modules=1):
-    course = root / slug
-    course.mkdir(parents=True)
-    (course / "course.md").write_text(f"---\nslug: {slug}\ntitle: {title}\nsummary: A test course {org_text}\ntopic: testing\nlevel: beginner\norder: 1\n---\nAbout it.\n")
-    per = max(1, lessons // modules)
-    n = 0
-    for m in range(1, modules + 1):
-        mdir = course / f"{m:02d}-mod{m}"
-        mdir.mkdir()
-        (mdir / "module.md").write_text(f"---\nslug: mod{m}\ntitle: Module {m}\norder: {m}\n---\n")
-        count = per if m < modules else lessons - n
-        for i in range(1, count + 1):
-            n += 1
-            (mdir / f"{i:03d}-l{n}.md").write_text(f"---\nslug: l{n}\ntitle: Lesson {n}\nkind: reading\nminutes: 3\n---\nBody of lesson {n}.\n")
-    return course
-
-
-def enrol(client, slug):
-    page = client.get(f"/courses/{slug}").get_data(as_text=True)
-    return client.post(f"/courses/{slug}/enroll", data={"csrf_token": csrf_from(page)})
-
-
-def complete(client, slug, lesson, headers=None):
-    page = client.get(f"/courses/{slug}/lessons/{lesson}").get_data(as_text=True)
-    return client.post(f"/courses/{slug}/lessons/{lesson}/complete", data={"csrf_token": csrf_from(page)}, headers=headers or {})
 
 
 # --- content ---------------------------------------------------------------------------------------
@@ -513,28 +473,6 @@ def test_search_queries_are_not_stored_without_consent(app, client, companies, m
 
 # --- tenancy and authoring -----------------------------------------------------------------------------
 
-def admin_creates_private_course(client, title="Acme onboarding"):
-    r = post_form(client, "/admin/courses/new", {"title": title, "topic": "onboarding", "level": "beginner", "audience": "staff",
-                                                  "summary": "Only for us", "body": "Welcome **aboard**."})
-    assert r.status_code == 303, r.get_data(as_text=True)[:800]
-    course_url = r.headers["Location"]
-    r = post_form(client, course_url.replace("http://localhost", "").rstrip("/") + "/modules/new", {"title": "Start"}, page=course_url)
-    assert r.status_code == 303
-    new_lesson = course_url + "/lessons/new"
-    r = post_form(client, new_lesson, {"title": "Our tools", "kind": "reading", "minutes": "4", "body": "Use the zebrafish tool.",
-                                        "module_id": _first_option(client.get(new_lesson).get_data(as_text=True))})
-    assert r.status_code == 303, r.get_data(as_text=True)[:800]
-    r = post_form(client, course_url + "/publish", {"publish": "1"}, page=course_url)
-    assert r.status_code == 303
-    return course_url
-
-
-def _first_option(html):
-    import re
-
-    return re.search(r'<select[^>]*name="module_id"[^>]*>\s*<option[^>]*value="(\d+)"', html).group(1)
-
-
 def test_a_blank_address_name_keeps_the_course_address(app, companies):
     """Whitespace in the optional slug field (here 20,000 line breaks) counts as empty: the course keeps its
     address, and nothing unchecked reaches the database (it used to be saved as the slug, or fail on PostgreSQL)."""
@@ -719,11 +657,61 @@ def test_a_company_course_comes_first_at_a_shared_address(app, companies, tmp_pa
     assert "Company A shared" in admin_a.get("/courses/shared").get_data(as_text=True)
 
 
+def test_one_course_rule_for_catalogue_player_and_search_for_each_kind_of_viewer(app, companies, tmp_path):
+    """The catalogue, the player and the full-text search apply one rule: published platform courses for
+    everyone, a company's own for its people, drafts only in the player and only for their authors, and where a
+    company's course has a platform course's address, that company's people find only their own (the address
+    opens theirs; search used to list the platform's as well, a hit that opened another course)."""
+    a, b = companies
+    root = tmp_path / "content"
+    for slug, word in (("plat", "Platypus"), ("platdraft", "Pelican"), ("own", "Ocelot"), ("owndraft", "Oriole"),
+                       ("shared", "Shark")):
+        write_course(root, slug, 1, title=f"{word} course", org_text=word)
+    load(app, root)
+    with app.app_context():
+        for slug, org_id, published in (("platdraft", None, False), ("own", a.org.id, True), ("owndraft", a.org.id, False)):
+            course = db.session.scalar(sa.select(Course).where(Course.slug == slug))
+            course.org_id, course.published = org_id, published
+        db.session.add(Course(org_id=a.org.id, slug="shared", title="Walrus course", published=True))
+        db.session.commit()
+    staff = make_staff(app, email="viewer@leadthe.example")
+    viewers = {"staff": staff, "admin a": a.admin, "manager a": a.manager, "learner a": a.learner,
+               "admin b": b.admin, "learner b": b.learner}
+    clients = {}
+    for name, person in viewers.items():
+        clients[name] = app.test_client()
+        if person is staff:
+            login_with_code(clients[name], app, staff)
+        else:
+            login(clients[name], person.email)
+
+    def seen(who):
+        client = clients[who]
+        catalogue = client.get("/courses").get_data(as_text=True)
+        return {
+            "catalogue": {w for w in ("Platypus", "Pelican", "Ocelot", "Oriole", "Shark", "Walrus") if f"{w} course" in catalogue},
+            "course pages": {slug for slug in ("plat", "platdraft", "own", "owndraft") if client.get(f"/courses/{slug}").status_code == 200},
+            "player": {slug for slug in ("plat", "platdraft", "own", "owndraft", "shared")
+                       if client.get(f"/courses/{slug}/lessons/l1").status_code != 404},
+            "shared address": "Walrus" if "Walrus course" in client.get("/courses/shared").get_data(as_text=True) else "Shark",
+            "search": {w for w in ("platypus", "pelican", "ocelot", "oriole", "shark")
+                       if "Nothing found" not in client.get(f"/search?q={w}").get_data(as_text=True)},
+        }
+
+    platform_view = {"catalogue": {"Platypus", "Shark"}, "course pages": {"plat"}, "player": {"plat", "shared"},
+                     "shared address": "Shark", "search": {"platypus", "shark"}}
+    company_a_view = {"catalogue": {"Platypus", "Ocelot", "Walrus"}, "course pages": {"plat", "own"}, "player": {"plat", "own"},
+                      "shared address": "Walrus", "search": {"platypus", "ocelot"}}
+    assert seen("staff") == platform_view | {"course pages": {"plat", "platdraft"}, "player": {"plat", "platdraft", "shared"}}
+    assert seen("admin a") == company_a_view | {"course pages": {"plat", "own", "owndraft"}, "player": {"plat", "own", "owndraft"}}
+    assert seen("manager a") == seen("learner a") == company_a_view
+    assert seen("admin b") == seen("learner b") == platform_view
+
+
 def test_an_address_clash_in_the_content_folder_skips_that_course_with_a_warning(app, companies, tmp_path):
     """A company's course with the address of a content course no longer aborts ``load-content`` (and so
     ``make run``); two folders with one address skip the second, a quiz address used twice skips that quiz,
     each with a warning, and the rest is loaded."""
-    from tests.test_assessments import write_course as write_quiz_course
 
     a, _ = companies
     with app.app_context():

@@ -19,11 +19,7 @@ from leadthe.extensions import db
 from leadthe.models import ActivityDay, Course, DataExport, Enrollment, Lesson, LessonCompletion, utcnow
 from leadthe.worker import run_once
 from tests.conftest import PASSWORD, csrf_from, free_port, make_org, make_user, post_form
-
-
-def login(client, email):
-    response = post_form(client, "/login", {"email": email, "password": PASSWORD})
-    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+from tests.helpers import login
 
 
 # --- the database goes away ------------------------------------------------------------------------
@@ -199,7 +195,7 @@ LEARNERS, LESSONS = 50, 3
 
 @pytest.fixture
 def crowd(app, tmp_path):
-    from tests.test_courses import load, write_course
+    from tests.helpers import load, write_course
 
     write_course(tmp_path, "crowd", LESSONS)
     load(app, tmp_path)

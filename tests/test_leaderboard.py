@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from leadthe.extensions import db
 from tests.conftest import make_user, post_form
-from tests.test_admin import login
+from tests.helpers import signed_in
 
 
 def activity(app, user, days_ago=0, lessons=1, seconds=300):
@@ -32,7 +32,7 @@ def test_ranks_points_and_own_rank_outside_the_top(app, companies):
         activity(app, p, lessons=i + 1)  # Runner 11 leads with 12 lessons
     activity(app, a.learner, days_ago=30, lessons=0, seconds=120)  # one old active day: 5 points
     activity(app, b.learner, lessons=50)  # another company never shows
-    client = login(app.test_client(), a.learner.email)
+    client = signed_in(app, a.learner.email)
     html = client.get("/leaderboard?scope=org&period=all").get_data(as_text=True)
     assert html.index("Runner 11") < html.index("Runner 10")
     assert "Runner 11" in html and "125" in html  # 12 lessons * 10 + 1 day * 5
@@ -47,7 +47,7 @@ def test_team_scope(app, companies):
     outsider = make_user(app, a.org, name="Other Team Star")
     activity(app, outsider, lessons=40)
     activity(app, a.learner, lessons=1)
-    client = login(app.test_client(), a.learner.email)
+    client = signed_in(app, a.learner.email)
     html = client.get("/leaderboard?scope=team&period=all").get_data(as_text=True)
     assert "Other Team Star" not in html and "Your rank: 1" in html
     fragment = client.get("/leaderboard?scope=org", headers={"HX-Request": "true"}).get_data(as_text=True)
@@ -64,18 +64,18 @@ def test_objectors_are_left_out_of_the_computation(app, companies):
     object_to_leaderboard(app, objector, object_leaderboard=True)
     object_to_leaderboard(app, restricted, restrict_processing=True)
     activity(app, a.learner, lessons=1)
-    client = login(app.test_client(), a.learner.email)
+    client = signed_in(app, a.learner.email)
     html = client.get("/leaderboard").get_data(as_text=True)
     assert "Private Pat" not in html and "Restricted Rita" not in html and "Closed Carl" not in html
     assert "Your rank: 1 " in html  # nobody excluded pushes anyone down
-    pat = login(app.test_client(), objector.email)
+    pat = signed_in(app, objector.email)
     html = pat.get("/leaderboard").get_data(as_text=True)
     assert "You are not on the leaderboard" in html and "Your rank" not in html and "Learner A" in html
 
 
 def test_switched_off_by_the_company(app, companies):
     a, _ = companies
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     post_form(admin, "/admin/settings", {"require_2fa": "", "leaderboard_enabled": ""})
     html = admin.get("/leaderboard").get_data(as_text=True)
     assert "switched leaderboards off" in html and "Your rank" not in html

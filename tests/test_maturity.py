@@ -7,32 +7,10 @@ import sqlalchemy as sa
 from leadthe.assessments import rubric as R
 from leadthe.extensions import db
 from leadthe.models import MaturityResult
-from tests.conftest import PASSWORD, csrf_from, make_org, make_team, make_user, post_form
+from tests.conftest import csrf_from, make_org, make_team, make_user, post_form
+from tests.helpers import answers_for, login
 
 QUESTIONS = R.RUBRICS[R.CURRENT]["questions"]
-
-
-def login(client, email):
-    r = post_form(client, "/login", {"email": email, "password": PASSWORD})
-    assert r.status_code == 303
-
-
-def answers_for(scores: dict[str, int]) -> dict[str, int]:
-    """Option indexes giving each dimension exactly the wanted score (searched over the 4^4 combinations
-    of its four questions, closest answers first)."""
-    from itertools import product
-
-    out = {}
-    for dim, want in scores.items():
-        qs = [q for q in QUESTIONS if q["dimension"] == dim]
-        combos = sorted(product(range(4), repeat=len(qs)),
-                        key=lambda c: sum(abs(q["options"][i]["score"] - want) for q, i in zip(qs, c)))
-        for combo in combos:
-            mean = sum(q["options"][i]["score"] for q, i in zip(qs, combo)) / len(qs)
-            if int(mean + 0.5) == want:
-                out.update({q["slug"]: i for q, i in zip(qs, combo)})
-                break
-    return out
 
 
 def form_for(answers: dict[str, int]) -> dict[str, str]:

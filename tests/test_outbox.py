@@ -4,22 +4,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from leadthe.extensions import db
 from leadthe.mail import backoff, deliver_due, queue_mail
 from leadthe.models import Job, OutboxMail, utcnow
 from leadthe.worker import JOB_HANDLERS, enqueue_job, job_handler, run_due_jobs, run_once
 from tests.conftest import PASSWORD, free_port, outbox
-
-
-class Inbox(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
+from tests.helpers import Inbox
 
 
 class SMTPServer:

@@ -16,11 +16,8 @@ from leadthe.privacy.registry import CATEGORIES, personal_sources
 from leadthe.worker import run_once
 from tests.conftest import (PASSWORD, audit_actions, csrf_from, enable_2fa, fresh_code, login_with_code, make_staff, make_user,
                             outbox, post_form)
+from tests.helpers import login
 from tests.privacy_data import all_text_in_database, populate_everything
-
-
-def login(client, email, password=PASSWORD):
-    assert post_form(client, "/login", {"email": email, "password": password}).status_code == 303
 
 
 def email_of(app, user_id):
@@ -258,7 +255,7 @@ def join_by_invitation_and_live(app, company):
     from leadthe.support.services import add_reply
     from leadthe.worker import enqueue_job
     from tests.privacy_data import marker
-    from tests.test_route_matrix import _course
+    from tests.helpers import make_course
 
     first, second, pending = (f"{marker('adr')}@example.com" for _n in range(3))
     invited_name, title, department, own_name = marker("inv"), marker("job"), marker("dep"), f"{marker('nam')} Person"
@@ -314,7 +311,7 @@ def join_by_invitation_and_live(app, company):
         assert twofactor.use_recovery_code(user, codes[0])
         twofactor.disable(user)
         # learning: enrolled, halfway, completed, a certificate to renew, a quiet spell on another course
-        course, module, lesson, _quiz = _course(None, "erasure-course", "Erasure course")
+        course, module, lesson, _quiz = make_course(None, "erasure-course", "Erasure course")
         authoring.save_lesson(course, None, {"title": "Second", "slug": "second", "module_id": module.id, "kind": "practice",
                                              "minutes": 5, "body": "Text", "prompt": "Try", "video_url": "", "transcript": ""})
         course.certificate_months = 1
@@ -326,7 +323,7 @@ def join_by_invitation_and_live(app, company):
         db.session.scalar(sa.select(Enrollment).where(Enrollment.user_id == user_id)).completed_at = utcnow()
         progress.on_lesson_completed(user, course)
         issue_certificate(user, course)
-        quiet = _course(None, "quiet-course", "Quiet course")[0]
+        quiet = make_course(None, "quiet-course", "Quiet course")[0]
         db.session.add(Enrollment(user_id=user_id, course_id=quiet.id))
         db.session.add(ActivityDay(user_id=user_id, day=utcnow().date() - timedelta(days=progress.INACTIVE_DAYS + 1), seconds=60))
         # the person manages a team of their own
@@ -447,7 +444,7 @@ def test_last_admin_is_told_what_to_do_first(client, app, companies):
 
 def test_sole_member_deletion_removes_the_company_too(app):
     client = app.test_client()
-    from tests.test_auth import SIGNUP
+    from tests.helpers import SIGNUP
 
     post_form(client, "/signup", SIGNUP)
     request_deletion(client, SIGNUP["email"].lower())

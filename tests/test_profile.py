@@ -8,10 +8,7 @@ from PIL import Image
 from leadthe.extensions import db
 from leadthe.models import PrivacyRequest, User
 from tests.conftest import PASSWORD, audit_actions, csrf_from, outbox, post_form
-
-
-def login(client, email):
-    assert post_form(client, "/login", {"email": email, "password": PASSWORD}).status_code == 303
+from tests.helpers import login
 
 
 def jpeg_with_gps(size=(1200, 800)) -> bytes:

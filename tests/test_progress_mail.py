@@ -9,8 +9,7 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from tests.conftest import PASSWORD, outbox, post_form
-from tests.test_admin import login
-from tests.test_courses import complete, enrol, load, write_course
+from tests.helpers import complete, enrol, load, signed_in, write_course
 
 
 def progress_mails(app, kind=None):
@@ -22,7 +21,7 @@ def test_enrolled_halfway_completed_each_once(app, companies, tmp_path):
     a, _ = companies
     write_course(tmp_path, "mail-course", 4, title="Mail Course")
     load(app, tmp_path)
-    client = login(app.test_client(), a.learner.email)
+    client = signed_in(app, a.learner.email)
     enrol(client, "mail-course")
     enrol(client, "mail-course")
     assert len(progress_mails(app, "enrolled")) == 1
@@ -50,7 +49,7 @@ def test_progress_mails_respect_the_preference(app, companies, tmp_path):
         db.session.commit()
     write_course(tmp_path, "quiet-course", 2)
     load(app, tmp_path)
-    client = login(app.test_client(), a.learner.email)
+    client = signed_in(app, a.learner.email)
     enrol(client, "quiet-course")
     complete(client, "quiet-course", "l1")
     complete(client, "quiet-course", "l2")
@@ -63,7 +62,7 @@ def test_one_click_unsubscribe(app, companies, tmp_path):
     a, _ = companies
     write_course(tmp_path, "u-course", 2)
     load(app, tmp_path)
-    enrol(login(app.test_client(), a.learner.email), "u-course")
+    enrol(signed_in(app, a.learner.email), "u-course")
     link = progress_mails(app, "enrolled")[0].headers["List-Unsubscribe"].strip("<>")
     path = re.sub(r"^http://localhost", "", link)
     visitor = app.test_client()
@@ -148,7 +147,7 @@ def test_no_digest_for_a_former_manager(app, companies):
     from leadthe.progress.services import send_manager_digests
 
     a, b = companies
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     assert post_form(admin, f"/admin/users/{a.manager.id}/role", {"role": "learner", "password": PASSWORD},
                      page=f"/admin/users/{a.manager.id}").status_code == 303
     with app.app_context():

@@ -8,13 +8,8 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from leadthe.models import Assignment, Course, Enrollment, PrivacySettings, utcnow
-from tests.conftest import PASSWORD, make_org, make_team, make_user, post_form
-from tests.test_maturity import answers_for
-
-
-def login(client, email):
-    r = post_form(client, "/login", {"email": email, "password": PASSWORD})
-    assert r.status_code == 303
+from tests.conftest import make_org, make_team, make_user, post_form
+from tests.helpers import answers_for, login
 
 
 @pytest.fixture

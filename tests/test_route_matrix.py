@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from tests.conftest import PASSWORD, csrf_from, login_with_code, make_staff, make_team, make_user
+from tests.helpers import make_course
 
 ROLES = ("anonymous", "staff", "learner", "manager", "admin")  # admin last: its allowed POSTs may change data
 COMPANY_ROLES = ("learner", "manager", "admin")
@@ -222,28 +223,6 @@ class World:
     staff: object = None  # the staff account (with two-step verification: its secret logs it in)
 
 
-def _course(org_id, slug, title, quiz=False):
-    from leadthe.courses import authoring
-    from leadthe.models import Quiz, QuizChoice, QuizQuestion
-
-    course = authoring.save_course(None, org_id, {"title": title, "slug": slug, "summary": "s", "topic": "general",
-                                                  "level": "beginner", "audience": "everyone", "body": "Body"})
-    module = authoring.save_module(course, None, {"title": "Module", "body": ""})
-    lesson = authoring.save_lesson(course, None, {"title": "Practice", "slug": "practice", "module_id": module.id,
-                                                  "kind": "practice", "minutes": 5, "body": "Text", "prompt": "Try it",
-                                                  "video_url": "", "transcript": ""})
-    authoring.set_published(course, True)
-    quiz_row = None
-    if quiz:
-        quiz_row = Quiz(course_id=course.id, slug=f"{slug}-quiz", title="Quiz", pass_mark=50, max_attempts=0)
-        question = QuizQuestion(slug="q1", kind="single", text="Which?", position=0)
-        question.choices = [QuizChoice(text="A", correct=True, position=0), QuizChoice(text="B", correct=False, position=1)]
-        quiz_row.questions = [question]
-        db.session.add(quiz_row)
-        db.session.flush()
-    return course, module, lesson, quiz_row
-
-
 def build_world(app, companies) -> World:
     from leadthe.admin import people
     from leadthe.assessments.certificates import issue_certificate
@@ -266,9 +245,9 @@ def build_world(app, companies) -> World:
             "learner": a.learner, "manager": a.manager, "admin": a.admin, "staff": staff, "a_learner2": a2,
             "b_learner": b.learner, "b_admin": b.admin}.items()}
         w.people = {k: u.id for k, u in users.items()}
-        platform, p_module, p_lesson, p_quiz = _course(None, "platform-course", "Platform course", quiz=True)
-        own_course, own_module, own_lesson, _q = _course(a.org.id, "a-private", "A private")
-        b_course, b_module, b_lesson, b_quiz = _course(b.org.id, "b-private", "B private", quiz=True)
+        platform, p_module, p_lesson, p_quiz = make_course(None, "platform-course", "Platform course", quiz=True)
+        own_course, own_module, own_lesson, _q = make_course(a.org.id, "a-private", "A private")
+        b_course, b_module, b_lesson, b_quiz = make_course(b.org.id, "b-private", "B private", quiz=True)
         w.ids.update(platform_course=platform.id, platform_module=p_module.id, platform_lesson=p_lesson.id,
                      platform_quiz=p_quiz.id, a_course=own_course.id, a_module=own_module.id, a_lesson=own_lesson.id,
                      b_course=b_course.id, b_module=b_module.id, b_lesson=b_lesson.id, b_quiz=b_quiz.id,

@@ -7,13 +7,8 @@ from leadthe import create_app
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.models import UserSession, utcnow
-from tests.conftest import PASSWORD, post_form
-
-
-def login(client, user):
-    response = post_form(client, "/login", {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 303
-    return response
+from tests.conftest import post_form
+from tests.helpers import login
 
 
 def session_row(app, user):

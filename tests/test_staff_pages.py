@@ -11,7 +11,7 @@ from leadthe.models import Organization, PrivacyRequest, User, utcnow
 from leadthe.models.privacy import REQUEST_KINDS
 from leadthe.models.support import TICKET_STATUSES, SupportTicket
 from tests.conftest import PASSWORD, login_with_code, make_staff, make_user, post_form
-from tests.test_route_matrix import _course
+from tests.helpers import make_course
 
 REQUEST_STATUSES = ("open", "scheduled", "in_progress", "completed", "rejected", "cancelled", "error")
 
@@ -47,7 +47,7 @@ def _world(app, companies):
             req.user_id, req.subject_ref = None, "f" * 64
         for status in TICKET_STATUSES:
             open_ticket(learner, f"Ticket {status}", "account", "Help me.").status = status
-        _course(None, "staff-pages", "Staff pages course")
+        make_course(None, "staff-pages", "Staff pages course")
         db.session.get(Organization, b.org.id).status = "closed"
         db.session.get(Organization, b.org.id).closed_at = utcnow()
         db.session.commit()

@@ -12,11 +12,8 @@ from leadthe.extensions import db
 from leadthe.models import AuditEvent, utcnow
 from leadthe.models.support import Feedback, SupportTicket
 from leadthe.worker import run_once
-from tests.conftest import PASSWORD, login_with_code, make_staff, outbox, post_form
-
-
-def login(client, email):
-    assert post_form(client, "/login", {"email": email, "password": PASSWORD}).status_code == 303
+from tests.conftest import login_with_code, make_staff, outbox, post_form
+from tests.helpers import login
 
 
 @pytest.fixture

@@ -5,14 +5,14 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from tests.conftest import PASSWORD, make_user, post_form
-from tests.test_admin import login
+from tests.helpers import signed_in
 
 
 def test_create_rename_add_manage_remove_delete(app, companies):
     from leadthe.models import Team, TeamMembership, User
 
     a, b = companies
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     r = post_form(admin, "/admin/teams", {"name": "Finance"})
     assert r.status_code == 303
     team_url = r.headers["Location"]
@@ -30,7 +30,7 @@ def test_create_rename_add_manage_remove_delete(app, companies):
     # the same person may manage a second team
     assert post_form(admin, f"/admin/teams/{a.team.id}/members", {"email": "fay@a.example", "manager": "y"},
                      page=f"/admin/teams/{a.team.id}").status_code == 303
-    fay = login(app.test_client(), "fay@a.example")
+    fay = signed_in(app, "fay@a.example")
     assert fay.get(team_url).status_code == 200 and fay.get(f"/admin/teams/{a.team.id}").status_code == 200
     post_form(admin, f"{team_url}/members/{person.id}/manager", {"manager": "0"}, page=team_url)
     assert fay.get(team_url).status_code == 404
@@ -51,7 +51,7 @@ def test_team_view_shows_member_progress(app, companies):
     with app.app_context():
         db.session.add(ActivityDay(user_id=a.learner.id, day=utcnow().date(), seconds=1200, lessons_completed=2))
         db.session.commit()
-    manager = login(app.test_client(), a.manager.email)
+    manager = signed_in(app, a.manager.email)
     html = manager.get(f"/admin/teams/{a.team.id}").get_data(as_text=True)
     assert "Learner A" in html and "20 min" in html and "Lessons completed" in html
     assert "Rename" not in html  # managers see, admins edit
@@ -65,7 +65,7 @@ def test_admin_sees_team_against_team(app, companies):
     from tests.conftest import make_team
 
     make_team(app, a.org, "Second team", members=[make_user(app, a.org)])
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     html = admin.get("/admin/teams").get_data(as_text=True)
     assert "Team against team" in html and "Team A" in html and "Second team" in html and "Team B" not in html
 
@@ -74,9 +74,9 @@ def test_a_manager_made_learner_loses_the_teams_they_managed(app, companies):
     from leadthe.models import TeamMembership
 
     a, _ = companies
-    manager = login(app.test_client(), a.manager.email)
+    manager = signed_in(app, a.manager.email)
     assert manager.get("/admin/assignments").status_code == 200
-    admin = login(app.test_client(), a.admin.email)
+    admin = signed_in(app, a.admin.email)
     r = post_form(admin, f"/admin/users/{a.manager.id}/role", {"role": "learner", "password": PASSWORD},
                   page=f"/admin/users/{a.manager.id}")
     assert r.status_code == 303
@@ -97,6 +97,6 @@ def test_a_left_over_team_flag_gives_a_learner_no_manager_rights(app, companies)
         db.session.get(User, a.manager.id).role = "learner"
         assert db.session.scalar(sa.select(TeamMembership.is_manager).where(TeamMembership.user_id == a.manager.id)) is True
         db.session.commit()
-    former = login(app.test_client(), a.manager.email)
+    former = signed_in(app, a.manager.email)
     assert former.get("/admin/assignments").status_code == 403
     assert former.get(f"/admin/teams/{a.team.id}").status_code == 403

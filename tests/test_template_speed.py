@@ -16,7 +16,7 @@ def test_links_follow_the_mount_point_of_each_request(client):
 
 
 def test_links_with_arguments_are_built_per_argument(app, client, companies, tmp_path):
-    from tests.test_courses import enrol, load, write_course
+    from tests.helpers import enrol, load, write_course
 
     write_course(tmp_path, "small", 3)
     load(app, tmp_path)

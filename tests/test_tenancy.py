@@ -1,4 +1,7 @@
 """Tenancy: another company's rows are invisible, and an id from another company is a 404."""
+import ast
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from werkzeug.exceptions import NotFound
@@ -113,3 +116,113 @@ def test_every_table_with_org_id_is_tenant_scoped():
         if "org_id" in mapper.columns:
             assert issubclass(cls, TenantScoped), f"{cls.__name__} has org_id but is not TenantScoped"
     assert issubclass(User, TenantScoped) and issubclass(AuditEvent, TenantScoped)
+
+
+def test_scoped_get_answers_for_the_current_company_only_where_session_get_would_not(app, companies):
+    """``session.get`` answers from the identity map without SQL, so the tenant hook never sees it: another
+    company's row loaded earlier in the session comes back. ``scoped_get`` always asks the database."""
+    from leadthe.tenancy import scoped_get
+
+    a, b = companies
+    with app.app_context():
+        loaded = db.session.get(Team, b.team.id)  # e.g. loaded before the tenant was known
+        with tenant(a.org.id):
+            assert db.session.get(Team, b.team.id) is loaded  # the hole: no SQL, no tenant filter
+            assert scoped_get(Team, b.team.id) is None and scoped_get(Team, "x") is None
+            assert scoped_get(Team, a.team.id).name == "Team A"
+        assert scoped_get(Team, b.team.id) is loaded  # no tenant (anonymous, staff, worker): any company's
+
+
+# --- source scans: the ways around the tenant filter are few, named, and say why ----------------------
+
+PACKAGE = Path(__file__).resolve().parent.parent / "leadthe"
+
+
+def _modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        yield path.relative_to(PACKAGE.parent).as_posix(), ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def test_all_tenants_is_spelled_only_in_the_tenancy_module():
+    """Going around the tenant filter is ``unscoped(statement, reason=...)``; its execution option is private."""
+    found = [name for name, tree in _modules() if name != "leadthe/tenancy.py"
+             and any(isinstance(node, ast.keyword) and node.arg == "all_tenants"
+                     or isinstance(node, ast.Constant) and node.value == "all_tenants" for node in ast.walk(tree))]
+    assert found == []
+
+
+# Modules that may look up company-owned rows with session.get: they run without a tenant.
+SESSION_GET_ALLOWED = {
+    "leadthe/staff/console.py": "platform staff: no tenant, every company's rows on purpose",
+    "leadthe/staff/views.py": "platform staff: no tenant, every company's rows on purpose",
+    "leadthe/privacy/erasure.py": "the erasure job (worker, no tenant); the cancel link uses scoped_get",
+    "leadthe/privacy/export.py": "the export job (worker, no tenant)",
+}
+
+
+def test_company_rows_are_not_fetched_with_session_get_where_a_tenant_may_be_active():
+    scoped_models = {m.class_.__name__ for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)}
+    found = []
+    for name, tree in _modules():
+        if name in SESSION_GET_ALLOWED:
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                    and (isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "session"
+                         or isinstance(node.func.value, ast.Name) and node.func.value.id == "session")
+                    and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in scoped_models):
+                found.append(f"{name}:{node.lineno} session.get({node.args[0].id}, …): use get_or_404 or scoped_get")
+    assert found == []
+
+
+# Modules that may run SQL text, statements on a connection, or Core statements on tables: none of these
+# pass the tenant filter, so each says why it needs no filter or filters itself.
+CORE_SQL_ALLOWED = {
+    "leadthe/database.py": "the engine's own set-up: BEGIN, PRAGMAs, SET LOCAL",
+    "leadthe/core/services.py": "the health check's SELECT 1",
+    "leadthe/models/course.py": "the predicate of the platform courses' unique index",
+    "leadthe/courses/search.py": "full-text search SQL, with the course rule compiled in; search counts through write_transaction",
+    "leadthe/courses/services.py": "the outline (no company-owned table); a read's bookkeeping through write_transaction",
+    "leadthe/auth/sessions.py": "last-seen bookkeeping of the session's own person through write_transaction",
+    "leadthe/analytics.py": "page view counts through write_transaction",
+    "leadthe/audit.py": "audit events written apart, through write_transaction",
+    "leadthe/auth/reauth.py": "a step-up's window on the person's own session row, kept apart when the request is refused",
+    "leadthe/auth/twofactor.py": "the person's own used-code marker, kept apart when the request is refused",
+    "leadthe/legal/services.py": "platform-wide policy documents, written through write_transaction",
+    "leadthe/privacy/services.py": "the privacy centre counts one person's rows, table by table from the registry",
+    "leadthe/privacy/export.py": "the export job (worker) reads one person's rows from the registry; the download mark through write_transaction",
+    "leadthe/privacy/erasure.py": "the erasure job (worker) deletes one person's rows from the registry; SQLite's WAL checkpoint",
+    "leadthe/crypto.py": "the key rotation command (CLI) re-encrypts every company's rows",
+    "leadthe/scale.py": "the benchmark data generator (CLI)",
+}
+
+
+def _core_sql(tree) -> list[tuple[int, str]]:
+    text_names = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                  and node.module == "sqlalchemy" for alias in node.names if alias.name == "text"}
+    hits = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if (isinstance(func, ast.Attribute) and func.attr == "text" and isinstance(func.value, ast.Name)
+                    and func.value.id in ("sa", "sqlalchemy")) or (isinstance(func, ast.Name) and func.id in text_names):
+                hits.append((node.lineno, "SQL text"))
+            elif isinstance(func, ast.Attribute) and func.attr in ("execute", "exec_driver_sql") and not (
+                    isinstance(func.value, ast.Attribute) and func.value.attr == "session"
+                    or isinstance(func.value, ast.Name) and func.value.id == "session"):
+                hits.append((node.lineno, f"{func.attr} on a connection"))
+        elif isinstance(node, ast.Attribute) and node.attr in ("__table__", "tables", "sorted_tables") and (
+                node.attr == "__table__" or isinstance(node.value, ast.Attribute) and node.value.attr == "metadata"):
+            hits.append((node.lineno, f"Core table ({node.attr})"))
+    return hits
+
+
+def test_sql_text_and_core_statements_only_in_modules_that_say_why():
+    found = [f"{name}:{line} {what}" for name, tree in _modules() if name not in CORE_SQL_ALLOWED
+             for line, what in _core_sql(tree)]
+    assert found == []
+    # the scan itself finds what it looks for
+    assert [what for _line, what in _core_sql(ast.parse(
+        "import sqlalchemy as sa\nfrom sqlalchemy import text as t\nsa.text('x'); t('y'); conn.execute(s)\n"
+        "db.session.connection().execute(s); User.__table__; db.metadata.tables['user_account']; db.session.execute(s)"))] == [
+        "SQL text", "SQL text", "execute on a connection", "execute on a connection", "Core table (__table__)", "Core table (tables)"]

@@ -3,9 +3,9 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 from flask_babel import lazy_gettext as _l
 
-from leadthe.auth.forms import NewPasswordMixin, _strip
+from leadthe.auth.forms import NewPasswordMixin
 from leadthe.auth.passwords import MAX_LENGTH
-from leadthe.forms import FlaskForm, email_field, new_password_field, one_time_code_field
+from leadthe.forms import FlaskForm, email_field, new_password_field, one_time_code_field, strip
 
 
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):
@@ -23,10 +23,10 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)], filters=[_strip],
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)], filters=[strip],
                        render_kw={"autocomplete": "name"})
-    job_title = StringField(_l("Job title"), validators=[Length(max=120)], filters=[_strip], render_kw={"autocomplete": "organization-title"})
-    department = StringField(_l("Department"), validators=[Length(max=120)], filters=[_strip])
+    job_title = StringField(_l("Job title"), validators=[Length(max=120)], filters=[strip], render_kw={"autocomplete": "organization-title"})
+    department = StringField(_l("Department"), validators=[Length(max=120)], filters=[strip])
     photo = FileField(_l("Profile photo (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif"})
     remove_photo = BooleanField(_l("Remove my photo"))
 

@@ -84,7 +84,7 @@ def preferences():
                 row.email_digest = form.email_digest.data
             db.session.add(row)
             current_user.locale = form.language.data
-            db.session.commit()
+            db.session.flush()
             g.pop("ui_prefs", None)
             refresh()  # the confirmation in the language just chosen
             flash(str(_l("Your preferences are saved.")), "success")

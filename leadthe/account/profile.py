@@ -8,11 +8,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from leadthe import audit
 from leadthe.auth.services import find_user_by_email, normalize_email
-from leadthe.extensions import db
 from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
 from leadthe.models import User, utcnow
 from leadthe.privacy.services import record_request
+from leadthe.tenancy import scoped_get
 
 EMAIL_CHANGE_MAX_AGE = 24 * 3600
 
@@ -62,7 +62,7 @@ def user_for_email_change(token: str) -> tuple[User, str] | None:
         data = _serializer().loads(token, max_age=EMAIL_CHANGE_MAX_AGE)
     except (BadSignature, SignatureExpired):
         return None
-    user = db.session.get(User, data.get("u"))
+    user = scoped_get(User, data.get("u"))
     if user is None or not user.is_active or data.get("from") != _fp(user.email) or user.pending_email != data.get("to"):
         return None
     return user, data["to"]

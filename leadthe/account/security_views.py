@@ -73,7 +73,7 @@ def twofa_setup():
 def twofa_start():
     if EmptyForm().validate_on_submit() and not current_user.has_2fa:
         twofactor.start_setup(current_user)
-        db.session.commit()
+        db.session.flush()
     return see_other(url_for("account.twofa_setup"))
 
 
@@ -91,12 +91,11 @@ def twofa_enable():
         else:
             codes = twofactor.enable(current_user, form.code.data)
             if codes is not None:
-                db.session.commit()
+                db.session.flush()
                 # The codes exist in clear only in this response (only their hashes are stored), so this
                 # page is the answer to the POST itself rather than a redirect to a page that could not show them.
                 return render_template("account/recovery_codes.html", codes=codes, first_time=True)
-            audit.record("2fa.enable_failed", actor=current_user, subject=current_user)
-            db.session.commit()
+            audit.record_apart("2fa.enable_failed", actor=current_user, subject=current_user)
             form.code.errors.append(_("That code is not right. Check the time on your phone, wait for a new code and try again."))
     return render_form("account/twofa_setup.html", form, invalid=True, **{k: v for k, v in _setup_context(form).items() if k != "form"})
 
@@ -122,10 +121,9 @@ def twofa_disable():
                 show_problem(form, problem)
             else:
                 twofactor.disable(current_user)
-                db.session.commit()
+                db.session.flush()
                 flash(_("Two-step verification is off. We sent you an e-mail about it."), "success")
                 return see_other(url_for("account.security_page"))
-        db.session.commit()
     return render_template("account/security.html", **_security_context(disable_form=form)), 422
 
 
@@ -144,9 +142,8 @@ def twofa_regenerate():
         else:
             codes = twofactor.new_recovery_codes(current_user)
             audit.record("2fa.recovery_codes_regenerated", actor=current_user, subject=current_user)
-            db.session.commit()
+            db.session.flush()
             return render_template("account/recovery_codes.html", codes=codes, first_time=False)
-        db.session.commit()
     return render_template("account/security.html", **_security_context(regenerate_form=form)), 422
 
 
@@ -161,10 +158,10 @@ def revoke_session(session_id):
     record = security.revoke_session(current_user, session_id)
     if record.id == g.user_session.id:
         end_session()
-        db.session.commit()
+        db.session.flush()
         flash(_("You signed this device out."), "info")
         return see_other(url_for("auth.login"))
-    db.session.commit()
+    db.session.flush()
     flash(_("That device is signed out. It has to log in again to get back in."), "success")
     return see_other(url_for("account.security_page") + "#sessions")
 
@@ -176,7 +173,7 @@ def revoke_other_sessions():
     if not EmptyForm().validate_on_submit():
         abort(400)
     count = security.revoke_other_sessions(current_user, g.user_session.id)
-    db.session.commit()
+    db.session.flush()
     flash(ngettext("Signed out %(num)s other device.", "Signed out %(num)s other devices.", count) if count
           else _("No other device was signed in."), "success")
     return see_other(url_for("account.security_page") + "#sessions")

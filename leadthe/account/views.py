@@ -27,12 +27,11 @@ def change_password():
     if form.validate_on_submit():
         if not check_password(form.current_password.data, current_user.password_hash):
             form.current_password.errors.append(_("That is not your current password."))
-            audit.record("password.change_failed", actor=current_user, subject=current_user)
-            db.session.commit()
+            audit.record_apart("password.change_failed", actor=current_user, subject=current_user)
         else:
             # this browser stays signed in; every other session is signed out
             set_password(current_user, form.password.data, event="password.changed", keep_session_id=g.user_session.id)
-            db.session.commit()
+            db.session.flush()
             flash(_("Your password is changed. Every other device was signed out."), "success")
             return see_other(url_for("core.dashboard"))
     return render_form("account/password.html", form, block="password_form")
@@ -54,7 +53,7 @@ def profile():
         if not form.photo.errors:
             changed = update_profile(current_user, name=form.name.data, job_title=form.job_title.data or "",
                                      department=form.department.data or "", photo=photo, remove_photo=form.remove_photo.data)
-            db.session.commit()
+            db.session.flush()
             flash(_("Your profile is saved.") if changed else _("Nothing changed."), "success")
             return see_other(url_for("account.profile"))
     return render_form("account/profile.html", form, block="profile_form", email_form=distinct_ids(EmailChangeForm(), "email"))
@@ -85,10 +84,9 @@ def change_email():
             except EmailInUse:
                 email_form.email.errors.append(_("Another account uses that address."))
             else:
-                db.session.commit()
+                db.session.flush()
                 flash(_("We sent a confirmation link to %(email)s. Your address changes once you open it.", email=email_form.email.data), "success")
                 return see_other(url_for("account.profile"))
-        db.session.commit()
     form = ProfileForm(obj=current_user, formdata=None)
     return render_template("account/profile.html", form=form, email_form=email_form), 422
 
@@ -105,7 +103,7 @@ def confirm_email_change_view(token):
             confirm_email_change(user, new_email)
         except EmailInUse:
             return render_template("account/confirm_email.html", invalid=True, form=form), 400
-        db.session.commit()
+        db.session.flush()
         flash(_("Your e-mail address is now %(email)s.", email=new_email), "success")
         return see_other(url_for("account.profile") if current_user.is_authenticated else url_for("auth.login"))
     return render_template("account/confirm_email.html", invalid=False, form=form, new_email=new_email)

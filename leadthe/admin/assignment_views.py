@@ -62,6 +62,6 @@ def create_assignment():
     else:
         person = services.target_person_or_404(current_user, form.user_id.data)
         n = services.assign(current_user, course, [person.id], form.due_on.data)
-    db.session.commit()
+    db.session.flush()
     flash(_("%(course)s assigned to %(n)s people.", course=course.title, n=n), "success")
     return see_other(url_for("admin.assignments"))

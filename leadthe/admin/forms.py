@@ -15,13 +15,9 @@ from wtforms import PasswordField, SelectField, StringField  # noqa: E402
 from wtforms.validators import DataRequired, Length, Optional  # noqa: E402
 
 from leadthe.auth.forms import NewPasswordMixin  # noqa: E402
-from leadthe.forms import choices, email_field, new_password_field, one_time_code_field  # noqa: E402
+from leadthe.forms import choices, email_field, new_password_field, one_time_code_field, strip  # noqa: E402
 
 ROLE_CHOICES = {"learner": _l("Learner"), "manager": _l("Manager"), "admin": _l("Company admin")}
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class InvitationForm(FlaskForm):
@@ -42,7 +38,7 @@ class RoleForm(FlaskForm):
 
 class TeamForm(FlaskForm):
     name = StringField(_l("Team name"), validators=[DataRequired(_l("Enter a name for the team.")), Length(max=120)],
-                       filters=[_strip])
+                       filters=[strip])
 
 
 class MemberForm(FlaskForm):
@@ -51,7 +47,7 @@ class MemberForm(FlaskForm):
 
 
 class AcceptInvitationForm(NewPasswordMixin, FlaskForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)], filters=[_strip],
+    name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)], filters=[strip],
                        render_kw={"autocomplete": "name"})
     password = new_password_field()
     age_confirm = BooleanField(_l("I am 18 or older"), validators=[

@@ -41,7 +41,7 @@ def accept(token):
             forget_token("invite")
             start_session(user)
             audit.record("login.success", actor=user, subject=user, via="invitation")
-            db.session.commit()
+            db.session.flush()
             flash(_("Welcome to %(org)s, %(name)s!", org=user.organization.name, name=user.first_name), "success")
             return see_other(url_for("core.dashboard"))
     return render_form("admin/invite_accept.html", form, block="invite_accept_form", inv=inv, org=org)

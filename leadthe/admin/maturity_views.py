@@ -41,7 +41,7 @@ def maturity_organisation():
     form = OrgMaturityForm()
     if form.validate_on_submit():
         row = services.save_org_answers(current_user, {a: int(getattr(form, a).data) for a in R.ORG_AREAS})
-        db.session.commit()
+        db.session.flush()
         flash(_("Saved. The organisational answers give level %(level)s.", level=row.level), "success")
         return see_other(url_for("admin.maturity"))
     return _page(form)

@@ -24,6 +24,7 @@ from leadthe.mail import customer_text, queue_mail
 from leadthe.models import AuditEvent, ImportBatch, Invitation, Organization, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import InvitationStatus, Role, UserStatus
 from leadthe.net import absolute_url
+from leadthe.tenancy import unscoped
 
 ROLES = ("learner", "manager", "admin")
 INVITE_DAYS = 7
@@ -115,7 +116,8 @@ def email_in_use(org_id: int, email: str) -> InUse | None:
 
 def has_account(email: str) -> bool:
     """Whether the address has an account anywhere (the accepting side only: never shown to an admin)."""
-    return db.session.scalar(sa.select(User.id).where(User.email == email).execution_options(all_tenants=True)) is not None
+    return db.session.scalar(unscoped(sa.select(User.id).where(User.email == email),
+                                      reason="an address is one account across companies")) is not None
 
 
 INVITE_SUBJECT = "You are invited to LeadThe.AI"  # fixed: customer text never goes into a subject
@@ -205,7 +207,8 @@ def invitation_for_token(token: str) -> Invitation | None:
         data = _serializer().loads(token, max_age=INVITE_DAYS * 24 * 3600)
     except (BadSignature, SignatureExpired):
         return None
-    inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == data.get("i")).execution_options(all_tenants=True))
+    inv = db.session.scalar(unscoped(sa.select(Invitation).where(Invitation.id == data.get("i")),
+                                     reason="the signed link names the invitation, whoever is signed in here"))
     if inv is None or inv.nonce != data.get("n") or inv.status != InvitationStatus.PENDING or inv.expires_at <= utcnow():
         return None
     if db.session.scalar(sa.select(Organization.status).where(Organization.id == inv.org_id)) != "active":
@@ -260,6 +263,18 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
         raise ImportFileProblem(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from exc
     # newline="": the csv module itself reads \r\n, \n and a bare \r as line ends (and keeps them in quoted cells)
     reader = csv.reader(io.StringIO(text, newline=""))
+    pos = _import_header(reader)
+    teams = {name.strip().lower(): tid for tid, name in db.session.execute(sa.select(Team.id, Team.name).where(Team.org_id == org_id))}
+    rows = _import_rows(reader, pos)
+    taken = _addresses_in_use(org_id, [r.email for r in rows if r.email])
+    seen: dict[str, int] = {}
+    for row in rows:
+        _check_import_row(row, seen, taken, teams)
+    return rows
+
+
+def _import_header(reader) -> dict[str, int]:
+    """Where each import column is, from the file's first line."""
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration as exc:
@@ -270,8 +285,11 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
     if missing:
         raise ImportFileProblem(_("The first line must name the columns email,name,job_title,department,team,role "
                                                   "(missing: %(missing)s).", missing=", ".join(missing)))
-    pos = {c: header.index(c) for c in IMPORT_COLUMNS}
-    teams = {name.strip().lower(): tid for tid, name in db.session.execute(sa.select(Team.id, Team.name).where(Team.org_id == org_id))}
+    return {c: header.index(c) for c in IMPORT_COLUMNS}
+
+
+def _import_rows(reader, pos: dict[str, int]) -> list[ImportRow]:
+    """The file's non-blank lines as rows, not yet checked."""
     rows: list[ImportRow] = []
     try:
         for number, cells in enumerate(reader, start=2):
@@ -285,7 +303,11 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
             rows.append(row)
     except csv.Error as exc:
         raise _unreadable(reader, exc) from exc
-    emails = [r.email for r in rows if r.email]
+    return rows
+
+
+def _addresses_in_use(org_id: int, emails: list[str]) -> set[str]:
+    """Those of ``emails`` that a person of the company has, or a pending invitation of it is for."""
     taken: set[str] = set()
     for chunk in range(0, len(emails), 900):  # stay under SQLite's bound-parameter limit
         part = emails[chunk:chunk + 900]
@@ -294,25 +316,27 @@ def parse_import(org_id: int, raw: bytes) -> list[ImportRow]:
         taken |= set(db.session.scalars(sa.select(Invitation.email).where(
             Invitation.org_id == org_id, Invitation.email.in_(part), Invitation.status == InvitationStatus.PENDING,
             Invitation.expires_at > utcnow())))
-    seen: dict[str, int] = {}
-    for row in rows:
-        if not row.email:
-            row.problems.append(_("no e-mail address"))
-        elif len(row.email) > 254 or not EMAIL_RE.match(row.email):
-            row.problems.append(_("“%(email)s” is not a valid e-mail address", email=row.email))
-        elif row.email in seen:
-            row.problems.append(_("the same address is on line %(line)s", line=seen[row.email]))
-        elif row.email in taken:
-            row.problems.append(_("this person already has an account or a pending invitation"))
-        if row.email and row.email not in seen:
-            seen[row.email] = row.line
-        if row.role not in ROLES:
-            row.problems.append(_("unknown role “%(role)s” (use learner, manager or admin)", role=row.role))
-        if row.team:
-            row.team_id = teams.get(row.team.lower())
-            if row.team_id is None:
-                row.problems.append(_("no team called “%(team)s” (create it first)", team=row.team))
-    return rows
+    return taken
+
+
+def _check_import_row(row: ImportRow, seen: dict[str, int], taken: set[str], teams: dict[str, int]) -> None:
+    """Add the row's problems (``seen``: the line each address was first on) and find its team."""
+    if not row.email:
+        row.problems.append(_("no e-mail address"))
+    elif len(row.email) > 254 or not EMAIL_RE.match(row.email):
+        row.problems.append(_("“%(email)s” is not a valid e-mail address", email=row.email))
+    elif row.email in seen:
+        row.problems.append(_("the same address is on line %(line)s", line=seen[row.email]))
+    elif row.email in taken:
+        row.problems.append(_("this person already has an account or a pending invitation"))
+    if row.email and row.email not in seen:
+        seen[row.email] = row.line
+    if row.role not in ROLES:
+        row.problems.append(_("unknown role “%(role)s” (use learner, manager or admin)", role=row.role))
+    if row.team:
+        row.team_id = teams.get(row.team.lower())
+        if row.team_id is None:
+            row.problems.append(_("no team called “%(team)s” (create it first)", team=row.team))
 
 
 def _unreadable(reader, exc: csv.Error) -> ImportFileProblem:

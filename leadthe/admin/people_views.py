@@ -69,14 +69,13 @@ def user_role(user_id):
             problem = confirm_identity(current_user, form.password.data, form.code.data)
             if problem:
                 show_problem(form, problem)
-                db.session.commit()  # keep the audit event of the failed confirmation
             else:
                 try:
                     changed = people.change_role(current_user, person, form.role.data)
                 except people.LastAdmin as exc:
                     form.role.errors.append(str(exc))
                 else:
-                    db.session.commit()
+                    db.session.flush()
                     flash(_("%(name)s is now %(role)s.", name=person.name, role=form.role.data) if changed
                           else _("Nothing changed."), "success")
                     return see_other(url_for("admin.user_detail", user_id=person.id))
@@ -98,28 +97,30 @@ def _status_action(user_id, action):
     except people.LastAdmin as exc:
         flash(str(exc), "error")
         return see_other(url_for("admin.user_detail", user_id=person.id))
-    db.session.commit()
+    db.session.flush()
     return person
+
+
+def _status_change(user_id, action, done):
+    """Deactivate or reactivate a person: ``done(person)`` is the message on success."""
+    person = _status_action(user_id, action)
+    if not isinstance(person, User):
+        return person
+    flash(done(person), "success")
+    return see_other(url_for("admin.user_detail", user_id=person.id))
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 @manager_or_admin_required
 def user_deactivate(user_id):
-    person = _status_action(user_id, people.deactivate)
-    if not isinstance(person, User):
-        return person
-    flash(_("%(name)s is deactivated and signed out everywhere.", name=person.name), "success")
-    return see_other(url_for("admin.user_detail", user_id=person.id))
+    return _status_change(user_id, people.deactivate,
+                          lambda person: _("%(name)s is deactivated and signed out everywhere.", name=person.name))
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
 @manager_or_admin_required
 def user_reactivate(user_id):
-    person = _status_action(user_id, people.reactivate)
-    if not isinstance(person, User):
-        return person
-    flash(_("%(name)s can log in again.", name=person.name), "success")
-    return see_other(url_for("admin.user_detail", user_id=person.id))
+    return _status_change(user_id, people.reactivate, lambda person: _("%(name)s can log in again.", name=person.name))
 
 
 @bp.route("/users/<int:user_id>/close", methods=["POST"])
@@ -151,7 +152,7 @@ def invitations():
         except (people.SendingRefused, people.InviteProblem) as exc:
             form.email.errors.append(str(exc))
         else:
-            db.session.commit()
+            db.session.flush()
             flash(_("Invitation sent to %(email)s.", email=form.email.data.strip().lower()), "success")
             return see_other(url_for("admin.invitations"))
     return render_form("admin/invitations.html", form, block="invite_form", pending=people.pending_invitations(current_user.org_id),
@@ -169,7 +170,7 @@ def invitation_resend(invitation_id):
         except people.SendingRefused as exc:
             flash(str(exc), "error")
         else:
-            db.session.commit()
+            db.session.flush()
             flash(_("A new invitation link was sent to %(email)s.", email=inv.email), "success")
     return see_other(url_for("admin.invitations"))
 
@@ -181,7 +182,7 @@ def invitation_revoke(invitation_id):
     require_admin(current_user)
     if EmptyForm().validate_on_submit() and inv.status == InvitationStatus.PENDING:
         people.revoke_invitation(current_user, inv)
-        db.session.commit()
+        db.session.flush()
         flash(_("The invitation for %(email)s is revoked; its link no longer works.", email=inv.email), "success")
     return see_other(url_for("admin.invitations"))
 
@@ -208,7 +209,7 @@ def users_import():
         else:
             if not any(r.problems for r in rows):
                 batch = people.store_import(current_user, rows)  # the only write: the checked rows, for the go-ahead
-                db.session.commit()
+                db.session.flush()
     invalid = bool(rows and any(r.problems for r in rows))
     return render_form("admin/import.html", form, invalid=invalid, rows=rows, batch=batch,
                        problems=sum(1 for r in rows or [] if r.problems), confirm_form=EmptyForm())
@@ -229,6 +230,6 @@ def users_import_apply(batch_id):
         db.session.rollback()
         flash(str(exc), "error")
         return see_other(url_for("admin.users_import"))
-    db.session.commit()
+    db.session.flush()
     flash(_("%(n)s invitations sent.", n=count), "success")
     return see_other(url_for("admin.invitations"))

@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from leadthe.admin import scores
 from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
 from leadthe.extensions import db
-from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, SearchQuery, Team, TeamMembership,
-                            User, utcnow)
+from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, Quiz, QuizAttempt, SearchQuery, Team,
+                            TeamMembership, User, utcnow)
 from leadthe.models.enums import UserStatus
 
 K_ANONYMITY = 5  # managers never see an aggregate that stands for fewer people than this
@@ -53,16 +53,9 @@ def progress_stmt(members: sa.Select, *, day: date | None = None) -> sa.Select:
             .outerjoin(courses, courses.c.user_id == User.id)
             .outerjoin(month, month.c.user_id == User.id))
     score = scores.latest_score(members)
-    if score is not None:
-        stmt = stmt.add_columns(score.c.latest_score).outerjoin(score, score.c.user_id == User.id)
-    else:
-        stmt = stmt.add_columns(sa.null().label("latest_score"))
+    stmt = stmt.add_columns(score.c.latest_score).outerjoin(score, score.c.user_id == User.id)
     level = scores.maturity_level(members)
-    if level is not None:
-        stmt = stmt.add_columns(level.c.maturity).outerjoin(level, level.c.user_id == User.id)
-    else:
-        stmt = stmt.add_columns(sa.null().label("maturity"))
-    return stmt
+    return stmt.add_columns(level.c.maturity).outerjoin(level, level.c.user_id == User.id)
 
 
 def team_members(team: Team, viewer) -> list:
@@ -86,10 +79,7 @@ def person_summary(person: User):
 
 
 def person_attempts(person: User) -> list:
-    m = scores._models()
-    if m is None:
-        return []
-    A, Q = m.QuizAttempt, m.Quiz
+    A, Q = QuizAttempt, Quiz
     return db.session.execute(sa.select(Q.title, A.score, A.passed, A.created_at).join(Q, Q.id == A.quiz_id)
                               .where(A.user_id == person.id).order_by(A.created_at.desc()).limit(10)).all()
 
@@ -121,7 +111,6 @@ TEAMS_PER_PAGE = 50
 
 def teams_overview(viewer, page: int = 1, q: str = "") -> tuple[list[TeamRow], int]:
     """The teams in view with their figures for this month, one page at a time (4 statements)."""
-    day = today()
     teams = sa.select(Team.id, Team.name).where(Team.org_id == viewer.org_id)
     if not is_admin(viewer):
         teams = teams.where(Team.id.in_(managed_team_ids(viewer)))
@@ -132,8 +121,14 @@ def teams_overview(viewer, page: int = 1, q: str = "") -> tuple[list[TeamRow], i
     ids = [r.id for r in page_rows]
     if not ids:
         return [], total
+    counts, activity, avg_scores = _team_figures(viewer.org_id, ids, today())
+    return [_team_row(r, counts.get(r.id), activity.get(r.id), avg_scores.get(r.id)) for r in page_rows], total
+
+
+def _team_figures(org_id: int, ids: list[int], day: date) -> tuple[dict, dict, dict]:
+    """By team id: member and manager counts, this month's activity, and the average quiz score (3 statements)."""
     tm = TeamMembership
-    active_people = sa.select(User.id).where(User.org_id == viewer.org_id, User.status == UserStatus.ACTIVE)
+    active_people = sa.select(User.id).where(User.org_id == org_id, User.status == UserStatus.ACTIVE)
     members = (sa.select(tm.team_id, sa.func.count().label("members"),
                          sa.func.sum(sa.case((tm.is_manager.is_(True), 1), else_=0)).label("managers"))
                .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id))
@@ -144,20 +139,17 @@ def teams_overview(viewer, page: int = 1, q: str = "") -> tuple[list[TeamRow], i
            .where(tm.team_id.in_(ids), ActivityDay.day >= month_start(day), tm.user_id.in_(active_people))
            .group_by(tm.team_id))
     activity = {r.team_id: r for r in db.session.execute(act)}
-    avg_scores = {}
-    m = scores._models()
-    if m is not None:
-        A = m.QuizAttempt
-        avg_scores = dict(db.session.execute(
-            sa.select(tm.team_id, sa.func.avg(A.score)).join(A, A.user_id == tm.user_id)
-            .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id)).all())
-    rows = []
-    for r in page_rows:
-        c, a = counts.get(r.id), activity.get(r.id)
-        rows.append(TeamRow(r.id, r.name, int(c.members) if c else 0, int(c.managers or 0) if c else 0,
-                            int(a.active) if a else 0, int(a.lessons or 0) if a else 0, int((a.secs or 0) // 60) if a else 0,
-                            round(float(avg_scores[r.id]), 1) if avg_scores.get(r.id) is not None else None))
-    return rows, total
+    A = QuizAttempt
+    avg_scores = dict(db.session.execute(
+        sa.select(tm.team_id, sa.func.avg(A.score)).join(A, A.user_id == tm.user_id)
+        .where(tm.team_id.in_(ids), tm.user_id.in_(active_people)).group_by(tm.team_id)).all())
+    return counts, activity, avg_scores
+
+
+def _team_row(r, c, a, avg_score) -> TeamRow:
+    return TeamRow(r.id, r.name, int(c.members) if c else 0, int(c.managers or 0) if c else 0,
+                   int(a.active) if a else 0, int(a.lessons or 0) if a else 0, int((a.secs or 0) // 60) if a else 0,
+                   round(float(avg_score), 1) if avg_score is not None else None)
 
 
 # --- the adoption dashboard -------------------------------------------------------------------------
@@ -176,7 +168,6 @@ class Dashboard:
     courses: list = field(default_factory=list)  # (title, enrolled, completed)
     avg_score: float | None = None
     attempts: int = 0
-    scores_available: bool = False
     maturity: list = field(default_factory=list)  # (dimension label, [people at level 1..5])
 
     @property
@@ -203,8 +194,39 @@ DAYS = 30
 def dashboard(viewer, team_id: int | None = None) -> Dashboard:
     day = today()
     members = scope_user_ids(viewer, team_id=team_id)
-    d = Dashboard(scores_available=scores.available())
+    d = Dashboard()
     d.people = db.session.scalar(sa.select(sa.func.count()).select_from(members.subquery()))
+    _dashboard_activity(d, members, day)
+    courses = db.session.execute(_course_enrolments(members)).all()
+    d.enrollments = sum(int(c[1]) for c in courses)
+    d.completions = sum(int(c[2]) for c in courses)
+    d.courses = sorted(courses, key=lambda c: (-c[1], c[0]))[:15]
+    d.enrolled_people = db.session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(User.id.in_(members), sa.exists().where(Enrollment.user_id == User.id)))
+    avg = scores.average_score(members)
+    if avg is not None:
+        value, d.attempts = db.session.execute(avg).one()
+        d.avg_score = round(float(value), 1) if value is not None else None
+    d.maturity = _dashboard_maturity(members)
+    return d
+
+
+def _activity_per_day(members: sa.Select, since: date) -> sa.Select:
+    """Per day from ``since``: active people, seconds and lessons completed."""
+    AD = ActivityDay
+    return (sa.select(AD.day, sa.func.count(), sa.func.sum(AD.seconds), sa.func.sum(AD.lessons_completed))
+            .where(AD.day >= since, AD.user_id.in_(members)).group_by(AD.day))
+
+
+def _course_enrolments(members: sa.Select) -> sa.Select:
+    """Per course: its title, how many of ``members`` are enrolled and how many completed it."""
+    return (sa.select(Course.title, sa.func.count().label("n"), sa.func.count(Enrollment.completed_at))
+            .join(Course, Course.id == Enrollment.course_id).where(Enrollment.user_id.in_(members))
+            .group_by(Course.id, Course.title))
+
+
+def _dashboard_activity(d: Dashboard, members: sa.Select, day: date) -> None:
+    """The active people (today, this week, this month), the daily chart and the weekly trend."""
     AD = ActivityDay
     since = day - timedelta(days=DAYS - 1)
     row = db.session.execute(sa.select(
@@ -217,36 +239,24 @@ def dashboard(viewer, team_id: int | None = None) -> Dashboard:
     # both read from it (the weekly trend counts learning days, people x days, per week)
     first_week = day - timedelta(days=day.weekday()) - timedelta(weeks=WEEKS - 1)
     per_day = {r[0]: (int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in db.session.execute(
-        sa.select(AD.day, sa.func.count(), sa.func.sum(AD.seconds), sa.func.sum(AD.lessons_completed))
-        .where(AD.day >= first_week, AD.day <= day, AD.user_id.in_(members)).group_by(AD.day))}
+        _activity_per_day(members, first_week).where(AD.day <= day))}
     d.daily = [(x, *(lambda v: (v[0], v[1] // 60, v[2]))(per_day.get(x, (0, 0, 0)))) for x in (since + timedelta(days=i) for i in range(DAYS))]
     for w in range(WEEKS):
         start = first_week + timedelta(weeks=w)
         rows = [per_day.get(start + timedelta(days=i), (0, 0, 0)) for i in range(7)]
         d.weekly.append((start, sum(r[0] for r in rows), sum(r[1] for r in rows) // 60, sum(r[2] for r in rows)))
-    courses = db.session.execute(
-        sa.select(Course.title, sa.func.count().label("n"), sa.func.count(Enrollment.completed_at))
-        .join(Course, Course.id == Enrollment.course_id).where(Enrollment.user_id.in_(members))
-        .group_by(Course.id, Course.title)).all()
-    d.enrollments = sum(int(c[1]) for c in courses)
-    d.completions = sum(int(c[2]) for c in courses)
-    d.courses = sorted(courses, key=lambda c: (-c[1], c[0]))[:15]
-    d.enrolled_people = db.session.scalar(
-        sa.select(sa.func.count()).select_from(User).where(User.id.in_(members), sa.exists().where(Enrollment.user_id == User.id)))
-    avg = scores.average_score(members)
-    if avg is not None:
-        value, d.attempts = db.session.execute(avg).one()
-        d.avg_score = round(float(value), 1) if value is not None else None
+
+
+def _dashboard_maturity(members: sa.Select) -> list:
+    """(dimension label, [people at level 1..5]) with the overall level first."""
     dist = scores.maturity_distribution(members)
-    if dist is not None:
-        labels = dict(scores.maturity_dimensions())
-        found: dict[str, list[int]] = {}
-        for dim, lvl, n in db.session.execute(dist):
-            if lvl is not None and 1 <= int(lvl) <= 5:
-                found.setdefault(dim, [0] * 5)[int(lvl) - 1] += int(n)
-        order = ["overall"] + list(labels)
-        d.maturity = [(_l("Overall level") if k == "overall" else labels.get(k, k), found.get(k, [0] * 5)) for k in order]
-    return d
+    labels = dict(scores.maturity_dimensions())
+    found: dict[str, list[int]] = {}
+    for dim, lvl, n in db.session.execute(dist):
+        if lvl is not None and 1 <= int(lvl) <= 5:
+            found.setdefault(dim, [0] * 5)[int(lvl) - 1] += int(n)
+    order = ["overall"] + list(labels)
+    return [(_l("Overall level") if k == "overall" else labels.get(k, k), found.get(k, [0] * 5)) for k in order]
 
 
 # --- usage analytics -----------------------------------------------------------------------------------
@@ -302,45 +312,47 @@ def _safe(value) -> str:
 
 def csv_rows(viewer, report: str):
     """(header, rows) of a report; rows is an iterable of lists."""
-    if report == "people":
-        members = scope_user_ids(viewer)
-        teams = dict(_team_names(members, viewer))
-        rows = db.session.execute(progress_stmt(members).order_by(User.name, User.id))
-        header = ["name", "email", "role", "teams", "lessons_completed", "courses_enrolled", "courses_completed",
-                  "minutes_this_month", "latest_score", "maturity_level", "last_active"]
-        return header, ([r.name, r.email, r.role, "; ".join(teams.get(r.id, [])), r.lessons, r.enrolled, r.courses_done,
-                         int(r.month_seconds) // 60, "" if r.latest_score is None else r.latest_score,
-                         "" if r.maturity is None else r.maturity,
-                         r.last_seen_at.strftime("%Y-%m-%d") if r.last_seen_at else ""] for r in rows)
-    if report == "teams":
-        all_rows, page = [], 1
-        while True:
-            rows, total = teams_overview(viewer, page)
-            all_rows += rows
-            if page * TEAMS_PER_PAGE >= total:
-                break
-            page += 1
-        header = ["team", "members", "managers", "active_this_month", "active_percent", "lessons_this_month",
-                  "minutes_this_month", "average_score"]
-        return header, ([t.name, t.members, t.managers, t.active_month, t.active_percent, t.lessons, t.month_minutes,
-                         "" if t.avg_score is None else t.avg_score] for t in all_rows)
-    if report == "activity":
-        day = today()
-        members = scope_user_ids(viewer)
-        AD = ActivityDay
-        rows = db.session.execute(
-            sa.select(AD.day, sa.func.count(), sa.func.sum(AD.seconds), sa.func.sum(AD.lessons_completed))
-            .where(AD.day >= day - timedelta(days=89), AD.user_id.in_(members)).group_by(AD.day).order_by(AD.day))
-        return ["day", "active_people", "minutes", "lessons_completed"], (
-            [r[0].isoformat(), r[1], int(r[2] or 0) // 60, int(r[3] or 0)] for r in rows)
-    if report == "courses":
-        members = scope_user_ids(viewer)
-        rows = db.session.execute(
-            sa.select(Course.title, sa.func.count(), sa.func.count(Enrollment.completed_at))
-            .join(Course, Course.id == Enrollment.course_id).where(Enrollment.user_id.in_(members))
-            .group_by(Course.id, Course.title).order_by(Course.title))
-        return ["course", "enrolled", "completed"], ([r[0], r[1], r[2]] for r in rows)
-    raise KeyError(report)
+    return _CSV_REPORTS[report](viewer)
+
+
+def _csv_people(viewer):
+    members = scope_user_ids(viewer)
+    teams = dict(_team_names(members, viewer))
+    rows = db.session.execute(progress_stmt(members).order_by(User.name, User.id))
+    header = ["name", "email", "role", "teams", "lessons_completed", "courses_enrolled", "courses_completed",
+              "minutes_this_month", "latest_score", "maturity_level", "last_active"]
+    return header, ([r.name, r.email, r.role, "; ".join(teams.get(r.id, [])), r.lessons, r.enrolled, r.courses_done,
+                     int(r.month_seconds) // 60, "" if r.latest_score is None else r.latest_score,
+                     "" if r.maturity is None else r.maturity,
+                     r.last_seen_at.strftime("%Y-%m-%d") if r.last_seen_at else ""] for r in rows)
+
+
+def _csv_teams(viewer):
+    all_rows, page = [], 1
+    while True:
+        rows, total = teams_overview(viewer, page)
+        all_rows += rows
+        if page * TEAMS_PER_PAGE >= total:
+            break
+        page += 1
+    header = ["team", "members", "managers", "active_this_month", "active_percent", "lessons_this_month",
+              "minutes_this_month", "average_score"]
+    return header, ([t.name, t.members, t.managers, t.active_month, t.active_percent, t.lessons, t.month_minutes,
+                     "" if t.avg_score is None else t.avg_score] for t in all_rows)
+
+
+def _csv_activity(viewer):
+    rows = db.session.execute(_activity_per_day(scope_user_ids(viewer), today() - timedelta(days=89)).order_by(ActivityDay.day))
+    return ["day", "active_people", "minutes", "lessons_completed"], (
+        [r[0].isoformat(), r[1], int(r[2] or 0) // 60, int(r[3] or 0)] for r in rows)
+
+
+def _csv_courses(viewer):
+    rows = db.session.execute(_course_enrolments(scope_user_ids(viewer)).order_by(Course.title))
+    return ["course", "enrolled", "completed"], ([r[0], r[1], r[2]] for r in rows)
+
+
+_CSV_REPORTS = {"people": _csv_people, "teams": _csv_teams, "activity": _csv_activity, "courses": _csv_courses}
 
 
 def csv_text(viewer, report: str) -> str:

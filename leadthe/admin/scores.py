@@ -1,31 +1,19 @@
 """Quiz scores and AI maturity levels (the assessments area), as aggregate subqueries keyed by user id.
 
 The admin pages join these in, so a page runs the same few statements whatever the number of people.
-Each function takes a SELECT of the user ids in view and returns a subquery with a ``user_id`` column,
-or None while the assessments models are not there (the pages then show "—").
+Each function takes a SELECT of the user ids in view and returns a subquery with a ``user_id`` column.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from leadthe.assessments import rubric
-from leadthe.models import assessment
-
-
-def _models():
-    return assessment
-
-
-def available() -> bool:
-    return _models() is not None
+from leadthe.assessments.rubric import DIMENSIONS
+from leadthe.models import MaturityResult, QuizAttempt
 
 
 def latest_score(members: sa.Select):
     """Per person: the score (percent) of their most recent quiz attempt."""
-    m = _models()
-    if m is None:
-        return None
-    A = m.QuizAttempt
+    A = QuizAttempt
     newest = (sa.select(A.user_id, sa.func.max(A.id).label("attempt_id"))
               .where(A.user_id.in_(members)).group_by(A.user_id).subquery())
     return (sa.select(newest.c.user_id, A.score.label("latest_score"))
@@ -34,10 +22,7 @@ def latest_score(members: sa.Select):
 
 def passed_counts(members: sa.Select, since=None):
     """Per person: how many different quizzes they passed (optionally: first passed since ``since``)."""
-    m = _models()
-    if m is None:
-        return None
-    A = m.QuizAttempt
+    A = QuizAttempt
     first_pass = (sa.select(A.user_id, A.quiz_id, sa.func.min(A.created_at).label("at"))
                   .where(A.passed.is_(True), A.user_id.in_(members)).group_by(A.user_id, A.quiz_id).subquery())
     stmt = sa.select(first_pass.c.user_id, sa.func.count().label("passed")).group_by(first_pass.c.user_id)
@@ -47,50 +32,26 @@ def passed_counts(members: sa.Select, since=None):
 
 
 def average_score(members: sa.Select):
-    """(average score of all attempts, number of attempts) for these people, or None."""
-    m = _models()
-    if m is None:
-        return None
-    A = m.QuizAttempt
+    """(average score of all attempts, number of attempts) for these people."""
+    A = QuizAttempt
     return sa.select(sa.func.avg(A.score), sa.func.count()).where(A.user_id.in_(members))
 
 
 def maturity_level(members: sa.Select):
-    m = _models()
-    if m is None:
-        return None
-    R = m.MaturityResult
+    R = MaturityResult
     return (sa.select(R.user_id, sa.func.max(R.level).label("maturity"))
             .where(R.is_latest.is_(True), R.user_id.in_(members)).group_by(R.user_id).subquery("maturity"))
 
 
 def maturity_dimensions() -> list[tuple[str, str]]:
-    """(key, label) of the maturity dimensions, from the assessments area's rubric when it declares them."""
-    dims = getattr(rubric, "DIMENSIONS", None)
-    if isinstance(dims, dict):
-        return [(k, str(getattr(v, "label", v))) for k, v in dims.items()]
-    if isinstance(dims, (list, tuple)):
-        out = []
-        for d in dims:
-            if isinstance(d, str):
-                out.append((d, d.replace("_", " ").capitalize()))
-            elif isinstance(d, (list, tuple)) and d:
-                out.append((d[0], str(d[1]) if len(d) > 1 else d[0]))
-            else:
-                key = getattr(d, "key", None) or getattr(d, "slug", None)
-                if key:
-                    out.append((key, str(getattr(d, "label", None) or getattr(d, "title", key))))
-        return out
-    return []
+    """(key, label) of the maturity dimensions, from the assessments area's rubric."""
+    return [(key, str(label)) for key, label in DIMENSIONS.items()]
 
 
 def maturity_distribution(members: sa.Select):
     """Rows (dimension, level 1-5, people) for the latest results, with "overall" for the level itself.
     One statement: a UNION of one GROUP BY per dimension, the score read from the JSON column."""
-    m = _models()
-    if m is None:
-        return None
-    R = m.MaturityResult
+    R = MaturityResult
     base = sa.and_(R.is_latest.is_(True), R.user_id.in_(members))
     parts = [sa.select(sa.literal("overall").label("dim"), R.level.label("lvl"), sa.func.count().label("n"))
              .where(base).group_by(R.level)]

@@ -27,7 +27,7 @@ def teams_page():
             except teams.TeamProblem as exc:
                 form.name.errors.append(str(exc))
             else:
-                db.session.commit()
+                db.session.flush()
                 flash(_("Team “%(name)s” created.", name=team.name), "success")
                 return see_other(url_for("admin.team_detail", team_id=team.id))
     page = page_arg()
@@ -51,11 +51,17 @@ def team_detail(team_id):
     return render("admin/team.html", **_team_page(team))
 
 
+def _team_to_edit_or_404(team_id):
+    """The team in view, for an admin (anyone else: 403), or 404."""
+    team = visible_team_or_404(current_user, team_id)
+    require_admin(current_user)
+    return team
+
+
 @bp.route("/teams/<int:team_id>/rename", methods=["POST"])
 @manager_or_admin_required
 def team_rename(team_id):
-    team = visible_team_or_404(current_user, team_id)
-    require_admin(current_user)
+    team = _team_to_edit_or_404(team_id)
     form = distinct_ids(TeamForm(), "rename")
     if form.validate_on_submit():
         try:
@@ -63,7 +69,7 @@ def team_rename(team_id):
         except teams.TeamProblem as exc:
             form.name.errors.append(str(exc))
         else:
-            db.session.commit()
+            db.session.flush()
             flash(_("Team renamed."), "success")
             return see_other(url_for("admin.team_detail", team_id=team.id))
     return render_form("admin/team.html", form, **_team_page(team, rename_form=form))
@@ -72,13 +78,12 @@ def team_rename(team_id):
 @bp.route("/teams/<int:team_id>/delete", methods=["GET", "POST"])
 @manager_or_admin_required
 def team_delete(team_id):
-    team = visible_team_or_404(current_user, team_id)
-    require_admin(current_user)
+    team = _team_to_edit_or_404(team_id)
     form = EmptyForm()
     if form.validate_on_submit():
         name = team.name
         teams.delete_team(current_user, team)
-        db.session.commit()
+        db.session.flush()
         flash(_("Team “%(name)s” deleted. Its members keep their accounts and progress.", name=name), "success")
         return see_other(url_for("admin.teams_page"))
     return render_template("admin/team_delete.html", team=team, form=form)
@@ -87,8 +92,7 @@ def team_delete(team_id):
 @bp.route("/teams/<int:team_id>/members", methods=["POST"])
 @manager_or_admin_required
 def team_add_member(team_id):
-    team = visible_team_or_404(current_user, team_id)
-    require_admin(current_user)
+    team = _team_to_edit_or_404(team_id)
     form = distinct_ids(MemberForm(), "member")
     if form.validate_on_submit():
         try:
@@ -96,23 +100,28 @@ def team_add_member(team_id):
         except teams.TeamProblem as exc:
             form.email.errors.append(str(exc))
         else:
-            db.session.commit()
+            db.session.flush()
             flash(_("%(name)s added to the team.", name=person.name), "success")
             return see_other(url_for("admin.team_detail", team_id=team.id))
     return render_form("admin/team.html", form, **_team_page(team, member_form=form))
 
 
-@bp.route("/teams/<int:team_id>/members/<int:user_id>/remove", methods=["POST"])
-@manager_or_admin_required
-def team_remove_member(team_id, user_id):
-    team = visible_team_or_404(current_user, team_id)
-    require_admin(current_user)
+def _membership_or_404(team_id, user_id):
+    """The team in view and a member's membership of it (admins only), or 404."""
+    team = _team_to_edit_or_404(team_id)
     membership = teams.membership_or_none(team, user_id)
     if membership is None:
         abort(404)
+    return team, membership
+
+
+@bp.route("/teams/<int:team_id>/members/<int:user_id>/remove", methods=["POST"])
+@manager_or_admin_required
+def team_remove_member(team_id, user_id):
+    team, membership = _membership_or_404(team_id, user_id)
     if EmptyForm().validate_on_submit():
         teams.remove_member(current_user, team, membership)
-        db.session.commit()
+        db.session.flush()
         flash(_("Removed from the team."), "success")
     return see_other(url_for("admin.team_detail", team_id=team.id))
 
@@ -120,13 +129,9 @@ def team_remove_member(team_id, user_id):
 @bp.route("/teams/<int:team_id>/members/<int:user_id>/manager", methods=["POST"])
 @manager_or_admin_required
 def team_set_manager(team_id, user_id):
-    team = visible_team_or_404(current_user, team_id)
-    require_admin(current_user)
-    membership = teams.membership_or_none(team, user_id)
-    if membership is None:
-        abort(404)
+    team, membership = _membership_or_404(team_id, user_id)
     if EmptyForm().validate_on_submit():
         teams.set_manager(current_user, team, membership, request.form.get("manager") == "1")
-        db.session.commit()
+        db.session.flush()
         flash(_("Team managers updated."), "success")
     return see_other(url_for("admin.team_detail", team_id=team.id))

@@ -8,6 +8,7 @@ from leadthe import audit
 from leadthe.extensions import db
 from leadthe.models import Team, TeamMembership, User
 from leadthe.models.enums import Role, UserStatus
+from leadthe.tenancy import get_or_404
 
 
 class TeamProblem(ValueError):
@@ -76,7 +77,7 @@ def remove_member(admin: User, team: Team, membership: TeamMembership) -> None:
 
 def set_manager(admin: User, team: Team, membership: TeamMembership, manager: bool) -> None:
     membership.is_manager = manager
-    person = db.session.get(User, membership.user_id)
+    person = get_or_404(User, membership.user_id)
     if manager and person.role == Role.LEARNER:
         person.role = Role.MANAGER
         audit.record("role.changed", actor=admin, subject=person, role="manager", previous="learner", via="team")

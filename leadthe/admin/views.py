@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -45,10 +45,9 @@ def report_minor_view(user_id):
         problem = confirm_identity(current_user, form.password.data, form.code.data, allow_recent=False)
         if problem:
             show_problem(form, problem)
-            db.session.commit()  # keep the audit event of the failed confirmation
         else:
             report_minor(user, current_user)
-            db.session.commit()
+            db.session.flush()
             flash(_("%(name)s's account is locked and is being deleted.", name=user.name), "success")
             return see_other(url_for("admin.users"))
     return render_form("admin/report_minor.html", form, person=user)
@@ -62,7 +61,7 @@ def settings():
     if form.validate_on_submit():
         changed = update_company_settings(org, current_user, {"require_2fa": form.require_2fa.data,
                                                               "leaderboard_enabled": form.leaderboard_enabled.data})
-        db.session.commit()
+        db.session.flush()
         flash("Company settings saved." if changed else "Nothing changed.", "success")
         return see_other(url_for("admin.settings"))
     return render_form("admin/settings.html", form, block="settings_form")

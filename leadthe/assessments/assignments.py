@@ -49,44 +49,39 @@ def assignable_people(user: User, limit: int = 500) -> list[User]:
     return list(db.session.scalars(stmt))
 
 
-def target_team_or_404(actor: User, team_id) -> Team:
-    ids = managed_team_ids(actor)
+def _id_or_404(value) -> int:
+    """An id from the request as a number; anything else is a 404, like a missing row."""
     try:
-        team_id = int(team_id)
+        return int(value)
     except (TypeError, ValueError):
         abort(404)
+
+
+def _found_or_404(stmt):
+    row = db.session.scalar(stmt)
+    if row is None:
+        abort(404)
+    return row
+
+
+def target_team_or_404(actor: User, team_id) -> Team:
+    ids = managed_team_ids(actor)
+    team_id = _id_or_404(team_id)
     if ids is not None and team_id not in ids:
         abort(404)  # another team's (or company's) id looks exactly like a missing one
-    team = db.session.scalar(sa.select(Team).where(Team.id == team_id, Team.org_id == actor.org_id))
-    if team is None:
-        abort(404)
-    return team
+    return _found_or_404(sa.select(Team).where(Team.id == team_id, Team.org_id == actor.org_id))
 
 
 def target_person_or_404(actor: User, user_id) -> User:
     ids = managed_team_ids(actor)
-    try:
-        user_id = int(user_id)
-    except (TypeError, ValueError):
-        abort(404)
-    stmt = sa.select(User).where(User.id == user_id, User.org_id == actor.org_id, User.status == UserStatus.ACTIVE)
+    stmt = sa.select(User).where(User.id == _id_or_404(user_id), User.org_id == actor.org_id, User.status == UserStatus.ACTIVE)
     if ids is not None:
         stmt = stmt.where(User.id.in_(sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(ids or [-1]))))
-    person = db.session.scalar(stmt)
-    if person is None:
-        abort(404)
-    return person
+    return _found_or_404(stmt)
 
 
 def course_or_404(actor: User, course_id) -> Course:
-    try:
-        course_id = int(course_id)
-    except (TypeError, ValueError):
-        abort(404)
-    course = db.session.scalar(sa.select(Course).where(Course.id == course_id, visible_courses(actor)))
-    if course is None:
-        abort(404)
-    return course
+    return _found_or_404(sa.select(Course).where(Course.id == _id_or_404(course_id), visible_courses(actor)))
 
 
 def assign(actor: User, course: Course, user_ids: list[int], due_on: date | None, team_id: int | None = None) -> int:

@@ -43,7 +43,7 @@ def maturity_submit():
                           status=200 if is_htmx() else 422,
                           message=_("Please answer every question: %(n)s still open.", n=len(missing)))
     result = services.save_result(current_user, answers)
-    db.session.commit()
+    db.session.flush()
     return see_other(url_for("assessments.maturity_result", result_id=result.id))
 
 

@@ -60,25 +60,49 @@ def role_track(user: User):
     return None
 
 
+class _Offers:
+    """The best recommendation per course so far: a later offer replaces one only with a higher score."""
+
+    def __init__(self, courses: list[Course], completed: set[int]):
+        self.by_id = {c.id: c for c in courses}
+        self.by_slug = {c.slug: c for c in courses}
+        self.completed = completed
+        self.best: dict[int, Recommendation] = {}
+
+    def offer(self, course: Course | None, reason: str, kind: str, score: int) -> None:
+        if course is None or course.id in self.completed:
+            return
+        if course.id not in self.best or self.best[course.id].score < score:
+            self.best[course.id] = Recommendation(course, reason, kind, score)
+
+
 def recommendations_for(user: User, limit: int = 3) -> Recommendations:
     courses = list(db.session.scalars(sa.select(Course).where(visible_courses(user))
                                       .order_by(Course.org_id.is_(None), Course.position, Course.title)))
     if not may_personalise(user):
         return Recommendations([Recommendation(c, _("In the catalogue's order"), "catalogue") for c in courses[:limit]],
                                personalised=False)
-    by_id = {c.id: c for c in courses}
-    by_slug = {c.slug: c for c in courses}
     enrolments = {cid: (completed, created) for cid, completed, created in db.session.execute(
         sa.select(Enrollment.course_id, Enrollment.completed_at, Enrollment.created_at).where(Enrollment.user_id == user.id))}
-    completed = {cid for cid, (done, _c) in enrolments.items() if done}
-    best: dict[int, Recommendation] = {}
+    offers = _Offers(courses, {cid for cid, (done, _c) in enrolments.items() if done})
+    _offer_assigned(offers, user)
+    for cid, (done, _created) in enrolments.items():
+        if not done:
+            offers.offer(offers.by_id.get(cid), _("Continue where you left off"), "continue", 80)
+    latest = _offer_maturity(offers, user)
+    _offer_role(offers, user)
+    for cid, n in _popular_in_team(user):
+        offers.offer(offers.by_id.get(cid), _("Popular in your team (%(n)s colleagues)", n=n), "team", 40 + min(n, 9))
+    if not enrolments and (latest is None or latest.level <= 2):
+        offers.offer(offers.by_slug.get(START_COURSE), _("A good place to start"), "start", 50)
+    for position, course in enumerate(courses):
+        offers.offer(course, _("Next in the catalogue"), "catalogue", 10 - min(position, 9))
+    items = sorted(offers.best.values(), key=lambda r: -r.score)[:limit]
+    return Recommendations(items, personalised=True, all_done=bool(courses) and not items)
 
-    def offer(course: Course | None, reason: str, kind: str, score: int):
-        if course is None or course.id in completed:
-            return
-        if course.id not in best or best[course.id].score < score:
-            best[course.id] = Recommendation(course, reason, kind, score)
 
+def _offer_assigned(offers: _Offers, user: User) -> None:
+    """The courses assigned to the person, an overdue one first."""
     today = utcnow().date()
     for cid, due_on, assigner in db.session.execute(
             sa.select(Assignment.course_id, Assignment.due_on, User.name)
@@ -89,39 +113,30 @@ def recommendations_for(user: User, limit: int = 3) -> Recommendations:
             reason = _("Assigned by %(name)s, due %(date)s", name=assigner or _("your manager"), date=due_on.isoformat())
         else:
             reason = _("Assigned by %(name)s", name=assigner or _("your manager"))
-        offer(by_id.get(cid), reason, "assigned", 100 + (10 if due_on and due_on < today else 0))
+        offers.offer(offers.by_id.get(cid), reason, "assigned", 100 + (10 if due_on and due_on < today else 0))
 
-    for cid, (done, _created) in enrolments.items():
-        if not done:
-            offer(by_id.get(cid), _("Continue where you left off"), "continue", 80)
 
+def _offer_maturity(offers: _Offers, user: User) -> MaturityResult | None:
+    """Courses for the person's weakest maturity dimensions; their latest self-assessment (or None)."""
     latest = db.session.scalar(sa.select(MaturityResult).where(MaturityResult.user_id == user.id, MaturityResult.is_latest.is_(True)))
     if latest is not None:
         for dim, value in sorted(latest.scores.items(), key=lambda kv: kv[1]):
             if value <= 3 and dim in R.DIMENSION_COURSES:
                 # a weak dimension (1-2) outranks the role; a middling one (3) only fills up the list
-                offer(by_slug.get(R.DIMENSION_COURSES[dim]),
-                      _("Your score for %(dimension)s is %(score)s of 5", dimension=_dimension_in_sentence(dim), score=value),
-                      "maturity", 70 + (3 - int(value)) * 4 if value <= 2 else 45)
+                offers.offer(offers.by_slug.get(R.DIMENSION_COURSES[dim]),
+                             _("Your score for %(dimension)s is %(score)s of 5", dimension=_dimension_in_sentence(dim), score=value),
+                             "maturity", 70 + (3 - int(value)) * 4 if value <= 2 else 45)
+    return latest
 
+
+def _offer_role(offers: _Offers, user: User) -> None:
+    """The course for the person's job (from title and department) and, for managers and admins, on leading."""
     track = role_track(user)
     if track is not None:
-        offer(by_slug.get(ROLE_COURSE), _("For your role in %(role)s", role=track), "role", 55)
+        offers.offer(offers.by_slug.get(ROLE_COURSE), _("For your role in %(role)s", role=track), "role", 55)
     if user.role in (Role.MANAGER, Role.ADMIN):
-        offer(by_slug.get(LEADER_COURSE), _("For your role as a manager") if user.role == Role.MANAGER
-              else _("For your role as your company's admin"), "role", 54)
-
-    for cid, n in _popular_in_team(user):
-        offer(by_id.get(cid), _("Popular in your team (%(n)s colleagues)", n=n), "team", 40 + min(n, 9))
-
-    if not enrolments and (latest is None or latest.level <= 2):
-        offer(by_slug.get(START_COURSE), _("A good place to start"), "start", 50)
-
-    for position, course in enumerate(courses):
-        offer(course, _("Next in the catalogue"), "catalogue", 10 - min(position, 9))
-
-    items = sorted(best.values(), key=lambda r: -r.score)[:limit]
-    return Recommendations(items, personalised=True, all_done=bool(courses) and not items)
+        offers.offer(offers.by_slug.get(LEADER_COURSE), _("For your role as a manager") if user.role == Role.MANAGER
+                     else _("For your role as your company's admin"), "role", 54)
 
 
 def _dimension_in_sentence(dim: str) -> str:

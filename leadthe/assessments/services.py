@@ -157,25 +157,31 @@ def parse_answers(formdata, questions: list[QuizQuestion]) -> tuple[dict[int, li
         question = by_id.get(int(raw_id))
         if question is None:
             raise BadAnswers(f"question {raw_id} is not part of this quiz")
-        values = formdata.getlist(key)
-        valid = {c.id for c in question.live_choices}
-        picked = []
-        for value in values:
-            value = (value or "").strip()
-            if not value.isdigit() or len(value) > 12:
-                raise BadAnswers(f"{value!r} is not a choice")
-            cid = int(value)
-            if cid not in valid:
-                raise BadAnswers(f"choice {cid} does not belong to question {question.id}")
-            if cid in picked:
-                raise BadAnswers(f"choice {cid} was sent twice")
-            picked.append(cid)
-        if question.kind != "multiple" and len(picked) > 1:
-            raise BadAnswers(f"question {question.id} takes one answer")
+        picked = _picked_choices(question, formdata.getlist(key))
         if picked:
             answers[question.id] = picked
     missing = [q.id for q in questions if q.id not in answers]
     return answers, missing
+
+
+def _picked_choices(question: QuizQuestion, values: list[str]) -> list[int]:
+    """The choice ids sent for one question, each a live choice of it, none twice, one only unless it is a
+    multiple-answer question (else BadAnswers)."""
+    valid = {c.id for c in question.live_choices}
+    picked = []
+    for value in values:
+        value = (value or "").strip()
+        if not value.isdigit() or len(value) > 12:
+            raise BadAnswers(f"{value!r} is not a choice")
+        cid = int(value)
+        if cid not in valid:
+            raise BadAnswers(f"choice {cid} does not belong to question {question.id}")
+        if cid in picked:
+            raise BadAnswers(f"choice {cid} was sent twice")
+        picked.append(cid)
+    if question.kind != "multiple" and len(picked) > 1:
+        raise BadAnswers(f"question {question.id} takes one answer")
+    return picked
 
 
 def is_correct(question: QuizQuestion, picked: list[int]) -> bool:

@@ -53,7 +53,7 @@ def submit(quiz_id):
                           message=_("Please answer every question: %(n)s still open.", n=len(missing)))
     try:
         attempt = services.submit_attempt(current_user, card, questions, answers)
-        db.session.commit()
+        db.session.flush()
     except services.NoAttemptsLeft:
         db.session.rollback()
         return _quiz_page(card, questions, status=200 if is_htmx() else 409,

@@ -3,11 +3,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from flask_babel import lazy_gettext as _l
 
 from leadthe.auth.passwords import MAX_LENGTH, password_problems
-from leadthe.forms import FlaskForm, email_field, new_password_field, one_time_code_field
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from leadthe.forms import FlaskForm, email_field, new_password_field, one_time_code_field, strip
 
 
 class NewPasswordMixin:
@@ -31,7 +27,7 @@ class SignupForm(NewPasswordMixin, FlaskForm):
     name = StringField(
         _l("Your name"),
         validators=[DataRequired(_l("Enter your name.")), Length(max=120)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"autocomplete": "name"},
     )
     email = email_field(_l("Work e-mail address"))
@@ -39,11 +35,11 @@ class SignupForm(NewPasswordMixin, FlaskForm):
     organization = StringField(
         _l("Company or organisation"),
         validators=[DataRequired(_l("Enter your company's name.")), Length(max=200)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"autocomplete": "organization"},
     )
-    job_title = StringField(_l("Job title (optional)"), validators=[Length(max=120)], filters=[_strip], render_kw={"autocomplete": "organization-title"})
-    department = StringField(_l("Department (optional)"), validators=[Length(max=120)], filters=[_strip])
+    job_title = StringField(_l("Job title (optional)"), validators=[Length(max=120)], filters=[strip], render_kw={"autocomplete": "organization-title"})
+    department = StringField(_l("Department (optional)"), validators=[Length(max=120)], filters=[strip])
     age_confirm = BooleanField(
         _l("I am 18 or older"),
         validators=[DataRequired(_l("LeadThe.AI is only for people aged 18 or older, so we can't create this account."))],

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import g
 from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.auth.passwords import check_password
 from leadthe.auth.twofactor import check_second_factor
-from leadthe.models import utcnow
+from leadthe.database import write_apart
+from leadthe.models import UserSession, utcnow
 
 REAUTH_WINDOW = timedelta(minutes=5)
 
@@ -38,7 +40,10 @@ def recently_reauthenticated() -> bool:
 def mark_reauthenticated() -> None:
     record = g.get("user_session")
     if record is not None:
-        record.reauth_at = utcnow()
+        record.reauth_at = now = utcnow()
+        # the person proved it is them even if the action it was for is refused (and rolled back) after
+        keep = sa.update(UserSession).where(UserSession.id == record.id).values(reauth_at=now)
+        write_apart(lambda conn: conn.execute(keep), only_if_refused=True)
 
 
 def confirm_identity(user, password: str | None, code: str | None = None, *, allow_recent: bool = True) -> ReauthProblem | None:
@@ -52,16 +57,17 @@ def confirm_identity(user, password: str | None, code: str | None = None, *, all
     if not password:
         return ReauthProblem(_("Enter your password to confirm it is you."))
     if not check_password(password, user.password_hash):
-        audit.record("reauth.failed", actor=user, subject=user, reason="password")
+        audit.record_apart("reauth.failed", actor=user, subject=user, reason="password")
         return ReauthProblem(_("That is not your current password."))
     if user.has_2fa:
         if not code:
             return ReauthProblem(_("Enter the 6-digit code from your authenticator app, or a recovery code."), "code")
         if check_second_factor(user, code) is None:
-            audit.record("reauth.failed", actor=user, subject=user, reason="code")
+            audit.record_apart("reauth.failed", actor=user, subject=user, reason="code")
             return ReauthProblem(_("That code is not valid, or it was already used. Wait for the next code and try again."), "code")
     mark_reauthenticated()
     audit.record("reauth.success", actor=user, subject=user)
+    audit.record_apart("reauth.success", actor=user, subject=user, only_if_refused=True)
     return None
 
 

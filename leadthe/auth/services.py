@@ -17,6 +17,7 @@ from leadthe.extensions import db
 from leadthe.net import absolute_url, safe_next
 from leadthe.mail import queue_mail
 from leadthe.models import Organization, User, utcnow
+from leadthe.tenancy import scoped_get, unscoped
 
 VERIFY_MAX_AGE = 3 * 24 * 3600
 RESET_MAX_AGE = 3600
@@ -32,7 +33,7 @@ def normalize_email(email: str) -> str:
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(
-        sa.select(User).where(User.email == normalize_email(email)).execution_options(all_tenants=True)
+        unscoped(sa.select(User).where(User.email == normalize_email(email)), reason="an address is one account across companies")
     )
 
 
@@ -71,15 +72,13 @@ def create_company(*, name, email, password, organization, job_title="", departm
 
 def send_verification(user: User) -> None:
     token = _serializer("verify-email").dumps({"uid": user.id, "email": user.email})
-    queue_mail(
-        user.email,
-        "Confirm your e-mail address for LeadThe.AI",
-        "verify_email",
-        kind="verify_email",
-        user=user,
-        name=user.first_name,
-        link=absolute_url("auth.verify_email", token=token),
-    )
+    _mail_link(user, "Confirm your e-mail address for LeadThe.AI", "verify_email", "auth.verify_email", token)
+
+
+def _mail_link(user: User, subject: str, template: str, endpoint: str, token: str) -> None:
+    """Mail the person a link with a token (the mail's kind is its template's name)."""
+    queue_mail(user.email, subject, template, kind=template, user=user, name=user.first_name,
+               link=absolute_url(endpoint, token=token))
 
 
 def user_for_verification(token: str) -> User | None:
@@ -87,7 +86,7 @@ def user_for_verification(token: str) -> User | None:
         data = _serializer("verify-email").loads(token, max_age=VERIFY_MAX_AGE)
     except (BadSignature, SignatureExpired):
         return None
-    user = db.session.get(User, data.get("uid"))
+    user = scoped_get(User, data.get("uid"))
     if user is None or user.email != data.get("email"):
         return None
     return user
@@ -113,13 +112,13 @@ def authenticate(email: str, password: str) -> LoginResult:
     user = find_user_by_email(email)
     if user is None:
         burn_equal_time(password)
-        audit.record("login.failed", reason="unknown_email", email_hash=_fingerprint(normalize_email(email)))
+        audit.record_apart("login.failed", reason="unknown_email", email_hash=_fingerprint(normalize_email(email)))
         return LoginResult(None, str(GENERIC_LOGIN_ERROR))
     if not check_password(password, user.password_hash):
-        audit.record("login.failed", subject=user, reason="bad_password")
+        audit.record_apart("login.failed", subject=user, reason="bad_password")
         return LoginResult(None, str(GENERIC_LOGIN_ERROR))
     if not user.is_active:
-        audit.record("login.refused", subject=user, reason=user.status)
+        audit.record_apart("login.refused", subject=user, reason=user.status)
         return LoginResult(None, str(_l("This account is not active. Please ask your company's LeadThe.AI admin.")))
     return LoginResult(user)
 
@@ -130,15 +129,7 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.is_active:
         return
     token = _serializer("reset-password").dumps({"uid": user.id, "ph": _fingerprint(user.password_hash)})
-    queue_mail(
-        user.email,
-        "Reset your LeadThe.AI password",
-        "reset_password",
-        kind="reset_password",
-        user=user,
-        name=user.first_name,
-        link=absolute_url("auth.reset_password", token=token),
-    )
+    _mail_link(user, "Reset your LeadThe.AI password", "reset_password", "auth.reset_password", token)
     audit.record("password.reset_requested", subject=user)
 
 
@@ -152,7 +143,7 @@ def user_for_reset(token: str) -> User | None:
         data = _serializer("reset-password").loads(token, max_age=RESET_MAX_AGE)
     except (BadSignature, SignatureExpired):
         return None
-    user = db.session.get(User, data.get("uid"))
+    user = scoped_get(User, data.get("uid"))
     if user is None or not user.is_active or data.get("ph") != _fingerprint(user.password_hash):
         return None
     return user
@@ -206,7 +197,7 @@ def pending_second_step() -> User | None:
         data = _serializer("login-2fa").loads(token, max_age=SECOND_STEP_MAX_AGE)
     except (BadSignature, SignatureExpired):
         return None
-    user = db.session.get(User, data.get("uid"))
+    user = scoped_get(User, data.get("uid"))
     if user is None or not user.is_active or not user.has_2fa or data.get("ph") != _fingerprint(user.password_hash):
         return None
     return user

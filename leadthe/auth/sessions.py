@@ -22,6 +22,7 @@ from leadthe.database import SAFE_METHODS, write_transaction
 from leadthe.extensions import db, login_manager
 from leadthe.models import User, UserSession, utcnow
 from leadthe.net import client_ip, user_agent
+from leadthe.tenancy import unscoped
 
 # Last-seen times are written at most this often, so reads stay reads.
 TOUCH_EVERY_SECONDS = 60
@@ -91,13 +92,13 @@ def _session_statement():
     # What only a few pages read stays in the database until they do (the password hash, the 2FA
     # secret, where the session came from): fewer columns on every request, and no secret in memory.
     person = joinedload(UserSession.user)
-    return (
+    return unscoped(
         sa.select(UserSession)
         .options(defer(UserSession.ip), defer(UserSession.user_agent),
                  person.defer(User.password_hash), person.defer(User.totp_secret), person.defer(User.pending_email),
                  person.joinedload(User.organization), person.joinedload(User.preference))
-        .where(UserSession.token_hash == sa.bindparam("token_hash"))
-        .execution_options(all_tenants=True)
+        .where(UserSession.token_hash == sa.bindparam("token_hash")),
+        reason="finds whose session this is, before any company is known",
     )
 
 

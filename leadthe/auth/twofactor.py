@@ -21,6 +21,7 @@ from markupsafe import Markup
 from flask_babel import gettext as _
 
 from leadthe import audit
+from leadthe.database import write_apart
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
 from leadthe.models import RecoveryCode, User, utcnow
@@ -121,6 +122,9 @@ def verify_totp(user: User, code: str, now: datetime | None = None) -> bool:
     if claimed != 1:
         return False
     user.totp_last_step = step
+    # a code works once, also when the request that used it is refused for another reason and rolled back
+    keep = sa.update(User).where(User.id == user.id, User.totp_last_step < step).values(totp_last_step=step)
+    write_apart(lambda conn: conn.execute(keep), only_if_refused=True)
     return True
 
 

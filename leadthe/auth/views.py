@@ -33,8 +33,7 @@ def _posted_email_from_client() -> str:
 
 def _audit_lockout(request_limit) -> None:
     user = services.find_user_by_email(request.form.get("email", ""))
-    audit.record("login.locked", subject=user, limit=str(request_limit.limit))
-    db.session.commit()
+    audit.record_apart("login.locked", subject=user, limit=str(request_limit.limit))  # the 429 is rolled back
 
 
 def _after_login_url(user) -> str:
@@ -62,8 +61,7 @@ def _failed(response) -> bool:
 
 def _audit_2fa_lockout(request_limit) -> None:
     user = services.pending_second_step()
-    audit.record("login.2fa_locked", subject=user, limit=str(request_limit.limit))
-    db.session.commit()
+    audit.record_apart("login.2fa_locked", subject=user, limit=str(request_limit.limit))  # the 429 is rolled back
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -87,7 +85,7 @@ def signup():
         else:
             start_session(user)
             audit.record("login.success", actor=user, subject=user, via="signup")
-            db.session.commit()
+            db.session.flush()
             flash(_("Welcome, %(name)s! We sent a link to %(email)s to confirm your address.", name=user.first_name, email=user.email), "success")
             return see_other(url_for("core.dashboard"))
     return render_form("auth/signup.html", form, block="signup_form")
@@ -112,15 +110,14 @@ def login():
         if result.user is not None and result.user.has_2fa:
             services.begin_second_step(result.user, _after_login_url(result.user))
             audit.record("login.password_ok", subject=result.user)
-            db.session.commit()
+            db.session.flush()
             return see_other(url_for("auth.login_2fa"))
         if result.user is not None:
             next_url = _after_login_url(result.user)
             _finish_login(result.user)
-            db.session.commit()
+            db.session.flush()
             return see_other(next_url)
-        db.session.commit()  # keep the audit event of the failure
-        error = result.error
+        error = result.error  # a refusal: rolled back; its audit event was written apart
     ended = {"idle": _("You were signed out after a while without activity. Please log in again."),
              "expired": _("Your session reached its maximum length. Please log in again."),
              "revoked": _("This session was signed out. Please log in again.")}.get(request.args.get("ended", ""))
@@ -148,13 +145,12 @@ def login_2fa():
         if used:
             next_url = services.second_step_next(url_for("core.dashboard"))
             _finish_login(user, second_factor=used)
-            db.session.commit()
+            db.session.flush()
             if used == "recovery":
                 left = twofactor.recovery_codes_left(user)
                 flash(_("You used a recovery code; %(num)s left. Make new ones on your security page if you run low.", num=left), "info")
             return see_other(next_url)
-        audit.record("login.2fa_failed", subject=user)
-        db.session.commit()
+        audit.record_apart("login.2fa_failed", subject=user)  # kept although the refusal is rolled back
         error = (_("That recovery code is not valid, or it was already used.") if recovery else
                  _("That code is not valid, or it was already used. Wait for the next code and try again."))
     return render_form("auth/login_2fa.html", form, block="twofa_form", invalid=bool(error), error=error, recovery=recovery)
@@ -166,7 +162,7 @@ def logout():
     if form.validate_on_submit() and current_user.is_authenticated:
         audit.record("logout", actor=current_user, subject=current_user)
         end_session()
-        db.session.commit()
+        db.session.flush()
     flash(_("You are logged out."), "info")
     return see_other(url_for("auth.login"))
 
@@ -183,7 +179,7 @@ def verify_email(token):
     if request.method == "POST" and form.validate_on_submit():
         services.confirm_email(user)
         forget_token("verify")
-        db.session.commit()
+        db.session.flush()
         flash(_("Thank you, your e-mail address is confirmed."), "success")
         return see_other(url_for("core.dashboard") if current_user.is_authenticated else url_for("auth.login"))
     return render_template("auth/verify_email.html", invalid=False, form=form, user=user)
@@ -196,7 +192,7 @@ def resend_verification():
     form = EmptyForm()
     if form.validate_on_submit() and current_user.email_verified_at is None:
         services.send_verification(current_user)
-        db.session.commit()
+        db.session.flush()
         flash(_("We sent a new confirmation link to %(email)s.", email=current_user.email), "success")
     return see_other(url_for("core.dashboard"))
 
@@ -208,7 +204,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
-        db.session.commit()
+        db.session.flush()
         return render_form("auth/forgot_password.html", form, block="forgot_form", sent=True)
     return render_form("auth/forgot_password.html", form, block="forgot_form", sent=False)
 
@@ -230,7 +226,7 @@ def reset_password(token):
         forget_token("reset")
         if current_user.is_authenticated:
             end_session()
-        db.session.commit()
+        db.session.flush()
         flash(_("Your password is changed and you were signed out everywhere. Log in with the new password."), "success")
         return see_other(url_for("auth.login"))
     return render_form("auth/reset_password.html", form, block="reset_form", invalid=False)

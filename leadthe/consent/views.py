@@ -25,7 +25,7 @@ def consent():
             preferences = request.form.get("preferences") == "on"
         method = "banner" if request.form.get("source") == "banner" else "settings"
         record_decision(analytics=analytics, preferences=preferences, method=method, user=current_user)
-        db.session.commit()
+        db.session.flush()
         if is_htmx() and method == "banner":
             response = make_response("")  # htmx swaps the banner away (an empty 200; htmx 2 ignores 204)
         else:

@@ -59,7 +59,7 @@ def slug_taken(slug: str, owner: int | None, course: Course | None = None) -> bo
     courses; a company admin with the company's own and the platform's (which the company's people see, and
     which a course of theirs would hide). Other companies' courses never count: a refusal would give them away."""
     owners = Course.org_id.is_(None) if owner is None else sa.or_(Course.org_id.is_(None), Course.org_id == owner)
-    stmt = sa.select(Course.id).where(Course.slug == slug, owners).execution_options(all_tenants=True)
+    stmt = sa.select(Course.id).where(Course.slug == slug, owners)
     if course is not None and course.id:
         stmt = stmt.where(Course.id != course.id)
     return db.session.scalar(stmt) is not None

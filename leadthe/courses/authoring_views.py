@@ -31,6 +31,15 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
                 "kind": form.kind.data, "minutes": form.minutes.data, "body": form.body.data or "",
                 "prompt": form.prompt.data or "", "video_url": form.video_url.data or "", "transcript": form.transcript.data or ""}
 
+    def moved(course_id, item_id, item_or_404, move):
+        """Move a module or lesson of the course one place up or down (the form's direction); the course and it."""
+        course = authoring.course_or_404(course_id, owner_of(current_user))
+        item = item_or_404(course, item_id)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        move(course, item, request.form.get("direction", "down"))
+        return course, item
+
     def preview_of(form_field):
         return render_markdown(form_field.data or "") if request.form.get("action") == "preview" else None
 
@@ -49,7 +58,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
                 form.slug.errors.append(_("Another course already uses this address name."))
             else:
                 course = authoring.save_course(None, owner_of(current_user), course_data(form))
-                db.session.commit()
+                db.session.flush()
                 flash(_("Course created as a draft. Add modules and lessons, then publish it."), "success")
                 return see_other(url_for(f"{area}.edit_course", course_id=course.id))
         return render_form("authoring/course_form.html", form, **ctx(course=None, preview=preview))
@@ -67,7 +76,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
                 form.slug.errors.append(_("Another course already uses this address name."))
             else:
                 authoring.save_course(course, owner_of(current_user), course_data(form))
-                db.session.commit()
+                db.session.flush()
                 flash(_("Course saved."), "success")
                 return see_other(url_for(f"{area}.edit_course", course_id=course.id))
         return render_form("authoring/course_form.html", form, **ctx(
@@ -93,7 +102,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
             flash(_("Add at least one lesson before publishing."), "error")
         else:
             authoring.set_published(course, publish)
-            db.session.commit()
+            db.session.flush()
             flash(_("Published: learners can now find this course.") if publish else _("Unpublished: the course is hidden from learners; their progress is kept."), "success")
         return see_other(url_for(f"{area}.edit_course", course_id=course.id))
 
@@ -108,7 +117,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
             form.body.data = module.body_md
         if form.validate_on_submit():
             authoring.save_module(course, module, {"title": form.title.data, "body": form.body.data or ""})
-            db.session.commit()
+            db.session.flush()
             flash(_("Module saved."), "success")
             return see_other(url_for(f"{area}.edit_course", course_id=course.id))
         return render_form("authoring/module_form.html", form, **ctx(course=course, module=module))
@@ -116,12 +125,8 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
     @bp.route("/courses/<int:course_id>/modules/<int:module_id>/move", methods=["POST"], endpoint="move_module")
     @guard
     def move_module(course_id, module_id):
-        course = authoring.course_or_404(course_id, owner_of(current_user))
-        module = authoring.module_or_404(course, module_id)
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        authoring.move_module(course, module, request.form.get("direction", "down"))
-        db.session.commit()
+        course, module = moved(course_id, module_id, authoring.module_or_404, authoring.move_module)
+        db.session.flush()
         return see_other(url_for(f"{area}.edit_course", course_id=course.id) + f"#module-{module.id}")
 
     @bp.route("/courses/<int:course_id>/lessons/new", methods=["GET", "POST"], endpoint="new_lesson")
@@ -147,7 +152,7 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
                 form.slug.errors.append(_("Another lesson of this course already uses this address name."))
             else:
                 authoring.save_lesson(course, lesson, lesson_data(form))
-                db.session.commit()
+                db.session.flush()
                 flash(_("Lesson saved."), "success")
                 return see_other(url_for(f"{area}.edit_course", course_id=course.id))
         return render_form("authoring/lesson_form.html", form, **ctx(course=course, lesson=lesson, preview=preview))
@@ -155,10 +160,6 @@ def register_authoring(bp, guard, owner_of, area: str) -> None:
     @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/move", methods=["POST"], endpoint="move_lesson")
     @guard
     def move_lesson(course_id, lesson_id):
-        course = authoring.course_or_404(course_id, owner_of(current_user))
-        lesson = authoring.lesson_or_404(course, lesson_id)
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        authoring.move_lesson(course, lesson, request.form.get("direction", "down"))
-        db.session.commit()
+        course, lesson = moved(course_id, lesson_id, authoring.lesson_or_404, authoring.move_lesson)
+        db.session.flush()
         return see_other(url_for(f"{area}.edit_course", course_id=course.id) + f"#lesson-{lesson.id}")

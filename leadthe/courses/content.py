@@ -59,22 +59,32 @@ def slugify(text: str, max_length: int = 80) -> str:
 
 # --- applying content to rows ------------------------------------------------------------------------
 
+def _one_of(value, allowed, default: str) -> str:
+    """``value`` as text when it is one of ``allowed``, else ``default`` (also for a missing value)."""
+    text = str(value or default)
+    return text if text in allowed else default
+
+
+def _bounded_int(value, default: int, low: int, high: int) -> int:
+    """``value`` as a whole number within ``low``..``high``; ``default`` when missing or not a number."""
+    try:
+        return max(low, min(int(value or default), high))
+    except (TypeError, ValueError):
+        return default
+
+
 def apply_course(course: Course, data: dict) -> None:
     course.title = str(data.get("title") or course.title or "Untitled course")[:200]
     course.summary = str(data.get("summary") or "")[:500]
     course.topic = str(data.get("topic") or "general")[:40]
-    level = str(data.get("level") or "beginner")
-    course.level = level if level in LEVELS else "beginner"
+    course.level = _one_of(data.get("level"), LEVELS, "beginner")
     course.audience = str(data.get("audience") or "everyone")[:80]
     if "order" in data:
         course.position = int(data.get("order") or 0)
     course.description_md = data.get("body", "") or ""
     course.description_html = render_markdown(course.description_md)
     course.search_text = " ".join(p for p in (course.summary, plain_text(course.description_html)) if p)
-    try:
-        course.certificate_months = max(0, min(int(data.get("certificate_months") or 0), 120))
-    except (TypeError, ValueError):
-        course.certificate_months = 0
+    course.certificate_months = _bounded_int(data.get("certificate_months"), 0, 0, 120)
 
 
 def apply_module(module: CourseModule, data: dict) -> None:
@@ -85,12 +95,8 @@ def apply_module(module: CourseModule, data: dict) -> None:
 
 def apply_lesson(lesson: Lesson, data: dict) -> None:
     lesson.title = str(data.get("title") or "Untitled lesson")[:200]
-    kind = str(data.get("kind") or "reading")
-    lesson.kind = kind if kind in LESSON_KINDS else "reading"
-    try:
-        lesson.minutes = max(1, min(int(data.get("minutes") or 5), 600))
-    except (TypeError, ValueError):
-        lesson.minutes = 5
+    lesson.kind = _one_of(data.get("kind"), LESSON_KINDS, "reading")
+    lesson.minutes = _bounded_int(data.get("minutes"), 5, 1, 600)
     lesson.prompt = str(data.get("prompt") or "") if lesson.kind == "practice" else ""
     lesson.video_url = str(data.get("video_url") or data.get("video") or "")[:500] if lesson.kind == "video" else ""
     lesson.transcript_md = str(data.get("transcript") or "") if lesson.kind == "video" else ""
@@ -159,6 +165,22 @@ class LoadReport:
     quizzes: dict[str, int] = field(default_factory=lambda: {
         "created": 0, "updated": 0, "archived": 0, "questions_created": 0, "questions_updated": 0, "questions_archived": 0})
 
+    def count(self, kind: str, before: dict | None, row) -> None:
+        """Count a course, module or lesson as created (no snapshot ``before``), updated or unchanged."""
+        if before is None:
+            self.created[kind] += 1
+        elif _changed(row, before):
+            self.updated[kind] += 1
+        else:
+            self.unchanged += 1
+
+    def count_quiz(self, prefix: str, before: dict | None, changed: bool) -> None:
+        """Count a quiz (``prefix`` "") or a quiz question (``prefix`` "questions_") as created or updated."""
+        if before is None:
+            self.quizzes[prefix + "created"] += 1
+        else:
+            self.quizzes[prefix + "updated"] += bool(changed)
+
     def summary(self) -> str:
         c, u, a, q = self.created, self.updated, self.archived, self.quizzes
         return (f"created {c['course']} courses, {c['module']} modules, {c['lesson']} lessons; "
@@ -180,7 +202,180 @@ def _snapshot(row, names) -> dict:
 COURSE_FIELDS = ("title", "summary", "topic", "level", "audience", "position", "description_md")
 MODULE_FIELDS = ("title", "body_md", "position", "archived")
 LESSON_FIELDS = ("title", "kind", "minutes", "prompt", "video_url", "transcript_md", "body_md", "position", "module_id", "archived")
+QUIZ_FIELDS = ("slug", "title", "pass_mark", "max_attempts", "shuffle", "scoring", "archived")
+QUESTION_FIELDS = ("kind", "text", "explanation", "position", "archived")
 
+
+# --- validated specs: what the folder says, read and checked before any row is touched --------------
+
+@dataclass
+class LessonSpec:
+    slug: str
+    data: dict  # front matter and body, applied by apply_lesson
+
+
+@dataclass
+class ModuleSpec:
+    slug: str
+    data: dict  # front matter and body, applied by apply_module
+    position: int
+    lessons: list[LessonSpec]
+
+
+@dataclass
+class CourseSpec:
+    slug: str
+    data: dict  # front matter and body, applied by apply_course
+    modules: list[ModuleSpec]
+
+
+@dataclass
+class QuestionSpec:
+    slug: str
+    kind: str
+    text: str
+    explanation: str
+    choices: list[tuple[str, bool]]  # (text, correct) by position
+
+
+@dataclass
+class QuizSpec:
+    slug: str
+    title: str
+    pass_mark: int
+    max_attempts: int
+    shuffle: bool
+    scoring: str
+    questions: list[QuestionSpec]
+
+
+def _parse_course(course_dir: Path, report: LoadReport, loaded: dict[str, Path]) -> CourseSpec | None:
+    """The course folder as a spec, or None (with a warning) when its slug is already loaded."""
+    data = read_front_matter(course_dir / "course.md")
+    slug = slugify(str(data.get("slug") or course_dir.name))
+    if slug in loaded:
+        report.warnings.append(f"{course_dir}: skipped, the slug {slug!r} is already used by {loaded[slug]}")
+        return None
+    loaded[slug] = course_dir
+    seen_lessons: set[str] = set()
+    modules = []
+    module_dirs = sorted(p for p in course_dir.iterdir() if (p / "module.md").is_file())
+    for m_index, module_dir in enumerate(module_dirs, start=1):
+        mdata = read_front_matter(module_dir / "module.md")
+        mslug = slugify(str(mdata.get("slug") or module_dir.name))
+        position = int(mdata.get("order") or m_index)
+        lesson_files = sorted(p for p in module_dir.glob("*.md") if p.name != "module.md")
+        lessons = [_parse_lesson(lesson_file, seen_lessons, slug) for lesson_file in lesson_files]
+        modules.append(ModuleSpec(mslug, mdata, position, lessons))
+    return CourseSpec(slug, data, modules)
+
+
+def _parse_lesson(lesson_file: Path, seen: set[str], course_slug: str) -> LessonSpec:
+    ldata = read_front_matter(lesson_file)
+    lslug = slugify(str(ldata.get("slug") or lesson_file.stem))
+    if lslug in seen:
+        raise ContentError(f"{lesson_file}: the lesson slug {lslug!r} is used twice in {course_slug}")
+    seen.add(lslug)
+    return LessonSpec(lslug, ldata)
+
+
+def _quiz_text(value, where: str, limit: int | None = None) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise ContentError(f"{where}: missing text")
+    return text[:limit] if limit else text
+
+
+def _read_quiz_file(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ContentError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list) or not data["questions"]:
+        raise ContentError(f"{path}: a quiz needs a list of questions")
+    return data
+
+
+def _parse_quiz(path: Path, data: dict, slug: str, course_title: str) -> QuizSpec:
+    title = _quiz_text(data.get("title") or f"{course_title}: final quiz", str(path), 200)
+    try:
+        pass_mark = max(0, min(int(data.get("pass_mark", 70)), 100))
+        max_attempts = max(0, int(data.get("max_attempts", 0) or 0))
+    except (TypeError, ValueError) as exc:
+        raise ContentError(f"{path}: pass_mark and max_attempts must be numbers") from exc
+    seen: set[str] = set()
+    questions = [_parse_question(qdata, position, f"{path}, question {position}", seen)
+                 for position, qdata in enumerate(data["questions"], start=1)]
+    return QuizSpec(slug, title, pass_mark, max_attempts, bool(data.get("shuffle", False)),
+                    _one_of(data.get("scoring"), SCORING, "best"), questions)
+
+
+def _parse_question(qdata, position: int, where: str, seen: set[str]) -> QuestionSpec:
+    if not isinstance(qdata, dict):
+        raise ContentError(f"{where}: must be a mapping")
+    qslug = slugify(str(qdata.get("slug") or f"q{position}"))
+    if qslug in seen:
+        raise ContentError(f"{where}: the slug {qslug!r} is used twice")
+    seen.add(qslug)
+    kind = str(qdata.get("kind") or "single")
+    if kind not in QUESTION_KINDS:
+        raise ContentError(f"{where}: kind must be one of {', '.join(QUESTION_KINDS)}")
+    raw_choices = _raw_choices(qdata, kind, where)
+    text = _quiz_text(qdata.get("text"), where)
+    choices = [_parse_choice(cdata, f"{where}, choice {cpos}") for cpos, cdata in enumerate(raw_choices, start=1)]
+    return QuestionSpec(qslug, kind, text, str(qdata.get("explanation") or "").strip(), choices)
+
+
+def _raw_choices(qdata: dict, kind: str, where: str) -> list:
+    """The question's choices as written (a true/false question may give just ``answer``), checked for
+    their number and the number of correct ones."""
+    raw_choices = qdata.get("choices") or []
+    if kind == "true_false" and not raw_choices and "answer" in qdata:
+        raw_choices = [{"text": "True", "correct": bool(qdata["answer"])}, {"text": "False", "correct": not qdata["answer"]}]
+    if not isinstance(raw_choices, list) or len(raw_choices) < 2:
+        raise ContentError(f"{where}: needs at least two choices")
+    n_correct = sum(1 for c in raw_choices if isinstance(c, dict) and c.get("correct"))
+    if n_correct == 0 or (kind != "multiple" and n_correct != 1):
+        raise ContentError(f"{where}: a {kind} question needs {'at least one' if kind == 'multiple' else 'exactly one'} correct choice")
+    return raw_choices
+
+
+def _parse_choice(cdata, where: str) -> tuple[str, bool]:
+    if not isinstance(cdata, dict):
+        raise ContentError(f"{where}: must be a mapping with text and correct")
+    return _quiz_text(cdata.get("text"), where), bool(cdata.get("correct"))
+
+
+# --- one upsert by slug -----------------------------------------------------------------------------
+
+def _upsert(row, fields: tuple[str, ...], model, **new):
+    """``row``, or a new ``model(**new)`` added to the session when it is None; with a snapshot of its
+    ``fields`` before the change (None for a new row)."""
+    if row is None:
+        row = model(**new)
+        db.session.add(row)
+        return row, None
+    return row, _snapshot(row, fields)
+
+
+def _upsert_by_slug(rows: dict, slug: str, fields: tuple[str, ...], model, **new):
+    """The row for ``slug`` in ``rows`` (made with ``slug`` and ``new`` and kept in ``rows`` when missing)."""
+    row, before = _upsert(rows.get(slug), fields, model, slug=slug, **new)
+    rows[slug] = row
+    return row, before
+
+
+def _archive_missing(rows: dict, seen: set[str]) -> int:
+    """Archive the rows whose slug the content no longer has; how many were newly archived."""
+    count = 0
+    for slug, row in rows.items():
+        if slug not in seen and not row.archived:
+            row.archived = True
+            count += 1
+    return count
+
+
+# --- loading ----------------------------------------------------------------------------------------
 
 def load_content(root: Path | str | None = None) -> LoadReport:
     """Upsert every course under ``root`` (default: the shipped curriculum) by slug. Caller commits."""
@@ -199,92 +394,42 @@ def load_content(root: Path | str | None = None) -> LoadReport:
 
 
 def _load_course(course_dir: Path, report: LoadReport, loaded: dict[str, Path]) -> None:
-    data = read_front_matter(course_dir / "course.md")
-    slug = slugify(str(data.get("slug") or course_dir.name))
-    if slug in loaded:
-        report.warnings.append(f"{course_dir}: skipped, the slug {slug!r} is already used by {loaded[slug]}")
+    spec = _parse_course(course_dir, report, loaded)
+    if spec is None:
         return
-    loaded[slug] = course_dir
     # platform courses only: a company's course may use the same address (addresses are unique per owner)
-    course = db.session.scalar(sa.select(Course).where(Course.slug == slug, Course.org_id.is_(None))
-                               .execution_options(all_tenants=True))
-    if course is None:
-        course = Course(slug=slug, org_id=None, published=bool(data.get("published", True)))
-        db.session.add(course)
-        report.created["course"] += 1
-        before = None
-    else:
-        before = _snapshot(course, COURSE_FIELDS)
-    apply_course(course, data)
-    if before is not None:
-        if _changed(course, before):
-            report.updated["course"] += 1
-        else:
-            report.unchanged += 1
+    found = db.session.scalar(sa.select(Course).where(Course.slug == spec.slug, Course.org_id.is_(None)))
+    course, before = _upsert(found, COURSE_FIELDS, Course, slug=spec.slug, org_id=None,
+                             published=bool(spec.data.get("published", True)))
+    apply_course(course, spec.data)
+    report.count("course", before, course)
     db.session.flush()
-
-    modules = {m.slug: m for m in db.session.scalars(sa.select(CourseModule).where(CourseModule.course_id == course.id))}
-    lessons = {l.slug: l for l in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))}
-    seen_modules, seen_lessons = set(), set()
-    module_dirs = sorted(p for p in course_dir.iterdir() if (p / "module.md").is_file())
-    for m_index, module_dir in enumerate(module_dirs, start=1):
-        mdata = read_front_matter(module_dir / "module.md")
-        mslug = slugify(str(mdata.get("slug") or module_dir.name))
-        module = modules.get(mslug)
-        if module is None:
-            module = modules[mslug] = CourseModule(course_id=course.id, slug=mslug)
-            db.session.add(module)
-            report.created["module"] += 1
-            before = None
-        else:
-            before = _snapshot(module, MODULE_FIELDS)
-        apply_module(module, mdata)
-        module.position = int(mdata.get("order") or m_index)
-        module.archived = False
-        if before is not None:
-            report.updated["module"] += _changed(module, before)
-            report.unchanged += not _changed(module, before)
-        db.session.flush()
-        seen_modules.add(mslug)
-        lesson_files = sorted(p for p in module_dir.glob("*.md") if p.name != "module.md")
-        for l_index, lesson_file in enumerate(lesson_files, start=1):
-            ldata = read_front_matter(lesson_file)
-            lslug = slugify(str(ldata.get("slug") or lesson_file.stem))
-            if lslug in seen_lessons:
-                raise ContentError(f"{lesson_file}: the lesson slug {lslug!r} is used twice in {slug}")
-            lesson = lessons.get(lslug)
-            if lesson is None:
-                lesson = lessons[lslug] = Lesson(course_id=course.id, slug=lslug, module_id=module.id)
-                db.session.add(lesson)
-                report.created["lesson"] += 1
-                before = None
-            else:
-                before = _snapshot(lesson, LESSON_FIELDS)
-            apply_lesson(lesson, ldata)
-            lesson.module_id = module.id
-            lesson.position = l_index
-            lesson.archived = False
-            if before is not None:
-                report.updated["lesson"] += _changed(lesson, before)
-                report.unchanged += not _changed(lesson, before)
-            seen_lessons.add(lslug)
-    for mslug, module in modules.items():
-        if mslug not in seen_modules and not module.archived:
-            module.archived = True
-            report.archived["module"] += 1
-    for lslug, lesson in lessons.items():
-        if lslug not in seen_lessons and not lesson.archived:
-            lesson.archived = True
-            report.archived["lesson"] += 1
+    _load_modules(course, spec.modules, report)
     refresh_course_totals(course)
     _load_quiz(course_dir, course, report)
 
 
-def _quiz_text(value, where: str, limit: int | None = None) -> str:
-    text = str(value or "").strip()
-    if not text:
-        raise ContentError(f"{where}: missing text")
-    return text[:limit] if limit else text
+def _load_modules(course: Course, specs: list[ModuleSpec], report: LoadReport) -> None:
+    modules = {m.slug: m for m in db.session.scalars(sa.select(CourseModule).where(CourseModule.course_id == course.id))}
+    lessons = {l.slug: l for l in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))}
+    seen_lessons = set()
+    for mspec in specs:
+        module, before = _upsert_by_slug(modules, mspec.slug, MODULE_FIELDS, CourseModule, course_id=course.id)
+        apply_module(module, mspec.data)
+        module.position = mspec.position
+        module.archived = False
+        report.count("module", before, module)
+        db.session.flush()
+        for l_index, lspec in enumerate(mspec.lessons, start=1):
+            lesson, before = _upsert_by_slug(lessons, lspec.slug, LESSON_FIELDS, Lesson, course_id=course.id, module_id=module.id)
+            apply_lesson(lesson, lspec.data)
+            lesson.module_id = module.id
+            lesson.position = l_index
+            lesson.archived = False
+            report.count("lesson", before, lesson)
+            seen_lessons.add(lspec.slug)
+    report.archived["module"] += _archive_missing(modules, {m.slug for m in specs})
+    report.archived["lesson"] += _archive_missing(lessons, seen_lessons)
 
 
 def _load_quiz(course_dir: Path, course: Course, report: LoadReport) -> None:
@@ -297,98 +442,50 @@ def _load_quiz(course_dir: Path, course: Course, report: LoadReport) -> None:
             quiz.archived = True
             report.quizzes["archived"] += 1
         return
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ContentError(f"{path}: not valid YAML ({exc})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("questions"), list) or not data["questions"]:
-        raise ContentError(f"{path}: a quiz needs a list of questions")
+    data = _read_quiz_file(path)
     slug = slugify(str(data.get("slug") or course.slug))
     other = db.session.scalar(sa.select(Quiz.id).where(Quiz.slug == slug, Quiz.course_id != course.id))
     if other is not None:
         report.warnings.append(f"{path}: skipped, the quiz slug {slug!r} is already used by another course")
         return
-    if quiz is None:
-        quiz = Quiz(course_id=course.id, slug=slug, title="")
-        db.session.add(quiz)
-        report.quizzes["created"] += 1
-        before = None
-    else:
-        before = _snapshot(quiz, ("slug", "title", "pass_mark", "max_attempts", "shuffle", "scoring", "archived"))
-    quiz.slug = slug
-    quiz.title = _quiz_text(data.get("title") or f"{course.title}: final quiz", str(path), 200)
-    try:
-        quiz.pass_mark = max(0, min(int(data.get("pass_mark", 70)), 100))
-        quiz.max_attempts = max(0, int(data.get("max_attempts", 0) or 0))
-    except (TypeError, ValueError) as exc:
-        raise ContentError(f"{path}: pass_mark and max_attempts must be numbers") from exc
-    quiz.shuffle = bool(data.get("shuffle", False))
-    scoring = str(data.get("scoring") or "best")
-    quiz.scoring = scoring if scoring in SCORING else "best"
-    quiz.archived = False
-    if before is not None:
-        report.quizzes["updated"] += _changed(quiz, before)
+    spec = _parse_quiz(path, data, slug, course.title)
+    quiz, before = _upsert(quiz, QUIZ_FIELDS, Quiz, course_id=course.id, slug=slug, title="")
+    quiz.slug, quiz.title, quiz.pass_mark, quiz.max_attempts = spec.slug, spec.title, spec.pass_mark, spec.max_attempts
+    quiz.shuffle, quiz.scoring, quiz.archived = spec.shuffle, spec.scoring, False
+    report.count_quiz("", before, before is not None and _changed(quiz, before))
     db.session.flush()
+    _load_questions(quiz, spec.questions, report)
 
+
+def _load_questions(quiz, specs: list[QuestionSpec], report: LoadReport) -> None:
     questions = {q.slug: q for q in db.session.scalars(sa.select(QuizQuestion).where(QuizQuestion.quiz_id == quiz.id))}
     choices: dict[int, dict[int, QuizChoice]] = {}
     if questions:
         for choice in db.session.scalars(sa.select(QuizChoice).join(QuizQuestion).where(QuizQuestion.quiz_id == quiz.id)):
             choices.setdefault(choice.question_id, {})[choice.position] = choice
-    seen = set()
-    for position, qdata in enumerate(data["questions"], start=1):
-        where = f"{path}, question {position}"
-        if not isinstance(qdata, dict):
-            raise ContentError(f"{where}: must be a mapping")
-        qslug = slugify(str(qdata.get("slug") or f"q{position}"))
-        if qslug in seen:
-            raise ContentError(f"{where}: the slug {qslug!r} is used twice")
-        seen.add(qslug)
-        kind = str(qdata.get("kind") or "single")
-        if kind not in QUESTION_KINDS:
-            raise ContentError(f"{where}: kind must be one of {', '.join(QUESTION_KINDS)}")
-        raw_choices = qdata.get("choices") or []
-        if kind == "true_false" and not raw_choices and "answer" in qdata:
-            raw_choices = [{"text": "True", "correct": bool(qdata["answer"])}, {"text": "False", "correct": not qdata["answer"]}]
-        if not isinstance(raw_choices, list) or len(raw_choices) < 2:
-            raise ContentError(f"{where}: needs at least two choices")
-        n_correct = sum(1 for c in raw_choices if isinstance(c, dict) and c.get("correct"))
-        if n_correct == 0 or (kind != "multiple" and n_correct != 1):
-            raise ContentError(f"{where}: a {kind} question needs {'at least one' if kind == 'multiple' else 'exactly one'} correct choice")
-        question = questions.get(qslug)
-        if question is None:
-            question = questions[qslug] = QuizQuestion(quiz_id=quiz.id, slug=qslug, text="")
-            db.session.add(question)
-            report.quizzes["questions_created"] += 1
-            qbefore = None
-        else:
-            qbefore = _snapshot(question, ("kind", "text", "explanation", "position", "archived"))
-        question.kind = kind
-        question.text = _quiz_text(qdata.get("text"), where)
-        question.explanation = str(qdata.get("explanation") or "").strip()
-        question.position = position
-        question.archived = False
+    for position, spec in enumerate(specs, start=1):
+        question, before = _upsert_by_slug(questions, spec.slug, QUESTION_FIELDS, QuizQuestion, quiz_id=quiz.id, text="")
+        question.kind, question.text, question.explanation = spec.kind, spec.text, spec.explanation
+        question.position, question.archived = position, False
         db.session.flush()
-        existing = choices.get(question.id, {})
-        changed = False
-        for cpos, cdata in enumerate(raw_choices, start=1):
-            if not isinstance(cdata, dict):
-                raise ContentError(f"{where}, choice {cpos}: must be a mapping with text and correct")
-            ctext = _quiz_text(cdata.get("text"), f"{where}, choice {cpos}")
-            choice = existing.get(cpos)
-            if choice is None:
-                db.session.add(QuizChoice(question_id=question.id, position=cpos, text=ctext, correct=bool(cdata.get("correct"))))
-                changed = True
-            elif (choice.text, choice.correct, choice.archived) != (ctext, bool(cdata.get("correct")), False):
-                choice.text, choice.correct, choice.archived = ctext, bool(cdata.get("correct")), False
-                changed = True
-        for cpos, choice in existing.items():
-            if cpos > len(raw_choices) and not choice.archived:
-                choice.archived = True
-                changed = True
-        if qbefore is not None:
-            report.quizzes["questions_updated"] += bool(_changed(question, qbefore) or changed)
-    for qslug, question in questions.items():
-        if qslug not in seen and not question.archived:
-            question.archived = True
-            report.quizzes["questions_archived"] += 1
+        changed = _load_choices(question, choices.get(question.id, {}), spec.choices)
+        report.count_quiz("questions_", before, before is not None and (_changed(question, before) or changed))
+    report.quizzes["questions_archived"] += _archive_missing(questions, {q.slug for q in specs})
+
+
+def _load_choices(question, existing: dict[int, QuizChoice], specs: list[tuple[str, bool]]) -> bool:
+    """Upsert the question's choices by position, archiving those past the end; whether any changed."""
+    changed = False
+    for cpos, (ctext, correct) in enumerate(specs, start=1):
+        choice = existing.get(cpos)
+        if choice is None:
+            db.session.add(QuizChoice(question_id=question.id, position=cpos, text=ctext, correct=correct))
+            changed = True
+        elif (choice.text, choice.correct, choice.archived) != (ctext, correct, False):
+            choice.text, choice.correct, choice.archived = ctext, correct, False
+            changed = True
+    for cpos, choice in existing.items():
+        if cpos > len(specs) and not choice.archived:
+            choice.archived = True
+            changed = True
+    return changed

@@ -7,7 +7,7 @@ when all gives nothing). Snippets come back with private-use marker characters a
 everything is escaped and only those markers become ``<mark>``.
 
 These queries are hand-written SQL, which the automatic tenant filter does not see: the course
-visibility rule (published; platform or own company) is written out in each of them.
+visibility rule (``courses.services.course_visibility``, as the catalogue has it) is compiled into them.
 """
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Request
 from markupsafe import Markup, escape
+from sqlalchemy.orm import aliased
 
 from leadthe.consent.services import may_record_analytics
+from leadthe.courses.services import visible_courses
 from leadthe.database import write_transaction
 from leadthe.extensions import db
-from leadthe.models import SearchQuery, User, utcnow
+from leadthe.models import Course, SearchQuery, User, utcnow
 
 OPEN, CLOSE = "\ue000", "\ue001"
 MAX_TERMS = 8
@@ -69,13 +71,16 @@ def search(user: User, query: str, limit: int = 20) -> list[Hit]:
     return hits
 
 
-def _visibility(alias: str) -> str:
-    return f"{alias}.published = :published AND ({alias}.org_id IS NULL OR {alias}.org_id = :org)"
+def _visibility(user: User) -> str:
+    """The ids of the courses ``user`` may find (``course_visibility``), as a subquery in the SQL of the
+    session's database. Its only values are the person's company id and booleans, written in as literals."""
+    course = aliased(Course, name="c")
+    return str(sa.select(course.id).where(visible_courses(user, course=course)).compile(
+        dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
 
 
-def _params(user: User, limit: int) -> dict:
-    return {"published": True, "org": user.org_id if user.org_id is not None else -1, "limit": limit,
-            "open": OPEN, "close": CLOSE}
+def _params(limit: int) -> dict:
+    return {"limit": limit, "open": OPEN, "close": CLOSE}
 
 
 def _rows_to_hits(rows) -> list[Hit]:
@@ -86,6 +91,7 @@ def _rows_to_hits(rows) -> list[Hit]:
 def _sqlite(user: User, terms: list[str], mode: str, limit: int) -> list[Hit]:
     joiner = " " if mode == "all" else " OR "
     match = joiner.join(f'"{t}"*' for t in terms)  # terms hold only letters and digits: quoting is safe
+    visible = _visibility(user)
     sql = sa.text(f"""
         SELECT kind, title, course_slug, lesson_slug, course_title, snip FROM (
           SELECT 'lesson' AS kind, l.title AS title, c.slug AS course_slug, l.slug AS lesson_slug,
@@ -95,21 +101,22 @@ def _sqlite(user: User, terms: list[str], mode: str, limit: int) -> list[Hit]:
           JOIN lesson l ON l.id = lesson_fts.rowid
           JOIN course_module m ON m.id = l.module_id
           JOIN course c ON c.id = l.course_id
-          WHERE lesson_fts MATCH :match AND l.archived = 0 AND m.archived = 0 AND {_visibility('c')}
+          WHERE lesson_fts MATCH :match AND l.archived = 0 AND m.archived = 0 AND c.id IN ({visible})
           UNION ALL
           SELECT 'course', c.title, c.slug, NULL, c.title, snippet(course_fts, 1, :open, :close, '…', 24),
                  bm25(course_fts, 4.0, 1.0) * 1.5
           FROM course_fts
           JOIN course c ON c.id = course_fts.rowid
-          WHERE course_fts MATCH :match AND {_visibility('c')}
+          WHERE course_fts MATCH :match AND c.id IN ({visible})
         ) ORDER BY rank LIMIT :limit
     """)
-    return _rows_to_hits(db.session.execute(sql, {**_params(user, limit), "match": match}).all())
+    return _rows_to_hits(db.session.execute(sql, {**_params(limit), "match": match}).all())
 
 
 def _postgresql(user: User, terms: list[str], mode: str, limit: int) -> list[Hit]:
     joiner = " & " if mode == "all" else " | "
     tsquery = joiner.join(f"{t}:*" for t in terms)
+    visible = _visibility(user)
     headline = "'StartSel=' || :open || ', StopSel=' || :close || ', MaxWords=35, MinWords=15, MaxFragments=1'"
     sql = sa.text(f"""
         WITH q AS (SELECT to_tsquery('english', :tsquery) AS query),
@@ -117,18 +124,18 @@ def _postgresql(user: User, terms: list[str], mode: str, limit: int) -> list[Hit
           SELECT 'lesson' AS kind, l.title AS title, c.slug AS course_slug, l.slug AS lesson_slug,
                  c.title AS course_title, l.search_text AS body, ts_rank(l.search_vector, q.query) AS rank
           FROM lesson l JOIN course_module m ON m.id = l.module_id JOIN course c ON c.id = l.course_id, q
-          WHERE l.search_vector @@ q.query AND NOT l.archived AND NOT m.archived AND {_visibility('c')}
+          WHERE l.search_vector @@ q.query AND NOT l.archived AND NOT m.archived AND c.id IN ({visible})
           UNION ALL
           SELECT 'course', c.title, c.slug, NULL, c.title, c.search_text, ts_rank(c.search_vector, q.query) * 1.5
           FROM course c, q
-          WHERE c.search_vector @@ q.query AND {_visibility('c')}
+          WHERE c.search_vector @@ q.query AND c.id IN ({visible})
           ORDER BY rank DESC LIMIT :limit
         )
         SELECT kind, title, course_slug, lesson_slug, course_title,
                ts_headline('english', body, q.query, {headline})
         FROM hits, q ORDER BY rank DESC
     """)
-    return _rows_to_hits(db.session.execute(sql, {**_params(user, limit), "tsquery": tsquery}).all())
+    return _rows_to_hits(db.session.execute(sql, {**_params(limit), "tsquery": tsquery}).all())
 
 
 # --- analytics of searches -------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Visibility: a course is visible when it is published and is a platform course (org_id NULL) or the
 signed-in person's company's own. The tenant filter (leadthe.tenancy) already hides other companies'
-private courses from every ORM query; ``visible_courses`` states the rule explicitly as well, so it
-also holds where no tenant is active (platform staff).
+private courses from every ORM query; ``course_visibility`` states the rule explicitly as well, so it
+also holds where no tenant is active (platform staff), and is the one rule of the catalogue, the player
+and the searches.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from leadthe.database import upsert, write_transaction
 from leadthe.extensions import db
 from leadthe.process_tables import ProcessTable
 from leadthe.signals import course_enrolled, lesson_completed
-from leadthe.tenancy import unscoped
+from leadthe.tenancy import tenant_clause, unscoped
 from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer,
                             User, utcnow)
 
@@ -52,23 +53,45 @@ def can_edit(user: User, course: Course) -> bool:
     return user.is_org_admin and course.org_id is not None and course.org_id == user.org_id
 
 
-def visible_courses(user: User, *, include_drafts: bool = False):
-    """The WHERE clause for the courses ``user`` may open. A platform course whose address the company uses
-    for a course of its own (that this person may open) is left out: its address opens the company's."""
-    if user.org_id is None:
-        own = Course.org_id.is_(None)
+def course_visibility(viewer: str, org_id, course=Course, *, drafts: str = "hidden"):
+    """The one rule for which courses a person may open: the catalogue, the player and both full-text
+    searches (compiled into their SQL) use it. ``viewer``: see ``_viewer``; ``org_id``: the person's company,
+    a value or, in a statement built once, a parameter (NULL then matches no company).
+
+    * Owner: the platform's courses and the company's own (``tenant_clause``), except a platform course whose
+      address the company uses for a course this person may open: that address opens the company's.
+    * ``drafts``: ``"hidden"`` shows published courses only (catalogue, search); ``"authors"`` also the
+      author's own drafts, staff the platform's and a company admin the company's (the player);
+      ``"shown"`` has no publication rule (my courses: what someone enrolled in stays there).
+    """
+    if org_id is None:
+        owner = course.org_id.is_(None)
     else:
         mine = aliased(Course)
-        shadowed = sa.exists().where(mine.slug == Course.slug, mine.org_id == user.org_id,
-                                     _draft_clause(_viewer(user), user.org_id, mine))
-        own = sa.or_(Course.org_id == user.org_id, sa.and_(Course.org_id.is_(None), ~shadowed))
-    if not include_drafts:
-        return sa.and_(own, Course.published.is_(True))
-    return own
+        shadowed = sa.exists().where(mine.slug == course.slug, mine.org_id == org_id, _published_for(viewer, org_id, mine))
+        owner = sa.and_(tenant_clause(course, org_id), sa.or_(course.org_id.is_not(None), ~shadowed))
+    if drafts == "shown":
+        return owner
+    return sa.and_(owner, course.published.is_(True) if drafts == "hidden" else _published_for(viewer, org_id, course))
+
+
+def _published_for(viewer: str, org_id, course):
+    """Published, or a draft its author may open: staff the platform's, a company admin the company's."""
+    rule = course.published.is_(True)
+    if viewer == "staff":
+        rule = sa.or_(rule, course.org_id.is_(None))
+    elif viewer == "admin":
+        rule = sa.or_(rule, course.org_id == org_id)
+    return rule
+
+
+def visible_courses(user: User, *, include_drafts: bool = False, course=Course):
+    """The WHERE clause for the courses ``user`` may open (``course_visibility``)."""
+    return course_visibility(_viewer(user), user.org_id, course, drafts="shown" if include_drafts else "hidden")
 
 
 def _viewer(user: User) -> str:
-    """Which draft rule applies to ``user`` (see ``_draft_clause``)."""
+    """Which draft rule applies to ``user`` (see ``_published_for``)."""
     if user.is_platform_staff:
         return "staff"
     if user.is_org_admin and user.org_id is not None:
@@ -76,28 +99,10 @@ def _viewer(user: User) -> str:
     return "member"
 
 
-def _draft_clause(viewer: str, org_id, course=Course):
-    """Authors see their own drafts in the player: staff the platform's, a company admin the company's.
-    ``org_id`` is the person's company: a value, or a parameter of a statement built once (NULL then
-    matches no company, as ``visible_courses`` has it for people without one)."""
-    rule = course.published.is_(True)
-    if viewer == "staff":
-        rule = sa.or_(rule, course.org_id.is_(None))
-    elif viewer == "admin":
-        rule = sa.or_(rule, course.org_id == org_id)
-    return sa.and_(sa.or_(course.org_id.is_(None), course.org_id == org_id), rule)
-
-
-def _opened_course(slug, viewer: str, org_id):
-    """The id of the course ``/courses/<slug>`` opens: the company's own first, else the platform's (an
-    address is unique per owner, so these are the only two candidates)."""
-    candidate = aliased(Course)
-    return (sa.select(candidate.id).where(candidate.slug == slug, _draft_clause(viewer, org_id, candidate))
-            .order_by(candidate.org_id.is_(None)).limit(1).scalar_subquery())
-
-
-def _opened_by(slug: str, user: User):
-    return Course.id == _opened_course(slug, _viewer(user), user.org_id)
+def _opened_by(slug, user: User):
+    """The course ``/courses/<slug>`` opens: the company's own first, else the platform's (an address is
+    unique per owner, so these are the only two candidates)."""
+    return sa.and_(Course.slug == slug, course_visibility(_viewer(user), user.org_id, drafts="authors"))
 
 
 # --- catalogue -------------------------------------------------------------------------------------
@@ -292,10 +297,11 @@ def _player_statement(viewer: str):
         .outerjoin(PracticeAnswer, sa.and_(PracticeAnswer.lesson_id == Lesson.id, PracticeAnswer.user_id == user_id))
         .outerjoin(ActivityDay, sa.and_(ActivityDay.user_id == user_id, ActivityDay.day == sa.bindparam("day")))
         .outerjoin(completion, sa.and_(completion.lesson_id == Lesson.id, completion.user_id == user_id))
-        .where(Course.id == _opened_course(sa.bindparam("course_slug"), viewer, sa.bindparam("org_id", type_=sa.Integer)),
+        .where(Course.slug == sa.bindparam("course_slug"),
+               course_visibility(viewer, sa.bindparam("org_id", type_=sa.Integer), drafts="authors"),
                Lesson.slug == sa.bindparam("lesson_slug"), Lesson.archived.is_(False), CourseModule.archived.is_(False)),
         reason="built once: its only company-owned entity, Course, is limited to the viewer's company and the "
-               "platform's by _opened_course (_draft_clause) with the org_id parameter",
+               "platform's by course_visibility with the org_id parameter",
     )
 
 

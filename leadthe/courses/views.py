@@ -50,7 +50,7 @@ def enroll(slug):
     if not EmptyForm().validate_on_submit():
         abort(400)
     services.enroll(current_user, course)
-    db.session.commit()
+    db.session.flush()
     return see_other(url_for("courses.resume", slug=course.slug))
 
 
@@ -103,7 +103,7 @@ def complete(slug, lesson):
     if not EmptyForm().validate_on_submit():
         abort(400)
     services.complete_lesson(current_user, course, lesson_row)
-    db.session.commit()
+    db.session.flush()
     page = services.player_page(slug, lesson, current_user)
     if is_htmx():
         body, status = _lesson_response(page)
@@ -124,7 +124,7 @@ def answer(slug, lesson):
     form = AnswerForm()
     if form.validate_on_submit():
         services.save_answer(current_user, lesson_row, form.answer.data)
-        db.session.commit()
+        db.session.flush()
         if not is_htmx():
             flash(_("Your answer is saved. You can come back and change it at any time."), "success")
             return see_other(url_for("courses.lesson", slug=slug, lesson=lesson) + "#practice")
@@ -138,7 +138,7 @@ def answer(slug, lesson):
 @login_required
 def heartbeat():
     services.heartbeat(current_user)
-    db.session.commit()
+    db.session.flush()
     return "", 204
 
 

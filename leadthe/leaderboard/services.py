@@ -66,13 +66,12 @@ def ranking(viewer, *, scope: str = "org", period: str = "all", team_id: int | N
     days = sa.func.coalesce(act.c.days, 0)
     passed_q = scores.passed_counts(people, since=None if since is None else
                                     utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=utcnow().weekday()))
-    passed = sa.func.coalesce(passed_q.c.passed, 0) if passed_q is not None else sa.literal(0)
+    passed = sa.func.coalesce(passed_q.c.passed, 0)
     points = (lessons * POINTS_LESSON + days * POINTS_ACTIVE_DAY + passed * POINTS_PASSED)
     scored = sa.select(User.id.label("user_id"), User.name, points.label("points"), lessons.label("lessons"),
                        days.label("days"), passed.label("passed")) \
-        .where(User.id.in_(people)).outerjoin(act, act.c.user_id == User.id)
-    if passed_q is not None:
-        scored = scored.outerjoin(passed_q, passed_q.c.user_id == User.id)
+        .where(User.id.in_(people)).outerjoin(act, act.c.user_id == User.id) \
+        .outerjoin(passed_q, passed_q.c.user_id == User.id)
     scored = scored.subquery()
     ranked = sa.select(scored, sa.func.rank().over(order_by=scored.c.points.desc()).label("rank")).subquery()
     rows = db.session.execute(

@@ -66,12 +66,10 @@ def policy_history(kind):
 @bp.route("/legal/acknowledge/<int:document_id>", methods=["POST"])
 @login_required
 def acknowledge(document_id):
-    doc = db.session.get(PolicyDocument, document_id)
-    if doc is None:
-        abort(404)
+    doc = db.get_or_404(PolicyDocument, document_id)
     if EmptyForm().validate_on_submit():
         services.acknowledge(current_user, doc)
-        db.session.commit()
+        db.session.flush()
     if is_htmx():
         return ""  # the notice removes itself
     return see_other(safe_next(request.form.get("next"), url_for("core.dashboard")))

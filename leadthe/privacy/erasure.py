@@ -25,6 +25,7 @@ from leadthe.models.enums import RequestStatus, Role, UserStatus
 from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.registry import SOURCES, personal_sources
 from leadthe.privacy.services import pseudonym, record_request, subject_clause
+from leadthe.tenancy import scoped_get
 from leadthe.worker import enqueue_job, job_handler
 
 HIDDEN_STATUSES = (UserStatus.ERASURE_PENDING, UserStatus.LOCKED, UserStatus.CLOSED)
@@ -82,14 +83,14 @@ def request_for_cancel_token(token: str) -> PrivacyRequest | None:
         data = _serializer().loads(token, max_age=int(grace().total_seconds()))
     except (BadSignature, SignatureExpired):
         return None
-    req = db.session.get(PrivacyRequest, data.get("r"))
+    req = scoped_get(PrivacyRequest, data.get("r"))
     if req is None or req.user_id != data.get("u") or req.status != RequestStatus.SCHEDULED:
         return None
     return req
 
 
 def cancel_erasure(req: PrivacyRequest) -> User:
-    user = db.session.get(User, req.user_id)
+    user = scoped_get(User, req.user_id)
     req.status, req.completed_at, req.response = "cancelled", utcnow(), "Cancelled by the person during the grace period."
     user.status = UserStatus.ACTIVE
     audit.record("privacy.erasure_cancelled", actor=user, subject=user, request_id=req.id)

@@ -178,27 +178,10 @@ def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, whatever the umask
     with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         with _Member(zf, "export.json", files) as out:
-            out.write(json.dumps({"format": FORMAT, "generated_at": generated,
-                                  "subject": {"id": user.id, "email": user.email}})[:-1])
-            out.write(', "categories": {')
-            for ci, category in enumerate(CATEGORIES):
-                out.write(("," if ci else "") + json.dumps(category) + ": {")
-                for si, source in enumerate(s for s in sources if s.category == category):
-                    out.write(("," if si else "") + json.dumps(source.table) + ": [")
-                    for ri, row in enumerate(_rows(source, user.id)):
-                        record = {k: _value(v) for k, v in row.items()}
-                        if source.table == "user_account" and user.photo:
-                            record["photo"] = "photo.jpg"
-                        out.write(("," if ri else "") + json.dumps(record, ensure_ascii=False))
-                    out.write("]")
-                out.write("}")
-            out.write("}}")
+            _write_json(out, user, sources, generated)
         for index, source in enumerate(sources):
             with _Member(zf, f"csv/{source.table}.csv", files) as out:
-                writer = csv.writer(out)
-                writer.writerow([c.name for c in _exported_columns(source)])
-                for row in _rows(source, user.id):
-                    writer.writerow(["" if v is None else _value(v) for v in row.values()])
+                _write_csv(out, user, source)
             if progress:
                 progress(10 + int(70 * (index + 1) / len(sources)))
         with _Member(zf, "report.html", files) as out:
@@ -216,6 +199,32 @@ def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
             "files": files,
         }
         zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+def _write_json(out, user: User, sources, generated: str) -> None:
+    """export.json, streamed: the subject, then per category and table every row."""
+    out.write(json.dumps({"format": FORMAT, "generated_at": generated,
+                          "subject": {"id": user.id, "email": user.email}})[:-1])
+    out.write(', "categories": {')
+    for ci, category in enumerate(CATEGORIES):
+        out.write(("," if ci else "") + json.dumps(category) + ": {")
+        for si, source in enumerate(s for s in sources if s.category == category):
+            out.write(("," if si else "") + json.dumps(source.table) + ": [")
+            for ri, row in enumerate(_rows(source, user.id)):
+                record = {k: _value(v) for k, v in row.items()}
+                if source.table == "user_account" and user.photo:
+                    record["photo"] = "photo.jpg"
+                out.write(("," if ri else "") + json.dumps(record, ensure_ascii=False))
+            out.write("]")
+        out.write("}")
+    out.write("}}")
+
+
+def _write_csv(out, user: User, source) -> None:
+    writer = csv.writer(out)
+    writer.writerow([c.name for c in _exported_columns(source)])
+    for row in _rows(source, user.id):
+        writer.writerow(["" if v is None else _value(v) for v in row.values()])
 
 
 def _write_report(out, user, sources, counts, generated):

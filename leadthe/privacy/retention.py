@@ -148,7 +148,7 @@ def rule_invitations(now, dry_run):
     stmt = sa.select(Invitation.id).where(sa.or_(
         Invitation.expires_at <= cutoff,
         sa.and_(Invitation.status != InvitationStatus.PENDING, sa.func.coalesce(Invitation.accepted_at, Invitation.sent_at) <= cutoff)))
-    ids = db.session.scalars(stmt.execution_options(all_tenants=True)).all()
+    ids = db.session.scalars(stmt).all()
     if not dry_run and ids:
         db.session.execute(sa.delete(Invitation).where(Invitation.id.in_(ids)))
         db.session.commit()
@@ -156,8 +156,7 @@ def rule_invitations(now, dry_run):
 
 
 def rule_import_batches(now, dry_run):
-    ids = db.session.scalars(sa.select(ImportBatch.id).where(ImportBatch.expires_at <= now)
-                             .execution_options(all_tenants=True)).all()
+    ids = db.session.scalars(sa.select(ImportBatch.id).where(ImportBatch.expires_at <= now)).all()
     if not dry_run and ids:
         db.session.execute(sa.delete(ImportBatch).where(ImportBatch.id.in_(ids)))
         db.session.commit()

@@ -48,10 +48,9 @@ def export():
         problem = confirm_identity(current_user, form.password.data, form.code.data)
         if problem:
             show_problem(form, problem)
-            db.session.commit()
         else:
             export = start_export(current_user)
-            db.session.commit()
+            db.session.flush()
             return see_other(url_for("privacy.export_status", export_id=export.id))
     return render_template("privacy/centre.html", **_centre_context(export_form=form)), 422
 
@@ -100,7 +99,7 @@ def processing():
         if gpc:
             choices["do_not_sell_share"] = True  # the browser's signal is honoured as an opt-out
         changed = services.update_choices(current_user, choices, gpc=gpc)
-        db.session.commit()
+        db.session.flush()
         flash(_("Your choices are saved and apply from now on.") if changed else _("Nothing changed."), "success")
         return see_other(url_for("privacy.processing"))
     return render_form("privacy/processing.html", form, block="processing_form", gpc=gpc)
@@ -126,11 +125,10 @@ def delete():
             else:
                 when = req.scheduled_for
                 end_session()
-                db.session.commit()
+                db.session.flush()
                 flash(_("Your account is closed and will be deleted on %(date)s. We sent you a link to cancel until then.",
                         date=localized_strftime(when, "%d %B %Y")), "success")
                 return see_other(url_for("privacy.deleted"))
-        db.session.commit()
     return render_template("privacy/centre.html", **_centre_context(delete_form=form)), 422
 
 
@@ -147,7 +145,7 @@ def cancel_erasure_view(token):
         return render_template("privacy/cancel_erasure.html", invalid=True, form=form), 400
     if request.method == "POST" and form.validate_on_submit():
         cancel_erasure(req)
-        db.session.commit()
+        db.session.flush()
         flash(_("Your account is kept. Welcome back: log in as usual."), "success")
         return see_other(url_for("auth.login"))
     return render_template("privacy/cancel_erasure.html", invalid=False, form=form, req=req)
@@ -163,7 +161,7 @@ def requests():
         req = services.record_request(current_user, form.kind.data, form.jurisdiction.data, details=form.details.data)
         audit.record("privacy.request_filed", actor=current_user, subject=current_user, kind=req.kind)
         services.notify_dpo(req)
-        db.session.commit()
+        db.session.flush()
         flash(_("Your request is filed. We answer by %(date)s at the latest, usually much sooner.",
                 date=localized_strftime(req.due_at, "%d %B %Y")), "success")
         return see_other(url_for("privacy.requests"))

@@ -23,6 +23,7 @@ from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, LessonCompl
 from leadthe.models.enums import Role, UserStatus
 from leadthe.net import absolute_url
 from leadthe.signals import course_completed, course_enrolled, lesson_completed
+from leadthe.tenancy import unscoped
 from leadthe.worker import job_handler
 
 INACTIVE_DAYS = 14
@@ -59,7 +60,8 @@ def read_unsubscribe_token(token: str) -> tuple[User, str] | None:
         data = _serializer().loads(token)
     except BadSignature:
         return None
-    user = db.session.scalar(sa.select(User).where(User.id == data.get("u")).execution_options(all_tenants=True))
+    user = db.session.scalar(unscoped(sa.select(User).where(User.id == data.get("u")),
+                                      reason="the signed link names the person, whoever is signed in here"))
     if user is None or data.get("p") not in TOPICS:
         return None
     return user, data["p"]
@@ -141,7 +143,7 @@ def send_missed_completions(now: datetime | None = None) -> int:
         sa.select(User.id, User.email, User.name, Course).join(Enrollment, Enrollment.user_id == User.id)
         .join(Course, Course.id == Enrollment.course_id)
         .where(Enrollment.completed_at >= now - timedelta(days=2), User.status == UserStatus.ACTIVE, User.id.not_in(opted_out),
-               ~sa.exists(sent_already)).execution_options(all_tenants=True)).all()
+               ~sa.exists(sent_already))).all()
     sent = sum(1 for uid, email, name, course in rows
                if _completed(uid, email, name.split()[0] if name.strip() else email.split("@")[0], course))
     db.session.commit()
@@ -164,8 +166,7 @@ def send_inactivity_reminders(today: date | None = None, batch: int = 500) -> in
         .where(User.status == UserStatus.ACTIVE, User.org_id.is_not(None), last.c.last_day <= today - timedelta(days=INACTIVE_DAYS),
                last.c.last_day > today - timedelta(days=60), User.id.in_(unfinished), User.id.not_in(opted_out),
                User.id.not_in(sa.select(ProgressMail.user_id).where(ProgressMail.kind == "inactive",
-                                                                   ProgressMail.ref == sa.cast(last.c.last_day, sa.String))))
-        .execution_options(all_tenants=True)).all()
+                                                                   ProgressMail.ref == sa.cast(last.c.last_day, sa.String))))).all()
     sent = 0
     for user_id, email, name, last_day in rows:
         if claim(user_id, "inactive", last_day.isoformat()):
@@ -197,7 +198,7 @@ def send_manager_digests(today: date | None = None) -> int:
         sa.select(User.id, User.email, User.name, Team.id, Team.name).join(tm, tm.user_id == User.id).join(Team, Team.id == tm.team_id)
         .where(tm.is_manager.is_(True), User.role.in_((Role.MANAGER, Role.ADMIN)), User.status == UserStatus.ACTIVE, User.id.not_in(opted_out),
                User.id.not_in(done))
-        .order_by(User.id, Team.name).execution_options(all_tenants=True)).all()
+        .order_by(User.id, Team.name)).all()
     if not managers:
         return 0
     team_ids = list({r[3] for r in managers})
@@ -206,11 +207,11 @@ def send_manager_digests(today: date | None = None) -> int:
         part = team_ids[chunk:chunk + 900]
         members = dict(db.session.execute(
             sa.select(tm.team_id, sa.func.count()).join(User, User.id == tm.user_id)
-            .where(tm.team_id.in_(part), User.status == UserStatus.ACTIVE).group_by(tm.team_id).execution_options(all_tenants=True)).all())
+            .where(tm.team_id.in_(part), User.status == UserStatus.ACTIVE).group_by(tm.team_id)).all())
         for team_id, active, lessons, secs in db.session.execute(
                 sa.select(tm.team_id, sa.func.count(sa.distinct(ActivityDay.user_id)), sa.func.sum(ActivityDay.lessons_completed),
                           sa.func.sum(ActivityDay.seconds)).join(ActivityDay, ActivityDay.user_id == tm.user_id)
-                .where(tm.team_id.in_(part), ActivityDay.day > since).group_by(tm.team_id).execution_options(all_tenants=True)):
+                .where(tm.team_id.in_(part), ActivityDay.day > since).group_by(tm.team_id)):
             figures[team_id] = (active, int(lessons or 0), int(secs or 0) // 60)
         for team_id, n in members.items():
             figures.setdefault(team_id, (0, 0, 0))

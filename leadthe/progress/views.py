@@ -19,7 +19,7 @@ def unsubscribe(token):
     topic = _("progress e-mails") if preference == "email_progress" else _("the weekly team digest")
     if request.method == "POST":
         services.unsubscribe(user, preference)
-        db.session.commit()
+        db.session.flush()
         if one_click:
             return "", 200
         return render_template("progress/unsubscribed.html", topic=topic)

@@ -83,21 +83,19 @@ def _staff_choices():
 @bp.route("/support/<int:ticket_id>", methods=["GET", "POST"])
 @staff_required
 def support_ticket(ticket_id):
-    ticket = db.session.get(SupportTicket, ticket_id)
-    if ticket is None:
-        abort(404)
+    ticket = db.get_or_404(SupportTicket, ticket_id)
     form = ReplyForm(prefix="reply")
     admin_form = TicketAdminForm(prefix="ticket", data={"status": ticket.status, "assign": str(ticket.assigned_to_id or "")})
     admin_form.assign.choices = _staff_choices()
     if request.method == "POST" and request.form.get("reply-body") is not None and form.validate_on_submit():
         support.add_reply(ticket, current_user, form.body.data, from_staff=True)
-        db.session.commit()
+        db.session.flush()
         flash(_("Reply sent; the person was mailed."), "success")
         return see_other(url_for("staff.support_ticket", ticket_id=ticket.id))
     if request.method == "POST" and request.form.get("ticket-status") is not None and admin_form.validate_on_submit():
         ticket.status = admin_form.status.data
         ticket.assigned_to_id = int(admin_form.assign.data) if admin_form.assign.data else None
-        db.session.commit()
+        db.session.flush()
         flash(_("Ticket updated."), "success")
         return see_other(url_for("staff.support_ticket", ticket_id=ticket.id))
     # the message thread is what the person chose to send to support: no grant needed for it
@@ -107,9 +105,7 @@ def support_ticket(ticket_id):
 @bp.route("/users/<int:user_id>", methods=["GET"])
 @staff_required
 def user_view(user_id):
-    person = db.session.get(User, user_id)
-    if person is None:
-        abort(404)
+    person = db.get_or_404(User, user_id)
     grant = support.active_grant(current_user, person.id)
     if grant:
         audit.record_apart("staff.viewed_user", actor=current_user, subject=person, org_id=person.org_id, grant_id=grant.id)
@@ -125,7 +121,7 @@ def request_access(user_id):
     form = AccessForm()
     if form.validate_on_submit():
         support.grant_access(current_user, person, form.reason.data, form.reference.data)
-        db.session.commit()
+        db.session.flush()
         flash(_("Access granted for one hour. The person and their company's admins can see this."), "success")
         return see_other(url_for("staff.user_view", user_id=person.id))
     return render_template("staff/user.html", person=person, grant=None, form=form), 422
@@ -141,7 +137,7 @@ def notices():
         db.session.flush()
         enqueue_job("notice.mail", {"notice_id": notice.id})
         audit.record("staff.notice_sent", actor=current_user, notice_id=notice.id)
-        db.session.commit()
+        db.session.flush()
         flash(_("The notice is shown to everyone and is being mailed."), "success")
         return see_other(url_for("staff.notices"))
     items = db.session.scalars(sa.select(Notice).order_by(Notice.id.desc()).limit(50)).all()

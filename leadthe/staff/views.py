@@ -34,13 +34,11 @@ def privacy_requests():
 @bp.route("/privacy-requests/<int:request_id>", methods=["GET", "POST"])
 @staff_required
 def privacy_request(request_id):
-    req = db.session.get(PrivacyRequest, request_id)
-    if req is None:
-        abort(404)
+    req = db.get_or_404(PrivacyRequest, request_id)
     form = AnswerForm()
     if req.status in services.OPEN_STATUSES and form.validate_on_submit():
         answer_request(req, current_user, form.response.data, form.outcome.data)
-        db.session.commit()
+        db.session.flush()
         flash(_("Request #%(num)s answered; the requester was mailed.", num=req.id), "success")
         return see_other(url_for("staff.privacy_requests"))
     return render_form("staff/privacy_request.html", form, req=req)
@@ -53,7 +51,6 @@ def _confirmed(form) -> bool:
     problem = confirm_identity(current_user, form.password.data, form.code.data, allow_recent=False)
     if problem:
         show_problem(form, problem)
-        db.session.commit()  # keep the audit event of the failed confirmation
         return False
     return True
 
@@ -70,7 +67,7 @@ def report_minor_view(user_id):
     if _confirmed(form):
         audit.record("staff.minor_report_reason", actor=current_user, subject=user, reason=form.reason.data)
         report_minor(user, current_user)
-        db.session.commit()
+        db.session.flush()
         flash(_("The account is locked and its erasure has started."), "success")
         return see_other(url_for("staff.privacy_requests"))
     return render_form("staff/report_minor.html", form, person=user)
@@ -89,7 +86,7 @@ def close_organization(org_id):
     form = ConfirmedReasonForm()
     if _confirmed(form):
         n = services.close_company(org, current_user, form.reason.data)
-        db.session.commit()
+        db.session.flush()
         flash(_("%(company)s is closed; %(num)s people were signed out and told.", company=org.name, num=n), "success")
         return see_other(url_for("staff.console"))
     return render_form("staff/close_organization.html", form, org=org)

@@ -17,7 +17,7 @@ def index():
     form = TicketForm()
     if form.validate_on_submit():
         ticket = services.open_ticket(current_user, form.subject.data, form.category.data, form.body.data)
-        db.session.commit()
+        db.session.flush()
         flash(_("Thank you. We usually answer within one working day, by e-mail and here."), "success")
         return see_other(url_for("support.ticket", ticket_id=ticket.id))
     return render_form("support/index.html", form, block="ticket_form", tickets=services.tickets_of(current_user),
@@ -34,7 +34,7 @@ def ticket(ticket_id):
     form = ReplyForm()
     if form.validate_on_submit():
         services.add_reply(ticket, current_user, form.body.data, from_staff=False)
-        db.session.commit()
+        db.session.flush()
         return see_other(url_for("support.ticket", ticket_id=ticket.id) + "#latest")
     return render_form("support/ticket.html", form, block="reply_form", ticket=ticket, statuses=TICKET_STATUSES,
                        categories=TICKET_CATEGORIES)
@@ -49,7 +49,7 @@ def feedback():
     form = FeedbackForm(data={"course": course_slug})
     if form.validate_on_submit():
         services.record_feedback(current_user, int(form.rating.data), form.comment.data, course.id if course else None)
-        db.session.commit()
+        db.session.flush()
         flash(_("Thank you for your feedback."), "success")
         return see_other(url_for("courses.course", slug=course.slug) if course else url_for("core.dashboard"))
     return render_form("support/feedback.html", form, block="feedback_form", course=course)

@@ -7,13 +7,13 @@ from leadthe.extensions import db
 from leadthe.models import Certificate, QuizAttempt
 from tests.browser.helpers import log_in
 from tests.conftest import make_org, make_user
-from tests.test_assessments import write_course
+from tests.helpers import write_quiz_course
 
 
 def _setup(live_app, tmp_path):
     from leadthe.courses.content import load_content
 
-    write_course(tmp_path / "content", lessons=1)
+    write_quiz_course(tmp_path / "content", lessons=1)
     with live_app.app_context():
         load_content(tmp_path / "content")
         db.session.commit()

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from leadthe.worker import run_once
 from tests.conftest import free_port, make_org, make_staff, make_user
-from tests.test_outbox import Inbox
+from tests.helpers import Inbox
 
 from .helpers import log_in, log_in_with_code
 

@@ -1,0 +1,239 @@
+"""Helpers the test modules share: signing in, courses and quizzes written to a folder and loaded, a course
+made through authoring, maturity answers, the sign-up form and an SMTP inbox. Factories and fixtures are in
+``conftest.py``; no test module imports from another."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiosmtpd.handlers import Message
+
+from leadthe.extensions import db
+from tests.conftest import PASSWORD, csrf_from, post_form
+
+SIGNUP = {
+    "name": "Ann Example",
+    "email": "Ann.Example@Example.COM",
+    "password": PASSWORD,
+    "organization": "Example Ltd",
+    "job_title": "Head of Learning",
+    "department": "People",
+    "age_confirm": "y",
+    "accept_policy": "y",
+}
+
+
+# --- signing in ------------------------------------------------------------------------------------
+
+def login(client, who, password=PASSWORD, headers=None):
+    """Sign in with the password; ``who`` is an e-mail address or a person. The answer must be the
+    redirect of an accepted password (to the page asked for, or to a second step or set-up)."""
+    response = post_form(client, "/login", {"email": getattr(who, "email", who), "password": password}, headers=headers)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response
+
+
+def signed_in(app, who, password=PASSWORD):
+    """A new client signed in as ``who``."""
+    client = app.test_client()
+    login(client, who, password)
+    return client
+
+
+# --- courses ---------------------------------------------------------------------------------------
+
+def load(app, path=None):
+    """Load the content folder ``path`` (default: the starter curriculum) as the CLI does."""
+    from leadthe.courses.content import load_content
+
+    with app.app_context():
+        report = load_content(path)
+        db.session.commit()
+        return report
+
+
+def write_course(root: Path, slug: str, lessons: int, *, title="Course", org_text="", modules=1):
+    course = root / slug
+    course.mkdir(parents=True)
+    (course / "course.md").write_text(f"---\nslug: {slug}\ntitle: {title}\nsummary: A test course {org_text}\ntopic: testing\nlevel: beginner\norder: 1\n---\nAbout it.\n")
+    per = max(1, lessons // modules)
+    n = 0
+    for m in range(1, modules + 1):
+        mdir = course / f"{m:02d}-mod{m}"
+        mdir.mkdir()
+        (mdir / "module.md").write_text(f"---\nslug: mod{m}\ntitle: Module {m}\norder: {m}\n---\n")
+        count = per if m < modules else lessons - n
+        for i in range(1, count + 1):
+            n += 1
+            (mdir / f"{i:03d}-l{n}.md").write_text(f"---\nslug: l{n}\ntitle: Lesson {n}\nkind: reading\nminutes: 3\n---\nBody of lesson {n}.\n")
+    return course
+
+
+def enrol(client, slug):
+    page = client.get(f"/courses/{slug}").get_data(as_text=True)
+    return client.post(f"/courses/{slug}/enroll", data={"csrf_token": csrf_from(page)})
+
+
+def complete(client, slug, lesson, headers=None):
+    page = client.get(f"/courses/{slug}/lessons/{lesson}").get_data(as_text=True)
+    return client.post(f"/courses/{slug}/lessons/{lesson}/complete", data={"csrf_token": csrf_from(page)}, headers=headers or {})
+
+
+def admin_creates_private_course(client, title="Acme onboarding"):
+    r = post_form(client, "/admin/courses/new", {"title": title, "topic": "onboarding", "level": "beginner", "audience": "staff",
+                                                  "summary": "Only for us", "body": "Welcome **aboard**."})
+    assert r.status_code == 303, r.get_data(as_text=True)[:800]
+    course_url = r.headers["Location"]
+    r = post_form(client, course_url.replace("http://localhost", "").rstrip("/") + "/modules/new", {"title": "Start"}, page=course_url)
+    assert r.status_code == 303
+    new_lesson = course_url + "/lessons/new"
+    r = post_form(client, new_lesson, {"title": "Our tools", "kind": "reading", "minutes": "4", "body": "Use the zebrafish tool.",
+                                        "module_id": first_option(client.get(new_lesson).get_data(as_text=True))})
+    assert r.status_code == 303, r.get_data(as_text=True)[:800]
+    r = post_form(client, course_url + "/publish", {"publish": "1"}, page=course_url)
+    assert r.status_code == 303
+    return course_url
+
+
+def first_option(html):
+    import re
+
+    return re.search(r'<select[^>]*name="module_id"[^>]*>\s*<option[^>]*value="(\d+)"', html).group(1)
+
+
+def make_course(org_id, slug, title, quiz=False):
+    """A published course of ``org_id`` (None: the platform's) with one practice lesson, and a quiz if asked,
+    made through authoring inside an app context."""
+    from leadthe.courses import authoring
+    from leadthe.models import Quiz, QuizChoice, QuizQuestion
+
+    course = authoring.save_course(None, org_id, {"title": title, "slug": slug, "summary": "s", "topic": "general",
+                                                  "level": "beginner", "audience": "everyone", "body": "Body"})
+    module = authoring.save_module(course, None, {"title": "Module", "body": ""})
+    lesson = authoring.save_lesson(course, None, {"title": "Practice", "slug": "practice", "module_id": module.id,
+                                                  "kind": "practice", "minutes": 5, "body": "Text", "prompt": "Try it",
+                                                  "video_url": "", "transcript": ""})
+    authoring.set_published(course, True)
+    quiz_row = None
+    if quiz:
+        quiz_row = Quiz(course_id=course.id, slug=f"{slug}-quiz", title="Quiz", pass_mark=50, max_attempts=0)
+        question = QuizQuestion(slug="q1", kind="single", text="Which?", position=0)
+        question.choices = [QuizChoice(text="A", correct=True, position=0), QuizChoice(text="B", correct=False, position=1)]
+        quiz_row.questions = [question]
+        db.session.add(quiz_row)
+        db.session.flush()
+    return course, module, lesson, quiz_row
+
+
+# --- quizzes ---------------------------------------------------------------------------------------
+
+QUIZ_YAML = """title: "Tiny quiz"
+pass_mark: 60
+max_attempts: 2
+shuffle: {shuffle}
+questions:
+  - slug: q-single
+    kind: single
+    text: "Which is right?"
+    explanation: "Because A is right."
+    choices:
+      - text: "A"
+        correct: true
+      - text: "B"
+        correct: false
+      - text: "C"
+        correct: false
+  - slug: q-multi
+    kind: multiple
+    text: "Pick the two right ones"
+    explanation: "X and Y are right."
+    choices:
+      - text: "X"
+        correct: true
+      - text: "Y"
+        correct: true
+      - text: "Z"
+        correct: false
+  - slug: q-tf
+    kind: true_false
+    text: "The sky is green."
+    explanation: "It is not."
+    choices:
+      - text: "True"
+        correct: false
+      - text: "False"
+        correct: true
+"""
+
+
+def write_quiz_course(root: Path, slug="tiny", lessons=2, quiz=True, shuffle=False, months=0):
+    course = root / slug
+    (course / "01-m").mkdir(parents=True)
+    extra = f"certificate_months: {months}\n" if months else ""
+    (course / "course.md").write_text(f"---\nslug: {slug}\ntitle: Tiny {slug}\nsummary: s\ntopic: t\n{extra}---\nBody\n")
+    (course / "01-m" / "module.md").write_text("---\nslug: m\ntitle: M\n---\n")
+    for n in range(1, lessons + 1):
+        (course / "01-m" / f"0{n}-l{n}.md").write_text(f"---\nslug: l{n}\ntitle: L{n}\n---\nText {n}\n")
+    if quiz:
+        (course / "quiz.yaml").write_text(QUIZ_YAML.format(shuffle="true" if shuffle else "false"))
+    return course
+
+
+def answers(ids, *, single="A", multi=("X", "Y"), tf="F"):
+    data = {}
+    if single:
+        data[f"q{ids['single']}"] = ids[single]
+    if multi:
+        data[f"q{ids['multi']}"] = [ids[m] for m in multi]
+    if tf:
+        data[f"q{ids['tf']}"] = ids[tf]
+    return data
+
+
+def submit(client, ids, data, headers=None):
+    page = client.get(f"/assessments/{ids['quiz']}").get_data(as_text=True)
+    return client.post(f"/assessments/{ids['quiz']}/attempts", data={"csrf_token": csrf_from(page), **data},
+                       headers=headers or {})
+
+
+def complete_lessons(client, slug="tiny", n=2):
+    page = client.get(f"/courses/{slug}").get_data(as_text=True)
+    client.post(f"/courses/{slug}/enroll", data={"csrf_token": csrf_from(page)})
+    for i in range(1, n + 1):
+        page = client.get(f"/courses/{slug}/lessons/l{i}").get_data(as_text=True)
+        client.post(f"/courses/{slug}/lessons/l{i}/complete", data={"csrf_token": csrf_from(page)})
+
+
+# --- the maturity self-assessment --------------------------------------------------------------------
+
+def answers_for(scores: dict[str, int]) -> dict[str, int]:
+    """Option indexes giving each dimension exactly the wanted score (searched over the 4^4 combinations
+    of its four questions, closest answers first)."""
+    from itertools import product
+
+    from leadthe.assessments import rubric
+
+    questions = rubric.RUBRICS[rubric.CURRENT]["questions"]
+    out = {}
+    for dim, want in scores.items():
+        qs = [q for q in questions if q["dimension"] == dim]
+        combos = sorted(product(range(4), repeat=len(qs)),
+                        key=lambda c: sum(abs(q["options"][i]["score"] - want) for q, i in zip(qs, c)))
+        for combo in combos:
+            mean = sum(q["options"][i]["score"] for q, i in zip(qs, combo)) / len(qs)
+            if int(mean + 0.5) == want:
+                out.update({q["slug"]: i for q, i in zip(qs, combo)})
+                break
+    return out
+
+
+# --- mail ------------------------------------------------------------------------------------------
+
+class Inbox(Message):
+    """What an SMTP server (aiosmtpd) received."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def handle_message(self, message):
+        self.messages.append(message)
