@@ -193,7 +193,6 @@ def one_transaction_per_request(app) -> None:
 
     The worker and the CLI commands are units of work of their own and commit explicitly (per job, per batch
     of rows); services called both from views and from the worker only flush."""
-    from leadthe.extensions import db
 
     @app.after_request
     def _end_unit_of_work(response):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from flask import Response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 
+from leadthe.database import refuse_request
+
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
@@ -34,8 +36,6 @@ def render_form(template: str, form, block: str | None = None, invalid: bool = F
     is refused, so what it flushed is rolled back (``leadthe.database.one_transaction_per_request``)."""
     status = 200
     if request.method == "POST" and (form.errors or invalid):
-        from leadthe.database import refuse_request
-
         refuse_request()
         status = 200 if is_htmx() else 422
     return render(template, block=block, status=status, form=form, **context)

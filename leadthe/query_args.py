@@ -3,7 +3,7 @@ bar, a page number is clamped and an id no row can have is ignored: never an int
 database (a 500)."""
 from __future__ import annotations
 
-from flask import request
+from flask import abort, request
 
 MAX_PAGE = 100_000  # far past any real list; the offset it gives stays far inside a 64-bit integer
 MAX_ID = 2**31 - 1  # ids are INTEGER columns
@@ -19,3 +19,20 @@ def int_arg(name: str) -> int | None:
     """A positive id from the query string, or None when missing, not a number or out of range."""
     value = request.args.get(name, type=int)
     return value if value is not None and 1 <= value <= MAX_ID else None
+
+
+def as_id(value) -> int | None:
+    """An id from the address or a form as a number, or None when it is not one a row can have."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
+def id_or_404(value) -> int:
+    """An id from the address or a form as a number; anything else is a 404, like a missing row."""
+    number = as_id(value)
+    if number is None:
+        abort(404)
+    return number

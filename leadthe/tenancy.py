@@ -24,6 +24,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from leadthe.extensions import db
 from leadthe.models.base import TenantScoped
+from leadthe.query_args import as_id, id_or_404
 
 _current_org: ContextVar[int | None] = ContextVar("leadthe_current_org", default=None)
 
@@ -66,11 +67,7 @@ def scoped(model, org_id: int | None = None) -> sa.Select:
 
 def get_or_404(model, object_id, org_id: int | None = None):
     """The row with this id in the current company, or 404 (also when it exists in another company)."""
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
-        abort(404)
-    obj = db.session.scalar(scoped(model, org_id).where(model.id == object_id))
+    obj = db.session.scalar(scoped(model, org_id).where(model.id == id_or_404(object_id)))
     if obj is None:
         abort(404)
     return obj
@@ -80,13 +77,8 @@ def scoped_get(model, object_id):
     """The row with this id if the current tenant may see it (any company's when no tenant is active:
     anonymous visitors, staff, the worker), else None. Use it instead of ``session.get`` for company-owned
     rows: that answers from the identity map without SQL, so the tenant hook never sees the lookup."""
-    from leadthe.extensions import db
-
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError):
-        return None
-    return db.session.scalar(sa.select(model).where(model.id == object_id))
+    object_id = as_id(object_id)
+    return None if object_id is None else db.session.scalar(sa.select(model).where(model.id == object_id))
 
 
 def unscoped(statement, *, reason: str):

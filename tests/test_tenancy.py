@@ -226,3 +226,15 @@ def test_sql_text_and_core_statements_only_in_modules_that_say_why():
         "import sqlalchemy as sa\nfrom sqlalchemy import text as t\nsa.text('x'); t('y'); conn.execute(s)\n"
         "db.session.connection().execute(s); User.__table__; db.metadata.tables['user_account']; db.session.execute(s)"))] == [
         "SQL text", "SQL text", "execute on a connection", "execute on a connection", "Core table (__table__)", "Core table (tables)"]
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999999", str(2**31), "-1", "0", "1e3", None])
+def test_an_id_no_row_can_have_is_a_404_not_a_database_error(app, companies, raw):
+    """PostgreSQL refuses an integer out of range with an error (a 500): such an id is missing, like any other."""
+    from leadthe.tenancy import scoped_get
+
+    a, _ = companies
+    with app.app_context(), tenant(a.org.id):
+        with pytest.raises(NotFound):
+            get_or_404(Team, raw)
+        assert scoped_get(Team, raw) is None

@@ -17,6 +17,7 @@ from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.models import Assignment, Course, Enrollment, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import Role, UserStatus
+from leadthe.query_args import id_or_404
 
 
 def managed_team_ids(user: User) -> list[int] | None:
@@ -49,14 +50,6 @@ def assignable_people(user: User, limit: int = 500) -> list[User]:
     return list(db.session.scalars(stmt))
 
 
-def _id_or_404(value) -> int:
-    """An id from the request as a number; anything else is a 404, like a missing row."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        abort(404)
-
-
 def _found_or_404(stmt):
     row = db.session.scalar(stmt)
     if row is None:
@@ -66,7 +59,7 @@ def _found_or_404(stmt):
 
 def target_team_or_404(actor: User, team_id) -> Team:
     ids = managed_team_ids(actor)
-    team_id = _id_or_404(team_id)
+    team_id = id_or_404(team_id)
     if ids is not None and team_id not in ids:
         abort(404)  # another team's (or company's) id looks exactly like a missing one
     return _found_or_404(sa.select(Team).where(Team.id == team_id, Team.org_id == actor.org_id))
@@ -74,14 +67,14 @@ def target_team_or_404(actor: User, team_id) -> Team:
 
 def target_person_or_404(actor: User, user_id) -> User:
     ids = managed_team_ids(actor)
-    stmt = sa.select(User).where(User.id == _id_or_404(user_id), User.org_id == actor.org_id, User.status == UserStatus.ACTIVE)
+    stmt = sa.select(User).where(User.id == id_or_404(user_id), User.org_id == actor.org_id, User.status == UserStatus.ACTIVE)
     if ids is not None:
         stmt = stmt.where(User.id.in_(sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(ids or [-1]))))
     return _found_or_404(stmt)
 
 
 def course_or_404(actor: User, course_id) -> Course:
-    return _found_or_404(sa.select(Course).where(Course.id == _id_or_404(course_id), visible_courses(actor)))
+    return _found_or_404(sa.select(Course).where(Course.id == id_or_404(course_id), visible_courses(actor)))
 
 
 def assign(actor: User, course: Course, user_ids: list[int], due_on: date | None, team_id: int | None = None) -> int:

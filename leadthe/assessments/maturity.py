@@ -15,6 +15,7 @@ from leadthe.assessments import rubric as R
 from leadthe.extensions import db
 from leadthe.models import Enrollment, MaturityResult, OrgMaturity, QuizAttempt, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import UserStatus
+from leadthe.query_args import id_or_404
 
 
 class BadMaturityAnswers(ValueError):
@@ -75,11 +76,7 @@ def latest_result(user_id: int) -> MaturityResult | None:
 
 
 def result_or_404(result_id, user: User) -> MaturityResult:
-    try:
-        result_id = int(result_id)
-    except (TypeError, ValueError):
-        abort(404)
-    result = db.session.scalar(sa.select(MaturityResult).where(MaturityResult.id == result_id, MaturityResult.user_id == user.id))
+    result = db.session.scalar(sa.select(MaturityResult).where(MaturityResult.id == id_or_404(result_id), MaturityResult.user_id == user.id))
     if result is None:
         abort(404)
     return result

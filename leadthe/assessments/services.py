@@ -26,6 +26,7 @@ from leadthe.models import (Course, Enrollment, Lesson, LessonCompletion, Quiz, 
                             QuizResponse, User, utcnow)
 from leadthe.models.course import CourseModule
 from leadthe.signals import course_completed, lesson_completed
+from leadthe.query_args import id_or_404
 
 _KEY = re.compile(r"^q(.*)$")
 
@@ -90,10 +91,7 @@ def quiz_cards(user: User, quiz_id: int | None = None) -> list[QuizCard]:
 
 
 def get_quiz_card_or_404(quiz_id, user: User) -> QuizCard:
-    try:
-        quiz_id = int(quiz_id)
-    except (TypeError, ValueError):
-        abort(404)
+    quiz_id = id_or_404(quiz_id)
     cards = quiz_cards(user, quiz_id)
     if not cards:
         abort(404)
@@ -230,12 +228,8 @@ class Feedback:
 
 
 def get_attempt_or_404(quiz_id: int, attempt_id, user: User) -> QuizAttempt:
-    try:
-        attempt_id = int(attempt_id)
-    except (TypeError, ValueError):
-        abort(404)
     attempt = db.session.scalar(sa.select(QuizAttempt).where(
-        QuizAttempt.id == attempt_id, QuizAttempt.quiz_id == quiz_id, QuizAttempt.user_id == user.id))
+        QuizAttempt.id == id_or_404(attempt_id), QuizAttempt.quiz_id == quiz_id, QuizAttempt.user_id == user.id))
     if attempt is None:
         abort(404)
     return attempt
