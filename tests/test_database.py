@@ -159,3 +159,41 @@ def test_a_connection_that_died_while_idle_is_replaced_not_handed_out(app, clien
         assert client.get("/dashboard").status_code == 200
     with app.app_context():
         db.engine.dispose()  # other dead connections may still sit in the pool: none for the next test
+
+
+def test_a_get_that_leaves_orm_changes_fails(make_app):
+    """A GET reads; on PostgreSQL it runs in autocommit mode, so a write through the request's session would be
+    committed statement by statement. Under tests such a request fails loudly (writes go through
+    ``write_transaction()``), whether it flushed or only left a change pending."""
+    import pytest
+    import sqlalchemy as sa
+
+    from leadthe.database import WriteInReadRequest, write_transaction
+    from leadthe.models import Organization
+
+    app = make_app()
+
+    @app.route("/_flushes")
+    def _flushes():
+        db.session.add(Organization(name="Written by a GET"))
+        db.session.flush()
+        return "ok"
+
+    @app.route("/_pending")
+    def _pending():
+        db.session.add(Organization(name="Left pending by a GET"))
+        return "ok"
+
+    @app.route("/_apart")
+    def _apart():
+        with write_transaction() as conn:
+            conn.execute(sa.insert(Organization).values(name="Written apart"))
+        return "ok"
+
+    client = app.test_client()
+    for url in ("/_flushes", "/_pending"):
+        with pytest.raises(WriteInReadRequest):
+            client.get(url)
+    assert client.get("/_apart").get_data(as_text=True) == "ok"
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(Organization.name))) == {"Written apart"}

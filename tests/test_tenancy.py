@@ -192,7 +192,7 @@ CORE_SQL_ALLOWED = {
     "leadthe/privacy/services.py": "the privacy centre counts one person's rows, table by table from the registry",
     "leadthe/privacy/export.py": "the export job (worker) reads one person's rows from the registry; the download mark through write_transaction",
     "leadthe/privacy/erasure.py": "the erasure job (worker) deletes one person's rows from the registry; SQLite's WAL checkpoint",
-    "leadthe/crypto.py": "the key rotation command (CLI) re-encrypts every company's rows",
+    "leadthe/privacy/key_rotation.py": "the key rotation command (CLI) re-encrypts every company's rows",
     "leadthe/scale.py": "the benchmark data generator (CLI)",
 }
 
