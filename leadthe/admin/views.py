@@ -7,7 +7,6 @@ from leadthe.admin import admin_required, bp
 from leadthe.admin.forms import CompanySettingsForm
 from leadthe.admin.services import update_company_settings
 from leadthe.auth.reauth import confirm_identity, show_problem
-from leadthe.courses.authoring_views import register_authoring
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
 from leadthe.models import AuditEvent, User
@@ -81,7 +80,3 @@ def audit_log():
 def feedback():
     return render_template("admin/feedback.html", summary=feedback_summary(current_user.org_id),
                            comments=recent_comments(current_user.org_id))
-
-
-# A company's private courses, with the same forms and services as the staff console.
-register_authoring(bp, admin_required, lambda user: user.org_id, "admin")

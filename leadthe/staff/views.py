@@ -4,7 +4,6 @@ from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.auth.reauth import confirm_identity, show_problem
-from leadthe.courses.authoring_views import register_authoring
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render_form, see_other
 from leadthe.models import Organization, PrivacyRequest, User
@@ -90,7 +89,3 @@ def close_organization(org_id):
         flash(_("%(company)s is closed; %(num)s people were signed out and told.", company=org.name, num=n), "success")
         return see_other(url_for("staff.console"))
     return render_form("staff/close_organization.html", form, org=org)
-
-
-# Curriculum authoring: platform courses (org_id NULL).
-register_authoring(bp, staff_required, lambda user: None, "staff")
