@@ -74,12 +74,13 @@ import leadthe.consent.views  # noqa: F401
 import leadthe.core.views  # noqa: F401
 import leadthe.courses.views  # noqa: F401
 import leadthe.leaderboard.views  # noqa: F401
-import leadthe.legal.staff_views  # noqa: F401
 import leadthe.legal.views  # noqa: F401
 import leadthe.privacy.retention  # noqa: F401
 import leadthe.privacy.views  # noqa: F401
 import leadthe.progress.views  # noqa: F401
 import leadthe.staff.console  # noqa: F401
+import leadthe.staff.jobs  # noqa: F401
+import leadthe.staff.policy_views  # noqa: F401
 import leadthe.staff.views  # noqa: F401
 import leadthe.support.views  # noqa: F401
 

@@ -1,11 +1,11 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.extensions import db, limiter
-from leadthe.htmx import render_form, see_other
+from leadthe.htmx import render, render_form, see_other
 from leadthe.models import Organization, PrivacyRequest, User
 from leadthe.models.enums import OrgStatus, UserStatus
 from leadthe.privacy.erasure import report_minor
@@ -27,7 +27,7 @@ def privacy_requests():
     show = "all" if request.args.get("show") == "all" else "open"
     page = page_arg()
     rows, total = services.privacy_queue(show, page)
-    return render_template("staff/privacy_requests.html", rows=rows, total=total, show=show, page=page, per_page=50)
+    return render("staff/privacy_requests.html", rows=rows, total=total, show=show, page=page, per_page=50)
 
 
 @bp.route("/privacy-requests/<int:request_id>", methods=["GET", "POST"])
