@@ -67,6 +67,7 @@ import leadthe.admin.team_views  # noqa: F401
 import leadthe.admin.views  # noqa: F401
 import leadthe.assessments.certificate_views  # noqa: F401
 import leadthe.assessments.certificates  # noqa: F401
+import leadthe.assessments.jobs  # noqa: F401
 import leadthe.assessments.maturity_views  # noqa: F401
 import leadthe.assessments.views  # noqa: F401
 import leadthe.auth.views  # noqa: F401
@@ -74,9 +75,12 @@ import leadthe.consent.views  # noqa: F401
 import leadthe.core.views  # noqa: F401
 import leadthe.courses.views  # noqa: F401
 import leadthe.leaderboard.views  # noqa: F401
+import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401
+import leadthe.privacy.jobs  # noqa: F401
 import leadthe.privacy.retention  # noqa: F401
 import leadthe.privacy.views  # noqa: F401
+import leadthe.progress.jobs  # noqa: F401
 import leadthe.progress.views  # noqa: F401
 import leadthe.staff.console  # noqa: F401
 import leadthe.staff.jobs  # noqa: F401

@@ -133,3 +133,48 @@ def c():
     return render("x.html", status=404)
 """
     assert direct_rendering(code) == [(5, "render_template"), (7, "hand-written 422"), (7, "render_template")]
+
+
+def misplaced(code: str, module_file: str) -> list[tuple[int, str]]:
+    """Job handlers outside an area's jobs.py, and form classes in a module with routes (forms go in forms.py)."""
+    tree = ast.parse(code)
+    has_routes = any(isinstance(node, ast.Attribute) and node.attr == "route" for node in ast.walk(tree))
+    hits = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and module_file != "jobs.py":
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "job_handler":
+                    hits.append((node.lineno, f"job handler {node.name}"))
+        elif isinstance(node, ast.ClassDef) and has_routes and any(
+                getattr(base, "id", None) in ("FlaskForm", "ReauthForm") or getattr(base, "id", "").endswith("Form")
+                for base in node.bases):
+            hits.append((node.lineno, f"form {node.name}"))
+    return hits
+
+
+def test_job_handlers_live_in_jobs_modules_and_forms_outside_views():
+    found = [f"{path.relative_to(ROOT)}:{line} {what}" for path in sorted(PACKAGE.rglob("*.py"))
+             for line, what in misplaced(path.read_text(encoding="utf-8"), path.name)
+             if str(path.relative_to(ROOT)) not in PLACEMENT_ALLOWED]
+    assert found == []
+
+
+# Modules that may keep a form beside their routes, with the reason.
+PLACEMENT_ALLOWED = {
+    "leadthe/account/preferences.py": "the preferences form is built from the choices this module defines and reads",
+}
+
+
+def test_the_placement_scan_catches_a_job_handler_and_a_form_in_a_view_module():
+    code = """
+@job_handler("x.y")
+def handler(job): ...
+
+class NoticeForm(FlaskForm):
+    pass
+
+@bp.route("/x")
+def view(): ...
+"""
+    assert misplaced(code, "console.py") == [(3, "job handler handler"), (5, "form NoticeForm")]
+    assert misplaced(code, "jobs.py") == [(5, "form NoticeForm")]
