@@ -17,7 +17,7 @@ import leadthe.tenancy  # noqa: F401  (registers the tenant filter)
 from leadthe.account import bp as account_bp
 from leadthe.account.preferences import DEFAULTS, LANGUAGES, ui_preferences
 from leadthe.account.security import require_2fa_setup
-from leadthe.admin import bp as admin_bp
+from leadthe.admin import admin_required, bp as admin_bp
 from leadthe.admin.invite_views import invite_bp
 from leadthe.analytics import init_analytics
 from leadthe.assessments import bp as assessments_bp
@@ -31,6 +31,7 @@ from leadthe.consent import bp as consent_bp
 from leadthe.consent.services import banner_needed, browser_signal
 from leadthe.core import bp as core_bp
 from leadthe.courses import bp as courses_bp
+from leadthe.courses.authoring_views import authoring_bp
 from leadthe.database import configure_engine, guard_read_requests, one_transaction_per_request, read_request_mode
 from leadthe.dev import bp as dev_bp
 from leadthe.errors import register_error_handlers
@@ -45,7 +46,7 @@ from leadthe.privacy import bp as privacy_bp
 from leadthe.progress import bp as progress_bp
 from leadthe.progress import services as progress_services
 from leadthe.security_headers import init_security_headers
-from leadthe.staff import bp as staff_bp
+from leadthe.staff import bp as staff_bp, staff_required
 from leadthe.staff.services import recent_notices
 from leadthe.static_files import init_static
 from leadthe.support import bp as support_bp
@@ -66,6 +67,7 @@ import leadthe.admin.team_views  # noqa: F401
 import leadthe.admin.views  # noqa: F401
 import leadthe.assessments.certificate_views  # noqa: F401
 import leadthe.assessments.certificates  # noqa: F401
+import leadthe.assessments.jobs  # noqa: F401
 import leadthe.assessments.maturity_views  # noqa: F401
 import leadthe.assessments.views  # noqa: F401
 import leadthe.auth.views  # noqa: F401
@@ -73,12 +75,16 @@ import leadthe.consent.views  # noqa: F401
 import leadthe.core.views  # noqa: F401
 import leadthe.courses.views  # noqa: F401
 import leadthe.leaderboard.views  # noqa: F401
-import leadthe.legal.staff_views  # noqa: F401
+import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401
+import leadthe.privacy.jobs  # noqa: F401
 import leadthe.privacy.retention  # noqa: F401
 import leadthe.privacy.views  # noqa: F401
+import leadthe.progress.jobs  # noqa: F401
 import leadthe.progress.views  # noqa: F401
 import leadthe.staff.console  # noqa: F401
+import leadthe.staff.jobs  # noqa: F401
+import leadthe.staff.policy_views  # noqa: F401
 import leadthe.staff.views  # noqa: F401
 import leadthe.support.views  # noqa: F401
 
@@ -187,7 +193,11 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(support_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(authoring_bp, name="staff_authoring", url_prefix="/staff", guard=staff_required,
+                           owner_of=lambda user: None)  # platform courses
     app.register_blueprint(admin_bp)
+    app.register_blueprint(authoring_bp, name="admin_authoring", url_prefix="/admin", guard=admin_required,
+                           owner_of=lambda user: user.org_id)  # the company's private courses
     app.register_blueprint(assessments_bp)
     app.register_blueprint(invite_bp)
     app.register_blueprint(leaderboard_bp)

@@ -1,7 +1,7 @@
 """The security page: two-step verification, recovery codes, signed-in devices, recent security events."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _, ngettext
 
@@ -14,7 +14,7 @@ from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.auth.sessions import end_session
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm, distinct_ids
-from leadthe.htmx import render_form, see_other
+from leadthe.htmx import render, render_form, see_other
 from leadthe.net import client_ip
 
 # 2FA attempts: per IP (the limiter's default key) and per account
@@ -45,7 +45,7 @@ def _security_context(**extra):
 @bp.route("/security")
 @login_required
 def security_page():
-    return render_template("account/security.html", **_security_context())
+    return render("account/security.html", **_security_context())
 
 
 # --- set-up -----------------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ def _setup_context(form=None):
 def twofa_setup():
     if current_user.has_2fa:
         return redirect(url_for("account.security_page"))
-    return render_template("account/twofa_setup.html", **_setup_context())
+    return render("account/twofa_setup.html", **_setup_context())
 
 
 @bp.route("/2fa/setup", methods=["POST"], endpoint="twofa_start")
@@ -94,7 +94,7 @@ def twofa_enable():
                 db.session.flush()
                 # The codes exist in clear only in this response (only their hashes are stored), so this
                 # page is the answer to the POST itself rather than a redirect to a page that could not show them.
-                return render_template("account/recovery_codes.html", codes=codes, first_time=True)
+                return render("account/recovery_codes.html", codes=codes, first_time=True)
             audit.record_apart("2fa.enable_failed", actor=current_user, subject=current_user)
             form.code.errors.append(_("That code is not right. Check the time on your phone, wait for a new code and try again."))
     return render_form("account/twofa_setup.html", form, invalid=True, **{k: v for k, v in _setup_context(form).items() if k != "form"})
@@ -124,7 +124,7 @@ def twofa_disable():
                 db.session.flush()
                 flash(_("Two-step verification is off. We sent you an e-mail about it."), "success")
                 return see_other(url_for("account.security_page"))
-    return render_template("account/security.html", **_security_context(disable_form=form)), 422
+    return render_form("account/security.html", form, invalid=True, **_security_context(disable_form=form))
 
 
 @bp.route("/2fa/recovery-codes", methods=["POST"], endpoint="twofa_regenerate")
@@ -143,8 +143,8 @@ def twofa_regenerate():
             codes = twofactor.new_recovery_codes(current_user)
             audit.record("2fa.recovery_codes_regenerated", actor=current_user, subject=current_user)
             db.session.flush()
-            return render_template("account/recovery_codes.html", codes=codes, first_time=False)
-    return render_template("account/security.html", **_security_context(regenerate_form=form)), 422
+            return render("account/recovery_codes.html", codes=codes, first_time=False)
+    return render_form("account/security.html", form, invalid=True, **_security_context(regenerate_form=form))
 
 
 # --- sessions ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-from flask import Response, abort, flash, g, render_template, request, url_for
+from flask import Response, abort, flash, g, request, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
@@ -12,7 +12,7 @@ from leadthe.privacy.photos import PhotoError, reencode_photo
 from leadthe.auth.passwords import check_password, personal_inputs
 from leadthe.auth.services import set_password
 from leadthe.extensions import db, limiter
-from leadthe.htmx import render_form, see_other
+from leadthe.htmx import render, render_form, see_other
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
@@ -88,7 +88,7 @@ def change_email():
                 flash(_("We sent a confirmation link to %(email)s. Your address changes once you open it.", email=email_form.email.data), "success")
                 return see_other(url_for("account.profile"))
     form = ProfileForm(obj=current_user, formdata=None)
-    return render_template("account/profile.html", form=form, email_form=email_form), 422
+    return render_form("account/profile.html", form, invalid=True, email_form=email_form)
 
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"], endpoint="confirm_email_change")
@@ -96,15 +96,15 @@ def confirm_email_change_view(token):
     found = user_for_email_change(token)
     form = EmptyForm()
     if found is None:
-        return render_template("account/confirm_email.html", invalid=True, form=form), 400
+        return render("account/confirm_email.html", status=400, invalid=True, form=form)
     user, new_email = found
     if request.method == "POST" and form.validate_on_submit():
         try:
             confirm_email_change(user, new_email)
         except EmailInUse:
-            return render_template("account/confirm_email.html", invalid=True, form=form), 400
+            return render("account/confirm_email.html", status=400, invalid=True, form=form)
         db.session.flush()
         flash(_("Your e-mail address is now %(email)s.", email=new_email), "success")
         return see_other(url_for("account.profile") if current_user.is_authenticated else url_for("auth.login"))
-    return render_template("account/confirm_email.html", invalid=False, form=form, new_email=new_email)
+    return render("account/confirm_email.html", invalid=False, form=form, new_email=new_email)
 

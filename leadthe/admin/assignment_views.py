@@ -1,7 +1,6 @@
 """Course assignments by managers (their teams only) and admins (the whole company)."""
 from functools import wraps
 
-import sqlalchemy as sa
 from flask import abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,10 +8,8 @@ from flask_login import current_user, login_required
 from leadthe.admin import bp
 from leadthe.assessments import assignments as services
 from leadthe.assessments.forms import AssignmentForm
-from leadthe.courses.services import visible_courses
 from leadthe.extensions import db
 from leadthe.htmx import render_form, see_other
-from leadthe.models import Course
 
 
 def manager_or_admin(view):
@@ -28,9 +25,7 @@ def manager_or_admin(view):
 
 def _form(formdata=None):
     form = AssignmentForm() if formdata is None else AssignmentForm(formdata=None)
-    courses = db.session.execute(sa.select(Course.id, Course.title).where(visible_courses(current_user))
-                                 .order_by(Course.position, Course.title)).all()
-    form.course_id.choices = {"": _("Choose a course")} | {str(i): t for i, t in courses}
+    form.course_id.choices = {"": _("Choose a course")} | {str(i): t for i, t in services.assignable_courses(current_user)}
     form.team_id.choices = {"": _("No team")} | {str(t.id): t.name for t in services.assignable_teams(current_user)}
     form.user_id.choices = {"": _("Nobody")} | {str(p.id): p.name for p in services.assignable_people(current_user)}
     return form

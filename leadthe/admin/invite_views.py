@@ -2,7 +2,7 @@
 the token in the session and goes on to /invite, see leadthe/link_tokens.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,7 +11,7 @@ from leadthe.admin import people
 from leadthe.admin.forms import AcceptInvitationForm
 from leadthe.auth.sessions import end_session, start_session
 from leadthe.extensions import db, limiter
-from leadthe.htmx import render_form, see_other
+from leadthe.htmx import render, render_form, see_other
 from leadthe.link_tokens import forget_token, park_token, parked_token
 from leadthe.models import Organization
 
@@ -24,7 +24,7 @@ invite_bp = Blueprint("invite", __name__)
 def accept(token):
     inv = people.invitation_for_token(parked_token("invite", token))
     if inv is None:
-        return render_template("admin/invite_invalid.html"), 404
+        return render("admin/invite_invalid.html", status=404)
     if token and request.method == "GET":
         return park_token("invite", token)
     org = db.session.get(Organization, inv.org_id)

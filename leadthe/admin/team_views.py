@@ -1,7 +1,7 @@
 """Teams: the list (team against team), one team's members and their progress, and team writes."""
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -86,7 +86,7 @@ def team_delete(team_id):
         db.session.flush()
         flash(_("Team “%(name)s” deleted. Its members keep their accounts and progress.", name=name), "success")
         return see_other(url_for("admin.teams_page"))
-    return render_template("admin/team_delete.html", team=team, form=form)
+    return render("admin/team_delete.html", team=team, form=form)
 
 
 @bp.route("/teams/<int:team_id>/members", methods=["POST"])

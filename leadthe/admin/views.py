@@ -1,33 +1,20 @@
-import sqlalchemy as sa
-from flask import abort, flash, render_template, url_for
+from flask import abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from leadthe.admin import admin_required, bp
 from leadthe.admin.forms import CompanySettingsForm
-from leadthe.admin.services import update_company_settings
+from leadthe.admin.services import AUDIT_PAGE, company_audit, update_company_settings
 from leadthe.auth.reauth import confirm_identity, show_problem
-from leadthe.courses.authoring_views import register_authoring
 from leadthe.extensions import db, limiter
-from leadthe.htmx import render_form, see_other
-from leadthe.models import AuditEvent, User
+from leadthe.htmx import render, render_form, see_other
+from leadthe.models import User
 from leadthe.models.enums import UserStatus
 from leadthe.privacy.erasure import report_minor
 from leadthe.privacy.forms import ReauthForm
 from leadthe.query_args import page_arg
 from leadthe.support.services import feedback_summary, recent_comments
-from leadthe.tenancy import get_or_404, scoped
-
-AUDIT_PAGE = 50
-
-
-def company_audit(org_id: int, page: int):
-    stmt = scoped(AuditEvent, org_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    rows = db.session.execute(
-        stmt.add_columns(User.name).outerjoin(User, User.id == AuditEvent.actor_id)
-        .order_by(AuditEvent.id.desc()).offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE)).all()
-    return rows, total
+from leadthe.tenancy import get_or_404
 
 
 @bp.route("/users/<int:user_id>/report-minor", methods=["GET", "POST"])
@@ -73,15 +60,11 @@ def audit_log():
     """The company's security events, newest first: sign-ins, role changes, exports, staff access..."""
     page = page_arg()
     events, total = company_audit(current_user.org_id, page)
-    return render_template("admin/audit.html", events=events, total=total, page=page, per_page=AUDIT_PAGE)
+    return render("admin/audit.html", events=events, total=total, page=page, per_page=AUDIT_PAGE)
 
 
 @bp.route("/feedback")
 @admin_required
 def feedback():
-    return render_template("admin/feedback.html", summary=feedback_summary(current_user.org_id),
-                           comments=recent_comments(current_user.org_id))
-
-
-# A company's private courses, with the same forms and services as the staff console.
-register_authoring(bp, admin_required, lambda user: user.org_id, "admin")
+    return render("admin/feedback.html", summary=feedback_summary(current_user.org_id),
+                  comments=recent_comments(current_user.org_id))

@@ -42,6 +42,12 @@ def assignable_teams(user: User) -> list[Team]:
     return list(db.session.scalars(stmt))
 
 
+def assignable_courses(user: User) -> list[tuple[int, str]]:
+    """The courses ``user`` may assign (those they can see), as (id, title), in catalogue order."""
+    return list(db.session.execute(sa.select(Course.id, Course.title).where(visible_courses(user))
+                                   .order_by(Course.position, Course.title)).all())
+
+
 def assignable_people(user: User, limit: int = 500) -> list[User]:
     ids = managed_team_ids(user)
     stmt = sa.select(User).where(User.org_id == user.org_id, User.status == UserStatus.ACTIVE).order_by(User.name).limit(limit)

@@ -20,7 +20,6 @@ from leadthe.models import Certificate, Course, User, utcnow
 from leadthe.models.enums import UserStatus
 from leadthe.net import absolute_url
 from leadthe.tenancy import unscoped
-from leadthe.worker import job_handler
 
 REMIND_BEFORE = timedelta(days=30)
 
@@ -159,8 +158,3 @@ def send_recertification_reminders(now: datetime | None = None) -> int:
                    expired=cert.expires_at <= now, link=absolute_url("courses.course", slug=course.slug))
         cert.reminder_sent_at = now
     return len(rows)
-
-
-@job_handler("certificates.daily", every=timedelta(days=1))
-def run_daily_reminders(job) -> None:
-    send_recertification_reminders()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
@@ -14,7 +14,7 @@ from leadthe.auth.passwords import personal_inputs
 from leadthe.auth.sessions import end_session, start_session
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm
-from leadthe.htmx import is_htmx, render_form, see_other
+from leadthe.htmx import is_htmx, render, render_form, see_other
 from leadthe.link_tokens import forget_token, park_token, parked_token
 from leadthe.net import client_ip, safe_next, user_agent
 
@@ -173,7 +173,7 @@ def verify_email(token):
     user = services.user_for_verification(parked_token("verify", token))
     form = EmptyForm()
     if user is None:
-        return render_template("auth/verify_email.html", invalid=True, form=form), 400
+        return render("auth/verify_email.html", status=400, invalid=True, form=form)
     if token and request.method == "GET":
         return park_token("verify", token)
     if request.method == "POST" and form.validate_on_submit():
@@ -182,7 +182,7 @@ def verify_email(token):
         db.session.flush()
         flash(_("Thank you, your e-mail address is confirmed."), "success")
         return see_other(url_for("core.dashboard") if current_user.is_authenticated else url_for("auth.login"))
-    return render_template("auth/verify_email.html", invalid=False, form=form, user=user)
+    return render("auth/verify_email.html", invalid=False, form=form, user=user)
 
 
 @bp.route("/account/verify-email/resend", methods=["POST"])
@@ -215,7 +215,7 @@ def forgot_password():
 def reset_password(token):
     user = services.user_for_reset(parked_token("reset", token))
     if user is None:
-        return render_template("auth/reset_password.html", invalid=True, form=None), 400
+        return render("auth/reset_password.html", status=400, invalid=True, form=None)
     if token and request.method == "GET":
         return park_token("reset", token)
     form = ResetPasswordForm()

@@ -1,4 +1,4 @@
-from flask import flash, make_response, render_template, request, url_for
+from flask import flash, make_response, request, url_for
 from flask_login import current_user
 from flask_babel import gettext as _
 
@@ -7,7 +7,7 @@ from leadthe.consent.cookies import declaration
 from leadthe.consent.services import browser_signal, current_consent, record_decision, write_consent_cookies
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm
-from leadthe.htmx import is_htmx, see_other
+from leadthe.htmx import is_htmx, render, see_other
 from leadthe.net import safe_next
 
 
@@ -34,5 +34,5 @@ def consent():
             response = see_other(safe_next(request.form.get("next"), url_for("consent.consent")))
         write_consent_cookies(response)
         return response
-    return render_template("consent/settings.html", cookies=declaration(), consent=current_consent(),
+    return render("consent/settings.html", cookies=declaration(), consent=current_consent(),
                            signal=browser_signal(), form=form)

@@ -1,4 +1,4 @@
-from flask import jsonify, redirect, render_template, url_for
+from flask import jsonify, redirect, url_for
 from flask_login import current_user, login_required
 
 from leadthe.assessments.assignments import assignments_of
@@ -7,13 +7,14 @@ from leadthe.assessments.services import quiz_ids_for
 from leadthe.core import bp
 from leadthe.core.services import database_ok
 from leadthe.courses.services import activity, my_courses
+from leadthe.htmx import render
 
 
 @bp.route("/")
 def home():
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))
-    return render_template("core/home.html")
+    return render("core/home.html")
 
 
 @bp.route("/dashboard")
@@ -21,7 +22,7 @@ def home():
 def dashboard():
     courses = my_courses(current_user)
     week, streak = activity(current_user)
-    return render_template("core/dashboard.html", in_progress=[c for c in courses if not c.completed_at],
+    return render("core/dashboard.html", in_progress=[c for c in courses if not c.completed_at],
                            completed=[c for c in courses if c.completed_at], week=week, streak=streak,
                            recommendations=recommendations_for(current_user),
                            assignments=[a for a in assignments_of(current_user) if a.completed_at is None],

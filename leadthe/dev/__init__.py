@@ -3,9 +3,10 @@ requests from this machine: the outbox holds every reset and invitation link."""
 import ipaddress
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort
 
 from leadthe.extensions import db
+from leadthe.htmx import render
 from leadthe.models import OutboxMail
 from leadthe.net import client_ip
 
@@ -25,4 +26,4 @@ def _loopback_only():
 @bp.route("/mail")
 def mail_outbox():
     mails = db.session.scalars(sa.select(OutboxMail).order_by(OutboxMail.id.desc()).limit(50)).all()
-    return render_template("dev/mail.html", mails=mails)
+    return render("dev/mail.html", mails=mails)

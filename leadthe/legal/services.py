@@ -17,12 +17,10 @@ from flask_babel import force_locale
 from leadthe import audit
 from leadthe.database import in_read_request, write_transaction
 from leadthe.extensions import db
-from leadthe.mail import mail_everyone, queue_mail
 from leadthe.models import utcnow
 from leadthe.models.consent import PolicyAcknowledgement, PolicyDocument, PolicyNotice
-from leadthe.net import absolute_url
 from leadthe.process_tables import ProcessTable
-from leadthe.worker import enqueue_job, job_handler
+from leadthe.worker import enqueue_job
 
 KINDS = {"privacy": _l("Privacy policy"), "cookies": _l("Cookie policy"), "terms": _l("Terms of use")}
 # the same names in the middle of a sentence ("Version 3 of the privacy policy is published")
@@ -196,18 +194,3 @@ def acknowledge(user, doc: PolicyDocument) -> None:
     if exists is None:
         db.session.add(PolicyAcknowledgement(user_id=user.id, document_id=doc.id))
         audit.record("policy.acknowledged", actor=user, subject=user, kind=doc.kind, version=doc.version)
-
-
-@job_handler("policy.notify")
-def notify_users(job) -> None:
-    """Mail every active person about a material change: resumable and exactly once (see mail_everyone)."""
-    doc = db.session.get(PolicyDocument, job.payload["document_id"])
-    link = absolute_url("legal.policy_version", kind=doc.kind, number=doc.version)
-
-    def send_one(person_id, email, name):
-        with force_locale("en"):  # mails are English for now
-            queue_mail(email, f"We changed our {KINDS[doc.kind].lower()}", "policy_changed", kind="policy",
-                       user_id=person_id, name=(name or "").split(" ")[0] or "there", title=str(KINDS[doc.kind]),
-                       summary=doc.summary, link=link, effective=doc.effective_at.strftime("%d %B %Y"))
-
-    mail_everyone(db.session.get(PolicyNotice, doc.id), send_one, NOTICE_BATCH)

@@ -1,9 +1,9 @@
-from flask import abort, render_template, request, url_for
+from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm
-from leadthe.htmx import is_htmx, see_other
+from leadthe.htmx import is_htmx, render, see_other
 from leadthe.legal import bp, services
 from leadthe.models.consent import PolicyDocument
 from leadthe.net import safe_next
@@ -34,7 +34,7 @@ def privacy_policy_history():
 @bp.route("/legal/<kind>")
 def policy(kind):
     doc = services.current_policy(_kind_or_404(kind))
-    return render_template("legal/policy.html", doc=doc, kind=kind, kinds=services.KINDS, current=True)
+    return render("legal/policy.html", doc=doc, kind=kind, kinds=services.KINDS, current=True)
 
 
 @bp.route("/legal/<kind>/<int:number>", endpoint="policy_version")
@@ -43,7 +43,7 @@ def policy_version(kind, number):
     if doc is None:
         abort(404)
     current = services.current_policy(kind)
-    return render_template("legal/policy.html", doc=doc, kind=kind, kinds=services.KINDS,
+    return render("legal/policy.html", doc=doc, kind=kind, kinds=services.KINDS,
                            current=current is not None and current.id == doc.id)
 
 
@@ -59,7 +59,7 @@ def policy_history(kind):
         if old is None or new is None:
             abort(404)
         diff = services.changes(old, new)
-    return render_template("legal/history.html", docs=docs, kind=kind, kinds=services.KINDS, diff=diff,
+    return render("legal/history.html", docs=docs, kind=kind, kinds=services.KINDS, diff=diff,
                            old_n=old_n, new_n=new_n)
 
 

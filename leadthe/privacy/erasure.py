@@ -26,7 +26,7 @@ from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.registry import SOURCES, personal_sources
 from leadthe.privacy.services import pseudonym, record_request, subject_clause
 from leadthe.tenancy import scoped_get
-from leadthe.worker import enqueue_job, job_handler
+from leadthe.worker import enqueue_job
 
 HIDDEN_STATUSES = (UserStatus.ERASURE_PENDING, UserStatus.LOCKED, UserStatus.CLOSED)
 
@@ -249,9 +249,9 @@ def checkpoint() -> None:
             conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-@job_handler("privacy.erase")
-def run_erasure_job(job) -> None:
-    req = db.session.get(PrivacyRequest, job.payload["request_id"])
+def run_erasure_request(request_id: int) -> None:
+    """The ``privacy.erase`` job: erase what the request asks for, unless it was cancelled or finished meanwhile."""
+    req = db.session.get(PrivacyRequest, request_id)
     if req is None or req.status in (RequestStatus.CANCELLED, RequestStatus.COMPLETED, RequestStatus.REJECTED):
         return
     run_erasure(req)

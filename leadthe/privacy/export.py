@@ -31,7 +31,7 @@ from leadthe.models import DataExport, PrivacyRequest, User, utcnow
 from leadthe.models.enums import ExportStatus
 from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
 from leadthe.privacy.services import record_request, subject_clause
-from leadthe.worker import enqueue_job, job_handler
+from leadthe.worker import enqueue_job
 
 FORMAT = "leadthe-export/1"
 BATCH = 1000
@@ -253,9 +253,9 @@ def _write_report(out, user, sources, counts, generated):
     out.write("</html>")
 
 
-@job_handler("privacy.export")
-def run_export_job(job) -> None:
-    export = db.session.get(DataExport, job.payload["export_id"])
+def run_export(export_id: int) -> None:
+    """Build the export's file (the ``privacy.export`` job), report progress as it goes, and mail the person."""
+    export = db.session.get(DataExport, export_id)
     if export is None or export.status in (ExportStatus.READY, ExportStatus.EXPIRED):
         return
     export.status, export.progress = "running", 5

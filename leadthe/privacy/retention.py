@@ -20,7 +20,6 @@ from leadthe.models.support import StaffAccessGrant, SupportTicket
 from leadthe.privacy.erasure import checkpoint, run_erasure
 from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.services import record_request
-from leadthe.worker import job_handler
 
 log = logging.getLogger(__name__)
 
@@ -195,8 +194,3 @@ def apply_retention(now: datetime | None = None, dry_run: bool = False) -> dict[
     if not dry_run:
         checkpoint()
     return results
-
-
-@job_handler("retention.daily", every=timedelta(days=1))
-def run_daily_retention(job) -> None:
-    apply_retention()

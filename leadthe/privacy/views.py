@@ -1,4 +1,4 @@
-from flask import abort, flash, render_template, request, send_file, url_for
+from flask import abort, flash, request, send_file, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 from leadthe.i18n import localized_strftime
@@ -36,7 +36,7 @@ def _centre_context(**extra):
 @bp.route("")
 @login_required
 def centre():
-    return render_template("privacy/centre.html", **_centre_context())
+    return render("privacy/centre.html", **_centre_context())
 
 
 @bp.route("/export", methods=["POST"])
@@ -52,7 +52,7 @@ def export():
             export = start_export(current_user)
             db.session.flush()
             return see_other(url_for("privacy.export_status", export_id=export.id))
-    return render_template("privacy/centre.html", **_centre_context(export_form=form)), 422
+    return render_form("privacy/centre.html", form, invalid=True, **_centre_context(export_form=form))
 
 
 def _own_export(export_id: int) -> DataExport:
@@ -129,12 +129,12 @@ def delete():
                 flash(_("Your account is closed and will be deleted on %(date)s. We sent you a link to cancel until then.",
                         date=localized_strftime(when, "%d %B %Y")), "success")
                 return see_other(url_for("privacy.deleted"))
-    return render_template("privacy/centre.html", **_centre_context(delete_form=form)), 422
+    return render_form("privacy/centre.html", form, invalid=True, **_centre_context(delete_form=form))
 
 
 @bp.route("/deleted")
 def deleted():
-    return render_template("privacy/deleted.html")
+    return render("privacy/deleted.html")
 
 
 @bp.route("/delete/cancel/<token>", methods=["GET", "POST"], endpoint="cancel_erasure")
@@ -142,13 +142,13 @@ def cancel_erasure_view(token):
     req = request_for_cancel_token(token)
     form = EmptyForm()
     if req is None:
-        return render_template("privacy/cancel_erasure.html", invalid=True, form=form), 400
+        return render("privacy/cancel_erasure.html", status=400, invalid=True, form=form)
     if request.method == "POST" and form.validate_on_submit():
         cancel_erasure(req)
         db.session.flush()
         flash(_("Your account is kept. Welcome back: log in as usual."), "success")
         return see_other(url_for("auth.login"))
-    return render_template("privacy/cancel_erasure.html", invalid=False, form=form, req=req)
+    return render("privacy/cancel_erasure.html", invalid=False, form=form, req=req)
 
 
 
@@ -171,4 +171,4 @@ def requests():
 
 @bp.route("/contact")
 def contact():
-    return render_template("privacy/contact.html")
+    return render("privacy/contact.html")

@@ -9,7 +9,7 @@ runs daily and the managers' digest weekly, as worker jobs (``progress.daily``).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -24,7 +24,6 @@ from leadthe.models.enums import Role, UserStatus
 from leadthe.net import absolute_url
 from leadthe.signals import course_completed, course_enrolled, lesson_completed
 from leadthe.tenancy import unscoped
-from leadthe.worker import job_handler
 
 INACTIVE_DAYS = 14
 # kind of mail -> the preference that switches it off
@@ -231,14 +230,3 @@ def send_manager_digests(today: date | None = None) -> int:
             sent += 1
     db.session.commit()
     return sent
-
-
-@job_handler("progress.daily", every=timedelta(days=1), at=time(6, 0))
-def run_daily(job) -> None:
-    """Daily at 06:00 UTC: inactivity reminders; on Mondays (or the first run of a week) the managers' digest.
-    Both are safe to repeat."""
-    now = utcnow()
-    send_missed_completions(now)
-    send_inactivity_reminders(now.date())
-    if now.weekday() == 0 or (job.payload or {}).get("digest"):
-        send_manager_digests(now.date())

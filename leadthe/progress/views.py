@@ -1,8 +1,9 @@
-from flask import abort, render_template, request
+from flask import abort, request
 from flask_babel import gettext as _
 
 from leadthe.extensions import csrf, db
 from leadthe.forms import EmptyForm
+from leadthe.htmx import render
 from leadthe.progress import bp, services
 
 
@@ -22,5 +23,5 @@ def unsubscribe(token):
         db.session.flush()
         if one_click:
             return "", 200
-        return render_template("progress/unsubscribed.html", topic=topic)
-    return render_template("progress/unsubscribe.html", topic=topic, email=user.email, form=EmptyForm())
+        return render("progress/unsubscribed.html", topic=topic)
+    return render("progress/unsubscribe.html", topic=topic, email=user.email, form=EmptyForm())

@@ -9,9 +9,10 @@ from leadthe import audit
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.mail import customer_text, queue_mail
-from leadthe.models import Invitation, Organization, PrivacyRequest, User, utcnow
-from leadthe.models.enums import InvitationStatus, RequestStatus, UserStatus
-from leadthe.models.support import Notice
+from leadthe.models import Invitation, Organization, PrivacyRequest, Team, User, utcnow
+from leadthe.models.enums import InvitationStatus, RequestStatus, Role, TicketStatus, UserStatus
+from leadthe.models.support import Notice, SupportTicket
+from leadthe.worker import enqueue_job
 
 OPEN_STATUSES = (RequestStatus.OPEN, RequestStatus.SCHEDULED, RequestStatus.IN_PROGRESS, RequestStatus.ERROR)
 
@@ -47,3 +48,42 @@ def close_company(org: Organization, staff_user: User, reason: str) -> int:
 def recent_notices(days: int = 14):
     return list(db.session.scalars(sa.select(Notice).where(Notice.created_at >= utcnow() - timedelta(days=days))
                                    .order_by(Notice.id.desc()).limit(3)))
+
+
+def organisations_with_counts():
+    people = sa.select(User.org_id, sa.func.count(User.id).label("n")).group_by(User.org_id).subquery()
+    teams = sa.select(Team.org_id, sa.func.count(Team.id).label("n")).group_by(Team.org_id).subquery()
+    stmt = (sa.select(Organization.id, Organization.name, Organization.status, Organization.created_at,
+                      sa.func.coalesce(people.c.n, 0), sa.func.coalesce(teams.c.n, 0))
+            .outerjoin(people, people.c.org_id == Organization.id).outerjoin(teams, teams.c.org_id == Organization.id)
+            .order_by(Organization.name))
+    return db.session.execute(stmt).all()
+
+
+def open_counts() -> tuple[int, int]:
+    """Open privacy requests and open or waiting support tickets, for the console."""
+    open_requests = db.session.scalar(sa.select(sa.func.count()).select_from(PrivacyRequest)
+                                      .where(PrivacyRequest.status.in_(OPEN_STATUSES)))
+    open_tickets = db.session.scalar(sa.select(sa.func.count()).select_from(SupportTicket)
+                                     .where(SupportTicket.status.in_((TicketStatus.OPEN, TicketStatus.WAITING))))
+    return open_requests, open_tickets
+
+
+def staff_choices() -> dict:
+    """Whom a support ticket can be assigned to: active staff and DPO accounts."""
+    return {"": "Nobody", **{str(u.id): u.name for u in db.session.scalars(
+        sa.select(User).where(User.role.in_((Role.STAFF, Role.DPO)), User.status == UserStatus.ACTIVE).order_by(User.name))}}
+
+
+def send_notice(staff_user: User, title: str, body: str) -> Notice:
+    """A notice shown to everyone on their dashboard, and mailed to them by the ``notice.mail`` job."""
+    notice = Notice(title=title, body=body, created_by_id=staff_user.id)
+    db.session.add(notice)
+    db.session.flush()
+    enqueue_job("notice.mail", {"notice_id": notice.id})
+    audit.record("staff.notice_sent", actor=staff_user, notice_id=notice.id)
+    return notice
+
+
+def latest_notices(limit: int = 50) -> list[Notice]:
+    return list(db.session.scalars(sa.select(Notice).order_by(Notice.id.desc()).limit(limit)))

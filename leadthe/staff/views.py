@@ -1,12 +1,11 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.auth.reauth import confirm_identity, show_problem
-from leadthe.courses.authoring_views import register_authoring
 from leadthe.extensions import db, limiter
-from leadthe.htmx import render_form, see_other
+from leadthe.htmx import render, render_form, see_other
 from leadthe.models import Organization, PrivacyRequest, User
 from leadthe.models.enums import OrgStatus, UserStatus
 from leadthe.privacy.erasure import report_minor
@@ -28,7 +27,7 @@ def privacy_requests():
     show = "all" if request.args.get("show") == "all" else "open"
     page = page_arg()
     rows, total = services.privacy_queue(show, page)
-    return render_template("staff/privacy_requests.html", rows=rows, total=total, show=show, page=page, per_page=50)
+    return render("staff/privacy_requests.html", rows=rows, total=total, show=show, page=page, per_page=50)
 
 
 @bp.route("/privacy-requests/<int:request_id>", methods=["GET", "POST"])
@@ -90,7 +89,3 @@ def close_organization(org_id):
         flash(_("%(company)s is closed; %(num)s people were signed out and told.", company=org.name, num=n), "success")
         return see_other(url_for("staff.console"))
     return render_form("staff/close_organization.html", form, org=org)
-
-
-# Curriculum authoring: platform courses (org_id NULL).
-register_authoring(bp, staff_required, lambda user: None, "staff")

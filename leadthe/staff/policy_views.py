@@ -1,31 +1,18 @@
-"""Staff: publishing new policy versions."""
+"""Staff: publishing new policy versions (through the legal area's services)."""
 from datetime import datetime, timezone
 
-from flask import flash, render_template, request, url_for
+from flask import flash, request, url_for
 from flask_login import current_user
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
-from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
-from leadthe.forms import FlaskForm, choices
 
 from leadthe.extensions import db
-from leadthe.htmx import is_htmx, render_form, see_other
+from leadthe.htmx import is_htmx, render, render_form, see_other
 from leadthe.legal import services
-from leadthe.staff import bp as staff_bp, staff_required
+from leadthe.staff import bp, staff_required
+from leadthe.staff.forms import PolicyForm
 
 
-class PolicyForm(FlaskForm):
-    kind = SelectField(_l("Document"), choices=choices(services.KINDS))
-    title = StringField(_l("Title"), validators=[DataRequired(_l("Give the document a title.")), Length(max=200)])
-    summary = StringField(_l("What changed, in one or two sentences"), validators=[DataRequired(_l("Say what changed.")), Length(max=500)])
-    body = TextAreaField(_l("Text (Markdown)"), validators=[DataRequired(_l("Write the text."))], render_kw={"rows": 18})
-    effective = DateField(_l("In effect from"), validators=[DataRequired(_l("Choose the date it takes effect."))])
-    material = BooleanField(_l("Important (material) change: notify everyone and ask them to acknowledge it"))
-    categories_changed = BooleanField(_l("The categories of data or cookies changed: ask for cookie consent again"))
-
-
-@staff_bp.route("/policies", methods=["GET", "POST"])
+@bp.route("/policies", methods=["GET", "POST"])
 @staff_required
 def policies():
     kind = request.values.get("kind", "privacy")
@@ -37,7 +24,7 @@ def policies():
     if request.method == "POST" and request.form.get("preview"):
         preview = services.render_policy(request.form.get("body", ""))
         if is_htmx():
-            return render_template("staff/_policy_preview.html", html=preview)
+            return render("staff/_policy_preview.html", html=preview)
     elif form.validate_on_submit():
         effective = datetime.combine(form.effective.data, datetime.min.time(), tzinfo=timezone.utc)
         doc = services.publish(form.kind.data, title=form.title.data, body=form.body.data, summary=form.summary.data,
