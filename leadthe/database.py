@@ -256,9 +256,7 @@ def guard_read_requests(app) -> None:
         if flushed or session.new or session.dirty or session.deleted:
             session.rollback()
             message = f"{request.method} {request.path} wrote through the request's session; use write_transaction()"
-            if os.environ.get("GUARD_LOG"):
-                open(os.environ["GUARD_LOG"], "a").write(message + "\n")
-            elif app.testing or app.debug:
+            if app.testing or app.debug:
                 raise WriteInReadRequest(message)
             app.logger.error(message)
         return response

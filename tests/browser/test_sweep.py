@@ -175,10 +175,11 @@ def build_data_set(live_app) -> dict[str, str]:
             "ticket_id": str(ticket.id), "request_id": str(privacy_request.id), "export_id": str(export.id),
             "org_id": str(org.id),
         })
-        # staff author platform courses, admins their company's: the same routes take other ids
+        # staff author platform courses, admins their company's: the same routes (the authoring blueprint
+        # registered as staff_authoring and admin_authoring) take other ids
         staff_module = db.session.get(Lesson, platform_lesson.id).module_id
-        values.update({"staff:course_id": str(platform.id), "staff:module_id": str(staff_module),
-                       "staff:lesson_id": str(platform_lesson.id)})
+        values.update({"staff_authoring:course_id": str(platform.id), "staff_authoring:module_id": str(staff_module),
+                       "staff_authoring:lesson_id": str(platform_lesson.id)})
         values["@staff.user_view"] = f"/staff/users/{learner.id}"
         tokens = {"auth.verify_email": r"/verify-email/[^\s\"<>]+", "auth.reset_password": r"/password/reset/[^\s\"<>]+",
                   "invite.accept": r"/invite/[^\s\"<>]+", "privacy.cancel_erasure": r"/privacy/delete/cancel/[^\s\"<>]+",
