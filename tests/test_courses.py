@@ -145,8 +145,10 @@ def test_lesson_fragment_with_and_without_htmx(app, client, companies, tmp_path)
     assert "<html" in boosted.get_data(as_text=True)
     done = complete(client, "mini", "l2", headers={"HX-Request": "true"})
     body = done.get_data(as_text=True)
-    assert done.status_code == 200 and "<html" not in body and "Completed on" in body and "1 of 3 lessons done" in body
-    assert done.headers["HX-Trigger"] == "progress-changed"
+    # the next lesson takes the lesson area's place, the outline ticks the one just done
+    assert done.status_code == 200 and "<html" not in body and "1 of 3 lessons done" in body
+    assert "Lesson 3 of 3" in body and "“Lesson 2” is done." in body
+    assert done.headers["HX-Trigger"] == "progress-changed" and done.headers["HX-Push-Url"].endswith("/lessons/l3")
 
 
 def test_completion_is_idempotent_and_csrf_protected(app, client, companies, tmp_path):
@@ -291,7 +293,8 @@ def test_reloading_a_lesson_writes_nothing_but_moving_on_does(app, client, compa
         assert any("enrollment" in w for w in writes)
     finally:
         event.remove(engine, "before_cursor_execute", before)
-    assert client.get("/courses/small/resume").headers["Location"].endswith("/lessons/l2")
+    # only opened, not completed: resuming still starts at the first lesson not yet completed
+    assert client.get("/courses/small/resume").headers["Location"].endswith("/lessons/l1")
 
 
 def test_page_views_close_together_still_count_the_time_between(app, companies, tmp_path):

@@ -6,6 +6,7 @@ from leadthe import audit
 from leadthe.account import bp
 from leadthe.account.forms import ChangePasswordForm, EmailChangeForm, ProfileForm
 from leadthe.account.profile import EmailInUse, confirm_email_change, request_email_change, update_profile, user_for_email_change
+from leadthe.assessments.certificates import certificates_of
 from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.privacy.photos import PhotoError, reencode_photo
@@ -56,7 +57,8 @@ def profile():
             db.session.flush()
             flash(_("Your profile is saved.") if changed else _("Nothing changed."), "success")
             return see_other(url_for("account.profile"))
-    return render_form("account/profile.html", form, block="profile_form", email_form=distinct_ids(EmailChangeForm(), "email"))
+    return render_form("account/profile.html", form, block="profile_form", email_form=distinct_ids(EmailChangeForm(), "email"),
+                       certificates=certificates_of(current_user))
 
 
 @bp.route("/photo")
@@ -88,7 +90,8 @@ def change_email():
                 flash(_("We sent a confirmation link to %(email)s. Your address changes once you open it.", email=email_form.email.data), "success")
                 return see_other(url_for("account.profile"))
     form = ProfileForm(obj=current_user, formdata=None)
-    return render_form("account/profile.html", form, invalid=True, email_form=email_form)
+    return render_form("account/profile.html", form, invalid=True, email_form=email_form,
+                       certificates=certificates_of(current_user))
 
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"], endpoint="confirm_email_change")

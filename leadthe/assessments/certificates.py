@@ -82,10 +82,13 @@ def verify(code: str) -> Verification | None:
     return Verification(*row) if row else None
 
 
-def certificates_of(user: User) -> list[tuple[Certificate, str]]:
-    return db.session.execute(
-        sa.select(Certificate, Course.title).join(Course, Course.id == Certificate.course_id)
-        .where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc())).all()
+def certificates_of(user: User) -> list[Verification]:
+    """The person's certificates, newest first, each with its status ("Your certificates")."""
+    return [Verification(*row) for row in db.session.execute(
+        sa.select(Certificate.code, User.name, Course.title, Certificate.issued_at, Certificate.expires_at,
+                  Certificate.revoked_at)
+        .join(Course, Course.id == Certificate.course_id).join(User, User.id == Certificate.user_id)
+        .where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc()))]
 
 
 def certificate_for(user_id: int, course_id: int) -> Certificate | None:

@@ -235,6 +235,12 @@ def get_attempt_or_404(quiz_id: int, attempt_id, user: User) -> QuizAttempt:
     return attempt
 
 
+def may_reveal_answers(card: QuizCard, attempt: QuizAttempt) -> bool:
+    """The right answers and explanations only once they can no longer carry a later attempt: after a
+    pass, or when no attempt is left. Before that, feedback says which questions were wrong, not why."""
+    return bool(attempt.passed or card.passed or card.attempts_left == 0)
+
+
 def attempt_feedback(attempt: QuizAttempt, quiz: Quiz) -> list[Feedback]:
     """Per question of the attempt (in the order it was shown): the picked choices, the right ones and
     the explanation. Questions archived since are still shown: responses point at them."""

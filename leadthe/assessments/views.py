@@ -76,7 +76,8 @@ def _result_page(quiz_id, attempt_id, block=None):
     cert = certificate_for(current_user.id, card.course.id) if attempt.passed else None
     return render("assessments/result.html", block=block, card=card, quiz=card.quiz, attempt=attempt,
                   feedback=services.attempt_feedback(attempt, card.quiz), certificate=cert,
-                  course_done=services.lessons_done(current_user.id, card.course))
+                  course_done=services.lessons_done(current_user.id, card.course),
+                  reveal=services.may_reveal_answers(card, attempt))
 
 
 @bp.route("/assessments/<quiz_id>/attempts/<attempt_id>")

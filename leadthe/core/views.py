@@ -2,11 +2,12 @@ from flask import jsonify, redirect, url_for
 from flask_login import current_user, login_required
 
 from leadthe.assessments.assignments import assignments_of
+from leadthe.assessments.certificates import certificates_of
 from leadthe.assessments.recommendations import recommendations_for
 from leadthe.assessments.services import quiz_ids_for
 from leadthe.core import bp
 from leadthe.core.services import database_ok
-from leadthe.courses.services import activity, my_courses
+from leadthe.courses.services import activity, my_courses, next_lessons
 from leadthe.htmx import render
 
 
@@ -21,12 +22,15 @@ def home():
 @login_required
 def dashboard():
     courses = my_courses(current_user)
+    in_progress = [c for c in courses if not c.completed_at]
     week, streak = activity(current_user)
-    return render("core/dashboard.html", in_progress=[c for c in courses if not c.completed_at],
-                           completed=[c for c in courses if c.completed_at], week=week, streak=streak,
-                           recommendations=recommendations_for(current_user),
-                           assignments=[a for a in assignments_of(current_user) if a.completed_at is None],
-                           quiz_ids=quiz_ids_for([c.course.id for c in courses]))
+    return render("core/dashboard.html", in_progress=in_progress,
+                  completed=[c for c in courses if c.completed_at], week=week, streak=streak,
+                  recommendations=recommendations_for(current_user),
+                  assignments=[a for a in assignments_of(current_user) if a.completed_at is None],
+                  quiz_ids=quiz_ids_for([c.course.id for c in courses]),
+                  next_lessons=next_lessons(current_user.id, [c.course.id for c in in_progress]),
+                  certificates=certificates_of(current_user))
 
 
 @bp.route("/healthz")

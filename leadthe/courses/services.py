@@ -220,21 +220,30 @@ def enroll(user: User, course: Course) -> None:
     course_enrolled.send(user, course=course)
 
 
-def resume_lesson_slug(course_id: int, enrollment: Enrollment | None) -> str | None:
-    """The lesson to continue with: the last one opened, else the first not yet completed, else the first."""
-    last = None
-    if enrollment is not None and enrollment.last_lesson_id:
-        last = db.session.scalar(sa.select(Lesson.slug).where(Lesson.id == enrollment.last_lesson_id, Lesson.archived.is_(False)))
-    if last:
-        return last
-    user_id = enrollment.user_id if enrollment else -1
-    done = sa.select(LessonCompletion.lesson_id).where(LessonCompletion.user_id == user_id, LessonCompletion.course_id == course_id)
-    first_open = db.session.scalar(
-        sa.select(Lesson.slug).where(Lesson.course_id == course_id, Lesson.archived.is_(False), Lesson.id.not_in(done))
-        .order_by(Lesson.seq).limit(1))
-    if first_open:
-        return first_open
-    return db.session.scalar(sa.select(Lesson.slug).where(Lesson.course_id == course_id, Lesson.archived.is_(False)).order_by(Lesson.seq).limit(1))
+def next_open_lesson(items: list[OutlineItem], after_id: int | None = None) -> OutlineItem | None:
+    """The lesson to go on with, in course order (module, then lesson): the first one not yet done after
+    ``after_id`` (the lesson just completed), else the first one not yet done from the start; None when
+    every lesson is done."""
+    start = next((i + 1 for i, item in enumerate(items) if item.id == after_id), 0)
+    for item in items[start:] + items[:start]:
+        if not item.done:
+            return item
+    return None
+
+
+def next_lessons(user_id: int, course_ids: list[int]) -> dict[int, OutlineItem | None]:
+    """For the dashboard: per course, the first lesson the person has not completed (one query for their
+    completions; the outlines come from the per-process content table)."""
+    if not course_ids:
+        return {}
+    done: dict[int, set[int]] = {cid: set() for cid in course_ids}
+    for course_id, lesson_id in db.session.execute(
+            sa.select(LessonCompletion.course_id, LessonCompletion.lesson_id)
+            .where(LessonCompletion.user_id == user_id, LessonCompletion.course_id.in_(course_ids))):
+        done[course_id].add(lesson_id)
+    return {cid: next_open_lesson([OutlineItem(*entry, completed_at=None, done=entry[0] in done[cid])
+                                   for entry in course_outline(cid)])
+            for cid in course_ids}
 
 
 # --- the player ------------------------------------------------------------------------------------

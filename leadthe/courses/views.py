@@ -40,6 +40,7 @@ def course(slug):
 
     return render("courses/course.html", course=course, groups=services.group_by_module(items), modules=modules,
                   enrollment=enrollment, done=done, total=len(items), form=EmptyForm(),
+                  following=services.next_open_lesson(items) if enrollment else None,
                   can_edit=services.can_edit(current_user, course), quiz_card=course_quiz_card(current_user, course))
 
 
@@ -61,19 +62,33 @@ def resume(slug):
     enrollment = services.enrollment_of(current_user.id, course.id)
     if enrollment is None:
         return redirect(url_for("courses.course", slug=slug))
-    lesson_slug = services.resume_lesson_slug(course.id, enrollment)
-    if lesson_slug is None:
+    items = services.outline(course.id, current_user.id)
+    if not items:
         flash(_("This course has no lessons yet."), "info")
         return redirect(url_for("courses.course", slug=slug))
-    return redirect(url_for("courses.lesson", slug=slug, lesson=lesson_slug))
+    # the first lesson not yet completed, in course order (not the last one opened)
+    target = services.next_open_lesson(items)
+    if target is not None:
+        return redirect(url_for("courses.lesson", slug=slug, lesson=target.slug))
+    return redirect(_course_finished(course))
 
 
-def _lesson_response(page, form=None, saved=False, status=200, template_block="lesson_body"):
+def _course_finished(course) -> str:
+    """Every lesson is done: say so, and point at the final quiz while it is still to pass, else the course page."""
+    card = course_quiz_card(current_user, course)
+    if card is not None and not card.passed and card.attempts_left != 0:
+        flash(_("You finished every lesson of this course. Pass the final quiz to complete it."), "success")
+        return url_for("assessments.quiz", quiz_id=card.quiz.id)
+    flash(_("You finished every lesson of this course."), "success")
+    return url_for("courses.course", slug=course.slug)
+
+
+def _lesson_response(page, form=None, saved=False, status=200, template_block="lesson_body", finished=None):
     # the answer form only where there is something to answer (a form costs a CSRF token and its fields)
     answer_form = form or (_answer_form(page) if page.lesson.kind == "practice" else None)
     return render("courses/lesson.html", block=template_block, status=status, page=page, course=page.course,
                   lesson=page.lesson, answer_form=answer_form, saved=saved,
-                  low_data=bool(ui_preferences()["low_data"]), oob=wants_fragment())
+                  low_data=bool(ui_preferences()["low_data"]), oob=wants_fragment(), finished=finished)
 
 
 def _answer_form(page):
@@ -105,14 +120,17 @@ def complete(slug, lesson):
     services.complete_lesson(current_user, course, lesson_row)
     db.session.flush()
     page = services.player_page(slug, lesson, current_user)
-    if is_htmx():
-        body, status = _lesson_response(page)
-        return body, status, {"HX-Trigger": "progress-changed"}
-    if page.next is not None:
-        return see_other(url_for("courses.lesson", slug=slug, lesson=page.next.slug))
-    flash(_("You finished the last lesson of this course.") if page.done == len(page.items)
-          else _("Lesson completed. Some earlier lessons are still open."), "success")
-    return see_other(url_for("courses.course", slug=slug))
+    following = services.next_open_lesson(page.items, after_id=lesson_row.id)
+    if following is None:
+        return see_other(_course_finished(course))
+    url = url_for("courses.lesson", slug=slug, lesson=following.slug)
+    if wants_fragment():
+        # the next lesson takes the lesson area's place; the outline marks the one just done
+        body, status = _lesson_response(services.player_page(slug, following.slug, current_user),
+                                        finished=page.items[page.index])
+        return body, status, {"HX-Trigger": "progress-changed", "HX-Push-Url": url}
+    flash(_("“%(title)s” is done.", title=lesson_row.title), "success")
+    return see_other(url)
 
 
 @bp.route("/courses/<slug>/lessons/<lesson>/answer", methods=["POST"])

@@ -6,6 +6,7 @@ and are archived rather than deleted, so stored attempts and responses always ke
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -15,6 +16,8 @@ from leadthe.models.base import Base, OrgOwned, TenantScoped, utcnow
 
 QUESTION_KINDS = ("single", "multiple", "true_false")
 SCORING = ("best", "latest")
+# a question's own text may already ask for several answers; the quiz then does not say it twice
+_SAYS_SELECT_ALL = re.compile(r"select all that apply|alle zutreffenden", re.I)
 
 
 class Quiz(Base):
@@ -53,6 +56,10 @@ class QuizQuestion(Base):
     quiz: Mapped[Quiz] = relationship(back_populates="questions")
     choices: Mapped[list[QuizChoice]] = relationship(
         back_populates="question", order_by="QuizChoice.position", cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def says_select_all(self) -> bool:
+        return bool(_SAYS_SELECT_ALL.search(self.text or ""))
 
 
 class QuizChoice(Base):
