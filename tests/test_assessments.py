@@ -233,3 +233,53 @@ def test_responses_are_in_the_export_registry():
 
     assert BY_TABLE["quiz_response"].category == "usage" and BY_TABLE["quiz_attempt"].subject == ("user_id",)
     assert BY_TABLE["certificate"].erasure == "delete" and BY_TABLE["certificate"].columns["code"].export
+
+
+# --- what a result reveals ------------------------------------------------------------------------
+
+def _feedback_items(page):
+    """Each question's feedback block (text between the <li> of the feedback list and its end)."""
+    block = page.split('<ol class="feedback">', 1)[1].split("</ol>", 1)[0]
+    return block
+
+
+def test_a_failed_attempt_with_attempts_left_shows_which_were_wrong_but_not_the_right_answers(app, client, tiny, learner):
+    login(client, learner.email)
+    r = submit(client, tiny, answers(tiny, single="B", multi=("X",), tf="T"))  # 0 of 3, one attempt left
+    first = r.headers["Location"]
+    page = client.get(first).get_data(as_text=True)
+    feedback = _feedback_items(page)
+    assert "Not passed: 0 of 3" in page and "1 attempt left" in page
+    assert feedback.count("Wrong") == 3 and "B <strong>(your answer)</strong>" in feedback
+    # the right option "A" is listed, but not marked right; no explanation gives it away
+    assert "<li>A</li>" in feedback and "right answer" not in feedback and "✓" not in feedback
+    assert "Because A is right." not in page and "X and Y are right." not in page and "It is not." not in page
+    assert "once you pass or have used your last attempt" in page
+    # the last attempt: now the right answers and explanations appear, on the old attempt's page too
+    r = submit(client, tiny, answers(tiny, single="B", multi=("Z",), tf="T"))
+    last = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "No attempts left" in last or "no attempts left" in last
+    assert "A <span class=\"status-done\">✓ right answer</span>" in _feedback_items(last)
+    assert "Because A is right." in last and "X and Y are right." in last and "It is not." in last
+    assert "Because A is right." in client.get(first).get_data(as_text=True)
+
+
+def test_a_pass_reveals_the_right_answers(client, tiny, learner):
+    login(client, learner.email)
+    r = submit(client, tiny, answers(tiny, multi=("X",)))  # 2 of 3: passed with an attempt left
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Passed" in page and "✓ right answer" in page and "X and Y are right." in page
+
+
+def test_quiz_page_says_select_all_once_and_separates_its_figures(app, client, tiny, learner, tmp_path):
+    yaml_file = tmp_path / "content" / "tiny" / "quiz.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace('"Pick the two right ones"', '"Pick the two right ones. Select all that apply."'))
+    load(app, tmp_path / "content")
+    login(client, learner.email)
+    page = client.get(f"/assessments/{tiny['quiz']}").get_data(as_text=True)
+    assert page.lower().count("select all that apply") == 1
+    submit(client, tiny, answers(tiny, single="B"))
+    page = client.get(f"/assessments/{tiny['quiz']}").get_data(as_text=True)
+    facts = page.split('<ul class="quiz-facts meta">', 1)[1].split("</ul>", 1)[0]
+    assert "<li>Attempts used: 1 of 2</li>" in facts and "<li>Your best score: 67%</li>" in facts
+    assert 'class="question"' in page  # legends sit inside their box (see app.css)

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import base64
 import calendar
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from fontTools.ttLib import TTFont
+from fpdf import FPDF
 
 from leadthe.extensions import db
+from leadthe.i18n import localized_strftime
 from leadthe.mail import queue_mail
 from leadthe.models import Certificate, Course, User, utcnow
 from leadthe.models.enums import UserStatus
@@ -97,51 +103,63 @@ def certificate_for(user_id: int, course_id: int) -> Certificate | None:
 
 # --- PDF ---------------------------------------------------------------------------------------------
 
-def _pdf_text(text: str) -> str:
-    raw = text.encode("cp1252", "replace").decode("latin-1")
-    return raw.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+# Open Sans covers Latin, Greek and Cyrillic; Droid Sans Fallback the CJK characters it lacks (both Apache 2.0)
+_LATIN = {"": FONTS / "OpenSans-Regular.ttf", "B": FONTS / "OpenSans-Bold.ttf"}
+_FALLBACK = FONTS / "DroidSansFallback.ttf"
+
+
+@functools.cache
+def _latin_coverage() -> frozenset[int]:
+    with TTFont(_LATIN[""], lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def _needs_fallback(*texts: str) -> bool:
+    covered = _latin_coverage()
+    return any(ord(ch) not in covered for text in texts for ch in text if not ch.isspace())
 
 
 def certificate_pdf(v: Verification, verify_url: str) -> bytes:
-    """A one-page A4 landscape PDF written by hand: a catalog, a page, a content stream and two base
-    fonts (no embedding needed for Helvetica), with an exact cross-reference table."""
+    """A one-page A4 landscape certificate. The fonts are embedded as subsets (only the glyphs used), so
+    any name prints as written: "Łucja Żółć 李雷", "Γιώργος", "Иван". The CJK font is added only when
+    the text needs it (reading it takes a moment)."""
+    issued = _("Issued on %(date)s", date=localized_strftime(v.issued_at, "%d %B %Y"))
+    if v.expires_at:
+        issued = _("Issued on %(date)s, valid until %(until)s", date=localized_strftime(v.issued_at, "%d %B %Y"),
+                   until=localized_strftime(v.expires_at, "%d %B %Y"))
     lines = [
-        ("F2", 30, 421, 430, "Certificate of completion"),
-        ("F1", 14, 421, 380, "This certifies that"),
-        ("F2", 26, 421, 340, v.name),
-        ("F1", 14, 421, 300, "has completed the LeadThe.AI course"),
-        ("F2", 20, 421, 265, v.course),
-        ("F1", 12, 421, 215, "Issued on " + v.issued_at.strftime("%d %B %Y")
-         + (", valid until " + v.expires_at.strftime("%d %B %Y") if v.expires_at else "")),
-        ("F1", 10, 421, 120, "Verify at " + verify_url),
-        ("F1", 10, 421, 104, "Certificate code " + v.code),
+        ("B", 30, 120, _("Certificate of completion")),
+        ("", 14, 185, _("This certifies that")),
+        ("B", 26, 220, v.name),
+        ("", 14, 270, _("has completed the LeadThe.AI course")),
+        ("B", 20, 300, v.course),
+        ("", 12, 360, issued),
+        ("", 10, 455, _("Verify at %(url)s", url=verify_url)),
+        ("", 10, 471, _("Certificate code %(code)s", code=v.code)),
     ]
-    ops = ["0.15 0.3 0.6 RG 3 w 30 30 782 535 re S"]
-    for font, size, cx, y, text in lines:
-        # centre approximately: Helvetica averages about half the font size per character
-        width = len(text) * size * (0.55 if font == "F2" else 0.5)
-        ops.append(f"BT /{font} {size} Tf {max(40, cx - width / 2):.0f} {y} Td ({_pdf_text(text)}) Tj ET")
-    stream = "\n".join(ops).encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 842 595] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info << /Title (%s) >> >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, _pdf_text("Certificate " + v.code).encode("latin-1"), xref)
-    return bytes(out)
+    pdf = FPDF(orientation="L", unit="pt", format="A4")
+    pdf.set_title(_("Certificate %(code)s", code=v.code))
+    pdf.set_creator("LeadThe.AI")
+    pdf.set_auto_page_break(False)
+    for style, path in _LATIN.items():
+        pdf.add_font("OpenSans", style, str(path))
+    if _needs_fallback(*(text for _s, _z, _y, text in lines)):
+        pdf.add_font("DroidSansFallback", "", str(_FALLBACK))
+        pdf.set_fallback_fonts(["DroidSansFallback"], exact_match=False)
+    pdf.add_page()
+    pdf.set_draw_color(38, 77, 153)
+    pdf.set_line_width(3)
+    pdf.rect(30, 30, 782, 535)
+    for style, size, y, text in lines:
+        pdf.set_font("OpenSans", style, size)
+        pdf.set_xy(60, y)
+        # one line, shrunk to fit the frame when a name or course title is very long
+        while size > 8 and pdf.get_string_width(text) > 722:
+            size -= 1
+            pdf.set_font_size(size)
+        pdf.cell(722, size * 1.4, text, align="C")
+    return bytes(pdf.output())
 
 
 # --- recertification reminders ------------------------------------------------------------------------
