@@ -1,6 +1,8 @@
 """AI maturity: rubric scoring, gates, evidence, versioning, the self-assessment pages, team and company levels."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -104,10 +106,12 @@ def test_take_and_retake_with_change_chart(app, client):
     r = post_form(client, "/maturity/assessment", form_for(answers_for(uniform(2))))
     assert r.status_code == 303
     page = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "Level 2: Exploring" in page and 'role="img"' in page and "<title" in page and "style=" not in page
+    assert "Level 2: Exploring" in page and 'role="img"' in page and 'class="hchart' in page and "style=" not in page
     r = post_form(client, "/maturity/assessment", form_for(answers_for(uniform(4))))
     page = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "Level 4: Adoptive" in page and "Change since" in page and "+2" in page and "<desc" in page
+    assert "Level 4: Adoptive" in page and "Change since" in page and "+2" in page and "Previous result" in page
+    # a value scale from 0 to 5 under the bars
+    assert re.search(r'<span class="hchart-ticks">(<span>\d</span>){6}</span>', page)
     with app.app_context():
         rows = db.session.execute(sa.select(MaturityResult.level, MaturityResult.is_latest).order_by(MaturityResult.id)).all()
         assert rows == [(2, False), (4, True)]
@@ -244,3 +248,25 @@ def test_team_view_uses_a_fixed_number_of_queries(app, client):
         assert len(statements) == small
     finally:
         event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_the_result_leads_to_the_courses_that_follow_from_it(app, client):
+    from tests.helpers import load
+
+    load(app)
+    org = make_org(app)
+    user = make_user(app, org, email="weak@example.com")
+    login(client, user.email)
+    scores = {"choosing": 4, "prompting": 3, "judging": 4, "responsible": 1, "practice": 5}
+    r = post_form(client, "/maturity/assessment", form_for(answers_for(scores)))
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    section = page.split('id="next-courses"', 1)[1].split("</section>", 1)[0]
+    links = re.findall(r'<a href="/courses/([\w-]+)">', section)
+    assert links == ["using-ai-safely", "prompting-that-works"]  # the weakest first; 4 and 5 need no course
+    assert "Because your score for using it responsibly is 1 of 5." in section
+    assert "Because your score for describing the task (prompting) is 3 of 5." in section
+    assert 'href="#next-courses"' in page  # the top of the result points down to them
+    # strong everywhere: no gap to close, said in words
+    r = post_form(client, "/maturity/assessment", form_for(answers_for({d: 4 for d in R.DIMENSIONS})))
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "no course is needed to close a gap" in page

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from leadthe.assessments import bp
 from leadthe.assessments import maturity as services
 from leadthe.assessments import rubric as R
+from leadthe.assessments.recommendations import maturity_recommendations
 from leadthe.errors import render_error
 from leadthe.extensions import db
 from leadthe.htmx import is_htmx, render, see_other
@@ -53,4 +54,4 @@ def maturity_result(result_id):
     result = services.result_or_404(result_id, current_user)
     before = services.previous_result(result)
     return render("maturity/result.html", result=result, before=before, rows=services.chart_rows(result, before), R=R,
-                  raised=result.level > result.self_level)
+                  raised=result.level > result.self_level, steps=maturity_recommendations(current_user, result))

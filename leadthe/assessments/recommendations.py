@@ -101,6 +101,35 @@ def recommendations_for(user: User, limit: int = 3) -> Recommendations:
     return Recommendations(items, personalised=True, all_done=bool(courses) and not items)
 
 
+@dataclass
+class MaturityStep:
+    course: Course
+    reasons: list[str]
+    completed: bool
+
+
+def maturity_recommendations(user: User, result: MaturityResult) -> list[MaturityStep] | None:
+    """The courses that follow from a maturity result: for each dimension scored 3 or less, weakest first,
+    the course that helps most with it (``R.DIMENSION_COURSES``), with the reason in words. None when the
+    person objected to recommendations or restricted processing (nothing is derived from their result)."""
+    if not may_personalise(user):
+        return None
+    slugs = set(R.DIMENSION_COURSES.values())
+    courses = {c.slug: c for c in db.session.scalars(sa.select(Course).where(visible_courses(user), Course.slug.in_(slugs)))}
+    completed = set(db.session.scalars(sa.select(Enrollment.course_id).where(
+        Enrollment.user_id == user.id, Enrollment.completed_at.is_not(None))))
+    order = list(R.DIMENSIONS)
+    steps: dict[int, MaturityStep] = {}
+    for dim, value in sorted(result.scores.items(), key=lambda kv: (kv[1], order.index(kv[0]) if kv[0] in order else 99)):
+        course = courses.get(R.DIMENSION_COURSES.get(dim, ""))
+        if value > 3 or course is None:
+            continue
+        step = steps.setdefault(course.id, MaturityStep(course, [], course.id in completed))
+        step.reasons.append(_("Because your score for %(dimension)s is %(score)s of 5.",
+                              dimension=_dimension_in_sentence(dim), score=value))
+    return list(steps.values())
+
+
 def _offer_assigned(offers: _Offers, user: User) -> None:
     """The courses assigned to the person, an overdue one first."""
     today = utcnow().date()
