@@ -46,12 +46,17 @@
   // After a lesson swap: mark the current lesson in the outline and move focus to its title.
   document.body.addEventListener("htmx:afterSettle", function (event) {
     if (!event.detail.target || event.detail.target.id !== "lesson-body") return;
-    var here = location.pathname;
+    // completing a lesson swaps in the next one and names its address in HX-Push-Url
+    var xhr = event.detail.xhr;
+    var here = (xhr && xhr.getResponseHeader("HX-Push-Url")) || location.pathname;
     document.querySelectorAll(".outline a").forEach(function (a) {
       if (a.getAttribute("href") === here) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     });
     var title = document.getElementById("lesson-title");
-    if (title && event.detail.requestConfig && event.detail.requestConfig.verb === "get") title.focus();
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var moved = event.detail.requestConfig && (event.detail.requestConfig.verb === "get" ||
+      (elt && elt.classList && elt.classList.contains("complete-form")));
+    if (title && moved) title.focus();
   });
 })();
