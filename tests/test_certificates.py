@@ -141,3 +141,24 @@ def test_passing_the_final_quiz_last_sends_the_completed_mail_at_once(app, clien
     _cert, person = _certified(app, client, tmp_path)
     mails = [m for m in outbox(app, to_addr=person.email) if m.kind == "progress_completed"]
     assert [m.subject for m in mails] == ["You completed “Tiny tiny”"]
+
+
+def test_your_certificates_on_the_dashboard_and_the_profile(app, client, tmp_path):
+    cert, _person = _certified(app, client, tmp_path)
+    for url in ("/dashboard", "/account/profile"):
+        page = client.get(url).get_data(as_text=True)
+        section = page.split('id="my-certificates"', 1)[1].split("</section>", 1)[0]
+        assert "Your certificates" in section and "Tiny tiny" in section and "issued on" in section
+        assert f'href="/certificates/{cert.code}"' in section and f'href="/certificates/{cert.code}/pdf"' in section
+    with app.app_context():
+        db.session.execute(sa.update(Certificate).values(revoked_at=utcnow()))
+        db.session.commit()
+    assert "revoked" in client.get("/account/profile").get_data(as_text=True).split('id="my-certificates"', 1)[1]
+
+
+def test_no_certificate_yet_says_how_to_get_one(app, client):
+    org = make_org(app, "Fresh")
+    person = make_user(app, org, email="fresh@example.com")
+    login(client, person.email)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "No certificate yet: finish a course and pass its final quiz to get one." in page

@@ -270,3 +270,20 @@ def test_the_result_leads_to_the_courses_that_follow_from_it(app, client):
     r = post_form(client, "/maturity/assessment", form_for(answers_for({d: 4 for d in R.DIMENSIONS})))
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "no course is needed to close a gap" in page
+
+
+def test_no_recommendations_from_the_result_after_an_objection(app, client):
+    from leadthe.models import PrivacySettings
+    from tests.helpers import load
+
+    load(app)
+    org = make_org(app)
+    user = make_user(app, org, email="objector@example.com")
+    with app.app_context():
+        db.session.add(PrivacySettings(user_id=user.id, object_recommendations=True))
+        db.session.commit()
+    login(client, user.email)
+    r = post_form(client, "/maturity/assessment", form_for(answers_for(uniform(1))))
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    section = page.split('id="next-courses"', 1)[1].split("</section>", 1)[0]
+    assert "You objected to personalised recommendations" in section and "/courses/" not in section
