@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
+from leadthe.auth import drafts
 from leadthe.auth.passwords import burn_equal_time, check_password, hash_password
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
@@ -182,7 +183,9 @@ def begin_second_step(user: User, next_url: str) -> None:
     fingerprint of the password hash, so a password change in between voids it, and a nonce, so that
     two log-ins never share one.
     """
+    kept = drafts.take_for(user.id)
     session.clear()
+    drafts.put_back(kept)
     session[_PENDING_KEY] = _serializer("login-2fa").dumps(
         {"uid": user.id, "n": secrets.token_urlsafe(16), "ph": _fingerprint(user.password_hash)})
     session[_PENDING_KEY + "_next"] = next_url

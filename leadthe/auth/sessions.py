@@ -17,6 +17,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from leadthe.auth import drafts
 from leadthe.consent.services import link_ledger_to_user
 from leadthe.database import SAFE_METHODS, write_transaction
 from leadthe.extensions import db, login_manager
@@ -33,8 +34,11 @@ def _hash(token: str) -> str:
 
 
 def start_session(user: User) -> UserSession:
-    """Sign ``user`` in with a brand-new session (no fixation: nothing of the old cookie survives)."""
+    """Sign ``user`` in with a brand-new session (no fixation: nothing of the old cookie survives but
+    the person's own kept form, see leadthe.auth.drafts)."""
+    kept = drafts.take_for(user.id)
     session.clear()
+    drafts.put_back(kept)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     record = UserSession(
@@ -109,6 +113,7 @@ def load_user_from_session(token: str) -> User | None:
     reason = _ended_because(record, now)
     if reason:
         g.session_ended = reason
+        g.session_ended_user = record.user_id if record is not None else None
         session.clear()
         return None
     if (now - record.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:

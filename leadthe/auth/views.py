@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from leadthe import audit
 from leadthe.account.security import is_new_device, must_set_up_2fa, notify_new_device
 from leadthe.auth import bp
-from leadthe.auth import services
+from leadthe.auth import drafts, services
 from leadthe.auth import twofactor
 from leadthe.auth.forms import ForgotPasswordForm, LoginForm, RecoveryCodeLoginForm, ResetPasswordForm, SecondFactorForm, SignupForm
 from leadthe.auth.passwords import personal_inputs
@@ -121,7 +121,8 @@ def login():
     ended = {"idle": _("You were signed out after a while without activity. Please log in again."),
              "expired": _("Your session reached its maximum length. Please log in again."),
              "revoked": _("This session was signed out. Please log in again.")}.get(request.args.get("ended", ""))
-    return render_form("auth/login.html", form, block="login_form", invalid=bool(error), error=error, ended=ended)
+    return render_form("auth/login.html", form, block="login_form", invalid=bool(error), error=error, ended=ended,
+                       kept=drafts.pending())
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
