@@ -9,7 +9,7 @@ from leadthe.account.security import is_new_device, must_set_up_2fa, notify_new_
 from leadthe.auth import bp
 from leadthe.auth import drafts, services
 from leadthe.auth import twofactor
-from leadthe.auth.forms import ForgotPasswordForm, LoginForm, RecoveryCodeLoginForm, ResetPasswordForm, SecondFactorForm, SignupForm
+from leadthe.auth.forms import ForgotPasswordForm, KeepAccountForm, LoginForm, RecoveryCodeLoginForm, ResetPasswordForm, SecondFactorForm, SignupForm
 from leadthe.auth.passwords import personal_inputs
 from leadthe.auth.sessions import end_session, start_session
 from leadthe.extensions import db, limiter
@@ -17,6 +17,7 @@ from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render, render_form, see_other
 from leadthe.link_tokens import forget_token, park_token, parked_token
 from leadthe.net import client_ip, safe_next, user_agent
+from leadthe.privacy.erasure import cancel_erasure, scheduled_erasure
 
 
 def _posted_email() -> str:
@@ -117,12 +118,49 @@ def login():
             _finish_login(result.user)
             db.session.flush()
             return see_other(next_url)
+        if result.refused is not None and scheduled_erasure(result.refused) is not None:
+            # the right password during the deletion's grace period: offer to keep the account
+            services.begin_keep_account(result.refused, safe_next(request.args.get("next"), url_for("core.dashboard")))
+            return see_other(url_for("auth.keep_account"))
         error = result.error  # a refusal: rolled back; its audit event was written apart
     ended = {"idle": _("You were signed out after a while without activity. Please log in again."),
              "expired": _("Your session reached its maximum length. Please log in again."),
              "revoked": _("This session was signed out. Please log in again.")}.get(request.args.get("ended", ""))
     return render_form("auth/login.html", form, block="login_form", invalid=bool(error), error=error, ended=ended,
                        kept=drafts.pending())
+
+
+@bp.route("/login/keep-account", methods=["GET", "POST"])
+@limiter.limit("30 per minute;300 per day", methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=_pending_account, methods=["POST"], deduct_when=_failed)
+def keep_account():
+    """The deletion's grace period: after the correct password (and the code, with two-step verification),
+    "Keep my account" cancels the deletion and signs the person in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.dashboard"))
+    user = services.pending_keep_account()
+    req = scheduled_erasure(user) if user is not None else None
+    if req is None:
+        services.end_keep_account()
+        flash(_("Your log-in took too long or was interrupted. Please log in again."), "info")
+        url = url_for("auth.login")
+        return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
+    form = KeepAccountForm()
+    error = None
+    if form.validate_on_submit():
+        used = twofactor.check_second_factor(user, form.code.data or "") if user.has_2fa else "password"
+        if used:
+            next_url = services.keep_account_next(url_for("core.dashboard"))
+            cancel_erasure(req)
+            services.end_keep_account()
+            _finish_login(user, second_factor=used, kept_account=True)
+            db.session.flush()
+            flash(_("Welcome back. Your account is kept: the deletion is cancelled."), "success")
+            return see_other(url_for("account.twofa_setup") if must_set_up_2fa(user) else next_url)
+        audit.record_apart("login.2fa_failed", subject=user)
+        error = _("That code is not valid, or it was already used. Wait for the next code and try again.")
+    return render_form("auth/keep_account.html", form, block="keep_form", invalid=bool(error), error=error,
+                       req=req, needs_code=user.has_2fa)
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
