@@ -1,4 +1,4 @@
-# The two set-up commands of ../shared/CONTRACT.md: `make run` and `make test`.
+# The two set-up commands (README.md, first thing): `make run` and `make test`.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
