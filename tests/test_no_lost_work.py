@@ -109,3 +109,52 @@ def test_htmx_return_address_from_another_site_is_not_followed(client, app, comp
     response = client.get("/courses", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/phish"})
     target = response.headers["HX-Redirect"]
     assert "evil" not in target and next_of(target) in (None, "/courses")
+
+
+def shift(app, user, minutes):
+    with app.app_context():
+        row = db.session.scalars(sa.select(UserSession).where(UserSession.user_id == user.id)
+                                 .order_by(UserSession.id.desc())).first()
+        row.last_seen_at -= timedelta(minutes=minutes)
+        db.session.commit()
+
+
+def test_pages_carry_the_time_left_for_the_idle_warning(client, app, companies):
+    a, _ = companies
+    assert "session.js" not in client.get("/login").get_data(as_text=True)  # nobody to warn
+    login(client, a.learner)
+    page = client.get("/dashboard").get_data(as_text=True)
+    left = int(re_search(r'data-session-left="(\d+)"', page))
+    assert 1790 <= left <= 1800
+    assert 'src="/static/js/session.js' in page.replace("/static/js/session.js?", "/static/js/session.js")
+    assert '<template id="idle-warning">' in page and 'role="alertdialog"' in page and "Stay signed in" in page
+
+
+def test_asking_the_time_left_is_no_activity_but_stay_signed_in_is(client, app, companies):
+    a, _ = companies
+    login(client, a.learner)
+    token = session_csrf(client)
+    shift(app, a.learner, 29)
+    status = client.get("/session/status").get_json()
+    assert 0 < status["left"] <= 60 and status["idle"] == status["left"]
+    assert client.get("/session/status").get_json()["left"] <= 60  # still: asking kept nothing alive
+    refreshed = client.post("/session/refresh", headers={"X-CSRFToken": token})
+    assert refreshed.status_code == 200 and refreshed.get_json()["left"] >= 1790
+    assert client.get("/session/status").get_json()["left"] >= 1790
+
+
+def test_stay_signed_in_needs_the_csrf_token_and_a_live_session(client, app, companies):
+    a, _ = companies
+    login(client, a.learner)
+    assert client.post("/session/refresh").status_code == 400
+    shift(app, a.learner, 31)
+    assert client.get("/session/status").status_code == 302
+
+
+def re_search(pattern, text):
+    import re
+    return re.search(pattern, text).group(1)
+
+
+def session_csrf(client):
+    return re_search(r'"X-CSRFToken": "([^"]+)"', client.get("/dashboard").get_data(as_text=True))

@@ -27,6 +27,9 @@ from leadthe.tenancy import unscoped
 
 # Last-seen times are written at most this often, so reads stay reads.
 TOUCH_EVERY_SECONDS = 60
+# Requests that are no activity: the idle warning asking how long the session has left (its "Stay signed
+# in", auth.session_refresh, always counts).
+UNTOUCHED = frozenset({"auth.session_status"})
 
 
 def _hash(token: str) -> str:
@@ -116,7 +119,8 @@ def load_user_from_session(token: str) -> User | None:
         g.session_ended_user = record.user_id if record is not None else None
         session.clear()
         return None
-    if (now - record.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
+    due = (now - record.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS or request.endpoint == "auth.session_refresh"
+    if due and request.endpoint not in UNTOUCHED:
         _touch(record, now)
     user = record.user
     user.session_token = token
@@ -135,3 +139,15 @@ def _touch(record: UserSession, now) -> None:
     else:
         record.last_seen_at = now
         record.user.last_seen_at = now
+
+
+def seconds_left(idle_only: bool = False) -> int | None:
+    """How long this browser's session has left before it ends: the idle timeout or the absolute lifetime,
+    whichever comes first (or the idle timeout alone)."""
+    record = g.get("user_session")
+    if record is None:
+        return None
+    end = record.last_seen_at + current_app.config["SESSION_IDLE"]
+    if not idle_only:
+        end = min(end, record.expires_at)
+    return max(0, int((end - utcnow()).total_seconds()))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
@@ -11,7 +11,7 @@ from leadthe.auth import drafts, services
 from leadthe.auth import twofactor
 from leadthe.auth.forms import ForgotPasswordForm, KeepAccountForm, LoginForm, RecoveryCodeLoginForm, ResetPasswordForm, SecondFactorForm, SignupForm
 from leadthe.auth.passwords import personal_inputs
-from leadthe.auth.sessions import end_session, start_session
+from leadthe.auth.sessions import end_session, seconds_left, start_session
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render, render_form, see_other
@@ -193,6 +193,32 @@ def login_2fa():
         error = (_("That recovery code is not valid, or it was already used.") if recovery else
                  _("That code is not valid, or it was already used. Wait for the next code and try again."))
     return render_form("auth/login_2fa.html", form, block="twofa_form", invalid=bool(error), error=error, recovery=recovery)
+
+
+@bp.app_context_processor
+def _session_context():
+    # base.html's <body data-session-left>: the idle warning (static/js/session.js) starts from it
+    return {"session_seconds_left": seconds_left}
+
+
+def _time_left():
+    response = jsonify(left=seconds_left(), idle=seconds_left(idle_only=True))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/session/status")
+@login_required
+def session_status():
+    """For the idle warning: the seconds the session has left. Not activity: it does not keep the session alive."""
+    return _time_left()
+
+
+@bp.route("/session/refresh", methods=["POST"])
+@login_required
+def session_refresh():
+    """"Stay signed in": a request like any other keeps the session alive (the CSRF check ran already)."""
+    return _time_left()
 
 
 @bp.route("/logout", methods=["POST"])
