@@ -36,10 +36,11 @@ def seed_demo_command(print_only: bool):
         click.echo(f"  {role:<8} {email:<28} password: {DEMO_PASSWORD}")
     staff = demo_staff()
     if staff:
-        click.echo("LeadThe.AI staff (development only; two-step verification is on, so log-in asks for a code):")
+        click.echo("LeadThe.AI staff (development only). Two-step verification is on: after the password, get a code")
+        click.echo("with `make demo-code EMAIL=<address>`, or add the account to an authenticator app with its otpauth link.")
         for role, email, uri in staff:
-            click.echo(f"  {role:<8} {email:<28} password: {DEMO_PASSWORD}")
-            click.echo(f"           code: flask --app app leadthe demo-code {email}   (or add to an authenticator app: {uri})")
+            click.echo(f"  {role:<8} {email:<28} password: {DEMO_PASSWORD}   code: make demo-code EMAIL={email}")
+            click.echo(f"           {uri}")
 
 
 @leadthe_cli.command("demo-code")

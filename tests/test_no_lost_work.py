@@ -158,3 +158,15 @@ def re_search(pattern, text):
 
 def session_csrf(client):
     return re_search(r'"X-CSRFToken": "([^"]+)"', client.get("/dashboard").get_data(as_text=True))
+
+
+def test_logging_in_from_a_plain_log_in_page_also_goes_back_to_the_kept_form(client, app, companies):
+    a, _ = companies
+    login(client, a.learner)
+    token = csrf_from(client.get("/support").get_data(as_text=True))
+    idle_out(app, a.learner)
+    client.post("/support", data={"csrf_token": token, "subject": "Quiz broken", "category": "other", "body": MESSAGE},
+                headers={"Referer": "http://localhost/support"})
+    response = login(client, a.learner)  # /login without ?next=
+    assert response.headers["Location"].endswith("/support")
+    assert MESSAGE in client.get("/support").get_data(as_text=True)

@@ -86,6 +86,11 @@ def pending() -> bool:
     return bool(draft) and time.time() - draft.get("t", 0) < KEEP_SECONDS
 
 
+def kept_page() -> str | None:
+    """The page of the kept form: where a log-in without ``next`` goes back to."""
+    return session[KEY].get("p") if pending() else None
+
+
 def take_for(user_id: int) -> dict | None:
     """Before a new session clears the cookie: the draft, if it belongs to ``user_id`` (else it goes)."""
     draft = session.pop(KEY, None)

@@ -40,7 +40,7 @@ def _audit_lockout(request_limit) -> None:
 def _after_login_url(user) -> str:
     if must_set_up_2fa(user):
         return url_for("account.twofa_setup")
-    return safe_next(request.args.get("next"), url_for("core.dashboard"))
+    return safe_next(request.args.get("next") or drafts.kept_page(), url_for("core.dashboard"))
 
 
 def _finish_login(user, **details) -> None:

@@ -55,14 +55,14 @@ def mail_status(mail: OutboxMail, smtp: bool, now: datetime) -> tuple[str, str]:
     """(status word, what happened in words) for one outbox mail."""
     tries = f"{mail.attempts} attempt{'s' if mail.attempts != 1 else ''}"
     if mail.status == MailStatus.SENT:
-        return "sent", f"Sent {_when(mail.sent_at, now)}."
+        return "sent", f"sent {_when(mail.sent_at, now)}."
     if mail.status == MailStatus.FAILED:
-        return "failed", (f"Failed for good after {tries} (queued {_when(mail.created_at, now)}): "
+        return "failed", (f"failed for good after {tries} (queued {_when(mail.created_at, now)}): "
                           f"{mail.last_error or 'no error recorded'}.")
     if mail.status == MailStatus.SENDING:
-        return "sending", f"Being sent by the worker now (queued {_when(mail.created_at, now)})."
+        return "sending", f"being sent by the worker now (queued {_when(mail.created_at, now)})."
     if not smtp:
-        return "kept", f"Kept here, not sent: no LEADTHE_SMTP_URL is set. Queued {_when(mail.created_at, now)}."
+        return "kept", f"not sent, as no LEADTHE_SMTP_URL is set; queued {_when(mail.created_at, now)}."
     if mail.attempts:
-        return "pending", f"Waiting to be sent again after {tries} (last error: {mail.last_error}); next try {_when(mail.next_attempt_at, now)}."
-    return "pending", f"Waiting for the worker; queued {_when(mail.created_at, now)}."
+        return "pending", f"waiting to be sent again after {tries} (last error: {mail.last_error}); next try {_when(mail.next_attempt_at, now)}."
+    return "pending", f"waiting for the worker; queued {_when(mail.created_at, now)}."
