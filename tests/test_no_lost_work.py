@@ -1,10 +1,12 @@
 """No lost work at the idle timeout: a form posted into an ended session comes back filled after the log-in
 (never its password), and htmx requests that meet an ended session send the whole page to the log-in with
 the page's address kept."""
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
+from flask.sessions import SecureCookieSessionInterface
 
 from leadthe.extensions import db
 from leadthe.models import UserSession
@@ -14,12 +16,17 @@ from tests.helpers import login
 MESSAGE = "Half-written: the quiz on lesson 4 does not load on my phone, and"
 
 
-def idle_out(app, user):
+def shift(app, user, minutes):
+    """Move the person's newest session ``minutes`` into the past (as if they had been away)."""
     with app.app_context():
         row = db.session.scalars(sa.select(UserSession).where(UserSession.user_id == user.id)
                                  .order_by(UserSession.id.desc())).first()
-        row.last_seen_at -= timedelta(minutes=31)
+        row.last_seen_at -= timedelta(minutes=minutes)
         db.session.commit()
+
+
+def idle_out(app, user):
+    shift(app, user, 31)
 
 
 def next_of(location):
@@ -57,7 +64,6 @@ def test_passwords_and_codes_are_never_kept(client, app, companies):
                                         "password": "my-secret-passphrase-1", "code": "123456"},
                 headers={"Referer": "http://localhost/account/profile"})
     cookie = client.get_cookie("leadthe_session").value
-    from flask.sessions import SecureCookieSessionInterface
     with app.test_request_context():
         data = SecureCookieSessionInterface().get_signing_serializer(app).loads(cookie)
     kept = dict(data["kept_form"]["f"])
@@ -111,14 +117,6 @@ def test_htmx_return_address_from_another_site_is_not_followed(client, app, comp
     assert "evil" not in target and next_of(target) in (None, "/courses")
 
 
-def shift(app, user, minutes):
-    with app.app_context():
-        row = db.session.scalars(sa.select(UserSession).where(UserSession.user_id == user.id)
-                                 .order_by(UserSession.id.desc())).first()
-        row.last_seen_at -= timedelta(minutes=minutes)
-        db.session.commit()
-
-
 def test_pages_carry_the_time_left_for_the_idle_warning(client, app, companies):
     a, _ = companies
     assert "session.js" not in client.get("/login").get_data(as_text=True)  # nobody to warn
@@ -126,7 +124,7 @@ def test_pages_carry_the_time_left_for_the_idle_warning(client, app, companies):
     page = client.get("/dashboard").get_data(as_text=True)
     left = int(re_search(r'data-session-left="(\d+)"', page))
     assert 1790 <= left <= 1800
-    assert 'src="/static/js/session.js' in page.replace("/static/js/session.js?", "/static/js/session.js")
+    assert 'src="/static/js/session.js' in page
     assert '<template id="idle-warning">' in page and 'role="alertdialog"' in page and "Stay signed in" in page
 
 
@@ -152,7 +150,6 @@ def test_stay_signed_in_needs_the_csrf_token_and_a_live_session(client, app, com
 
 
 def re_search(pattern, text):
-    import re
     return re.search(pattern, text).group(1)
 
 

@@ -13,7 +13,7 @@
 
   var WARN = 120 * 1000;  // warn this long before the end
   var deadline = Date.now() + left * 1000;
-  var dialog = null, opener = null, state = "", checking = false;
+  var dialog = null, opener = null, state = "", checking = false, lastCheck = 0;
 
   function csrf() {
     try { return JSON.parse(body.getAttribute("data-hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
@@ -73,9 +73,11 @@
     deadline = Infinity;
     show("ended", Date.now());
   }
-  function check() {
+  function check(now) {
     if (checking || state === "ended" || Date.now() < deadline - WARN - 5000) return;
+    if (!now && Date.now() - lastCheck < 15000) return;  // near the end: ask at most every 15 s
     checking = true;
+    lastCheck = Date.now();
     fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
       .then(answer).then(update, function (err) { if (err && err.message === "ended") ended(); })
       .then(function () { checking = false; }, function () { checking = false; });
@@ -87,6 +89,6 @@
                          function (err) { if (err && err.message === "ended") { ended(); } else { say("failed", Date.now()); } });
   }
 
-  setInterval(check, 5000);
-  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") check(); });
+  setInterval(function () { check(false); }, 5000);
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") check(true); });
 })();
