@@ -12,7 +12,7 @@ from leadthe.extensions import db
 from leadthe.models import UserSession
 from tests.conftest import make_org, make_user
 
-from .helpers import log_in
+from .helpers import fill_signup, log_in, submit_signup
 
 MESSAGE = "Half-written: the quiz of lesson 4 does not load on my phone"
 
@@ -67,3 +67,16 @@ def test_the_idle_warning_offers_to_stay_signed_in(page_js, live_app, axe_check)
         expect(page_js.get_by_label("Message")).to_have_value(MESSAGE)  # nothing was lost meanwhile
     finally:
         live_app.config["SESSION_IDLE"] = before
+
+
+def test_a_new_company_admin_sees_the_onboarding_checklist(page_js, axe_check):
+    fill_signup(page_js)
+    submit_signup(page_js)
+    page_js.wait_for_url("**/dashboard")
+    checklist = page_js.get_by_role("region", name=re.compile("^Set up "))
+    expect(checklist).to_be_visible()
+    expect(checklist.get_by_role("link", name="Create a team")).to_be_visible()
+    axe_check(page_js, label="dashboard with the onboarding checklist")
+    checklist.get_by_role("button", name="Hide this checklist").click()
+    expect(page_js.get_by_text("The checklist is hidden.")).to_be_visible()
+    expect(page_js.get_by_role("region", name=re.compile("^Set up "))).to_have_count(0)
