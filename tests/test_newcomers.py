@@ -7,7 +7,7 @@ import pytest
 
 from leadthe.extensions import db
 from leadthe.models import OutboxMail, utcnow
-from tests.conftest import PASSWORD, post_form
+from tests.conftest import post_form
 
 ROOT_README = __import__("pathlib").Path(__file__).resolve().parent.parent / "README.md"
 
