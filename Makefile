@@ -1,4 +1,4 @@
-# The two set-up commands of ../shared/CONTRACT.md: `make run` and `make test`.
+# The two set-up commands (README.md, first thing): `make run` and `make test`.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -6,12 +6,12 @@ FLASK  := $(VENV)/bin/flask --app app
 PORT   ?= 5000
 PIP    := $(PY) -m pip install --disable-pip-version-check --quiet
 
-.PHONY: run test test-fast worker clean-venv translations
+.PHONY: run test test-fast worker demo-code clean-venv translations
 
 # `make run` and `make worker` are development (the app itself defaults to production); links in mail point at
 # this server's port. An explicit LEADTHE_ENV or LEADTHE_BASE_URL is kept.
-run worker: export LEADTHE_ENV ?= development
-run worker: export LEADTHE_BASE_URL ?= http://127.0.0.1:$(PORT)
+run worker demo-code: export LEADTHE_ENV ?= development
+run worker demo-code: export LEADTHE_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test-fast: $(VENV)/.test-installed
 
 worker: $(VENV)/.app-installed
 	$(FLASK) leadthe worker
+
+# The current two-step code of a demo staff or DPO account (development only): make demo-code EMAIL=staff@leadthe.example
+demo-code: $(VENV)/.app-installed
+	@$(FLASK) leadthe demo-code $(EMAIL)
 
 clean-venv:
 	rm -rf $(VENV)

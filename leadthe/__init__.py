@@ -22,7 +22,7 @@ from leadthe.admin.invite_views import invite_bp
 from leadthe.analytics import init_analytics
 from leadthe.assessments import bp as assessments_bp
 from leadthe.assessments import services as assessments_services
-from leadthe.auth import bp as auth_bp
+from leadthe.auth import bp as auth_bp, drafts
 from leadthe.auth.reauth import recently_reauthenticated
 from leadthe.cli import leadthe_cli
 from leadthe.compression import init_compression
@@ -41,7 +41,7 @@ from leadthe.i18n import compile_translations, localized_strftime
 from leadthe.leaderboard import bp as leaderboard_bp
 from leadthe.legal import bp as legal_bp
 from leadthe.legal.services import pending_notice
-from leadthe.net import reject_nul_bytes, safe_next
+from leadthe.net import reject_nul_bytes
 from leadthe.privacy import bp as privacy_bp
 from leadthe.progress import bp as progress_bp
 from leadthe.progress import services as progress_services
@@ -173,10 +173,15 @@ def _layout_state() -> dict:
 
 
 def _unauthorized():
+    """To the log-in, with the page to come back to: the page itself (for htmx, the page the fragment was
+    asked for, from HX-Current-URL), or after a form posted into an ended session, the form's page,
+    which comes back filled (leadthe.auth.drafts)."""
     ended = g.get("session_ended")
-    args = {"next": safe_next(request.full_path.rstrip("?"), "/dashboard")} if request.method == "GET" else {}
+    page = drafts.page_of_request()
+    args = {"next": page} if page else {}
     if ended in ("idle", "expired", "revoked"):
         args["ended"] = ended
+        drafts.keep_posted_form(page)
     else:
         flash(_("Please log in to see that page."), "info")
     url = url_for("auth.login", **args)

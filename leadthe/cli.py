@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from leadthe.courses.content import ContentError, load_content
 from leadthe.crypto import DataKeyError
-from leadthe.demo import DEMO_PASSWORD, demo_people, seed_demo
+from leadthe.demo import DEMO_PASSWORD, demo_code, demo_people, demo_staff, seed_demo
 from leadthe.extensions import db
 from leadthe.models import Organization
 from leadthe.privacy.key_rotation import rotate_all
@@ -34,6 +34,23 @@ def seed_demo_command(print_only: bool):
     click.echo("Demo organisation: Acme Corp")
     for role, email in people:
         click.echo(f"  {role:<8} {email:<28} password: {DEMO_PASSWORD}")
+    staff = demo_staff()
+    if staff:
+        click.echo("LeadThe.AI staff (development only). Two-step verification is on: after the password, get a code")
+        click.echo("with `make demo-code EMAIL=<address>`, or add the account to an authenticator app with its otpauth link.")
+        for role, email, uri in staff:
+            click.echo(f"  {role:<8} {email:<28} password: {DEMO_PASSWORD}   code: make demo-code EMAIL={email}")
+            click.echo(f"           {uri}")
+
+
+@leadthe_cli.command("demo-code")
+@click.argument("email")
+def demo_code_command(email: str):
+    """Development only: the current two-step code of a demo staff or DPO account (seed-demo made them)."""
+    code = demo_code(email)
+    if code is None:
+        raise click.ClickException("not a demo staff account of this development database (or not development)")
+    click.echo(code)
 
 
 @leadthe_cli.command("has-data")

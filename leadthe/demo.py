@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pyotp
 import sqlalchemy as sa
+from flask import current_app
 
 from leadthe.assessments.maturity import seed_demo_maturity
 from leadthe.assessments.services import seed_passing_attempt
 from leadthe.auth.passwords import hash_password
+from leadthe.auth.twofactor import provisioning_uri
 from leadthe.courses.services import complete_lesson, enroll
 from leadthe.extensions import db
 from leadthe.models import ActivityDay, Course, Enrollment, Lesson, Organization, Team, TeamMembership, User, utcnow
@@ -53,9 +56,54 @@ def seed_demo() -> list[tuple[str, str]]:
             )
             if exists is None:
                 db.session.add(TeamMembership(org_id=org.id, team_id=team.id, user_id=user.id, is_manager=manages))
+    seed_demo_staff(password_hash)
     db.session.commit()
     seed_demo_progress()
     return [(role, email) for email, _n, role, *_ in PEOPLE]
+
+
+# LeadThe.AI's own people, outside any company: development and test databases only. Staff must use two-step
+# verification, so these come with it on; `leadthe demo-code <email>` prints their current code.
+DEMO_STAFF = [
+    ("staff@leadthe.example", "Stella Staff", "staff"),
+    ("dpo@leadthe.example", "Dana Protection", "dpo"),
+]
+
+
+def demo_staff_allowed() -> bool:
+    return current_app.config["LEADTHE_ENV"] in ("development", "test")
+
+
+def seed_demo_staff(password_hash: str | None = None) -> None:
+    if not demo_staff_allowed():
+        return
+    for email, name, role in DEMO_STAFF:
+        if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+            continue
+        password_hash = password_hash or hash_password(DEMO_PASSWORD)
+        db.session.add(User(org_id=None, email=email, name=name, role=role, password_hash=password_hash,
+                            password_changed_at=utcnow(), email_verified_at=utcnow(),
+                            totp_secret=pyotp.random_base32(), totp_enabled_at=utcnow()))
+    db.session.flush()
+
+
+def _demo_staff_user(email: str) -> User | None:
+    if not demo_staff_allowed() or email not in {e for e, _n, _r in DEMO_STAFF}:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.email == email, User.org_id.is_(None)))
+    return user if user is not None and user.has_2fa else None
+
+
+def demo_staff() -> list[tuple[str, str, str]]:
+    """(role, e-mail, otpauth URI) of the demo staff accounts that exist (development and test only)."""
+    found = [_demo_staff_user(email) for email, _n, _r in DEMO_STAFF]
+    return [(u.role, u.email, provisioning_uri(u)) for u in found if u is not None]
+
+
+def demo_code(email: str) -> str | None:
+    """The current two-step code of a demo staff account; None for any other account, or in production."""
+    user = _demo_staff_user(email)
+    return pyotp.TOTP(user.totp_secret).now() if user is not None else None
 
 
 # email -> (course slug, lessons completed; None = the whole course)

@@ -2,11 +2,14 @@
 import re
 
 import flask_wtf
+from flask import flash, has_request_context, session
+from flask_login import current_user
 from wtforms import EmailField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
+from leadthe.auth import drafts
 from leadthe.net import has_control_characters
 
 
@@ -37,7 +40,17 @@ def plain_text(value):
 class FlaskForm(flask_wtf.FlaskForm):
     """The base of every form: adds ``single_line`` to each one-line text field (a hidden field is no
     person's input and is checked where it is used) and ``plain_text`` to each text area, after the
-    field's own filters (so a stripped trailing line break is no error)."""
+    field's own filters (so a stripped trailing line break is no error). On the page a form was posted
+    from into an ended session, it comes back filled after the log-in (``leadthe.auth.drafts``)."""
+
+    def __init__(self, *args, **kwargs):
+        if not args and "formdata" not in kwargs and has_request_context() and drafts.KEY in session:
+            user_id = current_user.id if current_user.is_authenticated else None
+            kept = drafts.restore([name for name, _field in self._unbound_fields], user_id)
+            if kept is not None:
+                kwargs["formdata"] = kept
+                flash(_("We kept what you had entered. Check it and send it again."), "info")
+        super().__init__(*args, **kwargs)
 
     class Meta:
         def bind_field(self, form, unbound_field, options):

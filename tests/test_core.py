@@ -91,7 +91,7 @@ def test_seed_demo_is_idempotent(app):
             return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Organization, User, Team, TeamMembership))
 
     once = tally()
-    assert once == (1, 6, 2, 5)
+    assert once == (1, 8, 2, 5)  # six company people and the demo staff and DPO accounts
     assert runner.invoke(args=["leadthe", "seed-demo"]).exit_code == 0
     assert tally() == once
     assert "manager@acme.example" in runner.invoke(args=["leadthe", "seed-demo", "--print-only"]).output

@@ -190,7 +190,9 @@ def test_deletion_signs_out_everywhere_at_once_and_mails_a_cancel_link(app, comp
     response = request_deletion(laptop, a.learner.email)
     assert response.status_code == 303 and response.headers["Location"] == "/privacy/deleted"
     assert laptop.get("/dashboard").status_code == 302 and phone.get("/dashboard").status_code == 302
-    assert post_form(app.test_client(), "/login", {"email": a.learner.email, "password": PASSWORD}).status_code == 422
+    # logging in again offers to keep the account (tests/test_keep_account.py), it does not sign in
+    again = post_form(app.test_client(), "/login", {"email": a.learner.email, "password": PASSWORD})
+    assert again.status_code == 303 and again.headers["Location"] == "/login/keep-account"
     with app.app_context():
         assert db.session.get(User, a.learner.id).status == "erasure_pending"
     # gone from what others see

@@ -58,6 +58,11 @@ MATRIX: dict[str, dict] = {
     # no log-in waiting for its second step: back to the log-in page (signed-in people: the dashboard)
     "auth.login_2fa": {"auth": "public", "get": 302, "post": {"anonymous": 303, **{r: 302 for r in ("staff",) + COMPANY_ROLES}}},
     "auth.logout": {"auth": "public", "post": {r: 303 for r in ROLES}},
+    # no log-in waiting to keep an account in its deletion grace period: like the second step
+    "auth.keep_account": {"auth": "public", "get": 302, "post": {"anonymous": 303, **{r: 302 for r in ("staff",) + COMPANY_ROLES}}},
+    # the idle warning: how long the session has left, and "Stay signed in"
+    "auth.session_status": {"auth": "login"},
+    "auth.session_refresh": {"auth": "login"},
     "auth.forgot_password": {"auth": "public"},
     "auth.resend_verification": {"auth": "login"},
     "auth.reset_password": {"auth": "token", "obj": "token"},
@@ -154,6 +159,7 @@ MATRIX: dict[str, dict] = {
     "admin.assignments": {"auth": "manager"},
     "admin.create_assignment": {"auth": "manager"},
     "admin.settings": {"auth": "admin"},
+    "admin.dismiss_onboarding": {"auth": "admin"},
     "admin.audit_log": {"auth": "admin"},
     "admin.feedback": {"auth": "admin"},
     "admin.maturity": {"auth": "admin"},

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from leadthe import audit
 from leadthe.extensions import db
-from leadthe.models import AuditEvent, Organization, User
+from leadthe.models import AuditEvent, Organization, User, utcnow
 from leadthe.tenancy import scoped
 
 SETTINGS = ("require_2fa", "leaderboard_enabled")
@@ -14,6 +14,8 @@ AUDIT_PAGE = 50
 
 def update_company_settings(org: Organization, admin: User, values: dict) -> list[str]:
     changed = [name for name in SETTINGS if bool(values[name]) != bool(getattr(org, name))]
+    if org.twofa_decided_at is None:
+        org.twofa_decided_at = utcnow()  # saving the settings, changed or not, is the onboarding's 2FA decision
     for name in changed:
         setattr(org, name, bool(values[name]))
     if changed:

@@ -3,11 +3,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from leadthe.admin import admin_required, bp
+from leadthe.admin import onboarding
 from leadthe.admin.forms import CompanySettingsForm
 from leadthe.admin.services import AUDIT_PAGE, company_audit, update_company_settings
 from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render, render_form, see_other
+from leadthe.forms import EmptyForm
 from leadthe.models import User
 from leadthe.models.enums import UserStatus
 from leadthe.privacy.erasure import report_minor
@@ -68,3 +70,19 @@ def audit_log():
 def feedback():
     return render("admin/feedback.html", summary=feedback_summary(current_user.org_id),
                   comments=recent_comments(current_user.org_id))
+
+
+@bp.app_context_processor
+def _onboarding_context():
+    # the dashboard's include (core/_onboarding.html) asks for the checklist only when it renders
+    return {"onboarding_steps": onboarding.onboarding_steps}
+
+
+@bp.route("/onboarding/dismiss", methods=["POST"])
+@admin_required
+def dismiss_onboarding():
+    if EmptyForm().validate_on_submit():
+        onboarding.dismiss(current_user.organization)
+        db.session.flush()
+        flash(_("The checklist is hidden. Everything in it stays in the admin area."), "info")
+    return see_other(url_for("core.dashboard"))

@@ -71,5 +71,10 @@ class SecondFactorForm(FlaskForm):
     code = one_time_code_field(_l("6-digit code from your authenticator app"), required=True)
 
 
+class KeepAccountForm(FlaskForm):
+    """"Keep my account" after the password; people with two-step verification add their code."""
+    code = one_time_code_field(_l("6-digit code from your authenticator app, or a recovery code"), numeric=False)
+
+
 class RecoveryCodeLoginForm(FlaskForm):
     code = one_time_code_field(_l("Recovery code"), required=True, numeric=False)

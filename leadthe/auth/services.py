@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
+from leadthe.auth import drafts
 from leadthe.auth.passwords import burn_equal_time, check_password, hash_password
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
@@ -102,6 +103,7 @@ def confirm_email(user: User) -> None:
 class LoginResult:
     user: User | None
     error: str | None = None
+    refused: User | None = None  # the right password for an account that is not active
 
 
 GENERIC_LOGIN_ERROR = _l("That e-mail address and password don't match an account. Check both and try again.")
@@ -119,7 +121,7 @@ def authenticate(email: str, password: str) -> LoginResult:
         return LoginResult(None, str(GENERIC_LOGIN_ERROR))
     if not user.is_active:
         audit.record_apart("login.refused", subject=user, reason=user.status)
-        return LoginResult(None, str(_l("This account is not active. Please ask your company's LeadThe.AI admin.")))
+        return LoginResult(None, str(_l("This account is not active. Please ask your company's LeadThe.AI admin.")), refused=user)
     return LoginResult(user)
 
 
@@ -182,7 +184,9 @@ def begin_second_step(user: User, next_url: str) -> None:
     fingerprint of the password hash, so a password change in between voids it, and a nonce, so that
     two log-ins never share one.
     """
+    kept = drafts.take_for(user.id)
     session.clear()
+    drafts.put_back(kept)
     session[_PENDING_KEY] = _serializer("login-2fa").dumps(
         {"uid": user.id, "n": secrets.token_urlsafe(16), "ph": _fingerprint(user.password_hash)})
     session[_PENDING_KEY + "_next"] = next_url
@@ -221,3 +225,40 @@ def second_step_next(default: str) -> str:
 def end_second_step() -> None:
     session.pop(_PENDING_KEY, None)
     session.pop(_PENDING_KEY + "_next", None)
+
+
+# --- keeping an account whose deletion is in its grace period -------------------------------------------
+
+KEEP_MAX_AGE = 600  # seconds between the correct password and "Keep my account"
+_KEEP_KEY = "keep_account"
+
+
+def begin_keep_account(user: User, next_url: str) -> None:
+    """After the correct password for an account whose deletion is scheduled: remember, signed and for
+    10 minutes, who may cancel it (no session yet; a password change in between voids it)."""
+    session.clear()
+    session[_KEEP_KEY] = _serializer("keep-account").dumps({"uid": user.id, "ph": _fingerprint(user.password_hash)})
+    session[_KEEP_KEY + "_next"] = next_url
+
+
+def pending_keep_account() -> User | None:
+    token = session.get(_KEEP_KEY)
+    if not token:
+        return None
+    try:
+        data = _serializer("keep-account").loads(token, max_age=KEEP_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    user = scoped_get(User, data.get("uid"))
+    if user is None or data.get("ph") != _fingerprint(user.password_hash):
+        return None
+    return user
+
+
+def keep_account_next(default: str) -> str:
+    return safe_next(session.get(_KEEP_KEY + "_next"), default)
+
+
+def end_keep_account() -> None:
+    session.pop(_KEEP_KEY, None)
+    session.pop(_KEEP_KEY + "_next", None)

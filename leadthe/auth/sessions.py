@@ -17,6 +17,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from leadthe.auth import drafts
 from leadthe.consent.services import link_ledger_to_user
 from leadthe.database import SAFE_METHODS, write_transaction
 from leadthe.extensions import db, login_manager
@@ -26,6 +27,9 @@ from leadthe.tenancy import unscoped
 
 # Last-seen times are written at most this often, so reads stay reads.
 TOUCH_EVERY_SECONDS = 60
+# Requests that are no activity: the idle warning asking how long the session has left (its "Stay signed
+# in", auth.session_refresh, always counts).
+UNTOUCHED = frozenset({"auth.session_status"})
 
 
 def _hash(token: str) -> str:
@@ -33,8 +37,11 @@ def _hash(token: str) -> str:
 
 
 def start_session(user: User) -> UserSession:
-    """Sign ``user`` in with a brand-new session (no fixation: nothing of the old cookie survives)."""
+    """Sign ``user`` in with a brand-new session (no fixation: nothing of the old cookie survives but
+    the person's own kept form, see leadthe.auth.drafts)."""
+    kept = drafts.take_for(user.id)
     session.clear()
+    drafts.put_back(kept)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     record = UserSession(
@@ -109,9 +116,11 @@ def load_user_from_session(token: str) -> User | None:
     reason = _ended_because(record, now)
     if reason:
         g.session_ended = reason
+        g.session_ended_user = record.user_id if record is not None else None
         session.clear()
         return None
-    if (now - record.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
+    due = (now - record.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS or request.endpoint == "auth.session_refresh"
+    if due and request.endpoint not in UNTOUCHED:
         _touch(record, now)
     user = record.user
     user.session_token = token
@@ -130,3 +139,15 @@ def _touch(record: UserSession, now) -> None:
     else:
         record.last_seen_at = now
         record.user.last_seen_at = now
+
+
+def seconds_left(idle_only: bool = False) -> int | None:
+    """How long this browser's session has left before it ends: the idle timeout or the absolute lifetime,
+    whichever comes first (or the idle timeout alone)."""
+    record = g.get("user_session")
+    if record is None:
+        return None
+    end = record.last_seen_at + current_app.config["SESSION_IDLE"]
+    if not idle_only:
+        end = min(end, record.expires_at)
+    return max(0, int((end - utcnow()).total_seconds()))

@@ -1,22 +1,23 @@
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.account.security import is_new_device, must_set_up_2fa, notify_new_device
 from leadthe.auth import bp
-from leadthe.auth import services
+from leadthe.auth import drafts, services
 from leadthe.auth import twofactor
-from leadthe.auth.forms import ForgotPasswordForm, LoginForm, RecoveryCodeLoginForm, ResetPasswordForm, SecondFactorForm, SignupForm
+from leadthe.auth.forms import ForgotPasswordForm, KeepAccountForm, LoginForm, RecoveryCodeLoginForm, ResetPasswordForm, SecondFactorForm, SignupForm
 from leadthe.auth.passwords import personal_inputs
-from leadthe.auth.sessions import end_session, start_session
+from leadthe.auth.sessions import end_session, seconds_left, start_session
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render, render_form, see_other
 from leadthe.link_tokens import forget_token, park_token, parked_token
 from leadthe.net import client_ip, safe_next, user_agent
+from leadthe.privacy.erasure import cancel_erasure, scheduled_erasure
 
 
 def _posted_email() -> str:
@@ -39,7 +40,7 @@ def _audit_lockout(request_limit) -> None:
 def _after_login_url(user) -> str:
     if must_set_up_2fa(user):
         return url_for("account.twofa_setup")
-    return safe_next(request.args.get("next"), url_for("core.dashboard"))
+    return safe_next(request.args.get("next") or drafts.kept_page(), url_for("core.dashboard"))
 
 
 def _finish_login(user, **details) -> None:
@@ -117,11 +118,49 @@ def login():
             _finish_login(result.user)
             db.session.flush()
             return see_other(next_url)
+        if result.refused is not None and scheduled_erasure(result.refused) is not None:
+            # the right password during the deletion's grace period: offer to keep the account
+            services.begin_keep_account(result.refused, safe_next(request.args.get("next"), url_for("core.dashboard")))
+            return see_other(url_for("auth.keep_account"))
         error = result.error  # a refusal: rolled back; its audit event was written apart
     ended = {"idle": _("You were signed out after a while without activity. Please log in again."),
              "expired": _("Your session reached its maximum length. Please log in again."),
              "revoked": _("This session was signed out. Please log in again.")}.get(request.args.get("ended", ""))
-    return render_form("auth/login.html", form, block="login_form", invalid=bool(error), error=error, ended=ended)
+    return render_form("auth/login.html", form, block="login_form", invalid=bool(error), error=error, ended=ended,
+                       kept=drafts.pending())
+
+
+@bp.route("/login/keep-account", methods=["GET", "POST"])
+@limiter.limit("30 per minute;300 per day", methods=["POST"])
+@limiter.limit("10 per 15 minutes", key_func=_pending_account, methods=["POST"], deduct_when=_failed)
+def keep_account():
+    """The deletion's grace period: after the correct password (and the code, with two-step verification),
+    "Keep my account" cancels the deletion and signs the person in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.dashboard"))
+    user = services.pending_keep_account()
+    req = scheduled_erasure(user) if user is not None else None
+    if req is None:
+        services.end_keep_account()
+        flash(_("Your log-in took too long or was interrupted. Please log in again."), "info")
+        url = url_for("auth.login")
+        return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
+    form = KeepAccountForm()
+    error = None
+    if form.validate_on_submit():
+        used = twofactor.check_second_factor(user, form.code.data or "") if user.has_2fa else "password"
+        if used:
+            next_url = services.keep_account_next(url_for("core.dashboard"))
+            cancel_erasure(req)
+            services.end_keep_account()
+            _finish_login(user, second_factor=used, kept_account=True)
+            db.session.flush()
+            flash(_("Welcome back. Your account is kept: the deletion is cancelled."), "success")
+            return see_other(url_for("account.twofa_setup") if must_set_up_2fa(user) else next_url)
+        audit.record_apart("login.2fa_failed", subject=user)
+        error = _("That code is not valid, or it was already used. Wait for the next code and try again.")
+    return render_form("auth/keep_account.html", form, block="keep_form", invalid=bool(error), error=error,
+                       req=req, needs_code=user.has_2fa)
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
@@ -154,6 +193,32 @@ def login_2fa():
         error = (_("That recovery code is not valid, or it was already used.") if recovery else
                  _("That code is not valid, or it was already used. Wait for the next code and try again."))
     return render_form("auth/login_2fa.html", form, block="twofa_form", invalid=bool(error), error=error, recovery=recovery)
+
+
+@bp.app_context_processor
+def _session_context():
+    # base.html's <body data-session-left>: the idle warning (static/js/session.js) starts from it
+    return {"session_seconds_left": seconds_left}
+
+
+def _time_left():
+    response = jsonify(left=seconds_left(), idle=seconds_left(idle_only=True))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/session/status")
+@login_required
+def session_status():
+    """For the idle warning: the seconds the session has left. Not activity: it does not keep the session alive."""
+    return _time_left()
+
+
+@bp.route("/session/refresh", methods=["POST"])
+@login_required
+def session_refresh():
+    """"Stay signed in": a request like any other keeps the session alive (the CSRF check ran already)."""
+    return _time_left()
 
 
 @bp.route("/logout", methods=["POST"])

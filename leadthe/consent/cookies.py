@@ -30,7 +30,7 @@ YEAR = 365 * 24 * 3600
 def declaration() -> list[CookieSpec]:
     session_name = current_app.config["SESSION_COOKIE_NAME"]
     return [
-        CookieSpec(session_name, "essential", _("Keeps you signed in and protects forms against forgery (CSRF)."),
+        CookieSpec(session_name, "essential", _("Keeps you signed in and protects forms against forgery (CSRF). A form you send after the sign-in ended is kept in it until you log in again (at most two hours; never passwords or codes)."),
                    _("Until you close the browser; the sign-in itself ends after 30 minutes without activity."), None),
         CookieSpec("leadthe_consent", "essential", _("Remembers your cookie choices and an anonymous id for the consent record."),
                    _("12 months"), YEAR),

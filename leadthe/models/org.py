@@ -20,6 +20,10 @@ class Organization(Timestamped, Base):
     closed_at: Mapped[datetime | None]
     require_2fa: Mapped[bool] = mapped_column(default=False)
     leaderboard_enabled: Mapped[bool] = mapped_column(default=True)
+    # the new company's onboarding checklist (leadthe/admin/onboarding.py): when an admin first saved the
+    # company settings (the 2FA decision) and when the checklist was hidden
+    twofa_decided_at: Mapped[datetime | None]
+    onboarding_dismissed_at: Mapped[datetime | None]
 
 
 class Team(OrgOwned, Timestamped, Base):

@@ -25,7 +25,7 @@ from leadthe.models.enums import RequestStatus, Role, UserStatus
 from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.registry import SOURCES, personal_sources
 from leadthe.privacy.services import pseudonym, record_request, subject_clause
-from leadthe.tenancy import scoped_get
+from leadthe.tenancy import scoped_get, unscoped
 from leadthe.worker import enqueue_job
 
 HIDDEN_STATUSES = (UserStatus.ERASURE_PENDING, UserStatus.LOCKED, UserStatus.CLOSED)
@@ -87,6 +87,18 @@ def request_for_cancel_token(token: str) -> PrivacyRequest | None:
     if req is None or req.user_id != data.get("u") or req.status != RequestStatus.SCHEDULED:
         return None
     return req
+
+
+def scheduled_erasure(user: User) -> PrivacyRequest | None:
+    """The person's own deletion, still in its grace period (so they may cancel it), if there is one."""
+    if user.status != UserStatus.ERASURE_PENDING:
+        return None
+    return db.session.scalar(unscoped(
+        sa.select(PrivacyRequest)
+        .where(PrivacyRequest.user_id == user.id, PrivacyRequest.kind == "erasure", PrivacyRequest.self_service.is_(True),
+               PrivacyRequest.status == RequestStatus.SCHEDULED, PrivacyRequest.scheduled_for > utcnow())
+        .order_by(PrivacyRequest.id.desc()).limit(1),
+        reason="at log-in, before any company is known; limited to the person's own requests"))
 
 
 def cancel_erasure(req: PrivacyRequest) -> User:

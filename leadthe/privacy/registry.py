@@ -296,7 +296,8 @@ SOURCES: list[Source] = [
         retention="company_lifetime", erasure="none",
         why_not_personal="Company facts (name, settings); people are linked from their own rows.",
         columns={c: tech("company record") for c in (
-            "id", "name", "status", "closed_at", "require_2fa", "leaderboard_enabled", "created_at")},
+            "id", "name", "status", "closed_at", "require_2fa", "leaderboard_enabled", "created_at",
+            "twofa_decided_at", "onboarding_dismissed_at")},
     ),
     Source(
         "team", "Teams", None, purpose="A company's teams.", basis=None, retention="company_lifetime",
