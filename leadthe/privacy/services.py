@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -47,9 +48,9 @@ class HeldSource:
     retention: str
 
 
-def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
-    """Live row counts per category, one COUNT per declared source (a fixed number of queries)."""
-    counts = {}
+def row_counts(user: User) -> dict[str, int]:
+    """The person's rows per declared source, in one query (a UNION ALL of one COUNT per source)."""
+    counts = {source.table: 0 for source in personal_sources()}
     parts = [
         sa.select(sa.literal(source.table).label("t"), sa.func.count().label("n"))
         .select_from(_table(source.table))
@@ -58,6 +59,12 @@ def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
     ]
     for table, n in db.session.execute(sa.union_all(*parts)):
         counts[table] = n
+    return counts
+
+
+def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
+    """Live row counts per category and source, from one aggregate query."""
+    counts = row_counts(user)
     held: dict[str, list[HeldSource]] = {key: [] for key in CATEGORIES}
     for source in personal_sources():
         held[source.category].append(HeldSource(
@@ -65,6 +72,56 @@ def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
             LEGAL_BASES[source.basis], RETENTION_RULES[source.retention],
         ))
     return held
+
+
+# How a count of a source's rows reads in the summary ("12 lessons completed"); other sources read
+# "Your teams: 2".
+COUNT_WORDS = {
+    "enrollment": lambda n: ngettext("%(num)s course started", "%(num)s courses started", n),
+    "lesson_completion": lambda n: ngettext("%(num)s lesson completed", "%(num)s lessons completed", n),
+    "certificate": lambda n: ngettext("%(num)s certificate", "%(num)s certificates", n),
+    "quiz_attempt": lambda n: ngettext("%(num)s quiz attempt", "%(num)s quiz attempts", n),
+    "practice_answer": lambda n: ngettext("%(num)s practice answer", "%(num)s practice answers", n),
+    "maturity_result": lambda n: ngettext("%(num)s maturity self-assessment", "%(num)s maturity self-assessments", n),
+    "activity_day": lambda n: ngettext("%(num)s day of learning activity", "%(num)s days of learning activity", n),
+    "page_view": lambda n: ngettext("%(num)s page visit (analytics)", "%(num)s page visits (analytics)", n),
+    "user_session": lambda n: ngettext("%(num)s sign-in session", "%(num)s sign-in sessions", n),
+    "audit_event": lambda n: ngettext("%(num)s security event", "%(num)s security events", n),
+    "outbox_mail": lambda n: ngettext("%(num)s e-mail we sent you", "%(num)s e-mails we sent you", n),
+    "support_ticket": lambda n: ngettext("%(num)s support request", "%(num)s support requests", n),
+    "feedback": lambda n: ngettext("%(num)s feedback answer", "%(num)s feedback answers", n),
+    "privacy_request": lambda n: ngettext("%(num)s privacy request", "%(num)s privacy requests", n),
+    "data_export": lambda n: ngettext("%(num)s data export", "%(num)s data exports", n),
+    "consent_record": lambda n: ngettext("%(num)s cookie decision", "%(num)s cookie decisions", n),
+}
+
+
+@dataclass
+class HeldGroup:
+    """Sources of one category that share their legal basis and retention (said once for the group)."""
+    basis: str
+    retention: str
+    sources: list[HeldSource]
+
+
+def summary(held: dict[str, list[HeldSource]]) -> dict[str, list[str]]:
+    """Per category, the non-empty sources in words ("12 lessons completed"), largest first."""
+    out = {}
+    for key, sources in held.items():
+        present = sorted((s for s in sources if s.rows), key=lambda s: -s.rows)
+        out[key] = [COUNT_WORDS[s.table](s.rows) if s.table in COUNT_WORDS else f"{s.label}: {s.rows}" for s in present]
+    return out
+
+
+def grouped(held: dict[str, list[HeldSource]]) -> dict[str, list[HeldGroup]]:
+    """The registry for the full table, with the repeated legal basis and retention grouped."""
+    out = {}
+    for key, sources in held.items():
+        groups: dict[tuple[str, str], HeldGroup] = {}
+        for s in sources:
+            groups.setdefault((str(s.basis), str(s.retention)), HeldGroup(s.basis, s.retention, [])).sources.append(s)
+        out[key] = list(groups.values())
+    return out
 
 
 @dataclass
