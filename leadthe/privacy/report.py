@@ -8,10 +8,11 @@ the person's disk, not served by us.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
-from flask_babel import format_date, format_datetime, force_locale, get_locale, ngettext
+from babel.dates import format_date, format_time
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
@@ -113,9 +114,11 @@ a{color:var(--accent)}
 
 
 def _date(value) -> str:
+    """"6 December 2026, 09:40" in the person's language (Babel's patterns, UTC)."""
+    locale = str(get_locale() or "en")
     if isinstance(value, datetime):
-        return format_datetime(value, "medium")
-    return format_date(value, "long")
+        return f"{format_date(value.date(), 'long', locale=locale)}, {format_time(value, 'HH:mm', tzinfo=timezone.utc, locale=locale)}"
+    return format_date(value, "long", locale=locale)
 
 
 def _json_words(value) -> str:

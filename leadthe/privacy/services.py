@@ -98,10 +98,9 @@ COUNT_WORDS = {
 
 @dataclass
 class HeldGroup:
-    """Sources of one category that share their legal basis and retention (said once for the group)."""
+    """Sources of one category that share their legal basis (said once), by retention (said once each)."""
     basis: str
-    retention: str
-    sources: list[HeldSource]
+    by_retention: dict[str, list[HeldSource]]
 
 
 def summary(held: dict[str, list[HeldSource]]) -> dict[str, list[str]]:
@@ -117,9 +116,10 @@ def grouped(held: dict[str, list[HeldSource]]) -> dict[str, list[HeldGroup]]:
     """The registry for the full table, with the repeated legal basis and retention grouped."""
     out = {}
     for key, sources in held.items():
-        groups: dict[tuple[str, str], HeldGroup] = {}
+        groups: dict[str, HeldGroup] = {}
         for s in sources:
-            groups.setdefault((str(s.basis), str(s.retention)), HeldGroup(s.basis, s.retention, [])).sources.append(s)
+            group = groups.setdefault(str(s.basis), HeldGroup(s.basis, {}))
+            group.by_retention.setdefault(str(s.retention), []).append(s)
         out[key] = list(groups.values())
     return out
 
