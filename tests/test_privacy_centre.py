@@ -108,7 +108,7 @@ def test_centre_in_german_says_choices_and_counts_in_german(client, app, compani
     _learning(app, client, tmp_path)
     text = _text(client.get("/privacy").get_data(as_text=True))
     assert "Meine Daten herunterladen" in text and "2 Lektionen abgeschlossen" in text
-    assert "Rangliste: Sie werden angezeigt" in text and "Cookie-Einstellungen" in text
+    assert "Bestenliste: Sie werden angezeigt" in text and "Cookie-Einstellungen" in text
 
 
 # --- report.html ---------------------------------------------------------------------------------------

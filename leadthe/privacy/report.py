@@ -78,6 +78,8 @@ ROLE_WORDS = {"learner": _l("Learner"), "manager": _l("Manager"), "admin": _l("C
 USER_STATUS_WORDS = {"active": _l("Active"), "deactivated": _l("Deactivated"), "locked": _l("Locked"),
                      "erasure_pending": _l("Deletion scheduled"), "closed": _l("Closed")}
 LANGUAGE_WORDS = {"en": "English", "de": "Deutsch"}
+METHOD_WORDS = {"banner": _l("The cookie banner"), "settings": _l("Cookie settings"), "preferences": _l("Preferences"),
+                "browser_signal": _l("Browser privacy signal")}
 
 CSS = """
 :root{color-scheme:light;--ink:#1b1f24;--muted:#57606a;--line:#d0d7de;--accent:#0b5cad}
@@ -155,6 +157,7 @@ def _words(table: str, column: str, value, row) -> str:
         ("user_account", "status"): lambda v: str(USER_STATUS_WORDS.get(v, v)),
         ("activity_day", "seconds"): lambda v: ngettext("%(num)s minute", "%(num)s minutes", round((v or 0) / 60)),
         ("quiz_attempt", "score"): lambda v: f"{v} %",
+        ("consent_record", "method"): lambda v: str(METHOD_WORDS.get(v, v)),
     }
     if value is not None and (table, column) in special:
         return special[(table, column)](value)
@@ -194,47 +197,54 @@ def _records(source, user_id: int):
     return heads, db.session.execute(stmt).mappings()
 
 
+def _e(value) -> str:
+    return str(escape(value))
+
+
 def _write_source(out, source, user_id: int, n: int) -> None:
-    e = lambda v: str(escape(v))  # noqa: E731
-    out.write(f"<h3 id='{e(source.table)}'>{e(source.label)}</h3>")
-    out.write(f"<p class='meta'>{e(ngettext('%(num)s record', '%(num)s records', n))}. {e(source.purpose)}</p>")
+    records = ngettext("%(num)s record", "%(num)s records", n)
+    out.write(f"<h3 id='{_e(source.table)}'>{_e(source.label)}</h3>")
+    out.write(f"<p class='meta'>{_e(records)}. {_e(source.purpose)}</p>")
     if not n:
         return
     heads, rows = _records(source, user_id)
     for row in rows:
-        items = "".join(f"<dt>{e(label)}</dt><dd>{e(_words(source.table, key, row[key], row))}</dd>" for key, label in heads)
+        items = "".join(f"<dt>{_e(label)}</dt><dd>{_e(_words(source.table, key, row[key], row))}</dd>" for key, label in heads)
         out.write(f"<div class='record'><dl>{items}</dl></div>")
     if n > HTML_ROWS:
-        out.write(f"<p class='note'>{e(_('The first %(shown)s are shown here; all %(num)s are in the CSV files.', shown=HTML_ROWS, num=n))}</p>")
+        more = _("The first %(shown)s are shown here; all %(num)s are in the CSV files.", shown=HTML_ROWS, num=n)
+        out.write(f"<p class='note'>{_e(more)}</p>")
 
 
 def _write_title(out, user, sources, counts, generated: datetime) -> None:
-    e = lambda v: str(escape(v))  # noqa: E731
-    out.write(f"<section class='title'><h1>{e(_('Your data at LeadThe.AI'))}</h1><dl>")
-    out.write(f"<dt>{e(_('For'))}</dt><dd>{e(user.name)}<br>{e(user.email)}</dd>")
-    out.write(f"<dt>{e(_('Prepared'))}</dt><dd>{e(_date(generated))} (UTC)</dd></dl>")
-    out.write(f"<h2 class='contents-h'>{e(_('What is inside'))}</h2><ul class='contents'>")
-    for category, title in CATEGORIES.items():
+    title, for_, prepared, inside = _("Your data at LeadThe.AI"), _("For"), _("Prepared"), _("What is inside")
+    left_out = _("This report shows your data in words, for reading and printing. It leaves out record numbers, links "
+                 "between records and technical bookkeeping, and it never contains secrets such as your password (we "
+                 "keep only a one-way fingerprint of it) or the key of your two-step verification. The same data, "
+                 "complete and machine-readable, is in export.json and in the csv folder of this download.")
+    out.write(f"<section class='title'><h1>{_e(title)}</h1><dl>")
+    out.write(f"<dt>{_e(for_)}</dt><dd>{_e(user.name)}<br>{_e(user.email)}</dd>")
+    out.write(f"<dt>{_e(prepared)}</dt><dd>{_e(_date(generated))} (UTC)</dd></dl>")
+    out.write(f"<h2 class='contents-h'>{_e(inside)}</h2><ul class='contents'>")
+    for category, name in CATEGORIES.items():
         total = sum(counts[s.table] for s in sources if s.category == category)
-        out.write(f"<li><a href='#cat-{e(category)}'>{e(title)}</a>: {e(ngettext('%(num)s record', '%(num)s records', total))}</li>")
-    out.write("</ul>")
-    out.write(f"<p class='note'>{e(_('This report shows your data in words, for reading and printing. It leaves out record numbers, links between records and technical bookkeeping, and it never contains secrets such as your password (we keep only a one-way fingerprint of it) or the key of your two-step verification. The same data, complete and machine-readable, is in export.json and in the csv folder of this download.'))}</p>")
-    out.write(f"<p class='meta'>{e(_('Times are in UTC.'))}</p></section>")
+        records = ngettext("%(num)s record", "%(num)s records", total)
+        out.write(f"<li><a href='#cat-{_e(category)}'>{_e(name)}</a>: {_e(records)}</li>")
+    out.write(f"</ul><p class='note'>{_e(left_out)}</p></section>")
 
 
 def write_report(out, user, sources, counts, generated: datetime) -> None:
     """Write report.html for ``user`` into the text stream ``out``, in their interface language."""
     with force_locale(user.locale or "en"):
-        lang = str(get_locale() or "en")
-        e = lambda v: str(escape(v))  # noqa: E731
-        out.write(f"<!doctype html><html lang='{e(lang)}'><head><meta charset='utf-8'>"
+        lang, title, basis, kept = str(get_locale() or "en"), _("Your data at LeadThe.AI"), _("Legal basis:"), _("Kept:")
+        out.write(f"<!doctype html><html lang='{_e(lang)}'><head><meta charset='utf-8'>"
                   "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-                  f"<title>{e(_('Your data at LeadThe.AI'))}</title><style>{CSS}</style></head><body><main>")
+                  f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>")
         _write_title(out, user, sources, counts, generated)
-        for category, title in CATEGORIES.items():
-            out.write(f"<h2 id='cat-{e(category)}'>{e(title)}</h2>")
+        for category, name in CATEGORIES.items():
+            out.write(f"<h2 id='cat-{_e(category)}'>{_e(name)}</h2>")
             for source in (s for s in sources if s.category == category):
                 _write_source(out, source, user.id, counts[source.table])
-                out.write(f"<p class='meta'>{e(_('Legal basis:'))} {e(LEGAL_BASES[source.basis])} "
-                          f"{e(_('Kept:'))} {e(RETENTION_RULES[source.retention])}</p>")
+                out.write(f"<p class='meta'>{_e(basis)} {_e(LEGAL_BASES[source.basis])} "
+                          f"{_e(kept)} {_e(RETENTION_RULES[source.retention])}</p>")
         out.write("</main></body></html>")
