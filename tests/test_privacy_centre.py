@@ -267,3 +267,50 @@ def test_an_objection_in_privacy_choices_turns_the_switch_off_everywhere(client,
     post_form(client, "/privacy/processing", {"object_analytics": "y"})
     assert not _analytics_checked(client.get("/account/preferences").get_data(as_text=True), "analytics")
     assert not _analytics_checked(client.get("/consent").get_data(as_text=True), "c-analytics")
+
+
+# --- the policies: date, sessions, German beside the authoritative English -------------------------------
+
+def test_policy_says_when_it_was_updated_and_when_sessions_end(client, app):
+    html = _text(client.get("/privacy/policy").get_data(as_text=True))
+    assert re.search(r"Last updated: \d{1,2} November 2026", html)
+    assert "signed out after 30 minutes without activity, and after 12 hours at the latest" in html
+    app.config["SESSION_IDLE"] = app.config["SESSION_IDLE"] * 2
+    try:
+        assert "after 1 hour without activity" in _text(client.get("/privacy/policy").get_data(as_text=True))
+    finally:
+        app.config["SESSION_IDLE"] = app.config["SESSION_IDLE"] / 2
+    assert "Information we collect" in html and "authoritative" not in html  # English: no translation notice
+
+
+def test_policies_in_german_say_the_english_version_is_authoritative(client):
+    german = {"Accept-Language": "de"}
+    for url, heading, phrase in (("/privacy/policy", "Datenschutzerklärung", "Welche Daten wir erheben"),
+                                 ("/legal/cookies", "Cookie-Richtlinie", "Notwendige Cookies"),
+                                 ("/legal/terms", "Nutzungsbedingungen", "Zulässige Nutzung")):
+        html = client.get(url, headers=german).get_data(as_text=True)
+        text = _text(html)
+        assert f"<h1>{heading}</h1>" in html and phrase in text, url
+        assert "Die englische Fassung ist maßgeblich" in text and "Zuletzt aktualisiert:" in text
+        english = client.get(url + "?lang=en", headers=german).get_data(as_text=True)
+        assert 'lang="en"' in english and phrase not in english and "maßgebliche englische Fassung" in english
+    assert "Sie werden nach 30 Minuten ohne Aktivität abgemeldet" in _text(client.get("/privacy/policy", headers=german).get_data(as_text=True))
+    assert "Nutzungsbedingungen" not in client.get("/legal/terms").get_data(as_text=True).split("<main")[1].split("<footer")[0]
+
+
+def test_the_german_policy_is_a_translation_of_the_current_version_only(client, app):
+    from datetime import timedelta
+
+    from leadthe.legal import services
+    from leadthe.models import utcnow
+
+    client.get("/privacy/policy")  # version 1 exists
+    with app.app_context():
+        staff = make_user(app, None, email="dpo@leadthe.example", role="dpo")
+        services.publish("privacy", title="Privacy policy", body="Version two text.", summary="Shorter.",
+                         effective_at=utcnow() - timedelta(minutes=1), material=False, categories_changed=False,
+                         staff_user=db.session.get(User, staff.id))
+        db.session.commit()
+    html = client.get("/privacy/policy", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Version two text." in html and "Welche Daten wir erheben" not in html  # no stale translation
+    assert "Welche Daten wir erheben" in client.get("/legal/privacy/1", headers={"Accept-Language": "de"}).get_data(as_text=True)

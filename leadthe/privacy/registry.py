@@ -404,6 +404,12 @@ SOURCES += [
             "categories_changed", "published_by_id", "created_at")},
     ),
     Source(
+        "policy_translation", "Policy translations", None, purpose="A policy version in another language (English stays authoritative).",
+        basis=None, retention="company_lifetime", erasure="none", why_not_personal="Published documents.",
+        columns={c: tech("policy document") for c in (
+            "id", "document_id", "locale", "title", "body_md", "body_html", "created_at")},
+    ),
+    Source(
         "policy_notice", "Policy change mailings", None, purpose="Progress of mailing a policy change.", basis=None,
         retention="company_lifetime", erasure="none", why_not_personal="A cursor (a record id) and counts.",
         columns={c: tech("mailing progress") for c in ("document_id", "last_user_id", "mailed", "finished_at")},
