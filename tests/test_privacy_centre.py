@@ -183,6 +183,10 @@ def test_every_audit_action_choice_request_kind_and_status_has_words():
     assert {"email.verified", "profile.updated", "password.reset", "staff.access_granted"} <= actions
     assert sorted(actions - set(EVENT_LABELS)) == []
     assert set(CHOICES) <= set(labels.CHOICE_LABELS) and set(CHOICES) <= set(labels.CHOICE_STATES)
+    from leadthe.privacy.registry import personal_sources
+    from leadthe.privacy.services import COUNT_WORDS
+
+    assert [s.table for s in personal_sources() if s.table not in COUNT_WORDS] == []  # the summary's words
     migration = (ROOT / "migrations" / "versions" / "0010_value_checks.py").read_text()
     kinds = ast.literal_eval(re.search(r'"kind": (\([^)]*\))', migration).group(1))
     statuses = ast.literal_eval(re.search(r'"privacy_request": \{.*?"status": (\([^)]*\))', migration, re.S).group(1))

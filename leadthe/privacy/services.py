@@ -77,6 +77,21 @@ def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
 # How a count of a source's rows reads in the summary ("12 lessons completed"); other sources read
 # "Your teams: 2".
 COUNT_WORDS = {
+    "user_account": lambda n: _("your profile and log-in"),
+    "user_preference": lambda n: _("your display and e-mail preferences"),
+    "team_membership": lambda n: ngettext("%(num)s team", "%(num)s teams", n),
+    "recovery_code": lambda n: ngettext("%(num)s recovery code", "%(num)s recovery codes", n),
+    "invitation": lambda n: ngettext("%(num)s invitation", "%(num)s invitations", n),
+    "import_batch": lambda n: ngettext("%(num)s import file you checked", "%(num)s import files you checked", n),
+    "privacy_settings": lambda n: _("your processing choices"),
+    "policy_acknowledgement": lambda n: ngettext("%(num)s policy change acknowledged", "%(num)s policy changes acknowledged", n),
+    "search_query": lambda n: ngettext("%(num)s search", "%(num)s searches", n),
+    "quiz_response": lambda n: ngettext("%(num)s quiz answer", "%(num)s quiz answers", n),
+    "assignment": lambda n: ngettext("%(num)s course assigned to you", "%(num)s courses assigned to you", n),
+    "support_message": lambda n: ngettext("%(num)s support message", "%(num)s support messages", n),
+    "progress_mail": lambda n: ngettext("%(num)s progress e-mail", "%(num)s progress e-mails", n),
+    "staff_access_grant": lambda n: ngettext("%(num)s time LeadThe.AI staff opened your data",
+                                             "%(num)s times LeadThe.AI staff opened your data", n),
     "enrollment": lambda n: ngettext("%(num)s course started", "%(num)s courses started", n),
     "lesson_completion": lambda n: ngettext("%(num)s lesson completed", "%(num)s lessons completed", n),
     "certificate": lambda n: ngettext("%(num)s certificate", "%(num)s certificates", n),
@@ -107,8 +122,8 @@ def summary(held: dict[str, list[HeldSource]]) -> dict[str, list[str]]:
     """Per category, the non-empty sources in words ("12 lessons completed"), largest first."""
     out = {}
     for key, sources in held.items():
-        present = sorted((s for s in sources if s.rows), key=lambda s: -s.rows)
-        out[key] = [COUNT_WORDS[s.table](s.rows) if s.table in COUNT_WORDS else f"{s.label}: {s.rows}" for s in present]
+        present = [s for s in sources if s.rows]  # in the registry's order: the account first, then the rest
+        out[key] = [COUNT_WORDS[s.table](s.rows) for s in present]
     return out
 
 
