@@ -258,7 +258,7 @@ SOURCES: list[Source] = [
         purpose=_l("Which courses you started, where to resume, and when you completed them; shown to you and in your company's progress reports."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "user_id": tech("you"), "course_id": tech("the course"),
-                 "last_lesson_id": Col("the lesson you were last on (to resume)"),
+                 "last_lesson_id": Col("the lesson you were last on (to resume)", internal=True),
                  "last_seen_at": Col("when you last opened the course"),
                  "completed_at": Col("when you completed the course"), "created_at": Col("when you started the course")},
     ),

@@ -208,8 +208,9 @@ def _write_source(out, source, user_id: int, n: int) -> None:
     if not n:
         return
     heads, rows = _records(source, user_id)
-    for row in rows:
-        items = "".join(f"<dt>{_e(label)}</dt><dd>{_e(_words(source.table, key, row[key], row))}</dd>" for key, label in heads)
+    for row in rows:  # an empty value is left out: the record says what there is
+        items = "".join(f"<dt>{_e(label)}</dt><dd>{_e(_words(source.table, key, row[key], row))}</dd>"
+                        for key, label in heads if row[key] is not None and row[key] != "")
         out.write(f"<div class='record'><dl>{items}</dl></div>")
     if n > HTML_ROWS:
         more = _("The first %(shown)s are shown here; all %(num)s are in the CSV files.", shown=HTML_ROWS, num=n)
@@ -243,8 +244,15 @@ def write_report(out, user, sources, counts, generated: datetime) -> None:
         _write_title(out, user, sources, counts, generated)
         for category, name in CATEGORIES.items():
             out.write(f"<h2 id='cat-{_e(category)}'>{_e(name)}</h2>")
+            empty = []
             for source in (s for s in sources if s.category == category):
+                if not counts[source.table]:
+                    empty.append(str(source.label))
+                    continue
                 _write_source(out, source, user.id, counts[source.table])
                 out.write(f"<p class='meta'>{_e(basis)} {_e(LEGAL_BASES[source.basis])} "
                           f"{_e(kept)} {_e(RETENTION_RULES[source.retention])}</p>")
+            if empty:
+                nothing = _("Nothing stored about you of these kinds: %(kinds)s.", kinds=", ".join(empty))
+                out.write(f"<p class='meta'>{_e(nothing)}</p>")
         out.write("</main></body></html>")
