@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import force_locale, ngettext
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -17,7 +17,8 @@ from leadthe.mail import queue_mail
 from leadthe.net import absolute_url
 from leadthe.models import PrivacyRequest, PrivacySettings, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import Role, UserStatus
-from leadthe.models.privacy import DUE_DAYS
+from leadthe.models.privacy import DUE_DAYS, REQUEST_KINDS
+from leadthe.privacy import labels
 from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
 
 CHOICES = ("restrict_processing", "object_analytics", "object_leaderboard", "object_recommendations", "do_not_sell_share")
@@ -241,8 +242,10 @@ def requests_of(user: User) -> list[PrivacyRequest]:
 def notify_dpo(req: PrivacyRequest) -> None:
     """Tell the privacy team a request waits in the queue (no personal details in the mail)."""
     db.session.flush()  # the request needs its id for the link
-    queue_mail(current_app.config.get("DPO_EMAIL", "dpo@leadthe.ai"), f"New privacy request #{req.id} ({req.kind})",
-               "dpo_new_request", kind="privacy_staff", request=req,
+    with force_locale("en"):  # staff mail is English, like every mail for now
+        subject = f"New privacy request #{req.id} ({REQUEST_KINDS.get(req.kind, req.kind)})"
+    queue_mail(current_app.config.get("DPO_EMAIL", "dpo@leadthe.ai"), subject,
+               "dpo_new_request", kind="privacy_staff", request=req, request_kind=REQUEST_KINDS.get(req.kind, req.kind),
                link=absolute_url("staff.privacy_request", request_id=req.id))
 
 
@@ -251,4 +254,5 @@ def answer_request(req: PrivacyRequest, staff_user: User, response: str, outcome
     audit.record("privacy.request_answered", actor=staff_user, subject=req.user, request_id=req.id, outcome=outcome)
     if req.user is not None:
         queue_mail(req.user.email, f"Your privacy request #{req.id} has been answered", "request_answered",
-                   kind="privacy", user=req.user, name=req.user.first_name, request=req)
+                   kind="privacy", user=req.user, name=req.user.first_name, request=req,
+                   request_kind=REQUEST_KINDS.get(req.kind, req.kind), outcome=labels.REQUEST_STATUSES.get(outcome, outcome))
