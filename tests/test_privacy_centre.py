@@ -242,7 +242,7 @@ def test_the_analytics_switch_in_preferences_is_the_one_of_cookie_settings_and_p
     login(client, a.learner.email)
     prefs = client.get("/account/preferences").get_data(as_text=True)
     assert not _analytics_checked(prefs, "analytics")
-    base = {"language": "en", "theme": "system", "density": "comfortable"}
+    base = {"language": "en", "theme": "system", "density": "comfortable", "analytics_switch": "1"}
     assert post_form(client, "/account/preferences", {**base, "analytics": "y"}).status_code == 303
     consent = client.get("/consent").get_data(as_text=True)
     assert _analytics_checked(consent, "c-analytics") and "analytics <strong>on</strong>" in consent
@@ -266,8 +266,11 @@ def test_the_analytics_switch_in_preferences_is_the_one_of_cookie_settings_and_p
 def test_an_objection_in_privacy_choices_turns_the_switch_off_everywhere(client, app, companies):
     a, _ = companies
     login(client, a.learner.email)
-    base = {"language": "en", "theme": "system", "density": "comfortable"}
+    base = {"language": "en", "theme": "system", "density": "comfortable", "analytics_switch": "1"}
     post_form(client, "/account/preferences", {**base, "analytics": "y"})
+    # a client posting only the contract's fields (no switch on its page) leaves the choice alone
+    post_form(client, "/account/preferences", {"language": "en", "theme": "dark", "density": "comfortable"})
+    assert _analytics_checked(client.get("/consent").get_data(as_text=True), "c-analytics")
     post_form(client, "/privacy/processing", {"object_analytics": "y"})
     assert not _analytics_checked(client.get("/account/preferences").get_data(as_text=True), "analytics")
     assert not _analytics_checked(client.get("/consent").get_data(as_text=True), "c-analytics")

@@ -92,7 +92,8 @@ def preferences():
             refresh()  # the confirmation in the language just chosen
             flash(str(_l("Your preferences are saved.")), "success")
             response = see_other(url_for("account.preferences"))
-            if form.analytics.data != analytics_allowed(current_user):
+            # only where the page showed the switch: a client posting the contract's fields leaves it alone
+            if "analytics_switch" in request.form and form.analytics.data != analytics_allowed(current_user):
                 choose_analytics(current_user, form.analytics.data, method="preferences")
                 db.session.flush()
                 write_consent_cookies(response)
