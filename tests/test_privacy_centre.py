@@ -321,3 +321,20 @@ def test_the_german_policy_is_a_translation_of_the_current_version_only(client, 
     html = client.get("/privacy/policy", headers={"Accept-Language": "de"}).get_data(as_text=True)
     assert "Version two text." in html and "Welche Daten wir erheben" not in html  # no stale translation
     assert "Welche Daten wir erheben" in client.get("/legal/privacy/1", headers={"Accept-Language": "de"}).get_data(as_text=True)
+
+
+def test_staff_publish_a_version_with_its_german_translation(client, app):
+    from leadthe.models import utcnow
+    from tests.conftest import login_with_code, make_staff
+
+    staff = make_staff(app, email="legal@leadthe.example")
+    s = app.test_client()
+    login_with_code(s, app, staff)
+    assert "German translation" in s.get("/staff/policies?kind=terms").get_data(as_text=True)
+    response = post_form(s, "/staff/policies", {"kind": "terms", "title": "Terms of use", "summary": "Shorter.",
+                                                "body": "## Use\n\nBe kind.", "body_de": "## Nutzung\n\nSeien Sie freundlich.",
+                                                "effective": utcnow().date().isoformat()}, page="/staff/policies")
+    assert response.status_code == 303
+    german = _text(client.get("/legal/terms", headers={"Accept-Language": "de"}).get_data(as_text=True))
+    assert "Seien Sie freundlich." in german and "Die englische Fassung ist maßgeblich" in german
+    assert "Be kind." in _text(client.get("/legal/terms").get_data(as_text=True))

@@ -211,13 +211,18 @@ def changes(old: PolicyDocument, new: PolicyDocument) -> list[tuple[str, str]]:
 
 
 def publish(kind: str, *, title: str, body: str, summary: str, effective_at: datetime, material: bool,
-            categories_changed: bool, staff_user) -> PolicyDocument:
+            categories_changed: bool, staff_user, translations: dict[str, str] | None = None) -> PolicyDocument:
     latest = db.session.scalar(sa.select(sa.func.max(PolicyDocument.version)).where(PolicyDocument.kind == kind)) or 0
     doc = PolicyDocument(kind=kind, version=latest + 1, title=title, body_md=body, body_html=render_policy(body),
                          summary=summary, effective_at=effective_at, material=material,
                          categories_changed=categories_changed and kind == "privacy", published_by_id=staff_user.id)
     db.session.add(doc)
     db.session.flush()
+    for locale, text in (translations or {}).items():
+        if locale in TRANSLATED and text.strip():
+            with force_locale(locale):
+                db.session.add(PolicyTranslation(document_id=doc.id, locale=locale, title=str(KINDS[kind]), body_md=text,
+                                                 body_html=render_policy(text)))
     audit.record("policy.published", actor=staff_user, kind=kind, version=doc.version, material=material)
     if material:
         db.session.add(PolicyNotice(document_id=doc.id))
