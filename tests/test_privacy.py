@@ -525,6 +525,8 @@ def test_request_goes_to_the_dpo_queue_sorted_by_due_date_and_is_answered(app, c
     assert answered.status_code == 303
     mail = outbox(app, kind="privacy")[-1]
     assert mail.to_addr == a.learner.email and "We hold your profile" in mail.body_text
+    assert "(A question about my data, completed):" in mail.body_text  # the kind and outcome in words
+    assert "A question about my data" in queue and ">question<" not in queue and ">open<" not in queue
     assert "We hold your profile" in learner.get("/privacy/requests").get_data(as_text=True)
 
 

@@ -136,7 +136,7 @@ def test_staff_need_a_recorded_reason_and_the_grant_expires_after_an_hour(app, c
     admin = app.test_client()
     login(admin, a.admin.email)
     audit_page = admin.get("/admin/audit").get_data(as_text=True)
-    assert "staff.access_granted" in audit_page and "Certificate missing" in audit_page and "#42" in audit_page
+    assert "LeadThe.AI staff opened the account" in audit_page and "staff.access_granted" not in audit_page and "Certificate missing" in audit_page and "#42" in audit_page
     # an hour later the data is hidden again
     later = utcnow() + timedelta(hours=1, minutes=1)
     with mock.patch("leadthe.support.services.utcnow", return_value=later):

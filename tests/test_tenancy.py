@@ -191,6 +191,7 @@ CORE_SQL_ALLOWED = {
     "leadthe/legal/services.py": "platform-wide policy documents, written through write_transaction",
     "leadthe/privacy/services.py": "the privacy centre counts one person's rows, table by table from the registry",
     "leadthe/privacy/export.py": "the export job (worker) reads one person's rows from the registry; the download mark through write_transaction",
+    "leadthe/privacy/report.py": "the export job (worker) reads one person's rows from the registry for report.html, with the titles of the courses and lessons they point at",
     "leadthe/privacy/erasure.py": "the erasure job (worker) deletes one person's rows from the registry; SQLite's WAL checkpoint",
     "leadthe/privacy/key_rotation.py": "the key rotation command (CLI) re-encrypts every company's rows",
     "leadthe/scale.py": "the benchmark data generator (CLI)",

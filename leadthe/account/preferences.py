@@ -13,7 +13,7 @@ from leadthe.forms import FlaskForm, choices
 
 from leadthe.account import bp
 from leadthe.consent.cookies import set_declared_cookie
-from leadthe.consent.services import PREFS_COOKIE, current_consent
+from leadthe.consent.services import PREFS_COOKIE, analytics_allowed, choose_analytics, current_consent, write_consent_cookies
 from leadthe.extensions import db
 from leadthe.htmx import render_form, see_other
 from leadthe.models.consent import UserPreference
@@ -34,6 +34,8 @@ class PreferencesForm(FlaskForm):
     email_progress = BooleanField(_l("E-mails about my learning progress"))
     email_product = BooleanField(_l("E-mails about new courses and features"))
     email_digest = BooleanField(_l("Managers: a weekly digest of my teams' progress"))
+    # the same switch as Cookie settings and Privacy -> choices (leadthe.consent.services.choose_analytics)
+    analytics = BooleanField(_l("Usage analytics: count my visits to help improve LeadThe.AI"))
 
 
 def _cookie_prefs() -> dict:
@@ -71,8 +73,9 @@ def ui_preferences() -> dict:
 @bp.route("/preferences", methods=["GET", "POST"])
 def preferences():
     prefs = ui_preferences()
-    form = PreferencesForm(data={**prefs, "language": prefs["language"] or _best_language()})
     signed_in = current_user.is_authenticated
+    form = PreferencesForm(data={**prefs, "language": prefs["language"] or _best_language(),
+                                 "analytics": analytics_allowed(current_user)})
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in ("theme", "density", "low_data")}
         if signed_in:
@@ -88,7 +91,13 @@ def preferences():
             g.pop("ui_prefs", None)
             refresh()  # the confirmation in the language just chosen
             flash(str(_l("Your preferences are saved.")), "success")
-            return see_other(url_for("account.preferences"))
+            response = see_other(url_for("account.preferences"))
+            # only where the page showed the switch: a client posting the contract's fields leaves it alone
+            if "analytics_switch" in request.form and form.analytics.data != analytics_allowed(current_user):
+                choose_analytics(current_user, form.analytics.data, method="preferences")
+                db.session.flush()
+                write_consent_cookies(response)
+            return response
         consent = current_consent()
         if not consent.preferences:
             flash(str(_l("To remember these without an account, allow preference cookies first.")), "info")

@@ -201,7 +201,7 @@ def recent_events(user: User, limit: int = RECENT_EVENTS) -> list[EventView]:
     )
     events = []
     for event in rows:
-        text = str(EVENT_WORDS.get(event.action) or event.action.replace(".", ": ").replace("_", " ").capitalize())
+        text = str(EVENT_WORDS.get(event.action) or audit.event_label(event.action))
         if event.actor_id not in (None, user.id):
             text += " " + str(_l("(by someone at your company or LeadThe.AI)"))
         events.append(EventView(event.created_at, text,

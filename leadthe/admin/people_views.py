@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from leadthe.admin import bp, people
@@ -231,5 +232,5 @@ def users_import_apply(batch_id):
         flash(str(exc), "error")
         return see_other(url_for("admin.users_import"))
     db.session.flush()
-    flash(_("%(n)s invitations sent.", n=count), "success")
+    flash(ngettext("%(num)s invitation sent.", "%(num)s invitations sent.", count), "success")
     return see_other(url_for("admin.invitations"))

@@ -2,6 +2,7 @@ from flask import abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from leadthe import audit
 from leadthe.admin import admin_required, bp
 from leadthe.admin import onboarding
 from leadthe.admin.forms import CompanySettingsForm
@@ -62,7 +63,8 @@ def audit_log():
     """The company's security events, newest first: sign-ins, role changes, exports, staff access..."""
     page = page_arg()
     events, total = company_audit(current_user.org_id, page)
-    return render("admin/audit.html", events=events, total=total, page=page, per_page=AUDIT_PAGE)
+    return render("admin/audit.html", events=events, total=total, page=page, per_page=AUDIT_PAGE,
+                  event_label=audit.event_label, details_in_words=audit.details_in_words)
 
 
 @bp.route("/feedback")

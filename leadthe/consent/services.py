@@ -12,6 +12,7 @@ from leadthe.consent.cookies import delete_declared_cookie, revision, set_declar
 from leadthe.extensions import db
 from leadthe.legal.services import consent_policy_version, current_policy
 from leadthe.models.consent import ConsentRecord
+from leadthe.privacy.services import CHOICES, settings_for, update_choices
 from leadthe.privacy.services import may_record_analytics as person_allows
 
 CONSENT_COOKIE = "leadthe_consent"
@@ -125,3 +126,32 @@ def may_record_analytics(user=None) -> bool:
     if user is not None and getattr(user, "is_authenticated", False):
         return person_allows(user)
     return True
+
+
+# --- the analytics choice: one value, shown and changed in three places ------------------------------------
+# Cookie settings, Privacy -> choices and Preferences show the same thing: whether usage analytics are
+# recorded for this person. It is stored where the law puts it: the browser's consent (the consent ledger
+# and cookie) and, for an account, the objection to analytics. Reading goes through ``analytics_allowed``
+# and every switch writes through ``choose_analytics``, which keeps both in step.
+
+def analytics_allowed(user=None) -> bool:
+    """Whether analytics are on for this visitor or person: consented here and not objected to."""
+    if not analytics_consented():
+        return False
+    if user is not None and getattr(user, "is_authenticated", False):
+        return not settings_for(user.id).object_analytics
+    return True
+
+
+def choose_analytics(user, allowed: bool, *, method: str, preferences: bool | None = None) -> None:
+    """Switch analytics on or off for this browser and, when signed in, for the account. The caller writes
+    the consent cookies into its response (``write_consent_cookies``)."""
+    consent = current_consent()
+    keep_prefs = consent.preferences if preferences is None else preferences
+    if not consent.decided or consent.analytics != allowed or keep_prefs != consent.preferences:
+        record_decision(analytics=allowed, preferences=keep_prefs, method=method, user=user)
+    if user is not None and getattr(user, "is_authenticated", False):
+        settings = settings_for(user.id)
+        if settings.object_analytics == allowed:  # objecting while allowing (or the reverse): bring in step
+            choices = {name: getattr(settings, name) for name in CHOICES}
+            update_choices(user, {**choices, "object_analytics": not allowed})

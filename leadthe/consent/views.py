@@ -4,7 +4,8 @@ from flask_babel import gettext as _
 
 from leadthe.consent import bp
 from leadthe.consent.cookies import declaration
-from leadthe.consent.services import browser_signal, current_consent, record_decision, write_consent_cookies
+from leadthe.consent.services import (analytics_allowed, browser_signal, choose_analytics, current_consent, record_decision,
+                                      write_consent_cookies)
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render, see_other
@@ -24,7 +25,10 @@ def consent():
             analytics = request.form.get("analytics") == "on"
             preferences = request.form.get("preferences") == "on"
         method = "banner" if request.form.get("source") == "banner" else "settings"
-        record_decision(analytics=analytics, preferences=preferences, method=method, user=current_user)
+        if method == "settings":  # the same analytics switch as Preferences and Privacy -> choices
+            choose_analytics(current_user, analytics, method=method, preferences=preferences)
+        else:
+            record_decision(analytics=analytics, preferences=preferences, method=method, user=current_user)
         db.session.flush()
         if is_htmx() and method == "banner":
             response = make_response("")  # htmx swaps the banner away (an empty 200; htmx 2 ignores 204)
@@ -35,4 +39,4 @@ def consent():
         write_consent_cookies(response)
         return response
     return render("consent/settings.html", cookies=declaration(), consent=current_consent(),
-                           signal=browser_signal(), form=form)
+                  analytics_on=analytics_allowed(current_user), signal=browser_signal(), form=form)

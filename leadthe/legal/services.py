@@ -9,7 +9,8 @@ from pathlib import Path
 
 import nh3
 import sqlalchemy as sa
-from flask import g
+from flask import current_app, g
+from flask_babel import ngettext
 from markdown_it import MarkdownIt
 from flask_babel import lazy_gettext as _l
 from flask_babel import force_locale
@@ -18,7 +19,7 @@ from leadthe import audit
 from leadthe.database import in_read_request, write_transaction
 from leadthe.extensions import db
 from leadthe.models import utcnow
-from leadthe.models.consent import PolicyAcknowledgement, PolicyDocument, PolicyNotice
+from leadthe.models.consent import PolicyAcknowledgement, PolicyDocument, PolicyNotice, PolicyTranslation
 from leadthe.process_tables import ProcessTable
 from leadthe.worker import enqueue_job
 
@@ -76,6 +77,58 @@ def ensure_initial_policies() -> None:
         pass  # another process created them first
     _policy_table.invalidate()  # a Core insert: the ORM's commit hook does not see it
     db.session.rollback()  # ends this request's read snapshot (SQLite), so its next query sees them
+
+
+# --- translations: the English text is authoritative; a translation is shown beside that statement ----------
+TRANSLATED = ("de",)
+
+
+def _bundled_translation(kind: str, locale: str) -> tuple[str, str] | None:
+    for suffix in ("html", "md"):
+        path = POLICY_DIR / f"{kind}-v1.{locale}.{suffix}"
+        if path.exists():
+            with force_locale(locale):
+                return str(KINDS[kind]), path.read_text(encoding="utf-8")
+    return None
+
+
+def translation(doc: PolicyDocument | None, locale: str) -> PolicyTranslation | None:
+    """The version ``doc`` in ``locale``, if there is one. Version 1's translations come from the shipped
+    files (``<kind>-v1.<locale>.html|md``), created once like version 1 itself."""
+    if doc is None or locale not in TRANSLATED:
+        return None
+    found = db.session.scalar(sa.select(PolicyTranslation).where(
+        PolicyTranslation.document_id == doc.id, PolicyTranslation.locale == locale))
+    if found is not None or doc.version != 1:
+        return found
+    bundled = _bundled_translation(doc.kind, locale)
+    if bundled is None:
+        return None
+    row = {"document_id": doc.id, "locale": locale, "title": bundled[0], "body_md": bundled[1],
+           "body_html": render_policy(bundled[1]), "created_at": utcnow()}
+    if not in_read_request(db.session()):
+        db.session.add(PolicyTranslation(**row))
+        db.session.flush()
+    else:
+        try:
+            with write_transaction() as conn:
+                conn.execute(sa.insert(PolicyTranslation), [row])
+        except sa.exc.IntegrityError:
+            pass  # another request created it first
+    return PolicyTranslation(**row)
+
+
+def _duration(value) -> str:
+    minutes = int(value.total_seconds() // 60)
+    if minutes and minutes % 60 == 0:
+        return ngettext("%(num)s hour", "%(num)s hours", minutes // 60)
+    return ngettext("%(num)s minute", "%(num)s minutes", minutes)
+
+
+def session_limits() -> str:
+    """When a session ends, in words, from the configuration (SESSION_IDLE, SESSION_MAX)."""
+    return str(_l("You are signed out after %(idle)s without activity, and after %(max)s at the latest, even when active.",
+                  idle=_duration(current_app.config["SESSION_IDLE"]), max=_duration(current_app.config["SESSION_MAX"])))
 
 
 def current_policy(kind: str) -> PolicyDocument | None:
@@ -158,13 +211,18 @@ def changes(old: PolicyDocument, new: PolicyDocument) -> list[tuple[str, str]]:
 
 
 def publish(kind: str, *, title: str, body: str, summary: str, effective_at: datetime, material: bool,
-            categories_changed: bool, staff_user) -> PolicyDocument:
+            categories_changed: bool, staff_user, translations: dict[str, str] | None = None) -> PolicyDocument:
     latest = db.session.scalar(sa.select(sa.func.max(PolicyDocument.version)).where(PolicyDocument.kind == kind)) or 0
     doc = PolicyDocument(kind=kind, version=latest + 1, title=title, body_md=body, body_html=render_policy(body),
                          summary=summary, effective_at=effective_at, material=material,
                          categories_changed=categories_changed and kind == "privacy", published_by_id=staff_user.id)
     db.session.add(doc)
     db.session.flush()
+    for locale, text in (translations or {}).items():
+        if locale in TRANSLATED and text.strip():
+            with force_locale(locale):
+                db.session.add(PolicyTranslation(document_id=doc.id, locale=locale, title=str(KINDS[kind]), body_md=text,
+                                                 body_html=render_policy(text)))
     audit.record("policy.published", actor=staff_user, kind=kind, version=doc.version, material=material)
     if material:
         db.session.add(PolicyNotice(document_id=doc.id))

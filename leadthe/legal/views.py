@@ -1,4 +1,5 @@
 from flask import abort, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from leadthe.extensions import db
@@ -31,10 +32,22 @@ def privacy_policy_history():
     return policy_history("privacy")
 
 
+def _policy_page(doc, kind: str, current: bool):
+    """The policy in the interface language when a translation exists (the English text stays authoritative
+    and one link away: ``?lang=en``), with its date and, for privacy and cookies, when sessions end."""
+    locale = str(get_locale() or "en")
+    translated = None if request.args.get("lang") == "en" else services.translation(doc, locale)
+    return render("legal/policy.html", doc=doc, kind=kind, kinds=services.KINDS, current=current,
+                  title=translated.title if translated else doc.title,
+                  body_html=translated.body_html if translated else doc.body_html, translated=translated is not None,
+                  english_on_request=request.args.get("lang") == "en" and locale in services.TRANSLATED,
+                  sessions=services.session_limits() if kind in ("privacy", "cookies") else None)
+
+
 @bp.route("/legal/<kind>")
 def policy(kind):
     doc = services.current_policy(_kind_or_404(kind))
-    return render("legal/policy.html", doc=doc, kind=kind, kinds=services.KINDS, current=True)
+    return _policy_page(doc, kind, True)
 
 
 @bp.route("/legal/<kind>/<int:number>", endpoint="policy_version")
@@ -43,8 +56,7 @@ def policy_version(kind, number):
     if doc is None:
         abort(404)
     current = services.current_policy(kind)
-    return render("legal/policy.html", doc=doc, kind=kind, kinds=services.KINDS,
-                           current=current is not None and current.id == doc.id)
+    return _policy_page(doc, kind, current is not None and current.id == doc.id)
 
 
 @bp.route("/legal/<kind>/history", endpoint="policy_history")

@@ -1,7 +1,7 @@
 """All models, imported here so that Alembic and the registry tests see every table."""
 from leadthe.models.assessment import Assignment, Certificate, MaturityResult, OrgMaturity, Quiz, QuizAttempt, QuizChoice, QuizQuestion, QuizResponse
 from leadthe.models.base import Base, OrgOwned, TenantScoped, utcnow
-from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgement, PolicyDocument, PolicyNotice, UserPreference
+from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgement, PolicyDocument, PolicyNotice, PolicyTranslation, UserPreference
 from leadthe.models.course import ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery
 from leadthe.models.enums import (ORG_ROLES, PLATFORM_ROLES, ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus,
                                   RequestKind, RequestStatus, Role, TicketStatus, UserStatus)
@@ -17,7 +17,7 @@ from leadthe.models.user import User
 __all__ = [
     "Assignment", "Certificate", "MaturityResult", "OrgMaturity", "Quiz", "QuizAttempt", "QuizChoice", "QuizQuestion", "QuizResponse",
     "Feedback", "Notice", "StaffAccessGrant", "SupportMessage", "SupportTicket",
-    "ConsentRecord", "PageView", "PolicyAcknowledgement", "PolicyDocument", "PolicyNotice", "UserPreference",
+    "ConsentRecord", "PageView", "PolicyAcknowledgement", "PolicyDocument", "PolicyNotice", "PolicyTranslation", "UserPreference",
     "Base", "OrgOwned", "TenantScoped", "utcnow", "Organization", "Team", "TeamMembership", "Job", "OutboxMail", "DataExport", "PrivacyRequest", "PrivacySettings",
     "AuditEvent", "RecoveryCode", "UserSession", "User", "ORG_ROLES", "PLATFORM_ROLES",
     "ImportBatch", "Invitation", "ProgressMail",

@@ -79,6 +79,21 @@ class PolicyDocument(Timestamped, Base):
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
 
 
+class PolicyTranslation(Timestamped, Base):
+    """A policy version in another language than English. The English text (``PolicyDocument``) stays the
+    authoritative one; a translation is shown when the interface speaks its language, saying so."""
+
+    __tablename__ = "policy_translation"
+    __table_args__ = (sa.UniqueConstraint("document_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("policy_document.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(sa.String(8))  # "de"
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body_md: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+
+
 class PolicyAcknowledgement(Base):
     __tablename__ = "policy_acknowledgement"
     __table_args__ = (sa.UniqueConstraint("user_id", "document_id"),)

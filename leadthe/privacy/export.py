@@ -19,7 +19,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from markupsafe import escape
 from flask_babel import force_locale
 
 from leadthe import audit
@@ -29,13 +28,13 @@ from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
 from leadthe.models import DataExport, PrivacyRequest, User, utcnow
 from leadthe.models.enums import ExportStatus
-from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
-from leadthe.privacy.services import record_request, subject_clause
+from leadthe.privacy.registry import CATEGORIES, RETENTION_RULES, personal_sources
+from leadthe.privacy.report import write_report
+from leadthe.privacy.services import record_request, row_counts, subject_clause
 from leadthe.worker import enqueue_job
 
 FORMAT = "leadthe-export/1"
 BATCH = 1000
-HTML_ROWS = 500  # report.html shows this many rows per source; the CSV files hold all of them
 
 
 def export_dir() -> Path:
@@ -146,15 +145,11 @@ def _rows(source, user_id):
     return db.session.execute(stmt.execution_options(yield_per=BATCH)).mappings()
 
 
-def _count(source, user_id) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(db.metadata.tables[source.table]).where(subject_clause(source, user_id)))
-
-
 def write_export(export: DataExport, progress=None) -> Path:
     """Write the whole archive for ``export.user_id``; returns the finished file's path."""
     user = db.session.get(User, export.user_id)
     sources = personal_sources()
-    counts = {s.table: _count(s, user.id) for s in sources}
+    counts = row_counts(user)
     # A worker killed mid-write (no except clause runs) leaves its .part behind, full of personal data;
     # the job's retry is the one place that knows it is dead, so it clears it away first.
     for stale in export_dir().glob(f"leadthe-export-{export.id}-*.part"):
@@ -162,7 +157,7 @@ def write_export(export: DataExport, progress=None) -> Path:
     final_name = f"leadthe-export-{export.id}-{os.urandom(8).hex()}.zip"
     part = export_dir() / (final_name + ".part")
     try:
-        with force_locale("en"):  # the report says lang='en'; registry texts are lazy translations
+        with force_locale("en"):  # export.json and the manifest stay in English (the contract); report.html switches to the person's language
             _write_archive(part, user, sources, counts, progress)
     except BaseException:
         part.unlink(missing_ok=True)  # nothing half-written stays behind
@@ -174,7 +169,8 @@ def write_export(export: DataExport, progress=None) -> Path:
 
 def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
     files: list[dict] = []
-    generated = utcnow().isoformat()
+    now = utcnow()
+    generated = now.isoformat()
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, whatever the umask
     with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         with _Member(zf, "export.json", files) as out:
@@ -185,7 +181,7 @@ def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
             if progress:
                 progress(10 + int(70 * (index + 1) / len(sources)))
         with _Member(zf, "report.html", files) as out:
-            _write_report(out, user, sources, counts, generated)
+            _write_report(out, user, sources, counts, now)
         if user.photo:
             with _Member(zf, "photo.jpg", files) as out:
                 out.flush()
@@ -227,30 +223,8 @@ def _write_csv(out, user: User, source) -> None:
         writer.writerow(["" if v is None else _value(v) for v in row.values()])
 
 
-def _write_report(out, user, sources, counts, generated):
-    e = lambda v: str(escape("" if v is None else str(_value(v))))  # noqa: E731  (str(): lazy texts escape too)
-    out.write("<!doctype html><html lang='en'><meta charset='utf-8'><title>Your LeadThe.AI data</title>")
-    out.write(f"<h1>Your data at LeadThe.AI</h1><p>For {e(user.name)} ({e(user.email)}), made {e(generated)} UTC.</p>")
-    out.write("<p>The same data, complete and machine-readable, is in export.json and the csv folder.</p>")
-    for category, title in CATEGORIES.items():
-        out.write(f"<h2>{e(title)}</h2>")
-        for source in (s for s in sources if s.category == category):
-            n = counts[source.table]
-            out.write(f"<h3>{e(source.label)} ({n} record{'s' if n != 1 else ''})</h3>")
-            out.write(f"<p>Why: {e(source.purpose)} Legal basis: {e(LEGAL_BASES[source.basis])} "
-                      f"Kept: {e(RETENTION_RULES[source.retention])}</p>")
-            if not n:
-                continue
-            cols = [c.name for c in _exported_columns(source)]
-            out.write("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr>")
-            for i, row in enumerate(_rows(source, user.id)):
-                if i >= HTML_ROWS:
-                    break
-                out.write("<tr>" + "".join(f"<td>{e(v)}</td>" for v in row.values()) + "</tr>")
-            out.write("</table>")
-            if n > HTML_ROWS:
-                out.write(f"<p>The first {HTML_ROWS} are shown; all {n} are in csv/{e(source.table)}.csv.</p>")
-    out.write("</html>")
+def _write_report(out, user, sources, counts, generated: datetime):
+    write_report(out, user, sources, counts, generated)
 
 
 def run_export(export_id: int) -> None:

@@ -58,6 +58,9 @@ class Col:
     erase: str = "delete"
     reason: str = ""  # why it is not exported, or why it is kept
     sensitive: bool = False  # encrypted at rest
+    # an id, a link between records or bookkeeping that means nothing to the person by itself: it is in
+    # export.json and the CSV files, but the readable report.html leaves it out (and says so once)
+    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ MATCHES = {
 
 def tech(purpose: str) -> Col:
     """A column that identifies or orders rows but says nothing about the person by itself."""
-    return Col(purpose, export=True, erase="keep")
+    return Col(purpose, export=True, erase="keep", internal=True)
 
 
 ID = tech("row identifier")
@@ -128,7 +131,8 @@ SOURCES: list[Source] = [
                                reason="a secret that would let anyone who holds it make your sign-in codes; "
                                       "encrypted at rest and never shown again after set-up"),
             "totp_enabled_at": Col("two-step verification: when you turned it on"),
-            "totp_last_step": Col("two-step verification: the time step of the last code used, so a code works only once"),
+            "totp_last_step": Col("two-step verification: the time step of the last code used, so a code works only once",
+                                  internal=True),
             "created_at": CREATED,
         },
     ),
@@ -177,10 +181,10 @@ SOURCES: list[Source] = [
         columns={
             "id": ID, "created_at": Col("when it happened", erase="keep", reason="security record"),
             "org_id": tech("the company"),
-            "actor_id": Col("who did it", erase="anonymise"),
-            "subject_id": Col("whom it concerned", erase="anonymise"),
-            "actor_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only"),
-            "subject_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only"),
+            "actor_id": Col("who did it", erase="anonymise", internal=True),
+            "subject_id": Col("whom it concerned", erase="anonymise", internal=True),
+            "actor_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only", internal=True),
+            "subject_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only", internal=True),
             "action": Col("what happened", erase="keep", reason="security record without the person"),
             "ip": Col("IP address", erase="anonymise"),
             "user_agent": Col("browser and operating system", erase="anonymise"),
@@ -194,9 +198,9 @@ SOURCES: list[Source] = [
         matched_by={"to_addr": "address"},  # the invitation, sent before the account existed
         columns={
             "id": ID, "user_id": tech("you"), "kind": Col("the kind of e-mail"), "to_addr": Col("your address"),
-            "subject": Col("subject line"), "body_text": Col("the message"), "headers": Col("mail headers"),
-            "status": Col("delivery status"), "attempts": Col("delivery attempts"),
-            "next_attempt_at": Col("next delivery attempt"), "last_error": Col("last delivery problem"),
+            "subject": Col("subject line"), "body_text": Col("the message"), "headers": Col("mail headers", internal=True),
+            "status": Col("delivery status"), "attempts": Col("delivery attempts", internal=True),
+            "next_attempt_at": Col("next delivery attempt", internal=True), "last_error": Col("last delivery problem", internal=True),
             "sent_at": Col("when it was sent"), "created_at": CREATED,
         },
     ),
@@ -221,7 +225,7 @@ SOURCES: list[Source] = [
         columns={
             "id": ID, "org_id": tech("your company"),
             "user_id": Col("you", erase="anonymise"),
-            "subject_ref": Col("keyed hash replacing you after erasure", erase="keep", reason="pseudonym only"),
+            "subject_ref": Col("keyed hash replacing you after erasure", erase="keep", reason="pseudonym only", internal=True),
             "kind": Col("which right", erase="keep", reason="evidence that the request was honoured"),
             "jurisdiction": Col("GDPR or CCPA", erase="keep", reason="evidence of the deadline"),
             "self_service": Col("done by yourself in the privacy centre", erase="keep", reason="evidence"),
@@ -234,7 +238,7 @@ SOURCES: list[Source] = [
             "handled_by_id": tech("the privacy officer who answered"),
             "scheduled_for": Col("when a deletion runs", erase="keep", reason="evidence"),
             "step": tech("progress of a deletion"),
-            "last_error": Col("what stopped a deletion", erase="anonymise"),
+            "last_error": Col("what stopped a deletion", erase="anonymise", internal=True),
         },
     ),
     Source(
@@ -243,8 +247,8 @@ SOURCES: list[Source] = [
         basis="legal_obligation", retention="export_7d", subject=("user_id",), erasure="delete",
         columns={
             "id": ID, "user_id": tech("you"), "request_id": tech("the request"),
-            "status": Col("progress"), "progress": Col("percent done"), "file_name": Col("the file"),
-            "size_bytes": Col("its size"), "sha256": Col("its checksum"), "ready_at": Col("when it was ready"),
+            "status": Col("progress"), "progress": Col("percent done"), "file_name": Col("the file", internal=True),
+            "size_bytes": Col("its size"), "sha256": Col("its checksum", internal=True), "ready_at": Col("when it was ready"),
             "expires_at": Col("when the download stops working"), "downloaded_at": Col("when you downloaded it"),
             "created_at": CREATED,
         },
@@ -254,7 +258,7 @@ SOURCES: list[Source] = [
         purpose=_l("Which courses you started, where to resume, and when you completed them; shown to you and in your company's progress reports."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "user_id": tech("you"), "course_id": tech("the course"),
-                 "last_lesson_id": Col("the lesson you were last on (to resume)"),
+                 "last_lesson_id": Col("the lesson you were last on (to resume)", internal=True),
                  "last_seen_at": Col("when you last opened the course"),
                  "completed_at": Col("when you completed the course"), "created_at": Col("when you started the course")},
     ),
@@ -354,9 +358,9 @@ SOURCES += [
         basis="legal_obligation", retention="consent_13m", subject=("user_id",), erasure="delete",
         columns={
             "id": ID, "user_id": tech("you (linked after you sign in)"),
-            "consent_id": Col("the anonymous id from the consent cookie"),
+            "consent_id": Col("the anonymous id from the consent cookie", internal=True),
             "analytics": Col("whether you allowed analytics"), "preferences": Col("whether you allowed preference cookies"),
-            "policy_version": Col("the privacy policy version in force"), "cookie_revision": Col("the cookie list you saw"),
+            "policy_version": Col("the privacy policy version in force"), "cookie_revision": Col("the cookie list you saw", internal=True),
             "method": Col("how you decided (banner, settings page)"), "signal": Col("a browser privacy signal sent with it"),
             "created_at": Col("when you decided"),
         },
@@ -367,7 +371,7 @@ SOURCES += [
         basis="consent", retention="analytics_13m", subject=("user_id",), erasure="delete",
         columns={
             "id": ID, "org_id": tech("your company"), "user_id": tech("you"),
-            "created_at": Col("when"), "visitor_id": Col("the analytics cookie's random id"),
+            "created_at": Col("when"), "visitor_id": Col("the analytics cookie's random id", internal=True),
             "feature": Col("which part of the platform"), "route": Col("which page (without ids)"),
             "referrer": Col("where you came from (a page of ours, or another site's name)"),
             "browser": Col("browser family"), "os": Col("operating system family"), "device": Col("device type"),
@@ -399,6 +403,12 @@ SOURCES += [
         columns={c: tech("policy document") for c in (
             "id", "kind", "version", "title", "summary", "body_md", "body_html", "effective_at", "material",
             "categories_changed", "published_by_id", "created_at")},
+    ),
+    Source(
+        "policy_translation", "Policy translations", None, purpose="A policy version in another language (English stays authoritative).",
+        basis=None, retention="company_lifetime", erasure="none", why_not_personal="Published documents.",
+        columns={c: tech("policy document") for c in (
+            "id", "document_id", "locale", "title", "body_md", "body_html", "created_at")},
     ),
     Source(
         "policy_notice", "Policy change mailings", None, purpose="Progress of mailing a policy change.", basis=None,
@@ -455,28 +465,28 @@ SOURCES += [
 # --- assessments, maturity, certificates, assignments (assessments issue) --------------------------------
 SOURCES += [
     Source(
-        "quiz_attempt", "Your quiz attempts", "usage",
-        purpose="Your quiz scores and whether you passed, for your course completion and certificates; "
-                "shown to you and in your company's progress reports.",
+        "quiz_attempt", _l("Your quiz attempts"), "usage",
+        purpose=_l("Your quiz scores and whether you passed, for your course completion and certificates; "
+                "shown to you and in your company's progress reports."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "quiz_id": tech("the quiz"),
                  "number": Col("which of your attempts it was"),
-                 "seed": Col("the order the questions were shown in"),
+                 "seed": Col("the order the questions were shown in", internal=True),
                  "score": Col("your score in percent"), "correct_count": Col("questions answered correctly"),
                  "question_count": Col("questions in the attempt"), "passed": Col("whether you passed"),
                  "created_at": Col("when you submitted it")},
     ),
     Source(
-        "quiz_response", "Your quiz answers", "usage",
-        purpose="Each answer you gave in a quiz, so you can see the feedback and explanations again.",
+        "quiz_response", _l("Your quiz answers"), "usage",
+        purpose=_l("Each answer you gave in a quiz, so you can see the feedback and explanations again."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "attempt_id": tech("your attempt"), "user_id": tech("you"), "question_id": tech("the question"),
-                 "choice_ids": Col("the choices you picked"), "correct": Col("whether the answer was right")},
+                 "choice_ids": Col("the choices you picked", internal=True), "correct": Col("whether the answer was right")},
     ),
     Source(
-        "certificate", "Your certificates", "usage",
-        purpose="Proof that you completed a course; anyone with its code can check it on a public page "
-                "showing your name, the course, the date and whether it is valid.",
+        "certificate", _l("Your certificates"), "usage",
+        purpose=_l("Proof that you completed a course; anyone with its code can check it on a public page "
+                "showing your name, the course, the date and whether it is valid."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "course_id": tech("the course"),
                  "code": Col("the verification code (printed on the certificate)"),
@@ -485,8 +495,8 @@ SOURCES += [
                  "reminder_sent_at": Col("when we reminded you to recertify")},
     ),
     Source(
-        "assignment", "Courses assigned to you", "usage",
-        purpose="Courses your manager or admin asked you to take, and by when; shown to you and to them.",
+        "assignment", _l("Courses assigned to you"), "usage",
+        purpose=_l("Courses your manager or admin asked you to take, and by when; shown to you and to them."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "course_id": tech("the course"),
                  "team_id": tech("the team it was assigned to, if any"),
@@ -494,9 +504,9 @@ SOURCES += [
                  "created_at": Col("when it was assigned")},
     ),
     Source(
-        "maturity_result", "Your AI maturity self-assessments", "usage",
-        purpose="Your answers, dimension scores and level, shown to you with your progress over time; "
-                "your company's admins and managers see levels in aggregate and per person.",
+        "maturity_result", _l("Your AI maturity self-assessments"), "usage",
+        purpose=_l("Your answers, dimension scores and level, shown to you with your progress over time; "
+                "your company's admins and managers see levels in aggregate and per person."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"),
                  "rubric_version": Col("which version of the questions and scoring was used"),
@@ -545,14 +555,14 @@ def sensitive_columns() -> list[tuple[str, str]]:
 
 # --- teams, invitations, import, progress e-mails (teams and admin issue) ------------------------------
 RETENTION_RULES.update({
-    "invitation_30d": "Until accepted, revoked or expired, then 30 days; with the company at the latest.",
-    "import_1d": "A checked import file waits at most one day for the admin's go-ahead, then it is deleted.",
+    "invitation_30d": _l("Until accepted, revoked or expired, then 30 days; with the company at the latest."),
+    "import_1d": _l("A checked import file waits at most one day for the admin's go-ahead, then it is deleted."),
 })
 
 SOURCES += [
     Source(
-        "invitation", "Invitations you received", "account",
-        purpose="Inviting you to your company's LeadThe.AI account, with the role and team your admin chose.",
+        "invitation", _l("Invitations you received"), "account",
+        purpose=_l("Inviting you to your company's LeadThe.AI account, with the role and team your admin chose."),
         basis="contract", retention="invitation_30d", subject=("user_id",), erasure="delete",
         matched_by={"email": "address"},  # also earlier, revoked or other companies' invitations
         columns={
@@ -568,8 +578,8 @@ SOURCES += [
         },
     ),
     Source(
-        "import_batch", "Import files you checked", "account",
-        purpose="The rows of a checked CSV import waiting for the admin's go-ahead (people to invite).",
+        "import_batch", _l("Import files you checked"), "account",
+        purpose=_l("The rows of a checked CSV import waiting for the admin's go-ahead (people to invite)."),
         basis="contract", retention="import_1d", subject=("created_by_id",), erasure="delete",
         matched_by={"rows": "address_in"},  # an admin's unapplied import naming the person goes too
         columns={
@@ -580,8 +590,8 @@ SOURCES += [
         },
     ),
     Source(
-        "progress_mail", "Progress e-mails sent to you", "communications",
-        purpose="Remembering which progress e-mails you were sent, so you never get one twice.",
+        "progress_mail", _l("Progress e-mails sent to you"), "communications",
+        purpose=_l("Remembering which progress e-mails you were sent, so you never get one twice."),
         basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
         columns={"id": ID, "user_id": tech("you"), "kind": Col("which e-mail (enrolled, halfway, completed, reminder, digest)"),
                  "ref": Col("the course, day or week it was about"), "created_at": Col("when it was queued")},

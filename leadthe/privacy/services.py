@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import force_locale, ngettext
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -16,7 +17,8 @@ from leadthe.mail import queue_mail
 from leadthe.net import absolute_url
 from leadthe.models import PrivacyRequest, PrivacySettings, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import Role, UserStatus
-from leadthe.models.privacy import DUE_DAYS
+from leadthe.models.privacy import DUE_DAYS, REQUEST_KINDS
+from leadthe.privacy import labels
 from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
 
 CHOICES = ("restrict_processing", "object_analytics", "object_leaderboard", "object_recommendations", "do_not_sell_share")
@@ -47,9 +49,9 @@ class HeldSource:
     retention: str
 
 
-def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
-    """Live row counts per category, one COUNT per declared source (a fixed number of queries)."""
-    counts = {}
+def row_counts(user: User) -> dict[str, int]:
+    """The person's rows per declared source, in one query (a UNION ALL of one COUNT per source)."""
+    counts = {source.table: 0 for source in personal_sources()}
     parts = [
         sa.select(sa.literal(source.table).label("t"), sa.func.count().label("n"))
         .select_from(_table(source.table))
@@ -58,6 +60,12 @@ def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
     ]
     for table, n in db.session.execute(sa.union_all(*parts)):
         counts[table] = n
+    return counts
+
+
+def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
+    """Live row counts per category and source, from one aggregate query."""
+    counts = row_counts(user)
     held: dict[str, list[HeldSource]] = {key: [] for key in CATEGORIES}
     for source in personal_sources():
         held[source.category].append(HeldSource(
@@ -65,6 +73,71 @@ def what_we_hold(user: User) -> dict[str, list[HeldSource]]:
             LEGAL_BASES[source.basis], RETENTION_RULES[source.retention],
         ))
     return held
+
+
+# How a count of a source's rows reads in the summary ("12 lessons completed"); other sources read
+# "Your teams: 2".
+COUNT_WORDS = {
+    "user_account": lambda n: _("your profile and log-in"),
+    "user_preference": lambda n: _("your display and e-mail preferences"),
+    "team_membership": lambda n: ngettext("%(num)s team", "%(num)s teams", n),
+    "recovery_code": lambda n: ngettext("%(num)s recovery code", "%(num)s recovery codes", n),
+    "invitation": lambda n: ngettext("%(num)s invitation", "%(num)s invitations", n),
+    "import_batch": lambda n: ngettext("%(num)s import file you checked", "%(num)s import files you checked", n),
+    "privacy_settings": lambda n: _("your processing choices"),
+    "policy_acknowledgement": lambda n: ngettext("%(num)s policy change acknowledged", "%(num)s policy changes acknowledged", n),
+    "search_query": lambda n: ngettext("%(num)s search", "%(num)s searches", n),
+    "quiz_response": lambda n: ngettext("%(num)s quiz answer", "%(num)s quiz answers", n),
+    "assignment": lambda n: ngettext("%(num)s course assigned to you", "%(num)s courses assigned to you", n),
+    "support_message": lambda n: ngettext("%(num)s support message", "%(num)s support messages", n),
+    "progress_mail": lambda n: ngettext("%(num)s progress e-mail", "%(num)s progress e-mails", n),
+    "staff_access_grant": lambda n: ngettext("%(num)s time LeadThe.AI staff opened your data",
+                                             "%(num)s times LeadThe.AI staff opened your data", n),
+    "enrollment": lambda n: ngettext("%(num)s course started", "%(num)s courses started", n),
+    "lesson_completion": lambda n: ngettext("%(num)s lesson completed", "%(num)s lessons completed", n),
+    "certificate": lambda n: ngettext("%(num)s certificate", "%(num)s certificates", n),
+    "quiz_attempt": lambda n: ngettext("%(num)s quiz attempt", "%(num)s quiz attempts", n),
+    "practice_answer": lambda n: ngettext("%(num)s practice answer", "%(num)s practice answers", n),
+    "maturity_result": lambda n: ngettext("%(num)s maturity self-assessment", "%(num)s maturity self-assessments", n),
+    "activity_day": lambda n: ngettext("%(num)s day of learning activity", "%(num)s days of learning activity", n),
+    "page_view": lambda n: ngettext("%(num)s page visit (analytics)", "%(num)s page visits (analytics)", n),
+    "user_session": lambda n: ngettext("%(num)s sign-in session", "%(num)s sign-in sessions", n),
+    "audit_event": lambda n: ngettext("%(num)s security event", "%(num)s security events", n),
+    "outbox_mail": lambda n: ngettext("%(num)s e-mail we sent you", "%(num)s e-mails we sent you", n),
+    "support_ticket": lambda n: ngettext("%(num)s support request", "%(num)s support requests", n),
+    "feedback": lambda n: ngettext("%(num)s feedback answer", "%(num)s feedback answers", n),
+    "privacy_request": lambda n: ngettext("%(num)s privacy request", "%(num)s privacy requests", n),
+    "data_export": lambda n: ngettext("%(num)s data export", "%(num)s data exports", n),
+    "consent_record": lambda n: ngettext("%(num)s cookie decision", "%(num)s cookie decisions", n),
+}
+
+
+@dataclass
+class HeldGroup:
+    """Sources of one category that share their legal basis (said once), by retention (said once each)."""
+    basis: str
+    by_retention: dict[str, list[HeldSource]]
+
+
+def summary(held: dict[str, list[HeldSource]]) -> dict[str, list[str]]:
+    """Per category, the non-empty sources in words ("12 lessons completed"), largest first."""
+    out = {}
+    for key, sources in held.items():
+        present = [s for s in sources if s.rows]  # in the registry's order: the account first, then the rest
+        out[key] = [COUNT_WORDS[s.table](s.rows) for s in present]
+    return out
+
+
+def grouped(held: dict[str, list[HeldSource]]) -> dict[str, list[HeldGroup]]:
+    """The registry for the full table, with the repeated legal basis and retention grouped."""
+    out = {}
+    for key, sources in held.items():
+        groups: dict[str, HeldGroup] = {}
+        for s in sources:
+            group = groups.setdefault(str(s.basis), HeldGroup(s.basis, {}))
+            group.by_retention.setdefault(str(s.retention), []).append(s)
+        out[key] = list(groups.values())
+    return out
 
 
 @dataclass
@@ -169,8 +242,10 @@ def requests_of(user: User) -> list[PrivacyRequest]:
 def notify_dpo(req: PrivacyRequest) -> None:
     """Tell the privacy team a request waits in the queue (no personal details in the mail)."""
     db.session.flush()  # the request needs its id for the link
-    queue_mail(current_app.config.get("DPO_EMAIL", "dpo@leadthe.ai"), f"New privacy request #{req.id} ({req.kind})",
-               "dpo_new_request", kind="privacy_staff", request=req,
+    with force_locale("en"):  # staff mail is English, like every mail for now
+        subject = f"New privacy request #{req.id} ({REQUEST_KINDS.get(req.kind, req.kind)})"
+    queue_mail(current_app.config.get("DPO_EMAIL", "dpo@leadthe.ai"), subject,
+               "dpo_new_request", kind="privacy_staff", request=req, request_kind=REQUEST_KINDS.get(req.kind, req.kind),
                link=absolute_url("staff.privacy_request", request_id=req.id))
 
 
@@ -179,4 +254,5 @@ def answer_request(req: PrivacyRequest, staff_user: User, response: str, outcome
     audit.record("privacy.request_answered", actor=staff_user, subject=req.user, request_id=req.id, outcome=outcome)
     if req.user is not None:
         queue_mail(req.user.email, f"Your privacy request #{req.id} has been answered", "request_answered",
-                   kind="privacy", user=req.user, name=req.user.first_name, request=req)
+                   kind="privacy", user=req.user, name=req.user.first_name, request=req,
+                   request_kind=REQUEST_KINDS.get(req.kind, req.kind), outcome=labels.REQUEST_STATUSES.get(outcome, outcome))

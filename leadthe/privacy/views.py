@@ -6,13 +6,14 @@ from leadthe.i18n import localized_strftime
 from leadthe import audit
 from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.auth.sessions import end_session
+from leadthe.consent.services import analytics_allowed, current_consent
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import DataExport, utcnow
 from leadthe.models.enums import ExportStatus
 from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
-from leadthe.privacy import bp, services
+from leadthe.privacy import bp, labels, services
 from leadthe.privacy.erasure import LastAdmin, cancel_erasure, is_last_admin_with_members, request_erasure, request_for_cancel_token
 from leadthe.privacy.export import download_token, export_for_token, file_path, mark_downloaded, start_export
 from leadthe.privacy.forms import DeleteForm, ExportForm, ProcessingForm, RequestForm
@@ -22,14 +23,22 @@ def gpc_signal() -> bool:
     return request.headers.get("Sec-GPC") == "1"
 
 
+def _label_context() -> dict:
+    return dict(request_summary=labels.request_summary, request_status=labels.request_status,
+                choice_state=labels.choice_state)
+
+
 def _centre_context(**extra):
+    held = services.what_we_hold(current_user)
     return dict(
-        held=services.what_we_hold(current_user), categories=CATEGORIES, viewers=services.who_can_see(current_user),
+        held=held, summary=services.summary(held), groups=services.grouped(held),
+        categories=CATEGORIES, viewers=services.who_can_see(current_user),
+        consent=current_consent(), analytics_on=analytics_allowed(current_user),
         settings=services.settings_for(current_user.id), requests=services.requests_of(current_user),
         export_form=distinct_ids(extra.pop("export_form", None) or ExportForm(), "export"),
         delete_form=distinct_ids(extra.pop("delete_form", None) or DeleteForm(), "delete"),
         last_admin=is_last_admin_with_members(current_user), gpc=gpc_signal(),
-        request_kinds=REQUEST_KINDS, jurisdictions=JURISDICTIONS, **extra,
+        request_kinds=REQUEST_KINDS, jurisdictions=JURISDICTIONS, **_label_context(), **extra,
     )
 
 
@@ -166,7 +175,7 @@ def requests():
                 date=localized_strftime(req.due_at, "%d %B %Y")), "success")
         return see_other(url_for("privacy.requests"))
     return render_form("privacy/requests.html", form, block="request_form", requests=services.requests_of(current_user),
-                       request_kinds=REQUEST_KINDS)
+                       request_kinds=REQUEST_KINDS, **_label_context())
 
 
 @bp.route("/contact")

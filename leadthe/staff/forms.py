@@ -28,6 +28,8 @@ class PolicyForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give the document a title.")), Length(max=200)])
     summary = StringField(_l("What changed, in one or two sentences"), validators=[DataRequired(_l("Say what changed.")), Length(max=500)])
     body = TextAreaField(_l("Text (Markdown)"), validators=[DataRequired(_l("Write the text."))], render_kw={"rows": 18})
+    body_de = TextAreaField(_l("German translation (Markdown, optional; the English text stays authoritative)"),
+                            render_kw={"rows": 8})
     effective = DateField(_l("In effect from"), validators=[DataRequired(_l("Choose the date it takes effect."))])
     material = BooleanField(_l("Important (material) change: notify everyone and ask them to acknowledge it"))
     categories_changed = BooleanField(_l("The categories of data or cookies changed: ask for cookie consent again"))

@@ -29,7 +29,8 @@ def policies():
         effective = datetime.combine(form.effective.data, datetime.min.time(), tzinfo=timezone.utc)
         doc = services.publish(form.kind.data, title=form.title.data, body=form.body.data, summary=form.summary.data,
                                effective_at=effective, material=form.material.data,
-                               categories_changed=form.categories_changed.data, staff_user=current_user)
+                               categories_changed=form.categories_changed.data, staff_user=current_user,
+                               translations={"de": form.body_de.data or ""})
         db.session.flush()
         kind_name = services.KINDS_IN_SENTENCE[doc.kind]
         flash(_("Version %(num)s of the %(kind)s is published and everyone will be notified.", num=doc.version, kind=kind_name)

@@ -8,6 +8,8 @@ from leadthe.extensions import db, limiter
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import Organization, PrivacyRequest, User
 from leadthe.models.enums import OrgStatus, UserStatus
+from leadthe.models.privacy import REQUEST_KINDS
+from leadthe.privacy import labels
 from leadthe.privacy.erasure import report_minor
 from leadthe.privacy.services import answer_request
 from leadthe.query_args import page_arg
@@ -27,7 +29,8 @@ def privacy_requests():
     show = "all" if request.args.get("show") == "all" else "open"
     page = page_arg()
     rows, total = services.privacy_queue(show, page)
-    return render("staff/privacy_requests.html", rows=rows, total=total, show=show, page=page, per_page=50)
+    return render("staff/privacy_requests.html", rows=rows, total=total, show=show, page=page, per_page=50,
+                  request_kinds=REQUEST_KINDS, request_status=labels.request_status)
 
 
 @bp.route("/privacy-requests/<int:request_id>", methods=["GET", "POST"])
@@ -40,7 +43,8 @@ def privacy_request(request_id):
         db.session.flush()
         flash(_("Request #%(num)s answered; the requester was mailed.", num=req.id), "success")
         return see_other(url_for("staff.privacy_requests"))
-    return render_form("staff/privacy_request.html", form, req=req)
+    return render_form("staff/privacy_request.html", form, req=req, request_kinds=REQUEST_KINDS,
+                       request_status=labels.request_status)
 
 
 def _confirmed(form) -> bool:

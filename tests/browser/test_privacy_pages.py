@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import zipfile
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -46,9 +48,20 @@ def test_export_from_request_to_download(page, live_app, people):
     # with JavaScript htmx polls the status; without it the page refreshes itself (meta refresh)
     link = page.get_by_role("link", name="Download my data")
     expect(link).to_be_visible(timeout=10_000)
+    page.set_viewport_size({"width": 375, "height": 800})  # the checksum wraps inside the page on a phone
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     with page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename.startswith("leadthe-data-")
+    # the readable report, opened from the disk on a phone: no sideways scroll, the person's data in words
+    folder = Path(download.value.path()).parent / "report"
+    with zipfile.ZipFile(download.value.path()) as zf:
+        zf.extract("report.html", folder)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto((folder / "report.html").as_uri())
+    expect(page.get_by_role("heading", name="Your data at LeadThe.AI")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    expect(page.get_by_text("Lea Learner").first).to_be_visible()
 
 
 def test_delete_account_signs_out_and_cancel_link_keeps_it(page, live_app, people):
