@@ -257,7 +257,8 @@ def _init_responses(app: Flask) -> None:
     # one format per kind, in the interface language: `when|date`, `when|datetime`, `day|weekday`, `n|count`;
     # stored values in words: `user.role|label("role")` (leadthe/labels.py)
     app.jinja_env.filters.update(date=format_day, datetime=format_when, weekday=format_weekday, count=format_count,
-                                 ldate=legacy_ldate, label=label)
+                                 ldate=legacy_ldate, label=label,
+                                 content_lang=content_translation.language_of)
 
 
 def _init_errors(app: Flask) -> None:

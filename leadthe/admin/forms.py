@@ -1,15 +1,15 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField
 
 from leadthe.forms import FlaskForm
 
 
 class CompanySettingsForm(FlaskForm):
-    require_2fa = BooleanField("Require two-step verification for everyone in the company")
-    leaderboard_enabled = BooleanField("Show leaderboards")
+    require_2fa = BooleanField(_l("Require two-step verification for everyone in the company"))
+    leaderboard_enabled = BooleanField(_l("Show leaderboards"))
 
 
 # --- people, invitations, import, teams (teams and admin issue) -----------------------------------------
-from flask_babel import lazy_gettext as _l  # noqa: E402
 from flask_wtf.file import FileField, FileRequired  # noqa: E402
 from wtforms import PasswordField, SelectField, StringField  # noqa: E402
 from wtforms.validators import DataRequired, Length, Optional  # noqa: E402

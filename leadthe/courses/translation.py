@@ -81,9 +81,23 @@ def _overlay(target, attrs=None) -> None:
     entity = ENTITIES.get(type(target))
     if entity is None or target.id is None:
         return
-    for name, value in translated_fields(entity, target.id).items():
+    fields = translated_fields(entity, target.id)
+    for name, value in fields.items():
         if attrs is None or name in attrs:
             set_committed_value(target, name, value)
+    if fields:
+        target._content_language = content_language()  # a plain attribute, not a column: see language_of
+
+
+def language_of(row, course=None) -> str | None:
+    """The language ``row`` (a course, module or lesson, as loaded) is shown in: its translation's, else
+    the original's for a platform course (``course``, default the row itself); None when unknown (a
+    company's own course is written in whatever language the company chose). For ``lang`` attributes."""
+    translated = getattr(row, "_content_language", None)
+    if translated:
+        return translated
+    owner = course if course is not None else row
+    return ORIGINAL_LANGUAGE if getattr(owner, "org_id", 1) is None else None
 
 
 def _on_load(target, _context) -> None:
