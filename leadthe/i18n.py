@@ -55,6 +55,13 @@ def format_when(value) -> str:
     return f"{babel_dates.format_date(value, 'medium', locale=locale)}, {babel_dates.format_time(value, 'HH:mm', locale=locale)}"
 
 
+def format_short_day(value) -> str:
+    """Day and month for chart labels: "6 Dec", "6. Dez."."""
+    if value is None:
+        return ""
+    return babel_dates.format_skeleton("dMMM", value, locale=format_locale())
+
+
 def format_weekday(value, width: str = "wide") -> str:
     """The weekday's name (``width`` "wide" or "abbreviated"), for chart labels."""
     if value is None:

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from leadthe.admin import scores
 from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
 from leadthe.extensions import db
+from leadthe.i18n import format_short_day
 from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, Quiz, QuizAttempt, SearchQuery, Team,
                             TeamMembership, User, utcnow)
 from leadthe.models.enums import UserStatus
@@ -172,11 +173,11 @@ class Dashboard:
 
     @property
     def daily_chart(self) -> list[tuple[str, int]]:
-        return [(day.strftime("%d %b"), n) for day, n, _m, _l in self.daily]
+        return [(format_short_day(day), n) for day, n, _m, _l in self.daily]
 
     @property
     def weekly_chart(self) -> list[tuple[str, int]]:
-        return [(day.strftime("%d %b"), n) for day, n, _m, _l in self.weekly]
+        return [(format_short_day(day), n) for day, n, _m, _l in self.weekly]
 
     @property
     def enrolment_rate(self) -> int:
