@@ -258,7 +258,9 @@ def _init_responses(app: Flask) -> None:
     # stored values in words: `user.role|label("role")` (leadthe/labels.py)
     app.jinja_env.filters.update(date=format_day, datetime=format_when, weekday=format_weekday, count=format_count,
                                  ldate=legacy_ldate, label=label,
-                                 content_lang=content_translation.language_of)
+                                 content_lang=content_translation.language_of,
+                                 other_language=content_translation.other_language,
+                                 language_name=content_translation.language_name)
 
 
 def _init_errors(app: Flask) -> None:

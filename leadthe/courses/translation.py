@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
+from babel import Locale, UnknownLocaleError
 from flask import g, has_request_context, request
 from flask_babel import get_locale
 from sqlalchemy import event
 from sqlalchemy.orm.attributes import set_committed_value
 
 from leadthe.extensions import db
+from leadthe.i18n import format_locale
 from leadthe.models import ContentTranslation, Course, CourseModule, Lesson, Quiz, QuizChoice, QuizQuestion
 from leadthe.process_tables import ProcessTable
 
@@ -106,6 +108,21 @@ def _on_load(target, _context) -> None:
 
 def _on_refresh(target, _context, attrs) -> None:
     _overlay(target, attrs)
+
+
+def other_language(row, course=None) -> str | None:
+    """The language ``row`` is shown in when it is known and not the interface's (an untranslated platform
+    course for a German reader: "en"), else None: for a ``lang`` attribute and an "in English" note."""
+    shown = language_of(row, course)
+    return shown if shown and shown != str(get_locale() or ORIGINAL_LANGUAGE) else None
+
+
+def language_name(code: str) -> str:
+    """A language's name in the interface language: "en" -> "Englisch" for a German reader."""
+    try:
+        return Locale.parse(code).get_display_name(format_locale()) or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 def translate_outline(rows: tuple[tuple, ...]) -> tuple[tuple, ...]:
