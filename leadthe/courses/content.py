@@ -580,14 +580,20 @@ def _quiz_translations(path: Path, course: Course, lang: str) -> dict[tuple[str,
     questions = {q.slug: q for q in db.session.scalars(sa.select(QuizQuestion).where(QuizQuestion.quiz_id == quiz.id))}
     for qdata in data.get("questions") or []:
         question = questions.get(slugify(str(qdata.get("slug") or ""))) if isinstance(qdata, dict) else None
-        if question is None:
-            continue
-        found[("question", question.id, lang)] = {k: str(qdata[k]).strip() for k in ("text", "explanation") if qdata.get(k)}
-        choices = {c.position: c for c in db.session.scalars(sa.select(QuizChoice).where(QuizChoice.question_id == question.id))}
-        for cpos, cdata in enumerate(qdata.get("choices") or [], start=1):
-            text = cdata.get("text") if isinstance(cdata, dict) else cdata
-            if cpos in choices and text:
-                found[("choice", choices[cpos].id, lang)] = {"text": str(text).strip()}
+        if question is not None:
+            found.update(_question_translation(question, qdata, lang))
+    return found
+
+
+def _question_translation(question, qdata: dict, lang: str) -> dict[tuple[str, int, str], dict]:
+    """A question's translated text and explanation, and its choices' (by position; a choice may be given as
+    its text alone)."""
+    found = {("question", question.id, lang): {k: str(qdata[k]).strip() for k in ("text", "explanation") if qdata.get(k)}}
+    choices = {c.position: c for c in db.session.scalars(sa.select(QuizChoice).where(QuizChoice.question_id == question.id))}
+    for cpos, cdata in enumerate(qdata.get("choices") or [], start=1):
+        text = cdata.get("text") if isinstance(cdata, dict) else cdata
+        if cpos in choices and text:
+            found[("choice", choices[cpos].id, lang)] = {"text": str(text).strip()}
     return found
 
 

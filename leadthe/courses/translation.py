@@ -55,9 +55,10 @@ def content_language() -> str | None:
 def translations(lang: str) -> dict[tuple[str, int], dict]:
     """{(entity, id): {field: value}} of every translation into ``lang``."""
     def load():
-        rows = db.session.connection().execute(
-            sa.select(ContentTranslation.entity, ContentTranslation.entity_id, ContentTranslation.fields)
-            .where(ContentTranslation.lang == lang))
+        with db.session.no_autoflush:  # called while a row loads: no flush in the middle of that
+            rows = db.session.execute(
+                sa.select(ContentTranslation.entity, ContentTranslation.entity_id, ContentTranslation.fields)
+                .where(ContentTranslation.lang == lang)).all()
         return {(entity, entity_id): _allowed(entity, fields) for entity, entity_id, fields in rows}
 
     return _table.get(lang, load)
