@@ -37,7 +37,8 @@ from leadthe.dev import bp as dev_bp
 from leadthe.errors import register_error_handlers
 from leadthe.extensions import babel, csrf, db, limiter, login_manager, migrate
 from leadthe.htmx import is_htmx, see_other
-from leadthe.i18n import compile_translations, format_count, format_day, format_weekday, format_when, legacy_ldate
+from leadthe.i18n import (compile_translations, format_count, format_day, format_percent, format_weekday, format_when,
+                          legacy_ldate)
 from leadthe.labels import label
 from leadthe.courses import translation as content_translation
 from leadthe.leaderboard import bp as leaderboard_bp
@@ -256,7 +257,7 @@ def _init_responses(app: Flask) -> None:
 
     # one format per kind, in the interface language: `when|date`, `when|datetime`, `day|weekday`, `n|count`;
     # stored values in words: `user.role|label("role")` (leadthe/labels.py)
-    app.jinja_env.filters.update(date=format_day, datetime=format_when, weekday=format_weekday, count=format_count,
+    app.jinja_env.filters.update(date=format_day, datetime=format_when, weekday=format_weekday, count=format_count, percent=format_percent,
                                  ldate=legacy_ldate, label=label,
                                  content_lang=content_translation.language_of,
                                  other_language=content_translation.other_language,

@@ -11,6 +11,7 @@ from pathlib import Path
 from babel import dates as babel_dates
 from babel.dates import get_day_names
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_format_percent
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask_babel import get_locale
@@ -67,6 +68,13 @@ def format_weekday(value, width: str = "wide") -> str:
     if value is None:
         return ""
     return get_day_names(width, locale=format_locale())[value.weekday()]
+
+
+def format_percent(value) -> str:
+    """A share given in percent (0-100, decimals kept): "67%", "66,7 %"."""
+    if value is None:
+        return ""
+    return babel_format_percent(value / 100, locale=format_locale(), decimal_quantization=False)
 
 
 def format_count(value) -> str:

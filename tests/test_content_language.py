@@ -101,3 +101,16 @@ def test_a_lesson_without_translation_falls_back_and_stale_translations_go(app, 
     report = load(app, tmp_path)
     assert report.translations["removed"] == 1
     assert "Body of lesson 1." in client.get("/courses/mini/lessons/l1").get_data(as_text=True)
+
+
+def test_titles_chosen_as_columns_are_translated_too(app, client, companies):
+    """Reports and pick lists select the title rather than the course: a German admin still reads German."""
+    load(app)
+    a, _ = companies
+    login(client, a.learner.email)
+    enrol(client, "ai-foundations")
+    admin = app.test_client()
+    german(admin, a.admin.email)
+    assert "KI-Grundlagen für alle" in admin.get("/admin").get_data(as_text=True)
+    assert "KI-Grundlagen für alle" in admin.get("/admin/assignments").get_data(as_text=True)
+    assert "KI-Grundlagen für alle" in admin.get(f"/admin/users/{a.learner.id}").get_data(as_text=True)

@@ -126,6 +126,11 @@ def test_dates_use_the_interface_language(app):
             assert (format_day(date(2026, 12, 31)), format_when(when), format_weekday(when, "abbreviated"),
                     format_count(10000)) == ("31.12.2026", "02.03.2026, 09:05", "Mo.", "10.000")
         assert format_day(None) == "" and format_when(None) == ""
+        from leadthe.i18n import format_percent
+
+        assert format_percent(67) == "67%" and format_percent(66.7) == "66.7%"
+        with force_locale("de"):
+            assert format_percent(66.7) == "66,7\xa0%"
 
 
 def test_no_template_formats_dates_by_hand():

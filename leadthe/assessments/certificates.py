@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from leadthe.courses.translation import title_of
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
 from leadthe.models import Certificate, Course, User, utcnow
@@ -83,9 +84,10 @@ def verify(code: str) -> Verification | None:
 
 
 def certificates_of(user: User) -> list[tuple[Certificate, str]]:
-    return db.session.execute(
+    rows = db.session.execute(
         sa.select(Certificate, Course.title).join(Course, Course.id == Certificate.course_id)
         .where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc())).all()
+    return [(cert, title_of("course", cert.course_id, title)) for cert, title in rows]
 
 
 def certificate_for(user_id: int, course_id: int) -> Certificate | None:

@@ -126,6 +126,12 @@ def language_name(code: str) -> str:
         return code
 
 
+def title_of(entity: str, entity_id: int, original: str) -> str:
+    """A course's (or module's, lesson's, quiz's) title in the reader's language, for queries that select
+    the title column rather than the row."""
+    return translated_fields(entity, entity_id).get("title", original)
+
+
 def translate_outline(rows: tuple[tuple, ...]) -> tuple[tuple, ...]:
     """Course-outline rows (id, slug, title, kind, minutes, seq, module_id, module title) in the reader's language."""
     lang = content_language()
