@@ -114,3 +114,15 @@ def test_titles_chosen_as_columns_are_translated_too(app, client, companies):
     assert "KI-Grundlagen für alle" in admin.get("/admin").get_data(as_text=True)
     assert "KI-Grundlagen für alle" in admin.get("/admin/assignments").get_data(as_text=True)
     assert "KI-Grundlagen für alle" in admin.get(f"/admin/users/{a.learner.id}").get_data(as_text=True)
+
+
+def test_search_finds_translated_lessons_under_their_own_title(app, client, companies):
+    load(app)
+    a, _ = companies
+    german(client, a.learner.email)
+    page = client.get("/search?q=Halluzinationen").get_data(as_text=True)
+    assert "Halluzinationen: selbstsicher und falsch" in page and "Hallucinations: confident and wrong" not in page
+    english = app.test_client()
+    login(english, a.manager.email)
+    page = english.get("/search?q=hallucinations").get_data(as_text=True)
+    assert "Hallucinations: confident and wrong" in page

@@ -597,10 +597,30 @@ def _question_translation(question, qdata: dict, lang: str) -> dict[tuple[str, i
     return found
 
 
+def _searchable(fields: dict) -> str:
+    """The words of a translation, for the search index of its original row."""
+    parts = (fields.get("title"), fields.get("summary"), fields.get("prompt"),
+             *(plain_text(fields.get(k) or "") for k in ("description_html", "body_html", "transcript_html")))
+    return " ".join(p for p in parts if p)
+
+
+def _index_translations(course: Course, found: dict[tuple[str, int, str], dict]) -> None:
+    """Add the translated words to the search text of the course and its lessons (just set from the originals
+    by apply_course / apply_lesson), so that a search in another language finds them too."""
+    lessons = {l.id: l for l in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))}
+    rows = {("course", course.id): course, **{("lesson", i): l for i, l in lessons.items()}}
+    for (entity, entity_id, _lang), fields in sorted(found.items()):
+        row = rows.get((entity, entity_id))
+        words = _searchable(fields) if row is not None else ""
+        if words:
+            row.search_text = f"{row.search_text} {words}"
+
+
 def _load_translations(course_dir: Path, course: Course, report: LoadReport) -> None:
     """Upsert the course's translation rows; remove those whose file (or original) is gone."""
-    wanted = {key: json.dumps(fields, ensure_ascii=False, sort_keys=True)
-              for key, fields in _course_translations(course_dir, course).items() if fields}
+    found = _course_translations(course_dir, course)
+    _index_translations(course, found)
+    wanted = {key: json.dumps(fields, ensure_ascii=False, sort_keys=True) for key, fields in found.items() if fields}
     existing = {(t.entity, t.entity_id, t.lang): t for t in db.session.scalars(
         sa.select(ContentTranslation).where(ContentTranslation.course_id == course.id))}
     for (entity, entity_id, lang), text in wanted.items():
