@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from leadthe.models.enums import (
-    ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, Role, TicketStatus, UserStatus,
-)
+from leadthe.models.course import LEVEL_LABELS
+from leadthe.models.enums import ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, Role, UserStatus
+from leadthe.models.support import TICKET_STATUSES
 
 ROLE = {
     Role.LEARNER: _l("Learner"),
@@ -39,12 +39,7 @@ INVITATION_STATUS = {
     InvitationStatus.REVOKED: _l("Withdrawn"),
 }
 
-TICKET_STATUS = {
-    TicketStatus.OPEN: _l("Open"),
-    TicketStatus.WAITING: _l("Waiting for you"),
-    TicketStatus.ANSWERED: _l("Answered"),
-    TicketStatus.CLOSED: _l("Closed"),
-}
+TICKET_STATUS = TICKET_STATUSES  # the support area's own words (also its status filter's choices)
 
 EXPORT_STATUS = {
     ExportStatus.QUEUED: _l("Waiting to start"),
@@ -68,7 +63,7 @@ MAIL_STATUS = {
     MailStatus.FAILED: _l("Failed"),
 }
 
-LEVEL = {"beginner": _l("Beginner"), "intermediate": _l("Intermediate"), "advanced": _l("Advanced")}
+LEVEL = LEVEL_LABELS  # the authoring form's choices
 
 TOPIC = {
     "general": _l("General"),

@@ -16,8 +16,10 @@ from wtforms.validators import DataRequired, Length, Optional  # noqa: E402
 
 from leadthe.auth.forms import NewPasswordMixin  # noqa: E402
 from leadthe.forms import choices, email_field, new_password_field, one_time_code_field, strip  # noqa: E402
+from leadthe.labels import ROLE  # noqa: E402
+from leadthe.models.enums import ORG_ROLES  # noqa: E402
 
-ROLE_CHOICES = {"learner": _l("Learner"), "manager": _l("Manager"), "admin": _l("Company admin")}
+ROLE_CHOICES = {role.value: ROLE[role] for role in ORG_ROLES}  # the words of leadthe/labels.py
 
 
 class InvitationForm(FlaskForm):
