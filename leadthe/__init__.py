@@ -37,7 +37,10 @@ from leadthe.dev import bp as dev_bp
 from leadthe.errors import register_error_handlers
 from leadthe.extensions import babel, csrf, db, limiter, login_manager, migrate
 from leadthe.htmx import is_htmx, see_other
-from leadthe.i18n import compile_translations, localized_strftime
+from leadthe.i18n import (compile_translations, format_count, format_day, format_percent, format_weekday, format_when,
+                          legacy_ldate)
+from leadthe.labels import label
+from leadthe.courses import translation as content_translation
 from leadthe.leaderboard import bp as leaderboard_bp
 from leadthe.legal import bp as legal_bp
 from leadthe.legal.services import pending_notice
@@ -216,6 +219,7 @@ def _init_signals() -> None:
     Connecting the same receiver again (another app in the same process) changes nothing."""
     assessments_services.connect_signals()
     progress_services.connect_signals()
+    content_translation.install()  # course content in the reader's language as it loads
 
 
 def _init_request_hooks(app: Flask) -> None:
@@ -256,8 +260,13 @@ def _init_responses(app: Flask) -> None:
         return {"csrf_token": generate_csrf, "recently_reauthenticated": recently_reauthenticated,
                 "layout": _layout_state, "get_locale": get_locale}
 
-    # `when|ldate("%d %B %Y")`: strftime with month and day names in the interface language
-    app.jinja_env.filters["ldate"] = localized_strftime
+    # one format per kind, in the interface language: `when|date`, `when|datetime`, `day|weekday`, `n|count`;
+    # stored values in words: `user.role|label("role")` (leadthe/labels.py)
+    app.jinja_env.filters.update(date=format_day, datetime=format_when, weekday=format_weekday, count=format_count, percent=format_percent,
+                                 ldate=legacy_ldate, label=label,
+                                 content_lang=content_translation.language_of,
+                                 other_language=content_translation.other_language,
+                                 language_name=content_translation.language_name)
 
 
 def _init_errors(app: Flask) -> None:

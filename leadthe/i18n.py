@@ -6,10 +6,12 @@ on start when the .mo is missing or older than the .po.
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-from babel.dates import get_day_names, get_month_names
+from babel import dates as babel_dates
+from babel.dates import get_day_names
+from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_format_percent
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask_babel import get_locale
@@ -33,34 +35,53 @@ def compile_translations() -> list[str]:
     return done
 
 
-def localized_strftime(value, fmt: str) -> str:
-    """``value.strftime(fmt)`` with month and weekday names (%B %b %A %a) in the interface language.
+def format_locale() -> str:
+    """The locale whose formats dates and numbers use: British English for English, else the interface language."""
+    language = str(get_locale() or "en")
+    return "en_GB" if language == "en" else language
 
-    English output is the same as plain strftime; in German "05 Dezember 2026", "Mo" and so on.
-    """
+
+def format_day(value) -> str:
+    """A date (or the date of a datetime) in the one date format of the interface: "6 Dec 2026", "06.12.2026"."""
     if value is None:
         return ""
-
-    months, short_months, days, short_days = _calendar_names(str(get_locale() or "en"))
-    names = {"%B": months[value.month], "%b": short_months[value.month],
-             "%A": days[value.weekday()], "%a": short_days[value.weekday()]}
-    out, i = [], 0
-    while i < len(fmt):
-        piece = fmt[i:i + 2]
-        if piece in names:
-            out.append(names[piece].replace("%", "%%"))
-            i += 2
-        elif piece == "%%":
-            out.append("%%")
-            i += 2
-        else:
-            out.append(fmt[i])
-            i += 1
-    return value.strftime("".join(out))
+    return babel_dates.format_date(value, "medium", locale=format_locale())
 
 
-@functools.lru_cache(maxsize=16)
-def _calendar_names(locale: str) -> tuple[dict, dict, dict, dict]:
-    """Month and day names of a language, looked up in babel's data once per process."""
-    return (dict(get_month_names("wide", locale=locale)), dict(get_month_names("abbreviated", locale=locale)),
-            dict(get_day_names("wide", locale=locale)), dict(get_day_names("abbreviated", locale=locale)))
+def format_when(value) -> str:
+    """A moment, as stored (UTC), in the one date-and-time format: "6 Dec 2026, 14:05", "06.12.2026, 14:05"."""
+    if value is None:
+        return ""
+    locale = format_locale()
+    return f"{babel_dates.format_date(value, 'medium', locale=locale)}, {babel_dates.format_time(value, 'HH:mm', locale=locale)}"
+
+
+def format_short_day(value) -> str:
+    """Day and month for chart labels: "6 Dec", "6. Dez."."""
+    if value is None:
+        return ""
+    return babel_dates.format_skeleton("dMMM", value, locale=format_locale())
+
+
+def format_weekday(value, width: str = "wide") -> str:
+    """The weekday's name (``width`` "wide" or "abbreviated"), for chart labels."""
+    if value is None:
+        return ""
+    return get_day_names(width, locale=format_locale())[value.weekday()]
+
+
+def format_percent(value) -> str:
+    """A share given in percent (0-100, decimals kept): "67%", "66,7 %"."""
+    if value is None:
+        return ""
+    return babel_format_percent(value / 100, locale=format_locale(), decimal_quantization=False)
+
+
+def format_count(value) -> str:
+    """A whole number with the language's grouping: "10,000", "10.000"."""
+    return format_decimal(value or 0, locale=format_locale())
+
+
+def legacy_ldate(value, fmt: str = "") -> str:
+    """The old ``ldate("%d %B %Y")`` filter, now one of the two formats: with a time when ``fmt`` has one."""
+    return format_when(value) if "%H" in fmt else format_day(value)

@@ -23,6 +23,8 @@ from flask_babel import get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
+from leadthe.i18n import format_count
+
 MAX_ENTRIES = 20_000  # a safety bound: URLs with many distinct values (ids) must not grow memory forever
 _SIMPLE = (str, int, bool, type(None))
 _MEMO = "leadthe.url_memo"
@@ -104,7 +106,7 @@ def request_gettext(translations):
 
     @pass_context
     def ngettext(__context, __singular: str, __plural: str, __num: int, **variables):
-        variables.setdefault("num", __num)
+        variables.setdefault("num", format_count(__num) if isinstance(__num, int) else __num)
         rv = (fixed if fixed is not None else get_translations()).ngettext(__singular, __plural, __num)
         if __context.eval_ctx.autoescape:
             rv = Markup(rv)

@@ -111,17 +111,68 @@ def test_english_stays_english(client, companies):
 
 
 def test_dates_use_the_interface_language(app):
-    from datetime import datetime
+    """One format per kind, in the interface language: a date, a date with time, a weekday, a count."""
+    from datetime import date, datetime
 
     from flask_babel import force_locale
 
-    from leadthe.i18n import localized_strftime
+    from leadthe.i18n import format_count, format_day, format_weekday, format_when
 
     when = datetime(2026, 3, 2, 9, 5)
     with app.test_request_context("/"):
-        assert localized_strftime(when, "%A %d %B %Y, %H:%M") == when.strftime("%A %d %B %Y, %H:%M")
+        assert (format_day(when), format_when(when), format_weekday(when), format_count(10000)) == (
+            "2 Mar 2026", "2 Mar 2026, 09:05", "Monday", "10,000")
         with force_locale("de"):
-            assert localized_strftime(when, "%A %d %B %Y, %H:%M") == "Montag 02 März 2026, 09:05"
+            assert (format_day(date(2026, 12, 31)), format_when(when), format_weekday(when, "abbreviated"),
+                    format_count(10000)) == ("31.12.2026", "02.03.2026, 09:05", "Mo.", "10.000")
+        assert format_day(None) == "" and format_when(None) == ""
+        from leadthe.i18n import format_percent
+
+        assert format_percent(67) == "67%" and format_percent(66.7) == "66.7%"
+        with force_locale("de"):
+            assert format_percent(66.7) == "66,7\xa0%"
+
+
+def test_no_template_formats_dates_by_hand():
+    """Dates reach people through the |date and |datetime filters only (machine-readable attributes stay ISO)."""
+    import re
+
+    offenders = []
+    for path in (ROOT / "leadthe" / "templates").rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        text = re.sub(r'datetime="[^"]*"', "", text)
+        if re.search(r"\.strftime\(|\|ldate\b|\.isoformat\(", text):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert not offenders, offenders
+
+
+def test_every_stored_role_and_status_has_words(app):
+    """Each value of the closed sets in leadthe/models/enums.py has a label in both languages (privacy requests'
+    kinds and statuses have theirs in the privacy area)."""
+    from flask_babel import force_locale
+
+    from leadthe import labels
+    from leadthe.models import enums
+
+    kinds = {enums.Role: "role", enums.UserStatus: "user_status", enums.OrgStatus: "org_status",
+             enums.InvitationStatus: "invitation", enums.TicketStatus: "ticket", enums.ExportStatus: "export",
+             enums.JobStatus: "job", enums.MailStatus: "mail"}
+    enum_classes = {obj for obj in vars(enums).values() if isinstance(obj, type) and issubclass(obj, enums.StrEnum)
+                    and obj is not enums.StrEnum}
+    assert enum_classes - set(kinds) == {enums.RequestKind, enums.RequestStatus}, "a new enum needs labels"
+    with app.test_request_context("/"):
+        for enum, kind in kinds.items():
+            for member in enum:
+                english = labels.label(member.value, kind)
+                with force_locale("de"):
+                    german = labels.label(member.value, kind)
+                assert member in labels.KINDS[kind], f"{enum.__name__}.{member.name} has no label"
+                assert english != member.value and german and german != member.value
+        assert labels.label("responsible-ai", "topic") == "Responsible AI"
+        assert labels.label("our-own-topic", "topic") == "our own topic"  # an author's topic, as written
+        with force_locale("de"):
+            assert labels.label("learner", "role") == "Lernende Person"
+            assert labels.label("beginner", "level") == "Einsteiger"
 
 
 def test_cookie_revision_and_mails_do_not_depend_on_the_language(client, app, companies):

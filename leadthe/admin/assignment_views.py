@@ -2,7 +2,7 @@
 from functools import wraps
 
 from flask import abort, flash, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 
 from leadthe.admin import bp
@@ -58,5 +58,6 @@ def create_assignment():
         person = services.target_person_or_404(current_user, form.user_id.data)
         n = services.assign(current_user, course, [person.id], form.due_on.data)
     db.session.flush()
-    flash(_("%(course)s assigned to %(n)s people.", course=course.title, n=n), "success")
+    flash(ngettext("%(course)s assigned to %(num)s person.", "%(course)s assigned to %(num)s people.", n, course=course.title),
+          "success")
     return see_other(url_for("admin.assignments"))

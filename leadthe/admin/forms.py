@@ -1,23 +1,25 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField
 
 from leadthe.forms import FlaskForm
 
 
 class CompanySettingsForm(FlaskForm):
-    require_2fa = BooleanField("Require two-step verification for everyone in the company")
-    leaderboard_enabled = BooleanField("Show leaderboards")
+    require_2fa = BooleanField(_l("Require two-step verification for everyone in the company"))
+    leaderboard_enabled = BooleanField(_l("Show leaderboards"))
 
 
 # --- people, invitations, import, teams (teams and admin issue) -----------------------------------------
-from flask_babel import lazy_gettext as _l  # noqa: E402
 from flask_wtf.file import FileField, FileRequired  # noqa: E402
 from wtforms import PasswordField, SelectField, StringField  # noqa: E402
 from wtforms.validators import DataRequired, Length, Optional  # noqa: E402
 
 from leadthe.auth.forms import NewPasswordMixin  # noqa: E402
 from leadthe.forms import choices, email_field, new_password_field, one_time_code_field, strip  # noqa: E402
+from leadthe.labels import ROLE  # noqa: E402
+from leadthe.models.enums import ORG_ROLES  # noqa: E402
 
-ROLE_CHOICES = {"learner": _l("Learner"), "manager": _l("Manager"), "admin": _l("Company admin")}
+ROLE_CHOICES = {role.value: ROLE[role] for role in ORG_ROLES}  # the words of leadthe/labels.py
 
 
 class InvitationForm(FlaskForm):

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from flask import abort, flash, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import gettext as _, ngettext
+
+from leadthe.labels import label
 from flask_login import current_user
 
 from leadthe.admin import bp, people
@@ -77,7 +78,7 @@ def user_role(user_id):
                     form.role.errors.append(str(exc))
                 else:
                     db.session.flush()
-                    flash(_("%(name)s is now %(role)s.", name=person.name, role=form.role.data) if changed
+                    flash(_("%(name)s is now %(role)s.", name=person.name, role=label(form.role.data, "role")) if changed
                           else _("Nothing changed."), "success")
                     return see_other(url_for("admin.user_detail", user_id=person.id))
     return render_form("admin/user.html", form, person=person, summary=person_summary(person), courses=person_courses(person),

@@ -13,7 +13,9 @@ from flask_babel import lazy_gettext as _l
 
 from leadthe.admin import scores
 from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
+from leadthe.courses.translation import title_of
 from leadthe.extensions import db
+from leadthe.i18n import format_short_day
 from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, Quiz, QuizAttempt, SearchQuery, Team,
                             TeamMembership, User, utcnow)
 from leadthe.models.enums import UserStatus
@@ -68,10 +70,12 @@ def team_members(team: Team, viewer) -> list:
 def person_courses(person: User) -> list:
     done = (sa.select(LessonCompletion.course_id, sa.func.count().label("done"))
             .where(LessonCompletion.user_id == person.id).group_by(LessonCompletion.course_id).subquery())
-    return db.session.execute(
-        sa.select(Course.title, Course.lesson_count, sa.func.coalesce(done.c.done, 0), Enrollment.created_at, Enrollment.completed_at)
+    rows = db.session.execute(
+        sa.select(Course.title, Course.lesson_count, sa.func.coalesce(done.c.done, 0), Enrollment.created_at, Enrollment.completed_at,
+                  Course.id)
         .join(Enrollment, Enrollment.course_id == Course.id).outerjoin(done, done.c.course_id == Course.id)
         .where(Enrollment.user_id == person.id).order_by(Enrollment.created_at.desc())).all()
+    return [(title_of("course", row[5], row[0]), *row[1:5]) for row in rows]
 
 
 def person_summary(person: User):
@@ -172,11 +176,11 @@ class Dashboard:
 
     @property
     def daily_chart(self) -> list[tuple[str, int]]:
-        return [(day.strftime("%d %b"), n) for day, n, _m, _l in self.daily]
+        return [(format_short_day(day), n) for day, n, _m, _l in self.daily]
 
     @property
     def weekly_chart(self) -> list[tuple[str, int]]:
-        return [(day.strftime("%d %b"), n) for day, n, _m, _l in self.weekly]
+        return [(format_short_day(day), n) for day, n, _m, _l in self.weekly]
 
     @property
     def enrolment_rate(self) -> int:
@@ -197,7 +201,8 @@ def dashboard(viewer, team_id: int | None = None) -> Dashboard:
     d = Dashboard()
     d.people = db.session.scalar(sa.select(sa.func.count()).select_from(members.subquery()))
     _dashboard_activity(d, members, day)
-    courses = db.session.execute(_course_enrolments(members)).all()
+    courses = [(title_of("course", cid, title), n, done)  # the titles in the reader's language
+               for title, n, done, cid in db.session.execute(_course_enrolments(members))]
     d.enrollments = sum(int(c[1]) for c in courses)
     d.completions = sum(int(c[2]) for c in courses)
     d.courses = sorted(courses, key=lambda c: (-c[1], c[0]))[:15]
@@ -220,7 +225,7 @@ def _activity_per_day(members: sa.Select, since: date) -> sa.Select:
 
 def _course_enrolments(members: sa.Select) -> sa.Select:
     """Per course: its title, how many of ``members`` are enrolled and how many completed it."""
-    return (sa.select(Course.title, sa.func.count().label("n"), sa.func.count(Enrollment.completed_at))
+    return (sa.select(Course.title, sa.func.count().label("n"), sa.func.count(Enrollment.completed_at), Course.id)
             .join(Course, Course.id == Enrollment.course_id).where(Enrollment.user_id.in_(members))
             .group_by(Course.id, Course.title))
 

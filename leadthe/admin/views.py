@@ -52,7 +52,7 @@ def settings():
         changed = update_company_settings(org, current_user, {"require_2fa": form.require_2fa.data,
                                                               "leaderboard_enabled": form.leaderboard_enabled.data})
         db.session.flush()
-        flash("Company settings saved." if changed else "Nothing changed.", "success")
+        flash(_("Company settings saved.") if changed else _("Nothing changed."), "success")
         return see_other(url_for("admin.settings"))
     return render_form("admin/settings.html", form, block="settings_form")
 

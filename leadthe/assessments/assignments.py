@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 
 from leadthe import audit
 from leadthe.courses.services import visible_courses
+from leadthe.courses.translation import title_of
 from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.models import Assignment, Course, Enrollment, Team, TeamMembership, User, utcnow
@@ -44,8 +45,9 @@ def assignable_teams(user: User) -> list[Team]:
 
 def assignable_courses(user: User) -> list[tuple[int, str]]:
     """The courses ``user`` may assign (those they can see), as (id, title), in catalogue order."""
-    return list(db.session.execute(sa.select(Course.id, Course.title).where(visible_courses(user))
-                                   .order_by(Course.position, Course.title)).all())
+    rows = db.session.execute(sa.select(Course.id, Course.title).where(visible_courses(user))
+                              .order_by(Course.position, Course.title)).all()
+    return [(cid, title_of("course", cid, title)) for cid, title in rows]
 
 
 def assignable_people(user: User, limit: int = 500) -> list[User]:
@@ -135,7 +137,7 @@ def _rows(where, limit: int | None = None) -> list[AssignmentRow]:
     )
     if limit:
         stmt = stmt.limit(limit)
-    return [AssignmentRow(*row) for row in db.session.execute(stmt)]
+    return [AssignmentRow(*row[:5], title_of("course", row[3], row[5]), *row[6:]) for row in db.session.execute(stmt)]
 
 
 def assignments_of(user: User) -> list[AssignmentRow]:

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
+from leadthe.courses.translation import title_of
 from leadthe.extensions import db
 from leadthe.i18n import localized_strftime
 from leadthe.mail import queue_mail
@@ -89,12 +90,15 @@ def verify(code: str) -> Verification | None:
 
 
 def certificates_of(user: User) -> list[Verification]:
-    """The person's certificates, newest first, each with its status ("Your certificates")."""
-    return [Verification(*row) for row in db.session.execute(
+    """The person's certificates, newest first, each with its status ("Your certificates"); course titles in the
+    reader's language."""
+    rows = db.session.execute(
         sa.select(Certificate.code, User.name, Course.title, Certificate.issued_at, Certificate.expires_at,
-                  Certificate.revoked_at)
+                  Certificate.revoked_at, Certificate.course_id)
         .join(Course, Course.id == Certificate.course_id).join(User, User.id == Certificate.user_id)
-        .where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc()))]
+        .where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc()))
+    return [Verification(code, name, title_of("course", course_id, title), issued, expires, revoked)
+            for code, name, title, issued, expires, revoked, course_id in rows]
 
 
 def certificate_for(user_id: int, course_id: int) -> Certificate | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import abort
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 
 from leadthe.assessments import rubric as R
 from leadthe.extensions import db
@@ -258,8 +258,9 @@ def next_steps(company: CompanyLevel) -> list[str]:
         steps.append(_("Level %(level)s needs at least half of your active people at level %(level)s or above: "
                        "%(need)s more people.", level=target, need=need))
     if company.dist.not_assessed:
-        steps.append(_("%(n)s active people have not taken the self-assessment yet; they count as level 1.",
-                       n=company.dist.not_assessed))
+        steps.append(ngettext("%(num)s active person has not taken the self-assessment yet; they count as level 1.",
+                              "%(num)s active people have not taken the self-assessment yet; they count as level 1.",
+                              company.dist.not_assessed))
     return steps
 
 

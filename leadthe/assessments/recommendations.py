@@ -14,12 +14,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_babel import lazy_gettext as _l
 
 from leadthe.assessments import rubric as R
 from leadthe.courses.services import visible_courses
 from leadthe.extensions import db
+from leadthe.i18n import format_day
 from leadthe.models import Assignment, Course, Enrollment, MaturityResult, PrivacySettings, TeamMembership, User, utcnow
 from leadthe.models.enums import Role
 from leadthe.privacy.services import may_personalise
@@ -92,7 +93,7 @@ def recommendations_for(user: User, limit: int = 3) -> Recommendations:
     latest = _offer_maturity(offers, user)
     _offer_role(offers, user)
     for cid, n in _popular_in_team(user):
-        offers.offer(offers.by_id.get(cid), _("Popular in your team (%(n)s colleagues)", n=n), "team", 40 + min(n, 9))
+        offers.offer(offers.by_id.get(cid), ngettext("Popular in your team (%(num)s colleague)", "Popular in your team (%(num)s colleagues)", n), "team", 40 + min(n, 9))
     if not enrolments and (latest is None or latest.level <= 2):
         offers.offer(offers.by_slug.get(START_COURSE), _("A good place to start"), "start", 50)
     for position, course in enumerate(courses):
@@ -137,9 +138,9 @@ def _offer_assigned(offers: _Offers, user: User) -> None:
             sa.select(Assignment.course_id, Assignment.due_on, User.name)
             .outerjoin(User, User.id == Assignment.assigned_by_id).where(Assignment.user_id == user.id)):
         if due_on and due_on < today:
-            reason = _("Assigned by %(name)s, overdue since %(date)s", name=assigner or _("your manager"), date=due_on.isoformat())
+            reason = _("Assigned by %(name)s, overdue since %(date)s", name=assigner or _("your manager"), date=format_day(due_on))
         elif due_on:
-            reason = _("Assigned by %(name)s, due %(date)s", name=assigner or _("your manager"), date=due_on.isoformat())
+            reason = _("Assigned by %(name)s, due %(date)s", name=assigner or _("your manager"), date=format_day(due_on))
         else:
             reason = _("Assigned by %(name)s", name=assigner or _("your manager"))
         offers.offer(offers.by_id.get(cid), reason, "assigned", 100 + (10 if due_on and due_on < today else 0))

@@ -1,6 +1,6 @@
 """Quiz pages: the list, a quiz, submitting an attempt, and an attempt's feedback."""
 from flask import request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -41,7 +41,8 @@ def submit(quiz_id):
     questions = services.live_questions(card.quiz.id)
     if card.attempts_left == 0:
         return _quiz_page(card, questions, status=200 if is_htmx() else 409,
-                          message=_("You have used all %(n)s attempts at this quiz.", n=card.quiz.max_attempts))
+                          message=ngettext("You have used your only attempt at this quiz.", "You have used all %(num)s attempts at this quiz.",
+                                           card.quiz.max_attempts))
     try:
         answers, missing = services.parse_answers(request.form, questions)
     except services.BadAnswers as exc:
@@ -57,7 +58,8 @@ def submit(quiz_id):
     except services.NoAttemptsLeft:
         db.session.rollback()
         return _quiz_page(card, questions, status=200 if is_htmx() else 409,
-                          message=_("You have used all %(n)s attempts at this quiz.", n=card.quiz.max_attempts))
+                          message=ngettext("You have used your only attempt at this quiz.", "You have used all %(num)s attempts at this quiz.",
+                                           card.quiz.max_attempts))
     except IntegrityError:  # the same attempt sent twice at once: the other request stored it
         db.session.rollback()
         latest = services.latest_attempt(current_user.id, card.quiz.id)

@@ -11,6 +11,7 @@ and resume points stay attached. A lesson or module that disappears from the con
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from leadthe.extensions import db
-from leadthe.models import Course, CourseModule, Lesson, Quiz, QuizChoice, QuizQuestion
+from leadthe.models import ContentTranslation, Course, CourseModule, Lesson, Quiz, QuizChoice, QuizQuestion
 from leadthe.models.assessment import QUESTION_KINDS, SCORING
 from leadthe.models.course import LESSON_KINDS, LEVELS
 
@@ -164,6 +165,8 @@ class LoadReport:
     # quizzes (quiz.yaml): created / updated / archived quizzes and questions
     quizzes: dict[str, int] = field(default_factory=lambda: {
         "created": 0, "updated": 0, "archived": 0, "questions_created": 0, "questions_updated": 0, "questions_archived": 0})
+    # translations (``*.<lang>.md``, ``quiz.<lang>.yaml``): rows written or changed, and removed
+    translations: dict[str, int] = field(default_factory=lambda: {"written": 0, "removed": 0})
 
     def count(self, kind: str, before: dict | None, row) -> None:
         """Count a course, module or lesson as created (no snapshot ``before``), updated or unchanged."""
@@ -188,7 +191,8 @@ class LoadReport:
                 f"archived {a['module']} modules, {a['lesson']} lessons; {self.unchanged} unchanged; "
                 f"quizzes: {q['created']} created, {q['updated']} updated, {q['archived']} archived; "
                 f"quiz questions: {q['questions_created']} created, {q['questions_updated']} updated, "
-                f"{q['questions_archived']} archived")
+                f"{q['questions_archived']} archived; "
+                f"translations: {self.translations['written']} written, {self.translations['removed']} removed")
 
 
 def _changed(row, before: dict) -> bool:
@@ -264,7 +268,7 @@ def _parse_course(course_dir: Path, report: LoadReport, loaded: dict[str, Path])
         mdata = read_front_matter(module_dir / "module.md")
         mslug = slugify(str(mdata.get("slug") or module_dir.name))
         position = int(mdata.get("order") or m_index)
-        lesson_files = sorted(p for p in module_dir.glob("*.md") if p.name != "module.md")
+        lesson_files = sorted(p for p in module_dir.glob("*.md") if p.name != "module.md" and not _translation_of(p))
         lessons = [_parse_lesson(lesson_file, seen_lessons, slug) for lesson_file in lesson_files]
         modules.append(ModuleSpec(mslug, mdata, position, lessons))
     return CourseSpec(slug, data, modules)
@@ -407,6 +411,7 @@ def _load_course(course_dir: Path, report: LoadReport, loaded: dict[str, Path]) 
     _load_modules(course, spec.modules, report)
     refresh_course_totals(course)
     _load_quiz(course_dir, course, report)
+    _load_translations(course_dir, course, report)
 
 
 def _load_modules(course: Course, specs: list[ModuleSpec], report: LoadReport) -> None:
@@ -489,3 +494,144 @@ def _load_choices(question, existing: dict[int, QuizChoice], specs: list[tuple[s
             choice.archived = True
             changed = True
     return changed
+
+
+# --- translations -----------------------------------------------------------------------------------
+#
+# Beside every file of a course there may be the same file in another language: ``course.de.md``,
+# ``module.de.md``, ``02-tokens.de.md``, ``quiz.de.yaml``. Their front matter and body give the translated
+# words only (titles, summary, bodies, prompt, transcript; for a quiz the title and each question's text,
+# explanation and choices by slug and position); everything else (order, kind, minutes, the right answers)
+# stays the original's. What has no translation is read in the original (English).
+
+_TRANSLATION_NAME = re.compile(r"^(?P<stem>.+)\.(?P<lang>[a-z]{2})(?P<ext>\.md|\.yaml)$")
+
+
+def _translation_of(path: Path) -> tuple[str, str] | None:
+    """(original file name, language) when ``path`` is a translation file, else None."""
+    match = _TRANSLATION_NAME.match(path.name)
+    return (match["stem"] + match["ext"], match["lang"]) if match else None
+
+
+def _translation_files(folder: Path) -> list[tuple[Path, Path, str]]:
+    """(translation file, original file, language) in ``folder`` whose original exists."""
+    found = []
+    for path in sorted(folder.iterdir()):
+        of = _translation_of(path) if path.is_file() else None
+        if of and (folder / of[0]).is_file():
+            found.append((path, folder / of[0], of[1]))
+    return found
+
+
+def _translated_course(data: dict) -> dict:
+    out = {k: str(data[k]) for k in ("title", "summary") if data.get(k)}
+    if data.get("body"):
+        out.update(description_md=data["body"], description_html=render_markdown(data["body"]))
+    return out
+
+
+def _translated_module(data: dict) -> dict:
+    out = {"title": str(data["title"])} if data.get("title") else {}
+    if data.get("body"):
+        out.update(body_md=data["body"], body_html=render_markdown(data["body"]))
+    return out
+
+
+def _translated_lesson(data: dict) -> dict:
+    out = {k: str(data[k]) for k in ("title", "prompt") if data.get(k)}
+    if data.get("transcript"):
+        out.update(transcript_md=str(data["transcript"]), transcript_html=render_markdown(str(data["transcript"])))
+    if data.get("body"):
+        out.update(body_md=data["body"], body_html=render_markdown(data["body"]))
+    return out
+
+
+def _course_translations(course_dir: Path, course: Course) -> dict[tuple[str, int, str], dict]:
+    """{(entity, id, lang): fields} of every translation file of the course (quiz ones included)."""
+    found: dict[tuple[str, int, str], dict] = {}
+    for path, _original, lang in _translation_files(course_dir):
+        if path.name.startswith("course."):
+            found[("course", course.id, lang)] = _translated_course(read_front_matter(path))
+        elif path.name.startswith("quiz."):
+            found.update(_quiz_translations(path, course, lang))
+    modules = {m.slug: m for m in db.session.scalars(sa.select(CourseModule).where(CourseModule.course_id == course.id))}
+    lessons = {l.slug: l for l in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))}
+    for module_dir in sorted(p for p in course_dir.iterdir() if (p / "module.md").is_file()):
+        for path, original, lang in _translation_files(module_dir):
+            odata = read_front_matter(original)
+            if original.name == "module.md":
+                row, fields = modules.get(slugify(str(odata.get("slug") or module_dir.name))), _translated_module
+            else:
+                row, fields = lessons.get(slugify(str(odata.get("slug") or original.stem))), _translated_lesson
+            if row is not None:
+                found[("module" if original.name == "module.md" else "lesson", row.id, lang)] = fields(read_front_matter(path))
+    return found
+
+
+def _quiz_translations(path: Path, course: Course, lang: str) -> dict[tuple[str, int, str], dict]:
+    quiz = db.session.scalar(sa.select(Quiz).where(Quiz.course_id == course.id))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ContentError(f"{path}: not valid YAML ({exc})") from exc
+    if quiz is None or not isinstance(data, dict):
+        return {}
+    found = {("quiz", quiz.id, lang): {"title": str(data["title"])}} if data.get("title") else {}
+    questions = {q.slug: q for q in db.session.scalars(sa.select(QuizQuestion).where(QuizQuestion.quiz_id == quiz.id))}
+    for qdata in data.get("questions") or []:
+        question = questions.get(slugify(str(qdata.get("slug") or ""))) if isinstance(qdata, dict) else None
+        if question is not None:
+            found.update(_question_translation(question, qdata, lang))
+    return found
+
+
+def _question_translation(question, qdata: dict, lang: str) -> dict[tuple[str, int, str], dict]:
+    """A question's translated text and explanation, and its choices' (by position; a choice may be given as
+    its text alone)."""
+    found = {("question", question.id, lang): {k: str(qdata[k]).strip() for k in ("text", "explanation") if qdata.get(k)}}
+    choices = {c.position: c for c in db.session.scalars(sa.select(QuizChoice).where(QuizChoice.question_id == question.id))}
+    for cpos, cdata in enumerate(qdata.get("choices") or [], start=1):
+        text = cdata.get("text") if isinstance(cdata, dict) else cdata
+        if cpos in choices and text:
+            found[("choice", choices[cpos].id, lang)] = {"text": str(text).strip()}
+    return found
+
+
+def _searchable(fields: dict) -> str:
+    """The words of a translation, for the search index of its original row."""
+    parts = (fields.get("title"), fields.get("summary"), fields.get("prompt"),
+             *(plain_text(fields.get(k) or "") for k in ("description_html", "body_html", "transcript_html")))
+    return " ".join(p for p in parts if p)
+
+
+def _index_translations(course: Course, found: dict[tuple[str, int, str], dict]) -> None:
+    """Add the translated words to the search text of the course and its lessons (just set from the originals
+    by apply_course / apply_lesson), so that a search in another language finds them too."""
+    lessons = {l.id: l for l in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))}
+    rows = {("course", course.id): course, **{("lesson", i): l for i, l in lessons.items()}}
+    for (entity, entity_id, _lang), fields in sorted(found.items()):
+        row = rows.get((entity, entity_id))
+        words = _searchable(fields) if row is not None else ""
+        if words:
+            row.search_text = f"{row.search_text} {words}"
+
+
+def _load_translations(course_dir: Path, course: Course, report: LoadReport) -> None:
+    """Upsert the course's translation rows; remove those whose file (or original) is gone."""
+    found = _course_translations(course_dir, course)
+    _index_translations(course, found)
+    wanted = {key: json.dumps(fields, ensure_ascii=False, sort_keys=True) for key, fields in found.items() if fields}
+    existing = {(t.entity, t.entity_id, t.lang): t for t in db.session.scalars(
+        sa.select(ContentTranslation).where(ContentTranslation.course_id == course.id))}
+    for (entity, entity_id, lang), text in wanted.items():
+        row = existing.pop((entity, entity_id, lang), None)
+        if row is None:
+            db.session.add(ContentTranslation(course_id=course.id, entity=entity, entity_id=entity_id, lang=lang, fields=text))
+        elif row.fields == text:
+            continue
+        else:
+            row.fields = text
+        report.translations["written"] += 1
+    for row in existing.values():
+        db.session.delete(row)
+        report.translations["removed"] += 1

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from leadthe.consent.services import may_record_analytics
 from leadthe.courses.services import visible_courses
+from leadthe.courses.translation import title_of
 from leadthe.database import write_transaction
 from leadthe.extensions import db
 from leadthe.models import Course, SearchQuery, User, utcnow
@@ -84,8 +85,10 @@ def _params(limit: int) -> dict:
 
 
 def _rows_to_hits(rows) -> list[Hit]:
-    return [Hit(kind, title, course_slug, lesson_slug, course_title, highlight(snippet))
-            for kind, title, course_slug, lesson_slug, course_title, snippet in rows]
+    """Hits with their titles in the reader's language (leadthe.courses.translation)."""
+    return [Hit(kind, title_of(kind, lesson_id if kind == "lesson" else course_id, title), course_slug, lesson_slug,
+                title_of("course", course_id, course_title), highlight(snippet))
+            for kind, title, course_slug, lesson_slug, course_title, snippet, lesson_id, course_id in rows]
 
 
 def _sqlite(user: User, terms: list[str], mode: str, limit: int) -> list[Hit]:
@@ -93,10 +96,10 @@ def _sqlite(user: User, terms: list[str], mode: str, limit: int) -> list[Hit]:
     match = joiner.join(f'"{t}"*' for t in terms)  # terms hold only letters and digits: quoting is safe
     visible = _visibility(user)
     sql = sa.text(f"""
-        SELECT kind, title, course_slug, lesson_slug, course_title, snip FROM (
+        SELECT kind, title, course_slug, lesson_slug, course_title, snip, lesson_id, course_id FROM (
           SELECT 'lesson' AS kind, l.title AS title, c.slug AS course_slug, l.slug AS lesson_slug,
                  c.title AS course_title, snippet(lesson_fts, 1, :open, :close, '…', 24) AS snip,
-                 bm25(lesson_fts, 4.0, 1.0) AS rank
+                 bm25(lesson_fts, 4.0, 1.0) AS rank, l.id AS lesson_id, c.id AS course_id
           FROM lesson_fts
           JOIN lesson l ON l.id = lesson_fts.rowid
           JOIN course_module m ON m.id = l.module_id
@@ -104,7 +107,7 @@ def _sqlite(user: User, terms: list[str], mode: str, limit: int) -> list[Hit]:
           WHERE lesson_fts MATCH :match AND l.archived = 0 AND m.archived = 0 AND c.id IN ({visible})
           UNION ALL
           SELECT 'course', c.title, c.slug, NULL, c.title, snippet(course_fts, 1, :open, :close, '…', 24),
-                 bm25(course_fts, 4.0, 1.0) * 1.5
+                 bm25(course_fts, 4.0, 1.0) * 1.5, NULL, c.id
           FROM course_fts
           JOIN course c ON c.id = course_fts.rowid
           WHERE course_fts MATCH :match AND c.id IN ({visible})
@@ -122,17 +125,19 @@ def _postgresql(user: User, terms: list[str], mode: str, limit: int) -> list[Hit
         WITH q AS (SELECT to_tsquery('english', :tsquery) AS query),
         hits AS (
           SELECT 'lesson' AS kind, l.title AS title, c.slug AS course_slug, l.slug AS lesson_slug,
-                 c.title AS course_title, l.search_text AS body, ts_rank(l.search_vector, q.query) AS rank
+                 c.title AS course_title, l.search_text AS body, ts_rank(l.search_vector, q.query) AS rank,
+                 l.id AS lesson_id, c.id AS course_id
           FROM lesson l JOIN course_module m ON m.id = l.module_id JOIN course c ON c.id = l.course_id, q
           WHERE l.search_vector @@ q.query AND NOT l.archived AND NOT m.archived AND c.id IN ({visible})
           UNION ALL
-          SELECT 'course', c.title, c.slug, NULL, c.title, c.search_text, ts_rank(c.search_vector, q.query) * 1.5
+          SELECT 'course', c.title, c.slug, NULL, c.title, c.search_text, ts_rank(c.search_vector, q.query) * 1.5,
+                 NULL, c.id
           FROM course c, q
           WHERE c.search_vector @@ q.query AND c.id IN ({visible})
           ORDER BY rank DESC LIMIT :limit
         )
         SELECT kind, title, course_slug, lesson_slug, course_title,
-               ts_headline('english', body, q.query, {headline})
+               ts_headline('english', body, q.query, {headline}), lesson_id, course_id
         FROM hits, q ORDER BY rank DESC
     """)
     return _rows_to_hits(db.session.execute(sql, {**_params(limit), "tsquery": tsquery}).all())

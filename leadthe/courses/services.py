@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from leadthe.database import upsert, write_transaction
 from leadthe.extensions import db
 from leadthe.process_tables import ProcessTable
+from leadthe.courses.translation import translate_outline
 from leadthe.signals import course_enrolled, lesson_completed
 from leadthe.tenancy import tenant_clause, unscoped
 from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer,
@@ -357,7 +358,7 @@ def course_outline(course_id: int) -> tuple[tuple, ...]:
         return tuple(tuple(row) for row in db.session.connection().execute(
             _outline_content_statement(), {"course_id": course_id}))
 
-    return _outline_table.get(course_id, load)
+    return translate_outline(_outline_table.get(course_id, load))
 
 
 def record_lesson_view(page: PlayerPage, user: User, now: datetime | None = None) -> None:

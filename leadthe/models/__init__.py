@@ -2,7 +2,7 @@
 from leadthe.models.assessment import Assignment, Certificate, MaturityResult, OrgMaturity, Quiz, QuizAttempt, QuizChoice, QuizQuestion, QuizResponse
 from leadthe.models.base import Base, OrgOwned, TenantScoped, utcnow
 from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgement, PolicyDocument, PolicyNotice, PolicyTranslation, UserPreference
-from leadthe.models.course import ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery
+from leadthe.models.course import ActivityDay, ContentTranslation, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery
 from leadthe.models.enums import (ORG_ROLES, PLATFORM_ROLES, ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus,
                                   RequestKind, RequestStatus, Role, TicketStatus, UserStatus)
 from leadthe.models.org import Organization, Team, TeamMembership
@@ -23,5 +23,5 @@ __all__ = [
     "ImportBatch", "Invitation", "ProgressMail",
     "ExportStatus", "InvitationStatus", "JobStatus", "MailStatus", "OrgStatus", "RequestKind", "RequestStatus", "Role",
     "TicketStatus", "UserStatus",
-    "ActivityDay", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
+    "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

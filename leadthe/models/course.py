@@ -175,3 +175,27 @@ class SearchQuery(Base):
     query: Mapped[str] = mapped_column(sa.String(200))
     results: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+TRANSLATABLE = ("course", "module", "lesson", "quiz", "question", "choice")
+
+
+class ContentTranslation(Base):
+    """A piece of the curriculum in another language: the translated fields of one course, module, lesson,
+    quiz, quiz question or choice (``entity`` and ``entity_id``) as JSON, e.g. ``{"title": …, "body_html": …}``.
+
+    The original row stays the authority (its slugs, order, answers and totals); a reader in ``lang`` sees
+    the translated fields over it, and the original where a translation is missing (leadthe.courses.translation).
+    Written by the content loader from ``*.<lang>.md`` / ``quiz.<lang>.yaml`` beside the originals."""
+
+    __tablename__ = "content_translation"
+    __table_args__ = (sa.UniqueConstraint("entity", "entity_id", "lang"), sa.Index("ix_content_translation_lang", "lang"),
+                      sa.CheckConstraint("entity IN ('course', 'module', 'lesson', 'quiz', 'question', 'choice')", name="entity"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    entity: Mapped[str] = mapped_column(sa.String(10))
+    entity_id: Mapped[int] = mapped_column()
+    lang: Mapped[str] = mapped_column(sa.String(8))
+    fields: Mapped[str] = mapped_column(sa.Text, default="{}")  # JSON object: field name -> translated value
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

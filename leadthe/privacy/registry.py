@@ -339,6 +339,12 @@ SOURCES: list[Source] = [
             "video_url", "transcript_md", "transcript_html", "position", "seq", "archived", "search_text", "updated_at")},
     ),
     Source(
+        "content_translation", "Course translations", None, purpose="The curriculum in other languages.", basis=None,
+        retention="company_lifetime", erasure="none", why_not_personal="Course content; no learner data.",
+        columns={c: tech("course content") for c in (
+            "id", "course_id", "entity", "entity_id", "lang", "fields", "updated_at")},
+    ),
+    Source(
         "alembic_version", "Schema version", None, purpose="Database migrations.", basis=None,
         retention="company_lifetime", erasure="none", why_not_personal="A revision number.",
         columns={"version_num": tech("schema revision")},

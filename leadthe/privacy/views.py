@@ -1,7 +1,7 @@
 from flask import abort, flash, request, send_file, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
-from leadthe.i18n import localized_strftime
+from leadthe.i18n import format_day
 
 from leadthe import audit
 from leadthe.auth.reauth import confirm_identity, show_problem
@@ -136,7 +136,7 @@ def delete():
                 end_session()
                 db.session.flush()
                 flash(_("Your account is closed and will be deleted on %(date)s. We sent you a link to cancel until then.",
-                        date=localized_strftime(when, "%d %B %Y")), "success")
+                        date=format_day(when)), "success")
                 return see_other(url_for("privacy.deleted"))
     return render_form("privacy/centre.html", form, invalid=True, **_centre_context(delete_form=form))
 
@@ -172,7 +172,7 @@ def requests():
         services.notify_dpo(req)
         db.session.flush()
         flash(_("Your request is filed. We answer by %(date)s at the latest, usually much sooner.",
-                date=localized_strftime(req.due_at, "%d %B %Y")), "success")
+                date=format_day(req.due_at)), "success")
         return see_other(url_for("privacy.requests"))
     return render_form("privacy/requests.html", form, block="request_form", requests=services.requests_of(current_user),
                        request_kinds=REQUEST_KINDS, **_label_context())

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.auth.sessions import revoke_all_sessions
@@ -71,7 +72,7 @@ def open_counts() -> tuple[int, int]:
 
 def staff_choices() -> dict:
     """Whom a support ticket can be assigned to: active staff and DPO accounts."""
-    return {"": "Nobody", **{str(u.id): u.name for u in db.session.scalars(
+    return {"": _("Nobody"), **{str(u.id): u.name for u in db.session.scalars(
         sa.select(User).where(User.role.in_((Role.STAFF, Role.DPO)), User.status == UserStatus.ACTIVE).order_by(User.name))}}
 
 

@@ -1,6 +1,6 @@
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 
 from leadthe import audit
 from leadthe.auth.reauth import confirm_identity, show_problem
@@ -90,6 +90,7 @@ def close_organization(org_id):
     if _confirmed(form):
         n = services.close_company(org, current_user, form.reason.data)
         db.session.flush()
-        flash(_("%(company)s is closed; %(num)s people were signed out and told.", company=org.name, num=n), "success")
+        flash(ngettext("%(company)s is closed; %(num)s person was signed out and told.",
+                       "%(company)s is closed; %(num)s people were signed out and told.", n, company=org.name), "success")
         return see_other(url_for("staff.console"))
     return render_form("staff/close_organization.html", form, org=org)

@@ -1,0 +1,95 @@
+"""Words for stored values: what people read instead of a role, a status or a course topic as stored.
+
+Every value of the closed sets in ``leadthe/models/enums.py`` has a lazily translated label here (a test checks
+it), and so do the course topics, levels and audiences of the shipped curriculum. Templates use the ``label``
+filter: ``{{ user.role|label("role") }}``, ``{{ ticket.status|label("ticket") }}``, ``{{ course.topic|label("topic") }}``.
+
+A value without a label (a topic a company's author typed, say) is shown as written, with hyphens and
+underscores as spaces, never as ``Responsible ai``-style capitalised slugs.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from leadthe.models.course import LEVEL_LABELS
+from leadthe.models.enums import ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, Role, UserStatus
+from leadthe.models.support import TICKET_STATUSES
+
+ROLE = {
+    Role.LEARNER: _l("Learner"),
+    Role.MANAGER: _l("Manager"),
+    Role.ADMIN: _l("Company admin"),
+    Role.STAFF: _l("LeadThe.AI staff"),
+    Role.DPO: _l("Data protection officer"),
+}
+
+USER_STATUS = {
+    UserStatus.ACTIVE: _l("Active"),
+    UserStatus.DEACTIVATED: _l("Deactivated"),
+    UserStatus.LOCKED: _l("Locked"),
+    UserStatus.ERASURE_PENDING: _l("Deletion scheduled"),
+    UserStatus.CLOSED: _l("Account closed"),
+}
+
+ORG_STATUS = {OrgStatus.ACTIVE: _l("Active"), OrgStatus.CLOSED: _l("Closed")}
+
+INVITATION_STATUS = {
+    InvitationStatus.PENDING: _l("Not yet accepted"),
+    InvitationStatus.ACCEPTED: _l("Accepted"),
+    InvitationStatus.REVOKED: _l("Withdrawn"),
+}
+
+TICKET_STATUS = TICKET_STATUSES  # the support area's own words (also its status filter's choices)
+
+EXPORT_STATUS = {
+    ExportStatus.QUEUED: _l("Waiting to start"),
+    ExportStatus.RUNNING: _l("Being prepared"),
+    ExportStatus.READY: _l("Ready to download"),
+    ExportStatus.FAILED: _l("Failed"),
+    ExportStatus.EXPIRED: _l("Expired"),
+}
+
+JOB_STATUS = {
+    JobStatus.PENDING: _l("Waiting"),
+    JobStatus.RUNNING: _l("Running"),
+    JobStatus.DONE: _l("Done"),
+    JobStatus.FAILED: _l("Failed"),
+}
+
+MAIL_STATUS = {
+    MailStatus.PENDING: _l("Waiting to be sent"),
+    MailStatus.SENDING: _l("Sending"),
+    MailStatus.SENT: _l("Sent"),
+    MailStatus.FAILED: _l("Failed"),
+}
+
+LEVEL = LEVEL_LABELS  # the authoring form's choices
+
+TOPIC = {
+    "general": _l("General"),
+    "foundations": _l("Foundations"),
+    "prompting": _l("Prompting"),
+    "responsible-ai": _l("Responsible AI"),
+    "roles": _l("AI in your role"),
+    "leadership": _l("Leadership"),
+}
+
+AUDIENCE = {"everyone": _l("everyone"), "managers": _l("managers"), "admins": _l("company admins")}
+
+# the kind names the ``label`` filter takes; privacy-request kinds and statuses, audit events and processing
+# choices have their own words in the privacy area
+KINDS = {
+    "role": ROLE, "user_status": USER_STATUS, "org_status": ORG_STATUS, "invitation": INVITATION_STATUS,
+    "ticket": TICKET_STATUS, "export": EXPORT_STATUS, "job": JOB_STATUS, "mail": MAIL_STATUS,
+    "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE,
+}
+
+
+def label(value, kind: str) -> str:
+    """The words for ``value`` of ``kind`` (a key of ``KINDS``) in the interface language."""
+    if value is None or value == "":
+        return ""
+    words = KINDS[kind].get(str(value))
+    if words is not None:
+        return str(words)
+    return str(value).replace("-", " ").replace("_", " ")
