@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 
 from leadthe.database import write_apart
 from leadthe.extensions import db
-from leadthe.i18n import localized_strftime
+from leadthe.i18n import format_when
+from leadthe.labels import ROLE as _ROLE_WORDS
 from leadthe.models import AuditEvent
 from leadthe.models.privacy import REQUEST_KINDS
 from leadthe.privacy import labels
@@ -126,8 +127,6 @@ DETAIL_LABELS = {
     "reason": _l("Reason"), "reference": _l("Reference"), "role": _l("Role"), "via": _l("Through"),
     "kind": _l("Kind"), "outcome": _l("Outcome"), "until": _l("Until"), "fields": _l("Changed"), "changed": _l("Changed"),
 }
-_ROLE_WORDS = {"learner": _l("Learner"), "manager": _l("Manager"), "admin": _l("Company admin"),
-               "staff": _l("LeadThe.AI staff"), "dpo": _l("Data protection officer")}
 _VIA_WORDS = {"team": _l("made a team's manager"), "invitation": _l("invitation"), "signup": _l("sign-up"),
               "cli": _l("command line")}
 _POLICY_WORDS = {"privacy": _l("privacy policy"), "cookies": _l("cookie policy"), "terms": _l("terms of use")}
@@ -139,7 +138,7 @@ def _value_words(key: str, value) -> str:
         return ", ".join(str(names.get(v, str(v).replace("_", " "))) for v in (value or []))
     if key == "until":
         try:
-            return localized_strftime(datetime.fromisoformat(str(value)), "%d %b %Y, %H:%M")
+            return format_when(datetime.fromisoformat(str(value)))
         except ValueError:
             return str(value)
     words = {"role": _ROLE_WORDS, "via": _VIA_WORDS, "outcome": labels.REQUEST_STATUSES,

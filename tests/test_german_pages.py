@@ -219,36 +219,6 @@ def entered_text(app) -> list[str]:
     return sorted((v for v in found if len(v) > 2), key=len, reverse=True)
 
 
-# Owned by the privacy area of issue 16, whose German is written in parallel (the policy texts, the registry's words
-# in the privacy centre, privacy requests' kinds, statuses and summaries): tolerated here only on their own pages,
-# so that this list can go once both are merged.
-POLICY_PAGES = re.compile(r"^/(privacy/policy|legal/)")  # the policy document itself (<article>) is its text
-PRIVACY_AREA = {
-    re.compile(r"^/privacy(/requests)?$"): {
-        "Invitations you received", "Import files you checked", "Courses assigned to you", "Progress e-mails sent to you",
-        "Each answer you gave in a quiz, so you can see the feedback and explanations again.",
-        "The rows of a checked CSV import waiting for the admin's go-ahead (people to invite).",
-        "A checked import file waits at most one day for the admin's go-ahead, then it is deleted.",
-        "Remembering which progress e-mails you were sent, so you never get one twice.",
-        "Courses your manager or admin asked you to take, and by when; shown to you and to them.",
-        "Proof that you completed a course; anyone with its code can check it on a public page showing your name, "
-        "the course, the date and whether it is valid.",
-        "Inviting you to your company's LeadThe.AI account, with the role and team your admin chose.",
-        "Until accepted, revoked or expired, then 30 days; with the company at the latest.",
-        "Your quiz scores and whether you passed, for your course completion and certificates; shown to you and in "
-        "your company's progress reports.",
-        "Your answers, dimension scores and level, shown to you with your progress over time; your company's admins "
-        "and managers see levels in aggregate and per person.",
-        "Self-service export from the privacy centre",
-    },
-    re.compile(r"^/staff/privacy-requests"): {"open", "in_progress", "Self-service export from the privacy centre"},
-}
-
-
-def tolerated(url: str, node: str) -> bool:
-    return any(pattern.match(url) and node in nodes for pattern, nodes in PRIVACY_AREA.items())
-
-
 # forms not sent empty: they end the session or change what the other pages show
 NOT_POSTED = ("logout", "delete", "close", "revoke", "disable", "erase", "lock", "remove", "leave", "preferences")
 
@@ -277,9 +247,7 @@ def empty_posts(client, forms):
 
 def english_left(html: str, exact: set[str], pattern, entered: list[str] = (), url: str = "") -> list[str]:
     found = []
-    for node in visible_nodes(html, skip_article=bool(POLICY_PAGES.match(url))):
-        if tolerated(url, node):
-            continue
+    for node in visible_nodes(html):
         for text in entered:
             if text in node:
                 node = node.replace(text, " ").strip()

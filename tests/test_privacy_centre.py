@@ -280,7 +280,7 @@ def test_an_objection_in_privacy_choices_turns_the_switch_off_everywhere(client,
 
 def test_policy_says_when_it_was_updated_and_when_sessions_end(client, app):
     html = _text(client.get("/privacy/policy").get_data(as_text=True))
-    assert re.search(r"Last updated: \d{1,2} November 2026", html)
+    assert re.search(r"Last updated: \d{1,2} Nov 2026", html)
     assert "signed out after 30 minutes without activity, and after 12 hours at the latest" in html
     app.config["SESSION_IDLE"] = app.config["SESSION_IDLE"] * 2
     try:

@@ -21,7 +21,7 @@ from fpdf import FPDF
 
 from leadthe.courses.translation import title_of
 from leadthe.extensions import db
-from leadthe.i18n import localized_strftime
+from leadthe.i18n import format_day
 from leadthe.mail import queue_mail
 from leadthe.models import Certificate, Course, User, utcnow
 from leadthe.models.enums import UserStatus
@@ -128,10 +128,10 @@ def certificate_pdf(v: Verification, verify_url: str) -> bytes:
     """A one-page A4 landscape certificate. The fonts are embedded as subsets (only the glyphs used), so
     any name prints as written: "Łucja Żółć 李雷", "Γιώργος", "Иван". The CJK font is added only when
     the text needs it (reading it takes a moment)."""
-    issued = _("Issued on %(date)s", date=localized_strftime(v.issued_at, "%d %B %Y"))
+    issued = _("Issued on %(date)s", date=format_day(v.issued_at))
     if v.expires_at:
-        issued = _("Issued on %(date)s, valid until %(until)s", date=localized_strftime(v.issued_at, "%d %B %Y"),
-                   until=localized_strftime(v.expires_at, "%d %B %Y"))
+        issued = _("Issued on %(date)s, valid until %(until)s", date=format_day(v.issued_at),
+                   until=format_day(v.expires_at))
     lines = [
         ("B", 30, 120, _("Certificate of completion")),
         ("", 14, 185, _("This certifies that")),

@@ -19,6 +19,8 @@ from markupsafe import escape
 
 from leadthe import audit
 from leadthe.extensions import db
+from leadthe.labels import ROLE as ROLE_WORDS
+from leadthe.labels import USER_STATUS as USER_STATUS_WORDS
 from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
 from leadthe.privacy import labels
 from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES
@@ -73,10 +75,6 @@ COLUMN_LABELS = {
     "used_at": _l("Used"), "user_agent": _l("Browser and system"),
 }
 
-ROLE_WORDS = {"learner": _l("Learner"), "manager": _l("Manager"), "admin": _l("Company admin"),
-              "staff": _l("LeadThe.AI staff"), "dpo": _l("Data protection officer")}
-USER_STATUS_WORDS = {"active": _l("Active"), "deactivated": _l("Deactivated"), "locked": _l("Locked"),
-                     "erasure_pending": _l("Deletion scheduled"), "closed": _l("Closed")}
 LANGUAGE_WORDS = {"en": "English", "de": "Deutsch"}
 METHOD_WORDS = {"banner": _l("The cookie banner"), "settings": _l("Cookie settings"), "preferences": _l("Preferences"),
                 "browser_signal": _l("Browser privacy signal")}
