@@ -77,3 +77,19 @@
     else p.form.submit();
   });
 })();
+
+/* 3. The account menu (a <details> that works without JavaScript) also closes on Escape and on a click outside. */
+(function () {
+  "use strict";
+  var menu = document.querySelector("details.menu");
+  if (!menu) return;
+  document.addEventListener("click", function (event) {
+    if (menu.open && !menu.contains(event.target)) menu.open = false;
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && menu.open) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+})();
