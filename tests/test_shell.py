@@ -159,3 +159,14 @@ def test_the_style_guide_exists_only_in_development(app, client, make_app, monke
         assert component in html, component
     asked = post_form(dev, "/dev/styleguide", {})
     assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.get_data(as_text=True)
+
+
+def test_an_htmx_answer_with_errors_carries_the_summary_inside_the_form(app, companies):
+    a, _ = companies
+    client = signed_in(app, a.admin)
+    answer = post_form(client, "/admin/invitations", {"email": "", "role": "learner", "team_id": ""},
+                       headers={"HX-Request": "true"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "<html" not in html
+    assert re.match(r'\s*<form id="invite-form"[^>]*>\s*<div class="error-summary"', html)
+    assert 'href="#email"' in html

@@ -93,3 +93,15 @@
     }
   });
 })();
+
+/* 4. A form that comes back with errors: focus its error summary (it links to each field), on load and after an
+      htmx swap, so a screen reader reads it and the keyboard starts there. */
+(function () {
+  "use strict";
+  function focusSummary(root) {
+    var summary = (root || document).querySelector(".error-summary");
+    if (summary) summary.focus();
+  }
+  focusSummary(document);
+  document.addEventListener("htmx:afterSettle", function (event) { focusSummary(event.detail && event.detail.elt); });
+})();
