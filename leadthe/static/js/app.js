@@ -21,10 +21,7 @@
     var boxes = document.querySelectorAll(".table-wrap, .scroll, main table.data");
     for (var i = 0; i < boxes.length; i++) {
       var box = boxes[i];
-      if (box.scrollWidth <= box.clientWidth + 1) {  // nothing to scroll: no extra tab stop
-        if (box.getAttribute("tabindex") === "0" && !box.hasAttribute("role")) box.removeAttribute("tabindex");
-        continue;
-      }
+      if (box.scrollWidth <= box.clientWidth + 1) continue;  // nothing to scroll (yet): leave it as it is
       box.setAttribute("tabindex", "0");
       var name = heading(box);
       if (box.tagName !== "TABLE" && !box.hasAttribute("role") && name) {
