@@ -170,3 +170,20 @@ def test_an_htmx_answer_with_errors_carries_the_summary_inside_the_form(app, com
     assert answer.status_code == 200 and "<html" not in html
     assert re.match(r'\s*<form id="invite-form"[^>]*>\s*<div class="error-summary"', html)
     assert 'href="#email"' in html
+
+
+def test_the_lesson_page_leaves_out_the_shell_script(app, companies):
+    """A lesson stays within its request budget: the shell's script (tables, dialogs, menu) is not needed there."""
+    from tests.helpers import make_course
+
+    a, _ = companies
+    with app.app_context():
+        make_course(None, "walk", "A short walk")
+        db.session.commit()
+    client = signed_in(app, a.learner)
+    assert "js/app.js" in client.get("/courses").get_data(as_text=True)
+    post_form(client, "/courses/walk/enroll", {}, page="/courses/walk")
+    lesson = client.get("/courses/walk/lessons/practice")
+    assert lesson.status_code == 200
+    html = lesson.get_data(as_text=True)
+    assert "js/app.js" not in html and 'id="confirm-dialog"' not in html
