@@ -77,6 +77,7 @@ import leadthe.auth.views  # noqa: F401
 import leadthe.consent.views  # noqa: F401
 import leadthe.core.views  # noqa: F401
 import leadthe.courses.views  # noqa: F401
+import leadthe.dev.views  # noqa: F401
 import leadthe.leaderboard.views  # noqa: F401
 import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401

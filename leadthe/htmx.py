@@ -6,7 +6,9 @@ rendered with jinja2-fragments; the block name is the target id with underscores
 """
 from __future__ import annotations
 
-from flask import Response, redirect, render_template, request
+import re
+
+from flask import Response, get_template_attribute, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 
 from leadthe.database import refuse_request
@@ -38,7 +40,22 @@ def render_form(template: str, form, block: str | None = None, invalid: bool = F
     if request.method == "POST" and (form.errors or invalid):
         refuse_request()
         status = 200 if is_htmx() else 422
+    if block and wants_fragment() and form.errors:
+        # the whole page shows the error summary at the top of <main> (base.html); a fragment carries it
+        # inside the form it replaces, so the next answer replaces it too
+        return _with_error_summary(render_block(template, block, form=form, **context), form), status
     return render(template, block=block, status=status, form=form, **context)
+
+
+_FORM_TAG = re.compile(r"<form\b[^>]*>")
+
+
+def _with_error_summary(html: str, form) -> str:
+    summary = get_template_attribute("_forms.html", "error_summary")(form)
+    match = _FORM_TAG.search(html)
+    if not match:
+        return html
+    return html[:match.end()] + str(summary) + html[match.end():]
 
 
 def see_other(url: str) -> Response:

@@ -433,7 +433,7 @@ def test_the_security_page_lists_sessions_and_revoking_one_signs_that_browser_ou
     assert "You signed in" in page  # recent events, in words
 
     phone_session = session_rows(app, person.id)[1]
-    answer = post_form(laptop, f"/account/sessions/{phone_session.id}/revoke", {}, page="/account/security")
+    answer = post_form(laptop, f"/account/sessions/{phone_session.id}/revoke", {"confirmed": "yes"}, page="/account/security")
     assert answer.status_code == 303
     ended = phone.get("/dashboard")
     assert ended.status_code == 302 and "ended=revoked" in ended.headers["Location"]
@@ -454,7 +454,7 @@ def test_another_persons_session_is_a_404_and_revoke_others_keeps_this_one(app, 
     assert post_form(mine, "/account/sessions/999999/revoke", {}, page="/account/security").status_code == 404
     assert signed_in(stranger)
 
-    assert post_form(mine, "/account/sessions/revoke-others", {}, page="/account/security").status_code == 303
+    assert post_form(mine, "/account/sessions/revoke-others", {"confirmed": "yes"}, page="/account/security").status_code == 303
     assert signed_in(mine) and not signed_in(second) and not signed_in(third)
 
 

@@ -179,7 +179,7 @@ def test_invitation_accept_resend_revoke(app, companies, admin_a):
     later = re.search(r"http://localhost(/invite/\S+)", outbox(app, kind="invitation")[-1].body_text).group(1)
     with app.app_context():
         later_id = db.session.scalar(sa.select(Invitation.id).where(Invitation.email == "later@a.example"))
-    post_form(admin_a, f"/admin/invitations/{later_id}/revoke", {}, page="/admin/invitations")
+    post_form(admin_a, f"/admin/invitations/{later_id}/revoke", {"confirmed": "yes"}, page="/admin/invitations")
     assert app.test_client().get(later).status_code == 404
     # an address with an account cannot be invited
     r = post_form(admin_a, "/admin/invitations", {"email": a.learner.email, "role": "learner", "team_id": ""})
@@ -243,7 +243,7 @@ def test_deactivate_signs_out_everywhere_and_close_starts_retention(app, compani
     a, _ = companies
     learner = signed_in(app, a.learner.email)
     assert learner.get("/dashboard").status_code == 200
-    post_form(admin_a, f"/admin/users/{a.learner.id}/deactivate", {}, page=f"/admin/users/{a.learner.id}")
+    post_form(admin_a, f"/admin/users/{a.learner.id}/deactivate", {"confirmed": "yes"}, page=f"/admin/users/{a.learner.id}")
     assert learner.get("/dashboard").status_code in (302, 303)
     assert "user.deactivated" in audit_actions(app)
     post_form(admin_a, f"/admin/users/{a.learner.id}/close", {"confirm": "yes"}, page=f"/admin/users/{a.learner.id}")

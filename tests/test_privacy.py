@@ -282,7 +282,7 @@ def join_by_invitation_and_live(app, company):
                                    rows=[{"email": first, "name": invited_name, "role": "learner"}]))
         db.session.commit()
         inv_id = inv.id
-    assert post_form(admin, f"/admin/invitations/{inv_id}/revoke", {}, page="/admin/invitations").status_code == 303
+    assert post_form(admin, f"/admin/invitations/{inv_id}/revoke", {"confirmed": "yes"}, page="/admin/invitations").status_code == 303
     assert post_form(admin, "/admin/invitations", {"email": first, "role": "learner", "team_id": ""}).status_code == 303
     with app.app_context():
         inv_id = db.session.scalar(sa.select(sa.func.max(Invitation.id)))

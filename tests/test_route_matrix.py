@@ -78,10 +78,11 @@ MATRIX: dict[str, dict] = {
     "account.preferences": {"auth": "public"},
     "account.profile": {"auth": "login"},
     "account.revoke_other_sessions": {"auth": "login"},
-    # revoking the browser's own session signs it out: to the log-in page
-    "account.revoke_session": {"auth": "login", "obj": "session", "post": {r: 303 for r in ("staff",) + COMPANY_ROLES}},
+    # revoking a session asks first: a POST without ``confirmed=yes`` answers the confirmation page
+    "account.revoke_session": {"auth": "login", "obj": "session", "post": {r: 200 for r in ("staff",) + COMPANY_ROLES}},
     "account.security_page": {"auth": "login"},
-    "account.twofa_disable": {"auth": "login"},
+    # the confirmation page of turning 2FA off (staff have 2FA); people without it go back to the security page
+    "account.twofa_disable": {"auth": "login", "get": 303, "roles": {"staff": 200}},
     "account.twofa_enable": {"auth": "login"},
     "account.twofa_regenerate": {"auth": "login"},
     "account.twofa_setup": {"auth": "login", "roles": {"staff": 302}},  # staff have 2FA on: to the security page

@@ -34,7 +34,7 @@ def test_create_rename_add_manage_remove_delete(app, companies):
     assert fay.get(team_url).status_code == 200 and fay.get(f"/admin/teams/{a.team.id}").status_code == 200
     post_form(admin, f"{team_url}/members/{person.id}/manager", {"manager": "0"}, page=team_url)
     assert fay.get(team_url).status_code == 404
-    post_form(admin, f"{team_url}/members/{person.id}/remove", {}, page=team_url)
+    post_form(admin, f"{team_url}/members/{person.id}/remove", {"confirmed": "yes"}, page=team_url)
     assert "Fay Finance" not in admin.get(team_url).get_data(as_text=True)
     assert admin.get(f"{team_url}/delete").status_code == 200  # confirm page
     assert post_form(admin, f"{team_url}/delete", {}).status_code == 303

@@ -106,13 +106,19 @@ def active_sessions(user: User, current_id: int | None) -> list[SessionView]:
     return views
 
 
-def revoke_session(user: User, session_id: int) -> UserSession:
-    """Sign one of the person's own browsers out; someone else's session is a 404, like a missing one."""
+def session_of(user: User, session_id: int) -> UserSession:
+    """One of the person's own sessions; someone else's is a 404, like a missing one."""
     record = db.session.scalar(
         sa.select(UserSession).where(UserSession.id == session_id, UserSession.user_id == user.id)
     )
     if record is None:
         abort(404)
+    return record
+
+
+def revoke_session(user: User, session_id: int) -> UserSession:
+    """Sign one of the person's own browsers out; someone else's session is a 404, like a missing one."""
+    record = session_of(user, session_id)
     if record.revoked_at is None:
         record.revoked_at = utcnow()
         audit.record("session.revoked", actor=user, subject=user, session_id=record.id,

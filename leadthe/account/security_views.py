@@ -1,7 +1,7 @@
 """The security page: two-step verification, recovery codes, signed-in devices, recent security events."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _, ngettext
 
@@ -12,6 +12,7 @@ from leadthe.account.security_forms import DisableTwoFactorForm, EnableTwoFactor
 from leadthe.auth import twofactor
 from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.auth.sessions import end_session
+from leadthe.confirmation import confirmation_page, confirmed
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.htmx import render, render_form, see_other
@@ -34,7 +35,6 @@ def _security_context(**extra):
         sessions=security.active_sessions(current_user, current_id),
         events=security.recent_events(current_user),
         codes_left=twofactor.recovery_codes_left(current_user) if current_user.has_2fa else 0,
-        disable_form=distinct_ids(extra.pop("disable_form", None) or DisableTwoFactorForm(), "disable"),
         regenerate_form=distinct_ids(extra.pop("regenerate_form", None) or RegenerateCodesForm(), "regenerate"),
         button_form=EmptyForm(),
         required=security.must_keep_2fa(current_user),
@@ -100,14 +100,18 @@ def twofa_enable():
     return render_form("account/twofa_setup.html", form, invalid=True, **{k: v for k, v in _setup_context(form).items() if k != "form"})
 
 
-@bp.route("/2fa/disable", methods=["POST"], endpoint="twofa_disable")
+@bp.route("/2fa/disable", methods=["GET", "POST"], endpoint="twofa_disable")
 @login_required
-@limiter.limit(TWOFA_IP_LIMIT)
-@limiter.limit(TWOFA_ACCOUNT_LIMIT, key_func=_account_key)
+@limiter.limit(TWOFA_IP_LIMIT, methods=["POST"])
+@limiter.limit(TWOFA_ACCOUNT_LIMIT, key_func=_account_key, methods=["POST"])
 def twofa_disable():
+    """The confirmation page of turning two-step verification off (the security page links here): what it
+    means, the password and a code, a red button."""
     form = DisableTwoFactorForm()
     if not current_user.has_2fa:
         return see_other(url_for("account.security_page"))
+    if request.method == "GET":
+        return render("account/twofa_disable.html", form=form, required=security.must_keep_2fa(current_user))
     if form.validate_on_submit():
         if security.must_keep_2fa(current_user):
             form.code.errors.append(_("Staff and DPO accounts must use two-step verification, so it cannot be turned off. "
@@ -124,7 +128,7 @@ def twofa_disable():
                 db.session.flush()
                 flash(_("Two-step verification is off. We sent you an e-mail about it."), "success")
                 return see_other(url_for("account.security_page"))
-    return render_form("account/security.html", form, invalid=True, **_security_context(disable_form=form))
+    return render_form("account/twofa_disable.html", form, invalid=True, required=security.must_keep_2fa(current_user))
 
 
 @bp.route("/2fa/recovery-codes", methods=["POST"], endpoint="twofa_regenerate")
@@ -155,6 +159,11 @@ def twofa_regenerate():
 def revoke_session(session_id):
     if not EmptyForm().validate_on_submit():
         abort(400)
+    if not confirmed():
+        security.session_of(current_user, session_id)  # 404 for a session that is not theirs
+        return confirmation_page(title=_("Sign this device out?"),
+                                 message=_("It has to log in again with the password to get back into your account."),
+                                 button=_("Sign out"), cancel_url=url_for("account.security_page") + "#sessions")
     record = security.revoke_session(current_user, session_id)
     if record.id == g.user_session.id:
         end_session()
@@ -172,6 +181,10 @@ def revoke_session(session_id):
 def revoke_other_sessions():
     if not EmptyForm().validate_on_submit():
         abort(400)
+    if not confirmed():
+        return confirmation_page(title=_("Sign out everywhere else?"),
+                                 message=_("Every other browser and device signed in to your account is signed out and has to log in again. This one stays signed in."),
+                                 button=_("Sign out everywhere else"), cancel_url=url_for("account.security_page") + "#sessions")
     count = security.revoke_other_sessions(current_user, g.user_session.id)
     db.session.flush()
     flash(ngettext("Signed out %(num)s other device.", "Signed out %(num)s other devices.", count) if count

@@ -12,6 +12,7 @@ from leadthe.admin.access import is_admin, manager_or_admin_required, require_ad
 from leadthe.admin.forms import ImportForm, InvitationForm, RoleForm
 from leadthe.admin.reports import person_attempts, person_courses, person_summary, team_names_for
 from leadthe.auth.reauth import confirm_identity, recently_reauthenticated, show_problem
+from leadthe.confirmation import confirmation_page, confirmed
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm, choices
 from leadthe.htmx import render, render_form, see_other
@@ -115,6 +116,13 @@ def _status_change(user_id, action, done):
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 @manager_or_admin_required
 def user_deactivate(user_id):
+    if not confirmed():
+        person = visible_person_or_404(current_user, user_id)
+        require_admin(current_user)
+        return confirmation_page(
+            title=_("Deactivate %(name)s?", name=person.name),
+            message=_("They are signed out everywhere and cannot log in until an admin reactivates the account. Their data stays."),
+            button=_("Deactivate"), cancel_url=url_for("admin.user_detail", user_id=person.id))
     return _status_change(user_id, people.deactivate,
                           lambda person: _("%(name)s is deactivated and signed out everywhere.", name=person.name))
 
@@ -183,6 +191,11 @@ def invitation_revoke(invitation_id):
     inv = get_or_404(Invitation, invitation_id)  # another company's: 404 before any role check
     require_admin(current_user)
     if EmptyForm().validate_on_submit() and inv.status == InvitationStatus.PENDING:
+        if not confirmed():
+            return confirmation_page(
+                title=_("Revoke the invitation for %(email)s?", email=inv.email),
+                message=_("Its link stops working at once. You can invite the same address again later."),
+                button=_("Revoke invitation"), cancel_url=url_for("admin.invitations"))
         people.revoke_invitation(current_user, inv)
         db.session.flush()
         flash(_("The invitation for %(email)s is revoked; its link no longer works.", email=inv.email), "success")

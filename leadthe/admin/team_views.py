@@ -9,6 +9,7 @@ from leadthe.admin import bp, teams
 from leadthe.admin.access import is_admin, manager_or_admin_required, require_admin, visible_team_or_404
 from leadthe.admin.forms import MemberForm, TeamForm
 from leadthe.admin.reports import TEAMS_PER_PAGE, dashboard, team_members, teams_overview
+from leadthe.confirmation import confirmation_page, confirmed
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.htmx import render, render_form, see_other
@@ -120,6 +121,11 @@ def _membership_or_404(team_id, user_id):
 def team_remove_member(team_id, user_id):
     team, membership = _membership_or_404(team_id, user_id)
     if EmptyForm().validate_on_submit():
+        if not confirmed():
+            return confirmation_page(
+                title=_("Remove this person from “%(team)s”?", team=team.name),
+                message=_("They keep their account, progress and other teams; the team's managers no longer see them."),
+                button=_("Remove from team"), cancel_url=url_for("admin.team_detail", team_id=team.id))
         teams.remove_member(current_user, team, membership)
         db.session.flush()
         flash(_("Removed from the team."), "success")

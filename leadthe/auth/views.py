@@ -40,7 +40,9 @@ def _audit_lockout(request_limit) -> None:
 def _after_login_url(user) -> str:
     if must_set_up_2fa(user):
         return url_for("account.twofa_setup")
-    return safe_next(request.args.get("next") or drafts.kept_page(), url_for("core.dashboard"))
+    # staff and the DPO work in their console; everyone else starts on their dashboard
+    home = url_for("staff.console") if user.is_platform_staff else url_for("core.dashboard")
+    return safe_next(request.args.get("next") or drafts.kept_page(), home)
 
 
 def _finish_login(user, **details) -> None:

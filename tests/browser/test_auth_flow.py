@@ -27,7 +27,8 @@ def test_sign_up_log_out_and_log_in_again(page, live_app):
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Ann")
     assert count_rows(live_app, User) == 1 and count_rows(live_app, Organization) == 1
 
-    page.get_by_role("navigation", name="Main").get_by_role("button", name="Log out").click()
+    page.locator("details.menu > summary").click()  # the account menu
+    page.get_by_role("navigation", name="Account").get_by_role("button", name="Log out").click()
     expect(page).to_have_url(at("/login"))
     expect(page.get_by_text("You are logged out.")).to_be_visible()
     page.goto("/dashboard")

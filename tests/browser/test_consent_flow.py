@@ -50,6 +50,7 @@ def test_accept_all_sets_the_analytics_cookie_and_records_visits(page, live_app)
 
 def test_per_category_choice(page, live_app):
     page.goto("/")
+    banner(page).get_by_text("Let me choose").click()
     banner(page).get_by_label("Preferences").check()
     banner(page).get_by_role("button", name="Save my choice").click()
     expect(banner(page)).to_have_count(0)

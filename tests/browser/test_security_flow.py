@@ -33,6 +33,10 @@ def test_revoking_a_session_signs_that_browser_out_on_its_next_request(new_page,
 
     other = sessions.filter(has_not_text="this device")
     other.get_by_role("button", name=re.compile("^Sign out")).click()
+    dialog = laptop.get_by_role("dialog")  # a destructive action asks first (a page without JavaScript)
+    expect(dialog).to_contain_text("Sign this device out?")
+    axe_check(laptop, label="/account/security with the confirmation dialog")
+    dialog.get_by_role("button", name=re.compile("^Sign out")).click()
     expect(laptop).to_have_url(re.compile(r"/account/security#sessions$"))
     expect(laptop.get_by_text("That device is signed out.")).to_be_visible()
     expect(laptop.locator("#sessions tbody tr")).to_have_count(1)
@@ -71,7 +75,8 @@ def test_set_up_two_step_verification_and_log_in_with_it(page_js, live_app, axe_
     expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
     expect(page.locator("ul.codes li")).to_have_count(10)
 
-    page.get_by_role("navigation", name="Main").get_by_role("button", name="Log out").click()
+    page.locator("details.menu > summary").click()  # the account menu
+    page.get_by_role("navigation", name="Account").get_by_role("button", name="Log out").click()
     log_in(page, "bob@example.com")
     expect(page).to_have_url(at("/login/2fa"))
     axe_check(page, label="/login/2fa")

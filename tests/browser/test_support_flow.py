@@ -49,7 +49,7 @@ def test_ticket_created_answered_and_mailed(new_page, js, live_app, smtp, axe_ch
 
     staff = new_page(js=js)
     log_in_with_code(staff, live_app, sam)
-    expect(staff).to_have_url(re.compile(r"/dashboard$"))
+    expect(staff).to_have_url(re.compile(r"/staff/console$"))  # staff land on their console
     staff.goto("/staff/support")
     staff.get_by_role("link", name="Certificate link shows an error").click()
     staff.get_by_label("Your reply").fill("Thanks! We fixed the link; please try again.")

@@ -1,0 +1,108 @@
+"""The admin sub-navigation: every admin page carries it, and every admin page is reachable from it.
+
+A company admin walks the sub-navigation from /admin with the test client; every admin GET page of the URL map
+(downloads and pages that need an id excluded: those are reached from the lists) must be among the links it
+offers, and every admin page rendered, detail pages included, shows it. A manager sees only the pages they may
+open. The primary navigation has one "Admin" entry, and no "Company settings" beside it."""
+from __future__ import annotations
+
+import re
+
+from leadthe.extensions import db
+from tests.helpers import make_course, signed_in
+
+SUBNAV = re.compile(r'<nav class="subnav"[^>]*>(.*?)</nav>', re.S)
+MAIN_NAV = re.compile(r'<nav class="nav" aria-label="Main">(.*?)</nav>', re.S)
+HREF = re.compile(r'href="([^"#?]+)"')
+
+
+def subnav_links(html: str) -> set[str]:
+    match = SUBNAV.search(html)
+    assert match, "no admin sub-navigation on the page"
+    return set(HREF.findall(match.group(1)))
+
+
+def admin_list_pages(app) -> set[str]:
+    """Every GET page under /admin without an id in its address, downloads left out."""
+    pages = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin") or "GET" not in rule.methods or rule.arguments:
+            continue
+        if rule.rule.endswith((".csv", ".zip", ".pdf")) or "download" in rule.rule:
+            continue
+        pages.add(rule.rule)
+    return pages
+
+
+def walk(client, start: str = "/admin") -> tuple[set[str], dict[str, str]]:
+    """Follow the sub-navigation from ``start``; answers the links seen and each visited page's HTML."""
+    seen, todo, pages = set(), [start], {}
+    while todo:
+        url = todo.pop()
+        if url in pages:
+            continue
+        response = client.get(url)
+        assert response.status_code == 200, url
+        pages[url] = response.get_data(as_text=True)
+        links = subnav_links(pages[url])
+        seen |= links
+        todo.extend(link for link in links if link not in pages)
+    return seen, pages
+
+
+def test_every_admin_page_is_reachable_from_the_sub_navigation(app, companies):
+    a, _ = companies
+    admin = signed_in(app, a.admin)
+    reachable, pages = walk(admin)
+    expected = admin_list_pages(app)
+    assert {"/admin/assignments", "/admin/maturity", "/admin/feedback", "/admin/courses", "/admin/audit",
+            "/admin/settings", "/admin/invitations"} <= expected  # the ones that were once linked from nowhere
+    # a sub-navigation page links the rest (e.g. "New course" on the course list)
+    one_click_further = {href for html in pages.values() for href in HREF.findall(html) if href.startswith("/admin")}
+    assert expected - reachable - one_click_further == set()
+    assert len(expected - reachable) <= 2, expected - reachable  # nearly all of them directly
+    for url, html in pages.items():
+        assert html.count('class="subnav"') == 1, url
+        assert re.search(r'<nav class="subnav"[^>]*>.*aria-current="page"', html, re.S), f"{url}: no current item"
+
+
+def test_admin_detail_pages_carry_the_sub_navigation(app, companies):
+    a, _ = companies
+    with app.app_context():
+        course, *_ = make_course(a.org.id, "own-course", "Our own course")
+        db.session.commit()
+        course_id = course.id
+    admin = signed_in(app, a.admin)
+    for url in (f"/admin/teams/{a.team.id}", f"/admin/teams/{a.team.id}/delete", f"/admin/users/{a.learner.id}",
+                f"/admin/users/{a.learner.id}/report-minor", f"/admin/courses/{course_id}", "/admin/courses/new",
+                "/admin/users/import"):
+        response = admin.get(url)
+        assert response.status_code == 200, url
+        assert subnav_links(response.get_data(as_text=True)), url
+
+
+def test_one_admin_entry_in_the_primary_navigation(app, companies):
+    a, _ = companies
+    html = signed_in(app, a.admin).get("/admin/settings").get_data(as_text=True)
+    main = MAIN_NAV.search(html).group(1)
+    assert ">Admin<" in main and "Company settings" not in main and "Settings" not in main
+    assert 'href="/admin/settings" aria-current="page"' in SUBNAV.search(html).group(1)
+
+
+def test_a_manager_sees_the_pages_they_may_use(app, companies):
+    a, _ = companies
+    manager = signed_in(app, a.manager)
+    reachable, pages = walk(manager)
+    assert {"/admin", "/admin/users", "/admin/teams", "/admin/usage", "/admin/assignments"} <= reachable
+    assert not reachable & {"/admin/settings", "/admin/audit", "/admin/invitations", "/admin/courses"}
+    main = MAIN_NAV.search(pages["/admin"]).group(1)
+    assert ">My teams<" in main and ">Admin<" not in main
+
+
+def test_learners_have_no_admin_navigation(app, companies):
+    a, _ = companies
+    learner_home = signed_in(app, a.learner).get("/dashboard").get_data(as_text=True)
+    main = MAIN_NAV.search(learner_home).group(1)
+    for label in ("Home", "Courses", "Assessments", "Maturity"):
+        assert f">{label}<" in main
+    assert "/admin" not in main and 'class="subnav"' not in learner_home
