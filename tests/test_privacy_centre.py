@@ -64,7 +64,7 @@ def test_centre_opens_with_the_actions_and_a_summary_in_words(client, app, compa
     assert 'href="/account/profile"' in top
     assert "2 lessons completed" in top and "1 course started" in top
     # the full registry sits behind a disclosure, with its legal text once per group
-    details = html.split("<details")[1].split("</details>")[0]
+    details = html.split('<details class="registry"')[1].split("</details>")[0]
     assert "Sign-in sessions" in details and "While the account is active" in details
     assert html.count("Needed to provide the service your employer signed up for") < 6
     # who can see it: the person, their company's admins and managers by name, staff and processors
