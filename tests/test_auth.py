@@ -309,3 +309,13 @@ def test_mailed_link_tokens_leave_the_address_at_once(client, app, companies):
     assert post_form(client, "/verify-email", {}).status_code == 303
     with app.app_context():
         assert db.session.scalar(sa.select(User.email_verified_at).where(User.email == "ann@new.example")) is not None
+
+
+def test_a_company_signed_up_in_german_keeps_german_after_signing_in(client, app):
+    german = {"Accept-Language": "de-DE,de;q=0.9"}
+    post_form(client, "/signup", SIGNUP, headers=german)
+    # later, from a browser that asks for nothing in particular, the account's language still holds
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert '<html lang="de"' in html and "Ihre Rolle" in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.locale)) == "de"

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -220,7 +221,8 @@ def accept_invitation(inv: Invitation, *, name: str, password: str) -> User:
     now = utcnow()
     user = User(org_id=inv.org_id, email=inv.email, name=name, job_title=inv.job_title or "", department=inv.department or "",
                 role=inv.role, password_hash=hash_password(password), password_changed_at=now,
-                email_verified_at=now)  # the link in the mail proves the address
+                email_verified_at=now,  # the link in the mail proves the address
+                locale=str(get_locale() or "en"))  # the language the person accepted in, until they choose another
     db.session.add(user)
     db.session.flush()
     if inv.team_id is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
@@ -63,6 +64,7 @@ def create_company(*, name, email, password, organization, job_title="", departm
         password_hash=hash_password(password),
         role="admin",
         password_changed_at=utcnow(),
+        locale=str(get_locale() or "en"),  # the language the person signed up in, until they choose another
     )
     db.session.add(user)
     db.session.flush()
