@@ -249,6 +249,15 @@ _SIDEWAYS = """() => {
         }
         return parts.join(" > ");
     };
+    const escaped = el => {  // an absolutely positioned element that a scrolling box would hold if it were positioned
+        if (getComputedStyle(el).position !== "absolute") return "";
+        for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+            const style = getComputedStyle(a);
+            if (style.position !== "static") return "";
+            if (style.overflowX !== "visible") return ` (position: absolute; escapes the overflow of ${name(a)}, which is not positioned)`;
+        }
+        return "";
+    };
     const wide = new Map();  // element -> {right, text}
     for (const el of document.body.querySelectorAll("*")) {
         const r = el.getBoundingClientRect();
@@ -266,7 +275,7 @@ _SIDEWAYS = """() => {
     const outermost = [...wide.entries()].filter(([el]) => !wide.has(el.parentElement));
     outermost.sort((a, b) => b[1].right - a[1].right);
     return {vw, sw, culprits: outermost.slice(0, 3).map(([el, box]) => ({
-        path: path(el) + (box.text ? " (its text)" : ""), right: Math.round(box.right), width: Math.round(box.width),
+        path: path(el) + (box.text ? " (its text)" : escaped(el)), right: Math.round(box.right), width: Math.round(box.width),
     }))};
 }"""
 
