@@ -63,7 +63,6 @@ TABS = 2  # pages checked side by side, each tab with its own session: axe runs 
 # The platform accounts (with two-step verification, as they must have): made by build_data_set.
 PLATFORM: dict = {}
 
-WIDTHS = (1280, 375)
 HEIGHT = 800
 LANGUAGES = ("en", "de")
 # axe's rules about colour: the only ones a colour scheme can change the outcome of.
@@ -290,6 +289,7 @@ _AXE_START = """([rules, impacts]) => {
                     nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html, summary: n.failureSummary || ""}))})));
 }"""
 _AXE_SOURCE: list[str] = []
+_NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 def axe_source() -> str:
@@ -346,12 +346,17 @@ class Tab:
         self.where: Where | None = None  # the page it shows, ready to be checked
 
     def show(self, width: int, scheme: str) -> None:
+        if (width, scheme) == (self.width, self.scheme):
+            return
         if width != self.width:
             self.page.set_viewport_size({"width": width, "height": HEIGHT})
             self.width = width
         if scheme != self.scheme:
             self.page.emulate_media(color_scheme=scheme)
             self.scheme = scheme
+        # as for a person, the page's resize and media-change handlers run before anything is looked at (they
+        # are dispatched in the next rendering step, which comes before the next animation frame)
+        self.page.evaluate(_NEXT_FRAME)
 
 
 def measure_sideways(sweep: Sweep, tab: Tab, here: Where) -> None:
