@@ -15,7 +15,7 @@ leadthe demo-code EMAIL`` run here with the same settings; German is shown to pe
 only (the saved language of an account wins over the browser's, and this mode changes no account).
 
 Writes ``OUT/<role>/<language>-<width>-<scheme>-<page>.png`` (default ``OUT`` = ``screens/`` in the current
-folder) and prints, per page, whether it scrolls sideways at a width. Pages a role may not open are skipped.
+folder, git-ignored at the top of the repository) and prints, per page, whether it scrolls sideways at a width. Pages a role may not open are skipped.
 """
 from __future__ import annotations
 
