@@ -59,6 +59,8 @@ def live_config(database_url: str) -> dict:
         "BCRYPT_ROUNDS": 4,  # the minimum: hashing speed is not under test here
         "SMTP_URL": None,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # development: the development pages are served (loopback only), so the sweep checks the style guide
+        "LEADTHE_ENV": "development",
     }
 
 
