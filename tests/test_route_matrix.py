@@ -78,8 +78,8 @@ MATRIX: dict[str, dict] = {
     "account.preferences": {"auth": "public"},
     "account.profile": {"auth": "login"},
     "account.revoke_other_sessions": {"auth": "login"},
-    # revoking a session asks first: a POST without ``confirmed=yes`` answers the confirmation page
-    "account.revoke_session": {"auth": "login", "obj": "session", "post": {r: 200 for r in ("staff",) + COMPANY_ROLES}},
+    # revoking one's own (only) session signs out: to the log-in
+    "account.revoke_session": {"auth": "login", "obj": "session", "post": {r: 303 for r in ("staff",) + COMPANY_ROLES}},
     "account.security_page": {"auth": "login"},
     # the confirmation page of turning 2FA off (staff have 2FA); people without it go back to the security page
     "account.twofa_disable": {"auth": "login", "get": 303, "roles": {"staff": 200}},

@@ -108,7 +108,7 @@ def test_deactivating_a_person_asks_first(app, companies):
         assert db.session.get(User, a.learner.id).status == "deactivated"
 
 
-def test_signing_out_other_devices_asks_first(app, companies):
+def test_signing_out_other_devices_asks_in_a_dialog_and_works_in_one_click_without_script(app, companies):
     a, _ = companies
     phone = signed_in(app, a.learner)
     laptop = signed_in(app, a.learner)
@@ -118,12 +118,12 @@ def test_signing_out_other_devices_asks_first(app, companies):
             return db.session.scalar(sa.select(sa.func.count()).select_from(UserSession).where(
                 UserSession.user_id == a.learner.id, UserSession.revoked_at.is_(None)))
 
+    html = laptop.get("/account/security").get_data(as_text=True)
+    form = re.search(r'<form[^>]*action="/account/sessions/revoke-others"[^>]*>', html).group(0)
+    assert 'data-confirm="Sign out everywhere else?"' in form  # app.js asks in a <dialog> first
     assert active_sessions() == 2
-    asked = post_form(laptop, "/account/sessions/revoke-others", {}, page="/account/security")
-    assert asked.status_code == 200 and "Sign out everywhere else?" in asked.get_data(as_text=True)
-    assert active_sessions() == 2 and phone.get("/dashboard").status_code == 200
-    assert post_form(laptop, "/account/sessions/revoke-others", {"confirmed": "yes"}, page="/account/security").status_code == 303
-    assert active_sessions() == 1
+    assert post_form(laptop, "/account/sessions/revoke-others", {}, page="/account/security").status_code == 303
+    assert active_sessions() == 1 and phone.get("/dashboard").status_code != 200
 
 
 def test_turning_off_2fa_is_a_confirmation_page_not_an_inline_form(app, companies):
