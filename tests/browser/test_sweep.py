@@ -79,6 +79,7 @@ NOT_HTML = {
     "assessments.certificate_pdf_view": "PDF download",
     "privacy.export_download": "ZIP download",
     "account.photo": "the profile photo (an image)",
+    "auth.session_status": "JSON for the idle warning (static/js/session.js)",
 }
 # One-time links: visited by the person they were mailed to (some are rate-limited per hour).
 LINK_PAGES = {
@@ -89,6 +90,7 @@ LINK_PAGES = {
     "privacy.cancel_erasure": "anonymous",
     "account.confirm_email_change": "learner",
     "auth.login_2fa": "half-logged-in",  # after the password, before the second factor: see the test
+    "auth.keep_account": "leaving",  # after the password of an account whose deletion is scheduled: see the test
 }
 # Pages that only redirect somewhere already swept (checked: they must answer with a redirect).
 REDIRECTS = {"courses.resume", "staff.index"}
@@ -493,6 +495,18 @@ def sweep_second_step(live_app, new_page, sweep: Sweep, all_pages: dict) -> None
     tab.page.context.close()
 
 
+def sweep_keep_account(live_app, new_page, sweep: Sweep, all_pages: dict) -> None:
+    """The offer to keep an account whose deletion is in its grace period (the data set schedules Omar's)."""
+    tab = open_as(new_page, "anonymous")
+    log_in(tab.page, "omar@acme.example", DEMO_PASSWORD)
+    tab.page.wait_for_url("**/login/keep-account")
+    endpoint, url = all_pages["/login/keep-account"]
+    for language in LANGUAGES:
+        speak(live_app, [tab], "omar@acme.example", language)
+        check_all(sweep, [tab], [(Where("leaving", url, language), "/login/keep-account", endpoint)])
+    tab.page.context.close()
+
+
 # --- the report ------------------------------------------------------------------------------------
 
 KINDS = {"page": "Pages that failed", "scroll": "Pages that scroll sideways", "axe": "axe: serious or critical violations",
@@ -544,6 +558,7 @@ def test_every_page_as_every_role(live_app, new_page, tmp_path):
     for role in ROLES:
         sweep_role(live_app, new_page, sweep, role, all_pages)
     sweep_second_step(live_app, new_page, sweep, all_pages)
+    sweep_keep_account(live_app, new_page, sweep, all_pages)
     browsed = time.monotonic()
 
     for language in LANGUAGES:
