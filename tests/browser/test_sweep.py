@@ -483,27 +483,17 @@ def sweep_role(live_app, new_page, sweep: Sweep, role: str, all_pages: dict) -> 
         tab.page.context.close()
 
 
-def sweep_second_step(live_app, new_page, sweep: Sweep, all_pages: dict) -> None:
-    """The second step of a log-in with two-factor authentication: password given, code still to come."""
+def sweep_half_log_in(live_app, new_page, sweep: Sweep, all_pages: dict, who: str, email: str, path: str) -> None:
+    """A page seen between the password and being signed in: the second step of a log-in with two-factor
+    authentication ("half-logged-in", Erin), and the offer to keep an account whose deletion is in its grace
+    period ("leaving", Omar, whose deletion the data set schedules)."""
     tab = open_as(new_page, "anonymous")
-    log_in(tab.page, "erin@acme.example", DEMO_PASSWORD)
-    tab.page.wait_for_url("**/login/2fa")
-    endpoint, url = all_pages["/login/2fa"]
+    log_in(tab.page, email, DEMO_PASSWORD)
+    tab.page.wait_for_url(f"**{path}")
+    endpoint, url = all_pages[path]
     for language in LANGUAGES:
-        speak(live_app, [tab], "erin@acme.example", language)
-        check_all(sweep, [tab], [(Where("half-logged-in", url, language), "/login/2fa", endpoint)])
-    tab.page.context.close()
-
-
-def sweep_keep_account(live_app, new_page, sweep: Sweep, all_pages: dict) -> None:
-    """The offer to keep an account whose deletion is in its grace period (the data set schedules Omar's)."""
-    tab = open_as(new_page, "anonymous")
-    log_in(tab.page, "omar@acme.example", DEMO_PASSWORD)
-    tab.page.wait_for_url("**/login/keep-account")
-    endpoint, url = all_pages["/login/keep-account"]
-    for language in LANGUAGES:
-        speak(live_app, [tab], "omar@acme.example", language)
-        check_all(sweep, [tab], [(Where("leaving", url, language), "/login/keep-account", endpoint)])
+        speak(live_app, [tab], email, language)
+        check_all(sweep, [tab], [(Where(who, url, language), path, endpoint)])
     tab.page.context.close()
 
 
@@ -557,8 +547,8 @@ def test_every_page_as_every_role(live_app, new_page, tmp_path):
 
     for role in ROLES:
         sweep_role(live_app, new_page, sweep, role, all_pages)
-    sweep_second_step(live_app, new_page, sweep, all_pages)
-    sweep_keep_account(live_app, new_page, sweep, all_pages)
+    sweep_half_log_in(live_app, new_page, sweep, all_pages, "half-logged-in", "erin@acme.example", "/login/2fa")
+    sweep_half_log_in(live_app, new_page, sweep, all_pages, "leaving", "omar@acme.example", "/login/keep-account")
     browsed = time.monotonic()
 
     for language in LANGUAGES:
