@@ -63,6 +63,38 @@ MAIL_STATUS = {
     MailStatus.FAILED: _l("Failed"),
 }
 
+# what each mail is about (the kinds are the templates in templates/mail/): the export's report and /dev/mail
+MAIL_KIND = {
+    "company_closed": _l("Your company's account was closed"),
+    "dpo_new_request": _l("A new privacy request (for the data protection officer)"),
+    "email_change_confirm": _l("Confirm your new e-mail address"),
+    "email_change_notice": _l("Your e-mail address is being changed"),
+    "email_changed_old": _l("Your e-mail address was changed"),
+    "erasure_scheduled": _l("Your account is due to be deleted"),
+    "export_ready": _l("Your data export is ready"),
+    "invitation": _l("Invitation to your company's LeadThe.AI account"),
+    "manager_digest": _l("Weekly summary of your teams"),
+    "new_device": _l("Sign-in from a new device"),
+    "notice": _l("Notice from LeadThe.AI"),
+    "password_changed": _l("Your password was changed"),
+    "policy_changed": _l("A policy has changed"),
+    "progress_completed": _l("You completed a course"),
+    "progress_enrolled": _l("You started a course"),
+    "progress_halfway": _l("Halfway through a course"),
+    "progress_inactive": _l("A reminder to keep learning"),
+    "recertify": _l("A certificate is about to expire"),
+    "recovery_code_used": _l("A recovery code was used"),
+    "request_answered": _l("Your privacy request was answered"),
+    "reset_password": _l("Reset your password"),
+    "support_new_ticket": _l("A new support ticket"),
+    "support_reply": _l("A reply to your support ticket"),
+    "twofa_disabled": _l("Two-step verification was turned off"),
+    "twofa_enabled": _l("Two-step verification was turned on"),
+    "verify_email": _l("Confirm your e-mail address"),
+}
+
+FEEDBACK_KIND = {"general": _l("About LeadThe.AI in general"), "course": _l("About a course")}
+
 LEVEL = LEVEL_LABELS  # the authoring form's choices
 
 TOPIC = {
@@ -81,7 +113,7 @@ AUDIENCE = {"everyone": _l("everyone"), "managers": _l("managers"), "admins": _l
 KINDS = {
     "role": ROLE, "user_status": USER_STATUS, "org_status": ORG_STATUS, "invitation": INVITATION_STATUS,
     "ticket": TICKET_STATUS, "export": EXPORT_STATUS, "job": JOB_STATUS, "mail": MAIL_STATUS,
-    "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE,
+    "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE, "mail_kind": MAIL_KIND, "feedback": FEEDBACK_KIND,
 }
 
 

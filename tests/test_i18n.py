@@ -175,6 +175,23 @@ def test_every_stored_role_and_status_has_words(app):
             assert labels.label("beginner", "level") == "Einsteiger"
 
 
+def test_every_mail_and_feedback_kind_has_words(app):
+    """What a mail is about, as the export's report names it: one label per mail template, in both languages."""
+    from flask_babel import force_locale
+
+    from leadthe import labels
+
+    templates = {path.stem for path in (ROOT / "leadthe" / "templates" / "mail").glob("*.txt")}
+    assert templates == set(labels.MAIL_KIND), "a new mail template needs words in leadthe.labels.MAIL_KIND"
+    with app.test_request_context("/"):
+        for kind in sorted(templates) + ["general", "course"]:
+            table = "mail_kind" if kind in templates else "feedback"
+            english = labels.label(kind, table)
+            with force_locale("de"):
+                german = labels.label(kind, table)
+            assert english != kind and german != english, kind
+
+
 def test_cookie_revision_and_mails_do_not_depend_on_the_language(client, app, companies):
     from flask_babel import force_locale
 

@@ -135,6 +135,8 @@ def test_report_is_readable_holds_the_persons_data_and_no_internal_names(client,
     shown = [name for name in hidden if "_" in name and name in html]
     labels = {label.strip() for label in re.findall(r"<(?:dt|th)>([^<]*)<", html)}
     assert shown == [] and not labels & hidden
+    # stored codes in words: what each mail was about, and its status
+    assert "verify_email" not in text and "pending" not in text.split()
     assert "never contains secrets" in text  # their absence is explained once
     assert text.count("never contains secrets") == 1
     # a file on the person's disk: its own CSS, a phone-sized layout, nothing loaded from elsewhere

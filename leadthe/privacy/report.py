@@ -20,6 +20,7 @@ from markupsafe import escape
 from leadthe import audit
 from leadthe.extensions import db
 from leadthe.labels import ROLE as ROLE_WORDS
+from leadthe.labels import label
 from leadthe.labels import USER_STATUS as USER_STATUS_WORDS
 from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
 from leadthe.privacy import labels
@@ -156,6 +157,9 @@ def _words(table: str, column: str, value, row) -> str:
         ("activity_day", "seconds"): lambda v: ngettext("%(num)s minute", "%(num)s minutes", round((v or 0) / 60)),
         ("quiz_attempt", "score"): lambda v: f"{v} %",
         ("consent_record", "method"): lambda v: str(METHOD_WORDS.get(v, v)),
+        ("outbox_mail", "kind"): lambda v: label(v, "mail_kind"),
+        ("outbox_mail", "status"): lambda v: label(v, "mail"),
+        ("feedback", "kind"): lambda v: label(v, "feedback"),
     }
     if value is not None and (table, column) in special:
         return special[(table, column)](value)
