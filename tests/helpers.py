@@ -3,12 +3,14 @@ made through authoring, maturity answers, the sign-up form and an SMTP inbox. Fa
 ``conftest.py``; no test module imports from another."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import sqlalchemy as sa
 from aiosmtpd.handlers import Message
 
 from leadthe.extensions import db
-from tests.conftest import PASSWORD, csrf_from, post_form
+from tests.conftest import PASSWORD, csrf_from, make_staff, post_form
 
 SIGNUP = {
     "name": "Ann Example",
@@ -237,3 +239,107 @@ class Inbox(Message):
 
     def handle_message(self, message):
         self.messages.append(message)
+
+
+# --- one of everything: the data set of the tests that open every page ----------------------------
+
+def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], dict]:
+    """One of everything a page may show, for the tests that open every page (the browser sweep, the German
+    pages): the starter curriculum, the demo company (``leadthe seed-demo``), a staff and a DPO account with
+    two-step verification (``emails["staff"]``, ``emails["dpo"]``), a company course, a support ticket, a privacy
+    request, an export, feedback, an invitation, a notice, a scheduled deletion (Omar's), two-step verification
+    for Erin, and links from real mails. Returns the values for URL parameters (``@endpoint``: a ready-made URL)
+    and the platform accounts ({"staff": user, "dpo": user})."""
+    from leadthe.models import (Certificate, Course, Lesson, MaturityResult, Notice, Organization, OutboxMail,
+                                QuizAttempt, Team, User, utcnow)
+
+    runner = app.test_cli_runner()
+    for args in (["leadthe", "load-content"], ["leadthe", "seed-demo"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+    staff = make_staff(app, email=emails["staff"], name="Sam Staff")
+    accounts = {"staff": staff, "dpo": make_staff(app, "dpo", email=emails["dpo"], name="Dana Dpo")}
+    values: dict[str, str] = {}
+    with app.test_request_context():
+        from leadthe.admin.people import create_invitation
+        from leadthe.account.profile import request_email_change
+        from leadthe.auth.services import request_password_reset, send_verification
+        from leadthe.courses.authoring import save_course, save_lesson, save_module
+        from leadthe.privacy.erasure import request_erasure
+        from leadthe.privacy.export import start_export
+        from leadthe.privacy.services import record_request
+        from leadthe.progress.services import unsubscribe_token
+        from leadthe.support.services import add_reply, grant_access, open_ticket, record_feedback
+
+        users = {u.email: u for u in db.session.scalars(sa.select(User))}
+        learner, admin, manager = users[emails["learner"]], users[emails["admin"]], users[emails["manager"]]
+        staff = db.session.get(User, staff.id)
+        org = db.session.get(Organization, learner.org_id)
+        team = db.session.scalar(sa.select(Team).where(Team.org_id == org.id).order_by(Team.id))
+
+        ticket = open_ticket(learner, "My certificate link shows an error", "technical",
+                             "When I open my certificate I get a page that says it cannot be found.")
+        add_reply(ticket, staff, "Thanks! We fixed the link; please try again.", from_staff=True)
+        record_feedback(learner, 4, "Clear and practical.", None)
+        privacy_request = record_request(learner, "access", details="Which data do you hold about me?")
+        export = start_export(learner)
+        grant_access(staff, learner, "Ticket about a certificate", f"#{ticket.id}")
+
+        course = save_course(None, org.id, {"title": "Our AI policy", "slug": "", "summary": "How we use AI here.",
+                                            "topic": "policy", "level": "beginner", "audience": "everyone",
+                                            "body": "Read this before you use AI tools at work."})
+        module = save_module(course, None, {"title": "The rules", "summary": ""})
+        lesson = save_lesson(course, None, {"title": "What you may share", "slug": "", "module_id": module.id,
+                                            "kind": "reading", "minutes": 5, "body": "## Customer data\n\nNever.",
+                                            "prompt": "", "video_url": "", "transcript": ""})
+        db.session.add(Notice(title="Planned maintenance", body="The service is down on Sunday 06:00-07:00 UTC.",
+                              created_by_id=staff.id, finished_at=utcnow()))
+
+        # Links from real mails: the same tokens a person would click.
+        create_invitation(admin, email="new.hire@acme.example", role="learner", team_id=team.id, name="Nia New")
+        send_verification(manager)
+        request_password_reset(manager.email)
+        request_email_change(learner, "lea.new@acme.example")
+        import pyotp
+
+        two_factor = users["erin@acme.example"]
+        two_factor.totp_secret, two_factor.totp_enabled_at = pyotp.random_base32(), utcnow()
+        leaver = users["omar@acme.example"]
+        request_erasure(leaver, reason="I am leaving the company.")
+        db.session.commit()
+
+        platform = db.session.scalar(sa.select(Course).where(Course.org_id.is_(None), Course.slug == "ai-foundations"))
+        platform_lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == platform.id).order_by(Lesson.seq))
+        attempt = db.session.scalar(sa.select(QuizAttempt).where(QuizAttempt.user_id == learner.id).order_by(QuizAttempt.id))
+        maturity = db.session.scalar(sa.select(MaturityResult).where(MaturityResult.user_id == learner.id)
+                                     .order_by(MaturityResult.id.desc()))
+        certificate = db.session.scalar(sa.select(Certificate).where(Certificate.user_id == learner.id))
+        assert attempt and maturity and certificate, "seed-demo no longer gives the learner an attempt, a result and a certificate"
+        mails = "\n".join(db.session.scalars(sa.select(OutboxMail.body_text)))
+        values.update({
+            "course_id": str(course.id), "module_id": str(module.id), "lesson_id": str(lesson.id),
+            "slug": platform.slug, "lesson": platform_lesson.slug, "kind": "terms", "number": "1",
+            "team_id": str(team.id), "user_id": str(learner.id), "quiz_id": str(attempt.quiz_id),
+            "attempt_id": str(attempt.id), "result_id": str(maturity.id), "code": certificate.code,
+            "ticket_id": str(ticket.id), "request_id": str(privacy_request.id), "export_id": str(export.id),
+            "org_id": str(org.id),
+        })
+        # staff author platform courses, admins their company's: the same routes (the authoring blueprint
+        # registered as staff_authoring and admin_authoring) take other ids
+        staff_module = db.session.get(Lesson, platform_lesson.id).module_id
+        values.update({"staff_authoring:course_id": str(platform.id), "staff_authoring:module_id": str(staff_module),
+                       "staff_authoring:lesson_id": str(platform_lesson.id)})
+        values["@staff.user_view"] = f"/staff/users/{learner.id}"
+        tokens = {"auth.verify_email": r"/verify-email/[^\s\"<>]+", "auth.reset_password": r"/password/reset/[^\s\"<>]+",
+                  "invite.accept": r"/invite/[^\s\"<>]+", "privacy.cancel_erasure": r"/privacy/delete/cancel/[^\s\"<>]+",
+                  "account.confirm_email_change": r"/account/email/confirm/[^\s\"<>]+"}
+        for endpoint, pattern in tokens.items():
+            found = re.search(pattern, mails)
+            assert found, f"no mail carries a link for {endpoint}"
+            values["@" + endpoint] = found.group(0)
+        values["@progress.unsubscribe"] = f"/email/unsubscribe/{unsubscribe_token(learner.id, 'email_progress')}"
+        values["{lesson}"] = f"/courses/{platform.slug}/lessons/{platform_lesson.slug}"
+        values["{quiz}"] = f"/assessments/{attempt.quiz_id}"
+        values["{quiz_result}"] = f"/assessments/{attempt.quiz_id}/attempts/{attempt.id}"
+        values["{maturity_result}"] = f"/maturity/results/{maturity.id}"
+    return values, accounts

@@ -19,7 +19,8 @@ from babel.messages.pofile import read_po
 from leadthe.extensions import db
 from leadthe.i18n import TRANSLATIONS
 from leadthe.models import enums
-from tests.conftest import login_with_code, make_staff, post_form
+from tests.conftest import login_with_code, post_form
+from tests.helpers import every_page_data_set
 
 DEMO_PASSWORD = "acme-demo-passphrase"
 EMAILS = {"learner": "learner@acme.example", "manager": "manager@acme.example", "admin": "admin@acme.example"}
@@ -110,71 +111,19 @@ def english_catalogue() -> tuple[set[str], re.Pattern | None]:
     return exact, (re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None)
 
 
-def build_data_set(app, staff_id: int) -> dict[str, str]:
-    """The starter curriculum, the demo company and one of everything else a page may show; URL values."""
-    from leadthe.models import Certificate, Course, Lesson, MaturityResult, Organization, OutboxMail, QuizAttempt, Team, User
+def build_data_set(app) -> tuple[dict[str, str], object]:
+    """The shared data set of every page (tests/helpers.py), the policies' first versions, and every account in
+    German; returns the URL values and the staff account."""
+    from leadthe.legal.services import ensure_initial_policies
+    from leadthe.models import User
 
-    runner = app.test_cli_runner()
-    for args in (["leadthe", "load-content"], ["leadthe", "seed-demo"]):
-        result = runner.invoke(args=args)
-        assert result.exit_code == 0, result.output
-    values: dict[str, str] = {}
+    values, platform = every_page_data_set(app, {**EMAILS, "staff": "sam.staff@leadthe.example",
+                                                 "dpo": "dana.dpo@leadthe.example"})
     with app.test_request_context():
-        from leadthe.admin.people import create_invitation
-        from leadthe.auth.services import request_password_reset, send_verification
-        from leadthe.courses.authoring import save_course, save_lesson, save_module
-        from leadthe.privacy.export import start_export
-        from leadthe.privacy.services import record_request
-        from leadthe.progress.services import unsubscribe_token
-        from leadthe.support.services import add_reply, open_ticket
-
-        users = {u.email: u for u in db.session.scalars(sa.select(User))}
-        learner, admin, manager = (users[EMAILS[r]] for r in ("learner", "admin", "manager"))
-        staff = db.session.get(User, staff_id)
-        org = db.session.get(Organization, learner.org_id)
-        team = db.session.scalar(sa.select(Team).where(Team.org_id == org.id).order_by(Team.id))
-        ticket = open_ticket(learner, "Zertifikat", "technical", "Der Link zeigt einen Fehler.")
-        add_reply(ticket, staff, "Danke, behoben.", from_staff=True)
-        privacy_request = record_request(learner, "access", details="Welche Daten?")
-        export = start_export(learner)
-        course = save_course(None, org.id, {"title": "Unsere KI-Regeln", "slug": "", "summary": "So nutzen wir KI.",
-                                            "topic": "policy", "level": "beginner", "audience": "everyone", "body": "Bitte lesen."})
-        module = save_module(course, None, {"title": "Die Regeln", "summary": ""})
-        lesson = save_lesson(course, None, {"title": "Was Sie teilen dürfen", "slug": "", "module_id": module.id,
-                                            "kind": "reading", "minutes": 5, "body": "Nie Kundendaten.", "prompt": "",
-                                            "video_url": "", "transcript": ""})
-        create_invitation(admin, email="neu@acme.example", role="learner", team_id=team.id, name="Nia Neu")
-        send_verification(manager)
-        request_password_reset(manager.email)
-        from leadthe.legal.services import ensure_initial_policies
-
         ensure_initial_policies()
         db.session.execute(sa.update(User).values(locale="de"))
         db.session.commit()
-
-        platform = db.session.scalar(sa.select(Course).where(Course.org_id.is_(None), Course.slug == "ai-foundations"))
-        platform_lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == platform.id).order_by(Lesson.seq))
-        attempt = db.session.scalar(sa.select(QuizAttempt).where(QuizAttempt.user_id == learner.id).order_by(QuizAttempt.id))
-        maturity = db.session.scalar(sa.select(MaturityResult).where(MaturityResult.user_id == learner.id))
-        certificate = db.session.scalar(sa.select(Certificate).where(Certificate.user_id == learner.id))
-        mails = "\n".join(db.session.scalars(sa.select(OutboxMail.body_text)))
-        values.update({
-            "course_id": str(course.id), "module_id": str(module.id), "lesson_id": str(lesson.id),
-            "slug": platform.slug, "lesson": platform_lesson.slug, "kind": "terms", "number": "1",
-            "team_id": str(team.id), "user_id": str(learner.id), "quiz_id": str(attempt.quiz_id),
-            "attempt_id": str(attempt.id), "result_id": str(maturity.id), "code": certificate.code,
-            "ticket_id": str(ticket.id), "request_id": str(privacy_request.id), "export_id": str(export.id),
-            "org_id": str(org.id), "staff_authoring:course_id": str(platform.id),
-            "staff_authoring:module_id": str(platform_lesson.module_id), "staff_authoring:lesson_id": str(platform_lesson.id),
-        })
-        tokens = {"auth.verify_email": r"/verify-email/[^\s\"<>]+", "auth.reset_password": r"/password/reset/[^\s\"<>]+",
-                  "invite.accept": r"/invite/[^\s\"<>]+"}
-        for endpoint, pattern in tokens.items():
-            found = re.search(pattern, mails)
-            if found:
-                values["@" + endpoint] = found.group(0)
-        values["@progress.unsubscribe"] = f"/email/unsubscribe/{unsubscribe_token(learner.id, 'email_progress')}"
-    return values
+    return values, platform["staff"]
 
 
 def pages(app, values: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -207,12 +156,12 @@ def signed_in_client(app, role: str, staff):
 def entered_text(app) -> list[str]:
     """What people and authors wrote (names, team names, course content in its original language, policy
     documents): not the interface, longest first so that a node can have them cut out."""
-    from leadthe.models import (Course, CourseModule, Lesson, Organization, PolicyDocument, Quiz, QuizChoice,
-                                QuizQuestion, SupportTicket, Team, User)
+    from leadthe.models import (Course, CourseModule, Feedback, Lesson, Notice, Organization, PolicyDocument, Quiz,
+                                QuizChoice, QuizQuestion, SupportMessage, SupportTicket, Team, User)
 
     columns = (User.name, Team.name, Organization.name, Course.title, Course.summary, CourseModule.title, Lesson.title,
-               Quiz.title, QuizQuestion.text, QuizChoice.text, SupportTicket.subject, PolicyDocument.title,
-               PolicyDocument.summary)
+               Quiz.title, QuizQuestion.text, QuizChoice.text, SupportTicket.subject, SupportMessage.body,
+               Feedback.comment, Notice.title, Notice.body, PolicyDocument.title, PolicyDocument.summary)
     with app.app_context():
         found = {re.sub(r"\s+", " ", value).strip() for column in columns for value in db.session.scalars(sa.select(column))
                  if value}
@@ -220,7 +169,8 @@ def entered_text(app) -> list[str]:
 
 
 # forms not sent empty: they end the session or change what the other pages show
-NOT_POSTED = ("logout", "delete", "close", "revoke", "disable", "erase", "lock", "remove", "leave", "preferences")
+NOT_POSTED = ("logout", "delete", "close", "revoke", "disable", "erase", "lock", "remove", "leave", "preferences",
+              "email/confirm")  # confirming the learner's pending address change would change their log-in
 
 
 def self_posting_forms(url: str, html: str) -> list[tuple[str, str]]:
@@ -295,8 +245,7 @@ def sweep_role(app, role: str, staff, all_pages, catalogue, problems: dict, seen
 
 
 def test_german_pages_hold_no_english_and_no_internal_names(app):
-    staff_account = make_staff(app, email="sam.staff@leadthe.example", name="Sam Staff")
-    values = build_data_set(app, staff_account.id)
+    values, staff_account = build_data_set(app)
     all_pages = pages(app, values)
     catalogue = english_catalogue()
     problems: dict[str, list[str]] = {}
