@@ -75,10 +75,10 @@ def create_company(*, name, email, password, organization, job_title="", departm
 
 def send_verification(user: User) -> None:
     token = _serializer("verify-email").dumps({"uid": user.id, "email": user.email})
-    _mail_link(user, "Confirm your e-mail address for LeadThe.AI", "verify_email", "auth.verify_email", token)
+    _mail_link(user, _l("Confirm your e-mail address for LeadThe.AI"), "verify_email", "auth.verify_email", token)
 
 
-def _mail_link(user: User, subject: str, template: str, endpoint: str, token: str) -> None:
+def _mail_link(user: User, subject, template: str, endpoint: str, token: str) -> None:
     """Mail the person a link with a token (the mail's kind is its template's name)."""
     queue_mail(user.email, subject, template, kind=template, user=user, name=user.first_name,
                link=absolute_url(endpoint, token=token))
@@ -165,7 +165,7 @@ def set_password(user: User, new_password: str, *, event: str, keep_session_id: 
     audit.record(event, actor=user, subject=user, sessions_revoked=revoked)
     queue_mail(
         user.email,
-        "Your LeadThe.AI password was changed",
+        _l("Your LeadThe.AI password was changed"),
         "password_changed",
         kind="security_notice",
         user=user,
