@@ -133,7 +133,7 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.is_active:
         return
     token = _serializer("reset-password").dumps({"uid": user.id, "ph": _fingerprint(user.password_hash)})
-    _mail_link(user, "Reset your LeadThe.AI password", "reset_password", "auth.reset_password", token)
+    _mail_link(user, _l("Reset your LeadThe.AI password"), "reset_password", "auth.reset_password", token)
     audit.record("password.reset_requested", subject=user)
 
 
