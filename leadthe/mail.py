@@ -25,6 +25,7 @@ from leadthe.extensions import db
 from leadthe.models import OutboxMail, User, utcnow
 from leadthe.models.enums import MailStatus, UserStatus
 from leadthe.net import CONTROL_CHARACTERS
+from leadthe.tenancy import unscoped
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,14 @@ MAIL_LANGUAGES = ("en", "de")
 
 def recipient_locale(user=None, user_id: int | None = None) -> str:
     """The language a person reads their mail in: the one chosen for their account (English without one)."""
-    if user is None and user_id is not None:
-        # the worker and the command line have no company scope; a person already loaded costs no query
-        user = db.session.get(User, user_id, execution_options={"all_tenants": True})
-    locale = getattr(user, "locale", None) or "en"
+    if user is not None:
+        locale = user.locale
+    elif user_id is not None:
+        locale = db.session.scalar(unscoped(sa.select(User.locale).where(User.id == user_id),
+                                            reason="the language of the person a mail goes to"))
+    else:
+        locale = None
+    locale = locale or "en"
     return locale if locale in MAIL_LANGUAGES else "en"
 
 
