@@ -64,7 +64,7 @@ def test_the_export_ready_mail_from_the_worker_is_in_german_with_a_german_date(a
     assert mail.subject == "Ihr Datenexport von LeadThe.AI ist fertig"
     assert "die von Ihnen angeforderte Kopie Ihrer Daten" in mail.body_text and "/privacy/exports/" in mail.body_text
     months = "Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
-    assert re.search(rf"Der Download ist bis \d{{1,2}}\. ({months}) \d{{4}} möglich", mail.body_text), mail.body_text
+    assert re.search(rf"Der Download ist bis zum \d{{1,2}}\. ({months}) \d{{4}} möglich", mail.body_text), mail.body_text
 
 
 def test_progress_mails_from_the_worker_follow_each_persons_language(app, companies, tmp_path):
