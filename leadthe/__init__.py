@@ -150,7 +150,7 @@ def _init_extensions(app: Flask) -> None:
 def _select_locale():
     """The person's choice (account, else a consented preference cookie), then the browser's languages."""
     if not has_request_context():
-        return "en"  # worker and command line: mails and exports are English
+        return "en"  # worker and command line; a mail picks its recipient's language itself (leadthe.mail.queue_mail)
     try:
         chosen = ui_preferences().get("language")
     except Exception:  # noqa: BLE001 - e.g. the database is down: fall back to the browser

@@ -18,12 +18,14 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale
+from babel.dates import format_date, format_time
+from flask_babel import force_locale, get_locale
 
 from leadthe.extensions import db
 from leadthe.models import OutboxMail, User, utcnow
 from leadthe.models.enums import MailStatus, UserStatus
 from leadthe.net import CONTROL_CHARACTERS
+from leadthe.tenancy import unscoped
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,55 @@ def header_value(value: str) -> str:
     return " ".join(CONTROL_CHARACTERS.sub(" ", value).split())
 
 
-def queue_mail(to_addr: str, subject: str, template: str, *, kind: str, user=None, user_id: int | None = None,
-               headers=None, **context) -> OutboxMail:
-    with force_locale("en"):  # mail templates are English for now, whatever the interface language
+MAIL_LANGUAGES = ("en", "de")
+
+
+def recipient_locale(user=None, user_id: int | None = None) -> str:
+    """The language a person reads their mail in: the one chosen for their account (English without one)."""
+    if user is not None:
+        locale = user.locale
+    elif user_id is not None:
+        locale = db.session.scalar(unscoped(sa.select(User.locale).where(User.id == user_id),
+                                            reason="the language of the person a mail goes to"))
+    else:
+        locale = None
+    locale = locale or "en"
+    return locale if locale in MAIL_LANGUAGES else "en"
+
+
+class _InMailLanguage:
+    """A value that becomes text only when the mail is written, in the mail's language."""
+
+    def __init__(self, render):
+        self._render = render
+
+    def __str__(self) -> str:
+        return self._render(str(get_locale() or "en"))
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def long_date(value: datetime, *, with_time: bool = False) -> _InMailLanguage:
+    """A date for a mail body, written in the recipient's language ("06 December 2026", "6. Dezember 2026");
+    ``with_time`` adds the time of day in UTC."""
+    def render(language: str) -> str:
+        if language == "en":
+            return value.strftime("%d %B %Y, %H:%M UTC" if with_time else "%d %B %Y")
+        text = format_date(value, "d. MMMM y", locale=language)
+        return f"{text}, {format_time(value, 'HH:mm', locale=language)} UTC" if with_time else text
+    return _InMailLanguage(render)
+
+
+def queue_mail(to_addr: str, subject, template: str, *, kind: str, user=None, user_id: int | None = None,
+               locale: str | None = None, headers=None, **context) -> OutboxMail:
+    """Queue a mail in the recipient's language: ``locale`` if given (a mail to an address without an
+    account), else the language of ``user`` / ``user_id``, else English (staff mailboxes). ``subject`` is
+    usually a ``lazy_gettext`` string; it is translated here, with the body, in that language."""
+    locale = locale if locale in MAIL_LANGUAGES else recipient_locale(user, user_id)
+    with force_locale(locale):
         body = render_template(f"mail/{template}.txt", **context)
+        subject = str(subject)
     mail = OutboxMail(
         to_addr=header_value(to_addr),
         subject=header_value(subject),
@@ -171,18 +218,18 @@ def mail_everyone(progress, send_one, batch: int = 500) -> None:
 
     ``progress`` is a row with ``last_user_id``, ``mailed`` and ``finished_at``; it moves in the same
     transaction as each batch's mail, so a worker killed half-way is resumed without mailing anyone twice.
-    ``send_one(user_id, email, name)`` queues one person's mail.
+    ``send_one(user_id, email, name, locale)`` queues one person's mail (in their language).
     """
     while progress.finished_at is None:
         people = db.session.execute(
-            sa.select(User.id, User.email, User.name).where(User.id > progress.last_user_id, User.status == UserStatus.ACTIVE)
+            sa.select(User.id, User.email, User.name, User.locale).where(User.id > progress.last_user_id, User.status == UserStatus.ACTIVE)
             .order_by(User.id).limit(batch)).all()
         if not people:
             progress.finished_at = utcnow()
             db.session.commit()
             break
-        for person_id, email, name in people:
-            send_one(person_id, email, name)
+        for person_id, email, name, locale in people:
+            send_one(person_id, email, name, locale)
         progress.last_user_id = people[-1][0]
         progress.mailed += len(people)
         db.session.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from leadthe.extensions import db
 from leadthe.i18n import TRANSLATIONS
 from tests.conftest import ROOT, PASSWORD, outbox, post_form
 
@@ -192,7 +193,7 @@ def test_every_mail_and_feedback_kind_has_words(app):
             assert english != kind and german != english, kind
 
 
-def test_cookie_revision_and_mails_do_not_depend_on_the_language(client, app, companies):
+def test_cookie_revision_does_not_depend_on_the_language_and_mails_follow_the_recipients(client, app, companies):
     from flask_babel import force_locale
 
     from leadthe.consent.cookies import declaration, revision
@@ -203,6 +204,15 @@ def test_cookie_revision_and_mails_do_not_depend_on_the_language(client, app, co
             assert revision() == english
             assert "Hält Sie angemeldet" in declaration()[0].purpose
     a, _ = companies
+    # a mail is in the language of the person it goes to, not of the browser that caused it
     post_form(client, "/password/forgot", {"email": a.learner.email}, headers={"Accept-Language": "de"})
     mail = outbox(app, to_addr=a.learner.email)[-1]
     assert "password" in mail.subject.lower() and "Passwort" not in mail.body_text
+    from leadthe.models import User
+
+    with app.app_context():
+        db.session.get(User, a.manager.id).locale = "de"
+        db.session.commit()
+    post_form(app.test_client(), "/password/forgot", {"email": a.manager.email}, headers={"Accept-Language": "en"})
+    mail = outbox(app, to_addr=a.manager.email)[-1]
+    assert "Passwort" in mail.subject and mail.body_text.startswith("Hallo Manager,")

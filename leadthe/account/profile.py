@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from leadthe import audit
@@ -50,9 +51,9 @@ def request_email_change(user: User, new_email: str) -> None:
         raise EmailInUse(new_email)
     user.pending_email = new_email
     token = _serializer().dumps({"u": user.id, "to": new_email, "from": _fp(user.email)})
-    queue_mail(new_email, "Confirm your new e-mail address for LeadThe.AI", "email_change_confirm", kind="email_change",
+    queue_mail(new_email, _l("Confirm your new e-mail address for LeadThe.AI"), "email_change_confirm", kind="email_change",
                user=user, name=user.first_name, link=absolute_url("account.confirm_email_change", token=token))
-    queue_mail(user.email, "A change of your LeadThe.AI e-mail address was requested", "email_change_notice",
+    queue_mail(user.email, _l("A change of your LeadThe.AI e-mail address was requested"), "email_change_notice",
                kind="security_notice", user=user, name=user.first_name, new_email=new_email)
     audit.record("email.change_requested", actor=user, subject=user)
 
@@ -75,5 +76,5 @@ def confirm_email_change(user: User, new_email: str) -> None:
     user.email, user.pending_email, user.email_verified_at = new_email, None, utcnow()
     record_request(user, "rectification", details="E-mail address changed", self_service=True, completed=True)
     audit.record("email.changed", actor=user, subject=user)
-    queue_mail(old, "Your LeadThe.AI e-mail address was changed", "email_changed_old", kind="security_notice",
+    queue_mail(old, _l("Your LeadThe.AI e-mail address was changed"), "email_changed_old", kind="security_notice",
                user=user, name=user.first_name, new_email=new_email)

@@ -18,7 +18,7 @@ from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.htmx import is_htmx, see_other
 from leadthe.net import absolute_url
-from leadthe.mail import queue_mail
+from leadthe.mail import long_date, queue_mail
 from leadthe.models import AuditEvent, User, UserSession, utcnow
 
 RECENT_EVENTS = 20
@@ -148,9 +148,9 @@ def is_new_device(user: User, user_agent: str) -> bool:
 def notify_new_device(user: User, user_agent: str, ip: str) -> None:
     device = parse_agent(user_agent)
     audit.record("login.new_device", actor=user, subject=user, device=device.describe())
-    queue_mail(user.email, "New sign-in to your LeadThe.AI account", "new_device", kind="security_notice", user=user,
+    queue_mail(user.email, _l("New sign-in to your LeadThe.AI account"), "new_device", kind="security_notice", user=user,
                name=user.first_name, device=device.describe(), network=approximate_network(ip),
-               when=utcnow().strftime("%d %B %Y, %H:%M UTC"), link_security=absolute_url("account.security_page"))
+               when=long_date(utcnow(), with_time=True), link_security=absolute_url("account.security_page"))
 
 
 # --- security events in words --------------------------------------------------------------------------

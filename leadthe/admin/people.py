@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from leadthe import audit
@@ -121,11 +122,13 @@ def has_account(email: str) -> bool:
                                       reason="an address is one account across companies")) is not None
 
 
-INVITE_SUBJECT = "You are invited to LeadThe.AI"  # fixed: customer text never goes into a subject
+INVITE_SUBJECT = _l("You are invited to LeadThe.AI")  # fixed: customer text never goes into a subject
 
 
 def _send(inv: Invitation, org_name: str, inviter_name: str) -> None:
-    queue_mail(inv.email, INVITE_SUBJECT, "invitation", kind="invitation", name=customer_text(inv.name),
+    # no account yet, so no language of their own: the one the inviting admin is using (colleagues share one)
+    queue_mail(inv.email, INVITE_SUBJECT, "invitation", kind="invitation", locale=str(get_locale() or "en"),
+               name=customer_text(inv.name),
                org=customer_text(org_name), inviter=customer_text(inviter_name), link=invitation_link(inv), days=INVITE_DAYS)
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from leadthe.courses.translation import title_of
 from leadthe.extensions import db
 from leadthe.i18n import format_day
-from leadthe.mail import queue_mail
+from leadthe.mail import long_date, queue_mail
 from leadthe.models import Certificate, Course, User, utcnow
 from leadthe.models.enums import UserStatus
 from leadthe.net import absolute_url
@@ -178,8 +179,8 @@ def send_recertification_reminders(now: datetime | None = None) -> int:
         .where(Certificate.expires_at.is_not(None), Certificate.expires_at <= now + REMIND_BEFORE,
                Certificate.reminder_sent_at.is_(None), Certificate.revoked_at.is_(None), User.status == UserStatus.ACTIVE)).all()
     for cert, user, course in rows:
-        queue_mail(user.email, f"Time to renew your certificate: {course.title}", "recertify", kind="learning", user=user,
-                   name=user.first_name, course=course.title, expires=cert.expires_at.strftime("%d %B %Y"),
+        queue_mail(user.email, _l("Time to renew your certificate: %(course)s", course=course.title), "recertify", kind="learning", user=user,
+                   name=user.first_name, course=course.title, expires=long_date(cert.expires_at),
                    expired=cert.expires_at <= now, link=absolute_url("courses.course", slug=course.slug))
         cert.reminder_sent_at = now
     return len(rows)

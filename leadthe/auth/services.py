@@ -75,10 +75,10 @@ def create_company(*, name, email, password, organization, job_title="", departm
 
 def send_verification(user: User) -> None:
     token = _serializer("verify-email").dumps({"uid": user.id, "email": user.email})
-    _mail_link(user, "Confirm your e-mail address for LeadThe.AI", "verify_email", "auth.verify_email", token)
+    _mail_link(user, _l("Confirm your e-mail address for LeadThe.AI"), "verify_email", "auth.verify_email", token)
 
 
-def _mail_link(user: User, subject: str, template: str, endpoint: str, token: str) -> None:
+def _mail_link(user: User, subject, template: str, endpoint: str, token: str) -> None:
     """Mail the person a link with a token (the mail's kind is its template's name)."""
     queue_mail(user.email, subject, template, kind=template, user=user, name=user.first_name,
                link=absolute_url(endpoint, token=token))
@@ -133,7 +133,7 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.is_active:
         return
     token = _serializer("reset-password").dumps({"uid": user.id, "ph": _fingerprint(user.password_hash)})
-    _mail_link(user, "Reset your LeadThe.AI password", "reset_password", "auth.reset_password", token)
+    _mail_link(user, _l("Reset your LeadThe.AI password"), "reset_password", "auth.reset_password", token)
     audit.record("password.reset_requested", subject=user)
 
 
@@ -165,7 +165,7 @@ def set_password(user: User, new_password: str, *, event: str, keep_session_id: 
     audit.record(event, actor=user, subject=user, sessions_revoked=revoked)
     queue_mail(
         user.email,
-        "Your LeadThe.AI password was changed",
+        _l("Your LeadThe.AI password was changed"),
         "password_changed",
         kind="security_notice",
         user=user,

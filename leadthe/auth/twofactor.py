@@ -19,6 +19,7 @@ import segno
 import sqlalchemy as sa
 from markupsafe import Markup
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
 from leadthe.database import write_apart
@@ -78,7 +79,7 @@ def enable(user: User, code: str) -> list[str] | None:
     user.totp_enabled_at = utcnow()
     codes = new_recovery_codes(user)
     audit.record("2fa.enabled", actor=user, subject=user)
-    queue_mail(user.email, "Two-step verification is on for your LeadThe.AI account", "twofa_enabled",
+    queue_mail(user.email, _l("Two-step verification is on for your LeadThe.AI account"), "twofa_enabled",
                kind="security_notice", user=user, name=user.first_name)
     return codes
 
@@ -89,7 +90,7 @@ def disable(user: User) -> None:
     user.totp_last_step = 0
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     audit.record("2fa.disabled", actor=user, subject=user)
-    queue_mail(user.email, "Two-step verification was turned off for your LeadThe.AI account", "twofa_disabled",
+    queue_mail(user.email, _l("Two-step verification was turned off for your LeadThe.AI account"), "twofa_disabled",
                kind="security_notice", user=user, name=user.first_name)
 
 
@@ -161,7 +162,7 @@ def use_recovery_code(user: User, code: str) -> bool:
         return False
     left = recovery_codes_left(user)
     audit.record("2fa.recovery_code_used", actor=user, subject=user, left=left)
-    queue_mail(user.email, "A recovery code was used to sign in to LeadThe.AI", "recovery_code_used",
+    queue_mail(user.email, _l("A recovery code was used to sign in to LeadThe.AI"), "recovery_code_used",
                kind="security_notice", user=user, name=user.first_name, left=left)
     return True
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from leadthe import audit
@@ -19,7 +20,7 @@ from leadthe.auth.services import _fingerprint as address_fingerprint, normalize
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.net import absolute_url
-from leadthe.mail import queue_mail
+from leadthe.mail import long_date, queue_mail
 from leadthe.models import DataExport, Organization, PrivacyRequest, User, utcnow
 from leadthe.models.enums import RequestStatus, Role, UserStatus
 from leadthe.privacy.export import delete_export_file
@@ -71,8 +72,8 @@ def request_erasure(user: User, *, jurisdiction: str = "gdpr", grace_period: boo
     enqueue_job("privacy.erase", {"request_id": req.id}, run_at=when)
     if grace_period:
         token = _serializer().dumps({"r": req.id, "u": user.id})
-        queue_mail(user.email, "Your LeadThe.AI account will be deleted", "erasure_scheduled", kind="privacy", user=user,
-                   name=user.first_name, when=when.strftime("%d %B %Y"),
+        queue_mail(user.email, _l("Your LeadThe.AI account will be deleted"), "erasure_scheduled", kind="privacy", user=user,
+                   name=user.first_name, when=long_date(when),
                    link=absolute_url("privacy.cancel_erasure", token=token))
     audit.record("privacy.erasure_requested", actor=user, subject=user, request_id=req.id, grace=grace_period)
     return req

@@ -20,12 +20,13 @@ import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
 from leadthe.database import write_transaction
 from leadthe.extensions import db
 from leadthe.net import absolute_url
-from leadthe.mail import queue_mail
+from leadthe.mail import long_date, queue_mail
 from leadthe.models import DataExport, PrivacyRequest, User, utcnow
 from leadthe.models.enums import ExportStatus
 from leadthe.privacy.registry import CATEGORIES, RETENTION_RULES, personal_sources
@@ -250,9 +251,9 @@ def run_export(export_id: int) -> None:
     if export.request_id:
         req = db.session.get(PrivacyRequest, export.request_id)
         req.status, req.completed_at = "completed", now
-    queue_mail(user.email, "Your LeadThe.AI data export is ready", "export_ready", kind="privacy", user=user,
+    queue_mail(user.email, _l("Your LeadThe.AI data export is ready"), "export_ready", kind="privacy", user=user,
                name=user.first_name, link=absolute_url("privacy.export_status", export_id=export.id),
-               expires=export.expires_at.strftime("%d %B %Y"))
+               expires=long_date(export.expires_at))
     audit.record("privacy.export_ready", subject=user, export_id=export.id)
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import force_locale, ngettext
+from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -242,7 +243,7 @@ def requests_of(user: User) -> list[PrivacyRequest]:
 def notify_dpo(req: PrivacyRequest) -> None:
     """Tell the privacy team a request waits in the queue (no personal details in the mail)."""
     db.session.flush()  # the request needs its id for the link
-    with force_locale("en"):  # staff mail is English, like every mail for now
+    with force_locale("en"):  # the privacy team's mailbox reads English
         subject = f"New privacy request #{req.id} ({REQUEST_KINDS.get(req.kind, req.kind)})"
     queue_mail(current_app.config.get("DPO_EMAIL", "dpo@leadthe.ai"), subject,
                "dpo_new_request", kind="privacy_staff", request=req, request_kind=REQUEST_KINDS.get(req.kind, req.kind),
@@ -253,6 +254,6 @@ def answer_request(req: PrivacyRequest, staff_user: User, response: str, outcome
     req.response, req.status, req.completed_at, req.handled_by_id = response, outcome, utcnow(), staff_user.id
     audit.record("privacy.request_answered", actor=staff_user, subject=req.user, request_id=req.id, outcome=outcome)
     if req.user is not None:
-        queue_mail(req.user.email, f"Your privacy request #{req.id} has been answered", "request_answered",
+        queue_mail(req.user.email, _l("Your privacy request #%(number)s has been answered", number=req.id), "request_answered",
                    kind="privacy", user=req.user, name=req.user.first_name, request=req,
                    request_kind=REQUEST_KINDS.get(req.kind, req.kind), outcome=labels.REQUEST_STATUSES.get(outcome, outcome))

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from leadthe.database import upsert
@@ -74,7 +75,7 @@ def unsubscribe(user: User, preference: str) -> None:
     setattr(pref, preference, False)
 
 
-def _send(user_id: int, email: str, kind: str, subject: str, template: str, **context) -> None:
+def _send(user_id: int, email: str, kind: str, subject, template: str, **context) -> None:
     link = absolute_url("progress.unsubscribe", token=unsubscribe_token(user_id, PREFERENCE[kind]))
     queue_mail(email, subject, template, kind=f"progress_{kind}", user_id=user_id, unsubscribe=link,
                headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}, **context)
@@ -84,7 +85,7 @@ def _send(user_id: int, email: str, kind: str, subject: str, template: str, **co
 
 def on_enrolled(user: User, course) -> None:
     if user.status == UserStatus.ACTIVE and wants(user.id, "enrolled") and claim(user.id, "enrolled", course.id):
-        _send(user.id, user.email, "enrolled", f"You started “{course.title}”", "progress_enrolled", name=user.first_name,
+        _send(user.id, user.email, "enrolled", _l("You started “%(course)s”", course=course.title), "progress_enrolled", name=user.first_name,
               course=course.title, link=absolute_url("courses.course", slug=course.slug))
 
 
@@ -105,7 +106,7 @@ def on_lesson_completed(user: User, course, now: datetime | None = None) -> None
     if completed_at is not None:
         _completed(user.id, user.email, user.first_name, course)
     elif total >= 2 and done * 2 >= total and done < total and claim(user.id, "halfway", course.id):
-        _send(user.id, user.email, "halfway", f"Halfway through “{course.title}”", "progress_halfway",
+        _send(user.id, user.email, "halfway", _l("Halfway through “%(course)s”", course=course.title), "progress_halfway",
               name=user.first_name, course=course.title, done=done, total=total, link=link)
 
 
@@ -125,7 +126,7 @@ def connect_signals() -> None:
 def _completed(user_id: int, email: str, first_name: str, course) -> bool:
     if claim(user_id, "completed", course.id):
         claim(user_id, "halfway", course.id)  # no halfway mail after the course is done
-        _send(user_id, email, "completed", f"You completed “{course.title}”", "progress_completed",
+        _send(user_id, email, "completed", _l("You completed “%(course)s”", course=course.title), "progress_completed",
               name=first_name, course=course.title, link=absolute_url("courses.course", slug=course.slug))
         return True
     return False
@@ -170,7 +171,7 @@ def send_inactivity_reminders(today: date | None = None, batch: int = 500) -> in
     for user_id, email, name, last_day in rows:
         if claim(user_id, "inactive", last_day.isoformat()):
             first = name.split()[0] if name.strip() else email.split("@")[0]
-            _send(user_id, email, "inactive", "Pick up where you left off", "progress_inactive", name=first,
+            _send(user_id, email, "inactive", _l("Pick up where you left off"), "progress_inactive", name=first,
                   days=(today - last_day).days, link=absolute_url("core.dashboard"))
             sent += 1
             if sent % batch == 0:
@@ -225,7 +226,7 @@ def send_manager_digests(today: date | None = None) -> int:
     for user_id, entry in by_manager.items():
         if claim(user_id, "digest", week):
             first = entry["name"].split()[0] if entry["name"].strip() else entry["email"].split("@")[0]
-            _send(user_id, entry["email"], "digest", f"Your teams this week ({week})", "manager_digest", name=first,
+            _send(user_id, entry["email"], "digest", _l("Your teams this week (%(week)s)", week=week), "manager_digest", name=first,
                   teams=entry["teams"], week=week)
             sent += 1
     db.session.commit()

@@ -5,6 +5,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
 from leadthe.auth.sessions import revoke_all_sessions
@@ -40,7 +41,7 @@ def close_company(org: Organization, staff_user: User, reason: str) -> int:
     for person in people:
         person.status, person.closed_at = "closed", now
         revoke_all_sessions(person.id)
-        queue_mail(person.email, "Your company has left LeadThe.AI", "company_closed", kind="privacy", user=person,
+        queue_mail(person.email, _l("Your company has left LeadThe.AI"), "company_closed", kind="privacy", user=person,
                    name=customer_text(person.first_name), org=customer_text(org.name), days=days)
     audit.record("org.closed", actor=staff_user, org_id=org.id, reason=reason, people=len(people), invitations_revoked=revoked)
     return len(people)

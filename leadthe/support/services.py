@@ -6,6 +6,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -47,7 +48,7 @@ def add_reply(ticket: SupportTicket, author: User, body: str, *, from_staff: boo
         if ticket.assigned_to_id is None:
             ticket.assigned_to_id = author.id
         person = ticket.user
-        queue_mail(person.email, f"Reply to your support request: {ticket.subject}", "support_reply", kind="support",
+        queue_mail(person.email, _l("Reply to your support request: %(subject)s", subject=ticket.subject), "support_reply", kind="support",
                    user=person, name=person.first_name, ticket=ticket, body=body,
                    link=absolute_url("support.ticket", ticket_id=ticket.id))
     else:
