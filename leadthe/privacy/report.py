@@ -175,11 +175,11 @@ def _columns(source):
     table = db.metadata.tables[source.table]
     shown = [table.c[name] for name, col in source.columns.items() if col.export and not col.internal]
     joins, titles = [], []
-    for name, (ref_table, ref_col, label) in REFERENCES.items():
+    for name, (ref_table, ref_col, heading) in REFERENCES.items():
         if name in source.columns and name in table.c:
             ref = db.metadata.tables[ref_table].alias(f"ref_{name}")
             joins.append((ref, ref.c.id == table.c[name]))
-            titles.append((f"ref_{name}", label, ref.c[ref_col].label(f"ref_{name}")))
+            titles.append((f"ref_{name}", heading, ref.c[ref_col].label(f"ref_{name}")))
     return table, shown, joins, titles
 
 
