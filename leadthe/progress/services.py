@@ -75,9 +75,10 @@ def unsubscribe(user: User, preference: str) -> None:
     setattr(pref, preference, False)
 
 
-def _send(user_id: int, email: str, kind: str, subject, template: str, **context) -> None:
+def _send(user_id: int, email: str, kind: str, subject, template: str, *, locale: str, **context) -> None:
+    """One progress mail, in ``locale`` (the recipient's language, selected with the rows that lead here)."""
     link = absolute_url("progress.unsubscribe", token=unsubscribe_token(user_id, PREFERENCE[kind]))
-    queue_mail(email, subject, template, kind=f"progress_{kind}", user_id=user_id, unsubscribe=link,
+    queue_mail(email, subject, template, kind=f"progress_{kind}", user_id=user_id, locale=locale, unsubscribe=link,
                headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}, **context)
 
 
@@ -86,7 +87,7 @@ def _send(user_id: int, email: str, kind: str, subject, template: str, **context
 def on_enrolled(user: User, course) -> None:
     if user.status == UserStatus.ACTIVE and wants(user.id, "enrolled") and claim(user.id, "enrolled", course.id):
         _send(user.id, user.email, "enrolled", _l("You started “%(course)s”", course=course.title), "progress_enrolled", name=user.first_name,
-              course=course.title, link=absolute_url("courses.course", slug=course.slug))
+              locale=user.locale, course=course.title, link=absolute_url("courses.course", slug=course.slug))
 
 
 def on_lesson_completed(user: User, course, now: datetime | None = None) -> None:
@@ -104,16 +105,16 @@ def on_lesson_completed(user: User, course, now: datetime | None = None) -> None
             .scalar_subquery())).one()
     link = absolute_url("courses.course", slug=course.slug)
     if completed_at is not None:
-        _completed(user.id, user.email, user.first_name, course)
+        _completed(user.id, user.email, user.first_name, course, user.locale)
     elif total >= 2 and done * 2 >= total and done < total and claim(user.id, "halfway", course.id):
         _send(user.id, user.email, "halfway", _l("Halfway through “%(course)s”", course=course.title), "progress_halfway",
-              name=user.first_name, course=course.title, done=done, total=total, link=link)
+              locale=user.locale, name=user.first_name, course=course.title, done=done, total=total, link=link)
 
 
 def on_course_completed(user: User, course, now: datetime | None = None) -> None:
     """The completed mail as soon as the course counts as completed, also when the quiz passed last."""
     if user.status == UserStatus.ACTIVE and wants(user.id, "completed"):
-        _completed(user.id, user.email, user.first_name, course)
+        _completed(user.id, user.email, user.first_name, course, user.locale)
 
 
 def connect_signals() -> None:
@@ -123,11 +124,11 @@ def connect_signals() -> None:
     course_completed.connect(on_course_completed)
 
 
-def _completed(user_id: int, email: str, first_name: str, course) -> bool:
+def _completed(user_id: int, email: str, first_name: str, course, locale: str) -> bool:
     if claim(user_id, "completed", course.id):
         claim(user_id, "halfway", course.id)  # no halfway mail after the course is done
         _send(user_id, email, "completed", _l("You completed “%(course)s”", course=course.title), "progress_completed",
-              name=first_name, course=course.title, link=absolute_url("courses.course", slug=course.slug))
+              locale=locale, name=first_name, course=course.title, link=absolute_url("courses.course", slug=course.slug))
         return True
     return False
 
@@ -140,12 +141,12 @@ def send_missed_completions(now: datetime | None = None) -> int:
     sent_already = sa.select(ProgressMail.id).where(ProgressMail.user_id == Enrollment.user_id, ProgressMail.kind == "completed",
                                                    ProgressMail.ref == sa.cast(Enrollment.course_id, sa.String))
     rows = db.session.execute(
-        sa.select(User.id, User.email, User.name, Course).join(Enrollment, Enrollment.user_id == User.id)
+        sa.select(User.id, User.email, User.name, User.locale, Course).join(Enrollment, Enrollment.user_id == User.id)
         .join(Course, Course.id == Enrollment.course_id)
         .where(Enrollment.completed_at >= now - timedelta(days=2), User.status == UserStatus.ACTIVE, User.id.not_in(opted_out),
                ~sa.exists(sent_already))).all()
-    sent = sum(1 for uid, email, name, course in rows
-               if _completed(uid, email, name.split()[0] if name.strip() else email.split("@")[0], course))
+    sent = sum(1 for uid, email, name, locale, course in rows
+               if _completed(uid, email, name.split()[0] if name.strip() else email.split("@")[0], course, locale))
     db.session.commit()
     return sent
 
@@ -162,16 +163,16 @@ def send_inactivity_reminders(today: date | None = None, batch: int = 500) -> in
     unfinished = sa.select(Enrollment.user_id).where(Enrollment.completed_at.is_(None))
     opted_out = sa.select(UserPreference.user_id).where(UserPreference.email_progress.is_(False))
     rows = db.session.execute(
-        sa.select(User.id, User.email, User.name, last.c.last_day).join(last, last.c.user_id == User.id)
+        sa.select(User.id, User.email, User.name, User.locale, last.c.last_day).join(last, last.c.user_id == User.id)
         .where(User.status == UserStatus.ACTIVE, User.org_id.is_not(None), last.c.last_day <= today - timedelta(days=INACTIVE_DAYS),
                last.c.last_day > today - timedelta(days=60), User.id.in_(unfinished), User.id.not_in(opted_out),
                User.id.not_in(sa.select(ProgressMail.user_id).where(ProgressMail.kind == "inactive",
                                                                    ProgressMail.ref == sa.cast(last.c.last_day, sa.String))))).all()
     sent = 0
-    for user_id, email, name, last_day in rows:
+    for user_id, email, name, locale, last_day in rows:
         if claim(user_id, "inactive", last_day.isoformat()):
             first = name.split()[0] if name.strip() else email.split("@")[0]
-            _send(user_id, email, "inactive", _l("Pick up where you left off"), "progress_inactive", name=first,
+            _send(user_id, email, "inactive", _l("Pick up where you left off"), "progress_inactive", locale=locale, name=first,
                   days=(today - last_day).days, link=absolute_url("core.dashboard"))
             sent += 1
             if sent % batch == 0:
@@ -195,7 +196,7 @@ def send_manager_digests(today: date | None = None) -> int:
     opted_out = sa.select(UserPreference.user_id).where(UserPreference.email_digest.is_(False))
     done = sa.select(ProgressMail.user_id).where(ProgressMail.kind == "digest", ProgressMail.ref == week)
     managers = db.session.execute(
-        sa.select(User.id, User.email, User.name, Team.id, Team.name).join(tm, tm.user_id == User.id).join(Team, Team.id == tm.team_id)
+        sa.select(User.id, User.email, User.name, Team.id, Team.name, User.locale).join(tm, tm.user_id == User.id).join(Team, Team.id == tm.team_id)
         .where(tm.is_manager.is_(True), User.role.in_((Role.MANAGER, Role.ADMIN)), User.status == UserStatus.ACTIVE, User.id.not_in(opted_out),
                User.id.not_in(done))
         .order_by(User.id, Team.name)).all()
@@ -217,8 +218,8 @@ def send_manager_digests(today: date | None = None) -> int:
             figures.setdefault(team_id, (0, 0, 0))
             figures[team_id] = (n,) + figures[team_id]
     by_manager: dict[int, dict] = {}
-    for user_id, email, name, team_id, team_name in managers:
-        entry = by_manager.setdefault(user_id, {"email": email, "name": name, "teams": []})
+    for user_id, email, name, team_id, team_name, locale in managers:
+        entry = by_manager.setdefault(user_id, {"email": email, "name": name, "locale": locale, "teams": []})
         members, active, lessons, minutes = (figures.get(team_id, (0, 0, 0, 0)) + (0, 0, 0, 0))[:4]
         entry["teams"].append({"name": team_name, "members": members, "active": active, "lessons": lessons, "minutes": minutes,
                                "link": absolute_url("admin.team_detail", team_id=team_id)})
@@ -226,8 +227,8 @@ def send_manager_digests(today: date | None = None) -> int:
     for user_id, entry in by_manager.items():
         if claim(user_id, "digest", week):
             first = entry["name"].split()[0] if entry["name"].strip() else entry["email"].split("@")[0]
-            _send(user_id, entry["email"], "digest", _l("Your teams this week (%(week)s)", week=week), "manager_digest", name=first,
-                  teams=entry["teams"], week=week)
+            _send(user_id, entry["email"], "digest", _l("Your teams this week (%(week)s)", week=week), "manager_digest",
+                  locale=entry["locale"], name=first, teams=entry["teams"], week=week)
             sent += 1
     db.session.commit()
     return sent
