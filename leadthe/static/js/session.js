@@ -75,7 +75,9 @@
   }
   function check(now) {
     if (checking || state === "ended" || Date.now() < deadline - WARN - 5000) return;
-    if (!now && Date.now() - lastCheck < 15000) return;  // near the end: ask at most every 15 s
+    // inside the last two minutes ask at most every 15 s; just before them, at each tick, so the warning
+    // comes when it is due (the server's answer may move the deadline a little)
+    if (!now && Date.now() >= deadline - WARN && Date.now() - lastCheck < 15000) return;
     checking = true;
     lastCheck = Date.now();
     fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
