@@ -42,6 +42,7 @@ from leadthe.i18n import (compile_translations, format_count, format_day, format
 from leadthe.labels import label
 from leadthe.courses import translation as content_translation
 from leadthe.leaderboard import bp as leaderboard_bp
+from leadthe.literacy import admin_bp as literacy_admin_bp, bp as literacy_bp
 from leadthe.legal import bp as legal_bp
 from leadthe.legal.services import pending_notice
 from leadthe.net import reject_nul_bytes
@@ -211,6 +212,8 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(invite_bp)
     app.register_blueprint(leaderboard_bp)
     app.register_blueprint(progress_bp)
+    app.register_blueprint(literacy_bp)
+    app.register_blueprint(literacy_admin_bp)
     if app.config["LEADTHE_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

@@ -15,3 +15,10 @@ lesson_completed = _signals.signal("lesson-completed")
 # sender: the User; course=Course, now=datetime. Sent by the call that set the enrolment's completed_at
 # (every live lesson done and the course's quiz, if any, passed).
 course_completed = _signals.signal("course-completed")
+# sender: the User; course=Course, certificate=Certificate, now=datetime. Sent when a certificate is issued
+# or renewed (an expired one recertified): the AI-literacy requirements count completions from it.
+certificate_issued = _signals.signal("certificate-issued")
+# sender: the User (already flushed, ``org_id`` set). Sent when a person joins a company (invitation
+# accepted, CSV import, single sign-on) and when their team, department, job title or role changes;
+# changed=a set of those field names ({"joined"} for a newcomer). Requirement rules follow people by it.
+person_changed = _signals.signal("person-changed")

@@ -27,6 +27,7 @@ from leadthe.mail import long_date, queue_mail
 from leadthe.models import Certificate, Course, User, utcnow
 from leadthe.models.enums import UserStatus
 from leadthe.net import absolute_url
+from leadthe.signals import certificate_issued
 from leadthe.tenancy import unscoped
 
 REMIND_BEFORE = timedelta(days=30)
@@ -56,6 +57,9 @@ def issue_certificate(user: User, course: Course, now: datetime | None = None) -
         db.session.flush()
     elif cert.revoked_at is None and cert.expires_at is not None and cert.expires_at <= now:
         cert.issued_at, cert.expires_at, cert.reminder_sent_at = now, expires, None
+    else:
+        return cert
+    certificate_issued.send(user, course=course, certificate=cert, now=now)
     return cert
 
 

@@ -5,6 +5,7 @@ from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgemen
 from leadthe.models.course import ActivityDay, ContentTranslation, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery
 from leadthe.models.enums import (ORG_ROLES, PLATFORM_ROLES, ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus,
                                   RequestKind, RequestStatus, Role, TicketStatus, UserStatus)
+from leadthe.models.literacy import AiPolicyAck, AiPolicyVersion, AiTool, EvidencePack, Requirement, RequirementRule
 from leadthe.models.org import Organization, Team, TeamMembership
 from leadthe.models.outbox import Job, OutboxMail
 from leadthe.models.people import ImportBatch, Invitation
@@ -23,5 +24,6 @@ __all__ = [
     "ImportBatch", "Invitation", "ProgressMail",
     "ExportStatus", "InvitationStatus", "JobStatus", "MailStatus", "OrgStatus", "RequestKind", "RequestStatus", "Role",
     "TicketStatus", "UserStatus",
+    "AiPolicyAck", "AiPolicyVersion", "AiTool", "EvidencePack", "Requirement", "RequirementRule",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

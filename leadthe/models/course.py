@@ -52,6 +52,9 @@ class Course(TenantScoped, Timestamped, Base):
     published: Mapped[bool] = mapped_column(default=False)
     # months a certificate for this course stays valid (0: it does not expire); then the learner is reminded
     certificate_months: Mapped[int] = mapped_column(default=0, server_default="0")
+    # what a learner can do after the course (a list of short sentences): shown on the course page and in
+    # the AI-literacy evidence pack's curriculum
+    objectives: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     # plain text for full-text search (title is indexed too); PostgreSQL adds a generated tsvector
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

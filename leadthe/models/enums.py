@@ -96,6 +96,47 @@ class MailStatus(StrEnum):
     FAILED = "failed"
 
 
+class AiToolStatus(StrEnum):
+    APPROVED = "approved"
+    UNDER_REVIEW = "under_review"
+    NOT_ALLOWED = "not_allowed"
+
+
+class PolicyChange(StrEnum):
+    """How a new version of the company's AI-use policy is published."""
+    MINOR = "minor"  # shown, nobody is asked to acknowledge it again
+    MATERIAL = "material"  # everyone is asked to read and acknowledge it
+
+
+class RuleField(StrEnum):
+    """What a requirement rule matches people on."""
+    EVERYONE = "everyone"
+    TEAM = "team"
+    DEPARTMENT = "department"
+    JOB_TITLE = "job_title"
+    ROLE = "role"
+
+
+class RuleOperator(StrEnum):
+    EQUALS = "equals"  # case-insensitive, ignoring surrounding spaces
+    CONTAINS = "contains"
+
+
+class RequirementStatus(StrEnum):
+    CURRENT = "current"  # completed and not expired
+    DUE_SOON = "due_soon"  # due within 14 days
+    OVERDUE = "overdue"
+    NOT_STARTED = "not_started"  # due later than 14 days from now
+
+
+class EvidenceStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
 def check_in(column: str, allowed) -> sa.CheckConstraint:
     """CHECK (column IN (...)) over an enum or some of its members, named ``ck_<table>_<column>`` by the
     naming convention. Migration 0010 creates the same constraints (migrations import nothing of ours)."""

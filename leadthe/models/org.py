@@ -24,6 +24,9 @@ class Organization(Timestamped, Base):
     # company settings (the 2FA decision) and when the checklist was hidden
     twofa_decided_at: Mapped[datetime | None]
     onboarding_dismissed_at: Mapped[datetime | None]
+    # works-council setting for the AI-literacy programme: the overview and the evidence pack show groups of
+    # at least 5 people and no individual rows (each person's own evidence stays in their data export)
+    literacy_team_figures_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class Team(OrgOwned, Timestamped, Base):

@@ -301,7 +301,7 @@ SOURCES: list[Source] = [
         why_not_personal="Company facts (name, settings); people are linked from their own rows.",
         columns={c: tech("company record") for c in (
             "id", "name", "status", "closed_at", "require_2fa", "leaderboard_enabled", "created_at",
-            "twofa_decided_at", "onboarding_dismissed_at")},
+            "twofa_decided_at", "onboarding_dismissed_at", "literacy_team_figures_only")},
     ),
     Source(
         "team", "Teams", None, purpose="A company's teams.", basis=None, retention="company_lifetime",
@@ -323,7 +323,7 @@ SOURCES: list[Source] = [
         columns={c: tech("course content") for c in (
             "id", "org_id", "slug", "title", "summary", "description_md", "description_html", "topic", "level", "audience",
             "position", "minutes", "lesson_count", "published", "search_text", "updated_at", "created_at",
-            "certificate_months")},
+            "certificate_months", "objectives")},
     ),
     Source(
         "course_module", "Course modules", None, purpose="The curriculum's modules.", basis=None,
@@ -602,5 +602,63 @@ SOURCES += [
         columns={"id": ID, "user_id": tech("you"), "kind": Col("which e-mail (enrolled, halfway, completed, reminder, digest)"),
                  "ref": Col("the course, day or week it was about"), "created_at": Col("when it was queued")},
     ),
+    Source(
+        "requirement", _l("Training required for your role"), "usage",
+        purpose=_l("Which courses your company requires of you under its AI-literacy programme, because of which rule, "
+                   "by when, and whether your completion is current; shown to you, your managers and your company's admins, "
+                   "and counted in the evidence of AI-literacy measures your company keeps."),
+        basis="legal_obligation", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "course_id": tech("the course"),
+                 "rule_id": tech("the rule that requires it"),
+                 "assigned_at": Col("when the requirement started to apply to you"),
+                 "due_on": Col("the date it is due (or due again)"),
+                 "completed_at": Col("when you completed the course"),
+                 "valid_until": Col("until when your completion counts (then it is due again)"),
+                 "ended_at": Col("when the requirement stopped applying to you (you left its scope)"),
+                 "reminded_due_at": Col("when we reminded you of the due date"),
+                 "reminded_overdue_at": Col("when we told you it was overdue")},
+    ),
+    Source(
+        "ai_policy_ack", _l("Your company's AI-use policy: acknowledgements"), "consents",
+        purpose=_l("Asking you to read each important version of your company's AI-use policy, and proof that you did; "
+                   "your company's admins see who acknowledged which version."),
+        basis="legal_obligation", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "version_id": tech("the policy version"),
+                 "asked_at": Col("when you were asked to read it"), "mailed_at": Col("when we e-mailed you about it"),
+                 "reminded_at": Col("when we reminded you"), "acknowledged_at": Col("when you acknowledged it")},
+    ),
+    Source(
+        "ai_policy_version", "AI-use policy versions", None, purpose="A company's AI-use policy, with history.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Documents a company writes; the admins who wrote and published them are referenced by id only.",
+        columns={c: tech("company policy") for c in (
+            "id", "org_id", "version", "title", "summary", "body_md", "body_html", "change", "created_by_id",
+            "published_by_id", "published_at", "updated_at", "created_at")},
+    ),
+    Source(
+        "ai_tool", "AI tools in use", None, purpose="A company's inventory of the AI tools it uses, considers or forbids.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Facts about software; the person responsible is referenced by id only (cleared when they are erased).",
+        columns={c: tech("AI tool inventory") for c in (
+            "id", "org_id", "name", "vendor", "purpose", "team_ids", "departments", "risk_note", "personal_data_allowed",
+            "confidential_data_allowed", "owner_id", "owner_note", "status", "added_on", "updated_at", "created_at")},
+    ),
+    Source(
+        "requirement_rule", "Requirement rules", None, purpose="A company's rules mapping people to required courses.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Rules over departments, job titles, teams and roles; the admin who wrote one is referenced by id only.",
+        columns={c: tech("requirement rule") for c in (
+            "id", "org_id", "name", "course_id", "field", "operator", "value", "team_id", "due_days", "refresh_months",
+            "active", "created_by_id", "updated_at", "created_at")},
+    ),
+    Source(
+        "evidence_pack", "Evidence packs", None, purpose="AI-literacy evidence packs generated for a company's admins.",
+        basis=None, retention="export_7d", erasure="none",
+        why_not_personal="Bookkeeping of a generated file (deleted after 7 days); the requesting admin is referenced by id only "
+                         "and the generation is in the audit log.",
+        columns={c: tech("evidence pack") for c in (
+            "id", "org_id", "requested_by_id", "status", "progress", "team_figures_only", "file_name", "size_bytes",
+            "sha256", "error", "ready_at", "expires_at", "created_at")},
+    ),
 ]
-BY_TABLE.update({source.table: source for source in SOURCES[-3:]})
+BY_TABLE.update({source.table: source for source in SOURCES[-9:]})
