@@ -13,3 +13,30 @@ from flask import Blueprint
 
 bp = Blueprint("literacy", __name__)
 admin_bp = Blueprint("literacy_admin", __name__, url_prefix="/admin")
+
+
+# The programme's pages, in the order of the second row of the admin sub-navigation (admin/_nav.html):
+# (endpoint, label, who: "admin" or "manager" for managers too). A page shows up once its view exists.
+TABS = (
+    ("literacy_admin.overview", "Overview", "manager"),
+    ("literacy_admin.requirements", "Requirements", "admin"),
+    ("literacy_admin.ai_policy", "AI-use policy", "admin"),
+    ("literacy_admin.ai_tools", "AI tools", "admin"),
+    ("literacy_admin.evidence", "Evidence pack", "admin"),
+)
+
+
+@admin_bp.app_context_processor
+def _literacy_tabs():
+    """``literacy_tabs``: the programme's pages the signed-in admin (or manager) may open, as (endpoint, label)."""
+    from flask import current_app
+    from flask_babel import gettext as _
+    from flask_login import current_user
+
+    if not getattr(current_user, "is_authenticated", False) or current_user.role not in ("admin", "manager"):
+        return {"literacy_tabs": []}
+    labels = {"Overview": _("Overview"), "Requirements": _("Requirements"), "AI-use policy": _("AI-use policy"),
+              "AI tools": _("AI tools"), "Evidence pack": _("Evidence pack")}
+    tabs = [(endpoint, labels[label]) for endpoint, label, who in TABS
+            if endpoint in current_app.view_functions and (current_user.role == "admin" or who == "manager")]
+    return {"literacy_tabs": tabs}
