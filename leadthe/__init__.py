@@ -69,6 +69,7 @@ import leadthe.admin.maturity_views  # noqa: F401
 import leadthe.admin.people_views  # noqa: F401
 import leadthe.admin.report_views  # noqa: F401
 import leadthe.admin.team_views  # noqa: F401
+import leadthe.literacy.requirements_views  # noqa: F401
 import leadthe.admin.views  # noqa: F401
 import leadthe.assessments.certificate_views  # noqa: F401
 import leadthe.assessments.certificates  # noqa: F401

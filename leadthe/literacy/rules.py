@@ -134,7 +134,7 @@ def _active_rules(org_id: int) -> list:
                               .where(RULE.c.org_id == org_id, RULE.c.active.is_(True)).order_by(RULE.c.id)).all()
 
 
-def _matches(org_id: int, rules: list, user_ids):
+def rule_matches(org_id: int, rules: list, user_ids):
     """(user_id, course_id, rule_id, due_days) for every person covered by every rule: one UNION ALL."""
     parts = []
     for rule in rules:
@@ -170,7 +170,7 @@ def apply_rules(org_id: int, user_ids=None, now: datetime | None = None) -> None
 def _assign(org_id: int, rules: list, user_ids, now: datetime) -> None:
     """Upsert one requirement per (person, course): new rows are assigned now; a row that had ended starts
     again now; open rows get the due date of their assignment day + the shortest due period."""
-    m = _matches(org_id, rules, user_ids)
+    m = rule_matches(org_id, rules, user_ids)
     wanted = (sa.select(m.c.user_id, m.c.course_id, sa.func.min(m.c.rule_id).label("rule_id"),
                         sa.func.min(m.c.due_days).label("due_days"))
               .group_by(m.c.user_id, m.c.course_id).subquery("w"))
