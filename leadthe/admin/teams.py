@@ -82,7 +82,7 @@ def membership_or_none(team: Team, user_id: int) -> TeamMembership | None:
 def remove_member(admin: User, team: Team, membership: TeamMembership) -> None:
     audit.record("team.member_removed", actor=admin, org_id=admin.org_id, team_id=team.id,
                  user_id=membership.user_id)
-    person = get_or_404(User, membership.user_id)
+    person = get_or_404(User, membership.user_id, org_id=admin.org_id)
     db.session.delete(membership)
     db.session.flush()
     person_changed.send(person, changed={"team"})
