@@ -200,14 +200,15 @@ def _end_uncovered(org_id: int, rules: list, user_ids, now: datetime) -> None:
     by_course: dict[int, list] = {}
     for rule in rules:
         by_course.setdefault(rule.course_id, []).append(rule)
-    still = [sa.and_(REQ.c.course_id == course_id,
-                     REQ.c.user_id.in_(sa.union_all(*[covered_people(org_id, r) for r in course_rules])))
+    def covered(rule):
+        people = covered_people(org_id, rule)
+        return people if user_ids is None else people.where(USER.c.id.in_(user_ids))
+
+    still = [sa.and_(REQ.c.course_id == course_id, REQ.c.user_id.in_(sa.union_all(*[covered(r) for r in course_rules])))
              for course_id, course_rules in by_course.items()]
-    stmt = sa.update(REQ).where(REQ.c.org_id == org_id, REQ.c.ended_at.is_(None)).values(ended_at=now)
+    stmt = sa.update(REQ).where(*_in_scope(org_id, user_ids), REQ.c.ended_at.is_(None)).values(ended_at=now)
     if still:
         stmt = stmt.where(sa.not_(sa.or_(*still)))
-    if user_ids is not None:
-        stmt = stmt.where(REQ.c.user_id.in_(user_ids))
     db.session.execute(stmt)
 
 
@@ -221,7 +222,7 @@ def _copy_completions(org_id: int, user_ids, now: datetime, course_id: int | Non
     moved = REQ.c.due_on.is_distinct_from(due)
     keep_due = sa.false() if reset_reminders else sa.not_(moved)
     stmt = (sa.update(REQ)
-            .where(REQ.c.org_id == org_id, REQ.c.ended_at.is_(None), CERT.c.user_id == REQ.c.user_id,
+            .where(*_in_scope(org_id, user_ids), REQ.c.ended_at.is_(None), CERT.c.user_id == REQ.c.user_id,
                    CERT.c.course_id == REQ.c.course_id, CERT.c.revoked_at.is_(None), RULE.c.id == REQ.c.rule_id)
             .values(completed_at=CERT.c.issued_at, valid_until=valid, due_on=due,
                     reminded_due_at=sa.case((keep_due, REQ.c.reminded_due_at), else_=sa.null()),
@@ -229,11 +230,17 @@ def _copy_completions(org_id: int, user_ids, now: datetime, course_id: int | Non
     if not reset_reminders:  # only rows that change
         stmt = stmt.where(sa.or_(REQ.c.completed_at.is_distinct_from(CERT.c.issued_at),
                                  REQ.c.valid_until.is_distinct_from(valid), moved))
-    if user_ids is not None:
-        stmt = stmt.where(REQ.c.user_id.in_(user_ids))
     if course_id is not None:
         stmt = stmt.where(REQ.c.course_id == course_id)
     db.session.execute(stmt)
+
+
+def _in_scope(org_id: int, user_ids) -> list:
+    """The requirement rows of the company, or of the people ``user_ids`` (of the company): by person when
+    there are people, so the database finds them by the (user_id, course_id) index."""
+    if user_ids is None:
+        return [REQ.c.org_id == org_id]
+    return [REQ.c.user_id.in_(user_ids), REQ.c.user_id.in_(sa.select(USER.c.id).where(USER.c.org_id == org_id, USER.c.id.in_(user_ids)))]
 
 
 def _expire_loaded_requirements() -> None:
