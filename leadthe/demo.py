@@ -161,10 +161,10 @@ def seed_demo_progress() -> None:
 # Acme's requirement rules: (name, course slug, field, operator, value or team name, due days, refresh months,
 # days ago the rule came). The older rules' requirements are overdue for those who did nothing, the newer ones due soon.
 DEMO_RULES = [
-    ("AI basics for everyone", "ai-foundations", "everyone", "equals", "", 30, 12, 45),
-    ("Engineering: using AI safely", "using-ai-safely", "team", "equals", "Engineering", 14, 0, 45),
+    ("Everyone: AI foundations", "ai-foundations", "everyone", "equals", "", 30, 12, 45),
+    ("Engineering: AI safety", "using-ai-safely", "team", "equals", "Engineering", 14, 0, 45),
     ("Sales: prompting", "prompting-that-works", "department", "equals", "Sales", 30, None, 20),
-    ("Leads: leading AI adoption", "leading-ai-adoption", "job_title", "contains", "Lead", 30, 12, 20),
+    ("Leads: AI adoption", "leading-ai-adoption", "job_title", "contains", "Lead", 30, 12, 20),
 ]
 
 

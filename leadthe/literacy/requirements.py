@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from leadthe import audit
+from leadthe.courses.translation import title_of
 from leadthe.extensions import db
 from leadthe.labels import RULE_FIELD, label
 from leadthe.literacy.rules import REQ, apply_rules, count_covered, rule_matches
@@ -62,7 +63,8 @@ def rules_page(org_id: int) -> list[RuleRow]:
         .outerjoin(Team, Team.id == RequirementRule.team_id)
         .where(RequirementRule.org_id == org_id).order_by(RequirementRule.active.desc(), RequirementRule.id)).all()
     figures = _figures(org_id, [r for r, *_ in found if r.active])
-    return [RuleRow(rule, course, describe_who(rule, team), describe_refresh(rule), *figures.get(rule.id, (0, 0)))
+    return [RuleRow(rule, title_of("course", rule.course_id, course), describe_who(rule, team), describe_refresh(rule),
+                    *figures.get(rule.id, (0, 0)))
             for rule, course, team in found]
 
 
