@@ -3,7 +3,6 @@ departments and teams and change roles; completions count and expire with the re
 page of rules (/admin/requirements) with its preview, and another company's rule is a 404."""
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
 import pytest

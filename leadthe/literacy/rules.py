@@ -60,38 +60,19 @@ class _add_months(FunctionElement):
     inherit_cache = True
 
 
-@compiles(_day_of)
-def _day_of_pg(element, compiler, **kw):
-    return "CAST((%s) AT TIME ZONE 'UTC' AS DATE)" % compiler.process(element.clauses, **kw)
+def _sql(template: str):
+    """A compiler for a function element: its arguments, compiled, in ``template``'s ``%s`` places."""
+    def compile_element(element, compiler, **kw):
+        return template % tuple(compiler.process(arg, **kw) for arg in element.clauses)
+    return compile_element
 
 
-@compiles(_day_of, "sqlite")
-def _day_of_sqlite(element, compiler, **kw):
-    return "date(%s)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(_add_days)
-def _add_days_pg(element, compiler, **kw):
-    day, days = list(element.clauses)
-    return "(CAST(%s AS DATE) + CAST(%s AS INTEGER))" % (compiler.process(day, **kw), compiler.process(days, **kw))
-
-
-@compiles(_add_days, "sqlite")
-def _add_days_sqlite(element, compiler, **kw):
-    day, days = list(element.clauses)
-    return "date(%s, '+' || (%s) || ' days')" % (compiler.process(day, **kw), compiler.process(days, **kw))
-
-
-@compiles(_add_months)
-def _add_months_pg(element, compiler, **kw):
-    moment, months = list(element.clauses)
-    return "(%s + make_interval(months => CAST(%s AS INTEGER)))" % (compiler.process(moment, **kw), compiler.process(months, **kw))
-
-
-@compiles(_add_months, "sqlite")
-def _add_months_sqlite(element, compiler, **kw):
-    moment, months = list(element.clauses)
-    return "datetime(%s, '+' || (%s) || ' months')" % (compiler.process(moment, **kw), compiler.process(months, **kw))
+compiles(_day_of)(_sql("CAST((%s) AT TIME ZONE 'UTC' AS DATE)"))
+compiles(_day_of, "sqlite")(_sql("date(%s)"))
+compiles(_add_days)(_sql("(CAST(%s AS DATE) + CAST(%s AS INTEGER))"))
+compiles(_add_days, "sqlite")(_sql("date(%s, '+' || (%s) || ' days')"))
+compiles(_add_months)(_sql("(%s + make_interval(months => CAST(%s AS INTEGER)))"))
+compiles(_add_months, "sqlite")(_sql("datetime(%s, '+' || (%s) || ' months')"))
 
 
 # --- who a rule covers ---------------------------------------------------------------------------------

@@ -97,6 +97,8 @@ COUNT_WORDS = {
     "enrollment": lambda n: ngettext("%(num)s course started", "%(num)s courses started", n),
     "lesson_completion": lambda n: ngettext("%(num)s lesson completed", "%(num)s lessons completed", n),
     "certificate": lambda n: ngettext("%(num)s certificate", "%(num)s certificates", n),
+    "ai_policy_ack": lambda n: ngettext("%(num)s version of your company's AI-use policy to read",
+                                        "%(num)s versions of your company's AI-use policy to read", n),
     "requirement": lambda n: ngettext("%(num)s course required for your role", "%(num)s courses required for your role", n),
     "quiz_attempt": lambda n: ngettext("%(num)s quiz attempt", "%(num)s quiz attempts", n),
     "practice_answer": lambda n: ngettext("%(num)s practice answer", "%(num)s practice answers", n),
