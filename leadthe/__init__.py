@@ -43,6 +43,7 @@ from leadthe.labels import label
 from leadthe.courses import translation as content_translation
 from leadthe.leaderboard import bp as leaderboard_bp
 from leadthe.literacy import admin_bp as literacy_admin_bp, bp as literacy_bp
+from leadthe.literacy import rules as literacy_rules
 from leadthe.legal import bp as legal_bp
 from leadthe.legal.services import pending_notice
 from leadthe.net import reject_nul_bytes
@@ -68,6 +69,7 @@ import leadthe.admin.maturity_views  # noqa: F401
 import leadthe.admin.people_views  # noqa: F401
 import leadthe.admin.report_views  # noqa: F401
 import leadthe.admin.team_views  # noqa: F401
+import leadthe.literacy.requirements_views  # noqa: F401
 import leadthe.admin.views  # noqa: F401
 import leadthe.assessments.certificate_views  # noqa: F401
 import leadthe.assessments.certificates  # noqa: F401
@@ -223,6 +225,7 @@ def _init_signals() -> None:
     Connecting the same receiver again (another app in the same process) changes nothing."""
     assessments_services.connect_signals()
     progress_services.connect_signals()
+    literacy_rules.connect_signals()
     content_translation.install()  # course content in the reader's language as it loads
 
 

@@ -13,7 +13,9 @@ from leadthe.auth.passwords import hash_password
 from leadthe.auth.twofactor import provisioning_uri
 from leadthe.courses.services import complete_lesson, enroll
 from leadthe.extensions import db
-from leadthe.models import ActivityDay, Course, Enrollment, Lesson, Organization, Team, TeamMembership, User, utcnow
+from leadthe.literacy.rules import apply_rules
+from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, Organization, RequirementRule, Team, TeamMembership, User,
+                            utcnow)
 
 DEMO_PASSWORD = "acme-demo-passphrase"
 DEMO_ORG = "Acme Corp"
@@ -59,6 +61,7 @@ def seed_demo() -> list[tuple[str, str]]:
     seed_demo_staff(password_hash)
     db.session.commit()
     seed_demo_progress()
+    seed_demo_rules()
     return [(role, email) for email, _n, role, *_ in PEOPLE]
 
 
@@ -152,6 +155,39 @@ def seed_demo_progress() -> None:
             db.session.execute(sa.update(ActivityDay).where(ActivityDay.user_id == user.id, ActivityDay.day == day,
                                                             ActivityDay.seconds == 0)
                                .values(seconds=600 + 240 * ((user.id + back) % 5)))
+    db.session.commit()
+
+
+# Acme's requirement rules: (name, course slug, field, operator, value or team name, due days, refresh months,
+# days ago the rule came). The older rules' requirements are overdue for those who did nothing, the newer ones due soon.
+DEMO_RULES = [
+    ("Everyone: AI foundations", "ai-foundations", "everyone", "equals", "", 30, 12, 45),
+    ("Engineering: AI safety", "using-ai-safely", "team", "equals", "Engineering", 14, 0, 45),
+    ("Sales: prompting", "prompting-that-works", "department", "equals", "Sales", 30, None, 20),
+    ("Leads: AI adoption", "leading-ai-adoption", "job_title", "contains", "Lead", 30, 12, 20),
+]
+
+
+def seed_demo_rules() -> None:
+    """Acme's starter requirement rules, applied as of the day each came, so the programme's pages show
+    current, due-soon and overdue people out of the box (idempotent: rules are found by name)."""
+    org = db.session.scalar(sa.select(Organization).where(Organization.name == DEMO_ORG))
+    courses = {c.slug: c.id for c in db.session.scalars(sa.select(Course).where(Course.org_id.is_(None)))}
+    if org is None or not courses:
+        return
+    teams = {t.name: t.id for t in db.session.scalars(sa.select(Team).where(Team.org_id == org.id))}
+    existing = set(db.session.scalars(sa.select(RequirementRule.name).where(RequirementRule.org_id == org.id)))
+    now = utcnow()
+    for name, slug, field, operator, value, due_days, refresh, days_ago in DEMO_RULES:
+        if name in existing or slug not in courses:
+            continue
+        came = now - timedelta(days=days_ago)
+        db.session.add(RequirementRule(org_id=org.id, name=name, course_id=courses[slug], field=field, operator=operator,
+                                       value="" if field == "team" else value, team_id=teams.get(value) if field == "team" else None,
+                                       due_days=due_days, refresh_months=refresh, created_at=came, updated_at=came))
+        db.session.flush()
+        apply_rules(org.id, now=came)
+    apply_rules(org.id, now=now)
     db.session.commit()
 
 

@@ -324,6 +324,10 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
             "ticket_id": str(ticket.id), "request_id": str(privacy_request.id), "export_id": str(export.id),
             "org_id": str(org.id),
         })
+        from leadthe.models import RequirementRule
+        rule = db.session.scalar(sa.select(RequirementRule).where(RequirementRule.org_id == org.id).order_by(RequirementRule.id))
+        assert rule is not None, "seed-demo no longer gives Acme requirement rules"
+        values["rule_id"] = str(rule.id)
         # staff author platform courses, admins their company's: the same routes (the authoring blueprint
         # registered as staff_authoring and admin_authoring) take other ids
         staff_module = db.session.get(Lesson, platform_lesson.id).module_id

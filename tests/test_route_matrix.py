@@ -165,6 +165,12 @@ MATRIX: dict[str, dict] = {
     "admin.feedback": {"auth": "admin"},
     "admin.maturity": {"auth": "admin"},
     "admin.maturity_organisation": {"auth": "admin"},
+    # requirements by role (AI-literacy programme)
+    "literacy_admin.requirements": {"auth": "admin"},
+    "literacy_admin.requirements_new": {"auth": "admin"},
+    "literacy_admin.requirements_edit": {"auth": "admin", "obj": "requirement_rule"},
+    "literacy_admin.requirements_active": {"auth": "admin", "obj": "requirement_rule"},
+    "literacy_admin.requirements_delete": {"auth": "admin", "obj": "requirement_rule"},
     # a company's private courses (authoring)
     "admin_authoring.courses": {"auth": "admin"},
     "admin_authoring.new_course": {"auth": "admin"},
@@ -297,6 +303,11 @@ def build_world(app, companies) -> World:
             db.session.flush()
             w.ids[f"invitation_{tag}"] = inv.id
             w.ids[f"batch_{tag}"] = batch.id
+            from leadthe.models import RequirementRule
+            rule = RequirementRule(org_id=company.org.id, course_id=platform.id, due_days=30)
+            db.session.add(rule)
+            db.session.flush()
+            w.ids[f"rule_{tag}"] = rule.id
         from leadthe.legal.services import current_policy
 
         w.ids["policy"] = current_policy("privacy").id
@@ -452,6 +463,7 @@ RESOLVERS = {
     "team_member": _team_member,
     "invitation": _company_object("invitation", "invitation_id"),
     "import_batch": _company_object("batch", "batch_id"),
+    "requirement_rule": _company_object("rule", "rule_id"),
     "organization": _company_object("org", "org_id"),
     "company_ticket": _company_ticket,
     "privacy_request": _privacy_request,

@@ -13,6 +13,7 @@ from leadthe.net import absolute_url
 from leadthe.mail import queue_mail
 from leadthe.models import User, utcnow
 from leadthe.privacy.services import record_request
+from leadthe.signals import person_changed
 from leadthe.tenancy import scoped_get
 
 EMAIL_CHANGE_MAX_AGE = 24 * 3600
@@ -30,6 +31,9 @@ def update_profile(user: User, *, name: str, job_title: str, department: str, ph
     if changed:
         record_request(user, "rectification", details="Profile edited: " + ", ".join(changed), self_service=True, completed=True)
         audit.record("profile.updated", actor=user, subject=user, fields=changed)
+    moved = {"job_title", "department"} & set(changed)
+    if moved and user.org_id is not None:
+        person_changed.send(user, changed=moved)  # required training follows a new department or job title
     return changed
 
 

@@ -26,6 +26,7 @@ from leadthe.mail import customer_text, queue_mail
 from leadthe.models import AuditEvent, ImportBatch, Invitation, Organization, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import InvitationStatus, Role, UserStatus
 from leadthe.net import absolute_url
+from leadthe.signals import person_changed
 from leadthe.tenancy import unscoped
 
 ROLES = ("learner", "manager", "admin")
@@ -231,6 +232,8 @@ def accept_invitation(inv: Invitation, *, name: str, password: str) -> User:
     if inv.team_id is not None:
         db.session.add(TeamMembership(org_id=inv.org_id, team_id=inv.team_id, user_id=user.id, is_manager=False))
     inv.status, inv.accepted_at, inv.user_id = "accepted", now, user.id
+    db.session.flush()
+    person_changed.send(user, changed={"joined"})  # required training follows newcomers (invited or imported)
     audit.record("invitation.accepted", actor=user, subject=user, org_id=inv.org_id, role=inv.role)
     return user
 
@@ -415,6 +418,7 @@ def change_role(admin: User, person: User, role: str) -> bool:
         db.session.execute(sa.update(TeamMembership).where(TeamMembership.user_id == person.id, TeamMembership.is_manager.is_(True))
                            .values(is_manager=False))
     audit.record("role.changed", actor=admin, subject=person, role=role, previous=old)
+    person_changed.send(person, changed={"role"})
     return True
 
 
@@ -424,11 +428,13 @@ def deactivate(admin: User, person: User) -> None:
     person.status = UserStatus.DEACTIVATED
     revoked = revoke_all_sessions(person.id)
     audit.record("user.deactivated", actor=admin, subject=person, sessions_revoked=revoked)
+    person_changed.send(person, changed={"status"})  # requirements count active people only
 
 
 def reactivate(admin: User, person: User) -> None:
     person.status = UserStatus.ACTIVE
     audit.record("user.reactivated", actor=admin, subject=person)
+    person_changed.send(person, changed={"status"})
 
 
 def close_account(admin: User, person: User) -> None:
@@ -439,3 +445,4 @@ def close_account(admin: User, person: User) -> None:
     person.status, person.closed_at = "closed", utcnow()
     revoked = revoke_all_sessions(person.id)
     audit.record("user.closed", actor=admin, subject=person, sessions_revoked=revoked)
+    person_changed.send(person, changed={"status"})

@@ -6,8 +6,10 @@ from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.extensions import db
+from leadthe.literacy.rules import apply_rules
 from leadthe.models import Team, TeamMembership, User
 from leadthe.models.enums import Role, UserStatus
+from leadthe.signals import person_changed
 from leadthe.tenancy import get_or_404
 
 
@@ -41,8 +43,11 @@ def rename_team(admin: User, team: Team, name: str) -> None:
 
 def delete_team(admin: User, team: Team) -> None:
     audit.record("team.deleted", actor=admin, org_id=admin.org_id, team_id=team.id)
+    members = list(db.session.scalars(sa.select(TeamMembership.user_id).where(TeamMembership.team_id == team.id)))
     db.session.execute(sa.delete(TeamMembership).where(TeamMembership.team_id == team.id))
-    db.session.delete(team)
+    db.session.delete(team)  # its requirement rules go with it (ON DELETE CASCADE)
+    db.session.flush()
+    apply_rules(admin.org_id, members)  # once for all members: required training follows team changes
 
 
 def add_member(admin: User, team: Team, email: str, manager: bool = False) -> User:
@@ -58,10 +63,15 @@ def add_member(admin: User, team: Team, email: str, manager: bool = False) -> Us
         membership.is_manager = True
     else:
         raise TeamProblem(_("%(name)s is already in this team.", name=person.name))
+    changed = {"team"} if membership is None else set()
     if manager and person.role == Role.LEARNER:
         person.role = Role.MANAGER  # managing a team needs the manager pages
         audit.record("role.changed", actor=admin, subject=person, role="manager", previous="learner", via="team")
+        changed.add("role")
     audit.record("team.member_added", actor=admin, subject=person, team_id=team.id, manager=manager)
+    if changed:
+        db.session.flush()
+        person_changed.send(person, changed=changed)
     return person
 
 
@@ -72,7 +82,10 @@ def membership_or_none(team: Team, user_id: int) -> TeamMembership | None:
 def remove_member(admin: User, team: Team, membership: TeamMembership) -> None:
     audit.record("team.member_removed", actor=admin, org_id=admin.org_id, team_id=team.id,
                  user_id=membership.user_id)
+    person = get_or_404(User, membership.user_id, org_id=admin.org_id)
     db.session.delete(membership)
+    db.session.flush()
+    person_changed.send(person, changed={"team"})
 
 
 def set_manager(admin: User, team: Team, membership: TeamMembership, manager: bool) -> None:
@@ -81,4 +94,6 @@ def set_manager(admin: User, team: Team, membership: TeamMembership, manager: bo
     if manager and person.role == Role.LEARNER:
         person.role = Role.MANAGER
         audit.record("role.changed", actor=admin, subject=person, role="manager", previous="learner", via="team")
+        db.session.flush()
+        person_changed.send(person, changed={"role"})
     audit.record("team.manager_changed", actor=admin, subject=person, team_id=team.id, manager=manager)
