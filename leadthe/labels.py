@@ -12,7 +12,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.course import LEVEL_LABELS
-from leadthe.models.enums import ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, Role, UserStatus
+from leadthe.models.enums import (AiToolStatus, EvidenceStatus, ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus,
+                                  PolicyChange, RequirementStatus, Role, RuleField, RuleOperator, UserStatus)
 from leadthe.models.support import TICKET_STATUSES
 
 ROLE = {
@@ -47,6 +48,45 @@ EXPORT_STATUS = {
     ExportStatus.READY: _l("Ready to download"),
     ExportStatus.FAILED: _l("Failed"),
     ExportStatus.EXPIRED: _l("Expired"),
+}
+
+AI_TOOL_STATUS = {
+    AiToolStatus.APPROVED: _l("Approved"),
+    AiToolStatus.UNDER_REVIEW: _l("Under review"),
+    AiToolStatus.NOT_ALLOWED: _l("Not allowed"),
+}
+
+POLICY_CHANGE = {
+    PolicyChange.MINOR: _l("Minor change"),
+    PolicyChange.MATERIAL: _l("Material change"),
+}
+
+RULE_FIELD = {
+    RuleField.EVERYONE: _l("Everyone in the company"),
+    RuleField.TEAM: _l("Team"),
+    RuleField.DEPARTMENT: _l("Department"),
+    RuleField.JOB_TITLE: _l("Job title"),
+    RuleField.ROLE: _l("Role"),
+}
+
+RULE_OPERATOR = {
+    RuleOperator.EQUALS: _l("is"),
+    RuleOperator.CONTAINS: _l("includes"),
+}
+
+REQUIREMENT_STATUS = {
+    RequirementStatus.CURRENT: _l("Current"),
+    RequirementStatus.DUE_SOON: _l("Due soon"),
+    RequirementStatus.OVERDUE: _l("Overdue"),
+    RequirementStatus.NOT_STARTED: _l("Not started"),
+}
+
+EVIDENCE_STATUS = {
+    EvidenceStatus.QUEUED: _l("Waiting to start"),
+    EvidenceStatus.RUNNING: _l("Being prepared"),
+    EvidenceStatus.READY: _l("Ready to download"),
+    EvidenceStatus.FAILED: _l("Failed"),
+    EvidenceStatus.EXPIRED: _l("Expired"),
 }
 
 JOB_STATUS = {
@@ -116,6 +156,8 @@ AUDIENCE = {"everyone": _l("everyone"), "managers": _l("managers"), "admins": _l
 KINDS = {
     "role": ROLE, "user_status": USER_STATUS, "org_status": ORG_STATUS, "invitation": INVITATION_STATUS,
     "ticket": TICKET_STATUS, "export": EXPORT_STATUS, "job": JOB_STATUS, "mail": MAIL_STATUS,
+    "ai_tool": AI_TOOL_STATUS, "policy_change": POLICY_CHANGE, "rule_field": RULE_FIELD, "rule_operator": RULE_OPERATOR,
+    "requirement": REQUIREMENT_STATUS, "evidence": EVIDENCE_STATUS,
     "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE, "mail_kind": MAIL_KIND, "feedback": FEEDBACK_KIND,
 }
 
