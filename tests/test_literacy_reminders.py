@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from leadthe.extensions import db
-from tests.conftest import make_team, make_user, outbox
+from tests.conftest import make_user, outbox
 
 NOW = datetime(2026, 12, 7, 6, 15, tzinfo=timezone.utc)  # a Monday
 TODAY = NOW.date()
@@ -190,44 +190,50 @@ def test_no_customer_free_text_unfiltered_in_subjects(app, companies):
     assert len(mail.subject) < 100
 
 
-def test_manager_digest_lists_only_their_teams_overdue_people_once_a_week(app, companies):
-    from leadthe.models import TeamMembership, UserPreference
+def _only_managers_manage(app, a, b, **changes):
+    """The fixture's learners are flagged as managers (make_team compares users with ==, which Flask-Login makes
+    true for any two): clear that, then apply ``changes`` (a callable per name, given the session)."""
+    from leadthe.models import TeamMembership
 
-    a, b = companies
-    cid = course(app)
     with app.app_context():
         db.session.execute(sa.update(TeamMembership).where(TeamMembership.user_id.in_([a.learner.id, b.learner.id]))
                            .values(is_manager=False))
-        db.session.add(UserPreference(user_id=b.manager.id, email_digest=True))
+        for change in changes.values():
+            change(db.session)
         db.session.commit()
+
+
+def test_manager_digest_lists_only_their_teams_overdue_people_once_a_week(app, companies):
+    from leadthe.models import TeamMembership
+
+    a, b = companies
+    cid = course(app)
+    done = make_user(app, a.org, email="done@a.example", name="Dora Done")
+    _only_managers_manage(app, a, b, member=lambda s: s.add(
+        TeamMembership(org_id=a.org.id, team_id=a.team.id, user_id=done.id, is_manager=False)))
     require(app, a.learner, cid, -3)  # Team A, managed by a.manager
+    require(app, done, cid, -3, completed_at=NOW - timedelta(days=1))  # Team A, but current
     require(app, b.learner, cid, 30)  # Team B: nothing overdue, so no digest for b.manager
     outsider = make_user(app, a.org, email="outsider@a.example", name="Olga Outsider")
     require(app, outsider, cid, -3)  # in no team a.manager manages
-    current = make_user(app, a.org, email="done@a.example", name="Dora Done")
-    make_team(app, a.org, "Team A2", members=[current])
     assert run(app)[1] == 1
     assert run(app, NOW + timedelta(days=2))[1] == 0  # once per week
     [mail] = literacy_mails(app, "digest")
     assert mail.to_addr == a.manager.email
     assert "Team A: 1 person with overdue training" in mail.body_text
-    assert "Learner A: AI basics" in mail.body_text and "Olga" not in mail.body_text
+    assert "Learner A: AI basics" in mail.body_text and "Olga" not in mail.body_text and "Dora" not in mail.body_text
     assert "http://localhost/admin/teams/" in mail.body_text
     assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert run(app, NOW + timedelta(days=7))[1] == 1  # the next week again
 
 
 def test_digest_respects_preference_and_team_figures_only(app, companies):
-    from leadthe.models import Organization, TeamMembership, UserPreference
+    from leadthe.models import Organization, UserPreference
 
     a, b = companies
     cid = course(app)
-    with app.app_context():
-        db.session.execute(sa.update(TeamMembership).where(TeamMembership.user_id.in_([a.learner.id, b.learner.id]))
-                           .values(is_manager=False))
-        db.session.add(UserPreference(user_id=a.manager.id, email_digest=False))
-        db.session.get(Organization, b.org.id).literacy_team_figures_only = True
-        db.session.commit()
+    _only_managers_manage(app, a, b, opt_out=lambda s: s.add(UserPreference(user_id=a.manager.id, email_digest=False)),
+                          figures=lambda s: setattr(s.get(Organization, b.org.id), "literacy_team_figures_only", True))
     require(app, a.learner, cid, -3)
     require(app, b.learner, cid, -3)
     assert run(app)[1] == 1
