@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
+from leadthe.courses.translation import translations
 from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.labels import ROLE
@@ -73,8 +74,6 @@ class _Why:
 
 def _course_title(course_id: int, title: str, locale: str) -> str:
     """The course's title in the recipient's language where the curriculum has a translation."""
-    from leadthe.courses.translation import translations
-
     if locale == "en":
         return title
     return translations(locale).get(("course", course_id), {}).get("title", title)
