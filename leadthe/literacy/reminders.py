@@ -5,7 +5,8 @@ Each reminder is sent once per due date: the requirement row is marked (``remind
 ``reminded_overdue_at``) in the same transaction as the mail is queued, by a bulk UPDATE that only takes
 rows still unmarked (a second worker, or a re-run, finds nothing left). A completion or a refresh moves
 the due date and clears the marks (leadthe.literacy.rules), so the next due date is reminded again.
-The digest is once per manager and ISO week (a ``progress_mail`` row, like the progress digest).
+The digest is once per manager and ISO week (a ``progress_mail`` row, like the progress digest). Both run
+in the daily worker job ``literacy.daily`` (leadthe.literacy.jobs).
 
 These mails are about training the employer requires, not marketing, and they say so. The person may
 still switch them off (preference ``email_required``, one-click unsubscribe, RFC 8058): the requirement
@@ -31,7 +32,6 @@ from leadthe.models import (Course, Organization, ProgressMail, Requirement, Req
 from leadthe.models.enums import OrgStatus, Role, RuleField, RuleOperator, UserStatus
 from leadthe.net import absolute_url
 from leadthe.progress.services import iso_week, unsubscribe_token
-from leadthe.worker import job_handler
 
 REMIND_BEFORE_DAYS = 7
 PREFERENCE = "email_required"
@@ -222,12 +222,3 @@ def _claim_digests(user_ids: list[int], week: str, now: datetime) -> set[int]:
             .on_conflict_do_nothing(index_elements=["user_id", "kind", "ref"]).returning(ProgressMail.user_id))
     return set(db.session.scalars(stmt))
 
-
-@job_handler("literacy.daily", every=timedelta(days=1), at=time(6, 15))
-def run_daily(job) -> None:
-    """Daily at 06:15 UTC: the due and overdue reminders; on Mondays (or when asked) the managers' digest.
-    Both are safe to repeat."""
-    now = utcnow()
-    send_requirement_reminders(now)
-    if now.weekday() == 0 or (job.payload or {}).get("digest"):
-        send_overdue_digests(now)
