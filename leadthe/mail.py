@@ -84,20 +84,29 @@ def queue_mail(to_addr: str, subject, template: str, *, kind: str, user=None, us
     """Queue a mail in the recipient's language: ``locale`` if given (a mail to an address without an
     account), else the language of ``user`` / ``user_id``, else English (staff mailboxes). ``subject`` is
     usually a ``lazy_gettext`` string; it is translated here, with the body, in that language."""
+    mail = OutboxMail(**mail_values(to_addr, subject, template, kind=kind, user=user, user_id=user_id, locale=locale,
+                                    headers=headers, **context))
+    db.session.add(mail)
+    return mail
+
+
+def mail_values(to_addr: str, subject, template: str, *, kind: str, user=None, user_id: int | None = None,
+                locale: str | None = None, headers=None, **context) -> dict:
+    """The outbox row ``queue_mail`` adds, as column values: for a job that queues a batch with ``queue_mails``."""
     locale = locale if locale in MAIL_LANGUAGES else recipient_locale(user, user_id)
     with force_locale(locale):
         body = render_template(f"mail/{template}.txt", **context)
         subject = str(subject)
-    mail = OutboxMail(
-        to_addr=header_value(to_addr),
-        subject=header_value(subject),
-        body_text=body,
-        kind=kind,
-        user_id=user_id if user_id is not None else getattr(user, "id", None),
-        headers={name: header_value(value) for name, value in (headers or {}).items()},
-    )
-    db.session.add(mail)
-    return mail
+    return {"to_addr": header_value(to_addr), "subject": header_value(subject), "body_text": body, "kind": kind,
+            "user_id": user_id if user_id is not None else getattr(user, "id", None),
+            "headers": {name: header_value(value) for name, value in (headers or {}).items()}}
+
+
+def queue_mails(rows: list[dict]) -> None:
+    """Queue a batch of mails (``mail_values`` each) in one statement, in the current transaction; a job that
+    mails many people at once stays a fixed number of statements."""
+    if rows:
+        db.session.execute(sa.insert(OutboxMail), rows)
 
 
 def backoff(attempts: int) -> timedelta:

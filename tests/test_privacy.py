@@ -249,8 +249,9 @@ def join_by_invitation_and_live(app, company):
     from leadthe.account.profile import confirm_email_change, request_email_change
     from leadthe.courses import authoring
     from leadthe.legal.services import publish
-    from leadthe.models import (ActivityDay, Enrollment, ImportBatch, Invitation, LessonCompletion, Notice, SupportTicket, Team,
-                                TeamMembership)
+    from leadthe.literacy.reminders import send_overdue_digests, send_requirement_reminders
+    from leadthe.models import (ActivityDay, Enrollment, ImportBatch, Invitation, LessonCompletion, Notice, Requirement,
+                                SupportTicket, Team, TeamMembership)
     from leadthe.privacy.services import answer_request
     from leadthe.progress import services as progress
     from leadthe.staff.services import close_company
@@ -334,9 +335,16 @@ def join_by_invitation_and_live(app, company):
         db.session.flush()
         db.session.add(TeamMembership(org_id=company.org.id, team_id=team.id, user_id=user_id, is_manager=True))
         db.session.get(User, user_id).role = "manager"  # the digest goes to managers (and admins) only
+        # required training (AI-literacy programme): one due in 5 days, one overdue, and an overdue colleague
+        for who, course_id, days in ((user_id, quiet.id, 5), (user_id, course.id, -5), (company.learner.id, quiet.id, -5)):
+            db.session.add(Requirement(org_id=company.org.id, user_id=who, course_id=course_id,
+                                       due_on=utcnow().date() + timedelta(days=days)))
+        db.session.add(TeamMembership(org_id=company.org.id, team_id=team.id, user_id=company.learner.id))
         db.session.commit()
         progress.send_inactivity_reminders()
         progress.send_manager_digests()
+        send_requirement_reminders()
+        send_overdue_digests()
         send_recertification_reminders(utcnow() + timedelta(days=40))
         # a new address, and another one waiting for confirmation
         request_email_change(user, second)
@@ -363,7 +371,7 @@ def join_by_invitation_and_live(app, company):
         kinds = {m.kind for m in outbox(app) if m.user_id == user_id or m.to_addr in (first, second, pending)}
     assert {"invitation", "privacy", "support", "security_notice", "email_change", "reset_password", "progress_enrolled",
             "progress_halfway", "progress_completed", "progress_inactive", "progress_digest", "learning", "notice",
-            "policy"} <= kinds
+            "policy", "literacy_due", "literacy_overdue", "literacy_digest"} <= kinds
     values = [first, second, pending, invited_name, title, department, own_name, subject, body, details, _fingerprint(first)]
     text = all_text_in_database(app)
     assert [v for v in values if v not in text] == []  # all there before the erasure

@@ -23,7 +23,8 @@ LANGUAGES = {"en": "English", "de": "Deutsch"}
 THEMES = {"system": _l("Follow my device"), "light": _l("Light"), "dark": _l("Dark"), "contrast": _l("High contrast")}
 DENSITIES = {"comfortable": _l("Comfortable"), "compact": _l("Compact")}
 DEFAULTS = {"language": None, "theme": "system", "density": "comfortable", "low_data": False,
-            "email_progress": True, "email_product": False, "email_digest": True}
+            "email_progress": True, "email_product": False, "email_digest": True,
+            "email_required": True}
 
 
 class PreferencesForm(FlaskForm):
@@ -34,6 +35,7 @@ class PreferencesForm(FlaskForm):
     email_progress = BooleanField(_l("E-mails about my learning progress"))
     email_product = BooleanField(_l("E-mails about new courses and features"))
     email_digest = BooleanField(_l("Managers: a weekly digest of my teams' progress"))
+    email_required = BooleanField(_l("Reminders of training my company requires (due dates, overdue)"))
     # the same switch as Cookie settings and Privacy -> choices (leadthe.consent.services.choose_analytics)
     analytics = BooleanField(_l("Usage analytics: count my visits to help improve LeadThe.AI"))
 
@@ -58,7 +60,7 @@ def ui_preferences() -> dict:
         if row is not None:
             prefs.update(theme=row.theme, density=row.density, low_data=row.low_data,
                          email_progress=row.email_progress, email_product=row.email_product,
-                         email_digest=row.email_digest)
+                         email_digest=row.email_digest, email_required=row.email_required)
         prefs["language"] = current_user.locale
     else:
         prefs.update(_cookie_prefs())
@@ -85,6 +87,8 @@ def preferences():
             row.email_progress, row.email_product = form.email_progress.data, form.email_product.data
             if "email_digest" in request.form or current_user.role in (Role.MANAGER, Role.ADMIN):
                 row.email_digest = form.email_digest.data
+            if "email_required_switch" in request.form:  # only where the page showed it (see analytics below)
+                row.email_required = form.email_required.data
             db.session.add(row)
             current_user.locale = form.language.data
             db.session.flush()

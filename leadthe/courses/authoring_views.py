@@ -67,7 +67,7 @@ def _ctx(**extra):
 def course_data(form):
     return {"title": form.title.data, "slug": form.slug.data or "", "summary": form.summary.data or "",
             "topic": form.topic.data, "level": form.level.data, "audience": form.audience.data or "everyone",
-            "body": form.body.data or ""}
+            "body": form.body.data or "", "objectives": form.objectives.data or ""}
 
 
 def lesson_data(form):
@@ -119,6 +119,7 @@ def edit_course(course_id):
     form = CourseForm(obj=None if request.method == "POST" else course)
     if request.method == "GET":
         form.body.data = course.description_md
+        form.objectives.data = "\n".join(course.objectives or [])
     preview = preview_of(form.body)
     if preview is None and form.validate_on_submit():
         if form.slug.data and authoring.slug_taken(form.slug.data, _owner(), course):

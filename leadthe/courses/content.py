@@ -74,6 +74,17 @@ def _bounded_int(value, default: int, low: int, high: int) -> int:
         return default
 
 
+MAX_OBJECTIVES = 10
+
+
+def objectives_of(value) -> list[str]:
+    """A course's learning objectives, from the content's ``objectives:`` list or the authoring form's lines:
+    short sentences, one line each, at most MAX_OBJECTIVES (anything else than a list or text gives none)."""
+    items = value.splitlines() if isinstance(value, str) else value if isinstance(value, list) else []
+    found = (" ".join(str(item).split()).lstrip("-*• ").strip() for item in items if item is not None and not isinstance(item, (dict, list)))
+    return [text[:300] for text in found if text][:MAX_OBJECTIVES]
+
+
 def apply_course(course: Course, data: dict) -> None:
     course.title = str(data.get("title") or course.title or "Untitled course")[:200]
     course.summary = str(data.get("summary") or "")[:500]
@@ -84,7 +95,8 @@ def apply_course(course: Course, data: dict) -> None:
         course.position = int(data.get("order") or 0)
     course.description_md = data.get("body", "") or ""
     course.description_html = render_markdown(course.description_md)
-    course.search_text = " ".join(p for p in (course.summary, plain_text(course.description_html)) if p)
+    course.objectives = objectives_of(data.get("objectives"))
+    course.search_text = " ".join(p for p in (course.summary, *course.objectives, plain_text(course.description_html)) if p)
     course.certificate_months = _bounded_int(data.get("certificate_months"), 0, 0, 120)
 
 
@@ -203,7 +215,7 @@ def _snapshot(row, names) -> dict:
     return {n: getattr(row, n) for n in names}
 
 
-COURSE_FIELDS = ("title", "summary", "topic", "level", "audience", "position", "description_md")
+COURSE_FIELDS = ("title", "summary", "topic", "level", "audience", "position", "description_md", "objectives")
 MODULE_FIELDS = ("title", "body_md", "position", "archived")
 LESSON_FIELDS = ("title", "kind", "minutes", "prompt", "video_url", "transcript_md", "body_md", "position", "module_id", "archived")
 QUIZ_FIELDS = ("slug", "title", "pass_mark", "max_attempts", "shuffle", "scoring", "archived")
@@ -527,6 +539,8 @@ def _translated_course(data: dict) -> dict:
     out = {k: str(data[k]) for k in ("title", "summary") if data.get(k)}
     if data.get("body"):
         out.update(description_md=data["body"], description_html=render_markdown(data["body"]))
+    if objectives_of(data.get("objectives")):
+        out["objectives"] = objectives_of(data.get("objectives"))
     return out
 
 
@@ -599,7 +613,7 @@ def _question_translation(question, qdata: dict, lang: str) -> dict[tuple[str, i
 
 def _searchable(fields: dict) -> str:
     """The words of a translation, for the search index of its original row."""
-    parts = (fields.get("title"), fields.get("summary"), fields.get("prompt"),
+    parts = (fields.get("title"), fields.get("summary"), fields.get("prompt"), *(fields.get("objectives") or ()),
              *(plain_text(fields.get(k) or "") for k in ("description_html", "body_html", "transcript_html")))
     return " ".join(p for p in parts if p)
 

@@ -26,6 +26,8 @@ class CourseForm(FlaskForm):
     level = SelectField(_l("Level"), choices=choices(LEVEL_LABELS), default="beginner")
     audience = StringField(_l("Audience"), validators=[Length(max=80)], default="everyone")
     body = TextAreaField(_l("Description (Markdown)"), render_kw={"rows": 8})
+    objectives = TextAreaField(_l("Learning objectives"), validators=[Length(max=3000)], render_kw={"rows": 5},
+                               description=_l("One per line, up to 10: what a learner will be able to do after the course."))
 
 
 class ModuleForm(FlaskForm):

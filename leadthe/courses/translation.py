@@ -28,7 +28,7 @@ ENTITIES = {Course: "course", CourseModule: "module", Lesson: "lesson", Quiz: "q
             QuizChoice: "choice"}
 # the fields a translation may carry, per entity (anything else in a row's JSON is ignored)
 FIELDS = {
-    "course": ("title", "summary", "description_md", "description_html"),
+    "course": ("title", "summary", "description_md", "description_html", "objectives"),
     "module": ("title", "body_md", "body_html"),
     "lesson": ("title", "body_md", "body_html", "prompt", "transcript_md", "transcript_html"),
     "quiz": ("title",),
@@ -69,7 +69,8 @@ def _allowed(entity: str, text: str) -> dict:
         data = json.loads(text or "{}")
     except ValueError:
         return {}
-    return {k: v for k, v in data.items() if k in FIELDS.get(entity, ()) and isinstance(v, str) and v}
+    return {k: v for k, v in data.items() if k in FIELDS.get(entity, ()) and v and (
+        isinstance(v, str) or (k == "objectives" and isinstance(v, list) and all(isinstance(i, str) for i in v)))}
 
 
 def translated_fields(entity: str, entity_id: int) -> dict:

@@ -57,6 +57,9 @@ class UserPreference(Base):
     email_product: Mapped[bool] = mapped_column(default=False)
     # managers: the weekly digest of their teams' progress
     email_digest: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # reminders of training the employer requires (AI-literacy programme): may be switched off; the
+    # requirement and its dashboard notice stay (leadthe.literacy.reminders)
+    email_required: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -392,6 +392,7 @@ SOURCES += [
             "user_id": tech("you"), "theme": Col("theme"), "density": Col("density"), "low_data": Col("low-data mode"),
             "email_progress": Col("progress e-mails on or off"), "email_product": Col("product e-mails on or off"),
             "email_digest": Col("managers: the weekly team digest on or off"),
+            "email_required": Col("reminders of training your company requires on or off"),
             "updated_at": Col("when you changed them"),
         },
     ),

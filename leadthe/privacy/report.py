@@ -49,7 +49,7 @@ COLUMN_LABELS = {
     "department": _l("Department"), "details": _l("Details"), "device": _l("Device"),
     "do_not_sell_share": _l("Opted out of sale and sharing"), "downloaded_at": _l("Downloaded"),
     "due_at": _l("Due by"), "due_on": _l("Due by"), "email": _l("E-mail address"),
-    "email_digest": _l("Weekly team digest"), "email_product": _l("E-mails about new courses"),
+    "email_digest": _l("Weekly team digest"), "email_required": _l("Reminders of required training"), "email_product": _l("E-mails about new courses"),
     "email_progress": _l("E-mails about your progress"), "email_verified_at": _l("E-mail address confirmed"),
     "evidence": _l("Evidence"), "expires_at": _l("Expires"), "feature": _l("Part of the platform"),
     "from_staff": _l("Written by our support team"), "ip": _l("IP address"), "ip_prefix": _l("IP address (shortened)"),

@@ -30,7 +30,9 @@ INACTIVE_DAYS = 14
 # kind of mail -> the preference that switches it off
 PREFERENCE = {"enrolled": "email_progress", "halfway": "email_progress", "completed": "email_progress",
               "inactive": "email_progress", "digest": "email_digest"}
-TOPICS = {"email_progress": "progress e-mails", "email_digest": "the weekly team digest"}
+# the preferences a signed unsubscribe link may switch off, and what the page calls them
+TOPICS = {"email_progress": _l("progress e-mails"), "email_digest": _l("the weekly team digest"),
+          "email_required": _l("reminders of training your company requires")}
 
 
 def claim(user_id: int, kind: str, ref: str, now: datetime | None = None) -> bool:

@@ -1,5 +1,4 @@
 from flask import abort, request
-from flask_babel import gettext as _
 
 from leadthe.extensions import csrf, db
 from leadthe.forms import EmptyForm
@@ -17,7 +16,7 @@ def unsubscribe(token):
     if found is None:
         abort(404)
     user, preference = found
-    topic = _("progress e-mails") if preference == "email_progress" else _("the weekly team digest")
+    topic = services.TOPICS[preference]
     if request.method == "POST":
         services.unsubscribe(user, preference)
         db.session.flush()
