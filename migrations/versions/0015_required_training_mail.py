@@ -1,6 +1,6 @@
 """reminders of required training: the person's switch for them (user_preference.email_required)
 
-Revision ID: 0015_reminders
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-06 12:45:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_reminders'
+revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None
