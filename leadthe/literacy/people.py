@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from leadthe.courses.translation import title_of
 from leadthe.extensions import db
 from leadthe.labels import label
-from leadthe.literacy.status import MIN_GROUP, in_force, status_expr, status_of
+from leadthe.literacy.status import MIN_GROUP, in_force, status_expr
 from leadthe.models import AiPolicyAck, AiPolicyVersion, Course, Enrollment, Requirement, RequirementRule, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import RequirementStatus, RuleField, RuleOperator, UserStatus
 
