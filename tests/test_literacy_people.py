@@ -229,7 +229,7 @@ def test_manager_sees_their_teams_required_training_but_not_another_teams(app, c
     assert "1 of 4 current · 1 overdue · 1 due soon · 1 not started" in row and "Overdue: Late course" in row
     assert "0 of 1 person has all required training current · 1 person overdue" in text
     listing = _text(client.get("/admin/teams").get_data(as_text=True))
-    assert "0 of 1 person current · 1 overdue" in listing
+    assert "Required training: 0 of 1 person current · 1 overdue" in listing
     assert client.get(f"/admin/teams/{b.team.id}").status_code == 404
     other = make_team(app, a.org, "Other team", members=[a.admin])
     assert client.get(f"/admin/teams/{other.id}").status_code == 404

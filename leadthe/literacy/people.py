@@ -40,14 +40,18 @@ def status_label(status: str) -> str:
     return str(STATUS_LABELS[RequirementStatus(status)])
 
 
-def status_summary(counts: dict) -> str:
-    """Counts per status in short: "2 of 3 current · 1 overdue" (statuses with none are left out)."""
+def status_parts(counts: dict) -> list[str]:
+    """Counts per status in short: ["2 of 3 current", "1 overdue"] (statuses with none are left out)."""
     total = sum(counts.values())
     parts = [_("%(current)s of %(total)s current", current=counts.get(RequirementStatus.CURRENT, 0), total=total)]
     words = {RequirementStatus.OVERDUE: _("%(num)s overdue"), RequirementStatus.DUE_SOON: _("%(num)s due soon"),
              RequirementStatus.NOT_STARTED: _("%(num)s not started")}
-    parts += [words[s] % {"num": counts[s]} for s in URGENCY[:3] if counts.get(s)]
-    return " · ".join(parts)
+    return parts + [words[s] % {"num": counts[s]} for s in URGENCY[:3] if counts.get(s)]
+
+
+def status_summary(counts: dict) -> str:
+    """Counts per status in one line: "2 of 3 current · 1 overdue"."""
+    return " · ".join(status_parts(counts))
 
 
 def rule_reason(rule, team_name: str | None = None) -> str:
@@ -118,6 +122,10 @@ class RequiredCourses(list):
     @property
     def summary(self) -> str:
         return status_summary(self.counts)
+
+    @property
+    def parts(self) -> list[str]:
+        return status_parts(self.counts)
 
 
 def _rule_row(field_, operator, value):
@@ -193,6 +201,10 @@ class PersonStatus:
     def summary(self) -> str:
         return status_summary(self.counts)
 
+    @property
+    def parts(self) -> list[str]:
+        return status_parts(self.counts)
+
 
 def _team_members(team_ids) -> sa.Select:
     """The active people of those teams."""
@@ -246,6 +258,10 @@ class TeamFigures:
     @property
     def summary(self) -> str:
         return status_summary(self.counts)
+
+    @property
+    def parts(self) -> list[str]:
+        return status_parts(self.counts)
 
     @property
     def shown_in_groups(self) -> bool:
