@@ -44,6 +44,16 @@ def _require(app, user, course_id, *, field="everyone", operator="equals", value
         db.session.commit()
 
 
+def _acknowledged(app, user, number, title):
+    """A published version of the company's AI-use policy, acknowledged by ``user``."""
+    with app.app_context():
+        version = AiPolicyVersion(org_id=user.org_id, version=number, title=title, published_at=utcnow())
+        db.session.add(version)
+        db.session.flush()
+        db.session.add(AiPolicyAck(org_id=user.org_id, user_id=user.id, version_id=version.id, acknowledged_at=utcnow()))
+        db.session.commit()
+
+
 @pytest.fixture
 def required(app, companies):
     """Learner A must complete four courses, one of each status, for four kinds of rule; one more ended."""
@@ -159,12 +169,7 @@ def test_catalogue_marks_required_courses(client, companies, required):
 
 def test_privacy_centre_page_lists_what_applies_why_who_sees_it_and_policy_acknowledgements(app, client, companies, required):
     a, b = companies
-    with app.app_context():
-        version = AiPolicyVersion(org_id=a.org.id, version=2, title="Using AI at Company A", published_at=utcnow())
-        db.session.add(version)
-        db.session.flush()
-        db.session.add(AiPolicyAck(org_id=a.org.id, user_id=a.learner.id, version_id=version.id, acknowledged_at=utcnow()))
-        db.session.commit()
+    _acknowledged(app, a.learner, 2, "Using AI at Company A")
     _require(app, b.learner, _course(app, None, "bees", "Company B course"), due_in=-1)
     login(client, a.learner.email)
     assert 'href="/privacy/required-training"' in client.get("/privacy").get_data(as_text=True)
@@ -185,6 +190,7 @@ def test_privacy_page_in_works_council_mode_says_only_team_figures_are_shown(app
     login(client, companies[0].learner.email)
     text = _text(client.get("/privacy/required-training").get_data(as_text=True))
     assert "team figures only" in text and "never your individual status" in text
+    assert "Manager A" not in text  # nobody is named as seeing it
 
 
 def test_privacy_page_without_requirements_says_so(client, companies):
@@ -201,12 +207,7 @@ def test_export_report_holds_requirements_and_acknowledgements_in_words(app, com
     from leadthe.privacy.report import write_report
 
     a = companies[0]
-    with app.app_context():
-        version = AiPolicyVersion(org_id=a.org.id, version=3, title="Policy", published_at=utcnow())
-        db.session.add(version)
-        db.session.flush()
-        db.session.add(AiPolicyAck(org_id=a.org.id, user_id=a.learner.id, version_id=version.id, acknowledged_at=utcnow()))
-        db.session.commit()
+    _acknowledged(app, a.learner, 3, "Policy")
     with app.test_request_context():
         user = db.session.get(User, a.learner.id)
         sources = [s for s in personal_sources() if s.table in ("requirement", "ai_policy_ack")]

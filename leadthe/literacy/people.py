@@ -109,7 +109,28 @@ class RequiredCourse:
         return "continue" if self.enrolled else "start"
 
 
-class RequiredCourses(list):
+class StatusCounts:
+    """Counts per status (``counts``: {status: n}) in words, for a person's list, a person or a team."""
+
+    counts: dict
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def count(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+    @property
+    def summary(self) -> str:
+        return status_summary(self.counts)
+
+    @property
+    def parts(self) -> list[str]:
+        return status_parts(self.counts)
+
+
+class RequiredCourses(StatusCounts, list):
     """A person's required courses (a list), with their counts in short."""
 
     @property
@@ -118,10 +139,6 @@ class RequiredCourses(list):
         for r in self:
             counts[r.status] = counts.get(r.status, 0) + 1
         return counts
-
-    @property
-    def summary(self) -> str:
-        return status_summary(self.counts)
 
     @property
     def parts(self) -> list[str]:
@@ -184,26 +201,11 @@ def policy_acknowledgements_of(user: User) -> list:
 # --- teams ------------------------------------------------------------------------------------------
 
 @dataclass
-class PersonStatus:
+class PersonStatus(StatusCounts):
     """A person's required training in short: counts per status, and the titles of their overdue courses."""
 
     counts: dict = field(default_factory=dict)
     overdue_courses: list[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def count(self, status: str) -> int:
-        return self.counts.get(status, 0)
-
-    @property
-    def summary(self) -> str:
-        return status_summary(self.counts)
-
-    @property
-    def parts(self) -> list[str]:
-        return status_parts(self.counts)
 
 
 def _team_members(team_ids) -> sa.Select:
@@ -239,7 +241,7 @@ def team_requirement_statuses(team_ids, now: datetime | None = None) -> dict[int
 
 
 @dataclass
-class TeamFigures:
+class TeamFigures(StatusCounts):
     """A team's required training: how many people have requirements, how many are fully current, how many
     have something overdue, and the requirements per status."""
 
@@ -247,21 +249,6 @@ class TeamFigures:
     people_current: int = 0
     people_overdue: int = 0
     counts: dict = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def count(self, status: str) -> int:
-        return self.counts.get(status, 0)
-
-    @property
-    def summary(self) -> str:
-        return status_summary(self.counts)
-
-    @property
-    def parts(self) -> list[str]:
-        return status_parts(self.counts)
 
     @property
     def shown_in_groups(self) -> bool:
