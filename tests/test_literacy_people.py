@@ -231,6 +231,8 @@ def test_manager_sees_their_teams_required_training_but_not_another_teams(app, c
     assert "0 of 1 person has all required training current · 1 person overdue" in text
     listing = _text(client.get("/admin/teams").get_data(as_text=True))
     assert "Required training: 0 of 1 person current · 1 overdue" in listing
+    fragment = client.get("/admin/teams?q=Team", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and "Required training: 0 of 1 person current · 1 overdue" in _text(fragment)
     assert client.get(f"/admin/teams/{b.team.id}").status_code == 404
     other = make_team(app, a.org, "Other team", members=[a.admin])
     assert client.get(f"/admin/teams/{other.id}").status_code == 404
