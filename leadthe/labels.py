@@ -12,7 +12,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.course import LEVEL_LABELS
-from leadthe.models.enums import ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, Role, UserStatus
+from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, RequirementStatus, Role,
+                                  UserStatus)
 from leadthe.models.support import TICKET_STATUSES
 
 ROLE = {
@@ -61,6 +62,14 @@ MAIL_STATUS = {
     MailStatus.SENDING: _l("Sending"),
     MailStatus.SENT: _l("Sent"),
     MailStatus.FAILED: _l("Failed"),
+}
+
+# a required course's status (the AI-literacy programme, leadthe.literacy.status)
+REQUIREMENT_STATUS = {
+    RequirementStatus.OVERDUE: _l("Overdue"),
+    RequirementStatus.DUE_SOON: _l("Due soon"),
+    RequirementStatus.NOT_STARTED: _l("Not started"),
+    RequirementStatus.CURRENT: _l("Current"),
 }
 
 # what each mail is about (the kinds are the templates in templates/mail/): the export's report and /dev/mail
@@ -114,6 +123,7 @@ KINDS = {
     "role": ROLE, "user_status": USER_STATUS, "org_status": ORG_STATUS, "invitation": INVITATION_STATUS,
     "ticket": TICKET_STATUS, "export": EXPORT_STATUS, "job": JOB_STATUS, "mail": MAIL_STATUS,
     "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE, "mail_kind": MAIL_KIND, "feedback": FEEDBACK_KIND,
+    "requirement_status": REQUIREMENT_STATUS,
 }
 
 

@@ -13,7 +13,6 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from leadthe.courses.translation import title_of
 from leadthe.extensions import db
@@ -22,12 +21,6 @@ from leadthe.literacy.status import MIN_GROUP, in_force, status_expr
 from leadthe.models import AiPolicyAck, AiPolicyVersion, Course, Enrollment, Requirement, RequirementRule, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import RequirementStatus, RuleField, RuleOperator, UserStatus
 
-STATUS_LABELS = {
-    RequirementStatus.OVERDUE: _l("Overdue"),
-    RequirementStatus.DUE_SOON: _l("Due soon"),
-    RequirementStatus.NOT_STARTED: _l("Not started"),
-    RequirementStatus.CURRENT: _l("Current"),
-}
 # most urgent first: the order of a person's list, and of the counts in a summary
 URGENCY = (RequirementStatus.OVERDUE, RequirementStatus.DUE_SOON, RequirementStatus.NOT_STARTED, RequirementStatus.CURRENT)
 # the design system's badge tone per status (the badge always carries its words too)
@@ -36,8 +29,8 @@ STATUS_TONES = {RequirementStatus.OVERDUE: "err", RequirementStatus.DUE_SOON: "w
 
 
 def status_label(status: str) -> str:
-    """A requirement status (a RequirementStatus value) in the reader's words."""
-    return str(STATUS_LABELS[RequirementStatus(status)])
+    """A requirement status (a RequirementStatus value) in the reader's words (``|label("requirement_status")``)."""
+    return label(status, "requirement_status")
 
 
 def status_parts(counts: dict) -> list[str]:
