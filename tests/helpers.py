@@ -243,6 +243,55 @@ class Inbox(Message):
 
 # --- one of everything: the data set of the tests that open every page ----------------------------
 
+def add_required_training(org, team, course) -> None:
+    """Required training for the sweep (leadthe.literacy.people's pages): every member of ``team`` must
+    complete ``course`` (a department rule; the first member overdue, the others due soon, later or done),
+    the learner a platform course too (current), and an acknowledged AI-use policy version. Adds only what
+    another area's demo data (seed-demo's rules and policy) has not made already."""
+    from datetime import timedelta
+
+    from leadthe.models import (AiPolicyAck, AiPolicyVersion, Course, Requirement, RequirementRule, TeamMembership, User,
+                                utcnow)
+
+    now = utcnow()
+    members = list(db.session.scalars(sa.select(User).join(TeamMembership, TeamMembership.user_id == User.id)
+                                      .where(TeamMembership.team_id == team.id).order_by(User.id)))
+    rule = RequirementRule(org_id=org.id, name="Sales: our AI policy", course_id=course.id, field="department",
+                           operator="equals", value=members[0].department or "Sales", due_days=30)
+    everyone = RequirementRule(org_id=org.id, course_id=course.id, field="team", team_id=team.id, due_days=30)
+    db.session.add_all([rule, everyone])
+    db.session.flush()
+    have = {tuple(row) for row in db.session.execute(sa.select(Requirement.user_id, Requirement.course_id))}
+    for i, person in enumerate(members):
+        done = i % 4 == 3
+        if (person.id, course.id) not in have:
+            db.session.add(Requirement(org_id=org.id, user_id=person.id, course_id=course.id, rule_id=rule.id if i % 2 else everyone.id,
+                                       due_on=(now + timedelta(days=(-12, 6, 40, 300)[i % 4])).date(),
+                                       completed_at=now - timedelta(days=20) if done else None,
+                                       valid_until=now + timedelta(days=300) if done else None))
+    platform = db.session.scalar(sa.select(Course).where(Course.org_id.is_(None)).order_by(Course.position, Course.id))
+    learner = next((m for m in members if m.role == "learner"), members[-1])
+    if platform is not None and (learner.id, platform.id) not in have:
+        db.session.add(Requirement(org_id=org.id, user_id=learner.id, course_id=platform.id, rule_id=everyone.id,
+                                   due_on=(now + timedelta(days=330)).date(), completed_at=now - timedelta(days=35),
+                                   valid_until=now + timedelta(days=330)))
+    version = db.session.scalar(sa.select(AiPolicyVersion).where(AiPolicyVersion.org_id == org.id,
+                                                                 AiPolicyVersion.published_at.is_not(None))
+                                .order_by(AiPolicyVersion.version.desc()).limit(1))
+    if version is None:
+        version = AiPolicyVersion(org_id=org.id, version=1, title="Using AI at work", summary="First version.",
+                                  body_md="Use approved tools only.", body_html="<p>Use approved tools only.</p>",
+                                  published_at=now - timedelta(days=40))
+        db.session.add(version)
+        db.session.flush()
+    for person in members:
+        if db.session.scalar(sa.select(AiPolicyAck.id).where(AiPolicyAck.user_id == person.id,
+                                                             AiPolicyAck.version_id == version.id)) is None:
+            db.session.add(AiPolicyAck(org_id=org.id, user_id=person.id, version_id=version.id,
+                                       asked_at=now - timedelta(days=40), acknowledged_at=now - timedelta(days=38)))
+    db.session.flush()
+
+
 def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], dict]:
     """One of everything a page may show, for the tests that open every page (the browser sweep, the German
     pages): the starter curriculum, the demo company (``leadthe seed-demo``), a staff and a DPO account with
@@ -306,6 +355,7 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
         two_factor.totp_secret, two_factor.totp_enabled_at = pyotp.random_base32(), utcnow()
         leaver = users["omar@acme.example"]
         request_erasure(leaver, reason="I am leaving the company.")
+        add_required_training(org, team, course)
         db.session.commit()
 
         platform = db.session.scalar(sa.select(Course).where(Course.org_id.is_(None), Course.slug == "ai-foundations"))

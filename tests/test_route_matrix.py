@@ -98,6 +98,7 @@ MATRIX: dict[str, dict] = {
     "privacy.export_status": {"auth": "login", "obj": "export"},
     "privacy.processing": {"auth": "login"},
     "privacy.requests": {"auth": "login"},
+    "privacy.required_training": {"auth": "login"},
     # policies
     "legal.acknowledge": {"auth": "login", "obj": "policy", "cross": True},
     "legal.policy": {"auth": "public", "obj": "policy_kind", "cross": True},

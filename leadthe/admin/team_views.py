@@ -13,6 +13,8 @@ from leadthe.confirmation import confirmation_page, confirmed
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.htmx import render, render_form, see_other
+from leadthe.literacy.people import team_requirement_figures, team_requirement_statuses
+from leadthe.literacy.status import MIN_GROUP
 from leadthe.query_args import page_arg
 
 
@@ -35,11 +37,22 @@ def teams_page():
     q = request.args.get("q", "")[:100]
     rows, total = teams_overview(current_user, page, q)
     return render_form("admin/teams.html", form, block="teams_results", rows=rows, total=total, page=page, q=q,
-                       per_page=TEAMS_PER_PAGE, can_edit=is_admin(current_user))
+                       per_page=TEAMS_PER_PAGE, can_edit=is_admin(current_user),
+                       required=team_requirement_figures(r.id for r in rows), **_works_council())
+
+
+def _works_council() -> dict:
+    """The works-council setting ("team figures only"): required training only as a team's figures, and
+    only for teams of at least MIN_GROUP people with requirements."""
+    org = current_user.organization
+    return dict(team_figures_only=bool(org and org.literacy_team_figures_only), min_group=MIN_GROUP)
 
 
 def _team_page(team, rename_form=None, member_form=None):
+    council = _works_council()
     return dict(team=team, members=team_members(team, current_user), figures=dashboard(current_user, team_id=team.id),
+                required=team_requirement_figures([team.id]).get(team.id), **council,
+                required_people={} if council["team_figures_only"] else team_requirement_statuses([team.id]),
                 rename_form=rename_form or distinct_ids(TeamForm(name=team.name), "rename"),
                 member_form=member_form or distinct_ids(MemberForm(), "member"), action_form=EmptyForm(),
                 can_edit=is_admin(current_user))

@@ -9,6 +9,7 @@ from leadthe.core import bp
 from leadthe.core.services import database_ok
 from leadthe.courses.services import activity, my_courses, next_lessons
 from leadthe.htmx import render
+from leadthe.literacy.people import requirements_of
 
 
 @bp.route("/")
@@ -30,7 +31,7 @@ def dashboard():
                   assignments=[a for a in assignments_of(current_user) if a.completed_at is None],
                   quiz_ids=quiz_ids_for([c.course.id for c in courses]),
                   next_lessons=next_lessons(current_user.id, [c.course.id for c in in_progress]),
-                  certificates=certificates_of(current_user))
+                  certificates=certificates_of(current_user), required=requirements_of(current_user))
 
 
 @bp.route("/healthz")

@@ -10,6 +10,7 @@ from leadthe.courses.search import record_search, search
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render, see_other, wants_fragment
+from leadthe.literacy.people import required_course_ids
 from leadthe.models.course import LEVELS
 from leadthe.query_args import page_arg
 
@@ -26,7 +27,8 @@ def catalogue():
     cards, total = services.catalogue(current_user, topic=topic, level=level, length=length, page=page)
     return render("courses/catalogue.html", block="course_list", cards=cards, total=total, page=page,
                   per_page=services.PER_PAGE, facets=services.catalogue_facets(current_user),
-                  lengths=services.LENGTHS, chosen={"topic": topic, "level": level, "length": length})
+                  lengths=services.LENGTHS, chosen={"topic": topic, "level": level, "length": length},
+                  required=required_course_ids(current_user))
 
 
 @bp.route("/courses/<slug>")

@@ -37,6 +37,8 @@ REFERENCES = {
     "team_id": ("team", "name", _l("Team")),
     "quiz_id": ("quiz", "title", _l("Quiz")),
     "question_id": ("quiz_question", "text", _l("Question")),
+    "version_id": ("ai_policy_version", "version", _l("AI-use policy version")),
+    "rule_id": ("requirement_rule", "name", _l("Rule that requires it")),
 }
 
 COLUMN_LABELS = {
@@ -74,6 +76,10 @@ COLUMN_LABELS = {
     "size_bytes": _l("Size"), "status": _l("Status"), "subject": _l("Subject"), "theme": _l("Theme"),
     "to_addr": _l("Sent to"), "totp_enabled_at": _l("Two-step verification turned on"), "updated_at": _l("Last changed"),
     "used_at": _l("Used"), "user_agent": _l("Browser and system"),
+    # the AI-literacy programme: required training and AI-use policy acknowledgements
+    "assigned_at": _l("Required since"), "valid_until": _l("Valid until"), "ended_at": _l("No longer required since"),
+    "reminded_due_at": _l("Reminded of the due date"), "reminded_overdue_at": _l("Told it was overdue"),
+    "asked_at": _l("Asked to read it"), "mailed_at": _l("E-mailed about it"), "reminded_at": _l("Reminded"),
 }
 
 LANGUAGE_WORDS = {"en": "English", "de": "Deutsch"}

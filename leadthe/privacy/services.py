@@ -113,6 +113,9 @@ COUNT_WORDS = {
     "privacy_request": lambda n: ngettext("%(num)s privacy request", "%(num)s privacy requests", n),
     "data_export": lambda n: ngettext("%(num)s data export", "%(num)s data exports", n),
     "consent_record": lambda n: ngettext("%(num)s cookie decision", "%(num)s cookie decisions", n),
+    "requirement": lambda n: ngettext("%(num)s course required of you", "%(num)s courses required of you", n),
+    "ai_policy_ack": lambda n: ngettext("%(num)s request to acknowledge the AI-use policy",
+                                        "%(num)s requests to acknowledge the AI-use policy", n),
 }
 
 

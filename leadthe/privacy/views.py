@@ -1,4 +1,4 @@
-from flask import abort, flash, request, send_file, url_for
+from flask import abort, current_app, flash, request, send_file, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 from leadthe.i18n import format_day
@@ -10,6 +10,7 @@ from leadthe.consent.services import analytics_allowed, current_consent
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm, distinct_ids
 from leadthe.htmx import render, render_form, see_other
+from leadthe.literacy.people import policy_acknowledgements_of, requirements_of
 from leadthe.models import DataExport, utcnow
 from leadthe.models.enums import ExportStatus
 from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
@@ -17,7 +18,7 @@ from leadthe.privacy import bp, labels, services
 from leadthe.privacy.erasure import LastAdmin, cancel_erasure, is_last_admin_with_members, request_erasure, request_for_cancel_token
 from leadthe.privacy.export import download_token, export_for_token, file_path, mark_downloaded, start_export
 from leadthe.privacy.forms import DeleteForm, ExportForm, ProcessingForm, RequestForm
-from leadthe.privacy.registry import CATEGORIES
+from leadthe.privacy.registry import BY_TABLE, CATEGORIES, RETENTION_RULES
 
 def gpc_signal() -> bool:
     return request.headers.get("Sec-GPC") == "1"
@@ -46,6 +47,20 @@ def _centre_context(**extra):
 @login_required
 def centre():
     return render("privacy/centre.html", **_centre_context())
+
+
+@bp.route("/required-training")
+@login_required
+def required_training():
+    """Training your company requires of you: which, why (the rule in words), who sees the status, the legal
+    basis and how long it is kept; and your acknowledgements of its AI-use policy."""
+    org = current_user.organization
+    source = BY_TABLE["requirement"]
+    return render("privacy/required_training.html", required=requirements_of(current_user),
+                  acks=policy_acknowledgements_of(current_user), viewers=services.who_can_see(current_user),
+                  team_figures_only=bool(org and org.literacy_team_figures_only),
+                  retention=RETENTION_RULES[source.retention],
+                  policy_page="literacy.ai_policy" in current_app.view_functions)
 
 
 @bp.route("/export", methods=["POST"])
