@@ -13,6 +13,7 @@ from leadthe.auth.passwords import hash_password
 from leadthe.auth.twofactor import provisioning_uri
 from leadthe.courses.services import complete_lesson, enroll
 from leadthe.extensions import db
+from leadthe.literacy.policy_demo import seed_demo_literacy_policy
 from leadthe.models import ActivityDay, Course, Enrollment, Lesson, Organization, Team, TeamMembership, User, utcnow
 
 DEMO_PASSWORD = "acme-demo-passphrase"
@@ -57,6 +58,7 @@ def seed_demo() -> list[tuple[str, str]]:
             if exists is None:
                 db.session.add(TeamMembership(org_id=org.id, team_id=team.id, user_id=user.id, is_manager=manages))
     seed_demo_staff(password_hash)
+    seed_demo_literacy_policy(org)
     db.session.commit()
     seed_demo_progress()
     return [(role, email) for email, _n, role, *_ in PEOPLE]
