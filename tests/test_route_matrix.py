@@ -130,6 +130,17 @@ MATRIX: dict[str, dict] = {
     "assessments.certificate_pdf_view": {"auth": "public", "obj": "certificate", "cross": True},
     # leaderboard: company people only
     "leaderboard.leaderboard": {"auth": "member", "deny": 404},
+    # the AI-literacy programme: AI tools and the company's AI-use policy (platform staff have no company: 404)
+    "literacy.ai_tools": {"auth": "member", "deny": 404},
+    "literacy.ai_policy": {"auth": "member", "deny": 404},
+    "literacy_admin.ai_tools": {"auth": "admin"},
+    "literacy_admin.ai_tools_new": {"auth": "admin"},
+    "literacy_admin.ai_tools_edit": {"auth": "admin", "obj": "ai_tool"},
+    "literacy_admin.ai_tools_delete": {"auth": "admin", "obj": "ai_tool"},
+    "literacy_admin.ai_policy": {"auth": "admin"},
+    "literacy_admin.ai_policy_preview": {"auth": "admin"},  # company A has a draft
+    "literacy_admin.ai_policy_publish": {"auth": "admin"},  # an empty POST answers the confirmation page
+    "literacy_admin.ai_policy_version": {"auth": "admin", "obj": "ai_policy_version"},
     # support
     "support.index": {"auth": "login"},
     "support.ticket": {"auth": "login", "obj": "ticket"},
@@ -297,6 +308,16 @@ def build_world(app, companies) -> World:
             db.session.flush()
             w.ids[f"invitation_{tag}"] = inv.id
             w.ids[f"batch_{tag}"] = batch.id
+        from leadthe.models import AiPolicyVersion, AiTool
+
+        for tag, company in (("a", a), ("b", b)):
+            tool = AiTool(org_id=company.org.id, name=f"Tool {tag}", status="approved")
+            version = AiPolicyVersion(org_id=company.org.id, version=1, title=f"Policy {tag}", body_md="Rules.",
+                                      body_html="<p>Rules.</p>", change="minor", published_at=utcnow())
+            db.session.add_all([tool, version])
+            db.session.flush()
+            w.ids[f"ai_tool_{tag}"], w.ids[f"ai_policy_version_{tag}"] = tool.id, version.id
+        db.session.add(AiPolicyVersion(org_id=a.org.id, version=0, title="Draft a", body_md="New rules.", change="minor"))
         from leadthe.legal.services import current_policy
 
         w.ids["policy"] = current_policy("privacy").id
@@ -453,6 +474,8 @@ RESOLVERS = {
     "invitation": _company_object("invitation", "invitation_id"),
     "import_batch": _company_object("batch", "batch_id"),
     "organization": _company_object("org", "org_id"),
+    "ai_tool": _company_object("ai_tool", "tool_id"),
+    "ai_policy_version": _company_object("ai_policy_version", "version_id"),
     "company_ticket": _company_ticket,
     "privacy_request": _privacy_request,
     "private_course": _private("course"),
