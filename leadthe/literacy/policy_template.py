@@ -101,7 +101,20 @@ Schaden; niemand wird für eine Meldung getadelt.
 Alle absolvieren die ihnen in LeadThe.AI zugewiesene KI-Schulung und wiederholen sie, wenn sie wieder fällig ist.
 """
 
+
+
+def _unwrap(text: str) -> str:
+    """One line per paragraph and list item (the source above is wrapped for reading; an editor is not)."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        if lines and line and lines[-1] and not line.startswith(("- ", "#")):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 STARTER = {
-    "en": ("AI-use policy", _EN),
-    "de": ("Richtlinie zur Nutzung von KI", _DE),
+    "en": ("AI-use policy", _unwrap(_EN)),
+    "de": ("Richtlinie zur Nutzung von KI", _unwrap(_DE)),
 }

@@ -41,6 +41,11 @@ class ToolRow:
     teams: list[str]
     owner: str
 
+    @property
+    def who(self) -> list[str]:
+        """The teams and departments that may use it (a team and a department of the same name once)."""
+        return list(dict.fromkeys([*self.teams, *(self.tool.departments or [])]))
+
 
 def team_choices(org_id: int | None = None) -> list[tuple[int, str]]:
     return [(t.id, t.name) for t in db.session.scalars(scoped(Team, org_id).order_by(Team.name))]
