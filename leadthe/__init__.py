@@ -82,7 +82,7 @@ import leadthe.courses.views  # noqa: F401
 import leadthe.dev.views  # noqa: F401
 import leadthe.leaderboard.views  # noqa: F401
 import leadthe.literacy.lesson_rules  # noqa: F401
-import leadthe.literacy.policy_jobs  # noqa: F401
+import leadthe.literacy.jobs  # noqa: F401
 import leadthe.literacy.policy_views  # noqa: F401
 import leadthe.literacy.tools_views  # noqa: F401
 import leadthe.legal.jobs  # noqa: F401

@@ -9,7 +9,9 @@ Modules: ``tools`` (inventory), ``policy`` (versions, acknowledgements), ``rules
 how they follow people), ``status`` (current / due soon / overdue / not started, as SQL), ``overview``
 (aggregate figures), ``evidence`` (the pack, built by the worker), ``reminders`` (mails and the digest).
 """
-from flask import Blueprint
+from flask import Blueprint, current_app
+from flask_babel import gettext as _
+from flask_login import current_user
 
 bp = Blueprint("literacy", __name__)
 admin_bp = Blueprint("literacy_admin", __name__, url_prefix="/admin")
@@ -29,10 +31,6 @@ TABS = (
 @admin_bp.app_context_processor
 def _literacy_tabs():
     """``literacy_tabs``: the programme's pages the signed-in admin (or manager) may open, as (endpoint, label)."""
-    from flask import current_app
-    from flask_babel import gettext as _
-    from flask_login import current_user
-
     if not getattr(current_user, "is_authenticated", False) or current_user.role not in ("admin", "manager"):
         return {"literacy_tabs": []}
     labels = {"Overview": _("Overview"), "Requirements": _("Requirements"), "AI-use policy": _("AI-use policy"),

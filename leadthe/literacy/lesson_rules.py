@@ -5,7 +5,7 @@ escaped by the template; a company without a policy or tools gets a fallback tha
 Only the reader's own company's content is shown (the tenant scoping of ``policy`` and ``tools``)."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import get_template_attribute
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -30,6 +30,6 @@ def company_ai_rules(body_html: str) -> Markup:
     org_id = getattr(current_user, "org_id", None) if getattr(current_user, "is_authenticated", False) else None
     current = policy.current_version(org_id) if org_id else None
     approved = tools.tools_for_people(org_id)[0] if org_id else []
-    block = render_template("literacy/_company_rules.html", has_company=bool(org_id), current=current,
-                            policy_html=Markup(_demoted(current.body_html)) if current else "", approved=approved)
+    block = get_template_attribute("literacy/_company_rules.html", "company_rules")(
+        current, Markup(_demoted(current.body_html)) if current else "", approved, bool(org_id))
     return Markup(body_html.replace(MARKER, block, 1))

@@ -1,4 +1,4 @@
-"""AI-use policy jobs: the mail to everyone asked to acknowledge a material change, and the one reminder."""
+"""The AI-literacy programme's jobs. The AI-use policy: the mail to everyone asked to acknowledge a material change, and the one reminder."""
 from datetime import time, timedelta
 
 from leadthe.literacy import policy
