@@ -341,9 +341,10 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
         from leadthe.literacy.policy import save_draft
         from leadthe.models import AiPolicyVersion, AiTool
 
-        save_draft(db.session.get(User, admin.id), {"title": "AI-use policy", "body_md": "## Rules\n\nNew: meeting transcription is approved.",
+        draft = save_draft(db.session.get(User, admin.id), {"title": "AI-use policy", "body_md": "## Rules\n\nNew: meeting transcription is approved.",
                                                      "summary": "Meeting transcription approved.", "change": "material"})
         db.session.commit()
+        values["draft_id"] = str(draft.id)
         values["tool_id"] = str(db.session.scalar(sa.select(AiTool.id).where(AiTool.org_id == org.id).order_by(AiTool.id)))
         values["version_id"] = str(db.session.scalar(sa.select(AiPolicyVersion.id).where(
             AiPolicyVersion.org_id == org.id, AiPolicyVersion.version == 1)))

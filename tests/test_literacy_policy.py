@@ -30,12 +30,26 @@ def add_tool(app, org, name, status="approved", **fields):
 def save_policy(client, title="Acme AI rules", body="## Rules\n\nUse approved tools only.", change="material", summary="New rules."):
     response = post_form(client, "/admin/ai-policy", {"title": title, "body_md": body, "summary": summary, "change": change})
     assert response.status_code == 303, response.get_data(as_text=True)[:800]
-    assert response.headers["Location"].endswith("/admin/ai-policy/preview")
+    assert re.search(r"/admin/ai-policy/drafts/\d+$", response.headers["Location"])
     return response
 
 
 def publish(client):
-    return post_form(client, "/admin/ai-policy/publish", {"confirmed": "yes"}, page="/admin/ai-policy/preview")
+    return post_form(client, "/admin/ai-policy/publish", {"confirmed": "yes"}, page="/admin/ai-policy")
+
+
+def publish_as(client, admin, *drafts):
+    """Sign in as ``admin`` and publish each draft (save_policy's fields; default: one material version)."""
+    login(client, admin.email)
+    for fields in drafts or ({},):
+        save_policy(client, **fields)
+        publish(client)
+
+
+def acknowledge(client, headers=None):
+    """Press "I have read and understood this policy" as the signed-in person."""
+    page = client.get("/ai-policy").get_data(as_text=True)
+    return client.post("/ai-policy", data={"csrf_token": csrf_from(page)}, headers=headers or {})
 
 
 def acks(app, **filters):
@@ -191,10 +205,10 @@ def test_material_change_asks_each_person_once_and_records_the_acknowledgement(c
         gone = make_user(app, a.org, email="gone@a.example", status="deactivated")
     login(client, a.admin.email)
     save_policy(client)
-    preview = client.get("/admin/ai-policy/preview").get_data(as_text=True)
+    preview = client.get(save_policy(client).headers["Location"]).get_data(as_text=True)
     assert "Use approved tools only." in preview and "Publish version 1" in preview
     # without the confirmation, the confirmation page; nothing published
-    r = post_form(client, "/admin/ai-policy/publish", {}, page="/admin/ai-policy/preview")
+    r = post_form(client, "/admin/ai-policy/publish", {}, page="/admin/ai-policy")
     assert r.status_code == 200 and "Publish this version of the AI-use policy?" in r.get_data(as_text=True)
     assert acks(app) == []
     r = publish(client)
@@ -231,12 +245,9 @@ def test_material_change_asks_each_person_once_and_records_the_acknowledgement(c
 
 def test_acknowledging_under_htmx_answers_the_fragment(client, app, companies):
     a, _ = companies
-    login(client, a.admin.email)
-    save_policy(client)
-    publish(client)
+    publish_as(client, a.admin)
     relogin(client, a.learner.email)
-    page = client.get("/ai-policy").get_data(as_text=True)
-    r = client.post("/ai-policy", data={"csrf_token": csrf_from(page)}, headers={"HX-Request": "true"})
+    r = acknowledge(client, {"HX-Request": "true"})
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "<html" not in html and "Acknowledged" in html and ACK_BUTTON not in html
     assert acks(app, user_id=a.learner.id)[0].acknowledged_at is not None
@@ -266,8 +277,7 @@ def test_mail_goes_once_per_person_and_one_reminder_after_seven_days(client, app
 
     # the learner acknowledges; after 7 days the other two get one reminder, and never a second
     relogin(client, a.learner.email)
-    page = client.get("/ai-policy").get_data(as_text=True)
-    client.post("/ai-policy", data={"csrf_token": csrf_from(page)})
+    acknowledge(client)
     with app.app_context():
         assert send_reminders(utcnow() + timedelta(days=6)) == 0
         assert send_reminders(utcnow() + timedelta(days=7, minutes=1)) == 2
@@ -278,11 +288,7 @@ def test_mail_goes_once_per_person_and_one_reminder_after_seven_days(client, app
 
 def test_publishing_again_asks_again_once_and_one_acknowledgement_closes_both(client, app, companies):
     a, _ = companies
-    login(client, a.admin.email)
-    save_policy(client)
-    publish(client)
-    save_policy(client, body="## Rules\n\nNew tool list.", summary="Added a tool.")
-    publish(client)
+    publish_as(client, a.admin, {}, {"body": "## Rules\n\nNew tool list.", "summary": "Added a tool."})
     with app.app_context():
         numbers = list(db.session.scalars(sa.select(AiPolicyVersion.version).order_by(AiPolicyVersion.version)))
     assert numbers == [1, 2]
@@ -293,7 +299,7 @@ def test_publishing_again_asks_again_once_and_one_acknowledgement_closes_both(cl
     relogin(client, a.learner.email)
     page = client.get("/ai-policy").get_data(as_text=True)
     assert "New tool list." in page
-    client.post("/ai-policy", data={"csrf_token": csrf_from(page)})
+    acknowledge(client)
     assert all(x.acknowledged_at is not None for x in acks(app, user_id=a.learner.id))
 
 
@@ -301,11 +307,7 @@ def test_a_newcomer_is_asked_for_the_current_version_and_mailed(client, app, com
     from leadthe.signals import person_changed
 
     a, _ = companies
-    login(client, a.admin.email)
-    save_policy(client)
-    publish(client)
-    save_policy(client, change="minor", body="## Rules\n\nTypo fixed.")
-    publish(client)
+    publish_as(client, a.admin, {}, {"change": "minor", "body": "## Rules\n\nTypo fixed."})
     newcomer = make_user(app, a.org, email="new@a.example", name="Nina New")
     with app.test_request_context():
         user = db.session.get(User, newcomer.id)
@@ -340,8 +342,8 @@ def test_a_newcomer_is_not_asked_without_a_material_version(client, app, compani
 def test_policy_markdown_is_sanitised(client, app, companies):
     a, _ = companies
     login(client, a.admin.email)
-    save_policy(client, body="## Rules\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) <img src=x onerror=alert(3)>\n\n**Bold**")
-    html = client.get("/admin/ai-policy/preview").get_data(as_text=True)
+    saved = save_policy(client, body="## Rules\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) <img src=x onerror=alert(3)>\n\n**Bold**")
+    html = client.get(saved.headers["Location"]).get_data(as_text=True)
     assert "<script>alert" not in html and 'href="javascript' not in html and "<img" not in html
     assert "&lt;script&gt;" in html and "<strong>Bold</strong>" in html  # shown as text, never run
     publish(client)
@@ -360,11 +362,15 @@ def test_version_pages_are_company_scoped(client, app, companies):
         theirs = db.session.scalar(sa.select(AiPolicyVersion.id).where(AiPolicyVersion.org_id == b.org.id))
     assert client.get(f"/admin/ai-policy/versions/{theirs}").status_code == 404
     assert "B secret policy" not in client.get("/admin/ai-policy").get_data(as_text=True)
-    save_policy(client, title="A policy")
-    assert client.get("/admin/ai-policy/preview").status_code == 200
+    assert client.get(save_policy(client, title="A policy").headers["Location"]).status_code == 200
     with app.app_context():
         draft = db.session.scalar(sa.select(AiPolicyVersion.id).where(AiPolicyVersion.org_id == a.org.id))
+        theirs_draft = AiPolicyVersion(org_id=b.org.id, title="B draft", change="minor")
+        db.session.add(theirs_draft)
+        db.session.commit()
+        theirs_draft = theirs_draft.id
     assert client.get(f"/admin/ai-policy/versions/{draft}").status_code == 404  # a draft has no version page yet
+    assert client.get(f"/admin/ai-policy/drafts/{theirs_draft}").status_code == 404
     publish(client)
     html = client.get(f"/admin/ai-policy/versions/{draft}").get_data(as_text=True)
     assert "A policy" in html and "by 0 of 3 people" in html
@@ -387,12 +393,9 @@ def test_export_contains_the_acknowledgements_and_erasure_removes_them(client, a
     from leadthe.privacy.registry import personal_sources
 
     a, _ = companies
-    login(client, a.admin.email)
-    save_policy(client)
-    publish(client)
+    publish_as(client, a.admin)
     relogin(client, a.learner.email)
-    page = client.get("/ai-policy").get_data(as_text=True)
-    client.post("/ai-policy", data={"csrf_token": csrf_from(page)})
+    acknowledge(client)
     with app.test_request_context():
         source = next(s for s in personal_sources() if s.table == "ai_policy_ack")
         rows = list(_rows(source, a.learner.id))

@@ -138,8 +138,8 @@ MATRIX: dict[str, dict] = {
     "literacy_admin.ai_tools_edit": {"auth": "admin", "obj": "ai_tool"},
     "literacy_admin.ai_tools_delete": {"auth": "admin", "obj": "ai_tool"},
     "literacy_admin.ai_policy": {"auth": "admin"},
-    "literacy_admin.ai_policy_preview": {"auth": "admin"},  # company A has a draft
-    "literacy_admin.ai_policy_publish": {"auth": "admin"},  # an empty POST answers the confirmation page
+    "literacy_admin.ai_policy_preview": {"auth": "admin", "obj": "ai_policy_draft"},
+    "literacy_admin.ai_policy_publish": {"auth": "admin"},  # company A's draft: an empty POST answers the confirmation page
     "literacy_admin.ai_policy_version": {"auth": "admin", "obj": "ai_policy_version"},
     # support
     "support.index": {"auth": "login"},
@@ -316,8 +316,10 @@ def build_world(app, companies) -> World:
                                       body_html="<p>Rules.</p>", change="minor", published_at=utcnow())
             db.session.add_all([tool, version])
             db.session.flush()
-            w.ids[f"ai_tool_{tag}"], w.ids[f"ai_policy_version_{tag}"] = tool.id, version.id
-        db.session.add(AiPolicyVersion(org_id=a.org.id, version=0, title="Draft a", body_md="New rules.", change="minor"))
+            draft = AiPolicyVersion(org_id=company.org.id, version=0, title=f"Draft {tag}", body_md="New rules.", change="minor")
+            db.session.add(draft)
+            db.session.flush()
+            w.ids[f"ai_tool_{tag}"], w.ids[f"ai_policy_version_{tag}"], w.ids[f"ai_policy_draft_{tag}"] = tool.id, version.id, draft.id
         from leadthe.legal.services import current_policy
 
         w.ids["policy"] = current_policy("privacy").id
@@ -476,6 +478,7 @@ RESOLVERS = {
     "organization": _company_object("org", "org_id"),
     "ai_tool": _company_object("ai_tool", "tool_id"),
     "ai_policy_version": _company_object("ai_policy_version", "version_id"),
+    "ai_policy_draft": _company_object("ai_policy_draft", "draft_id"),
     "company_ticket": _company_ticket,
     "privacy_request": _privacy_request,
     "private_course": _private("course"),

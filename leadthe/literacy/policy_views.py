@@ -57,24 +57,25 @@ def _editor_form() -> AiPolicyForm:
 def ai_policy_editor():
     form = _editor_form()
     if form.validate_on_submit():
-        policy.save_draft(current_user, form.data)
+        draft = policy.save_draft(current_user, form.data)
         flash(_("Draft saved. Check it here before you publish it."), "success")
-        return see_other(url_for("literacy_admin.ai_policy_preview"))
+        return see_other(url_for("literacy_admin.ai_policy_preview", draft_id=draft.id))
     return render_form("literacy/admin_ai_policy.html", form, current=policy.current_version(), versions=policy.history(),
                        draft=policy.draft_of(), changes=CHANGE_LABELS)
 
 
-def _draft_or_404():
+def _draft_or_404(draft_id=None):
+    """The company's draft (the one with this id, when given), or 404."""
     draft = policy.draft_of()
-    if draft is None:
+    if draft is None or (draft_id is not None and draft.id != draft_id):
         abort(404)
     return draft
 
 
-@admin_bp.route("/ai-policy/preview")
+@admin_bp.route("/ai-policy/drafts/<int:draft_id>")
 @admin_required
-def ai_policy_preview():
-    draft = _draft_or_404()
+def ai_policy_preview(draft_id):
+    draft = _draft_or_404(draft_id)
     current = policy.current_version()
     return render("literacy/admin_ai_policy_preview.html", draft=draft, next_number=(current.version if current else 0) + 1,
                   changes=CHANGE_LABELS, form=EmptyForm())
@@ -85,14 +86,14 @@ def ai_policy_preview():
 def ai_policy_publish():
     draft = _draft_or_404()
     if not EmptyForm().validate_on_submit():
-        return see_other(url_for("literacy_admin.ai_policy_preview"))
+        return see_other(url_for("literacy_admin.ai_policy_preview", draft_id=draft.id))
     material = draft.change == PolicyChange.MATERIAL
     if not confirmed():
         return confirmation_page(
             title=_("Publish this version of the AI-use policy?"),
             message=_("Everyone in your company will be asked to read and acknowledge it, by a notice and an e-mail.")
             if material else _("It becomes the current version at once. Nobody is asked to acknowledge a minor change."),
-            button=_("Publish"), cancel_url=url_for("literacy_admin.ai_policy_preview"))
+            button=_("Publish"), cancel_url=url_for("literacy_admin.ai_policy_preview", draft_id=draft.id))
     version, asked = policy.publish(current_user, draft)
     if material:
         flash(_("Version %(n)s published. %(count)s people are asked to acknowledge it.", n=version.version, count=asked), "success")
