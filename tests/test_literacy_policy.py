@@ -494,3 +494,11 @@ def test_notice_costs_one_query_per_page(client, app, companies):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(seen) == 1 and re.search(r"LIMIT", seen[0], re.I)
+
+
+def test_the_reminders_run_daily_and_the_mail_job_is_registered():
+    import leadthe  # noqa: F401  (create_app's module imports every area, which registers their jobs)
+    from leadthe.worker import JOB_HANDLERS, RECURRING
+
+    assert "ai_policy.reminders" in RECURRING and RECURRING["ai_policy.reminders"].every == timedelta(days=1)
+    assert "ai_policy.mail" in JOB_HANDLERS and "ai_policy.mail" not in RECURRING
