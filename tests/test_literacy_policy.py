@@ -497,8 +497,9 @@ def test_notice_costs_one_query_per_page(client, app, companies):
 
 
 def test_the_reminders_run_daily_and_the_mail_job_is_registered():
-    import leadthe  # noqa: F401  (create_app's module imports every area, which registers their jobs)
+    from leadthe.literacy import jobs
     from leadthe.worker import JOB_HANDLERS, RECURRING
 
-    assert "ai_policy.reminders" in RECURRING and RECURRING["ai_policy.reminders"].every == timedelta(days=1)
-    assert "ai_policy.mail" in JOB_HANDLERS and "ai_policy.mail" not in RECURRING
+    assert JOB_HANDLERS["ai_policy.reminders"] is jobs.remind_unacknowledged
+    assert RECURRING["ai_policy.reminders"].every == timedelta(days=1)
+    assert JOB_HANDLERS["ai_policy.mail"] is jobs.mail_material_change and "ai_policy.mail" not in RECURRING
