@@ -12,7 +12,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.course import LEVEL_LABELS
-from leadthe.models.enums import ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, Role, UserStatus
+from leadthe.models.enums import (AiToolStatus, ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, PolicyChange,
+                                  Role, UserStatus)
 from leadthe.models.support import TICKET_STATUSES
 
 ROLE = {
@@ -91,7 +92,14 @@ MAIL_KIND = {
     "twofa_disabled": _l("Two-step verification was turned off"),
     "twofa_enabled": _l("Two-step verification was turned on"),
     "verify_email": _l("Confirm your e-mail address"),
+    "ai_policy_published": _l("Please read your company's AI-use policy"),
+    "ai_policy_reminder": _l("Reminder: please read your company's AI-use policy"),
 }
+
+# the AI-literacy programme: an AI tool's status in the company's inventory, the kind of an AI-use policy change
+AI_TOOL_STATUS = {AiToolStatus.APPROVED: _l("Approved"), AiToolStatus.UNDER_REVIEW: _l("Under review"),
+                  AiToolStatus.NOT_ALLOWED: _l("Not allowed")}
+POLICY_CHANGE = {PolicyChange.MINOR: _l("Minor change"), PolicyChange.MATERIAL: _l("Material change")}
 
 FEEDBACK_KIND = {"general": _l("About LeadThe.AI in general"), "course": _l("About a course")}
 
@@ -114,6 +122,7 @@ KINDS = {
     "role": ROLE, "user_status": USER_STATUS, "org_status": ORG_STATUS, "invitation": INVITATION_STATUS,
     "ticket": TICKET_STATUS, "export": EXPORT_STATUS, "job": JOB_STATUS, "mail": MAIL_STATUS,
     "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE, "mail_kind": MAIL_KIND, "feedback": FEEDBACK_KIND,
+    "ai_tool_status": AI_TOOL_STATUS, "policy_change": POLICY_CHANGE,
 }
 
 

@@ -157,7 +157,8 @@ def test_every_stored_role_and_status_has_words(app):
 
     kinds = {enums.Role: "role", enums.UserStatus: "user_status", enums.OrgStatus: "org_status",
              enums.InvitationStatus: "invitation", enums.TicketStatus: "ticket", enums.ExportStatus: "export",
-             enums.JobStatus: "job", enums.MailStatus: "mail"}
+             enums.JobStatus: "job", enums.MailStatus: "mail", enums.AiToolStatus: "ai_tool_status",
+             enums.PolicyChange: "policy_change"}
     enum_classes = {obj for obj in vars(enums).values() if isinstance(obj, type) and issubclass(obj, enums.StrEnum)
                     and obj is not enums.StrEnum}
     assert enum_classes - set(kinds) == {enums.RequestKind, enums.RequestStatus}, "a new enum needs labels"

@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from leadthe import audit
 from leadthe.courses.content import render_markdown
 from leadthe.extensions import db
+from leadthe.labels import POLICY_CHANGE
 from leadthe.literacy.policy_template import STARTER
 from leadthe.mail import customer_text, queue_mail
 from leadthe.models import AiPolicyAck, AiPolicyVersion, Organization, User, utcnow
@@ -39,7 +40,7 @@ REMINDER_AFTER = timedelta(days=7)
 MAIL_BATCH = 500
 MAX_BODY = 50_000
 
-CHANGE_LABELS = {PolicyChange.MINOR: _l("Minor change"), PolicyChange.MATERIAL: _l("Material change")}
+CHANGE_LABELS = POLICY_CHANGE
 
 
 @dataclass

@@ -15,12 +15,12 @@ from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
 from leadthe.extensions import db
+from leadthe.labels import AI_TOOL_STATUS
 from leadthe.models import AiTool, Team, User
 from leadthe.models.enums import AiToolStatus, UserStatus
 from leadthe.tenancy import current_org_id, get_or_404, scoped
 
-STATUS_LABELS = {AiToolStatus.APPROVED: _l("Approved"), AiToolStatus.UNDER_REVIEW: _l("Under review"),
-                 AiToolStatus.NOT_ALLOWED: _l("Not allowed")}
+STATUS_LABELS = AI_TOOL_STATUS
 STATUS_BADGES = {AiToolStatus.APPROVED: "ok", AiToolStatus.UNDER_REVIEW: "warn", AiToolStatus.NOT_ALLOWED: "err"}
 _STATUS_ORDER = sa.case({AiToolStatus.APPROVED.value: 0, AiToolStatus.UNDER_REVIEW.value: 1}, value=AiTool.status, else_=2)
 MAX_DEPARTMENTS = 30
