@@ -33,7 +33,7 @@ from leadthe.models import AiPolicyAck, AiPolicyVersion, Organization, User, utc
 from leadthe.models.enums import PolicyChange, UserStatus
 from leadthe.net import absolute_url
 from leadthe.signals import person_changed
-from leadthe.tenancy import get_or_404, scoped
+from leadthe.tenancy import get_or_404, scoped, scoped_get
 from leadthe.worker import enqueue_job
 
 REMINDER_AFTER = timedelta(days=7)
@@ -234,7 +234,7 @@ def _open_requests(version_ids, *extra):
 def send_publication_mails(version_id: int, batch: int = MAIL_BATCH, now: datetime | None = None) -> int:
     """Mail everyone asked to acknowledge ``version_id`` who has not had the mail, in batches: each batch's
     mails and its ``mailed_at`` marks commit together, so a worker stopped half-way resumes where it was."""
-    version = db.session.get(AiPolicyVersion, version_id)
+    version = scoped_get(AiPolicyVersion, version_id)  # the worker: no company in context, so any company's
     if version is None:
         return 0
     org_name = db.session.scalar(sa.select(Organization.name).where(Organization.id == version.org_id))
