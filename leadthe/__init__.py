@@ -44,6 +44,7 @@ from leadthe.courses import translation as content_translation
 from leadthe.leaderboard import bp as leaderboard_bp
 from leadthe.literacy import admin_bp as literacy_admin_bp, bp as literacy_bp
 from leadthe.literacy import rules as literacy_rules
+from leadthe.literacy import policy as literacy_policy
 from leadthe.legal import bp as legal_bp
 from leadthe.legal.services import pending_notice
 from leadthe.net import reject_nul_bytes
@@ -82,8 +83,11 @@ import leadthe.core.views  # noqa: F401
 import leadthe.courses.views  # noqa: F401
 import leadthe.dev.views  # noqa: F401
 import leadthe.leaderboard.views  # noqa: F401
-import leadthe.legal.jobs  # noqa: F401
+import leadthe.literacy.lesson_rules  # noqa: F401
 import leadthe.literacy.jobs  # noqa: F401
+import leadthe.literacy.policy_views  # noqa: F401
+import leadthe.literacy.tools_views  # noqa: F401
+import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401
 import leadthe.privacy.jobs  # noqa: F401
 import leadthe.privacy.retention  # noqa: F401
@@ -171,11 +175,13 @@ def _layout_state() -> dict:
         return g.layout_state
     try:
         state = {"prefs": ui_preferences(), "banner": banner_needed(), "signal": browser_signal(),
-                 "notice": pending_notice(current_user), "notices": []}
+                 "notice": pending_notice(current_user), "notices": [],
+                 # the company's AI-use policy to acknowledge (not on its own page, which has the button)
+                 "ai_policy": request.endpoint != "literacy.ai_policy" and literacy_policy.pending_for(current_user)}
         if request.endpoint == "core.dashboard":
             state["notices"] = recent_notices()
     except Exception:  # noqa: BLE001
-        state = {"prefs": dict(DEFAULTS), "banner": False, "signal": "", "notice": None, "notices": []}
+        state = {"prefs": dict(DEFAULTS), "banner": False, "signal": "", "notice": None, "notices": [], "ai_policy": False}
     g.layout_state = state
     return state
 
@@ -227,6 +233,7 @@ def _init_signals() -> None:
     assessments_services.connect_signals()
     progress_services.connect_signals()
     literacy_rules.connect_signals()
+    literacy_policy.connect_signals()
     content_translation.install()  # course content in the reader's language as it loads
 
 

@@ -123,6 +123,12 @@ EVENT_LABELS = {
     "staff.viewed_user": _l("LeadThe.AI staff viewed the account"),
     "staff.minor_report_reason": _l("LeadThe.AI staff recorded why an account was reported as under age"),
     "staff.notice_sent": _l("Notice sent to every user"),
+    # the AI-literacy programme: AI tools and the company's AI-use policy
+    "ai_tool.created": _l("AI tool added to the inventory"),
+    "ai_tool.updated": _l("AI tool changed in the inventory"),
+    "ai_tool.deleted": _l("AI tool removed from the inventory"),
+    "ai_policy.published": _l("AI-use policy version published"),
+    "ai_policy.acknowledged": _l("AI-use policy acknowledged"),
 }
 
 # The details an audit page shows, with their names in words (other details stay in the record only).
@@ -132,7 +138,8 @@ DETAIL_LABELS = {
 }
 _VIA_WORDS = {"team": _l("made a team's manager"), "invitation": _l("invitation"), "signup": _l("sign-up"),
               "cli": _l("command line")}
-_POLICY_WORDS = {"privacy": _l("privacy policy"), "cookies": _l("cookie policy"), "terms": _l("terms of use")}
+_POLICY_WORDS = {"privacy": _l("privacy policy"), "cookies": _l("cookie policy"), "terms": _l("terms of use"),
+                 "minor": _l("minor change"), "material": _l("material change")}
 
 
 def _value_words(key: str, value) -> str:

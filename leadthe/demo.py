@@ -13,6 +13,7 @@ from leadthe.auth.passwords import hash_password
 from leadthe.auth.twofactor import provisioning_uri
 from leadthe.courses.services import complete_lesson, enroll
 from leadthe.extensions import db
+from leadthe.literacy.policy_demo import seed_demo_literacy_policy
 from leadthe.literacy.rules import apply_rules
 from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, Organization, RequirementRule, Team, TeamMembership, User,
                             utcnow)
@@ -59,6 +60,7 @@ def seed_demo() -> list[tuple[str, str]]:
             if exists is None:
                 db.session.add(TeamMembership(org_id=org.id, team_id=team.id, user_id=user.id, is_manager=manages))
     seed_demo_staff(password_hash)
+    seed_demo_literacy_policy(org)
     db.session.commit()
     seed_demo_progress()
     seed_demo_rules()

@@ -134,8 +134,9 @@ MAIL_KIND = {
     "twofa_disabled": _l("Two-step verification was turned off"),
     "twofa_enabled": _l("Two-step verification was turned on"),
     "verify_email": _l("Confirm your e-mail address"),
+    "ai_policy_published": _l("Please read your company's AI-use policy"),
+    "ai_policy_reminder": _l("Reminder: please read your company's AI-use policy"),
 }
-
 FEEDBACK_KIND = {"general": _l("About LeadThe.AI in general"), "course": _l("About a course")}
 
 LEVEL = LEVEL_LABELS  # the authoring form's choices

@@ -391,6 +391,17 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
             found = re.search(pattern, mails)
             assert found, f"no mail carries a link for {endpoint}"
             values["@" + endpoint] = found.group(0)
+        # the AI-use policy: the demo's published version 1, and a draft of version 2 to preview
+        from leadthe.literacy.policy import save_draft
+        from leadthe.models import AiPolicyVersion, AiTool
+
+        draft = save_draft(db.session.get(User, admin.id), {"title": "AI-use policy", "body_md": "## Rules\n\nNew: meeting transcription is approved.",
+                                                     "summary": "Meeting transcription approved.", "change": "material"})
+        db.session.commit()
+        values["draft_id"] = str(draft.id)
+        values["tool_id"] = str(db.session.scalar(sa.select(AiTool.id).where(AiTool.org_id == org.id).order_by(AiTool.id)))
+        values["version_id"] = str(db.session.scalar(sa.select(AiPolicyVersion.id).where(
+            AiPolicyVersion.org_id == org.id, AiPolicyVersion.version == 1)))
         values["@progress.unsubscribe"] = f"/email/unsubscribe/{unsubscribe_token(learner.id, 'email_progress')}"
         values["{lesson}"] = f"/courses/{platform.slug}/lessons/{platform_lesson.slug}"
         values["{quiz}"] = f"/assessments/{attempt.quiz_id}"

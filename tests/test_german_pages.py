@@ -162,9 +162,15 @@ def entered_text(app) -> list[str]:
     columns = (User.name, Team.name, Organization.name, Course.title, Course.summary, CourseModule.title, Lesson.title,
                Quiz.title, QuizQuestion.text, QuizChoice.text, SupportTicket.subject, SupportMessage.body,
                Feedback.comment, Notice.title, Notice.body, PolicyDocument.title, PolicyDocument.summary)
+    from leadthe.models import AiPolicyVersion, AiTool
+
+    # what a company wrote for its AI-literacy programme: its AI tools and its AI-use policy (each node of the text)
+    columns += (AiTool.name, AiTool.vendor, AiTool.purpose, AiTool.risk_note, AiTool.owner_note, AiPolicyVersion.title,
+                AiPolicyVersion.summary)
     with app.app_context():
         found = {re.sub(r"\s+", " ", value).strip() for column in columns for value in db.session.scalars(sa.select(column))
                  if value}
+        found |= {node for body in db.session.scalars(sa.select(AiPolicyVersion.body_html)) for node in visible_nodes(body or "")}
     return sorted((v for v in found if len(v) > 2), key=len, reverse=True)
 
 

@@ -357,8 +357,16 @@ def join_by_invitation_and_live(app, company):
         enqueue_job("notice.mail", {"notice_id": notice.id})
         publish("privacy", title="Privacy policy", body="# New\n\nChanged.", summary="We changed it.", effective_at=utcnow(),
                 material=True, categories_changed=False, staff_user=staff_user)
+        # the company's AI-use policy: a material version everyone is asked to acknowledge (mailed), then reminded
+        from leadthe.literacy.policy import publish as publish_ai_policy, save_draft
+        from leadthe.literacy.policy import send_reminders as remind_ai_policy
+
+        company_admin = db.session.get(User, company.admin.id)
+        publish_ai_policy(company_admin, save_draft(company_admin, {"title": "AI rules", "body_md": "Use approved tools.",
+                                                                     "summary": "", "change": "material"}))
         db.session.commit()
         run_once()
+        remind_ai_policy(utcnow() + timedelta(days=8))
     login(person, second)  # the password reset signed them out
     export_via_http(person, app)
     assert request_deletion(person, second).status_code == 303

@@ -131,6 +131,17 @@ MATRIX: dict[str, dict] = {
     "assessments.certificate_pdf_view": {"auth": "public", "obj": "certificate", "cross": True},
     # leaderboard: company people only
     "leaderboard.leaderboard": {"auth": "member", "deny": 404},
+    # the AI-literacy programme: AI tools and the company's AI-use policy (platform staff have no company: 404)
+    "literacy.ai_tools": {"auth": "member", "deny": 404},
+    "literacy.ai_policy": {"auth": "member", "deny": 404},
+    "literacy_admin.ai_tools": {"auth": "admin"},
+    "literacy_admin.ai_tools_new": {"auth": "admin"},
+    "literacy_admin.ai_tools_edit": {"auth": "admin", "obj": "ai_tool"},
+    "literacy_admin.ai_tools_delete": {"auth": "admin", "obj": "ai_tool"},
+    "literacy_admin.ai_policy": {"auth": "admin"},
+    "literacy_admin.ai_policy_preview": {"auth": "admin", "obj": "ai_policy_draft"},
+    "literacy_admin.ai_policy_publish": {"auth": "admin"},  # company A's draft: an empty POST answers the confirmation page
+    "literacy_admin.ai_policy_version": {"auth": "admin", "obj": "ai_policy_version"},
     # support
     "support.index": {"auth": "login"},
     "support.ticket": {"auth": "login", "obj": "ticket"},
@@ -309,6 +320,18 @@ def build_world(app, companies) -> World:
             db.session.add(rule)
             db.session.flush()
             w.ids[f"rule_{tag}"] = rule.id
+        from leadthe.models import AiPolicyVersion, AiTool
+
+        for tag, company in (("a", a), ("b", b)):
+            tool = AiTool(org_id=company.org.id, name=f"Tool {tag}", status="approved")
+            version = AiPolicyVersion(org_id=company.org.id, version=1, title=f"Policy {tag}", body_md="Rules.",
+                                      body_html="<p>Rules.</p>", change="minor", published_at=utcnow())
+            db.session.add_all([tool, version])
+            db.session.flush()
+            draft = AiPolicyVersion(org_id=company.org.id, version=0, title=f"Draft {tag}", body_md="New rules.", change="minor")
+            db.session.add(draft)
+            db.session.flush()
+            w.ids[f"ai_tool_{tag}"], w.ids[f"ai_policy_version_{tag}"], w.ids[f"ai_policy_draft_{tag}"] = tool.id, version.id, draft.id
         from leadthe.legal.services import current_policy
 
         w.ids["policy"] = current_policy("privacy").id
@@ -466,6 +489,9 @@ RESOLVERS = {
     "import_batch": _company_object("batch", "batch_id"),
     "requirement_rule": _company_object("rule", "rule_id"),
     "organization": _company_object("org", "org_id"),
+    "ai_tool": _company_object("ai_tool", "tool_id"),
+    "ai_policy_version": _company_object("ai_policy_version", "version_id"),
+    "ai_policy_draft": _company_object("ai_policy_draft", "draft_id"),
     "company_ticket": _company_ticket,
     "privacy_request": _privacy_request,
     "private_course": _private("course"),

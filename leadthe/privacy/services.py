@@ -87,6 +87,8 @@ COUNT_WORDS = {
     "import_batch": lambda n: ngettext("%(num)s import file you checked", "%(num)s import files you checked", n),
     "privacy_settings": lambda n: _("your processing choices"),
     "policy_acknowledgement": lambda n: ngettext("%(num)s policy change acknowledged", "%(num)s policy changes acknowledged", n),
+    "ai_policy_ack": lambda n: ngettext("%(num)s version of your company's AI-use policy to read",
+                                        "%(num)s versions of your company's AI-use policy to read", n),
     "search_query": lambda n: ngettext("%(num)s search", "%(num)s searches", n),
     "quiz_response": lambda n: ngettext("%(num)s quiz answer", "%(num)s quiz answers", n),
     "assignment": lambda n: ngettext("%(num)s course assigned to you", "%(num)s courses assigned to you", n),
