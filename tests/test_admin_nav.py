@@ -60,7 +60,8 @@ def test_every_admin_page_is_reachable_from_the_sub_navigation(app, companies):
     # a sub-navigation page links the rest (e.g. "New course" on the course list)
     one_click_further = {href for html in pages.values() for href in HREF.findall(html) if href.startswith("/admin")}
     assert expected - reachable - one_click_further == set()
-    assert len(expected - reachable) <= 2, expected - reachable  # nearly all of them directly
+    # nearly all of them directly; "new …" forms open from their list's button
+    assert len({url for url in expected - reachable if not url.endswith("/new")}) <= 2, expected - reachable
     for url, html in pages.items():
         assert html.count('class="subnav"') == 1, url
         assert re.search(r'<nav class="subnav"[^>]*>.*aria-current="page"', html, re.S), f"{url}: no current item"
