@@ -12,8 +12,7 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from tests.conftest import audit_actions, make_team, make_user, post_form
-from tests.helpers import make_course, signed_in
-from tests.test_admin import count_statements, scale_company
+from tests.helpers import count_statements, make_course, scale_company, signed_in
 
 
 def add_requirement(app, org, person, course_id, *, status="not_started", rule_id=None, **extra):
