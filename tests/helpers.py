@@ -369,6 +369,24 @@ def _literacy_requirements(org, course, now) -> None:
                                    valid_until=done + timedelta(days=365) if done else None, due_on=due.date()))
 
 
+def add_requirement(app, org, person, course_id, *, status="not_started", rule_id=None, **extra):
+    """A requirement of ``person`` with the given status (as the rules engine would leave it)."""
+    from leadthe.models import Requirement, utcnow
+
+    now = utcnow()
+    columns = {
+        "current": {"completed_at": now - timedelta(days=10), "valid_until": now + timedelta(days=300),
+                    "due_on": (now + timedelta(days=300)).date()},
+        "overdue": {"due_on": (now - timedelta(days=9)).date()},
+        "due_soon": {"due_on": (now + timedelta(days=3)).date()},
+        "not_started": {"due_on": (now + timedelta(days=40)).date()},
+    }[status]
+    with app.app_context():
+        db.session.add(Requirement(org_id=org.id, user_id=person.id, course_id=course_id, rule_id=rule_id,
+                                   assigned_at=now - timedelta(days=20), **{**columns, **extra}))
+        db.session.commit()
+
+
 # --- SQL statement budgets ---------------------------------------------------------------------------
 
 def count_statements(app, client, url):

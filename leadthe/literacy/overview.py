@@ -72,8 +72,8 @@ class Headline:
     not_started: int = 0
 
     @property
-    def current_percent(self) -> float:
-        return round(100 * self.current / self.people, 1) if self.people else 0
+    def current_percent(self) -> int:
+        return round(100 * self.current / self.people) if self.people else 0
 
 
 @dataclass
@@ -87,8 +87,8 @@ class GroupRow:
     overdue: int  # people with an overdue requirement
 
     @property
-    def current_percent(self) -> float:
-        return round(100 * self.current / self.required, 1) if self.required else 0
+    def current_percent(self) -> int:
+        return round(100 * self.current / self.required) if self.required else 0
 
 
 @dataclass
@@ -223,7 +223,7 @@ def policy_acknowledgements(viewer, f: Filters) -> list[tuple]:
             .outerjoin(A, sa.and_(A.version_id == V.id, A.user_id.in_(_people(viewer, f))))
             .where(V.org_id == viewer.org_id, V.published_at.is_not(None), V.change == PolicyChange.MATERIAL)
             .group_by(V.id, V.version, V.title, V.published_at).order_by(V.version.desc()))
-    return [(v, title, at, int(asked), int(done), round(100 * done / asked, 1) if asked else 0)
+    return [(v, title, at, int(asked), int(done), round(100 * done / asked) if asked else 0)
             for v, title, at, asked, done in db.session.execute(stmt)]
 
 
