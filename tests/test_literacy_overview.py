@@ -213,7 +213,7 @@ def test_team_figures_only_shows_no_person_and_no_small_group(app, programme):
         else:
             # the manager's teams hold three people: no figure at all
             assert "Fewer than 5 people match" in html and "<dd>" not in html.split('id="literacy-results"')[1]
-            assert body.strip() == "grouped_by,group,people,required,current_percent,people_due_soon,people_overdue"
+            assert body.strip() == "grouped_by,group,people,required,current_percent,due_soon,overdue"
     # a filter narrowing to fewer than five people shows no figure either
     html = signed_in(app, a.admin.email).get("/admin/literacy?department=Sales").get_data(as_text=True)
     assert "Fewer than 5 people match" in html

@@ -20,14 +20,14 @@ import sqlalchemy as sa
 from babel import dates as babel_dates
 from flask_babel import lazy_gettext as _l
 
-from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
+from leadthe.admin.access import is_admin, managed_team_ids
 from leadthe.admin.reports import _safe, team_names_for
 from leadthe.courses.translation import title_of
 from leadthe.extensions import db
 from leadthe.i18n import format_locale
 from leadthe.literacy.status import MIN_GROUP, in_force, status_expr
 from leadthe.models import AiPolicyAck, AiPolicyVersion, Course, Requirement, RequirementRule, Team, TeamMembership, User, utcnow
-from leadthe.models.enums import PolicyChange, RequirementStatus
+from leadthe.models.enums import PolicyChange, RequirementStatus, UserStatus
 
 OVERDUE_PER_PAGE = 25
 TREND_MONTHS = 12
@@ -83,8 +83,8 @@ class GroupRow:
     people: int
     required: int
     current: int
-    due_soon: int  # people with a requirement due soon
-    overdue: int  # people with an overdue requirement
+    due_soon: int  # required courses due soon
+    overdue: int  # required courses overdue
 
     @property
     def current_percent(self) -> int:
@@ -123,11 +123,11 @@ def visible_teams(viewer) -> sa.Select:
 
 def choices(viewer) -> Choices:
     """The filters' options (four statements)."""
-    people = scope_user_ids(viewer)
     org = viewer.org_id
     teams = [tuple(r) for r in db.session.execute(visible_teams(viewer).order_by(Team.name))]
     departments = list(db.session.scalars(
-        sa.select(User.department).where(User.id.in_(people), User.department != "").distinct().order_by(User.department)))
+        sa.select(User.department).where(*_person_conditions(viewer, Filters()), User.department != "").distinct()
+        .order_by(User.department)))
     courses = [(cid, title_of("course", cid, title)) for cid, title in db.session.execute(
         sa.select(Course.id, Course.title).where(Course.id.in_(
             sa.select(Requirement.course_id).where(Requirement.org_id == org, in_force()))).order_by(Course.title))]
@@ -138,18 +138,25 @@ def choices(viewer) -> Choices:
     return Choices(teams, departments, courses, rules)
 
 
-def _people(viewer, f: Filters) -> sa.Select:
-    """The ids of the people in view, narrowed by the team and department filters."""
-    stmt = scope_user_ids(viewer, team_id=f.team_id)
+def _person_conditions(viewer, f: Filters) -> list:
+    """Conditions on ``User`` for the people in view, narrowed by the team and department filters. Written
+    as conditions on the joined person (not ``IN (SELECT ids)``): the planner then walks the requirements
+    of the company instead of every person first (ten times faster at 10,000 people)."""
+    tm = TeamMembership
+    where = [User.org_id == viewer.org_id, User.status == UserStatus.ACTIVE]
+    if f.team_id is not None:
+        where.append(User.id.in_(sa.select(tm.user_id).where(tm.team_id == f.team_id)))
+    if not is_admin(viewer):
+        where.append(User.id.in_(sa.select(tm.user_id).where(tm.team_id.in_(managed_team_ids(viewer)))))
     if f.department:
-        stmt = stmt.where(User.department == f.department)
-    return stmt
+        where.append(User.department == f.department)
+    return where
 
 
 def _requirements(viewer, f: Filters, now: datetime):
-    """(the WHERE clauses of the requirements in view, the status expression)."""
+    """(the WHERE clauses of the requirements in view, joined to their person; the status expression)."""
     status = status_expr(now)
-    where = [Requirement.org_id == viewer.org_id, in_force(), Requirement.user_id.in_(_people(viewer, f))]
+    where = [Requirement.org_id == viewer.org_id, in_force(), User.id == Requirement.user_id, *_person_conditions(viewer, f)]
     if f.course_id is not None:
         where.append(Requirement.course_id == f.course_id)
     if f.rule_id is not None:
@@ -160,15 +167,17 @@ def _requirements(viewer, f: Filters, now: datetime):
 
 
 def _group_columns(status):
-    person = Requirement.user_id
-    return (sa.func.count(sa.distinct(person)).label("people"), sa.func.count().label("required"),
-            sa.func.sum(sa.case((status == RequirementStatus.CURRENT.value, 1), else_=0)).label("current"),
-            sa.func.count(sa.distinct(sa.case((status == RequirementStatus.DUE_SOON.value, person)))).label("due_soon"),
-            sa.func.count(sa.distinct(sa.case((status == RequirementStatus.OVERDUE.value, person)))).label("overdue"))
+    """People, required courses, and how many of those are current, due soon and overdue."""
+    def count(value):
+        return sa.func.sum(sa.case((status == value.value, 1), else_=0))
+
+    return (sa.func.count(sa.distinct(Requirement.user_id)).label("people"), sa.func.count().label("required"),
+            count(RequirementStatus.CURRENT).label("current"), count(RequirementStatus.DUE_SOON).label("due_soon"),
+            count(RequirementStatus.OVERDUE).label("overdue"))
 
 
 def _row(key, label, r) -> GroupRow:
-    return GroupRow(key, label, int(r.people), int(r.required), int(r.current or 0), int(r.due_soon), int(r.overdue))
+    return GroupRow(key, label, int(r.people), int(r.required), int(r.current or 0), int(r.due_soon or 0), int(r.overdue or 0))
 
 
 def headline(where, status) -> Headline:
@@ -219,10 +228,13 @@ def by_rule(where, status) -> list[GroupRow]:
 def policy_acknowledgements(viewer, f: Filters) -> list[tuple]:
     """Per published material version of the AI-use policy: asked, acknowledged, percent (one statement)."""
     V, A = AiPolicyVersion, AiPolicyAck
-    stmt = (sa.select(V.version, V.title, V.published_at, sa.func.count(A.id), sa.func.count(A.acknowledged_at))
-            .outerjoin(A, sa.and_(A.version_id == V.id, A.user_id.in_(_people(viewer, f))))
+    acks = (sa.select(A.version_id, sa.func.count().label("asked"), sa.func.count(A.acknowledged_at).label("done"))
+            .join(User, User.id == A.user_id).where(A.org_id == viewer.org_id, *_person_conditions(viewer, f))
+            .group_by(A.version_id).subquery())
+    stmt = (sa.select(V.version, V.title, V.published_at, sa.func.coalesce(acks.c.asked, 0), sa.func.coalesce(acks.c.done, 0))
+            .outerjoin(acks, acks.c.version_id == V.id)
             .where(V.org_id == viewer.org_id, V.published_at.is_not(None), V.change == PolicyChange.MATERIAL)
-            .group_by(V.id, V.version, V.title, V.published_at).order_by(V.version.desc()))
+            .order_by(V.version.desc()))
     return [(v, title, at, int(asked), int(done), round(100 * done / asked) if asked else 0)
             for v, title, at, asked, done in db.session.execute(stmt)]
 
@@ -243,17 +255,24 @@ def month_ends(now: datetime, months: int = TREND_MONTHS) -> list[tuple[date, da
 def trend(where, now: datetime) -> list[tuple[str, float]]:
     """The share of requirements current at the end of each of the last 12 months (one statement): the
     requirements assigned by then, completed by then and not expired then. A renewal replaces the earlier
-    completion, so a month before a renewal can read lower than it was."""
+    completion, so a month before a renewal can read lower than it was.
+
+    Each requirement falls into a few buckets, the first month end on or after its assignment, completion
+    and expiry (12: later, or never); the statement counts the requirements per combination of buckets and
+    the months are added up here, from a few dozen rows."""
+    months = month_ends(now)
+    ends = [end for _first, end in months]
+
+    def bucket(column, name):
+        return sa.case(*((column <= end, i) for i, end in enumerate(ends)), else_=len(ends)).label(name)
+
     R = Requirement
-    cols = []
-    for _first, end in month_ends(now):
-        assigned = R.assigned_at <= end
-        current = sa.and_(assigned, R.completed_at <= end, sa.or_(R.valid_until.is_(None), R.valid_until > end))
-        cols += [sa.func.sum(sa.case((assigned, 1), else_=0)), sa.func.sum(sa.case((current, 1), else_=0))]
-    row = db.session.execute(sa.select(*cols).where(*where)).one()
+    buckets = [bucket(R.assigned_at, "a"), bucket(R.completed_at, "c"), bucket(R.valid_until, "v")]
+    rows = db.session.execute(sa.select(*buckets, sa.func.count()).where(*where).group_by(*buckets)).all()
     out = []
-    for i, (first, _end) in enumerate(month_ends(now)):
-        total, current = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
+    for i, (first, _end) in enumerate(months):
+        total = sum(n for a, _c, _v, n in rows if a <= i)
+        current = sum(n for a, c, v, n in rows if a <= i and c <= i and v > i)
         label = babel_dates.format_skeleton("MMMyy", first, locale=format_locale())
         out.append((label, round(100 * current / total) if total else 0))
     return out
@@ -302,17 +321,30 @@ def overview(viewer, f: Filters, now: datetime | None = None) -> Overview:
 
 PERSON_HEADER = ["person", "email", "teams", "department", "job_title", "course", "rule", "status", "due_on",
                  "completed_at", "valid_until"]
-GROUP_HEADER = ["grouped_by", "group", "people", "required", "current_percent", "people_due_soon", "people_overdue"]
+GROUP_HEADER = ["grouped_by", "group", "people", "required", "current_percent", "due_soon", "overdue"]
 
 
 def _fmt(value) -> str:
     if value is None:
         return ""
-    return value.strftime("%Y-%m-%d") if isinstance(value, (date, datetime)) else str(value)
+    return value.isoformat()[:10] if isinstance(value, (date, datetime)) else str(value)
+
+
+def _team_names(viewer, f: Filters) -> dict[int, str]:
+    """Each person in view with the names of their teams (among the teams the viewer sees), in one statement."""
+    tm = TeamMembership
+    stmt = (sa.select(tm.user_id, Team.name).join(Team, Team.id == tm.team_id).join(User, User.id == tm.user_id)
+            .where(*_person_conditions(viewer, f)).order_by(Team.name))
+    if not is_admin(viewer):
+        stmt = stmt.where(tm.team_id.in_(managed_team_ids(viewer)))
+    names: dict[int, list[str]] = {}
+    for user_id, name in db.session.execute(stmt):
+        names.setdefault(user_id, []).append(name)
+    return {user_id: "; ".join(found) for user_id, found in names.items()}
 
 
 def person_rows(viewer, f: Filters, now: datetime):
-    """One row per requirement in view (three statements: the rows, the teams of the people, nothing per row)."""
+    """One row per requirement in view (two statements: the rows and the teams of the people in view)."""
     where, status = _requirements(viewer, f, now)
     R = RequirementRule
     stmt = (sa.select(User.id, User.name, User.email, User.department, User.job_title, Course.id.label("course_id"),
@@ -320,12 +352,13 @@ def person_rows(viewer, f: Filters, now: datetime):
                       Requirement.valid_until)
             .select_from(Requirement).join(User, User.id == Requirement.user_id).join(Course, Course.id == Requirement.course_id)
             .outerjoin(R, R.id == Requirement.rule_id).where(*where).order_by(User.name, User.id, Course.title))
-    rows = db.session.execute(stmt).all()
-    teams = team_names_for([r.id for r in rows], viewer)
-    for r in rows:
-        yield [r.name, r.email, "; ".join(name for _tid, name in teams.get(r.id, [])), r.department, r.job_title,
-               title_of("course", r.course_id, r.title), r.rule or "", r.status, _fmt(r.due_on), _fmt(r.completed_at),
-               _fmt(r.valid_until)]
+    teams = _team_names(viewer, f)
+    titles: dict[int, str] = {}
+    for r in db.session.execute(stmt):
+        if r.course_id not in titles:
+            titles[r.course_id] = title_of("course", r.course_id, r.title)
+        yield [r.name, r.email, teams.get(r.id, ""), r.department, r.job_title, titles[r.course_id], r.rule or "",
+               r.status, _fmt(r.due_on), _fmt(r.completed_at), _fmt(r.valid_until)]
 
 
 def group_rows(o: Overview):
