@@ -246,3 +246,16 @@ def _last_org(app) -> int:
 
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.max(Organization.id)))
+
+
+def test_many_teams_show_the_weakest_first_and_all_on_request(app, programme, monkeypatch):
+    from leadthe.literacy import overview as ov
+
+    a = programme["a"]
+    monkeypatch.setattr(ov, "TEAM_ROWS", 1)
+    admin = signed_in(app, a.admin.email)
+    teams = admin.get("/admin/literacy").get_data(as_text=True).split('id="lit-teams"')[1].split("</table>")[0]
+    # Team A (none of three current) before the Finance team (its one person current); only one shown
+    assert "Team A" in teams and "Finance team" not in teams
+    html = admin.get("/admin/literacy?teams=all").get_data(as_text=True)
+    assert "Finance team" in html.split('id="lit-teams"')[1].split("</table>")[0] and "All 2 teams" in html

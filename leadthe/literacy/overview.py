@@ -30,6 +30,7 @@ from leadthe.models import AiPolicyAck, AiPolicyVersion, Course, Requirement, Re
 from leadthe.models.enums import PolicyChange, RequirementStatus, UserStatus
 
 OVERDUE_PER_PAGE = 25
+TEAM_ROWS = 20  # the page shows the teams with the lowest share current first; all of them on request
 TREND_MONTHS = 12
 STATUS_LABELS = {RequirementStatus.CURRENT: _l("Current"), RequirementStatus.DUE_SOON: _l("Due soon"),
                  RequirementStatus.OVERDUE: _l("Overdue"), RequirementStatus.NOT_STARTED: _l("Not started")}
@@ -46,6 +47,7 @@ class Filters:
     rule_id: int | None = None
     status: str = ""
     page: int = 1
+    all_teams: bool = False
 
     def args(self) -> dict:
         """The filters as query-string values (for links: the CSV, the pages of the overdue list)."""
@@ -105,6 +107,11 @@ class Overview:
     overdue: list = field(default_factory=list)
     overdue_total: int = 0
     teams_of: dict = field(default_factory=dict)
+    teams_total: int = 0  # teams with figures; ``by_team`` holds the first TEAM_ROWS unless all were asked for
+
+    @property
+    def teams_shown(self) -> list:
+        return self.by_team if self.filters.all_teams else self.by_team[:TEAM_ROWS]
 
     @property
     def too_small(self) -> bool:
@@ -307,7 +314,9 @@ def overview(viewer, f: Filters, now: datetime | None = None) -> Overview:
     policy = policy_acknowledgements(viewer, f)
     if works_council:
         policy = [p for p in policy if p[3] >= MIN_GROUP]
-    o = Overview(f, works_council, headline(where, status), teams, departments, rules, hidden, policy, trend(where, now))
+    teams.sort(key=lambda g: (g.current_percent, g.label))  # the teams that need attention first
+    o = Overview(f, works_council, headline(where, status), teams, departments, rules, hidden, policy, trend(where, now),
+                 teams_total=len(teams))
     if o.too_small:
         o.by_team, o.by_department, o.by_rule, o.policy, o.trend = [], [], [], [], []
     if not works_council:
@@ -362,7 +371,7 @@ def person_rows(viewer, f: Filters, now: datetime):
 
 
 def group_rows(o: Overview):
-    for kind, groups in (("team", o.by_team), ("department", o.by_department), ("rule", o.by_rule)):
+    for kind, groups in (("team", sorted(o.by_team, key=lambda g: g.label)), ("department", o.by_department), ("rule", o.by_rule)):
         for g in groups:
             yield [kind, g.label, g.people, g.required, g.current_percent, g.due_soon, g.overdue]
 

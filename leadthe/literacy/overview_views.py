@@ -17,7 +17,7 @@ def _filters(choices: ov.Choices) -> ov.Filters:
     company's, or a team a manager does not manage) is a 404, like a page that does not exist."""
     f = ov.Filters(team_id=int_arg("team"), department=request.args.get("department", "")[:120],
                    course_id=int_arg("course"), rule_id=int_arg("rule"), status=request.args.get("status", ""),
-                   page=page_arg())
+                   page=page_arg(), all_teams=request.args.get("teams") == "all")
     for value, known in ((f.team_id, choices.teams), (f.course_id, choices.courses), (f.rule_id, choices.rules)):
         if value is not None and value not in {k for k, _label in known}:
             abort(404)
@@ -31,7 +31,7 @@ def _filters(choices: ov.Choices) -> ov.Filters:
 def overview():
     choices = ov.choices(current_user)
     f = _filters(choices)
-    return render("literacy/overview.html", block="literacy_results", o=ov.overview(current_user, f), f=f,
+    return render("literacy/overview.html", block="literacy_results", o=ov.overview(current_user, f), f=f, team_rows=ov.TEAM_ROWS,
                   choices=choices, statuses=ov.STATUS_LABELS, per_page=ov.OVERDUE_PER_PAGE, min_group=MIN_GROUP,
                   due_soon_days=DUE_SOON_DAYS, requirements_url=_requirements_url())
 
