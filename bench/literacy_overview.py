@@ -1,6 +1,6 @@
 """The AI-literacy programme overview (/admin/literacy) with the seed-scale company, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/literacy_overview.py [--users 10000] [--requests 40] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/literacy_overview.py [--users 10000] [--requests 40] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--no-sqlite]
 
 Seeds once per backend (a temporary SQLite file; a database `leadthe_bench_literacy` created and dropped on
 the PostgreSQL server): `leadthe seed-scale` (10,000 people, 500 teams) plus requirements for everyone
@@ -113,10 +113,12 @@ def main():
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--pg", default=os.environ.get("LEADTHE_BENCH_PG", ""))
+    parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL (with --pg)")
     args = parser.parse_args()
     backends = []
     with tempfile.TemporaryDirectory() as tmp:
-        backends.append(("sqlite", f"sqlite:///{tmp}/bench.db"))
+        if not args.no_sqlite:
+            backends.append(("sqlite", f"sqlite:///{tmp}/bench.db"))
         if args.pg:
             base = sa.engine.make_url(args.pg)
             admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
