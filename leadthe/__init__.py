@@ -89,6 +89,7 @@ import leadthe.literacy.policy_views  # noqa: F401
 import leadthe.literacy.tools_views  # noqa: F401
 import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401
+import leadthe.literacy.overview_views  # noqa: F401
 import leadthe.privacy.jobs  # noqa: F401
 import leadthe.privacy.retention  # noqa: F401
 import leadthe.privacy.views  # noqa: F401

@@ -4,12 +4,15 @@ made through authoring, maturity answers, the sign-up form and an SMTP inbox. Fa
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from aiosmtpd.handlers import Message
 
 from leadthe.extensions import db
+from sqlalchemy import event
+
 from tests.conftest import PASSWORD, csrf_from, make_staff, post_form
 
 SIGNUP = {
@@ -341,6 +344,7 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
         lesson = save_lesson(course, None, {"title": "What you may share", "slug": "", "module_id": module.id,
                                             "kind": "reading", "minutes": 5, "body": "## Customer data\n\nNever.",
                                             "prompt": "", "video_url": "", "transcript": ""})
+        _literacy_requirements(org, course, utcnow())
         db.session.add(Notice(title="Planned maintenance", body="The service is down on Sunday 06:00-07:00 UTC.",
                               created_by_id=staff.id, finished_at=utcnow()))
 
@@ -408,3 +412,74 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
         values["{quiz_result}"] = f"/assessments/{attempt.quiz_id}/attempts/{attempt.id}"
         values["{maturity_result}"] = f"/maturity/results/{maturity.id}"
     return values, accounts
+
+
+def _literacy_requirements(org, course, now) -> None:
+    """The AI-literacy overview's rows: a rule requiring ``course`` of everyone in the company, with each
+    status (current, due soon, overdue, not started) among the people. Pairs the demo's own rules already
+    cover are left as they are."""
+    from leadthe.models import Requirement, RequirementRule, User
+
+    rule = RequirementRule(org_id=org.id, name="Everyone: our AI policy", course_id=course.id)
+    db.session.add(rule)
+    db.session.flush()
+    taken = set(db.session.scalars(sa.select(Requirement.user_id).where(Requirement.course_id == course.id)))
+    people = db.session.scalars(sa.select(User.id).where(User.org_id == org.id).order_by(User.id))
+    for i, user_id in enumerate(p for p in people if p not in taken):
+        kind = i % 4
+        done = now - timedelta(days=40) if kind == 0 else None
+        due = {0: now + timedelta(days=325), 1: now + timedelta(days=5), 2: now - timedelta(days=12)}.get(kind, now + timedelta(days=30))
+        db.session.add(Requirement(org_id=org.id, user_id=user_id, course_id=course.id, rule_id=rule.id,
+                                   assigned_at=now - timedelta(days=60), completed_at=done,
+                                   valid_until=done + timedelta(days=365) if done else None, due_on=due.date()))
+
+
+def add_requirement(app, org, person, course_id, *, status="not_started", rule_id=None, **extra):
+    """A requirement of ``person`` with the given status (as the rules engine would leave it)."""
+    from leadthe.models import Requirement, utcnow
+
+    now = utcnow()
+    columns = {
+        "current": {"completed_at": now - timedelta(days=10), "valid_until": now + timedelta(days=300),
+                    "due_on": (now + timedelta(days=300)).date()},
+        "overdue": {"due_on": (now - timedelta(days=9)).date()},
+        "due_soon": {"due_on": (now + timedelta(days=3)).date()},
+        "not_started": {"due_on": (now + timedelta(days=40)).date()},
+    }[status]
+    with app.app_context():
+        db.session.add(Requirement(org_id=org.id, user_id=person.id, course_id=course_id, rule_id=rule_id,
+                                   assigned_at=now - timedelta(days=20), **{**columns, **extra}))
+        db.session.commit()
+
+
+# --- SQL statement budgets ---------------------------------------------------------------------------
+
+def count_statements(app, client, url):
+    seen = []
+    with app.app_context():
+        engine = db.engine
+    client.get(url)  # warm: per-process tables (policy versions) and the session's last-seen touch
+
+    def listener(*_args):
+        seen.append(1)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(seen)
+
+
+def scale_company(app, users):
+    from leadthe.models import Team, User
+    from leadthe.scale import SCALE_PASSWORD, seed_scale
+
+    with app.app_context():
+        org = seed_scale(users=users, teams=max(users // 20, 1), echo=lambda *_: None)
+        admin = db.session.scalar(sa.select(User.email).where(User.org_id == org.id, User.role == "admin"))
+        team = db.session.scalar(sa.select(Team.id).where(Team.org_id == org.id).order_by(Team.id).limit(1))
+    client = app.test_client()
+    login(client, admin, SCALE_PASSWORD)
+    return client, team

@@ -6,47 +6,15 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from leadthe.extensions import db
 from tests.conftest import PASSWORD, audit_actions, fresh_code, login_with_code, make_staff, make_team, make_user, outbox, post_form
-from tests.helpers import login, signed_in
+from tests.helpers import count_statements, scale_company, signed_in
 
 
 @pytest.fixture
 def admin_a(app, companies):
     return signed_in(app, companies[0].admin.email)
-
-
-def count_statements(app, client, url):
-    seen = []
-    with app.app_context():
-        engine = db.engine
-    client.get(url)  # warm: per-process tables (policy versions) and the session's last-seen touch
-
-    def listener(*_args):
-        seen.append(1)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert response.status_code == 200, (url, response.status_code)
-    return len(seen)
-
-
-def scale_company(app, users):
-    from leadthe.models import Team, User
-    from leadthe.scale import SCALE_PASSWORD, seed_scale
-
-    with app.app_context():
-        org = seed_scale(users=users, teams=max(users // 20, 1), echo=lambda *_: None)
-        admin = db.session.scalar(sa.select(User.email).where(User.org_id == org.id, User.role == "admin"))
-        team = db.session.scalar(sa.select(Team.id).where(Team.org_id == org.id).order_by(Team.id).limit(1))
-    client = app.test_client()
-    login(client, admin, SCALE_PASSWORD)
-    return client, team
 
 
 def test_statements_per_page_do_not_grow_with_the_company(app):

@@ -159,7 +159,7 @@ def entered_text(app) -> list[str]:
     from leadthe.models import (Course, CourseModule, Feedback, Lesson, Notice, Organization, PolicyDocument, Quiz,
                                 QuizChoice, QuizQuestion, SupportMessage, SupportTicket, Team, User)
 
-    columns = (User.name, Team.name, Organization.name, Course.title, Course.summary, CourseModule.title, Lesson.title,
+    columns = (User.name, User.department, Team.name, Organization.name, Course.title, Course.summary, CourseModule.title, Lesson.title,
                Quiz.title, QuizQuestion.text, QuizChoice.text, SupportTicket.subject, SupportMessage.body,
                Feedback.comment, Notice.title, Notice.body, PolicyDocument.title, PolicyDocument.summary)
     from leadthe.models import AiPolicyVersion, AiTool

@@ -172,6 +172,9 @@ MATRIX: dict[str, dict] = {
     "admin.assignments": {"auth": "manager"},
     "admin.create_assignment": {"auth": "manager"},
     "admin.settings": {"auth": "admin"},
+    # the AI-literacy programme overview: managers see their teams (the CSV too)
+    "literacy_admin.overview": {"auth": "manager"},
+    "literacy_admin.overview_csv": {"auth": "manager"},
     "admin.dismiss_onboarding": {"auth": "admin"},
     "admin.audit_log": {"auth": "admin"},
     "admin.feedback": {"auth": "admin"},

@@ -7,6 +7,7 @@ from leadthe.forms import FlaskForm
 class CompanySettingsForm(FlaskForm):
     require_2fa = BooleanField(_l("Require two-step verification for everyone in the company"))
     leaderboard_enabled = BooleanField(_l("Show leaderboards"))
+    literacy_team_figures_only = BooleanField(_l("Team figures only"))
 
 
 # --- people, invitations, import, teams (teams and admin issue) -----------------------------------------

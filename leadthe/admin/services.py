@@ -8,7 +8,7 @@ from leadthe.extensions import db
 from leadthe.models import AuditEvent, Organization, User, utcnow
 from leadthe.tenancy import scoped
 
-SETTINGS = ("require_2fa", "leaderboard_enabled")
+SETTINGS = ("require_2fa", "leaderboard_enabled", "literacy_team_figures_only")
 AUDIT_PAGE = 50
 
 

@@ -50,7 +50,8 @@ def settings():
     form = CompanySettingsForm(obj=org)
     if form.validate_on_submit():
         changed = update_company_settings(org, current_user, {"require_2fa": form.require_2fa.data,
-                                                              "leaderboard_enabled": form.leaderboard_enabled.data})
+                                                              "leaderboard_enabled": form.leaderboard_enabled.data,
+                                                              "literacy_team_figures_only": form.literacy_team_figures_only.data})
         db.session.flush()
         flash(_("Company settings saved.") if changed else _("Nothing changed."), "success")
         return see_other(url_for("admin.settings"))
