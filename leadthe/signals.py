@@ -20,5 +20,6 @@ course_completed = _signals.signal("course-completed")
 certificate_issued = _signals.signal("certificate-issued")
 # sender: the User (already flushed, ``org_id`` set). Sent when a person joins a company (invitation
 # accepted, CSV import, single sign-on) and when their team, department, job title or role changes;
-# changed=a set of those field names ({"joined"} for a newcomer). Requirement rules follow people by it.
+# changed=a set of those field names ({"joined"} for a newcomer, {"status"} when deactivated, reactivated or
+# closed). Requirement rules follow people by it.
 person_changed = _signals.signal("person-changed")

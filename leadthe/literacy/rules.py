@@ -10,6 +10,10 @@ Public functions other areas call:
   the person's requirement for the course and reset its reminders.
 - ``connect_signals()``: at app start-up, ``person_changed`` -> ``apply_rules`` for that person and
   ``certificate_issued`` -> ``record_completion``.
+- ``covered_people(org_id, rule)`` (a SELECT of user ids), ``count_covered(org_id, rule)`` and
+  ``rule_condition(rule)`` (the SQL condition on ``user_account``): whom a rule covers, active or not.
+- ``rule_matches(org_id, rules, user_ids)``: a subquery (user_id, course_id, rule_id, due_days) of every
+  person each rule covers, for aggregate figures by rule.
 
 Dates: a requirement is due ``due_days`` after it was assigned, that is after the person joined (a
 newcomer is assigned when their account is created) or after the rule came (people already there) or
