@@ -2,8 +2,8 @@
 statuses of a manager's teams, per person and per team.
 
 Each function is a fixed number of statements whatever the number of requirements or people:
-``requirements_of`` one, ``required_course_ids`` one, ``policy_acknowledgements_of`` one, ``team_requirement_statuses`` two (the counts, then
-the overdue courses' titles), ``team_requirement_figures`` one.
+``requirements_of`` one, ``required_course_ids`` one, ``policy_acknowledgements_of`` one,
+``team_requirement_statuses`` two (the counts, then the overdue courses' titles), ``team_requirement_figures`` one.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from leadthe.courses.translation import title_of
 from leadthe.extensions import db
 from leadthe.labels import label
 from leadthe.literacy.status import MIN_GROUP, in_force, status_expr
-from leadthe.models import AiPolicyAck, AiPolicyVersion, Course, Enrollment, Requirement, RequirementRule, Team, TeamMembership, User, utcnow
+from leadthe.models import (AiPolicyAck, AiPolicyVersion, Course, Enrollment, Requirement, RequirementRule, Team,
+                            TeamMembership, User, utcnow)
 from leadthe.models.enums import RequirementStatus, RuleField, RuleOperator, UserStatus
 
 # most urgent first: the order of a person's list, and of the counts in a summary
