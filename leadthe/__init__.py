@@ -82,6 +82,8 @@ import leadthe.dev.views  # noqa: F401
 import leadthe.leaderboard.views  # noqa: F401
 import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401
+import leadthe.literacy.evidence_views  # noqa: F401
+import leadthe.literacy.jobs  # noqa: F401
 import leadthe.privacy.jobs  # noqa: F401
 import leadthe.privacy.retention  # noqa: F401
 import leadthe.privacy.views  # noqa: F401

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.course import LEVEL_LABELS
-from leadthe.models.enums import ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, Role, UserStatus
+from leadthe.models.enums import EvidenceStatus, ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, Role, UserStatus
 from leadthe.models.support import TICKET_STATUSES
 
 ROLE = {
@@ -48,6 +48,9 @@ EXPORT_STATUS = {
     ExportStatus.FAILED: _l("Failed"),
     ExportStatus.EXPIRED: _l("Expired"),
 }
+
+# an evidence pack goes through the same steps as a data export
+EVIDENCE_STATUS = {EvidenceStatus(status.value): words for status, words in EXPORT_STATUS.items()}
 
 JOB_STATUS = {
     JobStatus.PENDING: _l("Waiting"),
@@ -112,7 +115,7 @@ AUDIENCE = {"everyone": _l("everyone"), "managers": _l("managers"), "admins": _l
 # choices have their own words in the privacy area
 KINDS = {
     "role": ROLE, "user_status": USER_STATUS, "org_status": ORG_STATUS, "invitation": INVITATION_STATUS,
-    "ticket": TICKET_STATUS, "export": EXPORT_STATUS, "job": JOB_STATUS, "mail": MAIL_STATUS,
+    "ticket": TICKET_STATUS, "export": EXPORT_STATUS, "evidence": EVIDENCE_STATUS, "job": JOB_STATUS, "mail": MAIL_STATUS,
     "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE, "mail_kind": MAIL_KIND, "feedback": FEEDBACK_KIND,
 }
 

@@ -156,7 +156,7 @@ def test_every_stored_role_and_status_has_words(app):
     from leadthe.models import enums
 
     kinds = {enums.Role: "role", enums.UserStatus: "user_status", enums.OrgStatus: "org_status",
-             enums.InvitationStatus: "invitation", enums.TicketStatus: "ticket", enums.ExportStatus: "export",
+             enums.InvitationStatus: "invitation", enums.TicketStatus: "ticket", enums.ExportStatus: "export", enums.EvidenceStatus: "evidence",
              enums.JobStatus: "job", enums.MailStatus: "mail"}
     enum_classes = {obj for obj in vars(enums).values() if isinstance(obj, type) and issubclass(obj, enums.StrEnum)
                     and obj is not enums.StrEnum}
