@@ -308,6 +308,13 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
         leaver = users["omar@acme.example"]
         request_erasure(leaver, reason="I am leaving the company.")
         db.session.commit()
+        # a ready evidence pack of the demo company, built by its job as the worker would
+        from leadthe.literacy.evidence import run_pack, start_pack
+
+        pack = start_pack(admin)
+        db.session.commit()
+        run_pack(pack.id)
+        values["pack_id"] = str(pack.id)
 
         platform = db.session.scalar(sa.select(Course).where(Course.org_id.is_(None), Course.slug == "ai-foundations"))
         platform_lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == platform.id).order_by(Lesson.seq))

@@ -165,6 +165,10 @@ MATRIX: dict[str, dict] = {
     "admin.feedback": {"auth": "admin"},
     "admin.maturity": {"auth": "admin"},
     "admin.maturity_organisation": {"auth": "admin"},
+    # the AI-literacy evidence pack (company admins; the POST asks for step-up, so an empty one is a 422)
+    "literacy_admin.evidence": {"auth": "admin", "post": {"admin": 422}},
+    "literacy_admin.evidence_status": {"auth": "admin", "obj": "evidence_pack"},
+    "literacy_admin.evidence_download": {"auth": "admin", "obj": "evidence_pack"},
     # a company's private courses (authoring)
     "admin_authoring.courses": {"auth": "admin"},
     "admin_authoring.new_course": {"auth": "admin"},
@@ -297,11 +301,26 @@ def build_world(app, companies) -> World:
             db.session.flush()
             w.ids[f"invitation_{tag}"] = inv.id
             w.ids[f"batch_{tag}"] = batch.id
+            w.ids[f"evidence_{tag}"] = _ready_evidence_pack(company.org.id, admin.id)
         from leadthe.legal.services import current_policy
 
         w.ids["policy"] = current_policy("privacy").id
         db.session.commit()
     return w
+
+
+def _ready_evidence_pack(org_id: int, admin_id: int) -> int:
+    """A ready evidence pack with a (tiny) file, so its download answers 200 to its company's admins."""
+    from leadthe.literacy.evidence import evidence_dir
+    from leadthe.models import EvidencePack, utcnow
+
+    name = f"evidence-matrix-{org_id}.zip"
+    (evidence_dir() / name).write_bytes(b"PK\x05\x06" + bytes(18))  # an empty ZIP
+    pack = EvidencePack(org_id=org_id, requested_by_id=admin_id, status="ready", progress=100, file_name=name,
+                        size_bytes=22, ready_at=utcnow(), expires_at=utcnow() + timedelta(days=7))
+    db.session.add(pack)
+    db.session.flush()
+    return pack.id
 
 
 # --- object resolvers: (world, role, which) -> URL values, or None when the case does not apply -----------
@@ -452,6 +471,7 @@ RESOLVERS = {
     "team_member": _team_member,
     "invitation": _company_object("invitation", "invitation_id"),
     "import_batch": _company_object("batch", "batch_id"),
+    "evidence_pack": _company_object("evidence", "pack_id"),
     "organization": _company_object("org", "org_id"),
     "company_ticket": _company_ticket,
     "privacy_request": _privacy_request,
