@@ -13,6 +13,7 @@ machine-readable files keep stored codes (statuses, roles) and ISO dates.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import zipfile
@@ -26,6 +27,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from leadthe.extensions import db
+from leadthe.i18n import format_day
 from leadthe.literacy import evidence_data as data
 from leadthe.literacy.evidence_pdf import note_for_people, summary_pdf
 from leadthe.models import EvidencePack, Organization, User, utcnow
@@ -138,12 +140,22 @@ def _quiz_results_csv(out, p: Pack) -> None:
     _csv(out, ("name", "email", "quiz", "best_score", "passed", "attempts", "last_attempt_at"), rows)
 
 
+def _person_rows(p: Pack):
+    """The per-person rows of report.html, in words: dates formatted once per distinct date (there are few), the
+    status words looked up once, so a large company's rows cost no translation lookups."""
+    words = {key: str(value) for key, value in STATUS_WORDS.items()}
+    day = functools.lru_cache(maxsize=4096)(format_day)
+    for name, email, course, status, due, done, valid, _rule, code in data.requirements(p.org.id, p.now):
+        yield (name, email, course, words.get(status, status), day(due), day(done.date()) if done else "",
+               day(valid.date()) if valid else "", p.verify_prefix + code if code else "")
+
+
 def _report_html(out, p: Pack) -> None:
     template = current_app.jinja_env.get_template("literacy/evidence_report.html")
-    rows = None if p.council else (
-        (name, email, course, str(STATUS_WORDS.get(status, status)), due, done, valid, p.verify_prefix + code if code else "")
-        for name, email, course, status, due, done, valid, _rule, code in data.requirements(p.org.id, p.now))
-    for chunk in template.generate(p=p, f=p.figures, rows=rows, note=note_for_people(p),
+    rows = None if p.council else _person_rows(p)
+    labels = {"Course": _("Course"), "Status": _("Status"), "Due": _("Due"), "Completed": _("Completed"),
+              "Valid until": _("Valid until"), "Certificate": _("Certificate"), "Verify": _("Verify")}
+    for chunk in template.generate(p=p, f=p.figures, rows=rows, labels=labels, note=note_for_people(p),
                                    lang=str(get_locale() or "en")):
         out.write(chunk)
 

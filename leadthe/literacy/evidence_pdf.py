@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from leadthe.assessments.certificates import add_unicode_fonts
 from leadthe.i18n import format_day, format_percent, format_when
 
-PDF_ROWS = 300  # rows per table; the CSV files hold all of them
+PDF_ROWS = 100  # rows per table (fpdf2 tables are slow to lay out); the CSV files hold all of them
 WIDTH = 180  # mm inside the margins of an A4 page
 
 
