@@ -381,7 +381,7 @@ def plant_literacy_programme(org_id: int, user_ids: list[int], admin_id: int, co
         requirement = Requirement(org_id=org_id, user_id=user_id, course_id=course.id, rule_id=rule.id,
                                   assigned_at=now, due_on=(now + timedelta(days=30 - 40 * (n % 2))).date())
         if n == 0:
-            cert = issue_certificate(db.session.get(User, user_id), course, now)
+            issue_certificate(db.session.get(User, user_id), course, now)
             requirement.completed_at, requirement.valid_until = now, now + timedelta(days=365)
             requirement.due_on = requirement.valid_until.date()
             db.session.add(MaturityResult(org_id=org_id, user_id=user_id, rubric_version="v1", self_level=3, level=3))
