@@ -36,6 +36,11 @@ class Figures:
     def current_share(self) -> float:
         return round(100 * self.current / self.required, 1) if self.required else 0.0
 
+    @property
+    def current_percent(self) -> int:
+        """The share of current requirements in whole percent, for reading."""
+        return round(self.current_share)
+
     def values(self) -> list:
         return [self.name, self.people, self.required, self.current, self.due_soon, self.overdue, self.not_started,
                 self.current_share]

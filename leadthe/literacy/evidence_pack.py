@@ -28,8 +28,9 @@ from flask_babel import lazy_gettext as _l
 
 from leadthe.extensions import db
 from leadthe.i18n import format_day
+from leadthe.labels import label
 from leadthe.literacy import evidence_data as data
-from leadthe.literacy.evidence_pdf import note_for_people, summary_pdf
+from leadthe.literacy.evidence_pdf import TOOL_STATUS_WORDS, note_for_people, summary_pdf
 from leadthe.models import EvidencePack, Organization, User, utcnow
 from leadthe.net import absolute_url
 from leadthe.privacy.export import ZipMember
@@ -41,6 +42,17 @@ WORDING = "Evidence of AI-literacy measures (EU AI Act, Article 4)"
 
 STATUS_WORDS = {"current": _l("Current"), "due_soon": _l("Due soon"), "overdue": _l("Overdue"),
                 "not_started": _l("Not started")}
+FIELD_WORDS = {"team": _l("team"), "department": _l("department"), "job_title": _l("job title"), "role": _l("role")}
+
+
+def who_of(rule: dict) -> str:
+    """Whom a rule covers, in words: "everyone", "department is “Sales”", "job title contains “Engineer”"."""
+    if rule["field"] == "everyone":
+        return _("everyone")
+    value = label(rule["value"], "role") if rule["field"] == "role" else rule["value"]
+    if rule["operator"] == "contains":
+        return _("%(field)s contains “%(value)s”", field=FIELD_WORDS.get(rule["field"], rule["field"]), value=value)
+    return _("%(field)s is “%(value)s”", field=FIELD_WORDS.get(rule["field"], rule["field"]), value=value)
 
 
 @dataclass
@@ -155,7 +167,9 @@ def _report_html(out, p: Pack) -> None:
     rows = None if p.council else _person_rows(p)
     labels = {"Course": _("Course"), "Status": _("Status"), "Due": _("Due"), "Completed": _("Completed"),
               "Valid until": _("Valid until"), "Certificate": _("Certificate"), "Verify": _("Verify")}
-    for chunk in template.generate(p=p, f=p.figures, rows=rows, labels=labels, note=note_for_people(p),
+    words = {"tool": {key: str(value) for key, value in TOOL_STATUS_WORDS.items()},
+             "who": [who_of(rule) for rule in p.figures["rules"]]}
+    for chunk in template.generate(p=p, f=p.figures, rows=rows, labels=labels, words=words, note=note_for_people(p),
                                    lang=str(get_locale() or "en")):
         out.write(chunk)
 
