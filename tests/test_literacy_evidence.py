@@ -257,3 +257,26 @@ def test_the_pack_is_in_the_admins_language(client, app, companies, programme):
     report = zf.read("report.html").decode("utf-8")
     assert '<html lang="de">' in report and "Nachweis" in report
     assert json.loads(zf.read("company.json"))["language"] == "de"
+
+
+def test_erasing_a_person_deletes_the_companys_pack_files(client, app, companies, programme, evidence_dir):
+    """The packs hold the person's name and records: when the person is erased, the files go at once."""
+    from leadthe.privacy.erasure import request_erasure, run_erasure
+
+    a, b = companies
+    login(client, a.admin)
+    status_url = generate(client, app)
+    other = app.test_client()
+    login(other, b.admin)
+    other_url = generate(other, app)
+    with app.app_context():
+        with app.test_request_context():
+            req = request_erasure(db.session.get(User, a.learner.id))
+            db.session.commit()
+            run_erasure(req)
+        statuses = dict(db.session.execute(sa.select(EvidencePack.org_id, EvidencePack.status)).all())
+    assert statuses == {a.org.id: "expired", b.org.id: "ready"}
+    assert len(list(evidence_dir.iterdir())) == 1  # company B's pack only
+    assert client.get(status_url + "/download").status_code == 404
+    with other.get(other_url + "/download") as response:
+        assert response.status_code == 200

@@ -124,11 +124,12 @@ def delete_pack_file(pack: EvidencePack) -> None:
         stale.unlink(missing_ok=True)
 
 
-def expire_packs(now: datetime, dry_run: bool = False) -> int:
+def expire_packs(now: datetime, dry_run: bool = False, org_id: int | None = None) -> int:
     """The retention rule ``export_7d`` for evidence packs: files older than 7 days deleted, rows marked
-    expired (the row stays as the record that a pack was made; the audit log says by whom)."""
-    packs = db.session.scalars(sa.select(EvidencePack).where(
-        EvidencePack.status == EvidenceStatus.READY, EvidencePack.expires_at <= now)).all()
+    expired (the row stays as the record that a pack was made; the audit log says by whom). With ``org_id``:
+    every ready pack of that company at once (a person of it is being erased, and the packs hold their data)."""
+    due = EvidencePack.org_id == org_id if org_id is not None else EvidencePack.expires_at <= now
+    packs = db.session.scalars(sa.select(EvidencePack).where(EvidencePack.status == EvidenceStatus.READY, due)).all()
     if not dry_run:
         for pack in packs:
             delete_pack_file(pack)
