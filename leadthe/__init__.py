@@ -90,6 +90,7 @@ import leadthe.literacy.tools_views  # noqa: F401
 import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401
 import leadthe.literacy.overview_views  # noqa: F401
+import leadthe.literacy.evidence_views  # noqa: F401
 import leadthe.privacy.jobs  # noqa: F401
 import leadthe.privacy.retention  # noqa: F401
 import leadthe.privacy.views  # noqa: F401

@@ -112,6 +112,8 @@ EVENT_LABELS = {
     "privacy.export_requested": _l("Data export requested"),
     "privacy.export_ready": _l("Data export ready"),
     "privacy.export_downloaded": _l("Data export downloaded"),
+    "evidence_pack.requested": _l("Evidence pack requested"),
+    "evidence_pack.downloaded": _l("Evidence pack downloaded"),
     "privacy.erasure_requested": _l("Account deletion requested"),
     "privacy.erasure_cancelled": _l("Account deletion cancelled"),
     "privacy.erasure_completed": _l("Account deleted"),

@@ -361,6 +361,13 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
         request_erasure(leaver, reason="I am leaving the company.")
         add_required_training(org, team, course)
         db.session.commit()
+        # a ready evidence pack of the demo company, built by its job as the worker would
+        from leadthe.literacy.evidence import run_pack, start_pack
+
+        pack = start_pack(admin)
+        db.session.commit()
+        run_pack(pack.id)
+        values["pack_id"] = str(pack.id)
 
         platform = db.session.scalar(sa.select(Course).where(Course.org_id.is_(None), Course.slug == "ai-foundations"))
         platform_lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == platform.id).order_by(Lesson.seq))
@@ -483,3 +490,41 @@ def scale_company(app, users):
     client = app.test_client()
     login(client, admin, SCALE_PASSWORD)
     return client, team
+# --- the AI-literacy evidence pack -----------------------------------------------------------------
+
+def plant_literacy_programme(org_id: int, user_ids: list[int], admin_id: int, course=None, quiz=None) -> dict:
+    """Inside an app context: an AI tool, a published AI-use policy version asked of ``user_ids`` (the first
+    acknowledged it), a rule requiring ``course`` (made here when not given, with a quiz) and a requirement per
+    person (the first completed, with a certificate, a quiz attempt and a maturity level). Returns the rows."""
+    from leadthe.assessments.certificates import issue_certificate
+    from leadthe.models import (AiPolicyAck, AiPolicyVersion, AiTool, MaturityResult, QuizAttempt, Requirement,
+                                RequirementRule, User, utcnow)
+
+    now = utcnow()
+    if course is None:
+        course, _module, _lesson, quiz = make_course(org_id, f"required-{org_id}", "Working with AI safely", quiz=True)
+    course.objectives = ["Recognise what may not go into an AI tool", "Check an AI answer before using it"]
+    tool = AiTool(org_id=org_id, name="ChatAssist", vendor="Example AI Inc.", purpose="Drafting texts",
+                  status="approved", risk_note="No customer data.", owner_id=admin_id)
+    version = AiPolicyVersion(org_id=org_id, version=1, title="Our AI rules", summary="First version", body_md="Be careful.",
+                              body_html="<p>Be careful.</p>", change="material", published_at=now, published_by_id=admin_id)
+    rule = RequirementRule(org_id=org_id, name="Everyone: safe AI use", course_id=course.id, due_days=30, refresh_months=12,
+                           created_by_id=admin_id)
+    db.session.add_all([tool, version, rule])
+    db.session.flush()
+    for n, user_id in enumerate(user_ids):
+        db.session.add(AiPolicyAck(org_id=org_id, user_id=user_id, version_id=version.id, asked_at=now,
+                                   acknowledged_at=now if n == 0 else None))
+        requirement = Requirement(org_id=org_id, user_id=user_id, course_id=course.id, rule_id=rule.id,
+                                  assigned_at=now, due_on=(now + timedelta(days=30 - 40 * (n % 2))).date())
+        if n == 0:
+            issue_certificate(db.session.get(User, user_id), course, now)
+            requirement.completed_at, requirement.valid_until = now, now + timedelta(days=365)
+            requirement.due_on = requirement.valid_until.date()
+            db.session.add(MaturityResult(org_id=org_id, user_id=user_id, rubric_version="v1", self_level=3, level=3))
+            if quiz is not None:
+                db.session.add(QuizAttempt(org_id=org_id, user_id=user_id, quiz_id=quiz.id, number=1, score=80,
+                                           correct_count=4, question_count=5, passed=True))
+        db.session.add(requirement)
+    db.session.flush()
+    return {"course": course, "quiz": quiz, "tool": tool, "version": version, "rule": rule}

@@ -186,6 +186,10 @@ MATRIX: dict[str, dict] = {
     "literacy_admin.requirements_edit": {"auth": "admin", "obj": "requirement_rule"},
     "literacy_admin.requirements_active": {"auth": "admin", "obj": "requirement_rule"},
     "literacy_admin.requirements_delete": {"auth": "admin", "obj": "requirement_rule"},
+    # the AI-literacy evidence pack (company admins; the POST asks for step-up, so an empty one is a 422)
+    "literacy_admin.evidence": {"auth": "admin", "post": {"admin": 422}},
+    "literacy_admin.evidence_status": {"auth": "admin", "obj": "evidence_pack"},
+    "literacy_admin.evidence_download": {"auth": "admin", "obj": "evidence_pack"},
     # a company's private courses (authoring)
     "admin_authoring.courses": {"auth": "admin"},
     "admin_authoring.new_course": {"auth": "admin"},
@@ -323,6 +327,7 @@ def build_world(app, companies) -> World:
             db.session.add(rule)
             db.session.flush()
             w.ids[f"rule_{tag}"] = rule.id
+            w.ids[f"evidence_{tag}"] = _ready_evidence_pack(company.org.id, admin.id)
         from leadthe.models import AiPolicyVersion, AiTool
 
         for tag, company in (("a", a), ("b", b)):
@@ -340,6 +345,20 @@ def build_world(app, companies) -> World:
         w.ids["policy"] = current_policy("privacy").id
         db.session.commit()
     return w
+
+
+def _ready_evidence_pack(org_id: int, admin_id: int) -> int:
+    """A ready evidence pack with a (tiny) file, so its download answers 200 to its company's admins."""
+    from leadthe.literacy.evidence import evidence_dir
+    from leadthe.models import EvidencePack, utcnow
+
+    name = f"evidence-matrix-{org_id}.zip"
+    (evidence_dir() / name).write_bytes(b"PK\x05\x06" + bytes(18))  # an empty ZIP
+    pack = EvidencePack(org_id=org_id, requested_by_id=admin_id, status="ready", progress=100, file_name=name,
+                        size_bytes=22, ready_at=utcnow(), expires_at=utcnow() + timedelta(days=7))
+    db.session.add(pack)
+    db.session.flush()
+    return pack.id
 
 
 # --- object resolvers: (world, role, which) -> URL values, or None when the case does not apply -----------
@@ -491,6 +510,7 @@ RESOLVERS = {
     "invitation": _company_object("invitation", "invitation_id"),
     "import_batch": _company_object("batch", "batch_id"),
     "requirement_rule": _company_object("rule", "rule_id"),
+    "evidence_pack": _company_object("evidence", "pack_id"),
     "organization": _company_object("org", "org_id"),
     "ai_tool": _company_object("ai_tool", "tool_id"),
     "ai_policy_version": _company_object("ai_policy_version", "version_id"),

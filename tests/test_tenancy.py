@@ -157,6 +157,8 @@ SESSION_GET_ALLOWED = {
     "leadthe/staff/views.py": "platform staff: no tenant, every company's rows on purpose",
     "leadthe/privacy/erasure.py": "the erasure job (worker, no tenant); the cancel link uses scoped_get",
     "leadthe/privacy/export.py": "the export job (worker, no tenant)",
+    "leadthe/literacy/evidence.py": "the evidence pack job (worker, no tenant); the pages use get_or_404",
+    "leadthe/literacy/evidence_pack.py": "the evidence pack job (worker, no tenant)",
 }
 
 

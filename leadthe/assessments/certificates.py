@@ -129,6 +129,15 @@ def _needs_fallback(*texts: str) -> bool:
     return any(ord(ch) not in covered for text in texts for ch in text if not ch.isspace())
 
 
+def add_unicode_fonts(pdf: FPDF, *texts: str) -> None:
+    """Open Sans (regular and bold, as "OpenSans"), and the CJK fallback when one of ``texts`` needs it."""
+    for style, path in _LATIN.items():
+        pdf.add_font("OpenSans", style, str(path))
+    if _needs_fallback(*texts):
+        pdf.add_font("DroidSansFallback", "", str(_FALLBACK))
+        pdf.set_fallback_fonts(["DroidSansFallback"], exact_match=False)
+
+
 def certificate_pdf(v: Verification, verify_url: str) -> bytes:
     """A one-page A4 landscape certificate. The fonts are embedded as subsets (only the glyphs used), so
     any name prints as written: "Łucja Żółć 李雷", "Γιώργος", "Иван". The CJK font is added only when
@@ -151,11 +160,7 @@ def certificate_pdf(v: Verification, verify_url: str) -> bytes:
     pdf.set_title(_("Certificate %(code)s", code=v.code))
     pdf.set_creator("LeadThe.AI")
     pdf.set_auto_page_break(False)
-    for style, path in _LATIN.items():
-        pdf.add_font("OpenSans", style, str(path))
-    if _needs_fallback(*(text for _s, _z, _y, text in lines)):
-        pdf.add_font("DroidSansFallback", "", str(_FALLBACK))
-        pdf.set_fallback_fonts(["DroidSansFallback"], exact_match=False)
+    add_unicode_fonts(pdf, *(text for _s, _z, _y, text in lines))
     pdf.add_page()
     pdf.set_draw_color(38, 77, 153)
     pdf.set_line_width(3)

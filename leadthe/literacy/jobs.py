@@ -1,8 +1,8 @@
 """AI-literacy programme jobs: the reminders of required training and the managers' weekly digest; the
-AI-use policy's mail to everyone asked to acknowledge a material change, and its one reminder."""
+AI-use policy's mail to everyone asked to acknowledge a material change, and its one reminder; the evidence pack."""
 from datetime import time, timedelta
 
-from leadthe.literacy import policy, reminders
+from leadthe.literacy import evidence, policy, reminders
 from leadthe.models import utcnow
 from leadthe.worker import job_handler
 
@@ -27,3 +27,9 @@ def mail_material_change(job) -> None:
 def remind_unacknowledged(job) -> None:
     """Daily: one reminder to each person asked 7 days ago or more who has not acknowledged yet."""
     policy.send_reminders()
+
+
+@job_handler("literacy.evidence")
+def run_evidence_job(job) -> None:
+    """Build an evidence pack (leadthe.literacy.evidence)."""
+    evidence.run_pack(job.payload["pack_id"])

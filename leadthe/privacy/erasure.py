@@ -19,6 +19,7 @@ from leadthe import audit
 from leadthe.auth.services import _fingerprint as address_fingerprint, normalize_email
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
+from leadthe.literacy.evidence import expire_packs
 from leadthe.net import absolute_url
 from leadthe.mail import long_date, queue_mail
 from leadthe.models import DataExport, Organization, PrivacyRequest, User, utcnow
@@ -186,6 +187,11 @@ def _blank(column):
 def _delete_export_files(user_id: int) -> None:
     for export in db.session.scalars(sa.select(DataExport).where(DataExport.user_id == user_id)):
         delete_export_file(export)
+    # the company's AI-literacy evidence packs hold the person's name and records (or, as the admin who made
+    # one, their name): their files go too
+    org_id = db.session.scalar(sa.select(User.org_id).where(User.id == user_id))
+    if org_id is not None:
+        expire_packs(utcnow(), org_id=org_id)
 
 
 def _delete_rows(user_id: int) -> None:

@@ -119,7 +119,7 @@ class _HashingWriter(io.RawIOBase):
         return self.target.write(data)
 
 
-class _Member:
+class ZipMember:
     def __init__(self, zf: zipfile.ZipFile, name: str, files: list):
         self.zf, self.name, self.files = zf, name, files
 
@@ -174,17 +174,17 @@ def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
     generated = now.isoformat()
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, whatever the umask
     with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        with _Member(zf, "export.json", files) as out:
+        with ZipMember(zf, "export.json", files) as out:
             _write_json(out, user, sources, generated)
         for index, source in enumerate(sources):
-            with _Member(zf, f"csv/{source.table}.csv", files) as out:
+            with ZipMember(zf, f"csv/{source.table}.csv", files) as out:
                 _write_csv(out, user, source)
             if progress:
                 progress(10 + int(70 * (index + 1) / len(sources)))
-        with _Member(zf, "report.html", files) as out:
+        with ZipMember(zf, "report.html", files) as out:
             _write_report(out, user, sources, counts, now)
         if user.photo:
-            with _Member(zf, "photo.jpg", files) as out:
+            with ZipMember(zf, "photo.jpg", files) as out:
                 out.flush()
                 out.buffer.write(user.photo)
         manifest = {

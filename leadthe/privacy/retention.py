@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from leadthe.extensions import db
+from leadthe.literacy.evidence import expire_packs
 from leadthe.models import (AuditEvent, DataExport, ImportBatch, Invitation, Job, Organization, OutboxMail, PrivacyRequest,
                             SearchQuery, User, UserSession, utcnow)
 from leadthe.models.consent import ConsentRecord, PageView
@@ -84,7 +85,7 @@ def rule_expired_exports(now, dry_run):
             delete_export_file(export)
             export.status, export.file_name = "expired", ""
         db.session.commit()
-    return len(exports)
+    return len(exports) + expire_packs(now, dry_run)  # and the companies' evidence packs
 
 
 def _delete_where(model, condition, dry_run):
@@ -168,7 +169,7 @@ RULES = {
     "account_lifetime": ("closed accounts erased", rule_closed_accounts),
     "erasure_due": ("scheduled erasures carried out", rule_scheduled_erasures),
     "unverified_30d": ("never-verified sign-ups removed", rule_unverified),
-    "export_7d": ("expired export files deleted", rule_expired_exports),
+    "export_7d": ("expired export and evidence pack files deleted", rule_expired_exports),
     "session_30d": ("ended sessions (access records) deleted", rule_sessions),
     "outbox_90d": ("old e-mails deleted", rule_outbox),
     "audit_2y": ("security events older than two years deleted", rule_audit),

@@ -78,6 +78,7 @@ NOT_HTML = {
     "admin.report_csv": "CSV download",
     "assessments.certificate_pdf_view": "PDF download",
     "privacy.export_download": "ZIP download",
+    "literacy_admin.evidence_download": "ZIP download",
     "account.photo": "the profile photo (an image)",
     "auth.session_status": "JSON for the idle warning (static/js/session.js)",
 }
