@@ -197,6 +197,7 @@ CORE_SQL_ALLOWED = {
     "leadthe/privacy/erasure.py": "the erasure job (worker) deletes one person's rows from the registry; SQLite's WAL checkpoint",
     "leadthe/privacy/key_rotation.py": "the key rotation command (CLI) re-encrypts every company's rows",
     "leadthe/scale.py": "the benchmark data generator (CLI)",
+    "leadthe/literacy/rules.py": "set-based INSERT…SELECT and UPDATE…FROM over requirement rows; every statement filters the company itself",
 }
 
 
