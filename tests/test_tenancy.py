@@ -198,6 +198,7 @@ CORE_SQL_ALLOWED = {
     "leadthe/privacy/key_rotation.py": "the key rotation command (CLI) re-encrypts every company's rows",
     "leadthe/scale.py": "the benchmark data generator (CLI)",
     "leadthe/literacy/rules.py": "set-based INSERT…SELECT and UPDATE…FROM over requirement rows; every statement filters the company itself",
+    "leadthe/literacy/sample.py": "the benchmark data generator's AI-literacy rows (bench and statement-count tests), bulk inserts for one company",
 }
 
 
