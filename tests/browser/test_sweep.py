@@ -79,6 +79,7 @@ NOT_HTML = {
     "assessments.certificate_pdf_view": "PDF download",
     "privacy.export_download": "ZIP download",
     "literacy_admin.evidence_download": "ZIP download",
+    "literacy_admin.overview_csv": "CSV download",
     "account.photo": "the profile photo (an image)",
     "auth.session_status": "JSON for the idle warning (static/js/session.js)",
 }
