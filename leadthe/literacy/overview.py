@@ -25,6 +25,7 @@ from leadthe.admin.reports import _safe, team_names_for
 from leadthe.courses.translation import title_of
 from leadthe.extensions import db
 from leadthe.i18n import format_locale
+from leadthe.labels import REQUIREMENT_STATUS
 from leadthe.literacy.status import MIN_GROUP, in_force, status_expr
 from leadthe.models import AiPolicyAck, AiPolicyVersion, Course, Requirement, RequirementRule, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import PolicyChange, RequirementStatus, UserStatus
@@ -32,8 +33,7 @@ from leadthe.models.enums import PolicyChange, RequirementStatus, UserStatus
 OVERDUE_PER_PAGE = 25
 TEAM_ROWS = 20  # the page shows the teams with the lowest share current first; all of them on request
 TREND_MONTHS = 12
-STATUS_LABELS = {RequirementStatus.CURRENT: _l("Current"), RequirementStatus.DUE_SOON: _l("Due soon"),
-                 RequirementStatus.OVERDUE: _l("Overdue"), RequirementStatus.NOT_STARTED: _l("Not started")}
+STATUS_LABELS = REQUIREMENT_STATUS  # the filter's choices, in the words used everywhere
 # a person's status is their worst requirement's: one overdue course makes the person overdue
 _RANK = {RequirementStatus.CURRENT: 0, RequirementStatus.NOT_STARTED: 1, RequirementStatus.DUE_SOON: 2,
          RequirementStatus.OVERDUE: 3}
