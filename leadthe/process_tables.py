@@ -51,7 +51,7 @@ class ProcessTable:
         store = current_app.extensions.setdefault(f"leadthe.table.{self.name}", {})
         now = time.monotonic()
         entry = store.get(key)
-        if entry is not None and entry[1] == self.generation and now - entry[0] <= self.seconds:
+        if entry is not None and entry[1] == self.generation and 0 <= now - entry[0] <= self.seconds:
             return entry[2]
         generation = self.generation  # taken before loading: a write meanwhile makes this entry stale
         value = load()

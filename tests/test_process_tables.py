@@ -79,3 +79,19 @@ def test_a_load_between_another_sessions_flush_and_commit_is_not_kept(app, learn
     html = learner_client.get("/dashboard").get_data(as_text=True)
     assert "Committed after a reader." in html
 
+
+
+def test_an_entry_stored_at_a_later_clock_reading_is_reloaded(app, monkeypatch):
+    """The age of an entry is never negative: after the clock reads less than when the entry was stored
+    (a test's frozen clock, or another clock source), the entry is reloaded rather than trusted forever."""
+    table = process_tables.ProcessTable("clock_check", (), seconds=30.0)
+    loads = []
+    clock = [50_000.0]
+    monkeypatch.setattr(process_tables.time, "monotonic", lambda: clock[0])
+    with app.test_request_context():
+        assert table.get("k", lambda: loads.append(1) or len(loads)) == 1
+        assert table.get("k", lambda: loads.append(1) or len(loads)) == 1  # fresh: from the table
+        clock[0] = 10_000.0
+        assert table.get("k", lambda: loads.append(1) or len(loads)) == 2  # stored "in the future": reloaded
+        clock[0] += 31
+        assert table.get("k", lambda: loads.append(1) or len(loads)) == 3  # older than 30 s: reloaded
