@@ -41,6 +41,7 @@ from leadthe.i18n import (compile_translations, format_count, format_day, format
                           legacy_ldate)
 from leadthe.labels import label
 from leadthe.courses import translation as content_translation
+from leadthe.lab import admin_bp as lab_admin_bp, bp as lab_bp
 from leadthe.leaderboard import bp as leaderboard_bp
 from leadthe.literacy import admin_bp as literacy_admin_bp, bp as literacy_bp
 from leadthe.literacy import rules as literacy_rules
@@ -82,6 +83,9 @@ import leadthe.consent.views  # noqa: F401
 import leadthe.core.views  # noqa: F401
 import leadthe.courses.views  # noqa: F401
 import leadthe.dev.views  # noqa: F401
+import leadthe.lab.admin_views  # noqa: F401
+import leadthe.lab.jobs  # noqa: F401
+import leadthe.lab.views  # noqa: F401
 import leadthe.leaderboard.views  # noqa: F401
 import leadthe.literacy.lesson_rules  # noqa: F401
 import leadthe.literacy.jobs  # noqa: F401
@@ -225,6 +229,8 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(progress_bp)
     app.register_blueprint(literacy_bp)
     app.register_blueprint(literacy_admin_bp)
+    app.register_blueprint(lab_bp)
+    app.register_blueprint(lab_admin_bp)
     if app.config["LEADTHE_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

@@ -127,4 +127,13 @@ def load_config(instance_path: str) -> dict:
         "EXPORT_DAYS": int(os.environ.get("LEADTHE_EXPORT_DAYS", "7")),
         "DPO_EMAIL": os.environ.get("LEADTHE_DPO_EMAIL", "dpo@leadthe.ai"),
         "SUPPORT_EMAIL": os.environ.get("LEADTHE_SUPPORT_EMAIL", "support@leadthe.ai"),
+        # the practice lab's calls to a company's model (leadthe.lab): timeouts in seconds, the longest answer
+        # kept (characters), how many generations one worker runs at once, and whether a base URL may point
+        # at this machine or a private network (development and tests only; never in production)
+        "LAB_CONNECT_TIMEOUT": float(os.environ.get("LEADTHE_LAB_CONNECT_TIMEOUT", "5")),
+        "LAB_READ_TIMEOUT": float(os.environ.get("LEADTHE_LAB_READ_TIMEOUT", "20")),
+        "LAB_TOTAL_TIMEOUT": float(os.environ.get("LEADTHE_LAB_TOTAL_TIMEOUT", "120")),
+        "LAB_MAX_ANSWER_CHARS": int(os.environ.get("LEADTHE_LAB_MAX_ANSWER_CHARS", "12000")),
+        "LAB_CONCURRENCY": int(os.environ.get("LEADTHE_LAB_CONCURRENCY", "24")),
+        "LAB_ALLOW_PRIVATE_URLS": (not production) and _flag("LEADTHE_LAB_ALLOW_PRIVATE_URLS", "1"),
     }

@@ -12,8 +12,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.course import LEVEL_LABELS
-from leadthe.models.enums import (AiToolStatus, EvidenceStatus, ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus,
-                                  PolicyChange, RequirementStatus, Role, RuleField, RuleOperator, UserStatus)
+from leadthe.models.enums import (AiToolStatus, EvidenceStatus, ExportStatus, GuardMode, InvitationStatus, JobStatus, LabProvider,
+                                  LabRunKind, LabRunStatus, MailStatus, OrgStatus, PolicyChange, RequirementStatus, Role, RuleField, RuleOperator, UserStatus)
 from leadthe.models.support import TICKET_STATUSES
 
 ROLE = {
@@ -89,6 +89,26 @@ EVIDENCE_STATUS = {
     EvidenceStatus.EXPIRED: _l("Expired"),
 }
 
+LAB_PROVIDER = {
+    LabProvider.NONE: _l("No model connected"),
+    LabProvider.OPENAI: _l("OpenAI-compatible API"),
+}
+
+GUARD_MODE = {
+    GuardMode.WARN: _l("Warn: the learner sees what was found and confirms"),
+    GuardMode.BLOCK: _l("Block: the prompt is not sent"),
+}
+
+LAB_RUN_KIND = {LabRunKind.ANSWER: _l("Answer"), LabRunKind.GRADING: _l("Model feedback")}
+
+LAB_RUN_STATUS = {
+    LabRunStatus.QUEUED: _l("Waiting for the model"),
+    LabRunStatus.RUNNING: _l("The model is answering"),
+    LabRunStatus.DONE: _l("Complete"),
+    LabRunStatus.FAILED: _l("Failed"),
+    LabRunStatus.CANCELLED: _l("Cancelled"),
+}
+
 JOB_STATUS = {
     JobStatus.PENDING: _l("Waiting"),
     JobStatus.RUNNING: _l("Running"),
@@ -159,6 +179,7 @@ KINDS = {
     "ticket": TICKET_STATUS, "export": EXPORT_STATUS, "job": JOB_STATUS, "mail": MAIL_STATUS,
     "ai_tool": AI_TOOL_STATUS, "policy_change": POLICY_CHANGE, "rule_field": RULE_FIELD, "rule_operator": RULE_OPERATOR,
     "requirement": REQUIREMENT_STATUS, "evidence": EVIDENCE_STATUS,
+    "lab_provider": LAB_PROVIDER, "guard_mode": GUARD_MODE, "lab_run_kind": LAB_RUN_KIND, "lab_run": LAB_RUN_STATUS,
     "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE, "mail_kind": MAIL_KIND, "feedback": FEEDBACK_KIND,
 }
 

@@ -5,6 +5,7 @@ from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgemen
 from leadthe.models.course import ActivityDay, ContentTranslation, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery
 from leadthe.models.enums import (ORG_ROLES, PLATFORM_ROLES, ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus,
                                   RequestKind, RequestStatus, Role, TicketStatus, UserStatus)
+from leadthe.models.lab import LabRun, LabSettings, LabUsage
 from leadthe.models.literacy import AiPolicyAck, AiPolicyVersion, AiTool, EvidencePack, Requirement, RequirementRule
 from leadthe.models.org import Organization, Team, TeamMembership
 from leadthe.models.outbox import Job, OutboxMail
@@ -24,6 +25,7 @@ __all__ = [
     "ImportBatch", "Invitation", "ProgressMail",
     "ExportStatus", "InvitationStatus", "JobStatus", "MailStatus", "OrgStatus", "RequestKind", "RequestStatus", "Role",
     "TicketStatus", "UserStatus",
+    "LabRun", "LabSettings", "LabUsage",
     "AiPolicyAck", "AiPolicyVersion", "AiTool", "EvidencePack", "Requirement", "RequirementRule",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from leadthe.models.base import Base, TenantScoped, Timestamped, utcnow
 
-LESSON_KINDS = ("reading", "video", "practice")
+LESSON_KINDS = ("reading", "video", "practice", "exercise")
 LEVELS = ("beginner", "intermediate", "advanced")
 LEVEL_LABELS = {"beginner": _l("Beginner"), "intermediate": _l("Intermediate"), "advanced": _l("Advanced")}
 LESSON_KIND_LABELS = {"reading": _l("Reading"), "video": _l("Video"), "practice": _l("Practice")}
@@ -99,6 +99,8 @@ class Lesson(Base):
     # rendered once when the content is loaded or edited (Markdown -> HTML -> sanitised), never per request
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
     prompt: Mapped[str] = mapped_column(sa.Text, default="")  # practice: the exercise
+    # exercise (the practice lab): task, material, rubric criteria, pass mark, hints (leadthe.lab.exercise)
+    exercise: Mapped[dict | None] = mapped_column(sa.JSON)
     video_url: Mapped[str] = mapped_column(sa.String(500), default="")
     transcript_md: Mapped[str] = mapped_column(sa.Text, default="")
     transcript_html: Mapped[str] = mapped_column(sa.Text, default="")

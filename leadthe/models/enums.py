@@ -137,6 +137,29 @@ class EvidenceStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class LabProvider(StrEnum):
+    NONE = "none"  # no model connected: learners write prompts and get the rubric checks only
+    OPENAI = "openai"  # an OpenAI-compatible chat completions API (OpenAI, Azure OpenAI v1, Mistral, Ollama, vLLM…)
+
+
+class GuardMode(StrEnum):
+    WARN = "warn"  # personal data found: the learner sees it and confirms before the prompt leaves
+    BLOCK = "block"  # personal data found: the prompt does not leave
+
+
+class LabRunKind(StrEnum):
+    ANSWER = "answer"  # the learner's prompt and the model's answer
+    GRADING = "grading"  # the model grading a prompt against the exercise's rubric ("model feedback")
+
+
+class LabRunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 def check_in(column: str, allowed) -> sa.CheckConstraint:
     """CHECK (column IN (...)) over an enum or some of its members, named ``ck_<table>_<column>`` by the
     naming convention. Migration 0010 creates the same constraints (migrations import nothing of ours)."""

@@ -336,7 +336,8 @@ SOURCES: list[Source] = [
         retention="company_lifetime", erasure="none", why_not_personal="Course content; no learner data.",
         columns={c: tech("course content") for c in (
             "id", "course_id", "module_id", "slug", "title", "kind", "minutes", "body_md", "body_html", "prompt",
-            "video_url", "transcript_md", "transcript_html", "position", "seq", "archived", "search_text", "updated_at")},
+            "video_url", "transcript_md", "transcript_html", "position", "seq", "archived", "search_text", "updated_at",
+            "exercise")},
     ),
     Source(
         "content_translation", "Course translations", None, purpose="The curriculum in other languages.", basis=None,
@@ -663,3 +664,57 @@ SOURCES += [
     ),
 ]
 BY_TABLE.update({source.table: source for source in SOURCES[-9:]})
+
+
+# --- the AI practice lab (issue 18) -----------------------------------------------------------------------
+RETENTION_RULES.update({
+    "lab_days": _l("As many days as your company chose for the practice lab (30 unless it changed it, at most 365); "
+                   "with the account at the latest."),
+    "usage_13m": _l("13 months, then deleted; with the account at the latest."),
+})
+
+SOURCES += [
+    Source(
+        "lab_run", _l("Your practice-lab prompts and answers"), "usage",
+        purpose=_l("Your practice in the AI lab: the prompts you wrote, what your company's AI model answered, and the "
+                   "feedback on your prompts. Sent to the model your company connected (named on the lab page); your "
+                   "company's admins and managers never read them, they see counts and scores only."),
+        basis="contract", retention="lab_days", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "lesson_id": tech("the exercise"),
+                 "kind": Col("an answer to your prompt, or the model's feedback on it"),
+                 "parent_id": tech("the prompt the feedback is about"),
+                 "prompt": Col("the prompt you sent"), "answer": Col("what the model answered"),
+                 "status": Col("whether the answer is complete, failed or was cancelled"),
+                 "error_code": Col("why an answer failed"), "model": Col("the model that answered"),
+                 "tokens_in": Col("how long your prompt was, in tokens (for quotas)"),
+                 "tokens_out": Col("how long the answer was, in tokens (for quotas)"),
+                 "tokens_estimated": Col("whether the token counts are our estimate"),
+                 "checks": Col("which rubric criteria your prompt met"), "score": Col("your prompt's score"),
+                 "passed": Col("whether it passed the exercise"), "cancel_requested": Col("whether you cancelled it"),
+                 "created_at": CREATED, "started_at": Col("when the model started"),
+                 "heartbeat_at": tech("when the last part of the answer arrived"),
+                 "finished_at": Col("when the answer was complete"), "claimed_until": tech("the worker's lease")},
+    ),
+    Source(
+        "lab_usage", _l("Your practice-lab use per day"), "usage",
+        purpose=_l("Counting your use of the practice lab per day (tokens, calls, exercises passed) for your daily "
+                   "quota and your company's monthly figures by team; no text."),
+        basis="contract", retention="usage_13m", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "day": Col("the day"),
+                 "tokens": Col("tokens used that day"), "calls": Col("prompts sent that day"),
+                 "exercises_passed": Col("exercises passed that day"), "best_score": Col("your best score that day")},
+    ),
+    Source(
+        "lab_settings", "Practice-lab settings", None, purpose="A company's connection to its own AI model, guard mode, quotas.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Company configuration; the admin who changed it is referenced by id only (and in the audit log).",
+        columns={**{c: tech("practice-lab settings") for c in (
+            "id", "org_id", "provider", "base_url", "model", "provider_name", "key_set_at", "model_feedback", "guard_mode",
+            "person_daily_tokens", "company_monthly_tokens", "retention_days", "failures", "paused_until",
+            "test_requested_at", "tested_at", "test_ok", "test_message", "tool_id", "updated_by_id", "updated_at",
+            "created_at")},
+            "api_key": Col("the company's API key for its model", export=False, erase="keep", sensitive=True,
+                           reason="a company secret, never shown again once saved")},
+    ),
+]
+BY_TABLE.update({source.table: source for source in SOURCES[-3:]})

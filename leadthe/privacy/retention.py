@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from leadthe.extensions import db
+from leadthe.lab.retention import expired_runs
 from leadthe.literacy.evidence import expire_packs
 from leadthe.models import (AuditEvent, DataExport, ImportBatch, Invitation, Job, Organization, OutboxMail, PrivacyRequest,
                             SearchQuery, User, UserSession, utcnow)
 from leadthe.models.consent import ConsentRecord, PageView
+from leadthe.models.lab import LabUsage
 from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, RequestKind, RequestStatus,
                                   UserStatus)
 from leadthe.models.support import StaffAccessGrant, SupportTicket
@@ -163,6 +165,14 @@ def rule_import_batches(now, dry_run):
     return len(ids)
 
 
+def rule_lab_runs(now, dry_run):
+    return expired_runs(now, dry_run)  # the lab owns its rule: each company chooses its days
+
+
+def rule_lab_usage(now, dry_run):
+    return _delete_where(LabUsage, LabUsage.day < (now - timedelta(days=396)).date(), dry_run)
+
+
 RULES = {
     # companies first: their people are erased as part of the company, not one by one as closed accounts
     "company_lifetime": ("closed companies erased", rule_closed_companies),
@@ -182,6 +192,8 @@ RULES = {
     "grant_2y": ("staff access records older than two years deleted", rule_grants),
     "invitation_30d": ("old invitations deleted", rule_invitations),
     "import_1d": ("unused import files deleted", rule_import_batches),
+    "lab_days": ("practice-lab prompts and answers past their company's days deleted", rule_lab_runs),
+    "usage_13m": ("practice-lab use per day older than 13 months deleted", rule_lab_usage),
 }
 
 

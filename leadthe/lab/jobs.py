@@ -1,0 +1,1 @@
+"""The practice lab's worker jobs (test connection) and the runner's place in the worker."""
