@@ -45,6 +45,8 @@ _READERS = (r"customers?|clients?|team|teams|managers?|board|readers?|colleagues
             r"newcomers?|new starters?|leadership|management|investors?|members?|people|buyers?|prospects?|"
             r"non-?technical|non-?experts?|account manager|sales team|recipients?|students?|public")
 AUDIENCE = _any(rf"\b(?:for|to|at) (?:our|my|the|a|an|your|their|its|his|her|these|those|all)?\s?(?:[\w-]+ ){{0,3}}(?:{_READERS})\b",
+                rf"\b(?:tell|telling|tells|inform|informing|informs|explain to|explaining to|show|remind|reminding) "
+                rf"(?:our|my|the|all|your)?\s?(?:[\w-]+ ){{0,2}}(?:{_READERS})\b",
                 r"\baudience\b", r"\breaders?(ship)?\b", r"\brecipients?\b", r"\baddressed to\b", r"\bwritten for\b",
                 r"\bwho (will )?reads?\b", r"\btarget group\b", r"\bintended for\b", r"\baimed at\b",
                 r"\bfür (?:unsere[nmrs]?|die|den|das|einen?|einer|meine[nmrs]?|ihre[nmrs]?|deine[nmrs]?|alle|neue)\b",
@@ -104,7 +106,7 @@ UNCERTAINTY = _any(
     r"\buncertain(?:ty|ties)?\b", r"\bdon't know\b", r"\bdo not know\b", r"\bsay so\b", r"\bflag\b", r"\bflagged\b",
     r"\bmark (?:anything|any|what|each|every|which|uncertain|unclear)\b", r"\bdo not invent\b", r"\bdon't invent\b",
     r"\bdo not make (?:anything )?up\b", r"\bdon't make (?:anything )?up\b", r"\bmake nothing up\b", r"\bdo not guess\b",
-    r"\bdon't guess\b", r"\bconfidence\b", r"\bconfident\b", r"\bassumptions?\b", r"\bdo not fabricate\b",
+    r"\bdon't guess\b", r"\b(?:rather than|instead of|without|not) guess(?:ing)?\b", r"\bcan(?:not|'t) tell\b", r"\bconfidence\b", r"\bconfident\b", r"\bassumptions?\b", r"\bdo not fabricate\b",
     r"\bunknown\b", r"\bunclear\b", r"\bcannot be verified\b", r"\bcan't be verified\b", r"\binvented\b",
     r"\bwenn du dir nicht sicher bist\b", r"\bwenn sie sich nicht sicher sind\b", r"\bnicht sicher\b", r"\bunsicher",
     r"\bkennzeichne", r"\bmarkiere", r"\berfinde nichts\b", r"\berfinden sie nichts\b", r"\bnichts erfinden\b",
