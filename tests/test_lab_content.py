@@ -176,7 +176,7 @@ def test_editing_an_exercise_in_authoring_keeps_its_exercise(app, tmp_path):
         course_id, lesson_id, module_id, stored = lesson.course_id, lesson.id, lesson.module_id, lesson.exercise
     url = f"/staff/courses/{course_id}/lessons/{lesson_id}"
     page = client.get(url)
-    assert page.status_code == 200 and 'value="exercise" selected' in page.get_data(as_text=True)
+    assert page.status_code == 200 and "<option selected value=\"exercise\">" in page.get_data(as_text=True)
     r = post_form(client, url, {"title": "Summarise for a customer (new title)", "slug": "ex1", "module_id": str(module_id),
                                 "kind": "exercise", "minutes": "12", "body": "A new body.", "prompt": "", "video_url": "",
                                 "transcript": ""})
@@ -189,7 +189,7 @@ def test_editing_an_exercise_in_authoring_keeps_its_exercise(app, tmp_path):
     new = f"/staff/courses/{course_id}/lessons/new"
     assert 'value="exercise"' not in client.get(new).get_data(as_text=True)
     r = post_form(client, new, {"title": "Sneaky", "module_id": str(module_id), "kind": "exercise", "minutes": "5", "body": "x"})
-    assert r.status_code == 200  # the form is shown again with an error; nothing created
+    assert r.status_code == 422  # the form is shown again with an error; nothing created
     with app.app_context():
         assert lesson_row(app, "sneaky") is None
 
