@@ -243,3 +243,20 @@ def test_the_personal_data_exercise_fails_a_prompt_that_pastes_the_material():
     pasted = "Draft a short e-mail reply to this refund request, at most 120 words:\n\n" + exercise.material
     result = evaluate(exercise, pasted)
     assert not {r.check: r.met for r in result.results}["no_personal_data"]
+
+
+def test_the_first_exercise_in_german_passes_a_strong_german_prompt_and_not_a_weak_one():
+    from leadthe.courses.content import _translated_exercise
+
+    path = next(CONTENT.rglob("*-exercise-summarise-for-a-customer.md"))
+    original = exercise_of(read_front_matter(path), str(path))
+    german_path = path.with_name(path.name.replace(".md", ".de.md"))
+    exercise = from_json(_translated_exercise(read_front_matter(german_path), original, str(german_path)))
+    assert exercise.task.startswith("Schreiben Sie") and exercise.criteria[0].label == "Gibt dem Modell eine Rolle"
+    prompt = ("Du bist Kundenbetreuerin bei einem Softwareanbieter. Fasse die folgende interne Besprechungsnotiz für "
+              "unseren Kunden Brightwater Logistics in genau 5 Stichpunkten zusammen, je höchstens 25 Wörter. Alle Termine "
+              "bleiben genau. Lass alles weg, was als intern markiert ist (keine Gutschrift, keine Zweifel am Termin).\n\n"
+              + exercise.material)
+    good = evaluate(exercise, prompt)
+    assert good.passed and good.score == 100, [r.check for r in good.results if not r.met]
+    assert not evaluate(exercise, "Fasse das zusammen.").passed
