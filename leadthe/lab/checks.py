@@ -29,16 +29,19 @@ def _any(*patterns: str) -> re.Pattern:
 
 _ROLES = (r"expert|specialist|consultant|manager|writer|editor|analyst|assistant|advis[eo]r|recruiter|accountant|"
           r"lawyer|coach|teacher|reviewer|marketer|copywriter|engineer|auditor|officer|representative|professional|"
-          r"agent|controller|fact-?checker|researcher|journalist|translator|trainer|lead|partner|clerk|bookkeeper")
+          r"agent|controller|fact-?checker|researcher|journalist|translator|trainer|clerk|bookkeeper")
 _DE_ROLES = (r"expert|berater|spezialist|fachkraft|fachfrau|fachmann|redakteur|assistent|analyst|manager|texter|"
              r"lektor|prüfer|controller|buchhalter|jurist|trainer|coach|referent|sachbearbeiter|leiter|recruiter|"
              r"personaler|kundenberater|vertriebler|übersetzer|journalist|faktenprüfer")
+# words between "as a" and the role: not a preposition ("as a table for the manager" gives no role)
+_FILLER = r"(?:(?!(?:for|to|of|with|in|on|by|from|about|and|or)\b)[\w-]+ )"
+_DE_FILLER = r"(?:(?!(?:für|an|von|mit|in|über|und|oder|zu|zur|zum)\b)[\w-]+ )"
 ROLE = _any(r"\byou are\b", r"\byou're\b", r"\bact(ing)? as\b", r"\bin the role of\b", r"\btake (on )?the role\b",
             r"\bplay the role\b", r"\bpretend to be\b", r"\bimagine you are\b", r"\byour role\b",
-            rf"\bas an? (?:[\w-]+ ){{0,4}}(?:{_ROLES})s?\b",
+            rf"\bas an? {_FILLER}{{0,3}}(?:{_ROLES})s?\b",
             r"\bdu bist\b", r"\bsie sind\b", r"\bagiere als\b", r"\bagieren sie als\b", r"\bhandle als\b",
             r"\bhandeln sie als\b", r"\bals erfahrene[nrms]?\b", r"\bin der rolle\b", r"\bdeine rolle\b",
-            r"\bihre rolle\b", r"\bschlüpfe in\b", rf"\bals (?:ein|eine|einer|erfahrene[nrms]?)? ?(?:[\w-]+ ){{0,3}}\w*(?:{_DE_ROLES})\w*")
+            r"\bihre rolle\b", r"\bschlüpfe in\b", rf"\bals (?:ein|eine|einer|erfahrene[nrms]?)? ?{_DE_FILLER}{{0,2}}\w*(?:{_DE_ROLES})\w*")
 
 _READERS = (r"customers?|clients?|team|teams|managers?|board|readers?|colleagues?|executives?|ceo|cfo|staff|"
             r"employees?|audience|partners?|suppliers?|candidates?|applicants?|stakeholders?|users?|beginners?|"
@@ -87,7 +90,7 @@ FORMAT = _any(
     r"\bbullet", r"\btable\b", r"\bjson\b", r"\bcsv\b", r"\byaml\b", r"\bmarkdown\b", r"\bnumbered\b", r"\blist\b",
     r"\bheadings?\b", r"\bheadlines?\b", r"\bsubject line\b", r"\b(?:as|in the form of|write) an? (?:short |brief )?e-?mail\b",
     r"\bcolumns?\b", r"\bfields?\b", r"\bparagraphs?\b", r"\bone sentence\b", r"\bformat", r"\bstructure[d]?\b",
-    r"\btemplate\b", r"\bkeys?\b", r"\bsections?\b", r"\bcategory\b", r"\blabel\b", r"\b\d+ words\b",
+    r"\btemplate\b", r"\bsections?\b", r"\bcategory\b", r"\blabel\b", r"\b\d+ words\b",
     r"\bstichpunkt", r"\baufzählung", r"\btabelle\b", r"\bnummerierte", r"\bliste\b", r"\büberschrift",
     r"\bals e-?mail\b", r"\bbetreff", r"\bspalten?\b", r"\babsatz\b", r"\babsätze", r"\bfelder[n]?\b",
     r"\bgliederung\b", r"\bvorlage\b", r"\bkategorie\b", r"\b\d+ wörter", r"\bschlüssel\b")
@@ -114,7 +117,7 @@ UNCERTAINTY = _any(
     r"\bunklar\b", r"\berfunden")
 
 VERIFY = _any(
-    r"\bcheck", r"\bdouble-?check", r"\bverif(?:y|ies|ied|ication)\b", r"\bcite\b", r"\bsources?\b", r"\breferences?\b",
+    r"\bcheck", r"\bdouble-?check", r"\bverif(?:y|ies|ied|ication)\b", r"\bcite\b", r"\bsources?\b",
     r"\brecalculat", r"\bre-?comput", r"\bfact-?check", r"\bconfirm\b", r"\breview (?:your|the|its) (?:answer|result|output|work)\b",
     r"\bcross-?check", r"\bproofread", r"\bvalidate\b", r"\bevidence\b",
     r"\büberprüf", r"\bprüf", r"\bquellen?\b", r"\bquellenangabe", r"\bnachrechn", r"\brechne\b.{0,30}\bnach\b",
@@ -139,9 +142,9 @@ TASK_VERBS = _any(
 
 TONE = _any(r"\btone\b", r"\bfriendly\b", r"\bformal\b", r"\binformal\b", r"\bpolite\b", r"\bwarm\b", r"\bneutral\b",
             r"\bprofessional\b", r"\bplain (?:english|language)\b", r"\bjargon\b", r"\bconcise\b", r"\bempathetic\b",
-            r"\bcalm\b", r"\bclear\b", r"\bsimple\b", r"\bsie-form\b", r"\bdu-form\b",
+            r"\bcalm\b", r"\bsimple (?:language|words|english)\b", r"\bsie-form\b", r"\bdu-form\b",
             r"\bton\b", r"\btonfall\b", r"\bfreundlich", r"\bförmlich", r"\bsachlich", r"\bhöflich", r"\bverständlich",
-            r"\beinfache[nmrs]? sprache\b", r"\bfachjargon\b", r"\bknapp\b", r"\bklar\b")
+            r"\beinfache[nmrs]? sprache\b", r"\bfachjargon\b", r"\bknapp\b", r"\bin klaren worten\b")
 
 # words that say nothing about the material (for "includes ≥ 40 % of its distinctive words")
 STOPWORDS = frozenset("""
@@ -292,6 +295,13 @@ class Evaluation:
         return [{"check": r.check, "met": r.met} for r in self.results]
 
 
+def criterion_label(criterion) -> str:
+    """What a criterion asks, in the reader's language: its own label (translated with the exercise), else its
+    check's; for listing the rubric before any prompt is checked."""
+    check = CHECKS.get(criterion.check)
+    return criterion.label or (str(check.label) if check is not None else criterion.check)
+
+
 def evaluate(exercise: Exercise, prompt: str) -> Evaluation:
     """Check ``prompt`` against each criterion of ``exercise``: deterministic, no model. The score is the share
     of criteria met (0-100, rounded); the prompt passes at the exercise's pass mark. An unknown check id (the
@@ -301,8 +311,7 @@ def evaluate(exercise: Exercise, prompt: str) -> Evaluation:
     for criterion in exercise.criteria:
         check = CHECKS.get(criterion.check)
         met = bool(check.test(text, exercise)) if check is not None and text.strip() else False
-        label = criterion.label or (str(check.label) if check is not None else criterion.check)
         tip = "" if met or check is None else str(check.tip)
-        results.append(CheckResult(criterion.check, label, met, tip))
+        results.append(CheckResult(criterion.check, criterion_label(criterion), met, tip))
     score = round(100 * sum(r.met for r in results) / len(results)) if results else 0
     return Evaluation(tuple(results), score, bool(results) and score >= exercise.pass_mark)
