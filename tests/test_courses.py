@@ -20,13 +20,13 @@ CONTENT = Path(__file__).resolve().parent.parent / "leadthe" / "content"
 
 def test_load_content_creates_the_starter_curriculum_and_is_idempotent(app):
     first = load(app)
-    assert first.created == {"course": 5, "module": 18, "lesson": 56}
+    assert first.created == {"course": 5, "module": 18, "lesson": 70}
     with app.app_context():
         ids = dict(db.session.execute(sa.select(Lesson.slug, Lesson.id)).all())
     second = load(app)
     assert second.created == {"course": 0, "module": 0, "lesson": 0} and second.updated == {"course": 0, "module": 0, "lesson": 0}
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Lesson)) == 56
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Lesson)) == 70
         assert dict(db.session.execute(sa.select(Lesson.slug, Lesson.id)).all()) == ids
         lesson = db.session.scalar(sa.select(Lesson).where(Lesson.slug == "what-generative-ai-is"))
         assert "<h2>A different kind of software</h2>" in lesson.body_html  # rendered and stored at load time

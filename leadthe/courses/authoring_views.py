@@ -14,6 +14,7 @@ from typing import Callable
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_login import current_user
 from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
 
 from leadthe.courses import authoring
 from leadthe.courses.content import render_markdown
@@ -196,6 +197,10 @@ def edit_lesson(course_id, lesson_id=None):
         return see_other(url_for(".edit_course", course_id=course.id))
     form = LessonForm(obj=None if request.method == "POST" else lesson)
     form.module_id.choices = {m.id: m.title for m in modules}
+    if lesson is not None and lesson.kind == "exercise":
+        # an exercise (task, material, rubric) comes from the content folder; its title, text and minutes can be
+        # edited here, the exercise itself stays as it is. A new lesson cannot be made an exercise here.
+        form.kind.choices = [*form.kind.choices, SelectChoice("exercise", _("Exercise (practice lab)"))]
     if request.method == "GET":
         if lesson is not None:
             form.body.data, form.transcript.data = lesson.body_md, lesson.transcript_md

@@ -116,7 +116,62 @@ def apply_lesson(lesson: Lesson, data: dict) -> None:
     lesson.transcript_html = render_markdown(lesson.transcript_md)
     lesson.body_md = data.get("body", "") or ""
     lesson.body_html = render_markdown(lesson.body_md)
-    lesson.search_text = " ".join(p for p in (plain_text(lesson.body_html), lesson.prompt, plain_text(lesson.transcript_html)) if p)
+    if "exercise" in data:  # the content loader (validated by exercise_of); authoring never changes an exercise
+        lesson.exercise = data["exercise"] if lesson.kind == "exercise" else None
+    exercise = lesson.exercise if lesson.kind == "exercise" and isinstance(lesson.exercise, dict) else {}
+    lesson.search_text = " ".join(p for p in (
+        plain_text(lesson.body_html), lesson.prompt, plain_text(lesson.transcript_html),
+        str(exercise.get("task") or ""), str(exercise.get("material") or "")) if p)
+
+
+def _exercise_text(value, where: str, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)):
+        raise ContentError(f"{where}: the exercise's {name} must be text")
+    return str(value).strip()
+
+
+def _exercise_hints(value, where: str) -> list[str]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or any(not isinstance(h, (str, int, float)) for h in items):
+        raise ContentError(f"{where}: the exercise's hints must be a list of texts")
+    return [str(h).strip() for h in items if str(h).strip()]
+
+
+def exercise_of(data: dict, where: str) -> dict:
+    """The exercise of a lesson's front matter (``kind: exercise``), validated, as stored in ``Lesson.exercise``
+    (``leadthe.lab.exercise.Exercise.as_json``). A missing task or rubric, an unknown check id or a bad pass mark
+    is a ContentError naming ``where`` (the file), raised before any row changes."""
+    from leadthe.lab.checks import CHECKS
+    from leadthe.lab.exercise import DEFAULT_PASS_MARK
+
+    task = _exercise_text(data.get("task"), where, "task")
+    if not task:
+        raise ContentError(f"{where}: an exercise needs a task")
+    rubric = data.get("rubric")
+    if not isinstance(rubric, list) or not rubric:
+        raise ContentError(f"{where}: an exercise needs a rubric (a list of checks)")
+    criteria = []
+    for position, item in enumerate(rubric, start=1):
+        check, label = (item, "") if isinstance(item, str) else (
+            (item.get("check"), item.get("label")) if isinstance(item, dict) else (None, None))
+        if not isinstance(check, str) or not check:
+            raise ContentError(f"{where}: rubric item {position} needs a check")
+        if check not in CHECKS:
+            raise ContentError(f"{where}: rubric item {position}: unknown check {check!r} "
+                               f"(known: {', '.join(sorted(CHECKS))})")
+        criteria.append({"check": check, "label": _exercise_text(label, where, f"rubric item {position}'s label")})
+    try:
+        pass_mark = int(data.get("pass_mark", DEFAULT_PASS_MARK))
+    except (TypeError, ValueError) as exc:
+        raise ContentError(f"{where}: the exercise's pass_mark must be a number from 1 to 100") from exc
+    if not 1 <= pass_mark <= 100:
+        raise ContentError(f"{where}: the exercise's pass_mark must be a number from 1 to 100")
+    return {"task": task, "material": _exercise_text(data.get("material"), where, "material"), "pass_mark": pass_mark,
+            "criteria": criteria, "hints": _exercise_hints(data.get("hints"), where)}
 
 
 def refresh_course_totals(course: Course) -> None:
@@ -217,7 +272,8 @@ def _snapshot(row, names) -> dict:
 
 COURSE_FIELDS = ("title", "summary", "topic", "level", "audience", "position", "description_md", "objectives")
 MODULE_FIELDS = ("title", "body_md", "position", "archived")
-LESSON_FIELDS = ("title", "kind", "minutes", "prompt", "video_url", "transcript_md", "body_md", "position", "module_id", "archived")
+LESSON_FIELDS = ("title", "kind", "minutes", "prompt", "video_url", "transcript_md", "body_md", "exercise", "position",
+                 "module_id", "archived")
 QUIZ_FIELDS = ("slug", "title", "pass_mark", "max_attempts", "shuffle", "scoring", "archived")
 QUESTION_FIELDS = ("kind", "text", "explanation", "position", "archived")
 
@@ -292,6 +348,7 @@ def _parse_lesson(lesson_file: Path, seen: set[str], course_slug: str) -> Lesson
     if lslug in seen:
         raise ContentError(f"{lesson_file}: the lesson slug {lslug!r} is used twice in {course_slug}")
     seen.add(lslug)
+    ldata["exercise"] = exercise_of(ldata, str(lesson_file)) if ldata.get("kind") == "exercise" else None
     return LessonSpec(lslug, ldata)
 
 
@@ -551,13 +608,37 @@ def _translated_module(data: dict) -> dict:
     return out
 
 
-def _translated_lesson(data: dict) -> dict:
+def _translated_lesson(data: dict, original: dict | None = None, where: str = "") -> dict:
     out = {k: str(data[k]) for k in ("title", "prompt") if data.get(k)}
     if data.get("transcript"):
         out.update(transcript_md=str(data["transcript"]), transcript_html=render_markdown(str(data["transcript"])))
     if data.get("body"):
         out.update(body_md=data["body"], body_html=render_markdown(data["body"]))
+    exercise = _translated_exercise(data, original, where) if isinstance(original, dict) else None
+    if exercise:
+        out["exercise"] = exercise
     return out
+
+
+def _translated_exercise(data: dict, original: dict, where: str) -> dict | None:
+    """The whole exercise in the translation's language: the original's (checks, pass mark) with the translated
+    task, material, hints (the whole list) and criterion labels (``rubric:`` by position, each a label or a
+    mapping with ``label``); None when the translation gives none of them."""
+    labels = data.get("rubric")
+    if labels is not None and not isinstance(labels, list):
+        raise ContentError(f"{where}: rubric in a translation is a list of labels, in the original's order")
+    criteria = [dict(c) for c in original.get("criteria") or ()]
+    if labels and len(labels) > len(criteria):
+        raise ContentError(f"{where}: the translation's rubric has {len(labels)} labels, the original {len(criteria)} criteria")
+    for criterion, item in zip(criteria, labels or ()):
+        label = item.get("label") if isinstance(item, dict) else item
+        if label:
+            criterion["label"] = _exercise_text(label, where, "rubric label")
+    given = {k: _exercise_text(data[k], where, k) for k in ("task", "material") if data.get(k)}
+    hints = _exercise_hints(data.get("hints"), where) if data.get("hints") else None
+    if not given and hints is None and not labels:
+        return None
+    return {**original, **given, "criteria": criteria, "hints": hints if hints is not None else list(original.get("hints") or ())}
 
 
 def _course_translations(course_dir: Path, course: Course) -> dict[tuple[str, int, str], dict]:
@@ -574,11 +655,14 @@ def _course_translations(course_dir: Path, course: Course) -> dict[tuple[str, in
         for path, original, lang in _translation_files(module_dir):
             odata = read_front_matter(original)
             if original.name == "module.md":
-                row, fields = modules.get(slugify(str(odata.get("slug") or module_dir.name))), _translated_module
-            else:
-                row, fields = lessons.get(slugify(str(odata.get("slug") or original.stem))), _translated_lesson
-            if row is not None:
-                found[("module" if original.name == "module.md" else "lesson", row.id, lang)] = fields(read_front_matter(path))
+                module = modules.get(slugify(str(odata.get("slug") or module_dir.name)))
+                if module is not None:
+                    found[("module", module.id, lang)] = _translated_module(read_front_matter(path))
+                continue
+            lesson = lessons.get(slugify(str(odata.get("slug") or original.stem)))
+            if lesson is not None:  # an exercise's translation is laid over the exercise as just loaded
+                exercise = lesson.exercise if lesson.kind == "exercise" else None
+                found[("lesson", lesson.id, lang)] = _translated_lesson(read_front_matter(path), exercise, str(path))
     return found
 
 
@@ -613,7 +697,9 @@ def _question_translation(question, qdata: dict, lang: str) -> dict[tuple[str, i
 
 def _searchable(fields: dict) -> str:
     """The words of a translation, for the search index of its original row."""
+    exercise = fields.get("exercise") or {}
     parts = (fields.get("title"), fields.get("summary"), fields.get("prompt"), *(fields.get("objectives") or ()),
+             exercise.get("task"), exercise.get("material"),
              *(plain_text(fields.get(k) or "") for k in ("description_html", "body_html", "transcript_html")))
     return " ".join(p for p in parts if p)
 

@@ -30,7 +30,7 @@ ENTITIES = {Course: "course", CourseModule: "module", Lesson: "lesson", Quiz: "q
 FIELDS = {
     "course": ("title", "summary", "description_md", "description_html", "objectives"),
     "module": ("title", "body_md", "body_html"),
-    "lesson": ("title", "body_md", "body_html", "prompt", "transcript_md", "transcript_html"),
+    "lesson": ("title", "body_md", "body_html", "prompt", "transcript_md", "transcript_html", "exercise"),
     "quiz": ("title",),
     "question": ("text", "explanation"),
     "choice": ("text",),
@@ -70,7 +70,8 @@ def _allowed(entity: str, text: str) -> dict:
     except ValueError:
         return {}
     return {k: v for k, v in data.items() if k in FIELDS.get(entity, ()) and v and (
-        isinstance(v, str) or (k == "objectives" and isinstance(v, list) and all(isinstance(i, str) for i in v)))}
+        isinstance(v, str) or (k == "objectives" and isinstance(v, list) and all(isinstance(i, str) for i in v))
+        or (k == "exercise" and isinstance(v, dict) and isinstance(v.get("task"), str)))}
 
 
 def translated_fields(entity: str, entity_id: int) -> dict:
