@@ -22,6 +22,10 @@ from leadthe.models.consent import PageView
 log = logging.getLogger(__name__)
 
 SKIP_ENDPOINTS = {"static", "core.healthz", "courses.heartbeat"}
+# The practice lab's own routes (``/courses/<slug>/lessons/<lesson>/lab/…``) are the answer's polling, its
+# fragments and the prompt's posts: not page views. An exercise is counted as its lesson's page view, and
+# the lab's figures are counts and scores (``LabUsage``), never its URLs or prompts.
+SKIP_BLUEPRINTS = {"lab"}
 
 
 def truncate_ip(ip: str) -> str:
@@ -65,6 +69,7 @@ def record_page_view(response):
     if (
         request.method != "GET"
         or request.endpoint in SKIP_ENDPOINTS
+        or request.blueprint in SKIP_BLUEPRINTS
         or request.endpoint is None
         or response.status_code != 200
         or response.mimetype != "text/html"
