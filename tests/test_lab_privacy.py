@@ -122,7 +122,7 @@ def test_export_holds_prompts_answers_both_kinds_of_feedback_and_use_per_day(app
     for words in ("Your practice-lab prompts and answers", "Your prompt", prompt, "The model's answer", answer,
                   "The model's feedback on your prompt", feedback, "Rubric checks of your prompt",
                   "Score of your prompt 80 %", "Passed the exercise Yes", "Status of the answer Complete",
-                  "Your practice-lab use per day", "Prompts sent 7", "Best score 80 %", "Prompting practice"):
+                  "Your practice-lab use per day", "Prompts sent 7", "Best score 80 %", "Lesson Practice"):
         assert words in report, words
     assert re.search(r"Audience[^<]*: met", files["report.html"]) and re.search(r"Output format[^<]*: not met", files["report.html"])
     # nobody else's prompts, and never the company's API key
@@ -150,6 +150,7 @@ def test_report_html_is_in_german_for_a_german_person(app, client, companies, le
     archive, _s, _l = export_via_http(client, app)
     report = _text(archive.read("report.html").decode())
     assert "Ihr Prompt" in report and prompt in report and "Rückmeldung des Modells zu Ihrem Prompt" in report
+    assert re.search(r"Audience[^<]*: erfüllt", report) and "Punktzahl Ihres Prompts 80 %" in report
 
 
 # --- erasure ---------------------------------------------------------------------------------------
@@ -311,7 +312,7 @@ def test_lab_polls_and_posts_are_no_page_views_and_store_no_ids_or_prompts(make_
     app.add_url_rule("/courses/<slug>/lessons/<lesson>/lab/runs/<int:run_id>", endpoint="lab.test_poll", view_func=poll)
     client = app.test_client()
     login(client, a.learner.email)
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/privacy/contact").get_data(as_text=True)
     assert client.post("/consent", data={"csrf_token": csrf_from(html), "source": "banner", "action": "accept_all",
                                         "next": "/"}).status_code == 303
 

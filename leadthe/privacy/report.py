@@ -188,10 +188,10 @@ def _lab_checks(checks) -> str:
     """[{"check": "audience", "met": true}, ...] as one line per criterion: "Audience stated: met"."""
     if not isinstance(checks, list):
         return _plain(checks)
-    lines = []
+    lines, met, not_met = [], _("met"), _("not met")
     for item in checks:
         if isinstance(item, dict) and "check" in item:
-            lines.append(f"{_check_label(item['check'])}: {_('met') if item.get('met') else _('not met')}")
+            lines.append(f"{_check_label(item['check'])}: {met if item.get('met') else not_met}")
         else:
             lines.append(_plain(item))
     return "\n".join(lines) or "—"
