@@ -65,15 +65,20 @@ def _referrer() -> str:
     return (parts.hostname or "")[:200]
 
 
+def is_page_view(response) -> bool:
+    """A page someone looked at: a GET answered with HTML, not a poll, a fragment of the lab or a health check."""
+    return (
+        request.method == "GET"
+        and request.endpoint is not None
+        and request.endpoint not in SKIP_ENDPOINTS
+        and request.blueprint not in SKIP_BLUEPRINTS
+        and response.status_code == 200
+        and response.mimetype == "text/html"
+    )
+
+
 def record_page_view(response):
-    if (
-        request.method != "GET"
-        or request.endpoint in SKIP_ENDPOINTS
-        or request.blueprint in SKIP_BLUEPRINTS
-        or request.endpoint is None
-        or response.status_code != 200
-        or response.mimetype != "text/html"
-    ):
+    if not is_page_view(response):
         return response
 
     user = current_user if current_user and current_user.is_authenticated else None

@@ -31,12 +31,14 @@ def recipient_of(settings: LabSettings) -> str:
     return (settings.provider_name or "").strip() or (urlsplit(settings.base_url).hostname or settings.base_url)
 
 
-def lab_facts(user) -> LabFacts:
+def lab_facts(user, *, counts: bool = True) -> LabFacts:
+    """The facts for ``user``; ``counts=False`` (the centre, whose counts come from one aggregate query of
+    the registry) leaves out the number of stored prompts."""
     if user.org_id is None:  # platform staff: no company, no lab
         return LabFacts(False, "", "", DEFAULT_RETENTION_DAYS, 0, 0)
     settings = for_org(user.org_id)
-    counts = dict(db.session.execute(
+    by_kind = dict(db.session.execute(
         sa.select(LabRun.kind, sa.func.count()).where(LabRun.user_id == user.id, LabRun.org_id == user.org_id)
-        .group_by(LabRun.kind)).all())
+        .group_by(LabRun.kind)).all()) if counts else {}
     return LabFacts(settings.connected, recipient_of(settings), settings.model if settings.connected else "",
-                    settings.retention_days, counts.get(LabRunKind.ANSWER, 0), counts.get(LabRunKind.GRADING, 0))
+                    settings.retention_days, by_kind.get(LabRunKind.ANSWER, 0), by_kind.get(LabRunKind.GRADING, 0))

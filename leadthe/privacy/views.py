@@ -39,7 +39,7 @@ def _centre_context(**extra):
         settings=services.settings_for(current_user.id), requests=services.requests_of(current_user),
         export_form=distinct_ids(extra.pop("export_form", None) or ExportForm(), "export"),
         delete_form=distinct_ids(extra.pop("delete_form", None) or DeleteForm(), "delete"),
-        last_admin=is_last_admin_with_members(current_user), gpc=gpc_signal(), lab=lab_facts(current_user),
+        last_admin=is_last_admin_with_members(current_user), gpc=gpc_signal(), lab=lab_facts(current_user, counts=False),
         request_kinds=REQUEST_KINDS, jurisdictions=JURISDICTIONS, **_label_context(), **extra,
     )
 
@@ -70,7 +70,7 @@ def practice_lab():
     """The practice lab: which model receives your prompts, that nobody in your company reads them, how long
     they are kept, and that they are in your download and erased with your account."""
     source = BY_TABLE["lab_run"]
-    return render("privacy/practice_lab.html", lab=lab_facts(current_user), basis=LEGAL_BASES[source.basis])
+    return render("privacy/practice_lab.html", lab=lab_facts(current_user, counts=False), basis=LEGAL_BASES[source.basis])
 
 
 @bp.route("/export", methods=["POST"])
