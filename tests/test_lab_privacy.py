@@ -359,17 +359,24 @@ def _crawl(app, client, user_ids, team_ids):
     return seen
 
 
-@pytest.mark.parametrize("role", ["admin", "manager"])
+@pytest.mark.parametrize("role", ["admin", "manager", "colleague"])
 def test_admins_and_managers_get_no_page_with_a_learners_prompt(app, companies, lesson_id, role):
     a, _ = companies
     prompt, answer, feedback = practise(app, a.learner, lesson_id)
     set_lab(app, a.org, provider="openai", base_url="https://llm.example/v1", model="m", model_feedback=True)
     client = app.test_client()
-    login(client, getattr(a, role).email)
+    if role == "colleague":  # a learner of the same company: the AI tools list, leaderboards, their own pages
+        viewer = make_user(app, a.org, email="colleague@a.example", name="Colleague A")
+    else:
+        viewer = getattr(a, role)
+    login(client, viewer.email)
     seen = _crawl(app, client, [a.learner.id], [a.team.id])
     # the crawl reached the pages that matter: the person's page, the team, usage and the literacy overview
     ok = {page for page, (status, _body) in seen.items() if status == 200}
-    assert {f"/admin/users/{a.learner.id}", f"/admin/teams/{a.team.id}", "/admin"} <= ok
+    if role == "colleague":
+        assert {"/dashboard", "/ai-tools", "/privacy"} <= ok
+    else:
+        assert {f"/admin/users/{a.learner.id}", f"/admin/teams/{a.team.id}", "/admin"} <= ok
     if role == "admin":
         assert {"/admin/usage", "/admin/literacy", "/admin/ai-tools", "/admin/audit"} <= ok
     leaks = [page for page, (_status, body) in seen.items() if any(text in body for text in (prompt, answer, feedback))]
