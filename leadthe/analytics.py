@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import iptocc
 import sqlalchemy as sa
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_login import current_user
 
 from leadthe.account.security import UNKNOWN_BROWSER, UNKNOWN_OS, approximate_network, parse_agent
@@ -65,6 +65,12 @@ def _referrer() -> str:
     return (parts.hostname or "")[:200]
 
 
+def not_a_page_view() -> None:
+    """Called by a view whose GET answer is not someone looking at a page (a no-JavaScript refresh while a
+    lab answer arrives, say), so it is not counted."""
+    g.not_a_page_view = True
+
+
 def is_page_view(response) -> bool:
     """A page someone looked at: a GET answered with HTML, not a poll, a fragment of the lab or a health check."""
     return (
@@ -72,6 +78,7 @@ def is_page_view(response) -> bool:
         and request.endpoint is not None
         and request.endpoint not in SKIP_ENDPOINTS
         and request.blueprint not in SKIP_BLUEPRINTS
+        and not g.get("not_a_page_view")
         and response.status_code == 200
         and response.mimetype == "text/html"
     )

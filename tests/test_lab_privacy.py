@@ -198,7 +198,8 @@ def test_after_erasure_no_prompt_answer_or_feedback_is_left_in_any_table_or_the_
 
 # --- retention -------------------------------------------------------------------------------------
 
-def test_retention_keeps_each_companys_days_and_gradings_go_with_their_run(app, companies, lesson_id):
+def test_retention_keeps_each_companys_days_and_gradings_go_with_their_run(app, companies, lesson_id, backend,
+                                                                          database_url):
     a, b = companies
     c_org = make_org(app, "Company C")
     c = make_user(app, c_org, email="learner@c.example", name="Learner C")
@@ -209,16 +210,18 @@ def test_retention_keeps_each_companys_days_and_gradings_go_with_their_run(app, 
     def at(days, hours=0):
         return now - timedelta(days=days, hours=hours)
 
+    texts = {name: distinct(f"retention{name}") for name in ("a31", "a29", "b8", "b6", "b29", "c1h")}
+
     runs = {
         # company A: no settings saved, the default 30 days
-        "a31": add_run(app, a.learner, lesson_id, prompt="a31", created_at=at(31)),
-        "a29": add_run(app, a.learner, lesson_id, prompt="a29", created_at=at(29)),
+        "a31": add_run(app, a.learner, lesson_id, prompt=texts["a31"], created_at=at(31)),
+        "a29": add_run(app, a.learner, lesson_id, prompt=texts["a29"], created_at=at(29)),
         # company B: 7 days; a grading made a day after its run (younger than 7 days) goes with it
-        "b8": add_run(app, b.learner, lesson_id, prompt="b8", created_at=at(8)),
-        "b6": add_run(app, b.learner, lesson_id, prompt="b6", created_at=at(6)),
-        "b29": add_run(app, b.learner, lesson_id, prompt="b29", created_at=at(29)),
+        "b8": add_run(app, b.learner, lesson_id, prompt=texts["b8"], created_at=at(8)),
+        "b6": add_run(app, b.learner, lesson_id, prompt=texts["b6"], created_at=at(6)),
+        "b29": add_run(app, b.learner, lesson_id, prompt=texts["b29"], created_at=at(29)),
         # company C: 0 days, every finished run goes; one still being generated is left for the worker
-        "c1h": add_run(app, c, lesson_id, prompt="c1h", created_at=at(0, 1)),
+        "c1h": add_run(app, c, lesson_id, prompt=texts["c1h"], created_at=at(0, 1)),
         "c_running": add_run(app, c, lesson_id, prompt="crun", created_at=at(0, 1), status="running"),
         "c_stuck": add_run(app, c, lesson_id, prompt="cstuck", created_at=at(2), status="running"),
     }
@@ -247,6 +250,12 @@ def test_retention_keeps_each_companys_days_and_gradings_go_with_their_run(app, 
     gone = {name for name, run_id in runs.items() if run_id not in left}
     assert gone == {"a31", "b8", "b8_grading", "b29", "c1h", "c_stuck"}
     assert days_left == [(now - timedelta(days=380)).date(), (now - timedelta(days=1)).date()]
+    # what retention removed is not recoverable from the SQLite files either
+    if backend == "sqlite":
+        path = Path(database_url.removeprefix("sqlite:///"))
+        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        assert [n for n in ("a31", "b8", "b29", "c1h") if texts[n].encode() in raw] == []
+        assert all(texts[n].encode() in raw for n in ("a29", "b6"))
     # idempotent
     again = runner.invoke(args=["leadthe", "retention", "--now", now.isoformat()])
     assert "practice-lab prompts and answers past their company's days deleted: 0" in again.output
@@ -287,6 +296,16 @@ def test_practice_lab_privacy_page_in_german(app, client, companies):
     assert "Ihre Prompts im Übungslabor" in page and "Acme KI" in page and "30 Tage" in page
 
 
+def test_staff_without_a_company_are_told_they_have_no_lab_data(app):
+    from tests.conftest import login_with_code, make_staff
+
+    staff = make_staff(app, "dpo", email="dpo@leadthe.example")
+    client = app.test_client()
+    login_with_code(client, app, staff)
+    page = _text(client.get("/privacy/practice-lab").get_data(as_text=True))
+    assert "not part of a company" in page and "No model connected" not in page
+
+
 def test_another_companys_model_is_not_named(app, client, companies):
     a, b = companies
     set_lab(app, b.org, provider="openai", base_url="https://b-only.example/v1", model="b-model", provider_name="B's model")
@@ -302,6 +321,8 @@ def test_lab_polls_and_posts_are_no_page_views_and_store_no_ids_or_prompts(make_
     while an answer arrives) would flood them. The lab blueprint's routes are not recorded; pages are."""
     from flask import request
 
+    from leadthe.analytics import not_a_page_view
+
     app = make_app()
     a, _ = companies
     secret = distinct("analyticsprompt")
@@ -309,7 +330,12 @@ def test_lab_polls_and_posts_are_no_page_views_and_store_no_ids_or_prompts(make_
     def poll(slug, lesson, run_id):  # stands for the lab's answer fragment, polled while it grows
         return f"<p>answer so far for {request.args.get('q', '')}</p>"
 
+    def refreshing(slug, lesson):  # a no-JavaScript refresh of a page while an answer arrives
+        not_a_page_view()
+        return "<p>still arriving</p>"
+
     app.add_url_rule("/courses/<slug>/lessons/<lesson>/lab/runs/<int:run_id>", endpoint="lab.test_poll", view_func=poll)
+    app.add_url_rule("/courses/<slug>/lessons/<lesson>/refreshing", endpoint="courses.test_refreshing", view_func=refreshing)
     client = app.test_client()
     login(client, a.learner.email)
     html = client.get("/privacy/contact").get_data(as_text=True)
@@ -321,6 +347,7 @@ def test_lab_polls_and_posts_are_no_page_views_and_store_no_ids_or_prompts(make_
     for _ in range(20):
         response = client.get(f"/courses/lab-course/lessons/practice/lab/runs/4242?q={secret}", headers={"HX-Request": "true"})
         assert response.status_code == 200 and response.mimetype == "text/html"
+    assert client.get("/courses/lab-course/lessons/practice/refreshing").status_code == 200
     assert client.get("/dashboard").status_code == 200  # a page is still counted
     with app.app_context():
         views = db.session.scalars(sa.select(PageView).order_by(PageView.id)).all()
