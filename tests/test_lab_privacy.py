@@ -20,7 +20,7 @@ from leadthe.models import PageView, User, utcnow
 from leadthe.models.lab import LabRun, LabSettings, LabUsage
 from leadthe.worker import run_once
 from tests.conftest import csrf_from, make_org, make_user
-from tests.helpers import login, make_course
+from tests.helpers import enrol, login, make_course
 from tests.privacy_data import all_text_in_database
 from tests.test_privacy import export_via_http, request_deletion
 
@@ -364,23 +364,22 @@ def test_lab_polls_and_posts_are_no_page_views_and_store_no_ids_or_prompts(make_
 
 # --- admins and managers never read prompts ----------------------------------------------------------------
 
-def _crawl(app, client, user_ids, team_ids):
-    """Every GET page of the URL map without arguments, and the ones about a person or a team."""
-    pages = []
+def _crawl(app, client, values: dict[str, list]):
+    """Every GET page of the URL map whose arguments we can fill: none, or a person, a team, the exercise's
+    course and lesson, the learner's run (the lab's own pages, when they exist: another's run is a 404)."""
+    pages = set()
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint in ("static",) or rule.rule.startswith(("/dev", "/scim", "/metrics")):
+        if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith(("/dev", "/scim", "/metrics")):
             continue
-        args = set(rule.arguments)
-        if not args:
-            pages.append(rule.rule)
-        elif args == {"user_id"}:
-            pages += [rule.rule.replace("<int:user_id>", str(i)) for i in user_ids]
-        elif args == {"team_id"}:
-            pages += [rule.rule.replace("<int:team_id>", str(i)) for i in team_ids]
+        if not set(rule.arguments) <= set(values):
+            continue
+        urls = [rule.rule]
+        for name in rule.arguments:
+            pattern = re.compile(r"<(?:[a-z]+:)?" + name + r">")
+            urls = [pattern.sub(str(value), url) for url in urls for value in values[name]]
+        pages.update(urls)
     seen = {}
-    for page in sorted(set(pages)):
-        if page in ("/logout",):
-            continue
+    for page in sorted(pages - {"/logout"}):
         response = client.get(page)
         seen[page] = (response.status_code, response.get_data(as_text=True))
     return seen
@@ -397,13 +396,18 @@ def test_admins_and_managers_get_no_page_with_a_learners_prompt(app, companies, 
     else:
         viewer = getattr(a, role)
     login(client, viewer.email)
-    seen = _crawl(app, client, [a.learner.id], [a.team.id])
+    enrol(client, "lab-course")  # so the exercise's own page (where the lab lives) is crawled too
+    with app.app_context():
+        run_ids = db.session.scalars(sa.select(LabRun.id).where(LabRun.user_id == a.learner.id)).all()
+    seen = _crawl(app, client, {"user_id": [a.learner.id], "team_id": [a.team.id], "slug": ["lab-course"],
+                                "lesson": ["practice"], "run_id": run_ids})
     # the crawl reached the pages that matter: the person's page, the team, usage and the literacy overview
     ok = {page for page, (status, _body) in seen.items() if status == 200}
     if role == "colleague":
-        assert {"/dashboard", "/ai-tools", "/privacy"} <= ok
+        assert {"/dashboard", "/ai-tools", "/privacy", "/courses/lab-course/lessons/practice"} <= ok
     else:
-        assert {f"/admin/users/{a.learner.id}", f"/admin/teams/{a.team.id}", "/admin"} <= ok
+        assert {f"/admin/users/{a.learner.id}", f"/admin/teams/{a.team.id}", "/admin",
+                "/courses/lab-course/lessons/practice"} <= ok
     if role == "admin":
         assert {"/admin/usage", "/admin/literacy", "/admin/ai-tools", "/admin/audit"} <= ok
     leaks = [page for page, (_status, body) in seen.items() if any(text in body for text in (prompt, answer, feedback))]
