@@ -84,7 +84,7 @@ COLUMN_LABELS = {
 
 # A column whose words differ by table (a quiz answer is yours; a lab answer is the model's).
 TABLE_COLUMN_LABELS = {
-    ("lab_run", "kind"): _l("What it is"), ("lab_run", "prompt"): _l("Your prompt"),
+    ("lab_run", "ref_lesson_id"): _l("Exercise"), ("lab_run", "kind"): _l("What it is"), ("lab_run", "prompt"): _l("Your prompt"),
     ("lab_run", "answer"): _l("The model's answer"), ("lab_run", "status"): _l("Status of the answer"),
     ("lab_run", "error_code"): _l("Why the answer failed"), ("lab_run", "model"): _l("Model"),
     ("lab_run", "tokens_in"): _l("Length of the prompt (tokens)"), ("lab_run", "tokens_out"): _l("Length of the answer (tokens)"),
@@ -262,7 +262,8 @@ def _records(source, user_id: int):
     for ref, on in joins:
         stmt = stmt.outerjoin(ref, on)
     stmt = stmt.where(subject_clause(source, user_id)).order_by(*table.primary_key.columns).limit(HTML_ROWS)
-    heads = [(t[0], t[1]) for t in titles] + [(c.name, _column_label(source.table, c.name)) for c in shown]
+    heads = [(t[0], TABLE_COLUMN_LABELS.get((source.table, t[0]), t[1])) for t in titles] + [
+        (c.name, _column_label(source.table, c.name)) for c in shown]
     return heads, db.session.execute(stmt).mappings()
 
 
