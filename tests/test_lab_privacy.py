@@ -122,7 +122,8 @@ def test_export_holds_prompts_answers_both_kinds_of_feedback_and_use_per_day(app
     for words in ("Your practice-lab prompts and answers", "Your prompt", prompt, "The model's answer", answer,
                   "The model's feedback on your prompt", feedback, "Rubric checks of your prompt",
                   "Score of your prompt 80 %", "Passed the exercise Yes", "Status of the answer Complete",
-                  "Your practice-lab use per day", "Prompts sent 7", "Best score 80 %", "Exercise Practice"):
+                  "Your practice-lab use per day", "Prompts sent 7", "Best score 80 %", "Exercise Practice",
+                  "Your company keeps them 30 days."):
         assert words in report, words
     assert re.search(r"Audience[^<]*: met", files["report.html"]) and re.search(r"Output format[^<]*: not met", files["report.html"])
     # nobody else's prompts, and never the company's API key

@@ -305,6 +305,17 @@ def _write_title(out, user, sources, counts, generated: datetime) -> None:
     out.write(f"</ul><p class='note'>{_e(left_out)}</p></section>")
 
 
+def _kept_words(source, user) -> str:
+    """The source's retention rule; for the practice lab also the days the person's company chose."""
+    words = str(RETENTION_RULES[source.retention])
+    if source.retention == "lab_days" and user.org_id is not None:
+        from leadthe.lab.settings import for_org
+
+        days = for_org(user.org_id).retention_days
+        words += " " + ngettext("Your company keeps them %(num)s day.", "Your company keeps them %(num)s days.", days)
+    return words
+
+
 def write_report(out, user, sources, counts, generated: datetime) -> None:
     """Write report.html for ``user`` into the text stream ``out``, in their interface language."""
     with force_locale(user.locale or "en"):
@@ -322,7 +333,7 @@ def write_report(out, user, sources, counts, generated: datetime) -> None:
                     continue
                 _write_source(out, source, user.id, counts[source.table])
                 out.write(f"<p class='meta'>{_e(basis)} {_e(LEGAL_BASES[source.basis])} "
-                          f"{_e(kept)} {_e(RETENTION_RULES[source.retention])}</p>")
+                          f"{_e(kept)} {_e(_kept_words(source, user))}</p>")
             if empty:
                 nothing = _("Nothing stored about you of these kinds: %(kinds)s.", kinds=", ".join(empty))
                 out.write(f"<p class='meta'>{_e(nothing)}</p>")
