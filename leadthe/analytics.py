@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import iptocc
 import sqlalchemy as sa
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_login import current_user
 
 from leadthe.account.security import UNKNOWN_BROWSER, UNKNOWN_OS, approximate_network, parse_agent
@@ -22,6 +22,10 @@ from leadthe.models.consent import PageView
 log = logging.getLogger(__name__)
 
 SKIP_ENDPOINTS = {"static", "core.healthz", "courses.heartbeat"}
+# The practice lab's own routes (``/courses/<slug>/lessons/<lesson>/lab/…``) are the answer's polling, its
+# fragments and the prompt's posts: not page views. An exercise is counted as its lesson's page view, and
+# the lab's figures are counts and scores (``LabUsage``), never its URLs or prompts.
+SKIP_BLUEPRINTS = {"lab"}
 
 
 def truncate_ip(ip: str) -> str:
@@ -61,14 +65,27 @@ def _referrer() -> str:
     return (parts.hostname or "")[:200]
 
 
+def not_a_page_view() -> None:
+    """Called by a view whose GET answer is not someone looking at a page (a no-JavaScript refresh while a
+    lab answer arrives, say), so it is not counted."""
+    g.not_a_page_view = True
+
+
+def is_page_view(response) -> bool:
+    """A page someone looked at: a GET answered with HTML, not a poll, a fragment of the lab or a health check."""
+    return (
+        request.method == "GET"
+        and request.endpoint is not None
+        and request.endpoint not in SKIP_ENDPOINTS
+        and request.blueprint not in SKIP_BLUEPRINTS
+        and not g.get("not_a_page_view")
+        and response.status_code == 200
+        and response.mimetype == "text/html"
+    )
+
+
 def record_page_view(response):
-    if (
-        request.method != "GET"
-        or request.endpoint in SKIP_ENDPOINTS
-        or request.endpoint is None
-        or response.status_code != 200
-        or response.mimetype != "text/html"
-    ):
+    if not is_page_view(response):
         return response
 
     user = current_user if current_user and current_user.is_authenticated else None

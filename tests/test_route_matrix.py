@@ -99,6 +99,7 @@ MATRIX: dict[str, dict] = {
     "privacy.processing": {"auth": "login"},
     "privacy.requests": {"auth": "login"},
     "privacy.required_training": {"auth": "login"},
+    "privacy.practice_lab": {"auth": "login"},
     # policies
     "legal.acknowledge": {"auth": "login", "obj": "policy", "cross": True},
     "legal.policy": {"auth": "public", "obj": "policy_kind", "cross": True},

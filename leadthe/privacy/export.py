@@ -217,11 +217,20 @@ def _write_json(out, user: User, sources, generated: str) -> None:
     out.write("}}")
 
 
+def _csv_value(value):
+    """A cell: JSON values (a run's rubric checks, an event's details) as JSON, not as Python's repr."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _value(value)
+
+
 def _write_csv(out, user: User, source) -> None:
     writer = csv.writer(out)
     writer.writerow([c.name for c in _exported_columns(source)])
     for row in _rows(source, user.id):
-        writer.writerow(["" if v is None else _value(v) for v in row.values()])
+        writer.writerow([_csv_value(v) for v in row.values()])
 
 
 def _write_report(out, user, sources, counts, generated: datetime):

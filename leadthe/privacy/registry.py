@@ -677,8 +677,9 @@ SOURCES += [
     Source(
         "lab_run", _l("Your practice-lab prompts and answers"), "usage",
         purpose=_l("Your practice in the AI lab: the prompts you wrote, what your company's AI model answered, and the "
-                   "feedback on your prompts. Sent to the model your company connected (named on the lab page); your "
-                   "company's admins and managers never read them, they see counts and scores only."),
+                   "feedback on your prompts. Sent to the model your company connected (named on the lab page and in "
+                   "your privacy centre); your company's admins and managers never read them, they see counts and "
+                   "scores only."),
         basis="contract", retention="lab_days", subject=("user_id",), erasure="delete",
         columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "lesson_id": tech("the exercise"),
                  "kind": Col("an answer to your prompt, or the model's feedback on it"),

@@ -82,6 +82,25 @@ COLUMN_LABELS = {
     "asked_at": _l("Asked to read it"), "mailed_at": _l("E-mailed about it"), "reminded_at": _l("Reminded"),
 }
 
+# A column whose words differ by table (a quiz answer is yours; a lab answer is the model's).
+TABLE_COLUMN_LABELS = {
+    ("lab_run", "ref_lesson_id"): _l("Exercise"), ("lab_run", "kind"): _l("What it is"), ("lab_run", "prompt"): _l("Your prompt"),
+    ("lab_run", "answer"): _l("The model's answer"), ("lab_run", "status"): _l("Status of the answer"),
+    ("lab_run", "error_code"): _l("Why the answer failed"), ("lab_run", "model"): _l("Model"),
+    ("lab_run", "tokens_in"): _l("Length of the prompt (tokens)"), ("lab_run", "tokens_out"): _l("Length of the answer (tokens)"),
+    ("lab_run", "tokens_estimated"): _l("Token counts are our estimate"), ("lab_run", "checks"): _l("Rubric checks of your prompt"),
+    ("lab_run", "score"): _l("Score of your prompt"), ("lab_run", "passed"): _l("Passed the exercise"),
+    ("lab_run", "cancel_requested"): _l("Cancelled by you"), ("lab_run", "created_at"): _l("Sent"),
+    ("lab_run", "started_at"): _l("The model started"), ("lab_run", "finished_at"): _l("The answer was complete"),
+    ("lab_usage", "tokens"): _l("Tokens used"), ("lab_usage", "calls"): _l("Prompts sent"),
+    ("lab_usage", "exercises_passed"): _l("Exercises passed"), ("lab_usage", "best_score"): _l("Best score"),
+}
+# ... and a few whose words differ by record: the model's feedback is a run of its own (kind "grading")
+ROW_LABELS = {
+    ("lab_run", "prompt"): lambda row: _l("The grading request sent to the model") if row.get("kind") == "grading" else None,
+    ("lab_run", "answer"): lambda row: _l("The model's feedback on your prompt") if row.get("kind") == "grading" else None,
+}
+
 LANGUAGE_WORDS = {"en": "English", "de": "Deutsch"}
 METHOD_WORDS = {"banner": _l("The cookie banner"), "settings": _l("Cookie settings"), "preferences": _l("Preferences"),
                 "browser_signal": _l("Browser privacy signal")}
@@ -150,6 +169,34 @@ def _plain(value) -> str:
     return str(value)
 
 
+def _lab_error(code) -> str:
+    from leadthe.lab.provider import ERRORS
+
+    return str(ERRORS[code]) if code in ERRORS else _plain(code)
+
+
+def _check_label(check: str) -> str:
+    """A rubric criterion's words from the lab's checks (``leadthe.lab.checks.CHECKS``), else its id in words."""
+    from leadthe.lab.checks import CHECKS
+
+    found = CHECKS.get(check)
+    words = found.get("label") if isinstance(found, dict) else getattr(found, "label", None)
+    return str(words) if words else str(check).replace("_", " ").capitalize()
+
+
+def _lab_checks(checks) -> str:
+    """[{"check": "audience", "met": true}, ...] as one line per criterion: "Audience stated: met"."""
+    if not isinstance(checks, list):
+        return _plain(checks)
+    lines, met, not_met = [], _("met"), _("not met")
+    for item in checks:
+        if isinstance(item, dict) and "check" in item:
+            lines.append(f"{_check_label(item['check'])}: {met if item.get('met') else not_met}")
+        else:
+            lines.append(_plain(item))
+    return "\n".join(lines) or "—"
+
+
 def _words(table: str, column: str, value, row) -> str:
     """A stored value as the person reads it: codes in words, dates localised, secrets never."""
     special = {
@@ -166,6 +213,12 @@ def _words(table: str, column: str, value, row) -> str:
         ("outbox_mail", "kind"): lambda v: label(v, "mail_kind"),
         ("outbox_mail", "status"): lambda v: label(v, "mail"),
         ("feedback", "kind"): lambda v: label(v, "feedback"),
+        ("lab_run", "kind"): lambda v: label(v, "lab_run_kind"),
+        ("lab_run", "status"): lambda v: label(v, "lab_run"),
+        ("lab_run", "error_code"): _lab_error,
+        ("lab_run", "checks"): _lab_checks,
+        ("lab_run", "score"): lambda v: f"{v} %",
+        ("lab_usage", "best_score"): lambda v: f"{v} %",
     }
     if value is not None and (table, column) in special:
         return special[(table, column)](value)
@@ -189,6 +242,15 @@ def _columns(source):
     return table, shown, joins, titles
 
 
+def _column_label(table: str, column: str):
+    return TABLE_COLUMN_LABELS.get((table, column)) or COLUMN_LABELS.get(column, column.replace("_", " ").capitalize())
+
+
+def _row_label(table: str, column: str, heading, row):
+    special = ROW_LABELS.get((table, column))
+    return (special(row) if special else None) or heading
+
+
 def _records(source, user_id: int):
     table, shown, joins, titles = _columns(source)
     selected = [*shown, *(t[2] for t in titles)]
@@ -200,8 +262,8 @@ def _records(source, user_id: int):
     for ref, on in joins:
         stmt = stmt.outerjoin(ref, on)
     stmt = stmt.where(subject_clause(source, user_id)).order_by(*table.primary_key.columns).limit(HTML_ROWS)
-    heads = [(t[0], t[1]) for t in titles] + [(c.name, COLUMN_LABELS.get(c.name, c.name.replace("_", " ").capitalize()))
-                                             for c in shown]
+    heads = [(t[0], TABLE_COLUMN_LABELS.get((source.table, t[0]), t[1])) for t in titles] + [
+        (c.name, _column_label(source.table, c.name)) for c in shown]
     return heads, db.session.execute(stmt).mappings()
 
 
@@ -217,8 +279,9 @@ def _write_source(out, source, user_id: int, n: int) -> None:
         return
     heads, rows = _records(source, user_id)
     for row in rows:  # an empty value is left out: the record says what there is
-        items = "".join(f"<dt>{_e(label)}</dt><dd>{_e(_words(source.table, key, row[key], row))}</dd>"
-                        for key, label in heads if row[key] is not None and row[key] != "")
+        items = "".join(f"<dt>{_e(_row_label(source.table, key, heading, row))}</dt>"
+                        f"<dd>{_e(_words(source.table, key, row[key], row))}</dd>"
+                        for key, heading in heads if row[key] is not None and row[key] != "")
         out.write(f"<div class='record'><dl>{items}</dl></div>")
     if n > HTML_ROWS:
         more = _("The first %(shown)s are shown here; all %(num)s are in the CSV files.", shown=HTML_ROWS, num=n)
@@ -242,6 +305,17 @@ def _write_title(out, user, sources, counts, generated: datetime) -> None:
     out.write(f"</ul><p class='note'>{_e(left_out)}</p></section>")
 
 
+def _kept_words(source, user) -> str:
+    """The source's retention rule; for the practice lab also the days the person's company chose."""
+    words = str(RETENTION_RULES[source.retention])
+    if source.retention == "lab_days" and user.org_id is not None:
+        from leadthe.lab.settings import for_org
+
+        days = for_org(user.org_id).retention_days
+        words += " " + ngettext("Your company keeps them %(num)s day.", "Your company keeps them %(num)s days.", days)
+    return words
+
+
 def write_report(out, user, sources, counts, generated: datetime) -> None:
     """Write report.html for ``user`` into the text stream ``out``, in their interface language."""
     with force_locale(user.locale or "en"):
@@ -259,7 +333,7 @@ def write_report(out, user, sources, counts, generated: datetime) -> None:
                     continue
                 _write_source(out, source, user.id, counts[source.table])
                 out.write(f"<p class='meta'>{_e(basis)} {_e(LEGAL_BASES[source.basis])} "
-                          f"{_e(kept)} {_e(RETENTION_RULES[source.retention])}</p>")
+                          f"{_e(kept)} {_e(_kept_words(source, user))}</p>")
             if empty:
                 nothing = _("Nothing stored about you of these kinds: %(kinds)s.", kinds=", ".join(empty))
                 out.write(f"<p class='meta'>{_e(nothing)}</p>")

@@ -118,6 +118,9 @@ COUNT_WORDS = {
     "requirement": lambda n: ngettext("%(num)s course required of you", "%(num)s courses required of you", n),
     "ai_policy_ack": lambda n: ngettext("%(num)s request to acknowledge the AI-use policy",
                                         "%(num)s requests to acknowledge the AI-use policy", n),
+    "lab_run": lambda n: ngettext("%(num)s prompt, answer or feedback in the practice lab",
+                                  "%(num)s prompts, answers and feedback in the practice lab", n),
+    "lab_usage": lambda n: ngettext("%(num)s day of practice-lab use", "%(num)s days of practice-lab use", n),
 }
 
 
@@ -133,7 +136,7 @@ def summary(held: dict[str, list[HeldSource]]) -> dict[str, list[str]]:
     out = {}
     for key, sources in held.items():
         present = [s for s in sources if s.rows]  # in the registry's order: the account first, then the rest
-        out[key] = [COUNT_WORDS[s.table](s.rows) for s in present]
+        out[key] = [COUNT_WORDS[s.table](s.rows) if s.table in COUNT_WORDS else f"{s.label}: {s.rows}" for s in present]
     return out
 
 

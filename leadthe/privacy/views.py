@@ -15,10 +15,11 @@ from leadthe.models import DataExport, utcnow
 from leadthe.models.enums import ExportStatus
 from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
 from leadthe.privacy import bp, labels, services
+from leadthe.privacy.lab import lab_facts
 from leadthe.privacy.erasure import LastAdmin, cancel_erasure, is_last_admin_with_members, request_erasure, request_for_cancel_token
 from leadthe.privacy.export import download_token, export_for_token, file_path, mark_downloaded, start_export
 from leadthe.privacy.forms import DeleteForm, ExportForm, ProcessingForm, RequestForm
-from leadthe.privacy.registry import BY_TABLE, CATEGORIES, RETENTION_RULES
+from leadthe.privacy.registry import BY_TABLE, CATEGORIES, LEGAL_BASES, RETENTION_RULES
 
 def gpc_signal() -> bool:
     return request.headers.get("Sec-GPC") == "1"
@@ -38,7 +39,7 @@ def _centre_context(**extra):
         settings=services.settings_for(current_user.id), requests=services.requests_of(current_user),
         export_form=distinct_ids(extra.pop("export_form", None) or ExportForm(), "export"),
         delete_form=distinct_ids(extra.pop("delete_form", None) or DeleteForm(), "delete"),
-        last_admin=is_last_admin_with_members(current_user), gpc=gpc_signal(),
+        last_admin=is_last_admin_with_members(current_user), gpc=gpc_signal(), lab=lab_facts(current_user, counts=False),
         request_kinds=REQUEST_KINDS, jurisdictions=JURISDICTIONS, **_label_context(), **extra,
     )
 
@@ -61,6 +62,15 @@ def required_training():
                   team_figures_only=bool(org and org.literacy_team_figures_only),
                   retention=RETENTION_RULES[source.retention],
                   policy_page="literacy.ai_policy" in current_app.view_functions)
+
+
+@bp.route("/practice-lab")
+@login_required
+def practice_lab():
+    """The practice lab: which model receives your prompts, that nobody in your company reads them, how long
+    they are kept, and that they are in your download and erased with your account."""
+    source = BY_TABLE["lab_run"]
+    return render("privacy/practice_lab.html", lab=lab_facts(current_user, counts=False), basis=LEGAL_BASES[source.basis])
 
 
 @bp.route("/export", methods=["POST"])
