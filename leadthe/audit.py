@@ -131,6 +131,13 @@ EVENT_LABELS = {
     "ai_tool.deleted": _l("AI tool removed from the inventory"),
     "ai_policy.published": _l("AI-use policy version published"),
     "ai_policy.acknowledged": _l("AI-use policy acknowledged"),
+    # the practice lab's settings (/admin/ai-lab)
+    "lab.connection_changed": _l("Practice lab: model connection changed"),
+    "lab.key_set": _l("Practice lab: API key saved"),
+    "lab.key_removed": _l("Practice lab: API key removed"),
+    "lab.quotas_changed": _l("Practice lab: quotas changed"),
+    "lab.guard_changed": _l("Practice lab: personal-data guard changed"),
+    "lab.retention_changed": _l("Practice lab: how long prompts are kept changed"),
 }
 
 # The details an audit page shows, with their names in words (other details stay in the record only).

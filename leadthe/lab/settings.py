@@ -17,3 +17,16 @@ def for_org(org_id: int) -> LabSettings:
                        guard_mode="warn", person_daily_tokens=LabSettings.person_daily_tokens.default.arg,
                        company_monthly_tokens=LabSettings.company_monthly_tokens.default.arg,
                        retention_days=LabSettings.retention_days.default.arg, failures=0, test_message="")
+
+
+def connection_for(settings: LabSettings):
+    """The ``provider.Connection`` for the company's saved settings and this app's timeouts (the runner, the
+    grading and the admin's "test connection" all call the model through it)."""
+    from flask import current_app
+
+    from leadthe.lab.provider import Connection
+
+    config = current_app.config
+    return Connection(base_url=(settings.base_url or "").strip(), model=settings.model or "", api_key=settings.api_key or None,
+                      connect_timeout=float(config["LAB_CONNECT_TIMEOUT"]), read_timeout=float(config["LAB_READ_TIMEOUT"]),
+                      total_timeout=float(config["LAB_TOTAL_TIMEOUT"]), allow_private=bool(config["LAB_ALLOW_PRIVATE_URLS"]))
