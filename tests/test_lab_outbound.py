@@ -174,3 +174,17 @@ def test_no_proxy_from_the_environment_no_redirects_and_the_connections_timeouts
 
 def test_a_refusal_is_a_connect_error_the_provider_can_name():
     assert issubclass(outbound.RefusedAddress, httpx.ConnectError)
+
+
+def test_a_slow_name_lookup_gives_up_with_a_clear_message(ctx, monkeypatch):
+    import time
+
+    def slow(host, port, *args, **kwargs):
+        time.sleep(1)
+        return REAL_GETADDRINFO("127.0.0.1", port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    monkeypatch.setattr(outbound, "RESOLVE_TIMEOUT", 0.1)
+    started = time.monotonic()
+    assert "could not find the host" in outbound.check_base_url("https://slow-dns.example/v1", allow_private=False)
+    assert time.monotonic() - started < 0.8

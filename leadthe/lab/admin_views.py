@@ -79,20 +79,24 @@ def _check_connection(form: LabSettingsForm, settings: LabSettings) -> bool:
     return ok
 
 
-def _changes(settings: LabSettings, form: LabSettingsForm) -> dict[str, list[str]]:
-    """What the form changes, grouped as the audit log records it."""
-    wanted = {name: getattr(form, name).data for name in (*CONNECTION_FIELDS, "guard_mode", *QUOTA_FIELDS, "retention_days")}
+GROUPS = {"connection": CONNECTION_FIELDS, "quotas": QUOTA_FIELDS, "guard": ("guard_mode",), "retention": ("retention_days",)}
+FIELDS = tuple(name for names in GROUPS.values() for name in names)
+
+
+def _wanted(form: LabSettingsForm) -> dict:
+    """The form's values as the settings row holds them."""
+    wanted = {name: getattr(form, name).data for name in FIELDS}
     wanted["model_feedback"] = bool(wanted["model_feedback"])
     for name in ("base_url", "model", "provider_name"):
         wanted[name] = wanted[name] or ""
-    differs = [name for name, value in wanted.items() if getattr(settings, name) != value]
-    changes = {
-        "connection": [n for n in differs if n in CONNECTION_FIELDS],
-        "quotas": [n for n in differs if n in QUOTA_FIELDS],
-        "guard": [n for n in differs if n == "guard_mode"],
-        "retention": [n for n in differs if n == "retention_days"],
-        "key": ["set"] if form.api_key.data else (["removed"] if form.remove_key.data else []),
-    }
+    return wanted
+
+
+def _changes(settings: LabSettings, form: LabSettingsForm) -> dict[str, list[str]]:
+    """What the form changes, grouped as the audit log records it."""
+    differs = {name for name, value in _wanted(form).items() if getattr(settings, name) != value}
+    changes = {group: [n for n in names if n in differs] for group, names in GROUPS.items()}
+    changes["key"] = ["set"] if form.api_key.data else (["removed"] if form.remove_key.data else [])
     return {group: names for group, names in changes.items() if names}
 
 
@@ -129,13 +133,28 @@ def _sync_tool(actor, settings: LabSettings) -> None:
     audit.record("ai_tool.created" if created else "ai_tool.updated", actor=actor, org_id=actor.org_id, reference=tool.name)
 
 
+def _audit(actor, settings: LabSettings, changes: dict[str, list[str]]) -> None:
+    org = actor.org_id
+    if "connection" in changes:
+        audit.record("lab.connection_changed", actor=actor, org_id=org, changed=changes["connection"],
+                     reference=settings.provider_name or host_of(settings.base_url))
+    key = {"set": "lab.key_set", "removed": "lab.key_removed"}.get((changes.get("key") or [""])[0])
+    if key:
+        audit.record(key, actor=actor, org_id=org)
+    if "quotas" in changes:
+        audit.record("lab.quotas_changed", actor=actor, org_id=org, changed=changes["quotas"])
+    if "guard" in changes:
+        audit.record("lab.guard_changed", actor=actor, org_id=org, reference=settings.guard_mode)
+    if "retention" in changes:
+        audit.record("lab.retention_changed", actor=actor, org_id=org, reference=str(settings.retention_days))
+
+
 def save(actor, settings: LabSettings, form: LabSettingsForm, changes: dict[str, list[str]]) -> None:
     """Apply the form to ``settings`` (added to the session when new) and audit each kind of change."""
     if settings.id is None:
         db.session.add(settings)
-    for name in (*CONNECTION_FIELDS, "guard_mode", *QUOTA_FIELDS, "retention_days"):
-        value = getattr(form, name).data
-        setattr(settings, name, bool(value) if name == "model_feedback" else (value if value is not None else ""))
+    for name, value in _wanted(form).items():
+        setattr(settings, name, value)
     if form.api_key.data:
         settings.api_key, settings.key_set_at = form.api_key.data, utcnow()
     elif form.remove_key.data:
@@ -146,20 +165,7 @@ def save(actor, settings: LabSettings, form: LabSettingsForm, changes: dict[str,
         settings.failures, settings.paused_until = 0, None
     settings.updated_by_id = actor.id
     db.session.flush()
-    org = actor.org_id
-    if "connection" in changes:
-        audit.record("lab.connection_changed", actor=actor, org_id=org, changed=changes["connection"],
-                     reference=settings.provider_name or host_of(settings.base_url))
-    if changes.get("key") == ["set"]:
-        audit.record("lab.key_set", actor=actor, org_id=org)
-    elif changes.get("key") == ["removed"]:
-        audit.record("lab.key_removed", actor=actor, org_id=org)
-    if "quotas" in changes:
-        audit.record("lab.quotas_changed", actor=actor, org_id=org, changed=changes["quotas"])
-    if "guard" in changes:
-        audit.record("lab.guard_changed", actor=actor, org_id=org, reference=settings.guard_mode)
-    if "retention" in changes:
-        audit.record("lab.retention_changed", actor=actor, org_id=org, reference=str(settings.retention_days))
+    _audit(actor, settings, changes)
     if settings.provider != LabProvider.NONE and ("connection" in changes or settings.tool_id is None):
         _sync_tool(actor, settings)
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import ipaddress
 import socket
 import typing
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 IPAddress = typing.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
@@ -54,41 +55,67 @@ def _embedded_v4(ip: IPAddress) -> IPAddress:
     return ip
 
 
+def _in(ip, networks) -> bool:
+    return any(ip in net for net in networks if net.version == ip.version)
+
+
+# (reason, test) in order; the first that holds refuses the address. ``allow_private`` skips "loopback" and
+# "private" but never the ones before them.
+_NEVER = (
+    ("tunnelled", lambda ip: isinstance(ip, ipaddress.IPv6Address) and (ip.teredo is not None or ip in _NAT64_LOCAL)),
+    ("unspecified", lambda ip: ip.is_unspecified),
+    ("multicast", lambda ip: ip.is_multicast),
+    ("link-local", lambda ip: ip.is_link_local or _in(ip, _LINK_LOCAL)),
+)
+_NOT_IN_PRODUCTION = (
+    ("loopback", lambda ip: ip.is_loopback),
+    ("private", lambda ip: ip.is_private or _in(ip, _INTERNAL)),
+)
+_NOT_PUBLIC = ("reserved", lambda ip: ip.is_reserved or not ip.is_global)
+
+
 def address_problem(ip: IPAddress | str, allow_private: bool) -> str | None:
     """None when a call may connect to ``ip``; else a short reason (for logs and messages)."""
     ip = _embedded_v4(ipaddress.ip_address(ip) if isinstance(ip, str) else ip)
-    if isinstance(ip, ipaddress.IPv6Address) and (ip.teredo is not None or ip in _NAT64_LOCAL):
-        return "tunnelled"
-    if ip.is_unspecified:
-        return "unspecified"
-    if ip.is_multicast:
-        return "multicast"
-    if ip.is_link_local or any(ip in net for net in _LINK_LOCAL if net.version == ip.version):
-        return "link-local"
+    for reason, applies in _NEVER:
+        if applies(ip):
+            return reason
     if allow_private and (ip.is_loopback or ip.is_private):
         return None
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_private or any(ip in net for net in _INTERNAL if net.version == ip.version):
-        return "private"
-    if ip.is_reserved or not ip.is_global:
-        return "reserved"
+    for reason, applies in (*_NOT_IN_PRODUCTION, _NOT_PUBLIC):
+        if applies(ip):
+            return reason
     return None
 
 
-def _resolve(host: str, port: int) -> list[str]:
-    """Every address ``host`` resolves to (IP literals included); ``socket.gaierror`` when it does not."""
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lab-dns")
+RESOLVE_TIMEOUT = 3.0
+
+
+def _lookup(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _resolve(host: str, port: int, timeout: float | None = None) -> list[str]:
+    """Every address ``host`` resolves to (IP literals included); ``socket.gaierror`` when it does not, also
+    when the look-up takes longer than ``timeout`` seconds (the system resolver has no timeout of its own)."""
+    future = _RESOLVER.submit(_lookup, host, port)
+    try:
+        return future.result(timeout=timeout or RESOLVE_TIMEOUT)
+    except FutureTimeout:
+        raise socket.gaierror(socket.EAI_AGAIN, f"looking up {host} took too long") from None
 
 
 def _default_port(scheme: str) -> int:
     return 443 if scheme == "https" else 80
 
 
-def _static_problem(url: str, allow_private: bool) -> tuple[str | None, object]:
-    """What is wrong with the URL itself (before any DNS look-up): (message, parts)."""
-    url = (url or "").strip()
+_INVALID = _l("This is not a valid URL. Write it as https://host/path, e.g. https://api.openai.com/v1.")
+
+
+def _parse(url: str):
+    """(message, parts) for the URL's form: empty, too long, not a URL."""
     if not url:
         return _("Enter the base URL of your model's API, e.g. https://api.openai.com/v1."), None
     if len(url) > 500:
@@ -97,7 +124,18 @@ def _static_problem(url: str, allow_private: bool) -> tuple[str | None, object]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        return _("This is not a valid URL. Write it as https://host/path, e.g. https://api.openai.com/v1."), None
+        return str(_INVALID), None
+    if port == 0 or any(ch.isspace() for ch in url):
+        return str(_INVALID), None
+    return None, parts
+
+
+def _static_problem(url: str, allow_private: bool) -> tuple[str | None, object]:
+    """What is wrong with the URL itself (before any DNS look-up): (message, parts)."""
+    url = (url or "").strip()
+    problem, parts = _parse(url)
+    if problem:
+        return problem, None
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES or not parts.netloc:
         return _("The base URL must start with https://, e.g. https://api.openai.com/v1."), None
@@ -105,11 +143,8 @@ def _static_problem(url: str, allow_private: bool) -> tuple[str | None, object]:
         return _("Do not put a user name or password in the URL: enter the API key in its own field."), None
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         return _("The base URL cannot have a query (?…) or fragment (#…): give the address up to the API's version, e.g. https://api.openai.com/v1."), None
-    host = parts.hostname or ""
-    if not host or any(ch.isspace() for ch in url):
-        return _("This is not a valid URL. Write it as https://host/path, e.g. https://api.openai.com/v1."), None
-    if port == 0:
-        return _("This is not a valid URL. Write it as https://host/path, e.g. https://api.openai.com/v1."), None
+    if not parts.hostname:
+        return str(_INVALID), None
     if scheme == "http" and not allow_private:
         return _("Only https addresses are allowed: the key and your learners' prompts must be encrypted on the way."), None
     return None, parts
@@ -154,8 +189,8 @@ class GuardedBackend(httpcore.SyncBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: typing.Iterable | None = None) -> httpcore.NetworkStream:
         try:
-            addresses = _resolve(host, port)
-        except (socket.gaierror, UnicodeError) as exc:
+            addresses = _resolve(host, port, timeout)
+        except (socket.gaierror, UnicodeError, OSError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         if not addresses:
             raise httpcore.ConnectError(f"cannot resolve {host}")
