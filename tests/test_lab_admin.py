@@ -190,11 +190,13 @@ def test_production_accepts_a_public_https_host(app, companies, dns, production)
 def test_errors_stay_beside_their_fields_and_keep_what_was_typed(app, companies, dns):
     a, _b = companies
     admin = signed_in(app, a.admin)
-    response = save(admin, retention_days="400", model="", person_daily_tokens="lots")
+    response = save(admin, retention_days="400", model="", person_daily_tokens="lots", base_url="ftp://api.model.example/v1")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "0 to 365" in error_beside(html, "retention_days")
-    assert error_beside(html, "person_daily_tokens")
+    assert error_beside(html, "person_daily_tokens") == "Enter a whole number, e.g. 20000."  # one message, not two
+    assert "Enter the model" in error_beside(html, "model")  # all at once: the connection's checks ran too
+    assert "must start with https://" in error_beside(html, "base_url")
     assert 'value="Azure OpenAI (EU)"' in html and 'value="400"' in html and KEY not in html
     assert settings_of(app, a.org) is None
 
@@ -300,7 +302,7 @@ def test_a_failed_test_is_shown_and_a_new_connection_forgets_the_old_result(app,
     page = admin.get(TEST).get_data(as_text=True)
     assert "Connection failed" in page and "refused the API key (401)" in page
     assert save(admin, api_key="", model="other-model").status_code == 303
-    assert "Not tested yet" in admin.get(PAGE).get_data(as_text=True)
+    assert "Not tested yet." in admin.get(PAGE).get_data(as_text=True)
 
 
 # --- use by team ----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, PasswordField, RadioField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
 
 from leadthe.forms import FlaskForm, choices, one_time_code_field, strip
 from leadthe.labels import GUARD_MODE, LAB_PROVIDER
@@ -13,6 +13,30 @@ from leadthe.models.enums import GuardMode, LabProvider
 MAX_PERSON_DAILY_TOKENS = 10_000_000
 MAX_COMPANY_MONTHLY_TOKENS = 10_000_000_000
 MAX_RETENTION_DAYS = 365
+
+
+class WholeNumberField(IntegerField):
+    """A whole number; anything else is one clear error beside the field (not WTForms' own two)."""
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip().replace(" ", "").replace("_", "")
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = int(text)
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Enter a whole number, e.g. 20000.")) from None
+
+
+def within(low: int, high: int, message):
+    def check(form, field):
+        if field.process_errors:
+            raise StopValidation()  # "enter a whole number" says it already
+        if field.data is None or not low <= field.data <= high:
+            raise ValidationError(message)
+    return check
 
 
 class LabSettingsForm(FlaskForm):
@@ -31,20 +55,20 @@ class LabSettingsForm(FlaskForm):
     model_feedback = BooleanField(_l("The model may also give feedback on prompts (“model feedback”)"))
     guard_mode = RadioField(_l("When a prompt holds personal data"), choices=choices(GUARD_MODE),
                             default=GuardMode.WARN.value, validators=[InputRequired(_l("Choose what the guard does."))])
-    person_daily_tokens = IntegerField(
+    person_daily_tokens = WholeNumberField(
         _l("Tokens per person per day"),
         validators=[InputRequired(_l("Enter a number of tokens (0 turns calls off).")),
-                    NumberRange(0, MAX_PERSON_DAILY_TOKENS, _l("Enter a number from 0 to %(max)s.", max=f"{MAX_PERSON_DAILY_TOKENS:,}"))],
+                    within(0, MAX_PERSON_DAILY_TOKENS, _l("Enter a number from 0 to %(max)s.", max=f"{MAX_PERSON_DAILY_TOKENS:,}"))],
         render_kw={"inputmode": "numeric", "min": 0})
-    company_monthly_tokens = IntegerField(
+    company_monthly_tokens = WholeNumberField(
         _l("Tokens per company per month"),
         validators=[InputRequired(_l("Enter a number of tokens (0 turns calls off).")),
-                    NumberRange(0, MAX_COMPANY_MONTHLY_TOKENS, _l("Enter a number from 0 to %(max)s.", max=f"{MAX_COMPANY_MONTHLY_TOKENS:,}"))],
+                    within(0, MAX_COMPANY_MONTHLY_TOKENS, _l("Enter a number from 0 to %(max)s.", max=f"{MAX_COMPANY_MONTHLY_TOKENS:,}"))],
         render_kw={"inputmode": "numeric", "min": 0})
-    retention_days = IntegerField(
+    retention_days = WholeNumberField(
         _l("Keep prompts and answers for (days)"),
         validators=[InputRequired(_l("Enter a number of days from 0 to 365.")),
-                    NumberRange(0, MAX_RETENTION_DAYS, _l("Enter a number of days from 0 to 365."))],
+                    within(0, MAX_RETENTION_DAYS, _l("Enter a number of days from 0 to 365."))],
         render_kw={"inputmode": "numeric", "min": 0, "max": MAX_RETENTION_DAYS})
     # step-up (leadthe.auth.reauth.confirm_identity says what is missing)
     password = PasswordField(_l("Your password"), validators=[Optional(), Length(max=1024)],

@@ -176,7 +176,8 @@ def save(actor, settings: LabSettings, form: LabSettingsForm, changes: dict[str,
 def settings():
     current = for_org(current_user.org_id)
     form = LabSettingsForm(data=_form_data(current))
-    if form.validate_on_submit() and _check_connection(form, current):
+    # every field's error at once: the connection's checks run even when another field is wrong
+    if form.is_submitted() and all([form.validate(), _check_connection(form, current)]):
         changes = _changes(current, form)
         if not changes:
             flash(_("Nothing changed: the settings are as they were."), "info")
