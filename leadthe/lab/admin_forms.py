@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, PasswordField, RadioField, StringField
+from wtforms.widgets import TextInput
 from wtforms.validators import InputRequired, Length, Optional, StopValidation, ValidationError
 
 from leadthe.forms import FlaskForm, choices, one_time_code_field, strip
@@ -16,7 +17,10 @@ MAX_RETENTION_DAYS = 365
 
 
 class WholeNumberField(IntegerField):
-    """A whole number; anything else is one clear error beside the field (not WTForms' own two)."""
+    """A whole number; anything else is one clear error beside the field (not WTForms' own two). A text field
+    with a numeric keyboard (as the GOV.UK Design System advises): what was typed comes back as typed."""
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist):
         text = (valuelist[0] if valuelist else "").strip().replace(" ", "").replace("_", "")
@@ -59,17 +63,17 @@ class LabSettingsForm(FlaskForm):
         _l("Tokens per person per day"),
         validators=[InputRequired(_l("Enter a number of tokens (0 turns calls off).")),
                     within(0, MAX_PERSON_DAILY_TOKENS, _l("Enter a number from 0 to %(max)s.", max=f"{MAX_PERSON_DAILY_TOKENS:,}"))],
-        render_kw={"inputmode": "numeric", "min": 0})
+        render_kw={"inputmode": "numeric", "autocomplete": "off"})
     company_monthly_tokens = WholeNumberField(
         _l("Tokens per company per month"),
         validators=[InputRequired(_l("Enter a number of tokens (0 turns calls off).")),
                     within(0, MAX_COMPANY_MONTHLY_TOKENS, _l("Enter a number from 0 to %(max)s.", max=f"{MAX_COMPANY_MONTHLY_TOKENS:,}"))],
-        render_kw={"inputmode": "numeric", "min": 0})
+        render_kw={"inputmode": "numeric", "autocomplete": "off"})
     retention_days = WholeNumberField(
         _l("Keep prompts and answers for (days)"),
         validators=[InputRequired(_l("Enter a number of days from 0 to 365.")),
                     within(0, MAX_RETENTION_DAYS, _l("Enter a number of days from 0 to 365."))],
-        render_kw={"inputmode": "numeric", "min": 0, "max": MAX_RETENTION_DAYS})
+        render_kw={"inputmode": "numeric", "autocomplete": "off"})
     # step-up (leadthe.auth.reauth.confirm_identity says what is missing)
     password = PasswordField(_l("Your password"), validators=[Optional(), Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
