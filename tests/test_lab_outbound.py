@@ -123,8 +123,9 @@ def test_the_client_reaches_a_loopback_model_in_development(fake_model):
 def test_the_client_connects_to_the_checked_address_not_the_name_again(fake_model, dns):
     port = fake_model.server_address[1]
     dns["model.example"] = ["127.0.0.1"]
-    with outbound.client(conn(f"http://model.example:{port}/v1", allow_private=True)) as http:
+    with outbound.client(conn(f"http://Model.Example:{port}/v1", allow_private=True)) as http:
         assert http.get(f"http://model.example:{port}/v1/models").status_code == 200
+        assert http.get("models").status_code == 200  # relative to the base URL
     assert dns["asked"].count("model.example") == 1  # resolved once, by the guard; the socket used the address
 
 

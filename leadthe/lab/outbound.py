@@ -215,39 +215,53 @@ class GuardedBackend(httpcore.SyncBackend):
         raise RefusedAddress("unix sockets are not allowed")
 
 
-class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport with ``GuardedBackend`` and only one origin (scheme, host, port) allowed."""
+_SSL_CONTEXT = None
 
-    def __init__(self, origin: tuple[str, str, int], allow_private: bool):
-        super().__init__(trust_env=False, retries=0)
+
+def _ssl_context():
+    """One verifying SSL context for every client (building it reads the CA bundle; it is safe to share)."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context(verify=True, trust_env=False)
+    return _SSL_CONTEXT
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's transport (as ``httpx.HTTPTransport`` builds it without a proxy) with ``GuardedBackend`` as its
+    network backend, and only one origin (scheme, host, port) allowed."""
+
+    def __init__(self, origin: tuple[str, bytes, int], allow_private: bool):
+        # not super().__init__(): it would build a pool (and an SSL context) only to be replaced here
         self.origin = origin
-        ssl_context = httpx.create_ssl_context(verify=True, trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context, max_connections=4, max_keepalive_connections=2, keepalive_expiry=5.0,
+            ssl_context=_ssl_context(), max_connections=4, max_keepalive_connections=2, keepalive_expiry=5.0,
             http1=True, http2=False, retries=0,
             network_backend=GuardedBackend(allow_private, http_loopback_only=origin[0] == "http"))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        asked = (url.scheme, (url.host or "").lower(), url.port or _default_port(url.scheme))
-        if asked != self.origin:
-            raise RefusedAddress(f"only {self.origin[0]}://{self.origin[1]}:{self.origin[2]} may be reached, not {url.host}",
-                                 request=request)
+        if _origin(url) != self.origin:
+            raise RefusedAddress(f"only {self.origin[0]}://{self.origin[1].decode()}:{self.origin[2]} may be reached, "
+                                 f"not {url.host}", request=request)
         try:
             return super().handle_request(request)
         except RefusedAddress as exc:
             raise RefusedAddress(str(exc), request=request) from exc
 
 
+def _origin(url: httpx.URL) -> tuple[str, bytes, int]:
+    """(scheme, host as sent, IDNA-encoded and lower case, port)."""
+    return url.scheme, url.raw_host.lower(), url.port or _default_port(url.scheme)
+
+
 def client(conn) -> httpx.Client:
     """An httpx client for calls to ``conn.base_url`` (use it as a context manager). Raises ``RefusedAddress``
     when the URL itself is not allowed (scheme, user name in it); addresses are checked at connect time."""
-    problem, parts = _static_problem(conn.base_url, conn.allow_private)
+    problem, _parts = _static_problem(conn.base_url, conn.allow_private)
     if problem:
         raise RefusedAddress(str(problem))
-    scheme = parts.scheme.lower()
-    origin = (scheme, (parts.hostname or "").lower(), parts.port or _default_port(scheme))
+    base_url = httpx.URL(conn.base_url.strip())
     timeout = httpx.Timeout(connect=conn.connect_timeout, read=conn.read_timeout, write=conn.read_timeout,
                             pool=conn.connect_timeout)
-    return httpx.Client(transport=GuardedTransport(origin, conn.allow_private), timeout=timeout, trust_env=False,
-                        follow_redirects=False, base_url=conn.base_url.strip())
+    return httpx.Client(transport=GuardedTransport(_origin(base_url), conn.allow_private), timeout=timeout,
+                        trust_env=False, follow_redirects=False, base_url=base_url)
