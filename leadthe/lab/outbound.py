@@ -88,7 +88,7 @@ def address_problem(ip: IPAddress | str, allow_private: bool) -> str | None:
     return None
 
 
-_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lab-dns")
+_RESOLVER = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lab-dns")
 RESOLVE_TIMEOUT = 3.0
 
 
