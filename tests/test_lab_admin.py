@@ -351,3 +351,29 @@ def test_a_pause_after_repeated_failures_is_shown(app, companies, dns):
             failures=3, paused_until=utcnow() + timedelta(minutes=1)))
         db.session.commit()
     assert "Calls to your model are paused until" in admin.get(PAGE).get_data(as_text=True)
+
+
+def test_an_inventory_entry_of_the_same_name_is_reused_not_doubled(app, companies, dns):
+    a, _b = companies
+    with app.app_context():
+        db.session.add(AiTool(org_id=a.org.id, name="practice lab: azure openai (eu)", status="under_review"))
+        db.session.commit()
+    assert save(signed_in(app, a.admin)).status_code == 303
+    with app.app_context():
+        tools = db.session.execute(sa.select(AiTool.id, AiTool.status).where(AiTool.org_id == a.org.id)).all()
+    assert len(tools) == 1 and tools[0].status == "approved"
+    assert settings_of(app, a.org).tool_id == tools[0].id
+
+
+def test_the_provider_is_named_by_its_name_or_its_host(app, companies, dns):
+    from leadthe.lab.settings import for_org, provider_label
+
+    a, _b = companies
+    admin = signed_in(app, a.admin)
+    assert save(admin, provider_name="").status_code == 303
+    with app.app_context():
+        assert provider_label(for_org(a.org.id)) == "api.model.example"
+        assert db.session.scalar(sa.select(AiTool.name).where(AiTool.org_id == a.org.id)) == "Practice lab: api.model.example"
+    assert save(admin, provider="none", api_key="").status_code == 303
+    with app.app_context():
+        assert provider_label(for_org(a.org.id)) == ""
