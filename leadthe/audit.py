@@ -151,9 +151,16 @@ _POLICY_WORDS = {"privacy": _l("privacy policy"), "cookies": _l("cookie policy")
                  "minor": _l("minor change"), "material": _l("material change")}
 
 
+# the practice lab's settings, as its audit events name what changed
+_LAB_FIELDS = {"provider": _l("model connected or not"), "base_url": _l("base URL"), "model": _l("model name"),
+               "provider_name": _l("name learners see"), "model_feedback": _l("model feedback"),
+               "person_daily_tokens": _l("tokens per person per day"),
+               "company_monthly_tokens": _l("tokens per company per month")}
+
+
 def _value_words(key: str, value) -> str:
     if key in ("fields", "changed"):
-        names = {**labels.PROFILE_FIELDS, **labels.CHOICE_LABELS}
+        names = {**labels.PROFILE_FIELDS, **labels.CHOICE_LABELS, **_LAB_FIELDS}
         return ", ".join(str(names.get(v, str(v).replace("_", " "))) for v in (value or []))
     if key == "until":
         try:

@@ -214,6 +214,7 @@ def test_guard_quota_and_retention_changes_are_audited(app, companies, dns):
     assert (saved.guard_mode, saved.person_daily_tokens, saved.retention_days) == ("block", 5000, 7)
     log = admin.get("/admin/audit").get_data(as_text=True)
     assert "Practice lab: quotas changed" in log and "Practice lab: API key saved" in log
+    assert "tokens per person per day" in log and "person_daily_tokens" not in log
     # the same values again: nothing to confirm, nothing recorded
     assert save(admin, api_key="", guard_mode="block", person_daily_tokens="5000", retention_days="7",
                 password="").status_code == 303
