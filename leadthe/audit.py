@@ -131,6 +131,13 @@ EVENT_LABELS = {
     "ai_tool.deleted": _l("AI tool removed from the inventory"),
     "ai_policy.published": _l("AI-use policy version published"),
     "ai_policy.acknowledged": _l("AI-use policy acknowledged"),
+    # the practice lab's settings (/admin/ai-lab)
+    "lab.connection_changed": _l("Practice lab: model connection changed"),
+    "lab.key_set": _l("Practice lab: API key saved"),
+    "lab.key_removed": _l("Practice lab: API key removed"),
+    "lab.quotas_changed": _l("Practice lab: quotas changed"),
+    "lab.guard_changed": _l("Practice lab: personal-data guard changed"),
+    "lab.retention_changed": _l("Practice lab: how long prompts are kept changed"),
 }
 
 # The details an audit page shows, with their names in words (other details stay in the record only).
@@ -144,9 +151,16 @@ _POLICY_WORDS = {"privacy": _l("privacy policy"), "cookies": _l("cookie policy")
                  "minor": _l("minor change"), "material": _l("material change")}
 
 
+# the practice lab's settings, as its audit events name what changed
+_LAB_FIELDS = {"provider": _l("model connected or not"), "base_url": _l("base URL"), "model": _l("model name"),
+               "provider_name": _l("name learners see"), "model_feedback": _l("model feedback"),
+               "person_daily_tokens": _l("tokens per person per day"),
+               "company_monthly_tokens": _l("tokens per company per month")}
+
+
 def _value_words(key: str, value) -> str:
     if key in ("fields", "changed"):
-        names = {**labels.PROFILE_FIELDS, **labels.CHOICE_LABELS}
+        names = {**labels.PROFILE_FIELDS, **labels.CHOICE_LABELS, **_LAB_FIELDS}
         return ", ".join(str(names.get(v, str(v).replace("_", " "))) for v in (value or []))
     if key == "until":
         try:

@@ -191,6 +191,10 @@ MATRIX: dict[str, dict] = {
     "literacy_admin.evidence": {"auth": "admin", "post": {"admin": 422}},
     "literacy_admin.evidence_status": {"auth": "admin", "obj": "evidence_pack"},
     "literacy_admin.evidence_download": {"auth": "admin", "obj": "evidence_pack"},
+    # the practice lab's settings (company admins; saving asks for step-up, so an empty POST is a 422; an empty
+    # "test connection" POST with no model saved redirects back to the settings)
+    "lab_admin.settings": {"auth": "admin", "post": {"admin": 422}},
+    "lab_admin.test_connection": {"auth": "admin"},
     # a company's private courses (authoring)
     "admin_authoring.courses": {"auth": "admin"},
     "admin_authoring.new_course": {"auth": "admin"},
