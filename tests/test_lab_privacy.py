@@ -72,7 +72,7 @@ def set_lab(app, org, **fields):
 def practise(app, user, lesson_id, tag="P"):
     """A person's lab history: an answer run with its rubric checks, the model's feedback on it, a day of use."""
     prompt, answer, feedback = distinct(f"prompt{tag}"), distinct(f"answer{tag}"), distinct(f"feedback{tag}")
-    checks = [{"check": "audience", "met": True}, {"check": "output_format", "met": False}]
+    checks = [{"check": "audience", "met": True}, {"check": "format", "met": False}]
     run_id = add_run(app, user, lesson_id, prompt=prompt, answer=answer, checks=checks, score=80, passed=True)
     add_run(app, user, lesson_id, prompt=f"Grade this prompt: {prompt}", answer=feedback, kind="grading", parent_id=run_id)
     add_usage(app, user, utcnow().date(), calls=7, best_score=80)
@@ -105,7 +105,7 @@ def test_export_holds_prompts_answers_both_kinds_of_feedback_and_use_per_day(app
                                                                                      ("grading", True, feedback)}
     answer_run = next(r for r in runs if r["kind"] == "answer")
     assert answer_run["status"] == "done" and answer_run["score"] == 80 and answer_run["passed"] is True
-    assert answer_run["checks"] == [{"check": "audience", "met": True}, {"check": "output_format", "met": False}]
+    assert answer_run["checks"] == [{"check": "audience", "met": True}, {"check": "format", "met": False}]
     usage = data["categories"]["usage"]["lab_usage"]
     assert [(u["day"], u["calls"], u["best_score"]) for u in usage] == [(utcnow().date().isoformat(), 7, 80)]
 
@@ -113,7 +113,7 @@ def test_export_holds_prompts_answers_both_kinds_of_feedback_and_use_per_day(app
     rows = list(csv.DictReader(io.StringIO(files["csv/lab_run.csv"])))
     assert len(rows) == 2 and "prompt" in rows[0] and "api_key" not in rows[0]
     checks_cell = next(r["checks"] for r in rows if r["kind"] == "answer")
-    assert json.loads(checks_cell) == [{"check": "audience", "met": True}, {"check": "output_format", "met": False}]
+    assert json.loads(checks_cell) == [{"check": "audience", "met": True}, {"check": "format", "met": False}]
     assert next(r["checks"] for r in rows if r["kind"] == "grading") == ""
     assert list(csv.DictReader(io.StringIO(files["csv/lab_usage.csv"])))[0]["calls"] == "7"
 
@@ -125,7 +125,7 @@ def test_export_holds_prompts_answers_both_kinds_of_feedback_and_use_per_day(app
                   "Your practice-lab use per day", "Prompts sent 7", "Best score 80 %", "Exercise Practice",
                   "Your company keeps them 30 days."):
         assert words in report, words
-    assert re.search(r"Audience[^<]*: met", files["report.html"]) and re.search(r"Output format[^<]*: not met", files["report.html"])
+    assert "Says who the result is for: met" in files["report.html"] and "Asks for an output format: not met" in files["report.html"]
     # nobody else's prompts, and never the company's API key
     everything = "\n".join(files.values())
     assert other_prompt not in everything
@@ -141,6 +141,12 @@ def test_the_admin_who_set_the_key_never_gets_it_in_their_export(app, client, co
     assert all(key not in text for text in members_text(archive).values())
 
 
+def _catalogue():
+    from babel.messages.pofile import read_po
+    with open("leadthe/translations/de/LC_MESSAGES/messages.po", "rb") as po:
+        return read_po(po)
+
+
 def test_report_html_is_in_german_for_a_german_person(app, client, companies, lesson_id):
     a, _ = companies
     with app.app_context():
@@ -151,7 +157,8 @@ def test_report_html_is_in_german_for_a_german_person(app, client, companies, le
     archive, _s, _l = export_via_http(client, app)
     report = _text(archive.read("report.html").decode())
     assert "Ihr Prompt" in report and prompt in report and "Rückmeldung des Modells zu Ihrem Prompt" in report
-    assert re.search(r"Audience[^<]*: erfüllt", report) and "Punktzahl Ihres Prompts 80 %" in report
+    german_label = [m.string for m in _catalogue() if m.id == "Says who the result is for"][0]
+    assert f"{german_label}: erfüllt" in report and "Punktzahl Ihres Prompts 80 %" in report
 
 
 # --- erasure ---------------------------------------------------------------------------------------
