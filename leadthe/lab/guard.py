@@ -40,10 +40,11 @@ _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w-])")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 _CARD = re.compile(r"(?<![\d+-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# (a phone number does not continue a group of digits written before it)
 # between the digits of a phone number: one space, or a dash or slash with optional spaces around it
 _SEP = r"(?:\s?[-/]\s?|[ .])?"
-_PHONE_INTL = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}" + r"(?:\s?\(0\)\s?)?" + r"(?:" + _SEP + r"\d){5,14}(?![\w])")
-_PHONE_NATIONAL = re.compile(r"(?<![\w+.,/-])(?:\(0\d{1,5}\)\s?|0[1-9]\d{0,4})(?:" + _SEP.replace("[ .]", "[ ]")
+_PHONE_INTL = re.compile(r"(?<![\w+])(?<!\d[ ./-])(?:\+|00)[1-9]\d{0,2}" + r"(?:\s?\(0\)\s?)?" + r"(?:" + _SEP + r"\d){5,14}(?![\w])")
+_PHONE_NATIONAL = re.compile(r"(?<![\w+.,/-])(?<!\d[ ./-])(?:\(0\d{1,5}\)\s?|0[1-9]\d{0,4})(?:" + _SEP.replace("[ .]", "[ ]")
                              + r"\d){4,12}(?![\w.,/-]?\d)")
 _DATE = re.compile(r"^\d{1,4}([-/.])\d{1,2}\1\d{1,4}$")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
