@@ -149,7 +149,9 @@ def test_an_exercise_completed_without_javascript(client, app, lab, learner):
     assert run.status == "queued" and run.prompt == HALF and run.kind == "answer"
     assert response.headers["Location"].endswith(f"{lab.url}?run={run.id}#lab")
     waiting = text(client.get(f"{lab.url}?run={run.id}"))
-    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in waiting
+    assert (f'<noscript><meta http-equiv="refresh" content="2; url={lab.url}?poll=1&amp;run={run.id}#lab"></noscript>'
+            in waiting)  # a new URL each time: a refresh to the same URL with #lab would only scroll
+    assert f"?poll=2&amp;run={run.id}#lab" in text(client.get(f"{lab.url}?run={run.id}&poll=1"))
     assert "Waiting for the model" in waiting and "Stop the answer" in waiting
     assert textarea(waiting) == HALF
     lab.finish(run.id, answer="<b>Five</b> bullets:\n- one")

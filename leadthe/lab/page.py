@@ -66,6 +66,17 @@ class LabPanel:
         return any(r is not None and r.status in WORKING for r in (self.run, self.grading))
 
     @property
+    def refresh_url(self) -> str:
+        """Where the page without JavaScript refreshes to while an answer is being written: the lesson with
+        the run and a counter (a refresh to the same URL with ``#lab`` would only scroll, never reload)."""
+        from flask import url_for
+
+        raw = request.args.get("poll", "0")
+        count = int(raw) + 1 if raw.isdigit() and len(raw) < 6 else 1
+        args = {"run": self.run.id} if self.run is not None else {}
+        return url_for("courses.lesson", slug=self.course.slug, lesson=self.lesson.slug, poll=count, **args) + "#lab"
+
+    @property
     def checked_only(self) -> bool:
         """The shown run was only checked against the rubric, never sent to the model."""
         r = self.run
