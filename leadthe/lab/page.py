@@ -224,24 +224,25 @@ def model_feedback(grading: LabRun | None):
     if grading is None or not grading.answer:
         return [], ""
     parse = getattr(runner, "parse_grading", None)
-    if parse is None:
-        return [], grading.answer
     try:
-        parsed = parse(grading.answer)
+        parsed = parse(grading.answer) if parse is not None else None
     except Exception:  # noqa: BLE001 - a model's text that does not parse is shown as written
-        return [], grading.answer
+        parsed = None
     if parsed is None:
         return [], grading.answer
     if isinstance(parsed, str):
         return [], parsed
-    items = parsed.get("criteria") if isinstance(parsed, dict) else getattr(parsed, "criteria", parsed)
-    summary = parsed.get("summary", "") if isinstance(parsed, dict) else getattr(parsed, "summary", "")
-    rows = []
     try:
-        for item in items or ():
-            get = item.get if isinstance(item, dict) else (lambda k, d=None, _i=item: getattr(_i, k, d))
-            rows.append((str(get("label") or get("check") or ""), get("met"), str(get("comment") or get("tip") or "")))
+        return _grading_rows(parsed), str(_part(parsed, "summary") or "")
     except TypeError:
         return [], grading.answer
-    return rows, str(summary or "")
 
+
+def _part(obj, key, default=None):
+    return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
+
+
+def _grading_rows(parsed) -> list[tuple[str, object, str]]:
+    items = parsed.get("criteria") if isinstance(parsed, dict) else getattr(parsed, "criteria", parsed)
+    return [(str(_part(item, "label") or _part(item, "check") or ""), _part(item, "met"),
+             str(_part(item, "comment") or _part(item, "tip") or "")) for item in items or ()]
