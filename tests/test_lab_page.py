@@ -204,6 +204,9 @@ def test_an_exercise_completed_with_htmx(client, lab, learner):
     assert response.status_code == 200 and response.headers.get("HX-Trigger") == "progress-changed"
     fragment = text(response)
     assert "<html" not in fragment and "You passed this exercise" in fragment and "Next lesson" in fragment
+    # the lesson's body, with the progress bar and the outline updated out of band
+    assert response.headers["HX-Retarget"] == "#lesson-body" and response.headers["HX-Reswap"] == "innerHTML"
+    assert "hx-swap-oob" in fragment and "2 of 3 lessons done" not in fragment and "1 of 3 lessons done" in fragment
     assert lab.completed(learner)
     # without htmx the run's URL leads to the lesson page
     plain = client.get(run_url)

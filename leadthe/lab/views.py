@@ -46,13 +46,20 @@ def _lesson_url(course, lesson, run=None) -> str:
     return url_for("courses.lesson", slug=course.slug, lesson=lesson.slug, **args) + "#lab"
 
 
-def _respond(course, lesson, panel, status=200, headers=None):
-    """The lab section (htmx), or the whole lesson page with the lab as ``panel`` says."""
+def _respond(course, lesson, panel, status=200, headers=None, whole_body=False):
+    """The lab section (htmx), or the whole lesson page with the lab as ``panel`` says. ``whole_body``: htmx
+    gets the lesson's body instead (with the progress bar and the outline updated out of band: a pass)."""
     lab_page.remember(panel)
-    if wants_fragment():
+    if wants_fragment() and not whole_body:
         body, _status = render("lab/_lab.html", block="lab", lab=panel)
         return body, 200, {"Vary": "HX-Request", **(headers or {})}
     page = courses.player_page(course.slug, lesson.slug, current_user)
+    if wants_fragment():
+        body, _status = render("courses/lesson.html", block="lesson_body", page=page, course=page.course,
+                               lesson=page.lesson, answer_form=None, saved=False, oob=True, finished=None,
+                               low_data=bool(ui_preferences()["low_data"]))
+        return body, 200, {"Vary": "HX-Request", "HX-Retarget": "#lesson-body", "HX-Reswap": "innerHTML",
+                           **(headers or {})}
     following = page.next
     panel.next_url = panel.next_url or (url_for("courses.lesson", slug=course.slug, lesson=following.slug)
                                         if following else None)
@@ -186,7 +193,7 @@ def feedback(slug, lesson):
         if evaluation.passed:
             following = courses.player_page(course.slug, lesson_row.slug, current_user).next
             fresh.next_url = url_for("courses.lesson", slug=course.slug, lesson=following.slug) if following else None
-        return _respond(course, lesson_row, fresh, headers=headers)
+        return _respond(course, lesson_row, fresh, headers=headers, whole_body=evaluation.passed)
     if evaluation.passed:
         flash(_("You passed this exercise: the lesson is complete."), "success")
     return see_other(_lesson_url(course, lesson_row, checked))

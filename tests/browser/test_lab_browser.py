@@ -98,6 +98,7 @@ def test_the_lab_with_and_without_javascript(live_app, page, js, lab, axe_check)
     page.get_by_role("button", name="Get feedback").click()
     expect(page.get_by_text("You passed this exercise: the lesson is complete.").first).to_be_visible()
     expect(page.get_by_role("link", name="Next lesson")).to_be_visible()
+    expect(page.get_by_text("1 of 3 lessons done (33%)", exact=True)).to_be_visible()  # the progress bar too
     assert no_sideways_scroll(page)
     page.set_viewport_size({"width": 1280, "height": 800})
     assert no_sideways_scroll(page)
