@@ -115,3 +115,41 @@ def test_the_first_token_shows_within_a_second(live_app, page_js, lab):
     expect(page_js.get_by_text("Waiting for the model")).to_be_visible()
     write_run(live_app, status="running", answer="Token")
     expect(page_js.get_by_text("Token", exact=True)).to_be_visible(timeout=1000)
+
+
+def test_the_lab_page_is_valid_html_in_each_state(live_app, page_js, lab, tmp_path):
+    """The Nu HTML checker on the lab lesson page as served: refused by the guard, waiting for the answer
+    (with the no-JS refresh), answered with feedback and model feedback."""
+    from . import nu
+    from .test_sweep import require_nu
+
+    require_nu()
+    page = page_js
+    log_in(page, "lea@example.com")
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    url = "/courses/lab-course/lessons/ex1"
+    page.goto(url)
+    token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
+    files = []
+
+    def save(name, response):
+        assert response.status in (200, 422), response.status
+        path = tmp_path / f"{name}.html"
+        path.write_text(response.text(), encoding="utf-8")
+        files.append(path)
+
+    save("refused", page.request.post(url + "/lab/send", form={"csrf_token": token, "prompt": "Mail Maria Schmidt"}))
+    assert page.request.post(url + "/lab/send", form={"csrf_token": token, "prompt": GOOD}, max_redirects=0).status == 303
+    save("waiting", page.request.get(url))
+    write_run(live_app, status="done", answer="Five bullets " + LONG_WORD)
+    with live_app.app_context():
+        from leadthe.models.lab import LabSettings
+        db.session.execute(sa.update(LabSettings).values(model_feedback=True))
+        db.session.commit()
+    page.request.post(url + "/lab/feedback", form={"csrf_token": token, "prompt": GOOD}, max_redirects=0)
+    save("feedback", page.request.get(url))
+    sources = [f.read_text(encoding="utf-8") for f in files]
+    assert "Your prompt was not sent" in sources[0] and 'http-equiv="refresh"' in sources[1]
+    assert "Model feedback" in sources[2] and "Five bullets" in sources[2]
+    messages = nu.check_files(files)
+    assert not messages, "\n".join(f"{m.file}:{m.line}: {m.text} {m.extract}" for m in messages)
