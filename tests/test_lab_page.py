@@ -390,3 +390,15 @@ def test_model_feedback_parsed_per_criterion_when_the_runner_parses_it(client, l
     assert "<strong>Says who will read it</strong>: met<br><span class=\"meta\">Customer named.</span>" in fragment
     assert "<strong>Asks for bullets</strong>: not met yet" in fragment and "Clear, but say the format." in fragment
     assert response.status_code == 303 and not lab.completed(learner)
+
+
+def test_model_feedback_is_not_asked_for_a_prompt_with_personal_data(client, app, companies, lab, learner):
+    make_user(app, companies[0].org, name="Maria Schmidt", email="maria@a.example")
+    lab.settings(model_feedback=True, guard_mode="block")
+    prompt = "Summarise for Maria Schmidt (audience) in bullets (format)"
+    response = post(client, lab.feedback, {"prompt": prompt, "confirm": "y"}, lab.url)
+    assert response.status_code == 303
+    assert [r.kind for r in lab.runs()] == ["answer"]  # checked, but nothing for the model
+    page = text(client.get(response.headers["Location"]))
+    assert "Model feedback was not asked for: your prompt contains personal data." in page
+    assert "You passed this exercise" in page  # the checks still decide

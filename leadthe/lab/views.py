@@ -170,10 +170,15 @@ def feedback(slug, lesson):
     evaluation = checks.evaluate(ex, prompt)
     checked = lab_page.feedback_run(current_user, lesson_row, prompt, latest, evaluation)
     settings = panel.settings
-    grading = None
+    grading, withheld = None, False
     if (settings.model_feedback and settings.connected and not lab_page.paused(settings)
             and not _quota_refusal(settings)):
-        grading = runner.create_run(current_user, lesson_row, prompt, kind=LabRunKind.GRADING, parent=checked)
+        # the grading sends the prompt to the model too: not with personal data in it (block mode), nor
+        # without the learner's "send it anyway" (warn mode)
+        findings = guard.scan(current_user.org_id, prompt)
+        withheld = bool(findings) and (settings.guard_mode == GuardMode.BLOCK or not form.confirm.data)
+        if not withheld:
+            grading = runner.create_run(current_user, lesson_row, prompt, kind=LabRunKind.GRADING, parent=checked)
     headers = {}
     if evaluation.passed:
         if courses.complete_lesson(current_user, course, lesson_row):
@@ -190,12 +195,18 @@ def feedback(slug, lesson):
         fresh.grading = grading or fresh.grading
         fresh.evaluation = evaluation
         fresh.passed_now = evaluation.passed
+        if withheld:
+            fresh.notice = _("Model feedback was not asked for: your prompt contains personal data. "
+                             "Replace it with placeholders to get the model's feedback too.")
         if evaluation.passed:
             following = courses.player_page(course.slug, lesson_row.slug, current_user).next
             fresh.next_url = url_for("courses.lesson", slug=course.slug, lesson=following.slug) if following else None
         return _respond(course, lesson_row, fresh, headers=headers, whole_body=evaluation.passed)
     if evaluation.passed:
         flash(_("You passed this exercise: the lesson is complete."), "success")
+    if withheld:
+        flash(_("Model feedback was not asked for: your prompt contains personal data. "
+                "Replace it with placeholders to get the model's feedback too."), "info")
     return see_other(_lesson_url(course, lesson_row, checked))
 
 
