@@ -402,3 +402,14 @@ def test_model_feedback_is_not_asked_for_a_prompt_with_personal_data(client, app
     page = text(client.get(response.headers["Location"]))
     assert "Model feedback was not asked for: your prompt contains personal data." in page
     assert "You passed this exercise" in page  # the checks still decide
+
+
+def test_a_company_that_never_saved_lab_settings_sees_the_lab_without_a_model(client, app, lab, learner):
+    from leadthe.models.lab import LabSettings
+
+    with app.app_context():
+        db.session.execute(sa.delete(LabSettings))
+        db.session.commit()
+    response = client.get(lab.url)  # a GET writes nothing (the defaults are not saved)
+    assert response.status_code == 200 and "Your company has not connected an AI model yet." in text(response)
+    assert client.get(lab.url, headers={**HX, "HX-Target": "lesson-body"}).status_code == 200
