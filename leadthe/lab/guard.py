@@ -23,6 +23,11 @@ from dataclasses import dataclass
 
 from flask import g, has_app_context
 
+from leadthe.extensions import db
+from leadthe.models import User
+from leadthe.models.enums import UserStatus
+from leadthe.tenancy import scoped
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -164,11 +169,6 @@ def directory(org_id: int | None) -> Directory:
 
 
 def _active_names(org_id: int) -> list[str]:
-    from leadthe.extensions import db
-    from leadthe.models import User
-    from leadthe.models.enums import UserStatus
-    from leadthe.tenancy import scoped
-
     return list(db.session.scalars(scoped(User, org_id).with_only_columns(User.name)
                                    .where(User.status == UserStatus.ACTIVE)))
 

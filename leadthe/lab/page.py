@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from flask import abort, g, request
+from flask import abort, g, request, url_for
 from flask_login import current_user
 
 from leadthe.extensions import db
@@ -69,8 +69,6 @@ class LabPanel:
     def refresh_url(self) -> str:
         """Where the page without JavaScript refreshes to while an answer is being written: the lesson with
         the run and a counter (a refresh to the same URL with ``#lab`` would only scroll, never reload)."""
-        from flask import url_for
-
         raw = request.args.get("poll", "0")
         count = int(raw) + 1 if raw.isdigit() and len(raw) < 6 else 1
         args = {"run": self.run.id} if self.run is not None else {}
@@ -168,8 +166,6 @@ def evaluate(ex, prompt: str):
 
 def for_page(page) -> LabPanel:
     """The panel of the lesson page ``page`` (a ``courses.services.PlayerPage``), once per request."""
-    from flask import url_for
-
     cache = g.setdefault("lab_panels", {})
     if page.lesson.id not in cache:
         following = page.next

@@ -9,10 +9,9 @@ while an answer is being written. With htmx: the same URLs answer the lab sectio
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from jinja2_fragments.flask import render_block
 
 from leadthe.account.preferences import ui_preferences
 from leadthe.courses import services as courses
@@ -64,9 +63,15 @@ def _respond(course, lesson, panel, status=200, headers=None, whole_body=False):
     panel.next_url = panel.next_url or (url_for("courses.lesson", slug=course.slug, lesson=following.slug)
                                         if following else None)
     panel.completed = panel.completed or page.completed_at is not None
-    html = render_template("courses/lesson.html", page=page, course=page.course, lesson=page.lesson, answer_form=None,
+    html, _status = render("courses/lesson.html", page=page, course=page.course, lesson=page.lesson, answer_form=None,
                            saved=False, low_data=bool(ui_preferences()["low_data"]), oob=False, finished=None)
     return html, status, headers or {}
+
+
+def _fragment(block, panel):
+    """A block of the lab's template for htmx (the caller checked ``wants_fragment()``)."""
+    body, status = render("lab/_lab.html", block=block, lab=panel)
+    return body, status, {"Vary": "HX-Request"}
 
 
 def _refused(course, lesson, panel):
@@ -139,9 +144,9 @@ def run(slug, lesson, run_id):
         return redirect(_lesson_url(course, lesson_row, shown))
     if found.kind == LabRunKind.GRADING:
         panel = lab_page.LabPanel(course, lesson_row, ex, None, grading=found)
-        return render_block("lab/_lab.html", "lab_grading", lab=panel), 200, {"Vary": "HX-Request"}
+        return _fragment("lab_grading", panel)
     panel = lab_page.LabPanel(course, lesson_row, ex, None, run=found)
-    return render_block("lab/_lab.html", "lab_answer", lab=panel), 200, {"Vary": "HX-Request"}
+    return _fragment("lab_answer", panel)
 
 
 @bp.route("/courses/<slug>/lessons/<lesson>/lab/runs/<int:run_id>/cancel", methods=["POST"])
@@ -152,7 +157,7 @@ def cancel(slug, lesson, run_id):
     lab_page.cancel(found)  # (CSRFProtect checked the token already)
     if wants_fragment():
         panel = lab_page.LabPanel(course, lesson_row, ex, None, run=found)
-        return render_block("lab/_lab.html", "lab_answer", lab=panel), 200, {"Vary": "HX-Request"}
+        return _fragment("lab_answer", panel)
     return see_other(_lesson_url(course, lesson_row, found if found.kind == LabRunKind.ANSWER else None))
 
 
