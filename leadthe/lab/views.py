@@ -10,7 +10,7 @@ while an answer is being written. With htmx: the same URLs answer the lab sectio
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from leadthe.account.preferences import ui_preferences
@@ -174,25 +174,10 @@ def feedback(slug, lesson):
     prompt = form.prompt.data
     evaluation = checks.evaluate(ex, prompt)
     checked = lab_page.feedback_run(current_user, lesson_row, prompt, latest, evaluation)
-    settings = panel.settings
-    grading, withheld = None, False
-    if (settings.model_feedback and settings.connected and not lab_page.paused(settings)
-            and not _quota_refusal(settings)):
-        # the grading sends the prompt to the model too: not with personal data in it (block mode), nor
-        # without the learner's "send it anyway" (warn mode)
-        findings = guard.scan(current_user.org_id, prompt)
-        withheld = bool(findings) and (settings.guard_mode == GuardMode.BLOCK or not form.confirm.data)
-        if not withheld:
-            grading = runner.create_run(current_user, lesson_row, prompt, kind=LabRunKind.GRADING, parent=checked)
+    grading, withheld = _ask_model_feedback(panel.settings, lesson_row, prompt, checked, form.confirm.data)
     headers = {}
     if evaluation.passed:
-        if courses.complete_lesson(current_user, course, lesson_row):
-            record_pass = getattr(quotas, "record_pass", None)
-            if record_pass is not None:
-                try:
-                    record_pass(current_user, evaluation.score)
-                except NotImplementedError:
-                    pass
+        _record_pass(course, lesson_row, evaluation.score)
         headers["HX-Trigger"] = "progress-changed"
     db.session.flush()
     if wants_fragment():
@@ -200,9 +185,7 @@ def feedback(slug, lesson):
         fresh.grading = grading or fresh.grading
         fresh.evaluation = evaluation
         fresh.passed_now = evaluation.passed
-        if withheld:
-            fresh.notice = _("Model feedback was not asked for: your prompt contains personal data. "
-                             "Replace it with placeholders to get the model's feedback too.")
+        fresh.notice = WITHHELD if withheld else ""
         if evaluation.passed:
             following = courses.player_page(course.slug, lesson_row.slug, current_user).next
             fresh.next_url = url_for("courses.lesson", slug=course.slug, lesson=following.slug) if following else None
@@ -210,9 +193,36 @@ def feedback(slug, lesson):
     if evaluation.passed:
         flash(_("You passed this exercise: the lesson is complete."), "success")
     if withheld:
-        flash(_("Model feedback was not asked for: your prompt contains personal data. "
-                "Replace it with placeholders to get the model's feedback too."), "info")
+        flash(str(WITHHELD), "info")
     return see_other(_lesson_url(course, lesson_row, checked))
+
+
+WITHHELD = _l("Model feedback was not asked for: your prompt contains personal data. "
+              "Replace it with placeholders to get the model's feedback too.")
+
+
+def _ask_model_feedback(settings, lesson, prompt, checked, confirmed) -> tuple:
+    """(the grading run or None, whether it was withheld for personal data). The grading sends the prompt
+    to the model too: not with personal data in it (block mode), nor without "send it anyway" (warn mode)."""
+    if not (settings.model_feedback and settings.connected) or lab_page.paused(settings) or _quota_refusal(settings):
+        return None, False
+    findings = guard.scan(current_user.org_id, prompt)
+    if findings and (settings.guard_mode == GuardMode.BLOCK or not confirmed):
+        return None, True
+    return runner.create_run(current_user, lesson, prompt, kind=LabRunKind.GRADING, parent=checked), False
+
+
+def _record_pass(course, lesson, score: int) -> None:
+    """A pass completes the lesson; the first one counts as an exercise passed (``quotas.record_pass``)."""
+    if not courses.complete_lesson(current_user, course, lesson):
+        return
+    record_pass = getattr(quotas, "record_pass", None)
+    if record_pass is None:
+        return
+    try:
+        record_pass(current_user, score)
+    except NotImplementedError:  # the quotas are not in this build yet
+        pass
 
 
 @bp.app_template_global("lab_error")
