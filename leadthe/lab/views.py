@@ -98,9 +98,9 @@ def send(slug, lesson):
         return _refused(course, lesson_row, panel)
     prompt = form.prompt.data
     settings = panel.settings
-    findings = guard.scan(current_user.org_id, prompt)
     if request.form.get("placeholders"):
         # the text box comes back with the placeholders in; nothing is sent
+        findings = guard.scan(current_user.org_id, prompt)
         form.prompt.data = guard.with_placeholders(prompt, findings)
         panel.replaced = bool(findings)
         return _respond(course, lesson_row, panel)
@@ -115,6 +115,7 @@ def send(slug, lesson):
     if refusal:
         panel.notice = refusal
         return _refused(course, lesson_row, panel)
+    findings = guard.scan(current_user.org_id, prompt)
     if findings:
         panel.findings = findings
         if settings.guard_mode == GuardMode.BLOCK:
