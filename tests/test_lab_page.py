@@ -413,3 +413,16 @@ def test_a_company_that_never_saved_lab_settings_sees_the_lab_without_a_model(cl
     response = client.get(lab.url)  # a GET writes nothing (the defaults are not saved)
     assert response.status_code == 200 and "Your company has not connected an AI model yet." in text(response)
     assert client.get(lab.url, headers={**HX, "HX-Target": "lesson-body"}).status_code == 200
+
+
+def test_the_lab_in_german(client, app, lab, learner):
+    from leadthe.models import User
+
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == learner.id).values(locale="de"))
+        db.session.commit()
+    page = text(client.get(lab.url))
+    assert "Übungslabor" in page and "An das Modell senden" in page and "Feedback erhalten" in page
+    assert "Die Antworten kommen von Acme GPT" in page and "30 Tage aufbewahrt" in page
+    response = post(client, lab.send, {"prompt": "x" * 4001}, lab.url)
+    assert "Ihr Prompt darf höchstens 4.000 Zeichen lang sein." in text(response)

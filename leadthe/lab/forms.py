@@ -18,7 +18,7 @@ class PromptForm(FlaskForm):
     prompt = TextAreaField(
         _l("Your prompt"), filters=[_rstrip],
         validators=[DataRequired(_l("Write your prompt first.")),
-                    Length(max=MAX_PROMPT, message=_l("Keep your prompt under %(max)s characters.", max="4,000"))],
+                    Length(max=MAX_PROMPT, message=_l("Keep your prompt under 4,000 characters."))],
         render_kw={"rows": 8, "maxlength": MAX_PROMPT})
     # warn mode: the learner saw the personal data the guard found and sends the prompt anyway
     confirm = BooleanField(_l("I checked: send it anyway"))
