@@ -155,3 +155,34 @@ def test_every_starter_lesson_within_budget_cold_and_as_an_htmx_swap(app, client
     heaviest, heaviest_swap = max(cold, key=lambda url: cold[url].total), max(swaps, key=swaps.get)
     print(f"\n{len(lessons)} lessons; heaviest cold: {heaviest}: {cold[heaviest]}; "
           f"heaviest htmx swap: {heaviest_swap}: {swaps[heaviest_swap]} bytes")
+
+
+def test_the_lab_lesson_page_within_budget_cold(app, client, companies):
+    """An exercise lesson with the practice lab (task, material, rubric, hints, the form, a finished answer's
+    place), the model connected: at most 35 KB cold in at most 5 requests (the model's text not counted)."""
+    from leadthe.models import Lesson
+    from leadthe.models.lab import LabSettings
+    from tests.helpers import make_course
+
+    with app.test_request_context():
+        course, module, _lesson, _quiz = make_course(None, "lab-weight", "Lab weight")
+        exercise = {"task": "Summarise the meeting note for a customer in 5 bullet points.",
+                    "material": "Meeting note.\n" + "The launch moves to May; the budget stays. " * 40,
+                    "criteria": [{"check": c, "label": f"Criterion {c}"} for c in ("role", "audience", "format", "uncertainty")],
+                    "hints": ["Who reads it?", "Which format?"]}
+        db.session.add(Lesson(course_id=course.id, module_id=module.id, slug="ex", title="Exercise", kind="exercise",
+                              minutes=10, body_html="<p>" + "Why a good prompt matters. " * 40 + "</p>", exercise=exercise,
+                              position=1, seq=1))
+        db.session.add(LabSettings(org_id=companies[0].org.id, provider="openai", base_url="https://llm.example/v1",
+                                   model="gpt", provider_name="Acme GPT"))
+        db.session.commit()
+    login(client, companies[0].learner.email)
+    enrol(client, "lab-weight")
+    url = "/courses/lab-weight/lessons/ex"
+    weight = cold_load(client, url)
+    print(f"\nlab lesson, cold: {weight}")
+    assert 'id="lab"' in body(client.get(url, headers=BROWSER))
+    assert len(weight.rows) <= LESSON_REQUESTS, f"{url} needs more than {LESSON_REQUESTS} requests: {weight}"
+    assert weight.total <= LESSON_BUDGET, f"{url} weighs more than {LESSON_BUDGET / KB:.0f} KB cold: {weight}"
+    swap = client.get(url, headers={**BROWSER, "HX-Request": "true", "HX-Target": "lesson-body"})
+    assert "<html" not in body(swap) and wire_bytes(swap) <= SWAP_BUDGET

@@ -118,6 +118,11 @@ MATRIX: dict[str, dict] = {
     "courses.lesson": {"auth": "login", "obj": "lesson"},
     "courses.complete": {"auth": "login", "obj": "lesson"},
     "courses.answer": {"auth": "login", "obj": "lesson"},
+    # the practice lab on an exercise lesson (people of a company, enrolled; the run is the person's own)
+    "lab.send": {"auth": "member", "obj": "lab_lesson"},
+    "lab.feedback": {"auth": "member", "obj": "lab_lesson"},
+    "lab.run": {"auth": "member", "obj": "lab_run", "get": 302},  # without htmx: to the lesson page
+    "lab.cancel": {"auth": "member", "obj": "lab_run"},
     # assessments, maturity, certificates
     "assessments.index": {"auth": "login"},
     "assessments.quiz": {"auth": "login", "obj": "quiz"},
@@ -260,7 +265,7 @@ class World:
     staff: object = None  # the staff account (with two-step verification: its secret logs it in)
 
 
-def build_world(app, companies) -> World:
+def build_world(app, companies, lab_runs: bool = False) -> World:
     from leadthe.admin import people
     from leadthe.assessments.certificates import issue_certificate
     from leadthe.assessments.maturity import save_result
@@ -345,11 +350,36 @@ def build_world(app, companies) -> World:
             db.session.add(draft)
             db.session.flush()
             w.ids[f"ai_tool_{tag}"], w.ids[f"ai_policy_version_{tag}"], w.ids[f"ai_policy_draft_{tag}"] = tool.id, version.id, draft.id
+        _lab_world(w, users, {"platform-course": platform, "a-private": own_course, "b-private": b_course}, a.org.id,
+                   lab_runs)
         from leadthe.legal.services import current_policy
 
         w.ids["policy"] = current_policy("privacy").id
         db.session.commit()
     return w
+
+
+def _lab_world(w, users, courses, org_a, runs: bool):
+    """An exercise lesson in every course, and (for the lab's own routes: the rest of the matrix does not
+    need them) a lab run of each company person on their company's course."""
+    from leadthe.models import Lesson
+    from leadthe.models.lab import LabRun
+
+    lessons = {}
+    for slug, course in courses.items():
+        module_id = db.session.scalar(sa.select(Lesson.module_id).where(Lesson.course_id == course.id).limit(1))
+        lessons[slug] = lesson = Lesson(course_id=course.id, module_id=module_id, slug="exercise", title="Exercise",
+                                        kind="exercise", exercise={"task": "Write a prompt."}, position=9, seq=9)
+        db.session.add(lesson)
+    db.session.flush()
+    for key, user in users.items():
+        if user.org_id is None or not runs:
+            continue
+        slug = "a-private" if user.org_id == org_a else "b-private"
+        run = LabRun(org_id=user.org_id, user_id=user.id, lesson_id=lessons[slug].id, prompt="Hello", status="queued")
+        db.session.add(run)
+        db.session.flush()
+        w.ids["mine"].setdefault(key, {})["lab_run"] = (slug, run.id)
 
 
 def _ready_evidence_pack(org_id: int, admin_id: int) -> int:
@@ -419,6 +449,16 @@ def _course_slug(w, role, which):
 def _lesson(w, role, which):
     slug = _course_slug(w, role, which)
     return None if slug is None else {**slug, "lesson": "practice"}
+
+
+def _lab_lesson(w, role, which):
+    slug = _course_slug(w, role, which)
+    return None if slug is None else {**slug, "lesson": "exercise"}
+
+
+def _lab_run(w, role, which):
+    value = _mine("lab_run")(w, role, which)
+    return None if value is None else {"slug": value[0], "lesson": "exercise", "run_id": value[1]}
 
 
 def _quiz(w, role, which):
@@ -508,6 +548,8 @@ RESOLVERS = {
     "policy_number": _only_own(lambda w: {"number": 1}),
     "course": _course_slug,
     "lesson": _lesson,
+    "lab_lesson": _lab_lesson,
+    "lab_run": _lab_run,
     "quiz": _quiz,
     "person": _person,
     "team": _team,
@@ -639,7 +681,7 @@ def test_route_matrix(app, companies, endpoint):
     spec = MATRIX.get(endpoint)
     if spec is None:
         pytest.fail(f"{endpoint} has no entry in MATRIX")
-    world = build_world(app, companies)
+    world = build_world(app, companies, lab_runs=endpoint.startswith("lab."))
     clients = signed_in_clients(app, world)
     methods = sorted({m for r in rules(app) if r.endpoint == endpoint for m in r.methods} & {"GET", "POST"})
     resolve = RESOLVERS[spec["obj"]] if spec.get("obj") else (lambda w, role, which: {} if which == "own" else None)
