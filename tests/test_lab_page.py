@@ -426,3 +426,12 @@ def test_the_lab_in_german(client, app, lab, learner):
     assert "Die Antworten kommen von Acme GPT" in page and "30 Tage aufbewahrt" in page
     response = post(client, lab.send, {"prompt": "x" * 4001}, lab.url)
     assert "Ihr Prompt darf höchstens 4.000 Zeichen lang sein." in text(response)
+
+
+def test_the_mark_as_complete_address_does_not_complete_an_exercise(client, lab, learner):
+    """The button is not shown on an exercise; a hand-made POST to the lesson's complete address is refused
+    too, with a word on what completes it (passing the exercise)."""
+    response = post(client, f"{lab.url}/complete", {}, lab.url)
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"{lab.url}#lab")
+    assert "Pass the exercise to complete this lesson" in text(client.get(lab.url))
+    assert not lab.completed(learner)

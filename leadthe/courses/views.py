@@ -119,6 +119,9 @@ def complete(slug, lesson):
         return see_other(url_for("courses.course", slug=slug))
     if not EmptyForm().validate_on_submit():
         abort(400)
+    if lesson_row.kind == "exercise":  # completed by passing it in the lab, never by a button
+        flash(_("Pass the exercise to complete this lesson: write your prompt, then ask for feedback."), "info")
+        return see_other(url_for("courses.lesson", slug=slug, lesson=lesson) + "#lab")
     services.complete_lesson(current_user, course, lesson_row)
     db.session.flush()
     page = services.player_page(slug, lesson, current_user)
