@@ -311,3 +311,10 @@ def test_parse_grading_is_lenient_but_not_credulous():
     assert runner.parse_grading('{"criteria": [{"check": "role", "met": "no"}]}')["criteria"][0]["met"] is False
     for nonsense in ("", "I cannot grade this.", "{not json}", '{"other": 1}', "[1, 2]"):
         assert runner.parse_grading(nonsense) is None
+
+
+def test_worker_once_runs_the_queued_generations(lab):
+    run_id = lab.send()
+    result = lab.app.test_cli_runner().invoke(args=["leadthe", "worker", "--once"])
+    assert result.exit_code == 0 and "lab runs: 1" in result.output
+    assert lab.get(run_id).status == "done" and lab.get(run_id).answer == ANSWER
