@@ -17,8 +17,6 @@ import httpx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from leadthe.lab import outbound
-
 log = logging.getLogger(__name__)
 
 # error codes stored on LabRun.error_code, with what the learner (or the admin) is told
@@ -239,6 +237,8 @@ def stream_chat(conn: Connection, messages: list[dict], *, on_delta: Callable[[s
     headers = {"Accept": "text/event-stream" if stream else "application/json"}
     if conn.api_key:
         headers["Authorization"] = f"Bearer {conn.api_key}"
+    from leadthe.lab import outbound  # here: outbound may use this module's ProviderError
+
     url = conn.base_url.rstrip("/") + "/chat/completions"
     reader = _Reader(on_delta, max_chars)
     deadline = time.monotonic() + conn.total_timeout

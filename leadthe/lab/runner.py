@@ -8,7 +8,7 @@ page polls the row. Cancel, stalled runs and the circuit breaker live here too.
   hands each to one of ``LAB_CONCURRENCY`` threads; ``leadthe worker`` and the inline worker start it.
   ``run_pending()`` runs what is queued in the calling thread (tests, ``leadthe worker --once``).
 - While a run streams, a writer thread stores the answer so far: the first piece at once, then at most
-  every 0.2 s (and the heartbeat every second while nothing arrives), each in a short transaction of its
+  every 0.2 s (and the heartbeat every 2 s while nothing arrives), each in a short transaction of its
   own, and reads ``cancel_requested`` back; the run ends ``cancelled`` with the partial answer kept.
 - A run whose worker died (no heartbeat for the read timeout + 15 s), or that waited in the queue for 10
   minutes, ends ``failed`` with ``stopped`` (``expire_stalled``, and ``refresh(run)`` from the page's poll).
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 POLL_EVERY = 0.2  # seconds between looks for queued runs
 WRITE_EVERY = 0.2  # the answer so far is stored at most this often (the first piece at once)
-HEARTBEAT_EVERY = 1.0  # while nothing arrives, the heartbeat (and the cancel check) this often
+HEARTBEAT_EVERY = 2.0  # while nothing arrives, the heartbeat (and the cancel check) this often
 SWEEP_EVERY = 5.0  # seconds between expire_stalled rounds in the runner's thread
 STALL_GRACE = timedelta(seconds=15)  # beyond the read timeout, before a silent running run counts as dead
 QUEUED_TOO_LONG = timedelta(minutes=10)
