@@ -6,7 +6,7 @@ runs, on SQLite or PostgreSQL.
 
 What runs (all on this machine):
 - the fake OpenAI-compatible model (``tests/fake_openai.py``, model ``slow``: each answer spread over
-  ``--slow`` seconds, default 20), in this process;
+  ``--slow`` seconds, default 20), in a child process;
 - the app under gunicorn (``--workers`` sync workers, as ``bench/load/run_load.py``), no inline worker;
 - ``leadthe worker`` in its own process: the job worker and the lab runner (``LAB_CONCURRENCY`` threads);
 - 25 signed-in learners; 20 of them send a prompt on an exercise lesson at the same moment (the runs are
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import multiprocessing
 import os
 import random
 import re
@@ -102,6 +103,32 @@ def print_mix(title, latencies, errors, seconds):
     print(f"  {'all':<58} {len(every):>5} {pct(every, 0.5):>8.1f} {pct(every, 0.95):>8.1f} {max(every or [0]):>8.1f}")
 
 
+def serve_fake(slow: float, commands, results) -> None:
+    """The fake model (in a child process): sends its address, serves until told to stop, then sends when
+    each stream's pieces were written, by prompt: {prompt: [(monotonic time, answer length so far)]}."""
+    fake = start_fake_model(api_key="sk-bench")
+    fake.slow_seconds = slow
+    prompt_of_thread: dict[int, str] = {}
+    sent: dict[str, list[tuple[float, int]]] = {}
+    record, note_sent = fake.record, fake.note_sent
+
+    def record_with_thread(**entry):  # which stream is which: each run's prompt is its own
+        messages = (entry.get("body") or {}).get("messages") or [{}]
+        prompt_of_thread[threading.get_ident()] = str(messages[-1].get("content", ""))
+        record(**entry)
+
+    def note_sent_per_stream(model, text):
+        note_sent(model, text)
+        pieces = sent.setdefault(prompt_of_thread.get(threading.get_ident(), ""), [])
+        pieces.append((time.monotonic(), (pieces[-1][1] if pieces else 0) + len(text)))
+
+    fake.record, fake.note_sent = record_with_thread, note_sent_per_stream
+    results.put((fake.base_url, fake.pieces))
+    commands.get()
+    results.put(sent)
+    fake.stop()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -144,24 +171,13 @@ def main():
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
 
-    fake = start_fake_model(api_key="sk-bench")
-    fake.slow_seconds = args.slow
-    prompt_of_thread: dict[int, str] = {}
-    sent: dict[str, list[tuple[float, int]]] = {}  # prompt -> [(monotonic time, answer length so far)]
-    record, note_sent = fake.record, fake.note_sent
-
-    def record_with_thread(**entry):  # which stream is which: each run's prompt is its own
-        messages = (entry.get("body") or {}).get("messages") or [{}]
-        prompt_of_thread[threading.get_ident()] = str(messages[-1].get("content", ""))
-        record(**entry)
-
-    def note_sent_per_stream(model, text):
-        note_sent(model, text)
-        prompt = prompt_of_thread.get(threading.get_ident(), "")
-        pieces = sent.setdefault(prompt, [])
-        pieces.append((time.monotonic(), (pieces[-1][1] if pieces else 0) + len(text)))
-
-    fake.record, fake.note_sent = record_with_thread, note_sent_per_stream
+    # the fake model in a process of its own, so that its 20 streams do not hold this process's interpreter
+    # (and so the clients' timings); CLOCK_MONOTONIC is the machine's, so its times compare with ours
+    context = multiprocessing.get_context("fork")
+    to_fake, results = context.Queue(), context.Queue()
+    fake_proc = context.Process(target=serve_fake, args=(args.slow, to_fake, results), daemon=True)
+    fake_proc.start()
+    base_url, pieces_per_answer = results.get(timeout=30)
 
     tmp = Path(tempfile.mkdtemp(prefix="leadthe-lab-load-"))
     url = args.pg or f"sqlite:///{tmp}/load.db"
@@ -179,7 +195,7 @@ def main():
         engine.dispose()
     for cmd in (["db", "upgrade", "heads"], ["leadthe", "load-content"], ["leadthe", "seed-demo"]):
         subprocess.run(flask + cmd, cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([sys.executable, "-c", setup_script(args.learners, fake.base_url)], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "-c", setup_script(args.learners, base_url)], cwd=ROOT, env=env, check=True)
 
     os.environ.update(env)  # this process creates the runs through the app, as the lab page does
     from app import app as leadthe_app
@@ -250,6 +266,8 @@ def main():
         under_load = learner_mix(port, users, args.seconds, lesson)
         poller.join(timeout=args.slow + 60)
         polling.set()
+        to_fake.put("stop")
+        sent = results.get(timeout=30)
         load2 = os.getloadavg()[0]
         worker_cpu, window = cpu_seconds(worker_proc.pid) - worker_cpu, time.monotonic() - window
 
@@ -269,7 +287,7 @@ def main():
         done = sum(1 for s in statuses.values() if s == "done")
 
         print(f"\n{backend}; gunicorn {args.workers} sync workers; worker process with the lab runner; fake model "
-              f"'slow' ({args.slow:g} s an answer, {fake.pieces} pieces); load average {load1:.1f} -> {load2:.1f}")
+              f"'slow' ({args.slow:g} s an answer, {pieces_per_answer} pieces); load average {load1:.1f} -> {load2:.1f}")
         if not args.no_baseline:
             print_mix("learner mix, no generations", *baseline, args.seconds)
         print_mix(f"learner mix, {len(run_ids)} generations streaming", *under_load, args.seconds)
@@ -290,7 +308,7 @@ def main():
         worker_proc.terminate()
         app_proc.wait(20)
         worker_proc.wait(20)
-        fake.stop()
+        fake_proc.terminate()
 
 
 if __name__ == "__main__":
