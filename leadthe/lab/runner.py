@@ -274,6 +274,8 @@ class _Writer:
         now = utcnow()
         values = {"heartbeat_at": now} if text is None else {"heartbeat_at": now, "answer": text}
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # progress, not the record: the final write is a normal commit
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             statement = table.update().where(table.c.id == self.run_id, table.c.status == LabRunStatus.RUNNING
                                              ).values(**values).returning(table.c.cancel_requested)
             row = conn.execute(statement).first()
