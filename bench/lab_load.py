@@ -18,7 +18,8 @@ Goals (issue 18): p95 of every page of the mix < 100 ms while the generations ru
 the learner's page within 1 s of the model sending it. The page's poll is stood in for by reading the runs'
 rows every 50 ms (the lab page route is not part of this branch): "first token" is the time from the fake
 model writing a run's first piece (``server.sent``) to the first read of that run's row that holds it.
-A baseline run of the same mix without generations comes first (``--no-baseline`` skips it).
+Each of ``--rounds`` rounds (default 3) runs the mix without generations, then with them (the shared
+machine's speed drifts; alternating and taking the median of the rounds cancels most of it).
 """
 from __future__ import annotations
 
@@ -124,8 +125,8 @@ def serve_fake(slow: float, commands, results) -> None:
 
     fake.record, fake.note_sent = record_with_thread, note_sent_per_stream
     results.put((fake.base_url, fake.pieces))
-    commands.get()
-    results.put(sent)
+    while commands.get() != "stop":
+        results.put(dict(sent))
     fake.stop()
 
 
@@ -133,6 +134,66 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def generation_round(number, args, port, users, lesson, people, exercise, app, reader, worker_pid, to_fake, results):
+    """20 learners send a prompt at the same moment; the learner mix runs while the answers stream; the runs'
+    rows are read every 50 ms, as the page's poll would."""
+    import sqlalchemy as sa
+
+    from leadthe.extensions import db
+    from leadthe.lab.runner import create_run
+
+    worker_cpu = cpu_seconds(worker_pid)
+    window = time.monotonic()
+    with app.app_context():
+        prompts = {}
+        for i, person in enumerate(people):
+            text = f"You are a support lead (round {number}, #{i}). Summarise the note for a customer in 5 bullet points."
+            prompts[create_run(person, exercise, text).id] = text
+        db.session.commit()
+        created = time.monotonic()
+    run_ids = sorted(prompts)
+    seen: dict[int, list[tuple[float, int]]] = {i: [] for i in run_ids}
+    statuses: dict[int, str] = {}
+
+    def poll():
+        query = sa.text(f"SELECT id, length(answer), status FROM lab_run WHERE id IN ({','.join(map(str, run_ids))})")
+        deadline = time.monotonic() + args.slow + 60
+        while time.monotonic() < deadline:
+            with reader.connect() as conn:
+                rows = conn.execute(query).all()
+            now = time.monotonic()
+            for run_id, length, status in rows:
+                history = seen[run_id]
+                if length and (not history or history[-1][1] != length):
+                    history.append((now, length))
+                statuses[run_id] = status
+            if len(statuses) == len(run_ids) and all(s in ("done", "failed", "cancelled") for s in statuses.values()):
+                return
+            time.sleep(0.05)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    mix = learner_mix(port, users, args.seconds, lesson)
+    poller.join()
+    worker_cpu, window = cpu_seconds(worker_pid) - worker_cpu, time.monotonic() - window
+    to_fake.put("report")
+    sent = results.get(timeout=30)
+    first, every, start = [], [], []
+    for run_id in run_ids:
+        pieces = sent.get(prompts[run_id], [])
+        if pieces:
+            start.append((pieces[0][0] - created) * 1000)
+        for index, (sent_at, length) in enumerate(pieces):
+            when = next((t for t, n in seen[run_id] if n >= length), None)
+            if when is None:
+                continue
+            every.append((when - sent_at) * 1000)
+            if index == 0:
+                first.append((when - sent_at) * 1000)
+    return {"mix": mix, "first": first, "every": every, "start": start, "statuses": set(statuses.values()),
+            "done": sum(1 for s in statuses.values() if s == "done"), "cpu": worker_cpu, "window": window}
 
 
 def setup_script(learners, base_url):
@@ -169,6 +230,7 @@ def main():
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--learners", type=int, default=25)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (mix without, mix with generations)")
     args = parser.parse_args()
 
     # the fake model in a process of its own, so that its 20 streams do not hold this process's interpreter
@@ -200,7 +262,6 @@ def main():
     os.environ.update(env)  # this process creates the runs through the app, as the lab page does
     from app import app as leadthe_app
     from leadthe.extensions import db
-    from leadthe.lab.runner import create_run
     from leadthe.models import User
     from leadthe.models.course import Lesson
 
@@ -224,82 +285,49 @@ def main():
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         load1 = os.getloadavg()[0]
         learner_mix(port, users, 3, lesson)  # warm-up
-        if not args.no_baseline:
-            baseline = learner_mix(port, users, args.seconds, lesson)
-
-        # 20 learners send a prompt at the same moment
-        worker_cpu = cpu_seconds(worker_proc.pid)
-        window = time.monotonic()
         with leadthe_app.app_context():
             exercise = db.session.scalar(sa.select(Lesson).where(Lesson.slug == "lab-bench-exercise"))
             people = db.session.scalars(sa.select(User).where(User.email.like("load%@acme.example")).order_by(User.id)
                                         .limit(args.generations)).all()
-            prompts = {}
-            for i, person in enumerate(people):
-                text = f"You are a support lead (#{i}). Summarise the note for a customer in 5 bullet points."
-                prompts[create_run(person, exercise, text).id] = text
-            db.session.commit()
-            created = time.monotonic()
-        run_ids = sorted(prompts)
-
-        seen: dict[int, list[tuple[float, int]]] = {i: [] for i in run_ids}
-        statuses: dict[int, str] = {}
-        polling = threading.Event()
-
-        def poll():
-            query = sa.text(f"SELECT id, length(answer), status FROM lab_run WHERE id IN ({','.join(map(str, run_ids))})")
-            while not polling.is_set():
-                with reader.connect() as conn:
-                    rows = conn.execute(query).all()
-                now = time.monotonic()
-                for run_id, length, status in rows:
-                    history = seen[run_id]
-                    if length and (not history or history[-1][1] != length):
-                        history.append((now, length))
-                    statuses[run_id] = status
-                if all(s in ("done", "failed", "cancelled") for s in statuses.values()) and len(statuses) == len(run_ids):
-                    return
-                time.sleep(0.05)
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        under_load = learner_mix(port, users, args.seconds, lesson)
-        poller.join(timeout=args.slow + 60)
-        polling.set()
-        to_fake.put("stop")
-        sent = results.get(timeout=30)
+            db.session.expunge_all()
+        rounds = []
+        for number in range(args.rounds):
+            baseline = None if args.no_baseline else learner_mix(port, users, args.seconds, lesson)
+            rounds.append((baseline, generation_round(number, args, port, users, lesson, people, exercise, leadthe_app,
+                                                      reader, worker_proc.pid, to_fake, results)))
         load2 = os.getloadavg()[0]
-        worker_cpu, window = cpu_seconds(worker_proc.pid) - worker_cpu, time.monotonic() - window
-
-        first, every = [], []
-        for run_id in run_ids:
-            pieces = sent.get(prompts[run_id], [])
-            shown = seen[run_id]
-            for index, (sent_at, length) in enumerate(pieces):
-                when = next((t for t, n in shown if n >= length), None)
-                if when is None:
-                    continue
-                every.append((when - sent_at) * 1000)
-                if index == 0:
-                    first.append((when - sent_at) * 1000)
-        queued_to_first = [(min(t for t, _ in pieces) - created) * 1000 for pieces in
-                           (sent.get(prompts[r], []) for r in run_ids) if pieces]
-        done = sum(1 for s in statuses.values() if s == "done")
 
         print(f"\n{backend}; gunicorn {args.workers} sync workers; worker process with the lab runner; fake model "
-              f"'slow' ({args.slow:g} s an answer, {pieces_per_answer} pieces); load average {load1:.1f} -> {load2:.1f}")
-        if not args.no_baseline:
-            print_mix("learner mix, no generations", *baseline, args.seconds)
-        print_mix(f"learner mix, {len(run_ids)} generations streaming", *under_load, args.seconds)
-        print(f"\ngenerations: {done}/{len(run_ids)} done, statuses {sorted(set(statuses.values()))}")
-        print(f"prompt stored -> the model's first piece (claim, call): p50 {pct(queued_to_first, 0.5):.0f} ms, "
-              f"max {max(queued_to_first or [0]):.0f} ms")
+              f"'slow' ({args.slow:g} s an answer, {pieces_per_answer} pieces); {args.rounds} round(s), each a "
+              f"{args.seconds} s learner mix without, then with {args.generations} generations; "
+              f"load average {load1:.1f} -> {load2:.1f}")
+        for number, (baseline, measured) in enumerate(rounds, 1):
+            print(f"\n--- round {number}")
+            if baseline is not None:
+                print_mix("learner mix, no generations", *baseline, args.seconds)
+            print_mix(f"learner mix, {args.generations} generations streaming", *measured["mix"], args.seconds)
+        if args.rounds > 1:
+            print("\nmedian of the rounds' p95 (ms), per page: without / with generations")
+            for path in rounds[0][1]["mix"][0]:
+                without = [pct(b[0][path], 0.95) for b, _ in rounds if b is not None]
+                with_ = [pct(m["mix"][0][path], 0.95) for _, m in rounds]
+                print(f"  {path:<58} {pct(without, 0.5) if without else float('nan'):>8.1f} / {pct(with_, 0.5):>8.1f}")
+        first = [v for _, m in rounds for v in m["first"]]
+        every = [v for _, m in rounds for v in m["every"]]
+        start = [v for _, m in rounds for v in m["start"]]
+        done = sum(m["done"] for _, m in rounds)
+        print(f"\ngenerations: {done}/{args.rounds * args.generations} done, statuses "
+              f"{sorted({s for _, m in rounds for s in m['statuses']})}")
+        print(f"prompt stored -> the model's first piece (claim, call): p50 {pct(start, 0.5):.0f} ms, "
+              f"max {max(start or [0]):.0f} ms")
         print(f"first token, model sent -> row read shows it (50 ms reads): p50 {pct(first, 0.5):.0f} ms, "
               f"p95 {pct(first, 0.95):.0f} ms, max {max(first or [0]):.0f} ms (n={len(first)}; goal < 1000 ms)")
         print(f"every piece, same: p50 {pct(every, 0.5):.0f} ms, p95 {pct(every, 0.95):.0f} ms, "
               f"max {max(every or [0]):.0f} ms (n={len(every)})")
-        print(f"worker process (lab runner) CPU while the generations ran: {worker_cpu:.1f} s in {window:.0f} s "
-              f"({worker_cpu / window:.0%} of one core)")
+        cpu = sum(m["cpu"] for _, m in rounds)
+        window = sum(m["window"] for _, m in rounds)
+        print(f"worker process (lab runner) CPU while the generations ran: {cpu:.1f} s in {window:.0f} s "
+              f"({cpu / window:.0%} of one core)")
         locked = log.read_text(errors="replace").count("database is locked") + \
             worker_log.read_text(errors="replace").count("database is locked")
         print(f"'database is locked' in the logs: {locked}")
@@ -308,7 +336,8 @@ def main():
         worker_proc.terminate()
         app_proc.wait(20)
         worker_proc.wait(20)
-        fake_proc.terminate()
+        to_fake.put("stop")
+        fake_proc.join(10)
 
 
 if __name__ == "__main__":
