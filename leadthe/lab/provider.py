@@ -256,7 +256,7 @@ def stream_chat(conn: Connection, messages: list[dict], *, on_delta: Callable[[s
             if response.status_code != 200:
                 raise ProviderError("malformed", f"HTTP {response.status_code}")
             content_type = response.headers.get("content-type", "").lower()
-            if "json" in content_type or not stream:
+            if "event-stream" not in content_type and ("json" in content_type or not stream):
                 raw = b""
                 for data in response.iter_bytes():
                     raw += data
