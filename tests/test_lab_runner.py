@@ -318,3 +318,17 @@ def test_worker_once_runs_the_queued_generations(lab):
     result = lab.app.test_cli_runner().invoke(args=["leadthe", "worker", "--once"])
     assert result.exit_code == 0 and "lab runs: 1" in result.output
     assert lab.get(run_id).status == "done" and lab.get(run_id).answer == ANSWER
+
+
+def test_the_pages_poll_ends_a_dead_run_in_a_get_request_without_writing_through_its_session(lab):
+    run_id = lab.send()
+    now = utcnow()
+    with lab.app.app_context():
+        assert runner.claim(now, limit=1) == [run_id]
+    with lab.app.test_request_context("/", method="GET"):
+        run = db.session.scalar(sa.select(LabRun).where(LabRun.id == run_id))
+        assert runner.refresh(run, now + timedelta(seconds=17)) is run
+        assert run.status == "failed" and run.error_code == "stopped"
+        assert not db.session.dirty and not db.session.new  # the GET's session wrote nothing
+        db.session.rollback()
+    assert lab.get(run_id).status == "failed" and lab.get(run_id).prompt == PROMPT
