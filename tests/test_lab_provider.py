@@ -142,3 +142,21 @@ def test_test_connection_says_what_is_wrong(app, fake):
         assert not ok and "base URL" in message
         ok, message = test_connection(conn(fake, "stall", read_timeout=0.3))
         assert ok  # a whole answer (no stream) comes at once; the stall is the stream's
+
+
+def test_an_address_the_guard_refuses_is_named_as_such(fake, monkeypatch):
+    import httpx
+
+    from leadthe.lab import outbound
+
+    class RefusedAddress(httpx.ConnectError):
+        pass
+
+    def refusing_client(conn):
+        raise RefusedAddress("10.0.0.1 is a private address")
+
+    monkeypatch.setattr(outbound, "RefusedAddress", RefusedAddress, raising=False)
+    monkeypatch.setattr(outbound, "client", refusing_client)
+    with pytest.raises(ProviderError) as caught:
+        stream_chat(conn(fake), MESSAGES)
+    assert caught.value.code == "refused_address"

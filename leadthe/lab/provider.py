@@ -276,7 +276,9 @@ def stream_chat(conn: Connection, messages: list[dict], *, on_delta: Callable[[s
         code = "stopped" if reader.parts else "network"
         raise ProviderError(code, f"{type(exc).__name__}: {exc}", partial=reader.text) from None
     except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        raise ProviderError("network", f"{type(exc).__name__}: {exc}", partial=reader.text) from None
+        refused = getattr(outbound, "RefusedAddress", None)  # the address guard's refusal (a ConnectError)
+        code = "refused_address" if refused is not None and isinstance(exc, refused) else "network"
+        raise ProviderError(code, f"{type(exc).__name__}: {exc}", partial=reader.text) from None
     if not reader.parts:
         raise ProviderError("empty", "no content in the answer")
     if not complete and not reader.truncated:
