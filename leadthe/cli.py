@@ -64,11 +64,13 @@ def has_data_command():
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
 @click.option("--now", "now_text", default=None, help="Pretend the time is this (ISO 8601), for tests and drills.")
 def worker_command(once: bool, interval: float, now_text: str | None):
-    """Send due mail from the outbox and run due jobs."""
+    """Send due mail from the outbox, run due jobs and the practice lab's queued generations."""
     if once:
         now = _parse_now(now_text)
         result = run_once(now)
-        click.echo(f"mail: {result['mail']}  jobs: {result['jobs']}")
+        from leadthe.lab.runner import run_pending
+
+        click.echo(f"mail: {result['mail']}  jobs: {result['jobs']}  lab runs: {run_pending(now=now)}")
         return
     click.echo(f"worker running every {interval:g}s; Ctrl+C stops it")
     try:

@@ -158,8 +158,12 @@ def run_once(now: datetime | None = None) -> dict:
     return {"mail": _guarded("mail", deliver_due, now), "jobs": _guarded("jobs", run_due_jobs, now)}
 
 
-def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None) -> None:
+def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None, lab: bool = True) -> None:
     stop = stop or threading.Event()
+    if lab:  # the practice lab's runner: its own threads, polling for queued generations every 0.2 s
+        from leadthe.lab.runner import start_lab_runner  # imported here: this module imports no area at load
+
+        start_lab_runner(app, stop)
     while not stop.is_set():
         try:
             with app.app_context():

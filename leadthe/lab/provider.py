@@ -6,10 +6,18 @@ the implementation is issue 18's provider part.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, replace
 from typing import Callable
 
+import httpx
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+log = logging.getLogger(__name__)
 
 # error codes stored on LabRun.error_code, with what the learner (or the admin) is told
 ERRORS = {
@@ -22,6 +30,7 @@ ERRORS = {
     "network": _l("The company's AI model could not be reached. Try again in a minute."),
     "malformed": _l("The company's AI model sent an answer we could not read."),
     "empty": _l("The company's AI model sent an empty answer. Try again, or rephrase your prompt."),
+    "bad_request": _l("The company's AI model rejected the request (it may be too long for the model). Shorten your prompt, or ask your company's admin to check the model's settings."),
     "too_long": _l("The answer reached the length limit and was cut off there."),
     "refused_address": _l("The model's address is not allowed (only public https addresses)."),
     "paused": _l("Calls to the company's AI model are paused for a minute after repeated failures. Try again shortly."),
@@ -34,9 +43,10 @@ ERRORS = {
 class ProviderError(Exception):
     """A call failed; ``code`` is a key of ERRORS, ``detail`` is for logs and the admin's test result."""
 
-    def __init__(self, code: str, detail: str = ""):
+    def __init__(self, code: str, detail: str = "", partial: str = ""):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code, self.detail = code, detail
+        self.partial = partial  # the answer's text that arrived before the failure (already given to on_delta)
 
 
 class Cancelled(Exception):
@@ -61,16 +71,251 @@ class ChatResult:
     tokens_out: int
     estimated: bool  # the provider reported no usage: estimated from the text (about 4 characters a token)
     truncated: bool = False  # the answer reached max_chars and was cut there
+    model: str = ""  # the model the provider says answered (the connection's model when it does not say)
+
+
+
+# failures that say the provider (or the way to it) is in trouble: they count towards the circuit breaker that
+# pauses a company's calls; the others (a wrong key, model or URL, a prompt the model rejects) are settings
+BREAKER_CODES = frozenset({"server", "timeout", "network", "rate_limited", "malformed", "stopped"})
+CHARS_PER_TOKEN = 4  # the estimate when a provider reports no usage
+MAX_BODY_BYTES = 4_000_000  # a non-streamed answer larger than this is not read
+_STATUS = {401: "auth", 403: "forbidden", 404: "not_found", 408: "timeout", 429: "rate_limited"}
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
+
+
+def _status_code(status: int) -> str:
+    if status in _STATUS:
+        return _STATUS[status]
+    return "server" if status >= 500 else "bad_request"
+
+
+def _provider_message(raw: bytes) -> str:
+    """The provider's own error message (for logs and the admin's test result), short."""
+    try:
+        body = json.loads(raw)
+        error = body.get("error") if isinstance(body, dict) else None
+        message = error.get("message") if isinstance(error, dict) else (error or body.get("message"))
+        return str(message or "")[:200]
+    except (ValueError, AttributeError):
+        return raw[:200].decode("utf-8", "replace")
+
+
+class _Reader:
+    """One answer as it arrives: the pieces so far, the length limit, the usage the provider reports."""
+
+    def __init__(self, on_delta, max_chars: int):
+        self.on_delta, self.max_chars = on_delta, max_chars
+        self.parts: list[str] = []
+        self.length = 0
+        self.truncated = False
+        self.usage: dict | None = None
+        self.model = ""
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def add(self, piece: str) -> bool:
+        """Keep ``piece`` (cut at the limit); False when no more should be read."""
+        if not piece:
+            return True
+        room = self.max_chars - self.length
+        if len(piece) > room:
+            piece, self.truncated = piece[:room], True
+        if piece:
+            self.parts.append(piece)
+            self.length += len(piece)
+            if self.on_delta is not None and self.on_delta(piece) is False:
+                raise Cancelled()
+        return not self.truncated
+
+    def note(self, body: dict) -> None:
+        if isinstance(body.get("usage"), dict):
+            self.usage = body["usage"]
+        if isinstance(body.get("model"), str) and body["model"]:
+            self.model = body["model"]
+        if body.get("error"):
+            error = body["error"]
+            message = str(error.get("message") if isinstance(error, dict) else error)[:200]
+            status = error.get("code") if isinstance(error, dict) else None
+            code = _status_code(status) if isinstance(status, int) and status >= 400 else "server"
+            raise ProviderError(code, f"error in the answer: {message}", partial=self.text)
+
+
+def _choices(body: dict) -> list:
+    choices = body.get("choices")
+    if choices is None:
+        return []
+    if not isinstance(choices, list):
+        raise ProviderError("malformed", "choices is not a list")
+    return [c for c in choices if isinstance(c, dict)]
+
+
+def _read_json(raw: bytes, reader: _Reader) -> None:
+    """A whole answer in one JSON body (``stream`` false, or a provider that ignores it)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ProviderError("malformed", "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ProviderError("malformed", "the body is not a JSON object")
+    reader.note(body)
+    for choice in _choices(body)[:1]:
+        message = choice.get("message") or choice.get("delta") or {}
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            reader.add(content)
+        elif content is not None:
+            raise ProviderError("malformed", "the message content is not text")
+
+
+def _read_sse(response: httpx.Response, reader: _Reader, deadline: float) -> bool:
+    """Server-sent events: ``data: {chunk}`` lines until ``data: [DONE]``. True when the answer came to its
+    end ([DONE] or a finish_reason), False when the stream just stopped."""
+    finished = False
+    lines = response.iter_lines()
+    for line in lines:
+        if time.monotonic() > deadline:
+            raise ProviderError("timeout", "the total time limit was reached", partial=reader.text)
+        line = line.strip()
+        if not line or line.startswith(":") or line.startswith(("event:", "id:", "retry:")):
+            continue
+        if not line.startswith("data:"):
+            if not reader.parts and line.startswith("{"):  # a JSON body without a JSON content type
+                _read_json("\n".join([line, *lines]).encode(), reader)
+                return True
+            raise ProviderError("malformed", f"not a server-sent event: {line[:80]!r}", partial=reader.text)
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            return True
+        try:
+            chunk = json.loads(payload)
+        except ValueError:
+            raise ProviderError("malformed", f"an event that is not JSON: {payload[:80]!r}", partial=reader.text) from None
+        if not isinstance(chunk, dict):
+            raise ProviderError("malformed", "an event that is not a JSON object", partial=reader.text)
+        reader.note(chunk)
+        for choice in _choices(chunk):
+            delta = choice.get("delta") or choice.get("message") or {}
+            piece = delta.get("content") if isinstance(delta, dict) else None
+            if piece is not None and not isinstance(piece, str):
+                raise ProviderError("malformed", "a piece that is not text", partial=reader.text)
+            if piece and not reader.add(piece):
+                return True  # the length limit: stop reading
+            if choice.get("finish_reason"):
+                finished = True
+    return finished
+
+
+def _usage(reader: _Reader, messages: list[dict]) -> tuple[int, int, bool]:
+    usage = reader.usage or {}
+    tokens_in, tokens_out = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if isinstance(tokens_in, int) and isinstance(tokens_out, int) and not reader.truncated:
+        return tokens_in, tokens_out, False
+    sent = sum(len(str(m.get("content") or "")) for m in messages)
+    return max(1, math.ceil(sent / CHARS_PER_TOKEN)), estimate_tokens(reader.text), True
 
 
 def stream_chat(conn: Connection, messages: list[dict], *, on_delta: Callable[[str], bool | None] | None = None,
                 max_chars: int = 12000, stream: bool = True, max_tokens: int | None = None) -> ChatResult:
     """Send ``messages`` and return the answer. With ``stream``, ``on_delta(text)`` is called with each piece
     as it arrives (a provider that ignores ``stream`` and answers in one JSON body is accepted too);
-    ``on_delta`` returning False stops the call (``Cancelled``). Raises ``ProviderError``."""
-    raise NotImplementedError
+    ``on_delta`` returning False stops the call (``Cancelled``). Raises ``ProviderError``: its ``partial``
+    holds what arrived before a failure. An answer over ``max_chars`` is cut there (``truncated``).
+
+    Timeouts: ``conn.connect_timeout`` to connect, ``conn.read_timeout`` for each wait for the next bytes,
+    and ``conn.total_timeout`` for the whole answer."""
+    body: dict = {"model": conn.model, "messages": messages, "stream": bool(stream)}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    if max_tokens:
+        body["max_tokens"] = max_tokens
+    headers = {"Accept": "text/event-stream" if stream else "application/json"}
+    if conn.api_key:
+        headers["Authorization"] = f"Bearer {conn.api_key}"
+    from leadthe.lab import outbound  # here: outbound may use this module's ProviderError
+
+    url = conn.base_url.rstrip("/") + "/chat/completions"
+    reader = _Reader(on_delta, max_chars)
+    deadline = time.monotonic() + conn.total_timeout
+    complete = False
+    try:
+        with outbound.client(conn) as http, http.stream("POST", url, json=body, headers=headers) as response:
+            if response.status_code >= 400:
+                raw = b""
+                for data in response.iter_bytes():
+                    raw += data
+                    if len(raw) > 20_000:
+                        break
+                raise ProviderError(_status_code(response.status_code),
+                                    f"HTTP {response.status_code}: {_provider_message(raw)}")
+            if response.status_code != 200:
+                raise ProviderError("malformed", f"HTTP {response.status_code}")
+            content_type = response.headers.get("content-type", "").lower()
+            if "event-stream" not in content_type and ("json" in content_type or not stream):
+                raw = b""
+                for data in response.iter_bytes():
+                    raw += data
+                    if len(raw) > MAX_BODY_BYTES:
+                        raise ProviderError("malformed", "the answer is too large to read")
+                    if time.monotonic() > deadline:
+                        raise ProviderError("timeout", "the total time limit was reached")
+                _read_json(raw, reader)
+                complete = True
+            else:
+                complete = _read_sse(response, reader, deadline)
+    except (ProviderError, Cancelled):
+        raise
+    except httpx.TimeoutException as exc:
+        raise ProviderError("timeout", f"{type(exc).__name__}: {exc}", partial=reader.text) from None
+    except httpx.RemoteProtocolError as exc:  # the connection dropped in the middle of the answer
+        code = "stopped" if reader.parts else "network"
+        raise ProviderError(code, f"{type(exc).__name__}: {exc}", partial=reader.text) from None
+    except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        refused = getattr(outbound, "RefusedAddress", None)  # the address guard's refusal (a ConnectError)
+        code = "refused_address" if refused is not None and isinstance(exc, refused) else "network"
+        raise ProviderError(code, f"{type(exc).__name__}: {exc}", partial=reader.text) from None
+    if not reader.parts:
+        raise ProviderError("empty", "no content in the answer")
+    if not complete and not reader.truncated:
+        raise ProviderError("stopped", "the stream ended before [DONE]", partial=reader.text)
+    tokens_in, tokens_out, estimated = _usage(reader, messages)
+    return ChatResult(text=reader.text, tokens_in=tokens_in, tokens_out=tokens_out, estimated=estimated,
+                      truncated=reader.truncated, model=reader.model or conn.model)
+
+
+# what the admin is told after "test connection", per failure
+TEST_MESSAGES = {
+    "auth": _l("The model refused the API key (401). Check the key."),
+    "forbidden": _l("The model refused the request (403). Check that the key may use this model."),
+    "not_found": _l("Nothing answered at this address with this model (404). Check the base URL (it usually ends in /v1) and the model name."),
+    "rate_limited": _l("The model is busy or the account's quota is used up (429)."),
+    "server": _l("The model's server had a problem (5xx). Try again later."),
+    "timeout": _l("The model did not answer in time. Check the base URL, or try again later."),
+    "network": _l("The model could not be reached at this address. Check the base URL."),
+    "malformed": _l("Something answered, but not like an OpenAI-compatible API. Check the base URL."),
+    "empty": _l("The model answered with no text. Check the model name."),
+    "bad_request": _l("The model rejected the request (400). Check the model name."),
+    "refused_address": ERRORS["refused_address"],
+}
 
 
 def test_connection(conn: Connection) -> tuple[bool, str]:
     """A one-word chat completion with a short timeout: (ok, message for the admin)."""
-    raise NotImplementedError
+    quick = replace(conn, connect_timeout=min(conn.connect_timeout, 5.0), read_timeout=min(conn.read_timeout, 15.0),
+                    total_timeout=min(conn.total_timeout, 20.0))
+    started = time.monotonic()
+    try:
+        result = stream_chat(quick, [{"role": "user", "content": "Reply with OK"}], stream=False, max_chars=200)
+    except ProviderError as exc:
+        log.info("lab test connection failed: %s", exc)
+        return False, str(TEST_MESSAGES.get(exc.code) or ERRORS.get(exc.code) or exc.code)
+    return True, _("Connected: %(model)s answered in %(seconds).1f s.", model=result.model or conn.model,
+                   seconds=time.monotonic() - started)
+
+
+test_connection.__test__ = False  # not a test for pytest when imported into a test module
