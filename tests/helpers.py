@@ -385,6 +385,7 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
             "ticket_id": str(ticket.id), "request_id": str(privacy_request.id), "export_id": str(export.id),
             "org_id": str(org.id),
         })
+        values.update(_lab_data(org, learner, admin, platform))
         from leadthe.models import RequirementRule
         rule = db.session.scalar(sa.select(RequirementRule).where(RequirementRule.org_id == org.id).order_by(RequirementRule.id))
         assert rule is not None, "seed-demo no longer gives Acme requirement rules"
@@ -419,6 +420,46 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
         values["{quiz_result}"] = f"/assessments/{attempt.quiz_id}/attempts/{attempt.id}"
         values["{maturity_result}"] = f"/maturity/results/{maturity.id}"
     return values, accounts
+
+
+def _lab_data(org, learner, admin, platform) -> dict[str, str]:
+    """The practice lab: the company's model connected (nothing is called: the answers are written here as the
+    worker would), the learner's answered exercise with the rubric checks and the model's feedback, and use
+    per day for the admin's table. The swept lesson is the exercise (its page holds a reading lesson's parts
+    and the lab); the answer's own address only redirects to it."""
+    from leadthe.lab import checks, exercise as exercises
+    from leadthe.models import Enrollment, Lesson, utcnow
+    from leadthe.models.lab import LabRun, LabSettings, LabUsage
+
+    now = utcnow()
+    lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == platform.id, Lesson.kind == "exercise"))
+    assert lesson is not None, "the starter curriculum no longer has an exercise in ai-foundations"
+    if db.session.scalar(sa.select(Enrollment).where(Enrollment.user_id == learner.id, Enrollment.course_id == platform.id)) is None:
+        db.session.add(Enrollment(user_id=learner.id, course_id=platform.id, last_seen_at=now))
+    db.session.add(LabSettings(org_id=org.id, provider="openai", base_url="https://models.acme.example/v1", model="acme-gpt-4o-mini",
+                               provider_name="Acme's Azure OpenAI (EU)", api_key="sk-sweep-" + "x" * 24, key_set_at=now,
+                               model_feedback=True, guard_mode="warn", updated_by_id=admin.id))
+    prompt = ("You are an account manager. Summarise the meeting note below for our customer in 5 bullet points, "
+              "at most 20 words each; leave out anything marked internal.\n\n" + lesson.exercise["material"])
+    evaluation = checks.evaluate(exercises.from_json(lesson.exercise), prompt)
+    answer = LabRun(org_id=org.id, user_id=learner.id, lesson_id=lesson.id, prompt=prompt, status="done", model="acme-gpt-4o-mini",
+                    answer="- The new scanner app is live in two of your four warehouses; scan errors fell from about 40 to 9 a day.\n"
+                           "- Riverside follows on 24 March, after your IT updates the handheld devices by 21 March.\n"
+                           "- Night-shift training: 18 and 19 March at 22:00, 45 minutes each, online.\n"
+                           "- A daily spreadsheet of scan errors is planned for the April release.\n"
+                           "- Please tell us by 19 March who signs off the rollout at Hillcrest.",
+                    tokens_in=420, tokens_out=96, checks=evaluation.as_json(), score=evaluation.score, passed=evaluation.passed,
+                    created_at=now, started_at=now, finished_at=now)
+    db.session.add(answer)
+    db.session.flush()
+    db.session.add(LabRun(org_id=org.id, user_id=learner.id, lesson_id=lesson.id, kind="grading", parent_id=answer.id,
+                          prompt=prompt, status="done", model="acme-gpt-4o-mini", created_at=now, started_at=now, finished_at=now,
+                          answer='{"criteria": [{"check": "role", "met": true, "comment": "A clear role."}], '
+                                 '"summary": "Clear and complete; you could ask the model to flag anything it is unsure of."}'))
+    db.session.add(LabUsage(org_id=org.id, user_id=learner.id, day=now.date(), tokens=516, calls=2, exercises_passed=1,
+                            best_score=evaluation.score))
+    db.session.flush()
+    return {"lesson": lesson.slug, "@lab.run": f"/courses/{platform.slug}/lessons/{lesson.slug}/lab/runs/{answer.id}"}
 
 
 def _literacy_requirements(org, course, now) -> None:

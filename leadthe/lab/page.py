@@ -240,5 +240,16 @@ def _part(obj, key, default=None):
 
 def _grading_rows(parsed) -> list[tuple[str, object, str]]:
     items = parsed.get("criteria") if isinstance(parsed, dict) else getattr(parsed, "criteria", parsed)
-    return [(str(_part(item, "label") or _part(item, "check") or ""), _part(item, "met"),
-             str(_part(item, "comment") or _part(item, "tip") or "")) for item in items or ()]
+    return [(_criterion_words(item), _part(item, "met"), str(_part(item, "comment") or _part(item, "tip") or ""))
+            for item in items or ()]
+
+
+def _criterion_words(item) -> str:
+    """A graded criterion as the learner reads it: its label, else the words of its check (in the reader's
+    language), never a check id."""
+    label = _part(item, "label")
+    if label:
+        return str(label)
+    check = str(_part(item, "check") or "")
+    known = checks.CHECKS.get(check)
+    return str(known.label) if known is not None else check.replace("_", " ")
