@@ -110,16 +110,28 @@ def apply_lesson(lesson: Lesson, data: dict) -> None:
     lesson.title = str(data.get("title") or "Untitled lesson")[:200]
     lesson.kind = _one_of(data.get("kind"), LESSON_KINDS, "reading")
     lesson.minutes = _bounded_int(data.get("minutes"), 5, 1, 600)
-    lesson.prompt = str(data.get("prompt") or "") if lesson.kind == "practice" else ""
-    lesson.video_url = str(data.get("video_url") or data.get("video") or "")[:500] if lesson.kind == "video" else ""
-    lesson.transcript_md = str(data.get("transcript") or "") if lesson.kind == "video" else ""
-    lesson.transcript_html = render_markdown(lesson.transcript_md)
+    _apply_lesson_kind_fields(lesson, data)
     lesson.body_md = data.get("body", "") or ""
     lesson.body_html = render_markdown(lesson.body_md)
     if "exercise" in data:  # the content loader (validated by exercise_of); authoring never changes an exercise
         lesson.exercise = data["exercise"] if lesson.kind == "exercise" else None
+    lesson.search_text = _lesson_search_text(lesson)
+
+
+def _apply_lesson_kind_fields(lesson: Lesson, data: dict) -> None:
+    """The fields only one kind of lesson has (a practice's prompt, a video's address and transcript), from
+    ``data`` for that kind and emptied for the others. ``lesson.kind`` is already set."""
+    is_video = lesson.kind == "video"
+    lesson.prompt = str(data.get("prompt") or "") if lesson.kind == "practice" else ""
+    lesson.video_url = str(data.get("video_url") or data.get("video") or "")[:500] if is_video else ""
+    lesson.transcript_md = str(data.get("transcript") or "") if is_video else ""
+    lesson.transcript_html = render_markdown(lesson.transcript_md)
+
+
+def _lesson_search_text(lesson: Lesson) -> str:
+    """The words of a lesson for the search index: body, prompt, transcript and an exercise's task and material."""
     exercise = lesson.exercise if lesson.kind == "exercise" and isinstance(lesson.exercise, dict) else {}
-    lesson.search_text = " ".join(p for p in (
+    return " ".join(p for p in (
         plain_text(lesson.body_html), lesson.prompt, plain_text(lesson.transcript_html),
         str(exercise.get("task") or ""), str(exercise.get("material") or "")) if p)
 
@@ -624,16 +636,8 @@ def _translated_exercise(data: dict, original: dict, where: str) -> dict | None:
     """The whole exercise in the translation's language: the original's (checks, pass mark) with the translated
     task, material, hints (the whole list) and criterion labels (``rubric:`` by position, each a label or a
     mapping with ``label``); None when the translation gives none of them."""
-    labels = data.get("rubric")
-    if labels is not None and not isinstance(labels, list):
-        raise ContentError(f"{where}: rubric in a translation is a list of labels, in the original's order")
-    criteria = [dict(c) for c in original.get("criteria") or ()]
-    if labels and len(labels) > len(criteria):
-        raise ContentError(f"{where}: the translation's rubric has {len(labels)} labels, the original {len(criteria)} criteria")
-    for criterion, item in zip(criteria, labels or ()):
-        label = item.get("label") if isinstance(item, dict) else item
-        if label:
-            criterion["label"] = _exercise_text(label, where, "rubric label")
+    labels = _translated_rubric_labels(data, where)
+    criteria = _translated_criteria(original, labels, where)
     given = {k: _exercise_text(data[k], where, k) for k in ("task", "material") if data.get(k)}
     hints = _exercise_hints(data.get("hints"), where) if data.get("hints") else None
     if not given and hints is None and not labels:
@@ -641,28 +645,64 @@ def _translated_exercise(data: dict, original: dict, where: str) -> dict | None:
     return {**original, **given, "criteria": criteria, "hints": hints if hints is not None else list(original.get("hints") or ())}
 
 
+def _translated_rubric_labels(data: dict, where: str) -> list:
+    """The translation's ``rubric:`` (criterion labels in the original's order; an empty list when not given)."""
+    labels = data.get("rubric")
+    if labels is not None and not isinstance(labels, list):
+        raise ContentError(f"{where}: rubric in a translation is a list of labels, in the original's order")
+    return labels or []
+
+
+def _translated_criteria(original: dict, labels: list, where: str) -> list[dict]:
+    """Copies of the original exercise's criteria, each with the translated label at its position (an item is
+    a label or a mapping with ``label``; an empty one keeps the original's). More labels than criteria is an error."""
+    criteria = [dict(c) for c in original.get("criteria") or ()]
+    if len(labels) > len(criteria):
+        raise ContentError(f"{where}: the translation's rubric has {len(labels)} labels, the original {len(criteria)} criteria")
+    for criterion, item in zip(criteria, labels):
+        label = item.get("label") if isinstance(item, dict) else item
+        if label:
+            criterion["label"] = _exercise_text(label, where, "rubric label")
+    return criteria
+
+
 def _course_translations(course_dir: Path, course: Course) -> dict[tuple[str, int, str], dict]:
     """{(entity, id, lang): fields} of every translation file of the course (quiz ones included)."""
+    found = _course_folder_translations(course_dir, course)
+    modules = {m.slug: m for m in db.session.scalars(sa.select(CourseModule).where(CourseModule.course_id == course.id))}
+    lessons = {l.slug: l for l in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))}
+    for module_dir in sorted(p for p in course_dir.iterdir() if (p / "module.md").is_file()):
+        found.update(_module_folder_translations(module_dir, modules, lessons))
+    return found
+
+
+def _course_folder_translations(course_dir: Path, course: Course) -> dict[tuple[str, int, str], dict]:
+    """{(entity, id, lang): fields} of the translation files beside course.md: the course's own and the quiz's."""
     found: dict[tuple[str, int, str], dict] = {}
     for path, _original, lang in _translation_files(course_dir):
         if path.name.startswith("course."):
             found[("course", course.id, lang)] = _translated_course(read_front_matter(path))
         elif path.name.startswith("quiz."):
             found.update(_quiz_translations(path, course, lang))
-    modules = {m.slug: m for m in db.session.scalars(sa.select(CourseModule).where(CourseModule.course_id == course.id))}
-    lessons = {l.slug: l for l in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))}
-    for module_dir in sorted(p for p in course_dir.iterdir() if (p / "module.md").is_file()):
-        for path, original, lang in _translation_files(module_dir):
-            odata = read_front_matter(original)
-            if original.name == "module.md":
-                module = modules.get(slugify(str(odata.get("slug") or module_dir.name)))
-                if module is not None:
-                    found[("module", module.id, lang)] = _translated_module(read_front_matter(path))
-                continue
-            lesson = lessons.get(slugify(str(odata.get("slug") or original.stem)))
-            if lesson is not None:  # an exercise's translation is laid over the exercise as just loaded
-                exercise = lesson.exercise if lesson.kind == "exercise" else None
-                found[("lesson", lesson.id, lang)] = _translated_lesson(read_front_matter(path), exercise, str(path))
+    return found
+
+
+def _module_folder_translations(module_dir: Path, modules: dict[str, CourseModule],
+                                lessons: dict[str, Lesson]) -> dict[tuple[str, int, str], dict]:
+    """{(entity, id, lang): fields} of the translation files in one module's folder: the module's own and its
+    lessons' (``modules`` and ``lessons`` are the course's rows by slug; a file whose row is missing gives none)."""
+    found: dict[tuple[str, int, str], dict] = {}
+    for path, original, lang in _translation_files(module_dir):
+        odata = read_front_matter(original)
+        if original.name == "module.md":
+            module = modules.get(slugify(str(odata.get("slug") or module_dir.name)))
+            if module is not None:
+                found[("module", module.id, lang)] = _translated_module(read_front_matter(path))
+            continue
+        lesson = lessons.get(slugify(str(odata.get("slug") or original.stem)))
+        if lesson is not None:  # an exercise's translation is laid over the exercise as just loaded
+            exercise = lesson.exercise if lesson.kind == "exercise" else None
+            found[("lesson", lesson.id, lang)] = _translated_lesson(read_front_matter(path), exercise, str(path))
     return found
 
 
