@@ -173,41 +173,81 @@ def _read_json(raw: bytes, reader: _Reader) -> None:
             raise ProviderError("malformed", "the message content is not text")
 
 
+def _check_deadline(deadline: float, reader: _Reader | None = None) -> None:
+    """``timeout`` once the answer's total time limit has passed (with what ``reader`` holds so far)."""
+    if time.monotonic() > deadline:
+        raise ProviderError("timeout", "the total time limit was reached", partial=reader.text if reader else "")
+
+
+def _skipped_line(line: str) -> bool:
+    """A blank line, a comment or a field other than ``data`` (nothing to read in it)."""
+    return not line or line.startswith(":") or line.startswith(("event:", "id:", "retry:"))
+
+
+def _read_unframed(line: str, lines, reader: _Reader) -> None:
+    """A line that is not a server-sent event: when nothing came yet and it opens a JSON object, the answer is
+    a JSON body sent without a JSON content type (read whole, with the rest of the lines); else malformed."""
+    if not reader.parts and line.startswith("{"):
+        _read_json("\n".join([line, *lines]).encode(), reader)
+        return
+    raise ProviderError("malformed", f"not a server-sent event: {line[:80]!r}", partial=reader.text)
+
+
+def _event_chunk(payload: str, reader: _Reader) -> dict:
+    """One event's data as a JSON object (malformed when it is not one)."""
+    try:
+        chunk = json.loads(payload)
+    except ValueError:
+        raise ProviderError("malformed", f"an event that is not JSON: {payload[:80]!r}", partial=reader.text) from None
+    if not isinstance(chunk, dict):
+        raise ProviderError("malformed", "an event that is not a JSON object", partial=reader.text)
+    return chunk
+
+
+def _delta_text(choice: dict, reader: _Reader) -> str | None:
+    """The piece of text a streamed choice carries (None when it has none)."""
+    delta = choice.get("delta") or choice.get("message") or {}
+    piece = delta.get("content") if isinstance(delta, dict) else None
+    if piece is not None and not isinstance(piece, str):
+        raise ProviderError("malformed", "a piece that is not text", partial=reader.text)
+    return piece
+
+
+def _read_chunk(chunk: dict, reader: _Reader) -> tuple[bool, bool]:
+    """Give one event's pieces to ``reader``: (keep reading, a choice said it finished). Reading stops at
+    the length limit."""
+    reader.note(chunk)
+    finished = False
+    for choice in _choices(chunk):
+        piece = _delta_text(choice, reader)
+        if piece and not reader.add(piece):
+            return False, finished
+        if choice.get("finish_reason"):
+            finished = True
+    return True, finished
+
+
 def _read_sse(response: httpx.Response, reader: _Reader, deadline: float) -> bool:
     """Server-sent events: ``data: {chunk}`` lines until ``data: [DONE]``. True when the answer came to its
     end ([DONE] or a finish_reason), False when the stream just stopped."""
     finished = False
     lines = response.iter_lines()
     for line in lines:
-        if time.monotonic() > deadline:
-            raise ProviderError("timeout", "the total time limit was reached", partial=reader.text)
+        _check_deadline(deadline, reader)
         line = line.strip()
-        if not line or line.startswith(":") or line.startswith(("event:", "id:", "retry:")):
+        if _skipped_line(line):
             continue
         if not line.startswith("data:"):
-            if not reader.parts and line.startswith("{"):  # a JSON body without a JSON content type
-                _read_json("\n".join([line, *lines]).encode(), reader)
-                return True
-            raise ProviderError("malformed", f"not a server-sent event: {line[:80]!r}", partial=reader.text)
+            _read_unframed(line, lines, reader)
+            return True
         payload = line[5:].strip()
         if payload == "[DONE]":
             return True
-        try:
-            chunk = json.loads(payload)
-        except ValueError:
-            raise ProviderError("malformed", f"an event that is not JSON: {payload[:80]!r}", partial=reader.text) from None
-        if not isinstance(chunk, dict):
-            raise ProviderError("malformed", "an event that is not a JSON object", partial=reader.text)
-        reader.note(chunk)
-        for choice in _choices(chunk):
-            delta = choice.get("delta") or choice.get("message") or {}
-            piece = delta.get("content") if isinstance(delta, dict) else None
-            if piece is not None and not isinstance(piece, str):
-                raise ProviderError("malformed", "a piece that is not text", partial=reader.text)
-            if piece and not reader.add(piece):
-                return True  # the length limit: stop reading
-            if choice.get("finish_reason"):
-                finished = True
+        more, ended = _read_chunk(_event_chunk(payload, reader), reader)
+        if not more:
+            return True  # the length limit: stop reading
+        if ended:
+            finished = True
     return finished
 
 
@@ -220,6 +260,94 @@ def _usage(reader: _Reader, messages: list[dict]) -> tuple[int, int, bool]:
     return max(1, math.ceil(sent / CHARS_PER_TOKEN)), estimate_tokens(reader.text), True
 
 
+def _request_body(conn: Connection, messages: list[dict], stream: bool, max_tokens: int | None) -> dict:
+    body: dict = {"model": conn.model, "messages": messages, "stream": bool(stream)}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    if max_tokens:
+        body["max_tokens"] = max_tokens
+    return body
+
+
+def _request_headers(conn: Connection, stream: bool) -> dict:
+    headers = {"Accept": "text/event-stream" if stream else "application/json"}
+    if conn.api_key:
+        headers["Authorization"] = f"Bearer {conn.api_key}"
+    return headers
+
+
+def _error_body(response: httpx.Response) -> bytes:
+    """The start of an error response's body (enough for the provider's message)."""
+    raw = b""
+    for data in response.iter_bytes():
+        raw += data
+        if len(raw) > 20_000:
+            break
+    return raw
+
+
+def _check_status(response: httpx.Response) -> None:
+    """An HTTP error becomes its ProviderError (with the provider's message); any other status than 200 is
+    malformed."""
+    if response.status_code >= 400:
+        raise ProviderError(_status_code(response.status_code),
+                            f"HTTP {response.status_code}: {_provider_message(_error_body(response))}")
+    if response.status_code != 200:
+        raise ProviderError("malformed", f"HTTP {response.status_code}")
+
+
+def _is_json_body(response: httpx.Response, stream: bool) -> bool:
+    """The answer comes as one JSON body rather than as server-sent events."""
+    content_type = response.headers.get("content-type", "").lower()
+    return "event-stream" not in content_type and ("json" in content_type or not stream)
+
+
+def _whole_body(response: httpx.Response, deadline: float) -> bytes:
+    """A non-streamed answer's body, within MAX_BODY_BYTES and the total time limit."""
+    raw = b""
+    for data in response.iter_bytes():
+        raw += data
+        if len(raw) > MAX_BODY_BYTES:
+            raise ProviderError("malformed", "the answer is too large to read")
+        _check_deadline(deadline)
+    return raw
+
+
+def _read_response(response: httpx.Response, reader: _Reader, deadline: float, stream: bool) -> bool:
+    """Read the answer into ``reader``; True when it came to its end (see ``_read_sse``)."""
+    _check_status(response)
+    if _is_json_body(response, stream):
+        _read_json(_whole_body(response, deadline), reader)
+        return True
+    return _read_sse(response, reader, deadline)
+
+
+def _transport_failure(exc: Exception, reader: _Reader) -> ProviderError:
+    """The ProviderError for an httpx failure (a timeout, a dropped connection, an unreachable or refused
+    address), with what arrived before it."""
+    from leadthe.lab import outbound  # here: outbound may use this module's ProviderError
+
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderError("timeout", detail, partial=reader.text)
+    if isinstance(exc, httpx.RemoteProtocolError):  # the connection dropped in the middle of the answer
+        return ProviderError("stopped" if reader.parts else "network", detail, partial=reader.text)
+    refused = getattr(outbound, "RefusedAddress", None)  # the address guard's refusal (a ConnectError)
+    code = "refused_address" if refused is not None and isinstance(exc, refused) else "network"
+    return ProviderError(code, detail, partial=reader.text)
+
+
+def _result(conn: Connection, messages: list[dict], reader: _Reader, complete: bool) -> ChatResult:
+    """The answer read, or ``empty`` (no text) or ``stopped`` (the stream ended before its end)."""
+    if not reader.parts:
+        raise ProviderError("empty", "no content in the answer")
+    if not complete and not reader.truncated:
+        raise ProviderError("stopped", "the stream ended before [DONE]", partial=reader.text)
+    tokens_in, tokens_out, estimated = _usage(reader, messages)
+    return ChatResult(text=reader.text, tokens_in=tokens_in, tokens_out=tokens_out, estimated=estimated,
+                      truncated=reader.truncated, model=reader.model or conn.model)
+
+
 def stream_chat(conn: Connection, messages: list[dict], *, on_delta: Callable[[str], bool | None] | None = None,
                 max_chars: int = 12000, stream: bool = True, max_tokens: int | None = None) -> ChatResult:
     """Send ``messages`` and return the answer. With ``stream``, ``on_delta(text)`` is called with each piece
@@ -229,63 +357,21 @@ def stream_chat(conn: Connection, messages: list[dict], *, on_delta: Callable[[s
 
     Timeouts: ``conn.connect_timeout`` to connect, ``conn.read_timeout`` for each wait for the next bytes,
     and ``conn.total_timeout`` for the whole answer."""
-    body: dict = {"model": conn.model, "messages": messages, "stream": bool(stream)}
-    if stream:
-        body["stream_options"] = {"include_usage": True}
-    if max_tokens:
-        body["max_tokens"] = max_tokens
-    headers = {"Accept": "text/event-stream" if stream else "application/json"}
-    if conn.api_key:
-        headers["Authorization"] = f"Bearer {conn.api_key}"
+    body = _request_body(conn, messages, stream, max_tokens)
+    headers = _request_headers(conn, stream)
     from leadthe.lab import outbound  # here: outbound may use this module's ProviderError
 
     url = conn.base_url.rstrip("/") + "/chat/completions"
     reader = _Reader(on_delta, max_chars)
     deadline = time.monotonic() + conn.total_timeout
-    complete = False
     try:
         with outbound.client(conn) as http, http.stream("POST", url, json=body, headers=headers) as response:
-            if response.status_code >= 400:
-                raw = b""
-                for data in response.iter_bytes():
-                    raw += data
-                    if len(raw) > 20_000:
-                        break
-                raise ProviderError(_status_code(response.status_code),
-                                    f"HTTP {response.status_code}: {_provider_message(raw)}")
-            if response.status_code != 200:
-                raise ProviderError("malformed", f"HTTP {response.status_code}")
-            content_type = response.headers.get("content-type", "").lower()
-            if "event-stream" not in content_type and ("json" in content_type or not stream):
-                raw = b""
-                for data in response.iter_bytes():
-                    raw += data
-                    if len(raw) > MAX_BODY_BYTES:
-                        raise ProviderError("malformed", "the answer is too large to read")
-                    if time.monotonic() > deadline:
-                        raise ProviderError("timeout", "the total time limit was reached")
-                _read_json(raw, reader)
-                complete = True
-            else:
-                complete = _read_sse(response, reader, deadline)
+            complete = _read_response(response, reader, deadline, stream)
     except (ProviderError, Cancelled):
         raise
-    except httpx.TimeoutException as exc:
-        raise ProviderError("timeout", f"{type(exc).__name__}: {exc}", partial=reader.text) from None
-    except httpx.RemoteProtocolError as exc:  # the connection dropped in the middle of the answer
-        code = "stopped" if reader.parts else "network"
-        raise ProviderError(code, f"{type(exc).__name__}: {exc}", partial=reader.text) from None
     except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        refused = getattr(outbound, "RefusedAddress", None)  # the address guard's refusal (a ConnectError)
-        code = "refused_address" if refused is not None and isinstance(exc, refused) else "network"
-        raise ProviderError(code, f"{type(exc).__name__}: {exc}", partial=reader.text) from None
-    if not reader.parts:
-        raise ProviderError("empty", "no content in the answer")
-    if not complete and not reader.truncated:
-        raise ProviderError("stopped", "the stream ended before [DONE]", partial=reader.text)
-    tokens_in, tokens_out, estimated = _usage(reader, messages)
-    return ChatResult(text=reader.text, tokens_in=tokens_in, tokens_out=tokens_out, estimated=estimated,
-                      truncated=reader.truncated, model=reader.model or conn.model)
+        raise _transport_failure(exc, reader) from None
+    return _result(conn, messages, reader, complete)
 
 
 # what the admin is told after "test connection", per failure

@@ -135,35 +135,46 @@ def grading_messages(exercise, prompt: str) -> list[dict]:
     return [{"role": "system", "content": system}, {"role": "user", "content": f"<prompt>\n{prompt}\n</prompt>"}]
 
 
-def parse_grading(text: str) -> dict | None:
-    """The model's grading, read leniently (code fences, words around the JSON, "yes"/"no" for met):
-    ``{"criteria": [{"check", "met", "comment"}], "summary"}``, or None when there is no such JSON in it."""
-    if not text:
-        return None
+def _grading_json(text: str):
+    """The JSON in the model's grading: from the first ``{`` to the last ``}``, else a fenced code block;
+    None when there is none to read."""
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
         return None
     try:
-        data = json.loads(text[start:end + 1])
+        return json.loads(text[start:end + 1])
     except ValueError:
-        data = None
         fenced = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, re.S)
-        if fenced:
-            try:
-                data = json.loads(fenced.group(1))
-            except ValueError:
-                return None
+        if not fenced:
+            return None
+        try:
+            return json.loads(fenced.group(1))
+        except ValueError:
+            return None
+
+
+def _met(value) -> bool:
+    """A criterion's "met", accepting words ("yes", "met", "ja", …) for true."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "yes", "met", "1", "ja"}
+    return bool(value)
+
+
+def _graded_criterion(entry) -> dict | None:
+    """One entry of the grading's criteria, cleaned; None when it names no check."""
+    if not isinstance(entry, dict) or not entry.get("check"):
+        return None
+    return {"check": str(entry["check"]).strip("[] "), "met": _met(entry.get("met")),
+            "comment": str(entry.get("comment") or "").strip()[:500]}
+
+
+def parse_grading(text: str) -> dict | None:
+    """The model's grading, read leniently (code fences, words around the JSON, "yes"/"no" for met):
+    ``{"criteria": [{"check", "met", "comment"}], "summary"}``, or None when there is no such JSON in it."""
+    data = _grading_json(text) if text else None
     if not isinstance(data, dict):
         return None
-    criteria = []
-    for entry in data.get("criteria") or []:
-        if not isinstance(entry, dict) or not entry.get("check"):
-            continue
-        met = entry.get("met")
-        if isinstance(met, str):
-            met = met.strip().lower() in {"true", "yes", "met", "1", "ja"}
-        criteria.append({"check": str(entry["check"]).strip("[] "), "met": bool(met),
-                         "comment": str(entry.get("comment") or "").strip()[:500]})
+    criteria = [c for c in map(_graded_criterion, data.get("criteria") or []) if c is not None]
     summary = str(data.get("summary") or "").strip()[:1000]
     if not criteria and not summary:
         return None
@@ -314,28 +325,95 @@ def _count_success(org_id: int) -> None:
     db.session.execute(table.update().where(table.c.org_id == org_id, table.c.failures != 0).values(failures=0))
 
 
-def run(run_id: int) -> str | None:
-    """Run one claimed (running) run to its end; returns its status, or None when it was not ours to run."""
+def _running_row(run_id: int) -> LabRun | None:
+    """The run when it is claimed and running (ours to run); else None, with the transaction ended."""
     row = db.session.scalar(unscoped(sa.select(LabRun).where(LabRun.id == run_id), reason=WORKER_REASON))
     if row is None or row.status != LabRunStatus.RUNNING:
         db.session.rollback()
         return None
-    if row.cancel_requested:
-        _finish(run_id, LabRunStatus.CANCELLED, "cancelled")
-        db.session.commit()
+    return row
+
+
+def _end_before_call(run_id: int, status: str, code: str) -> str:
+    """End the run without calling the model (cancelled, not connected, paused); committed."""
+    _finish(run_id, status, code)
+    db.session.commit()
+    return status
+
+
+def _reason_not_to_call(settings: LabSettings | None, now: datetime) -> str | None:
+    """``not_connected`` or ``paused`` (the circuit breaker) when no request may leave; else None."""
+    if settings is None or not settings.connected:
+        return "not_connected"
+    if settings.paused_until is not None and settings.paused_until > now:
+        return "paused"
+    return None
+
+
+def _call(run_id: int, conn: provider.Connection, messages: list[dict], writer: _Writer, max_chars: int
+          ) -> tuple[provider.ChatResult | None, provider.ProviderError | None, bool]:
+    """Stream the answer into ``writer`` (closed after): (the result, or the failure, or whether the call was
+    cancelled). Whatever goes wrong becomes a failure."""
+    try:
+        return provider.stream_chat(conn, messages, on_delta=writer.add, max_chars=max_chars, stream=True), None, False
+    except provider.Cancelled:
+        return None, None, True
+    except provider.ProviderError as exc:
+        return None, exc, False
+    except Exception as exc:  # noqa: BLE001 - whatever goes wrong, the run ends with a message
+        log.exception("lab run %s failed unexpectedly", run_id)
+        return None, provider.ProviderError("stopped", f"{type(exc).__name__}: {exc}"), False
+    finally:
+        writer.close()
+
+
+def _store_answer(run_id: int, org_id: int, conn: provider.Connection, result: provider.ChatResult) -> str:
+    """The run ends done with its answer; the company's failure count is reset."""
+    _finish(run_id, LabRunStatus.DONE, "too_long" if result.truncated else "", answer=result.text,
+            model=result.model or conn.model, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
+            tokens_estimated=result.estimated)
+    _count_success(org_id)
+    return LabRunStatus.DONE
+
+
+def _partial_values(conn: provider.Connection, messages: list[dict], failure: provider.ProviderError | None,
+                    writer: _Writer) -> dict:
+    """The columns of a run that ended without its answer: the partial answer kept, the tokens estimated
+    (the prompt counts when something was consumed)."""
+    text = (failure.partial if failure is not None and failure.partial else "") or writer.text
+    consumed = bool(text) or (failure is not None and failure.code in {"timeout", "stopped", "malformed"})
+    tokens_in = provider.estimate_tokens("".join(str(m["content"]) for m in messages)) if consumed else 0
+    return {"answer": text, "model": conn.model, "tokens_in": tokens_in,
+            "tokens_out": provider.estimate_tokens(text), "tokens_estimated": True}
+
+
+def _store_unfinished(run_id: int, org_id: int, conn: provider.Connection, messages: list[dict],
+                      failure: provider.ProviderError | None, cancelled: bool, writer: _Writer, now: datetime) -> str:
+    """The run ends cancelled or failed, with what arrived; a provider failure counts towards the circuit
+    breaker."""
+    values = _partial_values(conn, messages, failure, writer)
+    if cancelled or writer.cancelled:  # cancelled by the learner (or ended elsewhere meanwhile)
+        _finish(run_id, LabRunStatus.CANCELLED, "cancelled", **values)
         return LabRunStatus.CANCELLED
+    _finish(run_id, LabRunStatus.FAILED, failure.code, **values)
+    if failure.code in provider.BREAKER_CODES:
+        _count_failure(org_id, now)
+    log.info("lab run %s failed: %s", run_id, failure)
+    return LabRunStatus.FAILED
+
+
+def run(run_id: int) -> str | None:
+    """Run one claimed (running) run to its end; returns its status, or None when it was not ours to run."""
+    row = _running_row(run_id)
+    if row is None:
+        return None
+    if row.cancel_requested:
+        return _end_before_call(run_id, LabRunStatus.CANCELLED, "cancelled")
     settings = db.session.scalar(unscoped(sa.select(LabSettings).where(LabSettings.org_id == row.org_id),
                                           reason=WORKER_REASON))
-    now = utcnow()
-    early = None
-    if settings is None or not settings.connected:
-        early = "not_connected"
-    elif settings.paused_until is not None and settings.paused_until > now:
-        early = "paused"
+    early = _reason_not_to_call(settings, utcnow())
     if early:
-        _finish(run_id, LabRunStatus.FAILED, early)
-        db.session.commit()
-        return LabRunStatus.FAILED
+        return _end_before_call(run_id, LabRunStatus.FAILED, early)
     messages = _messages(row)
     conn = connection(settings)
     org_id = row.org_id
@@ -344,41 +422,12 @@ def run(run_id: int) -> str | None:
     db.session.commit()  # no transaction stays open during the call
 
     writer = _Writer(engine, run_id).start()
-    result, failure, cancelled = None, None, False
-    try:
-        result = provider.stream_chat(conn, messages, on_delta=writer.add, max_chars=max_chars, stream=True)
-    except provider.Cancelled:
-        cancelled = True
-    except provider.ProviderError as exc:
-        failure = exc
-    except Exception as exc:  # noqa: BLE001 - whatever goes wrong, the run ends with a message
-        log.exception("lab run %s failed unexpectedly", run_id)
-        failure = provider.ProviderError("stopped", f"{type(exc).__name__}: {exc}")
-    finally:
-        writer.close()
-
+    result, failure, cancelled = _call(run_id, conn, messages, writer, max_chars)
     now = utcnow()
     if result is not None:
-        _finish(run_id, LabRunStatus.DONE, "too_long" if result.truncated else "", answer=result.text,
-                model=result.model or conn.model, tokens_in=result.tokens_in, tokens_out=result.tokens_out,
-                tokens_estimated=result.estimated)
-        status = LabRunStatus.DONE
-        _count_success(org_id)
+        status = _store_answer(run_id, org_id, conn, result)
     else:
-        text = (failure.partial if failure is not None and failure.partial else "") or writer.text
-        consumed = bool(text) or (failure is not None and failure.code in {"timeout", "stopped", "malformed"})
-        tokens_in = provider.estimate_tokens("".join(str(m["content"]) for m in messages)) if consumed else 0
-        values = {"answer": text, "model": conn.model, "tokens_in": tokens_in,
-                  "tokens_out": provider.estimate_tokens(text), "tokens_estimated": True}
-        if cancelled or writer.cancelled:  # cancelled by the learner (or ended elsewhere meanwhile)
-            status = LabRunStatus.CANCELLED
-            _finish(run_id, status, "cancelled", **values)
-        else:
-            status = LabRunStatus.FAILED
-            _finish(run_id, status, failure.code, **values)
-            if failure.code in provider.BREAKER_CODES:
-                _count_failure(org_id, now)
-            log.info("lab run %s failed: %s", run_id, failure)
+        status = _store_unfinished(run_id, org_id, conn, messages, failure, cancelled, writer, now)
     # the usage counts whatever the run's end (a run cancelled meanwhile included)
     db.session.refresh(row)
     quotas.record(row, now)
