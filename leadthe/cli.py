@@ -18,7 +18,7 @@ from leadthe.privacy.key_rotation import rotate_all
 from leadthe.privacy.retention import RULES, apply_retention
 from leadthe.scale import seed_scale
 from leadthe.staff_accounts import create_or_promote_staff
-from leadthe.worker import run_forever, run_once
+from leadthe.worker import drain_companions, run_forever, run_once
 
 leadthe_cli = AppGroup("leadthe", help="LeadThe.AI operations.")
 
@@ -68,9 +68,8 @@ def worker_command(once: bool, interval: float, now_text: str | None):
     if once:
         now = _parse_now(now_text)
         result = run_once(now)
-        from leadthe.lab.runner import run_pending
-
-        click.echo(f"mail: {result['mail']}  jobs: {result['jobs']}  lab runs: {run_pending(now=now)}")
+        others = "".join(f"  {name}: {count}" for name, count in drain_companions(now).items())
+        click.echo(f"mail: {result['mail']}  jobs: {result['jobs']}{others}")
         return
     click.echo(f"worker running every {interval:g}s; Ctrl+C stops it")
     try:

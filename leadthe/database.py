@@ -136,6 +136,17 @@ def write_transaction():
         _force_mode.reset(token)
 
 
+@contextmanager
+def reading_only():
+    """Transactions begun inside only read (the worker's look for queued work): on SQLite a plain BEGIN,
+    which takes no write lock; elsewhere nothing changes."""
+    token = _force_mode.set("BEGIN")
+    try:
+        yield
+    finally:
+        _force_mode.reset(token)
+
+
 _QUEUED = "leadthe_write_apart"  # g: writes waiting for the end of the request's transaction
 _REFUSED = "leadthe_request_refused"  # g: the request was refused although it answers below 400
 _COMMITTED = "leadthe_request_committed"  # g: the request's transaction was committed

@@ -158,12 +158,32 @@ def run_once(now: datetime | None = None) -> dict:
     return {"mail": _guarded("mail", deliver_due, now), "jobs": _guarded("jobs", run_due_jobs, now)}
 
 
-def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None, lab: bool = True) -> None:
-    stop = stop or threading.Event()
-    if lab:  # the practice lab's runner: its own threads, polling for queued generations every 0.2 s
-        from leadthe.lab.runner import start_lab_runner  # imported here: this module imports no area at load
+@dataclass(frozen=True)
+class Companion:
+    """Work that runs beside the worker's loop with threads of its own (the practice lab's runner polls for
+    queued generations every 0.2 s, far more often than the loop's rounds). An area registers it, as it
+    registers its jobs, so this module still imports no area."""
 
-        start_lab_runner(app, stop)
+    start: Callable  # start(app, stop_event): start its threads; they end when stop_event is set
+    drain: Callable  # drain(now=None) -> int: do what is due now in the calling thread (``worker --once``)
+
+
+COMPANIONS: dict[str, Companion] = {}
+
+
+def worker_companion(name: str, start: Callable, drain: Callable) -> None:
+    COMPANIONS[name] = Companion(start, drain)
+
+
+def drain_companions(now: datetime | None = None) -> dict[str, int]:
+    return {name: companion.drain(now=now) for name, companion in COMPANIONS.items()}
+
+
+def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None, companions: bool = True) -> None:
+    stop = stop or threading.Event()
+    if companions:
+        for companion in COMPANIONS.values():
+            companion.start(app, stop)
     while not stop.is_set():
         try:
             with app.app_context():

@@ -192,6 +192,7 @@ CORE_SQL_ALLOWED = {
     "leadthe/auth/twofactor.py": "the person's own used-code marker, kept apart when the request is refused",
     "leadthe/legal/services.py": "platform-wide policy documents, written through write_transaction",
     "leadthe/privacy/services.py": "the privacy centre counts one person's rows, table by table from the registry",
+    "leadthe/lab/runner.py": "the worker's lab runner (no tenant): compare-and-set claims and the answer-so-far writes of one run by id, each in a short transaction of its own",
     "leadthe/privacy/export.py": "the export job (worker) reads one person's rows from the registry; the download mark through write_transaction",
     "leadthe/privacy/report.py": "the export job (worker) reads one person's rows from the registry for report.html, with the titles of the courses and lessons they point at",
     "leadthe/privacy/erasure.py": "the erasure job (worker) deletes one person's rows from the registry; SQLite's WAL checkpoint",

@@ -23,6 +23,8 @@ import yaml
 from markdown_it import MarkdownIt
 
 from leadthe.extensions import db
+from leadthe.lab.checks import CHECKS
+from leadthe.lab.exercise import DEFAULT_PASS_MARK
 from leadthe.models import ContentTranslation, Course, CourseModule, Lesson, Quiz, QuizChoice, QuizQuestion
 from leadthe.models.assessment import QUESTION_KINDS, SCORING
 from leadthe.models.course import LESSON_KINDS, LEVELS
@@ -157,9 +159,6 @@ def exercise_of(data: dict, where: str) -> dict:
     """The exercise of a lesson's front matter (``kind: exercise``), validated, as stored in ``Lesson.exercise``
     (``leadthe.lab.exercise.Exercise.as_json``). A missing task or rubric, an unknown check id or a bad pass mark
     is a ContentError naming ``where`` (the file), raised before any row changes."""
-    from leadthe.lab.checks import CHECKS
-    from leadthe.lab.exercise import DEFAULT_PASS_MARK
-
     task = _exercise_text(data.get("task"), where, "task")
     if not task:
         raise ContentError(f"{where}: an exercise needs a task")

@@ -298,8 +298,14 @@ class Evaluation:
 def criterion_label(criterion) -> str:
     """What a criterion asks, in the reader's language: its own label (translated with the exercise), else its
     check's; for listing the rubric before any prompt is checked."""
-    check = CHECKS.get(criterion.check)
-    return criterion.label or (str(check.label) if check is not None else criterion.check)
+    return criterion.label or check_words(criterion.check)
+
+
+def check_words(check_id: str) -> str:
+    """A check's label in the reader's language; an id no check has (a model's invention, an old record) in
+    words, never as an identifier."""
+    check = CHECKS.get(check_id)
+    return str(check.label) if check is not None else str(check_id).replace("_", " ").capitalize()
 
 
 def evaluate(exercise: Exercise, prompt: str) -> Evaluation:

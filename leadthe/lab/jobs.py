@@ -7,12 +7,16 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from leadthe.lab import provider
+from leadthe.lab.runner import run_pending, start_lab_runner
 from leadthe.lab.settings import connection_for
 from leadthe.models import utcnow
 from leadthe.models.lab import LabSettings
-from leadthe.worker import job_handler
+from leadthe.worker import job_handler, worker_companion
 
 log = logging.getLogger(__name__)
+
+# the runner beside the worker's loop (leadthe worker, make run's inline worker); `worker --once` drains it
+worker_companion("lab runs", start_lab_runner, run_pending)
 
 
 @job_handler("lab.test_connection")

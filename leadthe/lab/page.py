@@ -247,9 +247,4 @@ def _grading_rows(parsed) -> list[tuple[str, object, str]]:
 def _criterion_words(item) -> str:
     """A graded criterion as the learner reads it: its label, else the words of its check (in the reader's
     language), never a check id."""
-    label = _part(item, "label")
-    if label:
-        return str(label)
-    check = str(_part(item, "check") or "")
-    known = checks.CHECKS.get(check)
-    return str(known.label) if known is not None else check.replace("_", " ")
+    return str(_part(item, "label") or checks.check_words(str(_part(item, "check") or "")))

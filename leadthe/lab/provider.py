@@ -17,6 +17,8 @@ import httpx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from leadthe.lab import outbound
+
 log = logging.getLogger(__name__)
 
 # error codes stored on LabRun.error_code, with what the learner (or the admin) is told
@@ -325,8 +327,6 @@ def _read_response(response: httpx.Response, reader: _Reader, deadline: float, s
 def _transport_failure(exc: Exception, reader: _Reader) -> ProviderError:
     """The ProviderError for an httpx failure (a timeout, a dropped connection, an unreachable or refused
     address), with what arrived before it."""
-    from leadthe.lab import outbound  # here: outbound may use this module's ProviderError
-
     detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, httpx.TimeoutException):
         return ProviderError("timeout", detail, partial=reader.text)
@@ -359,8 +359,6 @@ def stream_chat(conn: Connection, messages: list[dict], *, on_delta: Callable[[s
     and ``conn.total_timeout`` for the whole answer."""
     body = _request_body(conn, messages, stream, max_tokens)
     headers = _request_headers(conn, stream)
-    from leadthe.lab import outbound  # here: outbound may use this module's ProviderError
-
     url = conn.base_url.rstrip("/") + "/chat/completions"
     reader = _Reader(on_delta, max_chars)
     deadline = time.monotonic() + conn.total_timeout

@@ -31,9 +31,12 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context
 from sqlalchemy.orm.attributes import set_committed_value
 
+from leadthe.database import in_read_request, reading_only, write_transaction
 from leadthe.extensions import db
 from leadthe.lab import exercise as exercises
 from leadthe.lab import provider, quotas
+from leadthe.lab import settings as lab_settings
+from leadthe.lab.checks import criterion_label
 from leadthe.models.base import utcnow
 from leadthe.models.course import Lesson
 from leadthe.models.enums import LabRunKind, LabRunStatus
@@ -90,8 +93,6 @@ def _connection(settings: LabSettings) -> provider.Connection:
 def connection(settings: LabSettings) -> provider.Connection:
     """The company's connection: ``leadthe.lab.settings.connection_for`` where it exists, else from the
     app's LAB_* settings here."""
-    from leadthe.lab import settings as lab_settings
-
     made = getattr(lab_settings, "connection_for", None)
     return made(settings) if made is not None else _connection(settings)
 
@@ -116,21 +117,9 @@ Give one entry per criterion, in the rubric's order. Write the comments and the 
 the learner's prompt."""
 
 
-def _criterion_label(criterion) -> str:
-    if criterion.label:
-        return criterion.label
-    try:
-        from leadthe.lab.checks import CHECKS
-    except ImportError:  # pragma: no cover - the checks module is always there
-        CHECKS = {}
-    found = CHECKS.get(criterion.check)
-    label = found.get("label") if isinstance(found, dict) else getattr(found, "label", None)
-    return str(label or criterion.check.replace("_", " "))
-
-
 def grading_messages(exercise, prompt: str) -> list[dict]:
     """The fixed grading prompt for ``exercise`` and the learner's ``prompt``."""
-    criteria = "\n".join(f"- [{c.check}] {_criterion_label(c)}" for c in (exercise.criteria if exercise else ()))
+    criteria = "\n".join(f"- [{c.check}] {criterion_label(c)}" for c in (exercise.criteria if exercise else ()))
     system = GRADING_INSTRUCTIONS.format(task=exercise.task if exercise else "", criteria=criteria or "- (none)")
     return [{"role": "system", "content": system}, {"role": "user", "content": f"<prompt>\n{prompt}\n</prompt>"}]
 
@@ -490,8 +479,6 @@ def refresh(run: LabRun, now: datetime | None = None) -> LabRun:
     now = now or utcnow()
     if not _stalled(run, now):
         return run
-    from leadthe.database import in_read_request, write_transaction
-
     table = LabRun.__table__
     statement = table.update().where(table.c.id == run.id, _stalled_clause(table, now)).values(**_stopped_values(now))
     if has_request_context() and in_read_request(db.session):
@@ -526,19 +513,14 @@ def _run_in_context(app, run_id: int) -> None:
 
 
 def _look_for_work(app, free: int, last_sweep: float) -> tuple[list[int], float]:
-    from leadthe.database import _force_mode
-
     with app.app_context():
         try:
             if time.monotonic() - last_sweep >= SWEEP_EVERY:
                 expire_stalled()
                 last_sweep = time.monotonic()
-            token = _force_mode.set("BEGIN")  # SQLite: the look is a read; it takes no write lock
-            try:
+            with reading_only():  # SQLite: the look is a read; it takes no write lock
                 found = queued_ids(1)
                 db.session.rollback()
-            finally:
-                _force_mode.reset(token)
             return (claim(limit=free) if found else []), last_sweep
         finally:
             db.session.remove()

@@ -6,10 +6,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from leadthe import audit
 from leadthe.extensions import db
+from leadthe.lab.provider import Connection
+from leadthe.worker import enqueue_job
 from leadthe.models import AiTool, utcnow
 from leadthe.models.enums import AiToolStatus, LabProvider
 from leadthe.models.lab import LabSettings
@@ -37,10 +40,6 @@ def for_org(org_id: int) -> LabSettings:
 def connection_for(settings: LabSettings):
     """The ``provider.Connection`` for the company's saved settings and this app's timeouts (the runner, the
     grading and the admin's "test connection" all call the model through it)."""
-    from flask import current_app
-
-    from leadthe.lab.provider import Connection
-
     config = current_app.config
     return Connection(base_url=(settings.base_url or "").strip(), model=settings.model or "", api_key=settings.api_key or None,
                       connect_timeout=float(config["LAB_CONNECT_TIMEOUT"]), read_timeout=float(config["LAB_READ_TIMEOUT"]),
@@ -150,8 +149,6 @@ def sync_tool(actor, settings: LabSettings) -> AiTool:
 
 def request_test(settings: LabSettings) -> None:
     """Ask the worker to test the saved connection (``lab.test_connection``); the page polls for the result."""
-    from leadthe.worker import enqueue_job
-
     settings.test_requested_at = utcnow()
     enqueue_job("lab.test_connection", {"org_id": settings.org_id})
     db.session.flush()

@@ -19,6 +19,9 @@ from markupsafe import escape
 
 from leadthe import audit
 from leadthe.extensions import db
+from leadthe.lab.checks import check_words
+from leadthe.lab.provider import ERRORS
+from leadthe.lab.settings import for_org
 from leadthe.labels import ROLE as ROLE_WORDS
 from leadthe.labels import label
 from leadthe.labels import USER_STATUS as USER_STATUS_WORDS
@@ -170,18 +173,7 @@ def _plain(value) -> str:
 
 
 def _lab_error(code) -> str:
-    from leadthe.lab.provider import ERRORS
-
     return str(ERRORS[code]) if code in ERRORS else _plain(code)
-
-
-def _check_label(check: str) -> str:
-    """A rubric criterion's words from the lab's checks (``leadthe.lab.checks.CHECKS``), else its id in words."""
-    from leadthe.lab.checks import CHECKS
-
-    found = CHECKS.get(check)
-    words = found.get("label") if isinstance(found, dict) else getattr(found, "label", None)
-    return str(words) if words else str(check).replace("_", " ").capitalize()
 
 
 def _lab_checks(checks) -> str:
@@ -191,7 +183,7 @@ def _lab_checks(checks) -> str:
     lines, met, not_met = [], _("met"), _("not met")
     for item in checks:
         if isinstance(item, dict) and "check" in item:
-            lines.append(f"{_check_label(item['check'])}: {met if item.get('met') else not_met}")
+            lines.append(f"{check_words(item['check'])}: {met if item.get('met') else not_met}")
         else:
             lines.append(_plain(item))
     return "\n".join(lines) or "—"
@@ -309,8 +301,6 @@ def _kept_words(source, user) -> str:
     """The source's retention rule; for the practice lab also the days the person's company chose."""
     words = str(RETENTION_RULES[source.retention])
     if source.retention == "lab_days" and user.org_id is not None:
-        from leadthe.lab.settings import for_org
-
         days = for_org(user.org_id).retention_days
         words += " " + ngettext("Your company keeps them %(num)s day.", "Your company keeps them %(num)s days.", days)
     return words
