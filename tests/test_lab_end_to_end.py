@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -153,7 +154,7 @@ def test_a_stalled_model_ends_with_a_message_and_the_prompt_kept(app, client, la
     from leadthe.models.lab import LabSettings
 
     app.config.update(LAB_READ_TIMEOUT=1.0)
-    fake.stall_seconds = 3
+    fake.stall_seconds = 30  # the model sends one piece, then nothing for 30 s: the read timeout ends the wait
     with app.app_context():
         db.session.execute(sa.update(LabSettings).where(LabSettings.org_id == lab.org.id).values(model="stall"))
         db.session.commit()
@@ -161,7 +162,9 @@ def test_a_stalled_model_ends_with_a_message_and_the_prompt_kept(app, client, la
     enrol(client, "ai-foundations")
     prompt = strong_prompt(app)
     send(client, f"{URL}/lab/send", {"prompt": prompt})
+    started = time.monotonic()
     drain(app)
+    assert time.monotonic() - started < 10  # the worker's thread is not held for the model's 30 s
     [run] = runs(app, lab.learner.id)
     assert run.status == "failed" and run.error_code == "timeout"
     page = client.get(f"{URL}?run={run.id}").get_data(as_text=True)
