@@ -164,7 +164,7 @@ def test_a_stalled_model_ends_with_a_message_and_the_prompt_kept(app, client, la
     send(client, f"{URL}/lab/send", {"prompt": prompt})
     started = time.monotonic()
     drain(app)
-    assert time.monotonic() - started < 10  # the worker's thread is not held for the model's 30 s
+    assert time.monotonic() - started < 20  # the worker's thread is not held for the model's 30 s
     [run] = runs(app, lab.learner.id)
     assert run.status == "failed" and run.error_code == "timeout"
     page = client.get(f"{URL}?run={run.id}").get_data(as_text=True)
