@@ -1,0 +1,89 @@
+"""Run the whole suite as pytest processes side by side, one per shard: ``python tests/shards.py [pytest args]``.
+
+A single pytest process keeps one core busy at best (and the browser tests far less: they wait on Chromium and
+the live server), so on CI's two cores the suite runs as three shards at once (``LEADTHE_TEST_SHARD``, see
+``shard_of`` in tests/conftest.py): the browser tests, the tests on PostgreSQL (when
+LEADTHE_TEST_DATABASE_URL is set) and the rest (SQLite, and the tests that use no database). Every test is in
+exactly one shard. Each shard's output is printed whole when it ends, then a summary with each one's time.
+
+The exit status is the first failing shard's; a shard that collected nothing (exit 5, e.g. ``-m "not
+browser"`` leaves the browser shard empty) is no failure unless every shard collected nothing.
+``LEADTHE_TEST_SHARDS=off`` runs one plain pytest process instead.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NO_TESTS = 5  # pytest's exit status when nothing was collected (or everything deselected)
+HEARTBEAT = 120  # seconds between "still running" lines, so a quiet log is not mistaken for a hang
+
+
+def shards() -> list[str]:
+    names = ["browser", "sqlite"]  # the longest first
+    if os.environ.get("LEADTHE_TEST_DATABASE_URL", "").strip():
+        names.insert(1, "postgresql")
+    return names
+
+
+def main(args: list[str]) -> int:
+    pytest = [sys.executable, "-m", "pytest"]
+    if os.environ.get("LEADTHE_TEST_SHARDS", "").strip().lower() in ("off", "0", "no"):
+        return subprocess.call(pytest + args, cwd=ROOT)
+    work = Path(tempfile.mkdtemp(prefix="leadthe-shards-"))
+    running = {}
+    started = time.monotonic()
+    for name in shards():
+        extra = []
+        if not any(a.startswith("--basetemp") for a in args):
+            extra.append(f"--basetemp={work / name}")  # pytest empties its basetemp: one each
+        extra += ["-o", f"cache_dir=.pytest_cache/{name}"]  # --lf and friends per shard, no two writing one file
+        log = open(work / f"{name}.log", "w+", encoding="utf-8")
+        env = {**os.environ, "LEADTHE_TEST_SHARD": name}
+        proc = subprocess.Popen(pytest + extra + args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        running[name] = (proc, log)
+    print(f"pytest in {len(running)} shards side by side: {', '.join(running)} (logs in {work})", flush=True)
+
+    results: dict[str, tuple[int, float]] = {}
+    last_beat = time.monotonic()
+    try:
+        while running:
+            for name, (proc, log) in list(running.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                seconds = time.monotonic() - started
+                results[name] = (code, seconds)
+                del running[name]
+                log.seek(0)
+                print(f"\n{'=' * 30} shard {name}: exit {code} after {seconds:.0f} s {'=' * 30}", flush=True)
+                sys.stdout.write(log.read())
+                sys.stdout.flush()
+                log.close()
+            if running and time.monotonic() - last_beat >= HEARTBEAT:
+                last_beat = time.monotonic()
+                print(f"... {time.monotonic() - started:.0f} s: still running: {', '.join(running)}", flush=True)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        for proc, _ in running.values():
+            proc.terminate()
+        for proc, _ in running.values():
+            proc.wait()
+        raise
+
+    print(f"\nshards (wall-clock {time.monotonic() - started:.0f} s): "
+          + ", ".join(f"{name} exit {code} after {seconds:.0f} s" for name, (code, seconds) in results.items()), flush=True)
+    codes = [code for code, _ in results.values()]
+    if all(code == NO_TESTS for code in codes):
+        return NO_TESTS
+    failed = [code for code in codes if code not in (0, NO_TESTS)]
+    return failed[0] if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
