@@ -37,15 +37,16 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 # --- shards: the CI runs the suite as separate pytest processes side by side (tests/shards.py) -----------
 
-SHARDS = ("sqlite", "postgresql", "browser")
+SHARDS = ("sqlite", "postgresql", "browser", "sweep")
 
 
 def shard_of(item) -> str:
-    """The shard a test belongs to: the browser tests; the tests on PostgreSQL (the ``postgresql`` parameter
-    of ``database_url``); everything else (SQLite, and the tests that use no database). Every test is in
-    exactly one, so the shards together run the whole suite, each test once."""
+    """The shard a test belongs to: the browser sweep of every page (tests/browser/test_sweep.py, by far the
+    longest module); the other browser tests; the tests on PostgreSQL (the ``postgresql`` parameter of
+    ``database_url``); everything else (SQLite, and the tests that use no database). Every test is in exactly
+    one, so the shards together run the whole suite, each test once."""
     if item.get_closest_marker("browser"):
-        return "browser"
+        return "sweep" if Path(item.path).name == "test_sweep.py" else "browser"
     callspec = getattr(item, "callspec", None)
     if callspec is not None and callspec.params.get("database_url") == "postgresql":
         return "postgresql"

@@ -1,9 +1,9 @@
 """Run the whole suite as pytest processes side by side, one per shard: ``python tests/shards.py [pytest args]``.
 
 A single pytest process keeps one core busy at best (and the browser tests far less: they wait on Chromium and
-the live server), so on CI's two cores the suite runs as three shards at once (``LEADTHE_TEST_SHARD``, see
-``shard_of`` in tests/conftest.py): the browser tests, the tests on PostgreSQL (when
-LEADTHE_TEST_DATABASE_URL is set) and the rest (SQLite, and the tests that use no database). Every test is in
+the live server), so on CI's two cores the suite runs as four shards at once (``LEADTHE_TEST_SHARD``, see
+``shard_of`` in tests/conftest.py): the browser sweep of every page, the other browser tests, the tests on
+PostgreSQL (when LEADTHE_TEST_DATABASE_URL is set) and the rest (SQLite, and the tests that use no database). Every test is in
 exactly one shard. Each shard's output is printed whole when it ends, then a summary with each one's time.
 
 The exit status is the first failing shard's; a shard that collected nothing (exit 5, e.g. ``-m "not
@@ -13,6 +13,7 @@ browser"`` leaves the browser shard empty) is no failure unless every shard coll
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ HEARTBEAT = 120  # seconds between "still running" lines, so a quiet log is not 
 
 
 def shards() -> list[str]:
-    names = ["browser", "sqlite"]  # the longest first
+    names = ["sweep", "browser", "sqlite"]  # the longest first
     if os.environ.get("LEADTHE_TEST_DATABASE_URL", "").strip():
         names.insert(1, "postgresql")
     return names
@@ -42,7 +43,8 @@ def main(args: list[str]) -> int:
         extra = []
         if not any(a.startswith("--basetemp") for a in args):
             extra.append(f"--basetemp={work / name}")  # pytest empties its basetemp: one each
-        extra += ["-o", f"cache_dir=.pytest_cache/{name}"]  # --lf and friends per shard, no two writing one file
+        if "no:cacheprovider" not in args:
+            extra += ["-o", f"cache_dir=.pytest_cache/{name}"]  # --lf and friends per shard, no two writing one file
         log = open(work / f"{name}.log", "w+", encoding="utf-8")
         env = {**os.environ, "LEADTHE_TEST_SHARD": name}
         proc = subprocess.Popen(pytest + extra + args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -82,6 +84,8 @@ def main(args: list[str]) -> int:
     if all(code == NO_TESTS for code in codes):
         return NO_TESTS
     failed = [code for code in codes if code not in (0, NO_TESTS)]
+    if not failed:
+        shutil.rmtree(work, ignore_errors=True)  # the logs were printed; a failed run keeps its temporary files
     return failed[0] if failed else 0
 
 
