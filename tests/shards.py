@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,7 +36,8 @@ def shards() -> list[str]:
 def main(args: list[str]) -> int:
     pytest = [sys.executable, "-m", "pytest"]
     if os.environ.get("LEADTHE_TEST_SHARDS", "").strip().lower() in ("off", "0", "no"):
-        return subprocess.call(pytest + args, cwd=ROOT)
+        os.chdir(ROOT)
+        os.execv(sys.executable, pytest + args)  # this process becomes pytest
     work = Path(tempfile.mkdtemp(prefix="leadthe-shards-"))
     running = {}
     started = time.monotonic()
@@ -71,23 +73,27 @@ def main(args: list[str]) -> int:
                 last_beat = time.monotonic()
                 print(f"... {time.monotonic() - started:.0f} s: still running: {', '.join(running)}", flush=True)
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    finally:  # interrupted (Ctrl-C, or CI's SIGTERM): no shard is left running
         for proc, _ in running.values():
             proc.terminate()
         for proc, _ in running.values():
             proc.wait()
-        raise
 
     print(f"\nshards (wall-clock {time.monotonic() - started:.0f} s): "
           + ", ".join(f"{name} exit {code} after {seconds:.0f} s" for name, (code, seconds) in results.items()), flush=True)
     codes = [code for code, _ in results.values()]
     if all(code == NO_TESTS for code in codes):
         return NO_TESTS
-    failed = [code for code in codes if code not in (0, NO_TESTS)]
+    failed = [code if code > 0 else 1 for code in codes if code not in (0, NO_TESTS)]  # killed by a signal: 1
     if not failed:
         shutil.rmtree(work, ignore_errors=True)  # the logs were printed; a failed run keeps its temporary files
     return failed[0] if failed else 0
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds through main's clean-up
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminated)
     sys.exit(main(sys.argv[1:]))
