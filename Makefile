@@ -36,12 +36,14 @@ run: $(VENV)/.app-installed
 	@echo "Serving on http://127.0.0.1:$(PORT)  (development mail: http://127.0.0.1:$(PORT)/dev/mail)"
 	LEADTHE_INLINE_WORKER=$${LEADTHE_INLINE_WORKER:-1} $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# The suite runs as pytest processes side by side (browser, PostgreSQL, SQLite; see tests/shards.py), each
+# printed whole when it ends. LEADTHE_TEST_SHARDS=off runs it as one process.
 test: $(VENV)/.test-installed
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) tests/shards.py $(PYTEST_ARGS)
 
 # Everything but the browser tests, for a quick loop while working.
 test-fast: $(VENV)/.test-installed
-	$(PY) -m pytest -m "not browser" -q $(PYTEST_ARGS)
+	$(PY) tests/shards.py -m "not browser" -q $(PYTEST_ARGS)
 
 worker: $(VENV)/.app-installed
 	$(FLASK) leadthe worker

@@ -35,6 +35,39 @@ PG_URL = os.environ.get("LEADTHE_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+# --- shards: the CI runs the suite as separate pytest processes side by side (tests/shards.py) -----------
+
+SHARDS = ("sqlite", "postgresql", "browser", "sweep")
+
+
+def shard_of(item) -> str:
+    """The shard a test belongs to: the browser sweep of every page (tests/browser/test_sweep.py, by far the
+    longest module); the other browser tests; the tests on PostgreSQL (the ``postgresql`` parameter of
+    ``database_url``); everything else (SQLite, and the tests that use no database). Every test is in exactly
+    one, so the shards together run the whole suite, each test once."""
+    if item.get_closest_marker("browser"):
+        return "sweep" if Path(item.path).name == "test_sweep.py" else "browser"
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("database_url") == "postgresql":
+        return "postgresql"
+    return "sqlite"
+
+
+@pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py has marked the browser tests
+def pytest_collection_modifyitems(config, items):
+    wanted = os.environ.get("LEADTHE_TEST_SHARD", "").strip()
+    if not wanted:
+        return
+    if wanted not in SHARDS:
+        raise pytest.UsageError(f"LEADTHE_TEST_SHARD={wanted!r}: expected one of {', '.join(SHARDS)}")
+    keep, drop = [], []
+    for item in items:
+        (keep if shard_of(item) == wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def reset_postgres_schema(url: str) -> None:
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

@@ -334,6 +334,11 @@ def ready(tab: Tab, sweep: Sweep, where: Where, response) -> bool:
     with sweep.timed("page loads"):
         tab.page.wait_for_load_state("load")
     sweep.save(where, response.text())
+    with sweep.timed("checking"):
+        # axe, in the documents that are checked only (not in the ~half of the loads that a role may not see):
+        # evaluated through the DevTools protocol, so the page's CSP does not apply and the page is checked as
+        # served (see conftest.axe_check)
+        tab.page.evaluate(axe_source())
     if where.language == "de" and tab.page.locator("html").get_attribute("lang") != "de":
         sweep.fail("page", where, "not in German (html lang is not de)")
     tab.where = where
@@ -355,10 +360,7 @@ def check_all(sweep: Sweep, tabs: list[Tab], jobs: list[tuple[Where, str | None,
 # --- who is looking --------------------------------------------------------------------------------
 
 def open_as(new_page, role: str) -> Tab:
-    page = new_page(js=True)
-    # axe in every document the tab loads: evaluated through the DevTools protocol, like page.evaluate, so the
-    # page's CSP does not apply and the page is checked as served (see conftest.axe_check)
-    page.context.add_init_script(script=axe_source())
+    page = new_page(js=True)  # axe is added to each page to check when it is loaded (see ready)
     if role in PLATFORM:
         log_in_with_code(page, PLATFORM["app"], PLATFORM[role])
         page.wait_for_url(re.compile(r"/(dashboard|staff/console)$"))
