@@ -95,7 +95,8 @@ LINK_PAGES = {
     "auth.keep_account": "leaving",  # after the password of an account whose deletion is scheduled: see the test
 }
 # Pages that only redirect somewhere already swept (checked: they must answer with a redirect).
-REDIRECTS = {"courses.resume", "staff.index"}
+REDIRECTS = {"courses.resume", "staff.index",
+             "lab.run"}  # an answer's own address: htmx polls it; without htmx it leads to its lesson (swept)
 # Mailed links whose token moves into the session: they redirect to the same page without it, which is checked.
 PARKED_TOKEN_LINKS = {"auth.verify_email", "auth.reset_password", "invite.accept"}
 
