@@ -29,7 +29,6 @@ import html
 import http.client
 import multiprocessing
 import os
-import random
 import re
 import subprocess
 import sys
@@ -41,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.load.run_load import fetch, free_port, sign_in, wait_for  # noqa: E402
+from bench.load.run_load import fetch, free_port, learner_mix, sign_in, wait_for  # noqa: E402
 from tests.fake_openai import start_fake_model  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -52,49 +51,10 @@ EXERCISE = {"task": "Summarise the meeting note for a customer in 5 bullet point
                          {"check": "audience", "label": "Names the audience"},
                          {"check": "format", "label": "Asks for an output format"}],
             "pass_mark": 70, "hints": ["Who will read the summary?"]}
-MIX = [("GET", "/dashboard", 25), ("GET", "/courses", 20), ("GET", "{lesson}", 35), ("POST", "{lesson}/complete", 10),
-       ("GET", "/search?q=prompt", 10)]
-
 
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
-
-
-def learner_mix(port, users, seconds, lesson, people=50, think=1.0):
-    """``people`` people, each pausing about ``think`` s between requests; latencies per page."""
-    paths = [(m, p.format(lesson=lesson), w) for m, p, w in MIX]
-    latencies: dict[str, list[float]] = {p: [] for _, p, _ in paths}
-    errors, stop, lock = [0], time.monotonic() + seconds, threading.Lock()
-
-    def person(i):
-        rnd = random.Random(i)
-        cookie, token = users[i % len(users)]
-        while time.monotonic() < stop:
-            time.sleep(rnd.uniform(think / 2, think * 1.5))
-            method, path, _ = rnd.choices(paths, weights=[w for *_, w in paths])[0]
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            headers = {"Cookie": cookie, "Accept-Encoding": "gzip, br"}
-            body = None
-            if method == "POST":
-                body, headers["Content-Type"] = f"csrf_token={token}", "application/x-www-form-urlencoded"
-            started = time.perf_counter()
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            elapsed = time.perf_counter() - started
-            conn.close()
-            with lock:
-                latencies[path].append(elapsed * 1000)
-                if response.status >= 400:
-                    errors[0] += 1
-
-    threads = [threading.Thread(target=person, args=(i,)) for i in range(people)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies, errors[0]
 
 
 def print_mix(title, latencies, errors, seconds):
