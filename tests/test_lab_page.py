@@ -373,18 +373,13 @@ def test_staff_see_the_exercise_without_the_lab(app, lab):
     assert post(client, lab.send, {"prompt": GOOD}, lab.url).status_code == 403
 
 
-def test_model_feedback_parsed_per_criterion_when_the_runner_parses_it(client, lab, learner, monkeypatch):
-    from leadthe.lab import runner
-
-    monkeypatch.setattr(runner, "parse_grading", lambda text: {
-        "summary": "Clear, but say the format.",
-        "criteria": [{"check": "audience", "label": "Says who will read it", "met": True, "comment": "Customer named."},
-                     {"check": "format", "label": "Asks for bullets", "met": False, "comment": "No format."}]},
-        raising=False)
+def test_model_feedback_is_shown_per_criterion_in_the_rubrics_words(client, lab, learner):
     lab.settings(model_feedback=True)
     response = post(client, lab.feedback, {"prompt": HALF}, lab.url)
     grading = [r for r in lab.runs() if r.kind == "grading"][0]
-    lab.finish(grading.id, answer='{"json": "as the model wrote it"}')
+    lab.finish(grading.id, answer='Here is my grading: {"summary": "Clear, but say the format.", "criteria": ['
+                                  '{"check": "audience", "met": true, "comment": "Customer named."}, '
+                                  '{"check": "format", "met": "no", "comment": "No format."}]}')
     fragment = text(client.get(f"{lab.url}/lab/runs/{grading.id}", headers=HX))
     assert "<html" not in fragment and "Model feedback" in fragment and "every 400ms" not in fragment
     assert "<strong>Says who will read it</strong>: met<br><span class=\"meta\">Customer named.</span>" in fragment

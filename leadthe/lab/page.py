@@ -82,26 +82,17 @@ class LabPanel:
 
     @property
     def model_feedback(self):
-        return model_feedback(self.grading)
+        return model_feedback(self.grading, self.exercise)
 
     @property
     def criteria(self) -> list[str]:
-        return [criterion_label(c) for c in self.exercise.criteria] if self.exercise else []
-
-
-def criterion_label(criterion) -> str:
-    if criterion.label:
-        return criterion.label
-    definition = checks.CHECKS.get(criterion.check)
-    label = getattr(definition, "label", None) or (definition.get("label") if isinstance(definition, dict) else None)
-    return str(label) if label else criterion.check
+        return [checks.criterion_label(c) for c in self.exercise.criteria] if self.exercise else []
 
 
 def refresh(run: LabRun | None) -> None:
-    """Let the runner turn a dead run (its worker gone) into a failed one (``runner.refresh``, when there)."""
-    fn = getattr(runner, "refresh", None)
-    if run is not None and fn is not None and run.status in WORKING:
-        fn(run)
+    """A dead run (its worker gone) becomes a failed one before it is shown (``runner.refresh``)."""
+    if run is not None and run.status in WORKING:
+        runner.refresh(run)
 
 
 def latest_answer_run(user, lesson) -> LabRun | None:
@@ -153,15 +144,8 @@ def build(course, lesson, user, *, form: PromptForm | None = None, run: LabRun |
     panel = LabPanel(course, lesson, ex, settings, form=form, run=run, grading=grading, next_url=next_url,
                      completed=completed)
     if run is not None and run.checks is not None and ex is not None:
-        panel.evaluation = evaluate(ex, run.prompt)
+        panel.evaluation = checks.evaluate(ex, run.prompt)
     return panel
-
-
-def evaluate(ex, prompt: str):
-    try:
-        return checks.evaluate(ex, prompt)
-    except NotImplementedError:  # the checks are not in this build yet
-        return None
 
 
 def for_page(page) -> LabPanel:
@@ -214,37 +198,16 @@ def feedback_run(user, lesson, prompt: str, latest: LabRun | None, evaluation) -
     return run
 
 
-def model_feedback(grading: LabRun | None):
-    """The model's grading as (rows of (label, met or None, comment), text): parsed with
-    ``runner.parse_grading`` when there is one, else the text as the model wrote it."""
+def model_feedback(grading: LabRun | None, exercise=None):
+    """The model's grading as (rows of (label, met or None, comment), summary), read by
+    ``runner.parse_grading``, each criterion in the rubric's own words; the text as the model wrote it when it
+    holds no such JSON."""
     if grading is None or not grading.answer:
         return [], ""
-    parse = getattr(runner, "parse_grading", None)
-    try:
-        parsed = parse(grading.answer) if parse is not None else None
-    except Exception:  # noqa: BLE001 - a model's text that does not parse is shown as written
-        parsed = None
+    parsed = runner.parse_grading(grading.answer)
     if parsed is None:
         return [], grading.answer
-    if isinstance(parsed, str):
-        return [], parsed
-    try:
-        return _grading_rows(parsed), str(_part(parsed, "summary") or "")
-    except TypeError:
-        return [], grading.answer
-
-
-def _part(obj, key, default=None):
-    return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
-
-
-def _grading_rows(parsed) -> list[tuple[str, object, str]]:
-    items = parsed.get("criteria") if isinstance(parsed, dict) else getattr(parsed, "criteria", parsed)
-    return [(_criterion_words(item), _part(item, "met"), str(_part(item, "comment") or _part(item, "tip") or ""))
-            for item in items or ()]
-
-
-def _criterion_words(item) -> str:
-    """A graded criterion as the learner reads it: its label, else the words of its check (in the reader's
-    language), never a check id."""
-    return str(_part(item, "label") or checks.check_words(str(_part(item, "check") or "")))
+    words = {c.check: checks.criterion_label(c) for c in (exercise.criteria if exercise else ())}
+    rows = [(words.get(item["check"]) or checks.check_words(item["check"]), item["met"], item["comment"])
+            for item in parsed["criteria"]]
+    return rows, parsed["summary"]

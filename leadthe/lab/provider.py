@@ -332,8 +332,7 @@ def _transport_failure(exc: Exception, reader: _Reader) -> ProviderError:
         return ProviderError("timeout", detail, partial=reader.text)
     if isinstance(exc, httpx.RemoteProtocolError):  # the connection dropped in the middle of the answer
         return ProviderError("stopped" if reader.parts else "network", detail, partial=reader.text)
-    refused = getattr(outbound, "RefusedAddress", None)  # the address guard's refusal (a ConnectError)
-    code = "refused_address" if refused is not None and isinstance(exc, refused) else "network"
+    code = "refused_address" if isinstance(exc, outbound.RefusedAddress) else "network"  # (a ConnectError)
     return ProviderError(code, detail, partial=reader.text)
 
 

@@ -82,21 +82,6 @@ def request_cancel(run: LabRun) -> None:
 
 # --- the connection -------------------------------------------------------------------------------------
 
-def _connection(settings: LabSettings) -> provider.Connection:
-    config = current_app.config
-    return provider.Connection(
-        base_url=settings.base_url, model=settings.model, api_key=settings.api_key,
-        connect_timeout=float(config["LAB_CONNECT_TIMEOUT"]), read_timeout=float(config["LAB_READ_TIMEOUT"]),
-        total_timeout=float(config["LAB_TOTAL_TIMEOUT"]), allow_private=bool(config["LAB_ALLOW_PRIVATE_URLS"]))
-
-
-def connection(settings: LabSettings) -> provider.Connection:
-    """The company's connection: ``leadthe.lab.settings.connection_for`` where it exists, else from the
-    app's LAB_* settings here."""
-    made = getattr(lab_settings, "connection_for", None)
-    return made(settings) if made is not None else _connection(settings)
-
-
 # --- grading --------------------------------------------------------------------------------------------
 
 GRADING_INSTRUCTIONS = """You grade a learner's prompt in a course on working well with AI models. \
@@ -404,7 +389,7 @@ def run(run_id: int) -> str | None:
     if early:
         return _end_before_call(run_id, LabRunStatus.FAILED, early)
     messages = _messages(row)
-    conn = connection(settings)
+    conn = lab_settings.connection_for(settings)
     org_id = row.org_id
     max_chars = int(current_app.config["LAB_MAX_ANSWER_CHARS"])
     engine = db.engine

@@ -81,13 +81,6 @@ def _refused(course, lesson, panel):
     return _respond(course, lesson, panel, status=200 if is_htmx() else 422)
 
 
-def _quota_refusal(settings) -> str | None:
-    try:
-        return quotas.refusal(settings, current_user)
-    except NotImplementedError:  # the quotas are not in this build yet
-        return None
-
-
 @bp.route("/courses/<slug>/lessons/<lesson>/lab/send", methods=["POST"])
 @login_required
 def send(slug, lesson):
@@ -111,7 +104,7 @@ def send(slug, lesson):
     if lab_page.paused(settings):
         panel.notice = str(provider.ERRORS["paused"])
         return _refused(course, lesson_row, panel)
-    refusal = _quota_refusal(settings)
+    refusal = quotas.refusal(settings, current_user)
     if refusal:
         panel.notice = refusal
         return _refused(course, lesson_row, panel)
@@ -205,7 +198,7 @@ WITHHELD = _l("Model feedback was not asked for: your prompt contains personal d
 def _ask_model_feedback(settings, lesson, prompt, checked, confirmed) -> tuple:
     """(the grading run or None, whether it was withheld for personal data). The grading sends the prompt
     to the model too: not with personal data in it (block mode), nor without "send it anyway" (warn mode)."""
-    if not (settings.model_feedback and settings.connected) or lab_page.paused(settings) or _quota_refusal(settings):
+    if not (settings.model_feedback and settings.connected) or lab_page.paused(settings) or quotas.refusal(settings, current_user):
         return None, False
     findings = guard.scan(current_user.org_id, prompt)
     if findings and (settings.guard_mode == GuardMode.BLOCK or not confirmed):
@@ -217,13 +210,7 @@ def _record_pass(course, lesson, score: int) -> None:
     """A pass completes the lesson; the first one counts as an exercise passed (``quotas.record_pass``)."""
     if not courses.complete_lesson(current_user, course, lesson):
         return
-    record_pass = getattr(quotas, "record_pass", None)
-    if record_pass is None:
-        return
-    try:
-        record_pass(current_user, score)
-    except NotImplementedError:  # the quotas are not in this build yet
-        pass
+    quotas.record_pass(current_user, score)
 
 
 @bp.app_template_global("lab_error")
