@@ -6,6 +6,8 @@ on start when the .mo is missing or older than the .po.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from babel import dates as babel_dates
@@ -27,10 +29,12 @@ def compile_translations() -> list[str]:
             continue
         with po_path.open("rb") as fh:
             catalog = read_po(fh, locale=po_path.parent.parent.name)
-        tmp = mo_path.with_suffix(".mo.tmp")
-        with tmp.open("wb") as fh:
+        # a file of its own, renamed into place: processes that start together (the test shards of a fresh
+        # clone, gunicorn's workers) each compile and replace atomically, never one another's half-written file
+        with tempfile.NamedTemporaryFile("wb", dir=mo_path.parent, prefix="messages.", suffix=".mo.tmp",
+                                         delete=False) as fh:
             write_mo(fh, catalog, use_fuzzy=False)
-        tmp.replace(mo_path)
+        os.replace(fh.name, mo_path)
         done.append(po_path.parent.parent.name)
     return done
 
