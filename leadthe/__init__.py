@@ -50,6 +50,8 @@ from leadthe.legal import bp as legal_bp
 from leadthe.legal.services import pending_notice
 from leadthe.net import reject_nul_bytes
 from leadthe.privacy import bp as privacy_bp
+from leadthe.scim import bp as scim_bp
+from leadthe.sso import admin_bp as sso_admin_bp, bp as sso_bp
 from leadthe.progress import bp as progress_bp
 from leadthe.progress import services as progress_services
 from leadthe.security_headers import init_security_headers
@@ -100,6 +102,11 @@ import leadthe.privacy.retention  # noqa: F401
 import leadthe.privacy.views  # noqa: F401
 import leadthe.progress.jobs  # noqa: F401
 import leadthe.progress.views  # noqa: F401
+import leadthe.scim.views  # noqa: F401
+import leadthe.sso.admin_views  # noqa: F401
+import leadthe.sso.oidc_views  # noqa: F401
+import leadthe.sso.saml_views  # noqa: F401
+import leadthe.sso.views  # noqa: F401
 import leadthe.staff.console  # noqa: F401
 import leadthe.staff.jobs  # noqa: F401
 import leadthe.staff.policy_views  # noqa: F401
@@ -231,6 +238,10 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(literacy_admin_bp)
     app.register_blueprint(lab_bp)
     app.register_blueprint(lab_admin_bp)
+    app.register_blueprint(sso_bp)
+    app.register_blueprint(sso_admin_bp)
+    csrf.exempt(scim_bp)  # a bearer token, no cookie: nothing for a cross-site request to ride on
+    app.register_blueprint(scim_bp)
     if app.config["LEADTHE_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

@@ -138,6 +138,31 @@ EVENT_LABELS = {
     "lab.quotas_changed": _l("Practice lab: quotas changed"),
     "lab.guard_changed": _l("Practice lab: personal-data guard changed"),
     "lab.retention_changed": _l("Practice lab: how long prompts are kept changed"),
+    # single sign-on (/admin/sso, the log-in through the identity provider) and SCIM provisioning
+    "sso.settings_changed": _l("Single sign-on: log-in rules changed"),
+    "sso.oidc_changed": _l("Single sign-on: OpenID Connect settings changed"),
+    "sso.saml_changed": _l("Single sign-on: SAML settings changed"),
+    "sso.domain_added": _l("Single sign-on: e-mail domain claimed"),
+    "sso.domain_removed": _l("Single sign-on: e-mail domain removed"),
+    "sso.domain_verified": _l("Single sign-on: e-mail domain verified"),
+    "sso.domain_check_failed": _l("Single sign-on: e-mail domain not verified yet"),
+    "sso.domain_mail_sent": _l("Single sign-on: verification link mailed to the domain"),
+    "sso.linked": _l("Single sign-on: account linked to the identity provider"),
+    "sso.user_created": _l("Single sign-on: account created on first log-in"),
+    "sso.refused": _l("Single sign-on: log-in refused"),
+    "sso.password_refused": _l("Password log-in refused: the company requires single sign-on"),
+    "scim.token_created": _l("SCIM: provisioning token made"),
+    "scim.token_revoked": _l("SCIM: provisioning token revoked"),
+    "scim.request": _l("SCIM: request from the identity provider"),
+    "scim.refused": _l("SCIM: request refused (token not valid)"),
+    "scim.user_created": _l("SCIM: person provisioned"),
+    "scim.user_updated": _l("SCIM: person's details changed"),
+    "scim.user_deactivated": _l("SCIM: person deactivated"),
+    "scim.user_reactivated": _l("SCIM: person reactivated"),
+    "scim.user_deleted": _l("SCIM: person deleted"),
+    "scim.group_created": _l("SCIM: team created"),
+    "scim.group_updated": _l("SCIM: team changed"),
+    "scim.group_deleted": _l("SCIM: team deleted"),
 }
 
 # The details an audit page shows, with their names in words (other details stay in the record only).
@@ -146,6 +171,7 @@ DETAIL_LABELS = {
     "kind": _l("Kind"), "outcome": _l("Outcome"), "until": _l("Until"), "fields": _l("Changed"), "changed": _l("Changed"),
 }
 _VIA_WORDS = {"team": _l("made a team's manager"), "invitation": _l("invitation"), "signup": _l("sign-up"),
+              "oidc": _l("single sign-on (OpenID Connect)"), "saml": _l("single sign-on (SAML)"), "scim": _l("SCIM provisioning"),
               "cli": _l("command line")}
 _POLICY_WORDS = {"privacy": _l("privacy policy"), "cookies": _l("cookie policy"), "terms": _l("terms of use"),
                  "minor": _l("minor change"), "material": _l("material change")}

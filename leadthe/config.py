@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -136,4 +137,14 @@ def load_config(instance_path: str) -> dict:
         "LAB_MAX_ANSWER_CHARS": int(os.environ.get("LEADTHE_LAB_MAX_ANSWER_CHARS", "12000")),
         "LAB_CONCURRENCY": int(os.environ.get("LEADTHE_LAB_CONCURRENCY", "24")),
         "LAB_ALLOW_PRIVATE_URLS": (not production) and _flag("LEADTHE_LAB_ALLOW_PRIVATE_URLS", "1"),
+        # single sign-on (leadthe.sso): calls to identity providers (discovery, keys, token, metadata) time out
+        # after SSO_HTTP_TIMEOUT seconds; identity-provider URLs may point at this machine or a private network
+        # in development and tests only; the clock skew allowed when checking tokens and assertions; the
+        # xmlsec1 binary pysaml2 signs and verifies with (Debian's package ``xmlsec1``)
+        "SSO_HTTP_TIMEOUT": float(os.environ.get("LEADTHE_SSO_HTTP_TIMEOUT", "5")),
+        "SSO_ALLOW_PRIVATE_URLS": (not production) and _flag("LEADTHE_SSO_ALLOW_PRIVATE_URLS", "1"),
+        "SSO_CLOCK_SKEW_SECONDS": int(os.environ.get("LEADTHE_SSO_CLOCK_SKEW_SECONDS", "120")),
+        "SAML_XMLSEC_BINARY": os.environ.get("LEADTHE_XMLSEC_BINARY", "").strip() or shutil.which("xmlsec1") or "/usr/bin/xmlsec1",
+        # domain verification by DNS: None is dnspython's resolver; tests put a resolver of their own here
+        "SSO_DNS_RESOLVER": None,
     }

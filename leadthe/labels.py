@@ -12,8 +12,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.course import LEVEL_LABELS
-from leadthe.models.enums import (AiToolStatus, EvidenceStatus, ExportStatus, GuardMode, InvitationStatus, JobStatus, LabProvider,
-                                  LabRunKind, LabRunStatus, MailStatus, OrgStatus, PolicyChange, RequirementStatus, Role, RuleField, RuleOperator, UserStatus)
+from leadthe.models.enums import (AiToolStatus, DomainMethod, EvidenceStatus, ExportStatus, GuardMode, InvitationStatus, JobStatus, LabProvider,
+                                  LabRunKind, LabRunStatus, MailStatus, OrgStatus, PolicyChange, RequirementStatus, Role, RuleField, RuleOperator, SsoProtocol,
+                                  UserStatus)
 from leadthe.models.support import TICKET_STATUSES
 
 ROLE = {
@@ -109,6 +110,14 @@ LAB_RUN_STATUS = {
     LabRunStatus.CANCELLED: _l("Cancelled"),
 }
 
+SSO_PROTOCOL = {
+    SsoProtocol.NONE: _l("No single sign-on"),
+    SsoProtocol.OIDC: _l("OpenID Connect"),
+    SsoProtocol.SAML: _l("SAML 2.0"),
+}
+
+DOMAIN_METHOD = {DomainMethod.DNS: _l("DNS TXT record"), DomainMethod.MAIL: _l("link mailed to the domain")}
+
 JOB_STATUS = {
     JobStatus.PENDING: _l("Waiting"),
     JobStatus.RUNNING: _l("Running"),
@@ -180,6 +189,7 @@ KINDS = {
     "ai_tool": AI_TOOL_STATUS, "policy_change": POLICY_CHANGE, "rule_field": RULE_FIELD, "rule_operator": RULE_OPERATOR,
     "requirement": REQUIREMENT_STATUS, "evidence": EVIDENCE_STATUS,
     "lab_provider": LAB_PROVIDER, "guard_mode": GUARD_MODE, "lab_run_kind": LAB_RUN_KIND, "lab_run": LAB_RUN_STATUS,
+    "sso_protocol": SSO_PROTOCOL, "domain_method": DOMAIN_METHOD,
     "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE, "mail_kind": MAIL_KIND, "feedback": FEEDBACK_KIND,
 }
 

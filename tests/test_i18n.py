@@ -161,7 +161,7 @@ def test_every_stored_role_and_status_has_words(app):
              enums.PolicyChange: "policy_change", enums.RuleField: "rule_field", enums.RuleOperator: "rule_operator",
              enums.RequirementStatus: "requirement", enums.EvidenceStatus: "evidence",
              enums.LabProvider: "lab_provider", enums.GuardMode: "guard_mode", enums.LabRunKind: "lab_run_kind",
-             enums.LabRunStatus: "lab_run"}
+             enums.LabRunStatus: "lab_run", enums.SsoProtocol: "sso_protocol", enums.DomainMethod: "domain_method"}
     enum_classes = {obj for obj in vars(enums).values() if isinstance(obj, type) and issubclass(obj, enums.StrEnum)
                     and obj is not enums.StrEnum}
     assert enum_classes - set(kinds) == {enums.RequestKind, enums.RequestStatus}, "a new enum needs labels"

@@ -18,6 +18,7 @@ server error) to the right people. POSTs without a CSRF token are covered in tes
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -240,6 +241,13 @@ MATRIX: dict[str, dict] = {
     "staff_authoring.move_lesson": {"auth": "staff", "obj": "platform_lesson"},
 }
 
+# Single sign-on and SCIM (issue 19): each part keeps its entries, object resolvers and the objects it needs in
+# the world in a module of its own (``MATRIX``, ``RESOLVERS``, ``build(w, app, companies)``).
+SSO_PARTS = [importlib.import_module(f"tests.matrix_{part}") for part in ("sso_admin", "sso_oidc", "sso_saml",
+                                                                            "sso_login", "scim")]
+for _part in SSO_PARTS:
+    MATRIX.update(_part.MATRIX)
+
 # Who passes the role guard, and what everyone else gets.
 ALLOWED = {
     "public": set(ROLES),
@@ -251,9 +259,10 @@ ALLOWED = {
     "admin-in-manager-area": {"admin"},
     "admin": {"admin"},
     "staff": {"staff"},
+    "bearer": set(),  # SCIM: a company's bearer token, never a session (tests/test_scim*.py check the tokens)
 }
 DENY = {"public": None, "login": None, "member": 403, "manager": 403, "admin-in-manager-area": 403, "admin": 403,
-        "staff": 404}
+        "staff": 404, "bearer": 401}
 
 
 # --- the world: two companies and one of every object --------------------------------------------------
@@ -356,6 +365,8 @@ def build_world(app, companies, lab_runs: bool = False) -> World:
 
         w.ids["policy"] = current_policy("privacy").id
         db.session.commit()
+    for part in SSO_PARTS:
+        part.build(w, app, companies)
     return w
 
 
@@ -571,6 +582,8 @@ RESOLVERS = {
     "platform_module": _platform("module"),
     "platform_lesson": _platform("lesson"),
 }
+for _part in SSO_PARTS:
+    RESOLVERS.update(_part.RESOLVERS)
 
 
 # --- expectations --------------------------------------------------------------------------------------
@@ -583,6 +596,8 @@ def expected(spec: dict, role: str, which: str, method: str):
     auth = spec["auth"]
     if auth == "token":
         return {400, 404}
+    if auth == "bearer":
+        return 401  # signed in or not: a session is no SCIM token
     allowed = role in ALLOWED[auth]
     if role == "anonymous" and not allowed:
         return 404 if auth == "staff" else LOGIN

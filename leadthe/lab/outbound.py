@@ -265,3 +265,11 @@ def client(conn) -> httpx.Client:
                             pool=conn.connect_timeout)
     return httpx.Client(transport=GuardedTransport(_origin(base_url), conn.allow_private), timeout=timeout,
                         trust_env=False, follow_redirects=False, base_url=base_url)
+
+
+def guarded_client(url: str, allow_private: bool, timeout: float) -> httpx.Client:
+    """An httpx client that may reach ``url``'s origin only, with every address checked at connect time (as
+    ``client``), for callers that check the URL's form themselves (single sign-on: leadthe.sso.http)."""
+    target = httpx.URL(url.strip())
+    return httpx.Client(transport=GuardedTransport(_origin(target), allow_private), timeout=httpx.Timeout(timeout),
+                        trust_env=False, follow_redirects=False)

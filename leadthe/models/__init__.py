@@ -12,6 +12,7 @@ from leadthe.models.outbox import Job, OutboxMail
 from leadthe.models.people import ImportBatch, Invitation
 from leadthe.models.progress import ProgressMail
 from leadthe.models.privacy import DataExport, PrivacyRequest, PrivacySettings
+from leadthe.models.sso import ScimToken, SsoDomain, SsoIdentity, SsoLoginAttempt, SsoReplay, SsoSettings
 from leadthe.models.security import AuditEvent, RecoveryCode, UserSession
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.user import User
@@ -26,6 +27,7 @@ __all__ = [
     "ExportStatus", "InvitationStatus", "JobStatus", "MailStatus", "OrgStatus", "RequestKind", "RequestStatus", "Role",
     "TicketStatus", "UserStatus",
     "LabRun", "LabSettings", "LabUsage",
+    "ScimToken", "SsoDomain", "SsoIdentity", "SsoLoginAttempt", "SsoReplay", "SsoSettings",
     "AiPolicyAck", "AiPolicyVersion", "AiTool", "EvidencePack", "Requirement", "RequirementRule",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

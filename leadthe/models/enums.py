@@ -160,6 +160,17 @@ class LabRunStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class SsoProtocol(StrEnum):
+    NONE = "none"  # no single sign-on: people log in with their password
+    OIDC = "oidc"  # OpenID Connect (authorisation code flow with PKCE)
+    SAML = "saml"  # SAML 2.0 (we are the service provider)
+
+
+class DomainMethod(StrEnum):
+    DNS = "dns"  # a TXT record with the domain's token
+    MAIL = "mail"  # an admin clicked the link mailed to an address at the domain
+
+
 def check_in(column: str, allowed) -> sa.CheckConstraint:
     """CHECK (column IN (...)) over an enum or some of its members, named ``ck_<table>_<column>`` by the
     naming convention. Migration 0010 creates the same constraints (migrations import nothing of ours)."""

@@ -35,6 +35,7 @@ class Team(OrgOwned, Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120))
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))  # SCIM: the identity provider's id of the group
 
     memberships: Mapped[list[TeamMembership]] = relationship(back_populates="team", cascade="all, delete-orphan")
 

@@ -44,6 +44,9 @@ class User(UserMixin, TenantScoped, Timestamped, Base):
     # the highest time-step counter ever accepted: a code for it or an earlier one is a replay
     totp_last_step: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
+    # SCIM: the identity provider's own id for the person (its ``externalId``), when it provisions them
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
+
     organization: Mapped["Organization | None"] = relationship()  # noqa: F821
     # read-only: loaded with the session on every request so the layout needs no query of its own
     preference: Mapped["UserPreference | None"] = relationship(viewonly=True, lazy="select")  # noqa: F821

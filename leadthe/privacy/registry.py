@@ -44,6 +44,7 @@ RETENTION_RULES = {
     "job_30d": _l("Finished jobs are removed after 30 days."),
     "company_lifetime": _l("While the company is a customer; erased with the company after it leaves (90 days)."),
     "search_90d": _l("90 days after the search; with the account at the latest."),
+    "sso_1d": _l("A day after the single sign-on log-in it belongs to was started."),
 }
 
 
@@ -123,6 +124,7 @@ SOURCES: list[Source] = [
             "password_changed_at": Col("security: when your password last changed"),
             "last_seen_at": Col("daily activity: when you were last active"),
             "closed_at": Col("when the account was closed (starts the retention period)"),
+            "external_id": Col("your company's identity provider's id for you, when it provisions your account (SCIM)"),
             "pending_email": Col("a new address waiting for your confirmation"),
             "photo": Col("your optional profile photo (exported as a file)"),
             "photo_updated_at": Col("when the photo was changed"),
@@ -306,7 +308,7 @@ SOURCES: list[Source] = [
     Source(
         "team", "Teams", None, purpose="A company's teams.", basis=None, retention="company_lifetime",
         erasure="none", why_not_personal="Team names chosen by the company; members are in team_membership.",
-        columns={c: tech("team record") for c in ("id", "org_id", "name", "created_at")},
+        columns={c: tech("team record") for c in ("id", "org_id", "name", "external_id", "created_at")},
     ),
     Source(
         "job", "Background jobs", None, purpose="Work for the background worker.", basis=None,
@@ -719,3 +721,69 @@ SOURCES += [
     ),
 ]
 BY_TABLE.update({source.table: source for source in SOURCES[-3:]})
+
+# Single sign-on and provisioning (issue 19, leadthe/models/sso.py)
+SOURCES += [
+    Source(
+        "sso_identity", _l("Your single sign-on links"), "account",
+        purpose=_l("Finding your account when you log in through your company's identity provider: its stable id for "
+                   "you, never your e-mail address alone."),
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"),
+                 "protocol": Col("OpenID Connect or SAML"), "issuer": Col("your company's identity provider"),
+                 "subject": Col("the identity provider's stable id for you"),
+                 "email": Col("the e-mail address the identity provider last gave for you"),
+                 "created_at": Col("when your account was linked"), "last_login_at": Col("your last log-in through it")},
+    ),
+    Source(
+        "sso_login_attempt", _l("Single sign-on log-ins under way"), "device",
+        purpose=_l("Checking that the identity provider's answer belongs to a log-in started here, and handing it to "
+                   "your browser; kept minutes, deleted after a day at the latest."),
+        basis="contract", retention="sso_1d", subject=("user_id",), erasure="delete",
+        matched_by={"email": "address"},
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you, once the log-in found your account"),
+                 "protocol": Col("OpenID Connect or SAML"),
+                 "request_id": tech("the request's id, which the identity provider's answer must name"),
+                 "next_url": Col("the page to open after the log-in"), "created_at": CREATED,
+                 "expires_at": tech("when the log-in attempt expires"),
+                 "result": Col("what the identity provider said about you (id, e-mail address, name)"),
+                 "email": Col("the e-mail address the identity provider gave for you"),
+                 "result_token_hash": Col("a hash of the one-time token that hands the result to your browser",
+                                          export=False, reason="a one-way hash of a secret that expired within minutes"),
+                 "consumed_at": Col("when the log-in was completed")},
+    ),
+    Source(
+        "sso_settings", "Single sign-on settings", None, purpose="A company's identity provider and log-in rules.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Company configuration; admins are referenced by id only (and in the audit log).",
+        columns={**{c: tech("single sign-on settings") for c in (
+            "id", "org_id", "public_key", "protocol", "oidc_issuer", "oidc_client_id", "oidc_secret_set_at", "oidc_metadata",
+            "oidc_jwks", "oidc_fetched_at", "saml_metadata_url", "saml_idp_metadata", "saml_idp_entity_id", "saml_fetched_at",
+            "saml_allow_idp_initiated", "jit_enabled", "sso_required", "break_glass_user_id", "updated_by_id", "updated_at",
+            "created_at")},
+            "oidc_client_secret": Col("the company's OpenID Connect client secret", export=False, erase="keep", sensitive=True,
+                                      reason="a company secret, never shown again once saved")},
+    ),
+    Source(
+        "sso_domain", "Claimed e-mail domains", None, purpose="A company's e-mail domains and their proof.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Domain names and their verification state; no address is stored.",
+        columns={c: tech("domain verification") for c in (
+            "id", "org_id", "domain", "token", "verified_domain", "verified_at", "method", "checked_at", "check_message",
+            "mail_sent_at", "created_by_id", "created_at")},
+    ),
+    Source(
+        "sso_replay", "SAML assertions already used", None, purpose="Refusing an identity provider's answer used twice.",
+        basis=None, retention="sso_1d", erasure="none",
+        why_not_personal="Random assertion ids and when they expire; nothing about the person.",
+        columns={c: tech("replay protection") for c in ("id", "org_id", "assertion_id", "expires_at")},
+    ),
+    Source(
+        "scim_token", "SCIM tokens", None, purpose="A company's identity provider provisioning people.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="A hash of a company secret; the admin who made it is referenced by id only.",
+        columns={c: tech("SCIM token") for c in (
+            "id", "org_id", "token_hash", "hint", "created_by_id", "last_used_at", "revoked_at", "created_at")},
+    ),
+]
+BY_TABLE.update({source.table: source for source in SOURCES[-6:]})

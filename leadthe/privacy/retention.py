@@ -17,6 +17,7 @@ from leadthe.models import (AuditEvent, DataExport, ImportBatch, Invitation, Job
                             SearchQuery, User, UserSession, utcnow)
 from leadthe.models.consent import ConsentRecord, PageView
 from leadthe.models.lab import LabUsage
+from leadthe.models.sso import SsoLoginAttempt, SsoReplay
 from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, RequestKind, RequestStatus,
                                   UserStatus)
 from leadthe.models.support import StaffAccessGrant, SupportTicket
@@ -173,6 +174,12 @@ def rule_lab_usage(now, dry_run):
     return _delete_where(LabUsage, LabUsage.day < (now - timedelta(days=396)).date(), dry_run)
 
 
+def rule_sso(now, dry_run):
+    """Single sign-on log-ins a day after they started (finished or not) and replay records of expired assertions."""
+    return (_delete_where(SsoLoginAttempt, SsoLoginAttempt.created_at <= now - timedelta(days=1), dry_run)
+            + _delete_where(SsoReplay, SsoReplay.expires_at <= now, dry_run))
+
+
 RULES = {
     # companies first: their people are erased as part of the company, not one by one as closed accounts
     "company_lifetime": ("closed companies erased", rule_closed_companies),
@@ -194,6 +201,7 @@ RULES = {
     "import_1d": ("unused import files deleted", rule_import_batches),
     "lab_days": ("practice-lab prompts and answers past their company's days deleted", rule_lab_runs),
     "usage_13m": ("practice-lab use per day older than 13 months deleted", rule_lab_usage),
+    "sso_1d": ("single sign-on log-in attempts and used SAML assertion ids deleted", rule_sso),
 }
 
 
