@@ -19,7 +19,7 @@ import time
 
 from flask import abort, redirect, request, session
 
-from leadthe.extensions import db
+from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm
 from leadthe.htmx import render
 from leadthe.models.enums import SsoProtocol
@@ -59,6 +59,7 @@ def _settings_of(org_id) -> SsoSettings | None:
 
 
 @bp.route("/sso/oidc/<key>/start")
+@limiter.limit("30 per minute")
 def oidc_start(key):
     settings = by_public_key(key)
     if settings is None or settings.protocol != SsoProtocol.OIDC or not settings.enabled:
@@ -83,6 +84,7 @@ def _take_attempt(state: str):
 
 
 @bp.route("/sso/oidc/callback", methods=["GET", "POST"])
+@limiter.limit("30 per minute")  # each GET may call the identity provider's token endpoint
 def oidc_callback():
     if request.method == "POST":
         return _finish()
