@@ -5,7 +5,7 @@ verifier (S256), then answers with an ID token signed with its RSA key.
 
 Knobs (``provider.knobs``, for every log-in, or ``provider.users[email]`` for one person) make it misbehave:
 ``iss``, ``aud``, ``azp``, ``exp_in`` / ``nbf_in`` / ``iat_in`` (seconds from now), ``other_key`` (signed
-with a key that is not in the JWKS, same kid unless ``kid`` names another), ``unsigned`` ("alg": "none"), ``nonce``, ``email_verified``,
+with a key that is not in the JWKS, same kid unless ``kid`` names another), ``unsigned`` ("alg": "none"), ``hs256`` (HMAC with the client secret), ``nonce``, ``email_verified``,
 ``amr``, ``email`` and ``sub`` (a different address for the same subject), ``name``.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import OctKey, RSAKey
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -178,6 +178,9 @@ class FakeProvider:
             claims["azp"] = knobs["azp"]
         if knobs.get("unsigned"):
             return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
+        if knobs.get("hs256"):  # a symmetric signature with the client secret as the key
+            return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, OctKey.import_key(self.client_secret.encode()),
+                              algorithms=["HS256"])
         key = self.other_key if knobs.get("other_key") else self.key
         return jwt.encode({"alg": "RS256", "kid": knobs.get("kid", key.kid), "typ": "JWT"}, claims, key)
 

@@ -211,6 +211,7 @@ def test_start_needs_a_company_with_oidc(app, client, companies, provider):
     ({"iat_in": 3600, "exp_in": 7200}, "not_yet_valid"),
     ({"other_key": True}, "bad_signature"),
     ({"unsigned": True}, "unsigned"),
+    ({"hs256": True}, "bad_signature"),
     ({"nonce": "another-nonce"}, "nonce_mismatch"),
 ])
 def test_a_bad_id_token_is_refused(app, client, provider, company, knobs, reason):
@@ -274,6 +275,14 @@ def test_email_verified_false_is_never_a_confirmation(app, client, provider, com
     response = continue_(client, page)
     assert response.status_code == 403
     assert refusals(app)[-1][1] in ("email_unverified", "domain_unverified")
+
+
+def test_the_providers_mfa_reaches_the_log_in(app, client, provider, company):
+    provider.users[company.learner.email] = {"amr": ["pwd", "otp"]}
+    assert sign_in(client, provider, company.key, company.learner.email).status_code == 200
+    with client.session_transaction() as cookie:
+        waiting = cookie["sso_oidc_verified"]["claims"]
+    assert waiting["mfa"] is True and waiting["email_verified"] is True and waiting["protocol"] == "oidc"
 
 
 def test_a_changed_address_keeps_the_subject(app, client, provider, company):
