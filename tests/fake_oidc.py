@@ -95,6 +95,7 @@ class FakeProvider:
         handler = {
             "/.well-known/openid-configuration": self._discovery,
             "/jwks": self._jwks,
+            "/jwks-without-signing-keys": lambda _request: self._json({"keys": [{"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"}]}),
             "/authorize": self._authorize,
             "/token": self._token,
         }.get(request.path)

@@ -128,6 +128,12 @@ def test_discovery_needs_the_code_flow_with_pkce(app, provider, extra, words):
         oidc.discover(provider.issuer)
 
 
+def test_discovery_needs_a_signing_key(app, provider):
+    provider.discovery_extra = {"jwks_uri": f"{provider.issuer}/jwks-without-signing-keys"}
+    with app.app_context(), pytest.raises(IdpUnreachable, match="no key for signatures"):
+        oidc.discover(provider.issuer)
+
+
 def test_discovery_of_a_provider_that_is_not_there(app, provider):
     provider.discovery_status = 500
     with app.app_context(), pytest.raises(IdpUnreachable, match="status 500"):
