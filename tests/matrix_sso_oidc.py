@@ -4,8 +4,12 @@ turn them into URL values for "own", "sibling" and "other"."""
 from __future__ import annotations
 
 MATRIX: dict[str, dict] = {
+    # the world's companies have no identity provider set up (protocol "none"): 404 for every key, as for an
+    # unknown one (tests/test_sso_oidc.py signs in through a real provider)
     "sso.oidc_start": {"auth": "public", "obj": "sso_key", "get": 404, "cross": True},
-    "sso.oidc_callback": {"auth": "public", "get": 404},
+    # no log-in under way in this browser: the refusal page (state_mismatch on GET, expired_attempt on POST)
+    "sso.oidc_callback": {"auth": "public", "get": 403,
+                          "post": {r: 403 for r in ("anonymous", "staff", "learner", "manager", "admin")}},
 }
 
 RESOLVERS: dict = {"sso_key": None}  # set below
