@@ -116,6 +116,10 @@ COUNT_WORDS = {
     "lab_run": lambda n: ngettext("%(num)s prompt, answer or feedback in the practice lab",
                                   "%(num)s prompts, answers and feedback in the practice lab", n),
     "lab_usage": lambda n: ngettext("%(num)s day of practice-lab use", "%(num)s days of practice-lab use", n),
+    "sso_identity": lambda n: ngettext("%(num)s link to your company's identity provider",
+                                       "%(num)s links to your company's identity provider", n),
+    "sso_login_attempt": lambda n: ngettext("%(num)s log-in through single sign-on under way",
+                                            "%(num)s log-ins through single sign-on under way", n),
 }
 
 
