@@ -369,6 +369,17 @@ def test_log_in_with_single_sign_on_page(app, client, companies):
     assert known.get_data(as_text=True).replace(b.learner.email, "X") == unknown.get_data(as_text=True).replace("nobody@b.example", "X")
 
 
+def test_with_htmx_the_log_in_page_says_when_the_domain_uses_single_sign_on(app, client, companies):
+    a, _ = companies
+    sso_on(app, a.org, "a.example")
+    assert 'data-hx-get="/login/sso"' in client.get("/login").get_data(as_text=True)
+    htmx = {"HX-Request": "true"}
+    hint = client.get("/login/sso?email=Whoever@a.example", headers=htmx)
+    assert hint.status_code == 200 and "Your company uses single sign-on" in hint.get_data(as_text=True)
+    for address in ("learner@b.example", "nobody@b.example", "not an address"):
+        assert client.get("/login/sso", query_string={"email": address}, headers=htmx).get_data(as_text=True).strip() == ""
+
+
 def test_forgot_password_lets_an_sso_person_set_one_unless_sso_is_required(app, client, companies):
     a, b = companies
     sso_on(app, a.org, "a.example")

@@ -141,6 +141,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))
     form = LoginForm()
+    form.email.render_kw = {**(form.email.render_kw or {}), "data-hx-get": url_for("sso.login_start"),
+                            "data-hx-trigger": "change", "data-hx-target": "#sso-hint", "data-hx-swap": "innerHTML"}
     error = sso_url = None
     if form.validate_on_submit():
         answer, sso_url = _single_sign_on(form)

@@ -45,6 +45,7 @@ from leadthe.tenancy import scoped, scoped_get, unscoped
 
 WELCOME_MAX_AGE = 600  # seconds between the identity provider's answer and "Create my account"
 _WELCOME_KEY = "sso_welcome"
+MFA_KEY = "sso_mfa"  # set in the session when the identity provider asserted a second factor
 
 
 def identity_for(claims: Claims) -> SsoIdentity | None:
@@ -145,6 +146,9 @@ def _sign_in(user: User, identity: SsoIdentity, claims: Claims, next_url: str) -
     if claims.mfa:
         details["mfa"] = "idp"
     services.finish_login(user, **details)
+    if claims.mfa:
+        # this browser's session began with the IdP's second factor (for the company's 2FA rule, see the report)
+        session[MFA_KEY] = claims.protocol
     db.session.flush()
     # a company that requires 2FA sends a person without it to the set-up (require_2fa_setup, on the next request)
     return see_other(target)

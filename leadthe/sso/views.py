@@ -9,7 +9,7 @@ from flask_login import current_user
 from leadthe.auth.forms import SsoLoginForm, SsoWelcomeForm
 from leadthe.auth.services import normalize_email
 from leadthe.extensions import db, limiter
-from leadthe.htmx import is_htmx, render_form, see_other
+from leadthe.htmx import is_htmx, render, render_form, see_other
 from leadthe.models import Organization
 from leadthe.sso import bp, login
 from leadthe.sso.claims import Refused
@@ -23,6 +23,10 @@ def login_start():
     provider. Whether a DOMAIN uses single sign-on is no secret; nothing is said about the address itself."""
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))
+    if request.method == "GET" and is_htmx() and "email" in request.args:
+        # the log-in page's hint under the address (htmx only; without it the POST says the same)
+        settings = settings_for_email(normalize_email(request.args.get("email", ""))[:254])
+        return render("sso/login_hint.html", uses_sso=settings is not None)
     form = SsoLoginForm()
     if form.validate_on_submit():
         email = normalize_email(form.email.data)
