@@ -393,3 +393,18 @@ def test_forgot_password_lets_an_sso_person_set_one_unless_sso_is_required(app, 
     response = post_form(client, "/password/forgot", {"email": b.learner.email}, follow=True)
     assert outbox(app, kind="reset_password", to_addr=b.learner.email) == []
     assert "log in through their company&#39;s identity provider" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("status", ["deactivated", "closed", "locked", "erasure_pending"])
+def test_a_linked_person_whose_account_is_not_active_is_refused(app, client, companies, status):
+    a, _ = companies
+    sso_on(app, a.org, "a.example")
+    link(app, a.org, a.learner)
+    with app.app_context():
+        db.session.get(User, a.learner.id).status = status
+        db.session.commit()
+    response = finish(app, client, a.org, claims(mfa=True))
+    assert response.status_code == 403 and "<code>inactive</code>" in response.get_data(as_text=True)
+    refused = events(app, "sso.refused")
+    assert [(e.details["reason"], e.details["status"], e.subject_id) for e in refused] == [("inactive", status, a.learner.id)]
+    assert signed_in_as(app, client) is None
