@@ -102,3 +102,18 @@ def test_the_welcome_and_refusal_pages(new_page, live_app, live_server, axe_chec
         assert db.session.scalar(sa.select(User.role).where(User.email == "nora@a.example")) == "learner"
     messages = nu.check_files(files)
     assert not messages, "\n".join(f"{m.file}:{m.line}: {m.text} {m.extract}" for m in messages)
+
+
+def test_log_in_with_single_sign_on_page(page, js, live_app, axe_check):
+    org = make_org(live_app, "Company A")
+    key = sso_on(live_app, org, "a.example")
+    page.goto("/login")
+    page.get_by_role("link", name="Log in with single sign-on").click()
+    page.get_by_label("Work e-mail address").fill("someone@b.example")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#email-error")).to_contain_text("Addresses at b.example do not use single sign-on")
+    if js:
+        axe_check(page, label="/login/sso with an error")
+    page.get_by_label("Work e-mail address").fill("someone@a.example")
+    with page.expect_request(lambda r: f"/sso/oidc/{key}/start" in r.url):
+        page.get_by_role("button", name="Continue").click()
