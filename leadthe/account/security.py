@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -239,6 +239,8 @@ def require_2fa_setup():
     user = current_user._get_current_object()
     if not must_set_up_2fa(user):
         return None
+    if session.get("sso_mfa") and not user.is_platform_staff:
+        return None  # this browser signed in with the identity provider's second factor (leadthe.sso.login.MFA_KEY)
 
     flash(str(_l("Staff and DPO accounts must use two-step verification. Set it up to continue.") if user.is_platform_staff
               else _l("Your company requires two-step verification. Set it up to continue.")), "info")

@@ -52,9 +52,11 @@ class SignupForm(NewPasswordMixin, FlaskForm):
 
 class LoginForm(FlaskForm):
     email = email_field()
+    # not required by the form: an empty password is how an address of a single sign-on domain goes to its
+    # identity provider; the view asks for it ("Enter your password.") everywhere else
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(_l("Enter your password.")), Length(max=MAX_LENGTH)],
+        validators=[Length(max=MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -78,3 +80,19 @@ class KeepAccountForm(FlaskForm):
 
 class RecoveryCodeLoginForm(FlaskForm):
     code = one_time_code_field(_l("Recovery code"), required=True, numeric=False)
+
+
+class SsoWelcomeForm(FlaskForm):
+    """A person's first log-in through their company's identity provider: their name (from the identity
+    provider, editable), 18+ and the privacy policy, in the words and rules of the invitation form."""
+    name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)], filters=[strip],
+                       render_kw={"autocomplete": "name"})
+    age_confirm = BooleanField(_l("I am 18 or older"), validators=[
+        DataRequired(_l("LeadThe.AI is only for people aged 18 or older, so we can't create this account."))])
+    accept_policy = BooleanField(_l("I have read and accept the privacy policy"), validators=[
+        DataRequired(_l("Please read and accept the privacy policy to create an account."))])
+
+
+class SsoLoginForm(FlaskForm):
+    """"Log in with single sign-on": the address alone names the company (by its verified domain)."""
+    email = email_field(_l("Work e-mail address"))

@@ -35,8 +35,22 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
 
 
+# Accounts made by single sign-on or SCIM have no password: their ``password_hash`` is a marker that no
+# password matches ("!sso", "!scim"; a bcrypt hash starts with "$2"). The person may set one by "forgot
+# password", unless their company requires single sign-on.
+UNUSABLE_SSO = "!sso"
+UNUSABLE_SCIM = "!scim"
+
+
+def is_usable(password_hash: str | None) -> bool:
+    return bool(password_hash) and password_hash.startswith("$2")
+
+
 def check_password(password: str, password_hash: str | None) -> bool:
-    if not password_hash or len(password) > MAX_LENGTH:
+    if len(password) > MAX_LENGTH:
+        return False
+    if not is_usable(password_hash):
+        burn_equal_time(password)  # as long as a real check: the answer does not tell such accounts apart
         return False
     try:
         return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))

@@ -12,13 +12,15 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
+from leadthe.account.security import is_new_device, notify_new_device
 from leadthe.auth import drafts
 from leadthe.auth.passwords import burn_equal_time, check_password, hash_password
-from leadthe.auth.sessions import revoke_all_sessions
+from leadthe.auth.sessions import revoke_all_sessions, start_session
 from leadthe.extensions import db
-from leadthe.net import absolute_url, safe_next
+from leadthe.net import absolute_url, client_ip, safe_next, user_agent
 from leadthe.mail import queue_mail
 from leadthe.models import Organization, User, utcnow
+from leadthe.sso.settings import settings_for_email
 from leadthe.tenancy import scoped_get, unscoped
 
 VERIFY_MAX_AGE = 3 * 24 * 3600
@@ -127,10 +129,32 @@ def authenticate(email: str, password: str) -> LoginResult:
     return LoginResult(user)
 
 
+def finish_login(user: User, **details) -> None:
+    """Start the real session once the person proved who they are (the password, and the code for people
+    with 2FA; or their company's identity provider): the audit event and the new-device notice."""
+    new_device = is_new_device(user, user_agent())
+    start_session(user)
+    audit.record("login.success", actor=user, subject=user, **details)
+    if new_device:
+        notify_new_device(user, user_agent(), client_ip())
+
+
+def password_login_refused(settings, user: User | None) -> bool:
+    """Whether the company's single sign-on replaces the password for ``user`` (``settings``: the company of
+    the address's verified domain, single sign-on on, or None). "SSO required" covers the addresses of its
+    verified domains except its one named break-glass admin (who keeps the password and 2FA for when the
+    identity provider is down)."""
+    if settings is None or not settings.sso_required:
+        return False
+    return user is None or settings.break_glass_user_id != user.id
+
+
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the address has an account; say nothing either way (no enumeration)."""
+    """Mail a reset link if the address has an account; say nothing either way (no enumeration). Nothing
+    either for an address whose company requires single sign-on: the password would not let them in (the
+    page says so for the whole domain, which the log-in page tells anyone anyway)."""
     user = find_user_by_email(email)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or password_login_refused(settings_for_email(user.email), user):
         return
     token = _serializer("reset-password").dumps({"uid": user.id, "ph": _fingerprint(user.password_hash)})
     _mail_link(user, _l("Reset your LeadThe.AI password"), "reset_password", "auth.reset_password", token)

@@ -5,19 +5,21 @@ from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
 from leadthe import audit
-from leadthe.account.security import is_new_device, must_set_up_2fa, notify_new_device
+from leadthe.account.security import must_set_up_2fa
 from leadthe.auth import bp
 from leadthe.auth import drafts, services
 from leadthe.auth import twofactor
 from leadthe.auth.forms import ForgotPasswordForm, KeepAccountForm, LoginForm, RecoveryCodeLoginForm, ResetPasswordForm, SecondFactorForm, SignupForm
-from leadthe.auth.passwords import personal_inputs
+from leadthe.auth.passwords import burn_equal_time, personal_inputs
 from leadthe.auth.sessions import end_session, seconds_left, start_session
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render, render_form, see_other
 from leadthe.link_tokens import forget_token, park_token, parked_token
-from leadthe.net import client_ip, safe_next, user_agent
+from leadthe.net import client_ip, safe_next
 from leadthe.privacy.erasure import cancel_erasure, scheduled_erasure
+from leadthe.sso import login as sso_login
+from leadthe.sso.settings import domain_of, settings_for_email
 
 
 def _posted_email() -> str:
@@ -45,13 +47,45 @@ def _after_login_url(user) -> str:
     return safe_next(request.args.get("next") or drafts.kept_page(), home)
 
 
-def _finish_login(user, **details) -> None:
-    """Start the real session (after the password, and the code for people with 2FA)."""
-    new_device = is_new_device(user, user_agent())
-    start_session(user)
-    audit.record("login.success", actor=user, subject=user, **details)
-    if new_device:
-        notify_new_device(user, user_agent(), client_ip())
+
+def _single_sign_on(form) -> tuple:
+    """An address of a domain whose company uses single sign-on: (the redirect to its identity provider, or
+    None; the start URL to offer when the company requires single sign-on and refused the password)."""
+    settings = settings_for_email(form.email.data)
+    if settings is None:
+        return None, None
+    url = sso_login.start_url(settings, services.normalize_email(form.email.data),
+                              request.args.get("next") or drafts.kept_page())
+    if not form.password.data:
+        return see_other(url), None
+    user = services.find_user_by_email(form.email.data)
+    if not services.password_login_refused(settings, user):
+        return None, None
+    burn_equal_time(form.password.data)  # as long as a password check: who the break-glass admin is stays unsaid
+    audit.record_apart("sso.password_refused", org_id=settings.org_id, subject=user,
+                       domain=domain_of(services.normalize_email(form.email.data)))
+    form.password.errors.append(_("Your company signs you in through its identity provider, not with a password here."))
+    return None, url
+
+
+def _password_login(form):
+    """The password (and 2FA) log-in as it always was: (the answer, or None; the error to show)."""
+    result = services.authenticate(form.email.data, form.password.data)
+    if result.user is not None and result.user.has_2fa:
+        services.begin_second_step(result.user, _after_login_url(result.user))
+        audit.record("login.password_ok", subject=result.user)
+        db.session.flush()
+        return see_other(url_for("auth.login_2fa")), None
+    if result.user is not None:
+        next_url = _after_login_url(result.user)
+        services.finish_login(result.user)
+        db.session.flush()
+        return see_other(next_url), None
+    if result.refused is not None and scheduled_erasure(result.refused) is not None:
+        # the right password during the deletion's grace period: offer to keep the account
+        services.begin_keep_account(result.refused, safe_next(request.args.get("next"), url_for("core.dashboard")))
+        return see_other(url_for("auth.keep_account")), None
+    return None, result.error  # a refusal: rolled back; its audit event was written apart
 
 
 def _pending_account() -> str:
@@ -107,29 +141,24 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))
     form = LoginForm()
-    error = None
+    form.email.render_kw = {**(form.email.render_kw or {}), "data-hx-get": url_for("sso.login_start"),
+                            "data-hx-trigger": "change", "data-hx-target": "#sso-hint", "data-hx-swap": "innerHTML"}
+    error = sso_url = None
     if form.validate_on_submit():
-        result = services.authenticate(form.email.data, form.password.data)
-        if result.user is not None and result.user.has_2fa:
-            services.begin_second_step(result.user, _after_login_url(result.user))
-            audit.record("login.password_ok", subject=result.user)
-            db.session.flush()
-            return see_other(url_for("auth.login_2fa"))
-        if result.user is not None:
-            next_url = _after_login_url(result.user)
-            _finish_login(result.user)
-            db.session.flush()
-            return see_other(next_url)
-        if result.refused is not None and scheduled_erasure(result.refused) is not None:
-            # the right password during the deletion's grace period: offer to keep the account
-            services.begin_keep_account(result.refused, safe_next(request.args.get("next"), url_for("core.dashboard")))
-            return see_other(url_for("auth.keep_account"))
-        error = result.error  # a refusal: rolled back; its audit event was written apart
+        answer, sso_url = _single_sign_on(form)
+        if answer is not None:
+            return answer
+        if not sso_url and not form.password.data:
+            form.password.errors.append(_("Enter your password."))
+        elif not sso_url:
+            answer, error = _password_login(form)
+            if answer is not None:
+                return answer
     ended = {"idle": _("You were signed out after a while without activity. Please log in again."),
              "expired": _("Your session reached its maximum length. Please log in again."),
              "revoked": _("This session was signed out. Please log in again.")}.get(request.args.get("ended", ""))
-    return render_form("auth/login.html", form, block="login_form", invalid=bool(error), error=error, ended=ended,
-                       kept=drafts.pending())
+    return render_form("auth/login.html", form, block="login_form", invalid=bool(error or sso_url), error=error,
+                       ended=ended, kept=drafts.pending(), sso_url=sso_url)
 
 
 @bp.route("/login/keep-account", methods=["GET", "POST"])
@@ -155,7 +184,7 @@ def keep_account():
             next_url = services.keep_account_next(url_for("core.dashboard"))
             cancel_erasure(req)
             services.end_keep_account()
-            _finish_login(user, second_factor=used, kept_account=True)
+            services.finish_login(user, second_factor=used, kept_account=True)
             db.session.flush()
             flash(_("Welcome back. Your account is kept: the deletion is cancelled."), "success")
             return see_other(url_for("account.twofa_setup") if must_set_up_2fa(user) else next_url)
@@ -185,7 +214,7 @@ def login_2fa():
         used = twofactor.check_second_factor(user, form.code.data)
         if used:
             next_url = services.second_step_next(url_for("core.dashboard"))
-            _finish_login(user, second_factor=used)
+            services.finish_login(user, second_factor=used)
             db.session.flush()
             if used == "recovery":
                 left = twofactor.recovery_codes_left(user)
@@ -272,6 +301,12 @@ def forgot_password():
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
         db.session.flush()
+        settings = settings_for_email(form.email.data)
+        if settings is not None and settings.sso_required:
+            # said of the whole domain (as the log-in page does), never of the one address
+            flash(_("Addresses at %(domain)s log in through their company's identity provider: use “Log in with "
+                    "single sign-on”, no password is needed.", domain=domain_of(services.normalize_email(form.email.data))),
+                  "info")
         return render_form("auth/forgot_password.html", form, block="forgot_form", sent=True)
     return render_form("auth/forgot_password.html", form, block="forgot_form", sent=False)
 

@@ -118,7 +118,8 @@ COUNT_WORDS = {
     "lab_usage": lambda n: ngettext("%(num)s day of practice-lab use", "%(num)s days of practice-lab use", n),
     "sso_identity": lambda n: ngettext("%(num)s link to your company's identity provider",
                                        "%(num)s links to your company's identity provider", n),
-    "sso_login_attempt": lambda n: ngettext("%(num)s single sign-on log-in under way", "%(num)s single sign-on log-ins under way", n),
+    "sso_login_attempt": lambda n: ngettext("%(num)s log-in through single sign-on under way",
+                                            "%(num)s log-ins through single sign-on under way", n),
 }
 
 
