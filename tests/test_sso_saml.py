@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from defusedxml.ElementTree import fromstring
 
 from leadthe.extensions import db
-from leadthe.models import AuditEvent
+from leadthe.models import AuditEvent, utcnow
 from leadthe.models.sso import SsoIdentity, SsoLoginAttempt, SsoReplay, SsoSettings
 from leadthe.sso import http, saml
 from leadthe.sso.settings import for_org
@@ -161,12 +162,12 @@ def test_idp_metadata_without_a_signing_certificate_or_redirect_binding_is_refus
 def test_metadata_with_two_idps_is_refused(app, tmp_path):
     one = FakeIdp(tmp_path / "one", entity_id="https://one.example/saml").metadata_xml()
     two = FakeIdp(tmp_path / "two", entity_id="https://two.example/saml").metadata_xml()
-    body = lambda xml: xml[xml.index("<ns0:EntityDescriptor") if "<ns0:EntityDescriptor" in xml else xml.index("<"):]  # noqa: E731
-    both = ('<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">'
-            + body(one).split("?>")[-1] + body(two).split("?>")[-1] + "</md:EntitiesDescriptor>")
+    both = f'<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">{one}{two}</md:EntitiesDescriptor>'
     with app.test_request_context():
         with pytest.raises(ValueError, match="more than one"):
             saml.idp_entity_id(both)
+        assert saml.idp_entity_id(f'<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">{one}'
+                                  "</md:EntitiesDescriptor>") == "https://one.example/saml"
 
 
 def test_fetch_metadata_over_http(app, tmp_path):
@@ -275,7 +276,7 @@ def test_a_signed_response_that_fails_a_condition_is_refused(app, sso, change, r
 
 
 def test_clock_skew_is_bounded(app, sso):
-    app.config["SSO_CLOCK_SKEW_SECONDS"] = 120
+    assert app.config["SSO_CLOCK_SKEW_SECONDS"] == 120  # the default; 60 s ahead is within it, 300 s beyond
     client = app.test_client()
     request_id = sso.start(client)
     assert sso.post(client, sso.idp.response(request_id, change=fake_saml.valid_from(60))).status_code == 303
@@ -326,6 +327,30 @@ def test_the_finish_link_works_once(app, sso):
     answer = sso.post(client, sso.idp.response(request_id))
     assert sso.finish(client, answer).status_code == 303
     assert_refused(app, client.get(answer.headers["Location"]), "replayed")
+    token = parse_qs(urlsplit(answer.headers["Location"]).query)["t"][0]
+    fresh = csrf_from(client.get("/privacy/contact").get_data(as_text=True))  # the log-in renewed the session
+    again = client.post("/sso/saml/finish", data={"csrf_token": fresh, "t": token})
+    assert_refused(app, again, "replayed")
+
+
+def test_a_late_answer_to_an_expired_attempt_is_refused(app, sso):
+    client = app.test_client()
+    request_id = sso.start(client)
+    with app.app_context():
+        db.session.execute(sa.update(SsoLoginAttempt).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert_refused(app, sso.post(client, sso.idp.response(request_id)), "expired_attempt")
+
+
+def test_start_passes_the_login_hint_and_keeps_only_a_safe_next(app, sso):
+    client = app.test_client()
+    response = client.get(f"/sso/saml/{sso.key}/start?login_hint=lea@sso.example&next=https://evil.example/")
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["login_hint"] == ["lea@sso.example"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(SsoLoginAttempt.next_url)) == ""
+    request = parse_qs(urlsplit(response.headers["Location"]).query)["SAMLRequest"][0]
+    done = sso.finish(client, sso.post(client, sso.idp.response(sso.idp.server.parse_authn_request(request).message.id)))
+    assert done.headers["Location"] == "/dashboard"
 
 
 def test_the_finish_link_in_another_browser_is_refused(app, sso):
@@ -344,3 +369,15 @@ def test_an_unknown_finish_link_is_refused_without_a_company(app, client):
 
 def test_the_acs_is_404_for_an_unknown_key(app, sso, client):
     assert client.post("/sso/saml/nope/acs", data={"SAMLResponse": "x"}).status_code == 404
+
+
+def test_claims_from_the_attribute_uris_entra_id_sends(app, sso):
+    client = app.test_client()
+    request_id = sso.start(client)
+    claims = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+    sso.post(client, sso.idp.response(request_id, identity={
+        f"{claims}emailaddress": ["Lea@SSO.example"], f"{claims}givenname": ["Lea"], f"{claims}surname": ["Learner"],
+        "http://schemas.microsoft.com/ws/2008/06/identity/claims/jobtitle": ["Analyst"]}))
+    with app.app_context():
+        result = db.session.scalar(sa.select(SsoLoginAttempt)).result
+    assert (result["email"], result["name"], result["job_title"]) == ("lea@sso.example", "Lea Learner", "Analyst")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
@@ -56,6 +57,10 @@ from leadthe.net import absolute_url
 from leadthe.sso import http
 from leadthe.sso.claims import Claims, Refused
 from leadthe.tenancy import scoped
+
+# pysaml2 writes whole messages (assertions, with names and addresses) into its debug and error logs; never
+# log them (a refusal's audit event says what was wrong without them)
+logging.getLogger("saml2").setLevel(logging.CRITICAL)
 
 PROTOCOL = "saml"
 MAX_RESPONSE_BYTES = 500_000
