@@ -159,6 +159,13 @@ def test_idp_metadata_without_a_signing_certificate_or_redirect_binding_is_refus
             saml.idp_entity_id(post_only)
 
 
+def test_expired_idp_metadata_is_refused(app, tmp_path):
+    xml = FakeIdp(tmp_path).metadata_xml().replace(' entityID=', ' validUntil="2001-01-01T00:00:00Z" entityID=', 1)
+    with app.test_request_context():
+        with pytest.raises(ValueError, match="expired on 2001-01-01"):
+            saml.idp_entity_id(xml)
+
+
 def test_metadata_with_two_idps_is_refused(app, tmp_path):
     one = FakeIdp(tmp_path / "one", entity_id="https://one.example/saml").metadata_xml()
     two = FakeIdp(tmp_path / "two", entity_id="https://two.example/saml").metadata_xml()
@@ -303,8 +310,9 @@ def test_idp_initiated_log_in_is_refused_unless_the_company_allows_it(app, sso):
     assert_refused(app, sso.post(client, sso.idp.response(None)), "unsolicited")
     sso.settings(saml_allow_idp_initiated=True)
     answer = sso.idp.response(None)
-    done = sso.finish(client, sso.post(client, answer))
-    assert done.status_code == 303 and signed_in(client)
+    acs = client.post(f"/sso/saml/{sso.key}/acs", data={"SAMLResponse": answer, "RelayState": "/courses"})
+    done = sso.finish(client, acs)
+    assert done.status_code == 303 and done.headers["Location"] == "/courses" and signed_in(client)
     assert_refused(app, sso.post(app.test_client(), answer), "replayed")
 
 
@@ -381,3 +389,10 @@ def test_claims_from_the_attribute_uris_entra_id_sends(app, sso):
     with app.app_context():
         result = db.session.scalar(sa.select(SsoLoginAttempt)).result
     assert (result["email"], result["name"], result["job_title"]) == ("lea@sso.example", "Lea Learner", "Analyst")
+
+
+def test_stored_idp_metadata_that_no_longer_loads_refuses_the_start(app, sso):
+    with app.app_context():
+        expired_metadata = sso.idp.metadata_xml().replace(' entityID=', ' validUntil="2001-01-01T00:00:00Z" entityID=', 1)
+    sso.settings(saml_idp_metadata=expired_metadata)
+    assert_refused(app, app.test_client().get(f"/sso/saml/{sso.key}/start"), "not_configured")

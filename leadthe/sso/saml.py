@@ -33,6 +33,7 @@ import base64
 import binascii
 import calendar
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
@@ -108,7 +109,8 @@ def acs_url(settings: SsoSettings) -> str:
 
 
 def sp_config(settings: SsoSettings, *, with_idp: bool = True) -> SPConfig:
-    """The pysaml2 SP configuration of the company (the IdP's metadata inline when ``with_idp``)."""
+    """The pysaml2 SP configuration of the company (the IdP's metadata inline when ``with_idp``); raises
+    ``Refused("not_configured")`` when the stored IdP metadata is no longer usable (the admin saves it again)."""
     config = {
         "entityid": entity_id(settings),
         "xmlsec_binary": current_app.config["SAML_XMLSEC_BINARY"],
@@ -131,7 +133,12 @@ def sp_config(settings: SsoSettings, *, with_idp: bool = True) -> SPConfig:
     if with_idp and settings.saml_idp_metadata:
         config["metadata"] = {"inline": [settings.saml_idp_metadata]}
     loaded = SPConfig()
-    loaded.load(config)
+    try:
+        loaded.load(config)
+    except Exception as exc:  # noqa: BLE001 - stored metadata pysaml2 no longer takes
+        raise Refused("not_configured") from exc
+    if with_idp and (loaded.metadata is None or settings.saml_idp_entity_id not in loaded.metadata.keys()):
+        raise Refused("not_configured")  # pysaml2 leaves out metadata past its validUntil
     loaded.only_use_keys_in_metadata = True  # never a certificate that comes with the message
     return loaded
 
@@ -201,6 +208,15 @@ def idp_entity_id(xml: str) -> str:
     if len(idps) > 1:
         raise ValueError(_("The metadata describes more than one identity provider; use the metadata of yours only."))
     entity = idps[0]
+    _check_idp(entity)
+    return entity.entity_id.strip()
+
+
+def _check_idp(entity) -> None:
+    """ValueError, in words for the admin, for an IdP entry we cannot use."""
+    if entity.valid_until and calendar.timegm(str_to_time(entity.valid_until)) < time.time():
+        raise ValueError(_("The metadata expired on %(date)s (its validUntil); download it again from your identity "
+                           "provider.", date=entity.valid_until[:10]))
     if not entity.entity_id:
         raise ValueError(_("The identity provider in the metadata has no entity ID."))
     descriptors = entity.idpsso_descriptor
@@ -209,7 +225,6 @@ def idp_entity_id(xml: str) -> str:
     if not any(service.binding == BINDING_HTTP_REDIRECT and service.location
                for descriptor in descriptors for service in descriptor.single_sign_on_service):
         raise ValueError(_("The metadata has no single sign-on service with the HTTP-Redirect binding."))
-    return entity.entity_id.strip()
 
 
 def _signing_certificates(descriptor) -> list[str]:

@@ -78,7 +78,10 @@ def saml_start(key):
     hint = (request.args.get("login_hint") or "").strip()
     if len(hint) > 254 or has_control_characters(hint):
         hint = ""
-    request_id, location = saml.authn_request(settings, hint)
+    try:
+        request_id, location = saml.authn_request(settings, hint)
+    except Refused as refused:
+        return login.refuse(settings.org_id, refused.reason, **refused.details)
     # an ORM session of its own on the short write transaction (the request's session only reads in a GET)
     with write_transaction() as conn, Session(bind=conn) as own:
         attempt = SsoLoginAttempt(org_id=settings.org_id, protocol=SsoProtocol.SAML, request_id=request_id,
@@ -122,8 +125,9 @@ def saml_acs(key):
             _answerable(attempt)
     except Refused as refused:
         return login.refuse(settings.org_id, refused.reason, **refused.details)
-    if attempt is None:  # IdP-initiated (allowed: verify refused it otherwise)
-        attempt = SsoLoginAttempt(org_id=settings.org_id, protocol=SsoProtocol.SAML, request_id="", next_url="",
+    if attempt is None:  # IdP-initiated (allowed: verify refused it otherwise); RelayState may name our page
+        attempt = SsoLoginAttempt(org_id=settings.org_id, protocol=SsoProtocol.SAML, request_id="",
+                                  next_url=safe_next(request.form.get("RelayState"), "")[:500],
                                   expires_at=utcnow() + timedelta(minutes=ATTEMPT_MINUTES))
         db.session.add(attempt)
     token = secrets.token_urlsafe(32)
