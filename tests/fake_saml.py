@@ -120,9 +120,11 @@ class FakeIdp:
         return self.server.metadata.assertion_consumer_service(self.sp_entity_id, BINDING_HTTP_POST)[0]["location"]
 
     # --- responses --------------------------------------------------------------------------------
-    def response(self, in_response_to: str | None, *, sign: bool = True, change=None, subject: str | None = None,
-                 identity: dict | None = None, name_id_format: str = NAMEID_FORMAT_PERSISTENT) -> str:
-        """The SAMLResponse form value (base64) answering ``in_response_to`` (None: IdP-initiated)."""
+    def response(self, in_response_to: str | None, *, sign: bool = True, sign_response: bool = False, change=None,
+                 subject: str | None = None, identity: dict | None = None,
+                 name_id_format: str = NAMEID_FORMAT_PERSISTENT) -> str:
+        """The SAMLResponse form value (base64) answering ``in_response_to`` (None: IdP-initiated); ``sign``:
+        the assertion signed, ``sign_response``: the Response around it signed too."""
         name_id = NameID(format=name_id_format, text=subject or self.subject)
         made = self.server.create_authn_response(
             identity if identity is not None else self.identity, in_response_to, self.acs_url, self.sp_entity_id,
@@ -131,11 +133,14 @@ class FakeIdp:
         assertion = made.assertion[0] if isinstance(made.assertion, list) else made.assertion
         if change is not None:
             change(made, assertion)
+        to_sign = []  # the inner element first: the Response's signature covers the signed assertion
         if sign:
             assertion.signature = pre_signature_part(assertion.id, self.server.sec.my_cert, 1)
-            xml = signed_instance_factory(made, self.server.sec, [(class_name(assertion), assertion.id)])
-        else:
-            xml = str(made)
+            to_sign.append((class_name(assertion), assertion.id))
+        if sign_response:
+            made.signature = pre_signature_part(made.id, self.server.sec.my_cert, 2)
+            to_sign.append((class_name(made), made.id))
+        xml = signed_instance_factory(made, self.server.sec, to_sign) if to_sign else str(made)
         if isinstance(xml, bytes):
             xml = xml.decode("utf-8")
         return base64.b64encode(xml.encode("utf-8")).decode("ascii")

@@ -268,6 +268,15 @@ def test_an_unsigned_assertion_is_refused(app, sso):
     assert_refused(app, sso.post(client, sso.idp.response(request_id, sign=False)), "unsigned")
 
 
+def test_a_signed_response_around_an_unsigned_assertion_is_refused(app, sso):
+    """The assertion is what we keep, so it must carry its own signature."""
+    client = app.test_client()
+    request_id = sso.start(client)
+    assert_refused(app, sso.post(client, sso.idp.response(request_id, sign=False, sign_response=True)), "unsigned")
+    request_id = sso.start(client)
+    assert sso.post(client, sso.idp.response(request_id, sign_response=True)).status_code == 303  # both signed
+
+
 @pytest.mark.parametrize("change, reason", [
     (fake_saml.wrong_audience, "wrong_audience"),
     (fake_saml.expired, "expired"),
