@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 
-from flask import abort, redirect, request, session
+from flask import abort, redirect, request, session, url_for
 
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm
@@ -107,7 +107,7 @@ def oidc_callback():
     except Refused as refused:
         return login.refuse(org_id, refused.reason, **refused.details)
     session[VERIFIED_KEY] = {"org": org_id, "claims": claims.to_dict(), "next": entry.get("next", ""), "at": time.time()}
-    return render("sso/oidc_continue.html", form=EmptyForm(), claims=claims)
+    return render("sso/continue.html", form=EmptyForm(), claims=claims, action=url_for("sso.oidc_callback"))
 
 
 def _finish():

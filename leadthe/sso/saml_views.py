@@ -177,7 +177,7 @@ def saml_finish():
     claims = Claims.from_dict(attempt.result)
     form = EmptyForm()
     if request.method == "GET" or not form.validate_on_submit():
-        return render("sso/saml_continue.html", form=form, token=token, claims=claims)
+        return render("sso/continue.html", form=form, token=token, claims=claims, action=url_for("sso.saml_finish"))
     used = db.session.execute(unscoped(sa.update(SsoLoginAttempt).where(
         SsoLoginAttempt.id == attempt.id, SsoLoginAttempt.org_id == attempt.org_id,
         SsoLoginAttempt.consumed_at.is_(None)).values(consumed_at=utcnow()), reason=BY_KEY))
