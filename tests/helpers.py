@@ -386,6 +386,7 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
             "org_id": str(org.id),
         })
         values.update(_lab_data(org, learner, admin, platform))
+        values.update(_sso_data(org, admin))
         from leadthe.models import RequirementRule
         rule = db.session.scalar(sa.select(RequirementRule).where(RequirementRule.org_id == org.id).order_by(RequirementRule.id))
         assert rule is not None, "seed-demo no longer gives Acme requirement rules"
@@ -420,6 +421,33 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
         values["{quiz_result}"] = f"/assessments/{attempt.quiz_id}/attempts/{attempt.id}"
         values["{maturity_result}"] = f"/maturity/results/{maturity.id}"
     return values, accounts
+
+
+def _sso_data(org, admin) -> dict[str, str]:
+    """Single sign-on for the demo company: acme.example verified by DNS, a second domain waiting for its proof,
+    OpenID Connect set up (the provider's discovery stored as if fetched; nothing is called), a SCIM token."""
+    from leadthe.models import utcnow
+    from leadthe.models.sso import SsoDomain
+    from leadthe.scim import tokens
+    from leadthe.sso.settings import for_org
+
+    now = utcnow()
+    settings = for_org(org.id)
+    issuer = "https://login.acme.example"
+    settings.protocol, settings.oidc_issuer, settings.oidc_client_id = "oidc", issuer, "leadthe-acme"
+    settings.oidc_client_secret, settings.oidc_secret_set_at, settings.oidc_fetched_at = "s" * 32, now, now
+    settings.oidc_metadata = {"issuer": issuer, "authorization_endpoint": issuer + "/authorize",
+                              "token_endpoint": issuer + "/token", "jwks_uri": issuer + "/keys",
+                              "response_types_supported": ["code"], "code_challenge_methods_supported": ["S256"]}
+    settings.oidc_jwks = {"keys": []}
+    verified = SsoDomain(org_id=org.id, domain="acme.example", token="t" * 32, verified_domain="acme.example",
+                         verified_at=now, method="dns", checked_at=now, created_by_id=admin.id)
+    waiting = SsoDomain(org_id=org.id, domain="acme-labs.example", token="w" * 32, checked_at=now,
+                        check_message="No TXT record with the token was found yet.", created_by_id=admin.id)
+    db.session.add_all([verified, waiting])
+    tokens.issue(org.id, admin)
+    db.session.flush()
+    return {"key": settings.public_key, "domain_id": str(waiting.id)}
 
 
 def _lab_data(org, learner, admin, platform) -> dict[str, str]:

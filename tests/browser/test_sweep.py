@@ -82,7 +82,14 @@ NOT_HTML = {
     "literacy_admin.overview_csv": "CSV download",
     "account.photo": "the profile photo (an image)",
     "auth.session_status": "JSON for the idle warning (static/js/session.js)",
+    "sso.saml_metadata": "XML metadata for identity providers",
+    # a redirect to the company's identity provider, another site (tests/test_sso_oidc.py, test_sso_saml.py and
+    # their browser tests follow it to the test suite's own identity providers)
+    "sso.oidc_start": "a redirect to the identity provider",
+    "sso.saml_start": "a redirect to the identity provider",
 }
+# The identity provider's way back without a log-in under way: the refusal page (403), swept as a page.
+REFUSAL_PAGES = {"sso.oidc_callback", "sso.saml_finish"}
 # One-time links: visited by the person they were mailed to (some are rate-limited per hour).
 LINK_PAGES = {
     "auth.verify_email": "anonymous",
@@ -96,6 +103,7 @@ LINK_PAGES = {
 }
 # Pages that only redirect somewhere already swept (checked: they must answer with a redirect).
 REDIRECTS = {"courses.resume", "staff.index",
+             "sso.welcome",  # a newcomer's first log-in through single sign-on only; else to the log-in
              "lab.run"}  # an answer's own address: htmx polls it; without htmx it leads to its lesson (swept)
 # Mailed links whose token moves into the session: they redirect to the same page without it, which is checked.
 PARKED_TOKEN_LINKS = {"auth.verify_email", "auth.reset_password", "invite.accept"}
@@ -322,6 +330,9 @@ def visit(tab: Tab, sweep: Sweep, where: Where, rule: str | None, endpoint: str 
         elif status not in (403, 404):
             sweep.fail("page", where, f"expected a redirect, got HTTP {status}")
         return False
+    if endpoint in REFUSAL_PAGES and status == 403 and not redirected:
+        sweep.seen[rule].add((where.role, where.language))
+        return ready(tab, sweep, where, response)
     if (redirected and endpoint not in PARKED_TOKEN_LINKS) or status in (401, 403, 404, 410):
         return False  # not for this role
     if status != 200 or not response.headers.get("content-type", "").startswith("text/html"):
