@@ -28,6 +28,7 @@ def parsed(response, model=None):
     assert response.mimetype == "application/scim+json", response.mimetype
     data = json.loads(response.get_data(as_text=True))
     if response.status_code >= 400:
+        assert model is None, f"expected a {model.__name__}, got {response.status_code}: {data}"
         error = Error.model_validate(data)
         assert data["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
         assert data["status"] == str(response.status_code) and error.detail
@@ -43,10 +44,16 @@ class Scim:
         self.client, self.token = app.test_client(), token
 
     def call(self, method, path, body=None, *, raw=None, content_type="application/scim+json", token=None):
+        """The answer; a refusal is checked here (SCIM's error format), a success by the caller's ``parsed``."""
         headers = {"Authorization": f"Bearer {token or self.token}"}
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        return self.client.open(f"/scim/v2{path}", method=method, data=data, headers=headers,
-                                content_type=content_type if data is not None else None)
+        response = self.client.open(f"/scim/v2{path}", method=method, data=data, headers=headers,
+                                    content_type=content_type if data is not None else None)
+        if response.status_code >= 400:
+            parsed(response)
+        elif response.status_code == 204:
+            assert response.get_data() == b""
+        return response
 
 
 def new_user_body(email, **extra):
@@ -260,10 +267,55 @@ def test_put_replaces_the_person_and_a_group(app, companies, idp):
     assert renamed.display_name == "Operations" and not renamed.members
     [team] = fetch(app, Team, id=int(group.id))
     assert team.name == "Operations" and _team_members(app, team.id) == set()
+    # Entra ID renames with a path, and removes members by value as well as by a filter
+    parsed(scim.call("PATCH", f"/Groups/{group.id}", patch({"op": "Replace", "path": "displayName", "value": "Ops 2"})), Group)
+    assert fetch(app, Team, id=int(group.id))[0].name == "Ops 2"
     # Okta replaces the members as a whole
     parsed(scim.call("PATCH", f"/Groups/{group.id}", patch(
         {"op": "replace", "path": "members", "value": [{"value": made.id}, {"value": str(a.learner.id)}]})), Group)
     assert _team_members(app, team.id) == {int(made.id), a.learner.id}
+    parsed(scim.call("PATCH", f"/Groups/{group.id}", patch(
+        {"op": "Remove", "path": "members", "value": [{"value": str(a.learner.id)}]})), Group)
+    assert _team_members(app, team.id) == {int(made.id)}
+
+
+def test_patch_paths_entra_id_sends(app, companies, idp):
+    from leadthe.models import User
+
+    scim, _ = idp
+    made = parsed(scim.call("POST", "/Users", new_user_body("eve@a.example")), USER)
+    answer = parsed(scim.call("PATCH", f"/Users/{made.id}", patch(
+        {"op": "Replace", "value": {"name.givenName": "Evelyn", "title": "Chief", "externalId": "X-9"}},
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "eve@a.example"},
+        {"op": "Remove", "path": f"{ENTERPRISE}:department"})), USER)
+    assert answer.name.given_name == "Evelyn" and answer.external_id == "X-9"
+    [person] = fetch(app, User, id=int(made.id))
+    assert (person.name, person.job_title, person.external_id, person.department) == ("Evelyn North", "Chief", "X-9", "")
+    # the address is the userName: a new one in a verified domain is taken (and must be nobody's)
+    parsed(scim.call("PATCH", f"/Users/{made.id}", patch({"op": "replace", "path": "userName", "value": "Eve.N@a.example"})), USER)
+    assert fetch(app, User, id=int(made.id))[0].email == "eve.n@a.example"
+    for taken, status in (("learner@a.example", 409), ("eve@elsewhere.example", 400)):
+        refused = parsed(scim.call("PATCH", f"/Users/{made.id}", patch({"op": "replace", "path": "userName", "value": taken})))
+        assert refused.status == status
+    assert fetch(app, User, id=int(made.id))[0].email == "eve.n@a.example"
+
+
+def test_reactivation_only_within_the_closed_account_retention(app, companies, idp):
+    from datetime import timedelta
+
+    from leadthe.models import User, utcnow
+
+    scim, _ = idp
+    made = parsed(scim.call("POST", "/Users", new_user_body("old@a.example", active=False)), USER)
+    assert made.active is False
+    [person] = fetch(app, User, id=int(made.id))
+    assert person.status == "closed" and person.closed_at is not None
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == person.id).values(closed_at=utcnow() - timedelta(days=91)))
+        db.session.commit()
+    refused = parsed(scim.call("PATCH", f"/Users/{made.id}", patch({"op": "replace", "path": "active", "value": True})))
+    assert refused.status == 400
+    assert fetch(app, User, id=person.id)[0].status == "closed"
 
 
 # --- refusals -------------------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ def log_request(response):
     details = {"method": request.method, "path": request.path[:MAX_LOGGED_PATH], "status": response.status_code}
 
     def write(conn):
+        # a Core UPDATE on write_apart's own connection: a GET writes nothing through its session, and a refused
+        # POST's session is rolled back, yet every use of the token is stamped
         conn.execute(sa.update(ScimToken).where(ScimToken.id == token_id).values(last_used_at=utcnow()))
         audit.record_apart("scim.request", org_id=company, conn=conn, **details)
 

@@ -9,10 +9,13 @@ import unicodedata
 
 from flask import request
 from pydantic import ValidationError
-from scim2_models import Context, SCIMException
+from scim2_models import Context, SCIMException, ScimPolicy
 
 from leadthe.scim.errors import ScimError, from_library
 
+# Entra ID removes group members with a value listing them (``{"op": "Remove", "path": "members", "value":
+# [{"value": "<id>"}]}``) where RFC 7644 puts a filter in the path: read such a value as the filter
+POLICY = ScimPolicy(remove_value_as_filter=ScimPolicy.RemoveValue.apply)
 JSON_TYPES = {"application/scim+json", "application/json"}
 MAX_RESULTS = 100  # per page (ServiceProviderConfig filter.maxResults)
 MAX_START = 2**31 - 1
@@ -37,7 +40,8 @@ def body() -> dict:
 
 def validate(model, data: dict, context: Context):
     try:
-        return model.model_validate(data, scim_ctx=context)
+        with POLICY:
+            return model.model_validate(data, scim_ctx=context)
     except (ValidationError, SCIMException) as exc:
         raise from_library(exc) from None
     except (TypeError, ValueError, RecursionError):
@@ -47,7 +51,7 @@ def validate(model, data: dict, context: Context):
 def apply_patch(patch, resource) -> None:
     """Apply a validated PatchOp to a resource (in place), refusals as ScimError."""
     try:
-        patch.patch(resource)
+        patch.patch(resource, scim_policy=POLICY)
     except (ValidationError, SCIMException) as exc:
         raise from_library(exc) from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError):
