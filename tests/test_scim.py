@@ -244,6 +244,13 @@ def test_an_identity_provider_provisions_changes_deactivates_and_deletes_a_perso
     assert all(set(e.details) == {"method", "path", "status"} for e in requests)
     assert fetch(app, ScimToken, org_id=a.org.id)[0].last_used_at is not None
 
+    # assigned again while the closed account is kept: the same account comes back, active
+    again = scim.call("POST", "/Users", new_user_body("nora.north@a.example"))
+    assert again.status_code == 201 and parsed(again, USER).id == str(person.id)
+    [person] = fetch(app, User, id=person.id)
+    assert person.status == "active" and person.closed_at is None and person.department == "Support"
+    assert parsed(scim.call("GET", f"/Users/{person.id}"), USER).active is True
+
     # the group goes with DELETE
     assert scim.call("DELETE", f"/Groups/{team_id}").status_code == 204
     assert scim.call("GET", f"/Groups/{team_id}").status_code == 404

@@ -3,7 +3,8 @@
 ``userName`` is the e-mail address (lower-cased), in a domain the company verified; ``active=false`` closes
 the account (signed out everywhere, the 90-day closed-account retention clock starts) and ``active=true``
 within those 90 days restores it. DELETE closes it too and takes it out of SCIM (a 404 from then on); the
-``scim.user_deleted`` audit event is what tells a deleted account from a deactivated one. People made here
+``scim.user_deleted`` audit event is what tells a deleted account from a deactivated one (a later
+``scim.user_created`` undoes it: the provider created the person again within the 90 days). People made here
 have no usable password: they sign in through single sign-on (or set one with "forgot password")."""
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from flask import current_app
 from scim2_models import Context, Email, EnterpriseUser, Name, PatchOp
 from scim2_models import User as ScimUser
@@ -46,7 +48,10 @@ class Wanted:
 
 
 def _deleted():
-    return sa.exists().where(AuditEvent.action == "scim.user_deleted", AuditEvent.subject_id == User.id)
+    """Deleted through SCIM and not created again since."""
+    deleted, created = aliased(AuditEvent), aliased(AuditEvent)
+    return sa.exists().where(deleted.action == "scim.user_deleted", deleted.subject_id == User.id, ~sa.exists().where(
+        created.action == "scim.user_created", created.subject_id == User.id, created.id > deleted.id))
 
 
 def _people() -> sa.Select:
@@ -125,12 +130,16 @@ def wanted(resource, current: User | None = None) -> Wanted:
                   active=resource.active)
 
 
-def _check_address(email: str) -> None:
-    """A new address (a new person's, or a changed one): in a domain this company verified, and no account's
-    anywhere (which company's is never said)."""
+def _check_domain(email: str) -> None:
     proof = verified_domain(domain_of(email))
     if proof is None or proof.org_id != auth.org_id():
         raise ScimError(400, "The address's domain is not verified by this company.", "invalidValue")
+
+
+def _check_address(email: str) -> None:
+    """A new address (a new person's, or a changed one): in a domain this company verified, and no account's
+    anywhere (which company's is never said)."""
+    _check_domain(email)
     if has_account(email):
         raise ScimError(409, "An account with this userName exists already.", "uniqueness")
 
@@ -195,9 +204,26 @@ def get_user(user_id):
     return resource_response(to_resource(person(user_id)))
 
 
+def _create_again(user: User, want: Wanted):
+    """The provider creates a person it deleted (assigned again) while the closed account is kept: it comes back."""
+    _check_domain(want.email)
+    reopen(user)
+    for name in FIELDS:
+        setattr(user, name, getattr(want, name))
+    audit.record("scim.user_created", subject=user, org_id=user.org_id, again=True)
+    db.session.flush()
+    person_changed.send(user, changed={"department", "job_title"})
+    if want.active is False:
+        close(user)
+    return resource_response(to_resource(user), 201)
+
+
 def create_user():
     resource = wire.validate(USER, wire.body(), Context.RESOURCE_CREATION_REQUEST)
     want = wanted(resource)
+    deleted = db.session.scalar(scoped(User, auth.org_id()).where(User.email == want.email, _deleted()))
+    if deleted is not None:
+        return _create_again(deleted, want)
     _check_address(want.email)
     now = utcnow()
     user = User(org_id=auth.org_id(), email=want.email, name=want.name, job_title=want.job_title,
