@@ -102,10 +102,12 @@ def _all_post_endpoints():
     from leadthe import create_app
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    return post_routes(app)
+    routes = post_routes(app)
+    # SCIM takes JSON with a bearer token, not forms: its own property test is at the end of this file
+    return [e for e in routes if not e.startswith("scim.")], [e for e in routes if e.startswith("scim.")]
 
 
-ENDPOINTS = _all_post_endpoints()
+ENDPOINTS, SCIM_ENDPOINTS = _all_post_endpoints()
 
 
 class World:
@@ -362,3 +364,89 @@ def test_every_page_that_reads_a_number_from_the_address_is_covered():
            for n, line in enumerate(p.read_text().splitlines(), 1)
            if re.search(r"\.get\([^)]*type=int", line) or re.search(r"""\.get\(["']page["']""", line)]
     assert raw == [], f"numbers read from the address without page_arg/int_arg: {raw}"
+
+
+# --- SCIM: JSON bodies with a valid bearer token ---------------------------------------------------------
+
+SCIM_CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+SCIM_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+SCIM_PATHS = ["active", "title", "name.givenName", "name.formatted", "displayName", "userName", "externalId", "members",
+              'members[value eq "1"]', 'emails[type eq "work"].value', f"{SCIM_ENTERPRISE}:department", "nope", "", "x[",
+              'members[value eq "\\"]']
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
+                         st.floats(allow_nan=False, allow_infinity=False), nasty)
+json_values = st.recursive(json_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.sampled_from(["value", "op", "path", "schemas"]), text),
+                                                 inner, max_size=4)), max_leaves=12)
+
+
+@st.composite
+def scim_bodies(draw):
+    """Random JSON, or the shapes an identity provider sends with nasty strings (and values) inside."""
+    value = draw(st.one_of(nasty, json_values))
+    kind = draw(st.sampled_from(["random", "user", "group", "patch", "raw"]))
+    if kind == "random":
+        return draw(json_values)
+    if kind == "raw":
+        return draw(nasty)  # sent as the body itself: mostly not JSON
+    if kind == "user":
+        return {"schemas": [SCIM_CORE, SCIM_ENTERPRISE],
+                "userName": draw(st.sampled_from([f"{draw(nasty)}@a.example", draw(nasty), f"new{draw(st.integers(0, 10**6))}@a.example"])),
+                "name": {"givenName": draw(nasty), "familyName": value}, "title": draw(nasty), "active": draw(json_scalars),
+                "externalId": draw(nasty), SCIM_ENTERPRISE: {"department": draw(nasty)},
+                "emails": [{"value": draw(nasty), "type": "work", "primary": True}]}
+    if kind == "group":
+        return {"displayName": draw(nasty), "externalId": draw(nasty),
+                "members": [{"value": draw(st.one_of(nasty, st.integers(-5, 10**20).map(str)))}]}
+    operation = {"op": draw(st.sampled_from(["add", "Replace", "remove", "REMOVE", "jump", ""])),
+                 "path": draw(st.one_of(st.sampled_from(SCIM_PATHS), nasty)), "value": value}
+    return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": draw(st.lists(st.just(operation) | st.dictionaries(text, json_scalars, max_size=3), max_size=3))}
+
+
+def check_scim_answer(response, label):
+    import json
+
+    from scim2_models import Error
+
+    raw = response.get_data(as_text=True)
+    assert response.status_code < 500, f"{label}: {response.status_code}\n{raw[:1500]}"
+    if response.status_code >= 400:
+        assert response.mimetype == "application/scim+json", f"{label}: {response.mimetype}"
+        data = json.loads(raw)
+        Error.model_validate(data)
+        assert data["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and data["status"] == str(response.status_code)
+
+
+@pytest.mark.parametrize("endpoint", SCIM_ENDPOINTS)
+def test_scim_endpoints_survive_bad_json(app, companies, endpoint):
+    import json
+
+    from tests.test_scim import issue_token, verify_domain
+
+    a = companies[0]
+    verify_domain(app, a.org, "a.example")
+    token = issue_token(app, a)
+    ids = {"user_id": str(a.learner.id), "group_id": str(a.team.id), "type_id": "User", "rest": "Nope",
+           "schema_id": SCIM_CORE}
+    url = url_for_endpoint(app, endpoint, ids)
+    client = app.test_client()
+
+    @SETTINGS
+    @given(body=scim_bodies(), method=st.sampled_from(["POST", "PUT", "PATCH"]),
+           content_type=st.sampled_from(["application/scim+json", "application/scim+json", "application/json", "text/plain"]))
+    def send(body, method, content_type):
+        before = table_counts(app)
+        data = body if isinstance(body, str) else json.dumps(body)
+        response = client.open(url, method=method, data=data.encode("utf-8", "surrogatepass"), content_type=content_type,
+                               headers={"Authorization": f"Bearer {token}"})
+        check_scim_answer(response, f"{method} {url}")
+        if response.status_code >= 400:
+            changed = {t for t in before if before[t] != table_counts(app)[t]} - BOOKKEEPING
+            assert not changed, f"{method} {url} refused ({response.status_code}) but wrote to {changed}"
+
+    send()
+
+
+def test_every_scim_endpoint_that_takes_a_body_is_fuzzed():
+    assert {"scim.users", "scim.user", "scim.groups", "scim.group"} <= set(SCIM_ENDPOINTS)
