@@ -30,7 +30,7 @@ def csrf_exempt(app, rule) -> bool:
 
     view = app.view_functions[rule.endpoint]
     return (f"{view.__module__}.{view.__name__}" in csrf._exempt_views
-            or rule.endpoint.split(".")[0] in csrf._exempt_blueprints)
+            or rule.endpoint.split(".")[0] in {getattr(bp, "name", bp) for bp in csrf._exempt_blueprints})
 
 
 def post_routes(app):
