@@ -3,6 +3,7 @@ provider saved with its discovery or metadata (monkeypatched here: other parts b
 beside the field, the log-in rules' guards, SCIM tokens shown once, domains removed, and the audit trail."""
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -133,10 +134,12 @@ def test_adding_a_domain_asks_for_the_password_and_shows_the_record_to_add(app, 
     assert [event.details.get("domain") for event in events(app, "sso.domain_added")] == ["acme.example"]
 
 
-def test_a_free_mail_domain_is_refused_beside_the_field(app, companies, admin):
-    response = send(admin, "/admin/sso/domains", {"domain": "gmail.com", "password": PASSWORD}, "domain")
+def test_a_free_mail_domain_is_refused_beside_the_field_before_the_password_is_asked(app, companies, admin):
+    response = send(admin, "/admin/sso/domains", {"domain": "gmail.com"}, "domain")
+    html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "free-mail" in error_beside(response.get_data(as_text=True), "domain-domain")
+    assert "free-mail" in error_beside(html, "domain-domain") and error_beside(html, "domain-password") == ""
+    assert events(app, "sso.domain_added") == []
 
 
 def test_step_up_with_two_step_verification_needs_the_code_too(app, companies):
@@ -252,6 +255,18 @@ def test_pasted_saml_metadata_that_is_not_usable_is_refused_beside_the_text_area
     assert allowed.status_code == 303
     saved = settings_of(app, a.org.id)
     assert saved.saml_idp_metadata == IDP_XML and saved.saml_allow_idp_initiated is True
+
+
+def test_saml_metadata_can_be_uploaded_as_a_file(app, companies, admin, monkeypatch):
+    a, _b = companies
+    read = []
+    monkeypatch.setattr(saml, "idp_entity_id", lambda xml: read.append(xml) or "https://idp.example/saml")
+    token = csrf_from(admin.get("/admin/sso").get_data(as_text=True))
+    response = admin.post("/admin/sso/provider", content_type="multipart/form-data", data={
+        "csrf_token": token, "provider-csrf_token": token, "provider-protocol": "saml", "provider-password": PASSWORD,
+        "provider-saml_metadata_file": (io.BytesIO(IDP_XML.encode()), "idp-metadata.xml")})
+    assert response.status_code == 303 and read == [IDP_XML]
+    assert settings_of(app, a.org.id).saml_idp_metadata == IDP_XML
 
 
 def test_an_unreachable_metadata_url_is_said_beside_it(app, companies, admin, monkeypatch):

@@ -126,18 +126,14 @@ def add_domain():
     form = DomainForm(prefix="domain")
     if form.validate_on_submit():
         try:
-            domain = domains.normalise(form.domain.data)
+            domains.claimable(current.org_id, form.domain.data)
         except domains.DomainProblem as exc:
             form.domain.errors.append(str(exc))
         else:
             if _step_up(form):
-                try:
-                    row = domains.claim(current.org_id, current_user, domain)
-                except domains.DomainProblem as exc:
-                    form.domain.errors.append(str(exc))
-                else:
-                    flash(_("%(domain)s is in your list. Now prove that your company owns it.", domain=row.domain), "success")
-                    return see_other(url_for("sso_admin.settings") + "#domains")
+                row = domains.claim(current.org_id, current_user, form.domain.data)
+                flash(_("%(domain)s is in your list. Now prove that your company owns it.", domain=row.domain), "success")
+                return see_other(url_for("sso_admin.settings") + "#domains")
     return _again(current, "domain_form", form)
 
 

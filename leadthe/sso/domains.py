@@ -29,7 +29,7 @@ from leadthe.extensions import db
 from leadthe.mail import queue_mail
 from leadthe.models import utcnow
 from leadthe.models.enums import DomainMethod
-from leadthe.models.sso import SsoDomain
+from leadthe.models.sso import SsoDomain, SsoSettings
 from leadthe.net import absolute_url
 from leadthe.sso import settings as sso_settings
 from leadthe.tenancy import scoped, unscoped
@@ -107,8 +107,9 @@ def is_free_mail(domain: str) -> bool:
     return labels[0] in FREE_MAIL_BRANDS and len(labels) <= 3 and all(len(label) <= 3 for label in labels[1:])
 
 
-def claim(org_id: int, admin, raw: str) -> SsoDomain:
-    """Claim a domain for the company (not yet proved), with a new random token; DomainProblem says why not."""
+def claimable(org_id: int, raw: str) -> str:
+    """The normalised domain when the company may claim it; DomainProblem says why not (asked before the
+    step-up, so the admin does not type the password for a domain that is refused anyway)."""
     domain = normalise(raw)
     if is_free_mail(domain):
         raise DomainProblem(_("%(domain)s is a free-mail or consumer mail service. Only your company's own "
@@ -118,6 +119,12 @@ def claim(org_id: int, admin, raw: str) -> SsoDomain:
     if _verified_elsewhere(org_id, domain):
         raise DomainProblem(_("%(domain)s is already verified by another company. If it is yours, contact our "
                               "support.", domain=domain))
+    return domain
+
+
+def claim(org_id: int, admin, raw: str) -> SsoDomain:
+    """Claim a domain for the company (not yet proved), with a new random token; DomainProblem says why not."""
+    domain = claimable(org_id, raw)
     row = SsoDomain(org_id=org_id, domain=domain, token=secrets.token_urlsafe(24), created_by_id=admin.id)
     db.session.add(row)
     db.session.flush()
@@ -280,8 +287,9 @@ def verify_by_link(row: SsoDomain, admin) -> bool:
 
 def ends_sso_required(row: SsoDomain) -> bool:
     """True when removing ``row`` leaves a company that requires single sign-on without a verified domain."""
-    current = sso_settings.for_org(row.org_id)
-    return bool(current.sso_required and row.verified_at is not None and verified_count(row.org_id) == 1)
+    current = db.session.scalar(scoped(SsoSettings, row.org_id))  # read only: the confirmation page is a GET
+    return bool(current is not None and current.sso_required and row.verified_at is not None
+                and verified_count(row.org_id) == 1)
 
 
 def remove(row: SsoDomain, admin) -> bool:
