@@ -78,3 +78,51 @@ def test_an_admin_sets_up_domains_rules_and_scim(live_app, page, js, new_page, r
         expect(checker).to_have_url(re.compile(r"/dashboard$"))
         checker.goto("/admin/sso")
         axe_check(checker, label="/admin/sso with a verified domain")
+
+
+def test_the_pages_are_valid_html_in_each_state(live_app, page_js, tmp_path, monkeypatch):
+    """The Nu HTML checker on /admin/sso as served (empty; a domain and refused rules; a new token), the mail
+    and removal pages of a domain, and the mailed link's confirmation page."""
+    from leadthe.models import OutboxMail
+    from leadthe.models.sso import SsoDomain
+
+    from . import nu
+    from .test_sweep import require_nu
+
+    require_nu()
+    org = make_org(live_app, "Example Ltd")
+    make_user(live_app, org, email="ada@example.com", name="Ada Admin", role="admin")
+    page = page_js
+    log_in(page, "ada@example.com")
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.goto("/admin/sso")
+    token = page.locator('input[name="domain-csrf_token"]').get_attribute("value")
+    files = []
+
+    def save(name, response, status=200):
+        assert response.status == status, (name, response.status)
+        path = tmp_path / f"{name}.html"
+        path.write_text(response.text(), encoding="utf-8")
+        files.append(path)
+
+    save("empty", page.request.get("/admin/sso"))
+    save("refused-domain", page.request.post("/admin/sso/domains", form={
+        "domain-csrf_token": token, "domain-domain": "gmail.com"}), 422)
+    assert page.request.post("/admin/sso/domains", form={"domain-csrf_token": token, "domain-domain": "acme.example",
+                                                         "domain-password": PASSWORD}, max_redirects=0).status == 303
+    save("refused-rules", page.request.post("/admin/sso/rules", form={
+        "rules-csrf_token": token, "rules-sso_required": "y"}), 422)
+    save("new-token", page.request.post("/admin/sso/scim-token", form={"scim-csrf_token": token}))
+    with live_app.app_context():
+        domain_id = db.session.scalar(sa.select(SsoDomain.id))
+    save("mail", page.request.get(f"/admin/sso/domains/{domain_id}/mail"))
+    save("remove", page.request.get(f"/admin/sso/domains/{domain_id}/remove"))
+    assert page.request.post(f"/admin/sso/domains/{domain_id}/mail", form={"csrf_token": token, "box": "webmaster"},
+                             max_redirects=0).status == 303
+    with live_app.app_context():
+        body = db.session.scalar(sa.select(OutboxMail.body_text).order_by(OutboxMail.id.desc()))
+    link = re.search(r"https?://\S+(/sso/verify-domain/\S+)", body).group(1)
+    save("verify", page.request.get(link))
+    save("verify-invalid", page.request.get("/sso/verify-domain/forged"), 400)
+    messages = nu.check_files(files)
+    assert not messages, "\n".join(f"{m.file}:{m.line}: {m.text} {m.extract}" for m in messages)
