@@ -41,3 +41,24 @@ def build(w, app, companies) -> None:
             db.session.flush()
             w.ids[f"sso_domain_{tag}"] = row.id
         db.session.commit()
+
+
+def sweep_values(org_id: int, admin) -> dict[str, str]:
+    """URL values for the pages that open every page (tests/helpers.every_page_data_set; call it inside its
+    request context with the demo company and its admin): an unverified domain of the company with a link
+    mailed for it. ``domain_id`` fills /admin/sso/domains/<domain_id>/…; ``@sso.verify_domain`` is the mailed link
+    (the sweep's LINK_PAGES: visited by the company's admin; PARKED_TOKEN_LINKS: it parks its token)."""
+    import re
+
+    import sqlalchemy as sa
+
+    from leadthe.extensions import db
+    from leadthe.models import OutboxMail
+    from leadthe.sso import domains
+
+    row = domains.claim(org_id, admin, "sweep-example.com")
+    domains.send_link(row, admin, "postmaster")
+    db.session.flush()
+    body = db.session.scalar(sa.select(OutboxMail.body_text).where(OutboxMail.kind == "sso_verify_domain")
+                             .order_by(OutboxMail.id.desc()))
+    return {"domain_id": str(row.id), "@sso.verify_domain": re.search(r"https?://[^/\s]+(/sso/verify-domain/\S+)", body).group(1)}

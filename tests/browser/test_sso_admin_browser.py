@@ -19,6 +19,10 @@ from tests.conftest import PASSWORD, make_org, make_user
 from .helpers import log_in
 
 
+def no_sideways_scroll(page):
+    return page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
 class Resolver:
     def __init__(self):
         self.records = {}
@@ -41,6 +45,8 @@ def test_an_admin_sets_up_domains_rules_and_scim(live_app, page, js, new_page, r
 
     org = make_org(live_app, "Example Ltd")
     make_user(live_app, org, email="ada@example.com", name="Ada Admin", role="admin")
+    # a phone's width: the long record values and URLs wrap or scroll in their own box, the page does not
+    page.set_viewport_size({"width": 375, "height": 800})
     log_in(page, "ada@example.com")
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     page.goto("/admin/sso")
@@ -52,6 +58,7 @@ def test_an_admin_sets_up_domains_rules_and_scim(live_app, page, js, new_page, r
     with live_app.app_context():
         token = db.session.scalar(sa.select(SsoDomain.token))
     expect(page.get_by_text(f"leadthe-verification={token}")).to_be_visible()
+    assert no_sideways_scroll(page)
     # not there yet: the reason is shown
     page.get_by_role("button", name="Check now acme.example").click()
     expect(page.get_by_text("does not exist in DNS").first).to_be_visible()
@@ -72,6 +79,7 @@ def test_an_admin_sets_up_domains_rules_and_scim(live_app, page, js, new_page, r
     page.goto("/admin/sso")
     expect(page.get_by_text(new_token)).to_have_count(0)
     expect(page.get_by_text("Verified", exact=True)).to_be_visible()
+    assert no_sideways_scroll(page)
     if not js:
         checker = new_page(js=True)  # axe needs timers: the same page, seen by a JS-enabled browser
         log_in(checker, "ada@example.com")
