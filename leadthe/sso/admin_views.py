@@ -279,11 +279,12 @@ def save_provider():
         setattr(current, name, value)
     if new_secret:
         current.oidc_client_secret, current.oidc_secret_set_at = new_secret, utcnow()
-        changed.append("oidc_client_secret")  # that it changed, never what it is
+        changed = sorted([*changed, "oidc_client_secret"])  # that it changed, never what it is
     current.updated_by_id = current_user.id
-    action = {SsoProtocol.OIDC: "sso.oidc_changed", SsoProtocol.SAML: "sso.saml_changed"}.get(
-        values["protocol"], "sso.settings_changed")
-    audit.record(action, actor=current_user, org_id=current.org_id, fields=changed)
+    if changed:  # saved again as it was: the metadata is read afresh, nothing to audit
+        action = {SsoProtocol.OIDC: "sso.oidc_changed", SsoProtocol.SAML: "sso.saml_changed"}.get(
+            values["protocol"], "sso.settings_changed")
+        audit.record(action, actor=current_user, org_id=current.org_id, fields=changed)
     db.session.flush()
     flash(_("Identity provider saved."), "success")
     return see_other(url_for("sso_admin.settings") + "#provider")

@@ -179,11 +179,21 @@ def _refuse_taken(row: SsoDomain, actor) -> bool:
 
 
 def _resolver():
-    return current_app.config.get("SSO_DNS_RESOLVER") or dns.resolver.Resolver()
+    """The configured resolver (tests set their own), else dnspython's with this machine's DNS servers; None
+    when the machine has no DNS configuration (the check then says DNS did not answer)."""
+    configured = current_app.config.get("SSO_DNS_RESOLVER")
+    if configured is not None:
+        return configured
+    try:
+        return dns.resolver.Resolver()
+    except dns.exception.DNSException:
+        return None
 
 
 def _txt_values(resolver, name: str) -> tuple[list[str], str]:
     """The TXT values at ``name`` and what happened ("ok", "nxdomain", "noanswer", "timeout", "error")."""
+    if resolver is None:
+        return [], "error"
     try:
         answer = resolver.resolve(name, "TXT", lifetime=DNS_LIFETIME)
     except dns.resolver.NXDOMAIN:
