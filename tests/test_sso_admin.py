@@ -347,3 +347,23 @@ def test_a_scim_token_is_shown_once_and_works_and_a_new_one_replaces_it(app, com
     assert len(events(app, "scim.token_created")) == 2 and len(events(app, "scim.token_revoked")) == 1
     assert "No token: provisioning is off" in admin.get("/admin/sso").get_data(as_text=True)
     assert "http://localhost/scim/v2" in admin.get("/admin/sso").get_data(as_text=True)
+
+
+def test_the_changes_are_in_the_company_audit_log_in_words(app, companies, admin, discovery):
+    a, _b = companies
+    assert send(admin, "/admin/sso/domains", {"domain": "acme.example", "password": PASSWORD}, "domain").status_code == 303
+    assert save_oidc(admin).status_code == 303
+    assert send(admin, "/admin/sso/scim-token", {}, "scim").status_code == 200  # the step-up a moment ago holds
+    log = admin.get("/admin/audit").get_data(as_text=True)
+    for words in ("Single sign-on: e-mail domain claimed", "Single sign-on: OpenID Connect settings changed",
+                  "SCIM: provisioning token made"):
+        assert words in log
+    assert "oidc client secret" in log and SECRET not in log
+
+
+def test_the_domain_pages_carry_the_admin_navigation(app, companies, admin):
+    a, _b = companies
+    domain_id = verified_domain(app, a)
+    for url in (f"/admin/sso/domains/{domain_id}/mail", f"/admin/sso/domains/{domain_id}/remove"):
+        html = admin.get(url).get_data(as_text=True)
+        assert re.search(r'<nav class="subnav".*<a href="/admin/sso" aria-current="page">', html, re.S), url
