@@ -367,3 +367,14 @@ def test_the_domain_pages_carry_the_admin_navigation(app, companies, admin):
     for url in (f"/admin/sso/domains/{domain_id}/mail", f"/admin/sso/domains/{domain_id}/remove"):
         html = admin.get(url).get_data(as_text=True)
         assert re.search(r'<nav class="subnav".*<a href="/admin/sso" aria-current="page">', html, re.S), url
+
+
+def test_a_refused_first_post_shows_no_public_key_that_would_be_gone(app, companies, admin):
+    a, _b = companies
+    refused = send(admin, "/admin/sso/domains", {"domain": "gmail.com"}, "domain").get_data(as_text=True)
+    assert "/sso/saml/" not in refused and "appear here once you have saved something" in refused
+    with app.app_context():
+        assert db.session.scalar(sa.select(SsoSettings)) is None
+    assert send(admin, "/admin/sso/domains", {"domain": "acme.example", "password": PASSWORD}, "domain").status_code == 303
+    key = settings_of(app, a.org.id).public_key
+    assert f"http://localhost/sso/saml/{key}/acs" in admin.get("/admin/sso").get_data(as_text=True)

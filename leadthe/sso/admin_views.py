@@ -101,7 +101,9 @@ def _step_up(form) -> bool:
 
 def _settings_to_show(org_id: int) -> SsoSettings:
     """The company's settings for a GET, which writes nothing: before the first change, an unsaved row with the
-    defaults and no public key yet (the first POST of the page makes the row, see ``sso_settings.for_org``)."""
+    defaults and no public key yet (the first change on the page makes the row, see ``sso_settings.for_org``).
+    POSTs use it too until they change something: a refused POST is rolled back, and must not show a public
+    key that would be gone."""
     current = db.session.scalar(scoped(SsoSettings, org_id))
     if current is not None:
         return current
@@ -122,7 +124,7 @@ def settings():
 @admin_required
 @limiter.limit("30 per hour")
 def add_domain():
-    current = sso_settings.for_org(current_user.org_id)
+    current = _settings_to_show(current_user.org_id)
     form = DomainForm(prefix="domain")
     if form.validate_on_submit():
         try:
@@ -131,6 +133,7 @@ def add_domain():
             form.domain.errors.append(str(exc))
         else:
             if _step_up(form):
+                sso_settings.for_org(current.org_id)  # from now on the page shows the SAML values of the company
                 row = domains.claim(current.org_id, current_user, form.domain.data)
                 flash(_("%(domain)s is in your list. Now prove that your company owns it.", domain=row.domain), "success")
                 return see_other(url_for("sso_admin.settings") + "#domains")
@@ -268,11 +271,12 @@ _WATCHED = {"protocol", "oidc_issuer", "oidc_client_id", "saml_metadata_url", "s
 @admin_required
 @limiter.limit("30 per hour")
 def save_provider():
-    current = sso_settings.for_org(current_user.org_id)
+    current = _settings_to_show(current_user.org_id)
     form = ProviderForm(prefix="provider")
     values = _provider_values(form, current) if form.validate_on_submit() else None
     if values is None:
         return _again(current, "provider_form", form)
+    current = sso_settings.for_org(current.org_id)
     changed = sorted(name for name in _WATCHED & values.keys() if getattr(current, name) != values[name])
     new_secret = form.oidc_client_secret.data if values["protocol"] == SsoProtocol.OIDC else ""
     for name, value in values.items():
@@ -315,11 +319,12 @@ def _check_rules(form: RulesForm, current: SsoSettings) -> int | None:
 @admin_required
 @limiter.limit("30 per hour")
 def save_rules():
-    current = sso_settings.for_org(current_user.org_id)
+    current = _settings_to_show(current_user.org_id)
     form = _rules_form(current, formdata=request.form)
     admin_id = _check_rules(form, current) if form.validate_on_submit() else None
     if form.errors or not _step_up(form):
         return _again(current, "rules_form", form)
+    current = sso_settings.for_org(current.org_id)
     values = {"jit_enabled": bool(form.jit_enabled.data), "sso_required": bool(form.sso_required.data),
               "break_glass_user_id": admin_id}
     changed = sorted(name for name, value in values.items() if getattr(current, name) != value)
@@ -341,10 +346,11 @@ def save_rules():
 @admin_required
 @limiter.limit("20 per hour")
 def scim_token():
-    current = sso_settings.for_org(current_user.org_id)
+    current = _settings_to_show(current_user.org_id)
     form = ScimTokenForm(prefix="scim")
     if not (form.validate_on_submit() and _step_up(form)):
         return _again(current, "scim_form", form)
+    current = sso_settings.for_org(current.org_id)
     token = tokens.issue(current.org_id, current_user)
     db.session.flush()
     # shown in this answer only: no redirect, no flash, nothing in the session
@@ -358,7 +364,7 @@ def scim_token():
 @admin_required
 @limiter.limit("20 per hour")
 def revoke_scim_token():
-    current = sso_settings.for_org(current_user.org_id)
+    current = _settings_to_show(current_user.org_id)
     form = ScimTokenForm(prefix="revoke")
     if not (form.validate_on_submit() and _step_up(form)):
         return _again(current, "revoke_form", form)
