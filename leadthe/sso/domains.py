@@ -43,7 +43,8 @@ MAX_CHECK_MESSAGE = 300
 
 # Free-mail and consumer mail services: their addresses belong to private people, not to a company.
 FREE_MAIL = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "outlook.de", "hotmail.com", "live.com", "live.de", "msn.com",
+    "gmail.com", "googlemail.com", "outlook.com", "outlook.de", "hotmail.com", "live.com", "live.de", "live.at",
+    "live.ch", "live.co.uk", "live.fr", "live.nl", "live.it", "live.be", "msn.com",
     "icloud.com", "me.com", "mac.com", "aol.com", "aol.de", "aim.com", "gmx.de", "gmx.net", "gmx.at", "gmx.ch",
     "gmx.com", "web.de", "t-online.de", "freenet.de", "posteo.de", "posteo.net", "mailbox.org", "proton.me",
     "protonmail.com", "protonmail.ch", "pm.me", "mail.com", "mail.ru", "zoho.com", "zohomail.com", "fastmail.com",
@@ -53,7 +54,8 @@ FREE_MAIL = frozenset({
     "interia.pl", "rambler.ru", "inbox.ru", "list.ru", "bk.ru",
 })
 # Services with a domain per country (yahoo.co.uk, hotmail.de, yandex.ru, ...): the brand with any suffix.
-FREE_MAIL_BRANDS = frozenset({"yahoo", "yandex", "hotmail", "outlook", "live", "gmx", "windowslive"})
+# ("live" is not among them: live.ai or live.tv may well be a company's; Microsoft's live.* are listed above.)
+FREE_MAIL_BRANDS = frozenset({"yahoo", "yandex", "hotmail", "outlook", "gmx", "windowslive"})
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
