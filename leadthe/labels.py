@@ -163,6 +163,7 @@ MAIL_KIND = {
     "twofa_disabled": _l("Two-step verification was turned off"),
     "twofa_enabled": _l("Two-step verification was turned on"),
     "verify_email": _l("Confirm your e-mail address"),
+    "sso_verify_domain": _l("Confirm a domain for single sign-on"),
     "ai_policy_published": _l("Please read your company's AI-use policy"),
     "ai_policy_reminder": _l("Reminder: please read your company's AI-use policy"),
 }
