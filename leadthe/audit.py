@@ -168,7 +168,7 @@ EVENT_LABELS = {
 # The details an audit page shows, with their names in words (other details stay in the record only).
 DETAIL_LABELS = {
     "reason": _l("Reason"), "reference": _l("Reference"), "role": _l("Role"), "via": _l("Through"),
-    "kind": _l("Kind"), "outcome": _l("Outcome"), "until": _l("Until"), "fields": _l("Changed"), "changed": _l("Changed"),
+    "kind": _l("Kind"), "outcome": _l("Outcome"), "domain": _l("Domain"), "until": _l("Until"), "fields": _l("Changed"), "changed": _l("Changed"),
 }
 _VIA_WORDS = {"team": _l("made a team's manager"), "invitation": _l("invitation"), "signup": _l("sign-up"),
               "oidc": _l("single sign-on (OpenID Connect)"), "saml": _l("single sign-on (SAML)"), "scim": _l("SCIM provisioning"),

@@ -99,14 +99,15 @@ LINK_PAGES = {
     "privacy.cancel_erasure": "anonymous",
     "account.confirm_email_change": "learner",
     "auth.login_2fa": "half-logged-in",  # after the password, before the second factor: see the test
-    "auth.keep_account": "leaving",  # after the password of an account whose deletion is scheduled: see the test
+    "auth.keep_account": "leaving",
+    "sso.verify_domain": "admin",  # mailed to an address at a domain; a signed-in admin of the company confirms  # after the password of an account whose deletion is scheduled: see the test
 }
 # Pages that only redirect somewhere already swept (checked: they must answer with a redirect).
 REDIRECTS = {"courses.resume", "staff.index",
              "sso.welcome",  # a newcomer's first log-in through single sign-on only; else to the log-in
              "lab.run"}  # an answer's own address: htmx polls it; without htmx it leads to its lesson (swept)
 # Mailed links whose token moves into the session: they redirect to the same page without it, which is checked.
-PARKED_TOKEN_LINKS = {"auth.verify_email", "auth.reset_password", "invite.accept"}
+PARKED_TOKEN_LINKS = {"auth.verify_email", "auth.reset_password", "invite.accept", "sso.verify_domain"}
 
 
 # --- the data set ----------------------------------------------------------------------------------
