@@ -46,6 +46,7 @@ class FakeProvider:
         self.users: dict[str, dict] = {}
         self.codes: dict[str, dict] = {}
         self.token_requests: list[dict] = []
+        self.approved: list[dict] = []  # the authorisation requests said yes to (prompt, max_age, ...)
         self.jwks_fetches = 0
         self.discovery_extra: dict = {}
         self.discovery_status = 200
@@ -129,6 +130,7 @@ class FakeProvider:
         return Response(page, content_type="text/html; charset=utf-8")
 
     def _approve(self, params: dict, email: str) -> str:
+        self.approved.append(dict(params))
         code = secrets.token_urlsafe(24)
         self.codes[code] = {"email": email, "nonce": params.get("nonce"), "redirect_uri": params.get("redirect_uri"),
                             "challenge": params.get("code_challenge"), "method": params.get("code_challenge_method"),
@@ -173,6 +175,8 @@ class FakeProvider:
             "name": knobs.get("name", "Ann Example"),
             "amr": knobs.get("amr", ["pwd"]),
         }
+        if not knobs.get("no_auth_time"):  # when the person last signed in at the provider
+            claims["auth_time"] = now + knobs.get("auth_time_in", 0)
         if "nbf_in" in knobs:
             claims["nbf"] = now + knobs["nbf_in"]
         if "azp" in knobs:

@@ -13,7 +13,7 @@ from flask import g
 from flask_babel import gettext as _
 
 from leadthe import audit
-from leadthe.auth.passwords import check_password
+from leadthe.auth.passwords import check_password, is_usable
 from leadthe.auth.twofactor import check_second_factor
 from leadthe.database import write_apart
 from leadthe.models import UserSession, utcnow
@@ -54,6 +54,10 @@ def confirm_identity(user, password: str | None, code: str | None = None, *, all
     """
     if allow_recent and recently_reauthenticated():
         return None
+    if not is_usable(user.password_hash):
+        # people who log in only through their company's identity provider confirm it is them there
+        # (leadthe.sso.login.reauth_url; the form shows the way), or set a password with "Forgot your password?"
+        return ReauthProblem(_("Confirm it is you at your company's identity provider first, then send this again."))
     if not password:
         return ReauthProblem(_("Enter your password to confirm it is you."))
     if not check_password(password, user.password_hash):

@@ -69,4 +69,8 @@ REASONS = {
     "jit_disabled": _l("Your company creates accounts by invitation or provisioning only. Ask your company's admin."),
     "inactive": _l("This account is not active. Please ask your company's LeadThe.AI admin."),
     "expired_attempt": _l("Your log-in took too long or was interrupted. Please start again."),
+    # confirming it is you (step-up) while signed in
+    "reauth_other_account": _l("Your identity provider signed in another person than the one signed in here. "
+                               "Sign out of LeadThe.AI first if you want to switch accounts."),
+    "not_fresh": _l("Your identity provider did not ask you to sign in again. Please try again."),
 }

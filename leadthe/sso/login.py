@@ -25,13 +25,15 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app, session, url_for
+from flask_login import current_user
 from flask_babel import get_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
 from leadthe import audit
 from leadthe.auth import services
-from leadthe.auth.passwords import UNUSABLE_SSO
+from leadthe.auth.passwords import UNUSABLE_SSO, is_usable
+from leadthe.auth.reauth import mark_reauthenticated
 from leadthe.extensions import db
 from leadthe.htmx import render, see_other
 from leadthe.models import User, utcnow
@@ -54,10 +56,36 @@ def identity_for(claims: Claims) -> SsoIdentity | None:
         reason="an identity-provider subject is looked up before anyone is signed in"))
 
 
-def start_url(settings: SsoSettings, email: str = "", next_url: str | None = None) -> str:
-    """Where a log-in through the company's identity provider starts (its protocol's start URL)."""
+def start_url(settings: SsoSettings, email: str = "", next_url: str | None = None, *, reauth: bool = False) -> str:
+    """Where a log-in through the company's identity provider starts (its protocol's start URL). ``reauth``: a
+    signed-in person confirming it is them, and the identity provider is asked to check them afresh."""
     endpoint = "sso.oidc_start" if settings.protocol == SsoProtocol.OIDC else "sso.saml_start"
-    return url_for(endpoint, key=settings.public_key, next=next_url or None, login_hint=email or None)
+    return url_for(endpoint, key=settings.public_key, next=next_url or None, login_hint=email or None,
+                   reauth="1" if reauth else None)
+
+
+def reauth_url(user, next_url: str) -> str | None:
+    """For step-up: where a signed-in person without a password of their own confirms it is them, through their
+    company's identity provider; None when they have a password or the company has no single sign-on on."""
+    if user.org_id is None or is_usable(user.password_hash):
+        return None
+    settings = db.session.scalar(scoped(SsoSettings, user.org_id))
+    if settings is None or not settings.enabled:
+        return None
+    return start_url(settings, user.email, next_url, reauth=True)
+
+
+def _confirm_signed_in(claims: Claims, next_url: str) -> Response:
+    """A signed-in person came back from the identity provider (step-up): it must be them, linked by the
+    subject; then sensitive actions go ahead for a few minutes in this browser, as after their password."""
+    user = current_user._get_current_object()
+    identity = identity_for(claims)
+    if identity is None or identity.user_id != user.id:
+        raise Refused("reauth_other_account", subject=user)
+    mark_reauthenticated()
+    audit.record("reauth.success", actor=user, subject=user, via=claims.protocol)
+    db.session.flush()
+    return see_other(safe_next(next_url, url_for("privacy.centre")))
 
 
 # --- who the claims name ------------------------------------------------------------------------------
@@ -157,6 +185,8 @@ def _sign_in(user: User, identity: SsoIdentity, claims: Claims, next_url: str) -
 def finish(settings: SsoSettings, claims: Claims, next_url: str = "") -> Response:
     """Sign in the person the verified ``claims`` name (raises ``Refused``); a newcomer first confirms
     18+ and the privacy policy at ``/sso/welcome``."""
+    if current_user.is_authenticated:
+        return _confirm_signed_in(claims, next_url)
     user, identity = _resolve(settings, claims)
     if user is None:
         return _begin_welcome(settings, claims, next_url)

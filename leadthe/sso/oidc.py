@@ -127,7 +127,10 @@ def redirect_uri() -> str:
     return absolute_url("sso.oidc_callback")
 
 
-def authorization_url(settings: SsoSettings, attempt: Attempt, login_hint: str = "") -> str:
+FRESH_SECONDS = 300  # step-up: the identity provider must have checked the person within this time
+
+
+def authorization_url(settings: SsoSettings, attempt: Attempt, login_hint: str = "", *, fresh: bool = False) -> str:
     params = [
         ("response_type", "code"),
         ("scope", SCOPE),
@@ -140,6 +143,8 @@ def authorization_url(settings: SsoSettings, attempt: Attempt, login_hint: str =
     ]
     if login_hint:
         params.append(("login_hint", login_hint))
+    if fresh:  # step-up: sign in again at the identity provider, whatever session it has
+        params += [("prompt", "login"), ("max_age", str(FRESH_SECONDS))]
     return add_params_to_uri(settings.oidc_metadata["authorization_endpoint"], params)
 
 
@@ -278,8 +283,18 @@ def claims_from(token_claims: dict) -> Claims:
     )
 
 
-def claims_from_code(settings: SsoSettings, code: str, attempt: Attempt) -> Claims:
+def check_fresh(claims: dict, now: float, leeway: int) -> None:
+    """After ``max_age`` the ID token must say when the person last signed in (``auth_time``, OpenID Connect Core
+    3.1.2.1), and that must be recent."""
+    auth_time = _number(claims, "auth_time", required=False)
+    if auth_time is None or auth_time < now - FRESH_SECONDS - leeway:
+        raise Refused("not_fresh")
+
+
+def claims_from_code(settings: SsoSettings, code: str, attempt: Attempt, *, fresh: bool = False) -> Claims:
     """The callback's work: the code exchanged, the ID token verified; raises ``Refused``."""
     token = verified_token(settings, exchange_code(settings, code, attempt.code_verifier))
     check_claims(settings, token.claims, attempt.nonce)
+    if fresh:
+        check_fresh(token.claims, time.time(), current_app.config["SSO_CLOCK_SKEW_SECONDS"])
     return claims_from(token.claims)

@@ -70,9 +70,11 @@ def oidc_start(key):
                   key=lambda item: item[1]["at"])[-(MAX_PENDING - 1):]
     pending = dict(kept)
     pending[attempt.state] = {"org": settings.org_id, "nonce": attempt.nonce, "verifier": attempt.code_verifier,
-                              "next": _clean(request.args.get("next"), 500), "at": now}
+                              "next": _clean(request.args.get("next"), 500), "at": now,
+                              "fresh": request.args.get("reauth") == "1"}
     session[PENDING_KEY] = pending
-    return redirect(authorization_url(settings, attempt, _clean(request.args.get("login_hint"), 254)), 303)
+    return redirect(authorization_url(settings, attempt, _clean(request.args.get("login_hint"), 254),
+                                      fresh=request.args.get("reauth") == "1"), 303)
 
 
 def _take_attempt(state: str):
@@ -103,7 +105,8 @@ def oidc_callback():
     if not code:
         return login.refuse(org_id, "invalid_response", problem="no code")
     try:
-        claims = claims_from_code(settings, code, Attempt(state="", nonce=entry["nonce"], code_verifier=entry["verifier"]))
+        claims = claims_from_code(settings, code, Attempt(state="", nonce=entry["nonce"], code_verifier=entry["verifier"]),
+                                  fresh=bool(entry.get("fresh")))
     except Refused as refused:
         return login.refuse(org_id, refused.reason, **refused.details)
     session[VERIFIED_KEY] = {"org": org_id, "claims": claims.to_dict(), "next": entry.get("next", ""), "at": time.time()}

@@ -153,13 +153,14 @@ def client(settings: SsoSettings) -> Saml2Client:
     return Saml2Client(config=sp_config(settings))
 
 
-def authn_request(settings: SsoSettings, login_hint: str = "") -> tuple[str, str]:
+def authn_request(settings: SsoSettings, login_hint: str = "", *, force: bool = False) -> tuple[str, str]:
     """(the AuthnRequest ID, the IdP URL to send the browser to: HTTP-Redirect binding).
 
     ``login_hint`` is added as a query parameter, which Entra ID and others use to fill in the address; the
     request is not signed, so the extra parameter changes nothing an IdP checks."""
     request_id, info = client(settings).prepare_for_authenticate(
-        entityid=settings.saml_idp_entity_id, binding=BINDING_HTTP_REDIRECT, nameid_format=NAMEID_FORMAT_PERSISTENT)
+        entityid=settings.saml_idp_entity_id, binding=BINDING_HTTP_REDIRECT, nameid_format=NAMEID_FORMAT_PERSISTENT,
+        force_authn="true" if force else None)  # step-up: ForceAuthn, the IdP checks the person afresh
     location = dict(info["headers"])["Location"]
     if login_hint:
         location += ("&" if "?" in location else "?") + "login_hint=" + _quote(login_hint)

@@ -79,7 +79,7 @@ def saml_start(key):
     if len(hint) > 254 or has_control_characters(hint):
         hint = ""
     try:
-        request_id, location = saml.authn_request(settings, hint)
+        request_id, location = saml.authn_request(settings, hint, force=request.args.get("reauth") == "1")
     except Refused as refused:
         return login.refuse(settings.org_id, refused.reason, **refused.details)
     # an ORM session of its own on the short write transaction (the request's session only reads in a GET)

@@ -6,6 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from leadthe.auth.drafts import page_of_request
 from leadthe.auth.forms import SsoLoginForm, SsoWelcomeForm
 from leadthe.auth.services import normalize_email
 from leadthe.extensions import db, limiter
@@ -14,6 +15,15 @@ from leadthe.models import Organization
 from leadthe.sso import bp, login
 from leadthe.sso.claims import Refused
 from leadthe.sso.settings import domain_of, settings_for_email
+
+
+@bp.app_template_global("sso_reauth_url")
+def sso_reauth_url() -> str | None:
+    """For the step-up fields (``_forms.html`` ``reauth_fields``): a person without a password of their own
+    confirms it is them at their company's identity provider, and comes back to this page."""
+    if not current_user.is_authenticated or current_user.is_platform_staff:
+        return None
+    return login.reauth_url(current_user, page_of_request() or url_for("privacy.centre"))
 
 
 @bp.route("/login/sso", methods=["GET", "POST"])
