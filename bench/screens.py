@@ -43,7 +43,7 @@ PEOPLE = {
 }
 NAMES = {"staff": "Stella Staff", "dpo": "Dana Protection"}  # as leadthe/demo.py names them
 PAGES = {
-    "anonymous": ["/", "/login", "/signup", "/privacy/policy"],
+    "anonymous": ["/", "/login", "/login/sso", "/signup", "/privacy/policy"],
     "learner": ["/dashboard", "/courses", "/courses/ai-foundations", "/courses/prompting-that-works/resume",
                 "/assessments", "/maturity/assessment", "/leaderboard", "/account/profile", "/account/security",
                 "/account/preferences", "/privacy", "/support", "/ai-policy", "/ai-tools",
@@ -52,7 +52,7 @@ PAGES = {
     "admin": ["/dashboard", "/admin", "/admin/users", "/admin/teams", "/admin/invitations", "/admin/assignments",
               "/admin/maturity", "/admin/courses", "/admin/audit", "/admin/settings", "/admin/literacy",
               "/admin/requirements", "/admin/requirements/new", "/admin/ai-policy", "/admin/ai-tools",
-              "/admin/literacy/evidence", "/admin/ai-lab"],
+              "/admin/literacy/evidence", "/admin/ai-lab", "/admin/sso"],
     "staff": ["/staff/console", "/staff/support", "/staff/privacy-requests", "/staff/courses", "/staff/policies"],
     "dpo": ["/staff/console", "/staff/privacy-requests"],
 }

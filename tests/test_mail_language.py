@@ -152,7 +152,7 @@ def test_every_mail_text_has_a_german_translation():
         # nothing outside gettext but placeholders, tags and the name of the product
         bare = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|#|\(|\)|LeadThe\.AI", "", text)
         assert not re.search(r"[A-Za-z]{2,}", bare), (template.name, bare)
-    assert len({name for name, _ in found}) == 31
+    assert len({name for name, _ in found}) == 32
     missing = [(name, msgid) for name, msgid in found
                if not (catalogue.get(msgid) if isinstance(catalogue.get(msgid), str) else all(catalogue.get(msgid) or [""]))]
     assert missing == []

@@ -115,7 +115,7 @@ def _settings_to_show(org_id: int) -> SsoSettings:
 @admin_bp.route("/sso")
 @admin_required
 def settings():
-    return render(PAGE, **_page(_settings_to_show(current_user.org_id)))
+    return render(PAGE, **_page(sso_settings.for_org_apart(current_user.org_id) or _settings_to_show(current_user.org_id)))
 
 
 # --- domains --------------------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from leadthe.database import write_transaction
 from leadthe.extensions import db
 from leadthe.models.sso import SsoDomain, SsoSettings
 from leadthe.tenancy import scoped, unscoped
@@ -18,6 +21,30 @@ def for_org(org_id: int) -> SsoSettings:
         db.session.add(current)
         db.session.flush()
     return current
+
+
+def _new(org_id: int) -> SsoSettings:
+    return SsoSettings(org_id=org_id, public_key=secrets.token_urlsafe(12), protocol="none", oidc_issuer="",
+                       oidc_client_id="", saml_metadata_url="", saml_idp_metadata="", saml_idp_entity_id="",
+                       saml_allow_idp_initiated=False, jit_enabled=True, sso_required=False)
+
+
+def for_org_apart(org_id: int) -> SsoSettings | None:
+    """For a GET (whose own session writes nothing): the company's row, made in a short transaction of its own
+    when missing, so that the admin page can show the SAML values (they name the company by its public key)
+    before anything is saved. None when another request made it at the same moment (the page shows it next time)."""
+    current = db.session.scalar(scoped(SsoSettings, org_id))
+    if current is not None:
+        return current
+    try:
+        with write_transaction() as conn, Session(bind=conn, expire_on_commit=False) as own:
+            made = _new(org_id)
+            own.add(made)
+            own.flush()
+            own.expunge(made)
+    except IntegrityError:
+        return None
+    return made
 
 
 def by_public_key(key: str) -> SsoSettings | None:

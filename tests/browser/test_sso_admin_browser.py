@@ -65,6 +65,19 @@ def test_an_admin_sets_up_domains_rules_and_scim(live_app, page, js, new_page, r
     resolver.records["_leadthe-verification.acme.example"] = [f'"leadthe-verification={token}"']
     page.get_by_role("button", name="Check now acme.example").click()
     expect(page.get_by_text("acme.example is verified.")).to_be_visible()
+    # the identity provider: with JavaScript only the chosen protocol's fields show; without, all of them
+    oidc_issuer, saml_url = page.get_by_label("Issuer URL"), page.get_by_label("Metadata URL of the identity provider")
+    if js:
+        expect(oidc_issuer).to_be_hidden()
+        page.get_by_label("SAML 2.0").check()
+        expect(saml_url).to_be_visible()
+        expect(oidc_issuer).to_be_hidden()
+        page.get_by_label("OpenID Connect").check()
+        expect(oidc_issuer).to_be_visible()
+        expect(saml_url).to_be_hidden()
+    else:
+        expect(oidc_issuer).to_be_visible()
+        expect(saml_url).to_be_visible()
     # SSO cannot be required before an identity provider is saved: said beside the box
     page.get_by_label("Require single sign-on for the verified domains").check()
     page.get_by_role("button", name="Save log-in rules").click()

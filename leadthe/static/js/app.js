@@ -102,3 +102,23 @@
   focusSummary(document);
   document.addEventListener("htmx:afterSettle", function (event) { focusSummary(event.detail && event.detail.elt); });
 })();
+
+/* 5. A choice that decides which fields apply (data-shows="value" on the fieldsets, e.g. the identity provider's
+      protocol on /admin/sso): only the chosen one's fields are shown. Without JavaScript all are shown, each
+      with its legend, and the server reads only the chosen one's. */
+(function () {
+  "use strict";
+  function update(form, name) {
+    var chosen = form.querySelector("input[name='" + name + "']:checked");
+    var parts = form.querySelectorAll("fieldset[data-shows]");
+    for (var i = 0; i < parts.length; i++) parts[i].hidden = !chosen || parts[i].getAttribute("data-shows") !== chosen.value;
+  }
+  var forms = document.querySelectorAll("form[data-choice]");
+  for (var i = 0; i < forms.length; i++) {
+    var form = forms[i], name = form.getAttribute("data-choice");
+    update(form, name);
+    form.addEventListener("change", function (event) {
+      if (event.target.name === this.getAttribute("data-choice")) update(this, event.target.name);
+    });
+  }
+})();
