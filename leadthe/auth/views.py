@@ -101,6 +101,13 @@ def _audit_2fa_lockout(request_limit) -> None:
     audit.record_apart("login.2fa_locked", subject=user, limit=str(request_limit.limit))  # the 429 is rolled back
 
 
+def log_in_again():
+    """A log-in step whose earlier step is gone (it took too long, or was interrupted): back to the log-in."""
+    flash(_("Your log-in took too long or was interrupted. Please log in again."), "info")
+    url = url_for("auth.login")
+    return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def signup():
@@ -173,9 +180,7 @@ def keep_account():
     req = scheduled_erasure(user) if user is not None else None
     if req is None:
         services.end_keep_account()
-        flash(_("Your log-in took too long or was interrupted. Please log in again."), "info")
-        url = url_for("auth.login")
-        return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
+        return log_in_again()
     form = KeepAccountForm()
     error = None
     if form.validate_on_submit():
@@ -204,9 +209,7 @@ def login_2fa():
     user = services.pending_second_step()
     if user is None:
         services.end_second_step()
-        flash(_("Your log-in took too long or was interrupted. Please log in again."), "info")
-        url = url_for("auth.login")
-        return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
+        return log_in_again()
     recovery = request.args.get("recovery") == "1"
     form = RecoveryCodeLoginForm() if recovery else SecondFactorForm()
     error = None

@@ -2,11 +2,12 @@
 ``/sso/welcome`` (the first log-in of a person created just in time: 18+ and the privacy policy, once)."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from leadthe.auth.drafts import page_of_request
+from leadthe.auth.views import log_in_again
 from leadthe.auth.forms import SsoLoginForm, SsoWelcomeForm
 from leadthe.auth.services import normalize_email
 from leadthe.extensions import db, limiter
@@ -58,9 +59,7 @@ def welcome():
     pending = login.pending_welcome()
     if pending is None:
         login.end_welcome()
-        flash(_("Your log-in took too long or was interrupted. Please log in again."), "info")
-        url = url_for("auth.login")
-        return see_other(url) if is_htmx() or request.method != "GET" else redirect(url)
+        return log_in_again()
     org = db.session.get(Organization, pending.settings.org_id)
     form = SsoWelcomeForm(name=pending.claims.name or None)
     if form.validate_on_submit():
