@@ -483,3 +483,36 @@ def test_discovery_endpoints(app, companies, idp):
     assert parsed(scim.call("GET", f"/Schemas/{CORE}"), Schema).id == CORE
     assert parsed(scim.call("GET", "/Schemas/urn:nope")).status == 404
     assert parsed(scim.call("GET", "/ResourceTypes/Nope")).status == 404
+
+
+def _statements(app, scim, path) -> int:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def listener(*_args):
+        seen.append(1)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        parsed(scim.call("GET", path), ListResponse[Group] if path.startswith("/Groups") else ListResponse[USER])
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(seen)
+
+
+def test_a_page_of_groups_costs_the_same_queries_however_many_groups_it_holds(app, companies, idp):
+    """Each group lists its members: loaded for the whole page at once, not one query per group."""
+    scim, _ = idp
+    people = [parsed(scim.call("POST", "/Users", new_user_body(f"m{n}@a.example")), USER).id for n in range(4)]
+    for n in range(2):
+        parsed(scim.call("POST", "/Groups", {"displayName": f"Squad {n}", "members": [{"value": p} for p in people]}), Group)
+    few = _statements(app, scim, "/Groups")
+    for n in range(2, 8):
+        parsed(scim.call("POST", "/Groups", {"displayName": f"Squad {n}", "members": [{"value": p} for p in people]}), Group)
+    listed = parsed(scim.call("GET", "/Groups"), ListResponse[Group])
+    ours = [group for group in listed.resources if group.display_name.startswith("Squad ")]
+    assert len(ours) == 8 and all(len(group.members) == 4 for group in ours)
+    assert _statements(app, scim, "/Groups") == few

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from scim2_models import Context, Group, GroupMember, PatchOp
+from sqlalchemy.orm import selectinload
 
 from leadthe import audit
 from leadthe.extensions import db
@@ -31,8 +32,14 @@ def _members(team_: Team) -> list[User]:
                                    .where(TeamMembership.team_id == team_.id).order_by(User.id)))
 
 
-def to_resource(team_: Team) -> Group:
-    members = [GroupMember(value=str(user.id), display=user.name, type="User") for user in _members(team_)]
+def _loaded_members(team_: Team) -> list[User]:
+    """The members of a team whose memberships and people were loaded with it (a page of groups: no query per group)."""
+    return sorted((membership.user for membership in team_.memberships), key=lambda user: user.id)
+
+
+def to_resource(team_: Team, members: list[User] | None = None) -> Group:
+    members = [GroupMember(value=str(user.id), display=user.name, type="User")
+               for user in (_members(team_) if members is None else members)]
     return Group(id=str(team_.id), display_name=team_.name, external_id=team_.external_id or None,
                  members=members or None,
                  meta=meta("Group", team_.created_at, location("scim.group", group_id=team_.id)))
@@ -98,7 +105,9 @@ def list_groups():
         "displayname": lambda v: sa.func.lower(Team.name) == wire.as_text(v).strip().lower(),
         "externalid": lambda v: Team.external_id == wire.as_text(v),
     }
-    return list_response(Group, scoped(Team, auth.org_id()), to_resource, filters, Team.id)
+    # each page's memberships and people in two more queries, whatever the number of groups on it
+    teams = scoped(Team, auth.org_id()).options(selectinload(Team.memberships).selectinload(TeamMembership.user))
+    return list_response(Group, teams, lambda team_: to_resource(team_, _loaded_members(team_)), filters, Team.id)
 
 
 def get_group(group_id):
