@@ -71,7 +71,9 @@ class Browser:
 @pytest.fixture
 def cluster(tmp_path):
     base = sa.engine.make_url(PG_URL)
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    # through the maintenance database, not the suite's: this test runs in the SQLite shard, at the same time as
+    # the PostgreSQL shard, whose test of dropped connections ends every other connection to the suite's database
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql("DROP DATABASE IF EXISTS leadthe_cluster_test")
         conn.exec_driver_sql("CREATE DATABASE leadthe_cluster_test")
