@@ -230,7 +230,7 @@ def test_an_identity_provider_provisions_changes_deactivates_and_deletes_a_perso
     deleted = scim.call("DELETE", f"/Users/{person.id}")
     assert deleted.status_code == 204
     [person] = fetch(app, User, id=person.id)
-    assert person.status == "closed" and person.closed_at is not None
+    assert person.status == "closed" and person.closed_at is not None and person.scim_deleted_at is not None
     assert _team_members(app, team_id) == set()
     parsed(scim.call("GET", f"/Users/{person.id}"))
     assert scim.call("GET", f"/Users/{person.id}").status_code == 404
@@ -248,7 +248,8 @@ def test_an_identity_provider_provisions_changes_deactivates_and_deletes_a_perso
     again = scim.call("POST", "/Users", new_user_body("nora.north@a.example"))
     assert again.status_code == 201 and parsed(again, USER).id == str(person.id)
     [person] = fetch(app, User, id=person.id)
-    assert person.status == "active" and person.closed_at is None and person.department == "Support"
+    assert person.status == "active" and person.closed_at is None and person.scim_deleted_at is None
+    assert person.department == "Support"
     assert parsed(scim.call("GET", f"/Users/{person.id}"), USER).active is True
 
     # the group goes with DELETE

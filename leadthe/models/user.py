@@ -46,6 +46,8 @@ class User(UserMixin, TenantScoped, Timestamped, Base):
 
     # SCIM: the identity provider's own id for the person (its ``externalId``), when it provisions them
     external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    # SCIM: when the identity provider deleted the person (the account is closed, and gone from SCIM's view)
+    scim_deleted_at: Mapped[datetime | None]
 
     organization: Mapped["Organization | None"] = relationship()  # noqa: F821
     # read-only: loaded with the session on every request so the layout needs no query of its own

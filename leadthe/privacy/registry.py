@@ -125,6 +125,7 @@ SOURCES: list[Source] = [
             "last_seen_at": Col("daily activity: when you were last active"),
             "closed_at": Col("when the account was closed (starts the retention period)"),
             "external_id": Col("your company's identity provider's id for you, when it provisions your account (SCIM)"),
+            "scim_deleted_at": Col("when your company's identity provider removed you (SCIM); the account is closed then"),
             "pending_email": Col("a new address waiting for your confirmation"),
             "photo": Col("your optional profile photo (exported as a file)"),
             "photo_updated_at": Col("when the photo was changed"),

@@ -2,9 +2,9 @@
 
 ``userName`` is the e-mail address (lower-cased), in a domain the company verified; ``active=false`` closes
 the account (signed out everywhere, the 90-day closed-account retention clock starts) and ``active=true``
-within those 90 days restores it. DELETE closes it too and takes it out of SCIM (a 404 from then on); the
-``scim.user_deleted`` audit event is what tells a deleted account from a deactivated one (a later
-``scim.user_created`` undoes it: the provider created the person again within the 90 days). People made here
+within those 90 days restores it. DELETE closes it too and takes it out of SCIM (a 404 from then on:
+``User.scim_deleted_at``); the provider creating the same address again within the 90 days brings the account
+back. People made here
 have no usable password: they sign in through single sign-on (or set one with "forgot password")."""
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 from flask import current_app
 from scim2_models import Context, Email, EnterpriseUser, Name, PatchOp
 from scim2_models import User as ScimUser
@@ -21,7 +20,7 @@ from leadthe import audit
 from leadthe.admin.people import EMAIL_RE, has_account
 from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
-from leadthe.models import AuditEvent, TeamMembership, User, utcnow
+from leadthe.models import TeamMembership, User, utcnow
 from leadthe.models.enums import Role, UserStatus
 from leadthe.query_args import as_id
 from leadthe.scim import auth, wire
@@ -49,9 +48,7 @@ class Wanted:
 
 def _deleted():
     """Deleted through SCIM and not created again since."""
-    deleted, created = aliased(AuditEvent), aliased(AuditEvent)
-    return sa.exists().where(deleted.action == "scim.user_deleted", deleted.subject_id == User.id, ~sa.exists().where(
-        created.action == "scim.user_created", created.subject_id == User.id, created.id > deleted.id))
+    return User.scim_deleted_at.is_not(None)
 
 
 def _people() -> sa.Select:
@@ -208,6 +205,7 @@ def _create_again(user: User, want: Wanted):
     """The provider creates a person it deleted (assigned again) while the closed account is kept: it comes back."""
     _check_domain(want.email)
     reopen(user)
+    user.scim_deleted_at = None
     for name in FIELDS:
         setattr(user, name, getattr(want, name))
     audit.record("scim.user_created", subject=user, org_id=user.org_id, again=True)
@@ -271,6 +269,7 @@ def patch_user(user_id):
 def delete_user(user_id):
     user = person(user_id)
     close(user, action="scim.user_deleted")
+    user.scim_deleted_at = utcnow()
     memberships = db.session.execute(sa.delete(TeamMembership).where(TeamMembership.user_id == user.id)).rowcount
     if memberships:
         person_changed.send(user, changed={"team"})
