@@ -77,7 +77,7 @@ def _page(current: SsoSettings, **given) -> dict:
                "metadata_url": absolute_url("sso.saml_metadata", key=key)} if key else {}
     return dict(
         settings=current, domains=domains.domains_of(current.org_id), verified_count=domains.verified_count(current.org_id),
-        record_prefix=domains.RECORD_PREFIX, value_prefix=domains.VALUE_PREFIX,
+        record_prefix=domains.RECORD_PREFIX, value_prefix=domains.VALUE_PREFIX, check_words=domains.check_words,
         secret_saved=current.oidc_client_secret is not None,
         redirect_uri=absolute_url("sso.oidc_callback"), sp_urls=sp_urls,
         scim_base_url=_scim_base_url(), scim_token=tokens.active_token(current.org_id), new_token=None,
@@ -149,7 +149,7 @@ def check_domain(domain_id):
         if domains.check_dns(row, current_user):
             flash(_("%(domain)s is verified.", domain=row.domain), "success")
         else:
-            flash(_("%(domain)s is not verified yet: %(reason)s", domain=row.domain, reason=row.check_message), "error")
+            flash(_("%(domain)s is not verified yet: %(reason)s", domain=row.domain, reason=domains.check_words(row)), "error")
         db.session.flush()
     return see_other(url_for("sso_admin.settings") + "#domains")
 
@@ -402,6 +402,6 @@ def verify_domain(token):
         if verified:
             flash(_("%(domain)s is verified.", domain=row.domain), "success")
         else:
-            flash(_("%(domain)s is not verified: %(reason)s", domain=row.domain, reason=row.check_message), "error")
+            flash(_("%(domain)s is not verified: %(reason)s", domain=row.domain, reason=domains.check_words(row)), "error")
         return see_other(url_for("sso_admin.settings") + "#domains")
     return render("sso/verify_domain.html", invalid=False, row=row, form=form)

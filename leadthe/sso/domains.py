@@ -39,7 +39,6 @@ VALUE_PREFIX = "leadthe-verification="
 DNS_LIFETIME = 3.0  # seconds for each look-up: the admin waits for two of them at most
 LINK_MAX_AGE = 3 * 24 * 3600
 MAIL_BOXES = ("admin", "administrator", "hostmaster", "postmaster", "webmaster")
-MAX_CHECK_MESSAGE = 300
 
 # Free-mail and consumer mail services: their addresses belong to private people, not to a company.
 FREE_MAIL = frozenset({
@@ -175,7 +174,7 @@ def _mark_verified(row: SsoDomain, method: str, actor) -> bool:
 
 
 def _refuse_taken(row: SsoDomain, actor) -> bool:
-    row.check_message = _("This domain is already verified by another company.")
+    row.check_message = "taken"
     # what DNS answered stays out of the audit log's words (DETAIL_LABELS): the check's message shows it
     audit.record("sso.domain_check_failed", actor=actor, org_id=row.org_id, domain=row.domain, taken=True)
     return False
@@ -211,24 +210,42 @@ def _txt_values(resolver, name: str) -> tuple[list[str], str]:
     return [b"".join(rdata.strings).decode("utf-8", "replace").strip() for rdata in answer], "ok"
 
 
-def _failure_message(row: SsoDomain, outcomes: dict[str, str], seen_other: bool) -> str:
-    name = record_name(row)
+def _failure(row: SsoDomain, outcomes: dict[str, str], seen_other: bool) -> str:
+    """What the last check found, as a code (``check_words`` puts it in the reader's language)."""
     if "timeout" in outcomes.values():
-        return _("The DNS look-up timed out. Your DNS servers may be slow: try again in a few minutes.")
+        return "timeout"
     if seen_other:
+        return "other_value"
+    if outcomes.get(row.domain) == "nxdomain":
+        return "nxdomain"
+    if "error" in outcomes.values():
+        return "error"
+    return "missing"
+
+
+def check_words(row: SsoDomain) -> str:
+    """What the last check found, in the reader's language (the row keeps a code, so every admin reads it in theirs)."""
+    code, name = row.check_message, record_name(row)
+    if code == "taken":
+        return _("This domain is already verified by another company.")
+    if code == "timeout":
+        return _("The DNS look-up timed out. Your DNS servers may be slow: try again in a few minutes.")
+    if code == "other_value":
         return _("We found TXT records, but none with the value %(value)s. Copy the value from this page exactly.",
                  value=record_value(row))
-    if outcomes.get(row.domain) == "nxdomain":
+    if code == "nxdomain":
         return _("The domain %(domain)s does not exist in DNS. Check its spelling.", domain=row.domain)
-    if "error" in outcomes.values():
+    if code == "error":
         return _("DNS did not answer properly for %(name)s. Try again in a few minutes.", name=name)
-    return _("There is no TXT record at %(name)s yet. Add it at your DNS provider; a new record can take up to "
-             "an hour to be seen.", name=name)
+    if code == "missing":
+        return _("There is no TXT record at %(name)s yet. Add it at your DNS provider; a new record can take up to "
+                 "an hour to be seen.", name=name)
+    return ""
 
 
 def check_dns(row: SsoDomain, actor) -> bool:
     """Look for the TXT record at ``_leadthe-verification.<domain>`` and at the domain itself; on success the
-    domain is verified. ``row.check_message`` says what was found otherwise."""
+    domain is verified. ``check_words(row)`` says what was found otherwise."""
     if row.verified_at is not None:
         return True
     resolver, wanted = _resolver(), record_value(row)
@@ -241,7 +258,7 @@ def check_dns(row: SsoDomain, actor) -> bool:
         # other TXT records at the apex (SPF, other services' proofs) are normal; ours only count at the name
         seen_other = seen_other or any(value.startswith(VALUE_PREFIX) for value in values) or (
             bool(values) and name != row.domain)
-    row.check_message = _failure_message(row, outcomes, seen_other)[:MAX_CHECK_MESSAGE]
+    row.check_message = _failure(row, outcomes, seen_other)
     # what DNS answered stays out of the audit log's words (DETAIL_LABELS): the check's message shows it
     audit.record("sso.domain_check_failed", actor=actor, org_id=row.org_id, domain=row.domain,
                  dns=sorted(set(outcomes.values())))
