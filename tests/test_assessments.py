@@ -126,6 +126,8 @@ def _hostile(ids, other):
         {**good, f"q{ids['multi']}": [ids["X"], ids["X"]]},      # the same choice twice
         {**good, f"q{ids['single']}": [ids["A"], ids["B"]]},     # two answers to a single-choice question
         {**good, f"q{ids['tf']}": "1" * 40},                     # absurdly long number
+        {**good, f"q{ids['single']}": "¹"},                      # a digit to str.isdigit(), not a number to int()
+        {**good, f"q{ids['single']}": "٣"},                      # an Arabic-Indic digit
     ]
 
 

@@ -126,7 +126,7 @@ def test_unanswered_and_hostile_maturity_answers(app, client):
     partial.pop(f"m-{QUESTIONS[0]['slug']}")
     r = post_form(client, "/maturity/assessment", partial)
     assert r.status_code == 422 and "Choose an answer." in r.get_data(as_text=True)
-    for bad in ("9", "abc", "-1"):
+    for bad in ("9", "abc", "-1", "¹"):  # "¹" is a digit to str.isdigit(), not a number to int()
         data = form_for(answers_for(uniform(3)))
         data[f"m-{QUESTIONS[1]['slug']}"] = bad
         assert post_form(client, "/maturity/assessment", data).status_code == 400

@@ -39,7 +39,7 @@ def parse_answers(formdata, version: str = R.CURRENT) -> tuple[dict[str, int], l
         if len(values) > 1:
             raise BadMaturityAnswers(f"{question['slug']} takes one answer")
         value = values[0].strip()
-        if not value.isdigit() or int(value) >= len(question["options"]):
+        if not (value.isascii() and value.isdigit()) or int(value) >= len(question["options"]):
             raise BadMaturityAnswers(f"{value!r} is not an option of {question['slug']}")
         answers[question["slug"]] = int(value)
     return answers, missing

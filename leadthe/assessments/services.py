@@ -150,7 +150,7 @@ def parse_answers(formdata, questions: list[QuizQuestion]) -> tuple[dict[int, li
         if not match:
             continue  # csrf_token and the like
         raw_id = match.group(1)
-        if not raw_id.isdigit() or len(raw_id) > 12:
+        if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 12:
             raise BadAnswers(f"{key!r} does not name a question")
         question = by_id.get(int(raw_id))
         if question is None:
@@ -169,7 +169,7 @@ def _picked_choices(question: QuizQuestion, values: list[str]) -> list[int]:
     picked = []
     for value in values:
         value = (value or "").strip()
-        if not value.isdigit() or len(value) > 12:
+        if not (value.isascii() and value.isdigit()) or len(value) > 12:  # "¹" and "٣" are digits to isdigit(), not to int()
             raise BadAnswers(f"{value!r} is not a choice")
         cid = int(value)
         if cid not in valid:

@@ -59,12 +59,12 @@ MAX_NAME_WORDS = 5
 
 
 def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+    return "".join(ch for ch in text if ch.isdecimal())  # not isdigit(): "¹" is a digit to it, not a number to int()
 
 
 def iban_valid(compact: str) -> bool:
     """ISO 13616 / ISO 7064 mod-97: move the first four characters to the end, letters to numbers."""
-    if not 15 <= len(compact) <= 34 or not compact[:2].isalpha() or not compact[2:4].isdigit():
+    if not compact.isascii() or not 15 <= len(compact) <= 34 or not compact[:2].isalpha() or not compact[2:4].isdigit():
         return False
     moved = compact[4:] + compact[:4]
     number = "".join(str(int(ch, 36)) for ch in moved)

@@ -70,7 +70,7 @@ class LabPanel:
         """Where the page without JavaScript refreshes to while an answer is being written: the lesson with
         the run and a counter (a refresh to the same URL with ``#lab`` would only scroll, never reload)."""
         raw = request.args.get("poll", "0")
-        count = int(raw) + 1 if raw.isdigit() and len(raw) < 6 else 1
+        count = int(raw) + 1 if raw.isascii() and raw.isdigit() and len(raw) < 6 else 1
         args = {"run": self.run.id} if self.run is not None else {}
         return url_for("courses.lesson", slug=self.course.slug, lesson=self.lesson.slug, poll=count, **args) + "#lab"
 
@@ -121,7 +121,7 @@ def own_run_or_404(run_id, user, lesson) -> LabRun:
 def requested_run(user, lesson) -> LabRun | None:
     """The run named by ``?run=`` on the lesson page when it is the person's own answer run of the lesson."""
     raw = request.args.get("run", "")
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         return None
     run = db.session.scalar(scoped(LabRun, user.org_id).where(
         LabRun.id == int(raw), LabRun.user_id == user.id, LabRun.lesson_id == lesson.id, LabRun.kind == LabRunKind.ANSWER))

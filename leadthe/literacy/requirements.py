@@ -122,7 +122,7 @@ def preview_count(org_id: int, form) -> int | None:
     if rule.field not in set(RuleField):
         return None
     rule.value = form.role.data if rule.field == RuleField.ROLE else (form.value.data or "").strip()
-    rule.team_id = int(form.team_id.data) if rule.field == RuleField.TEAM and (form.team_id.data or "").isdigit() else None
+    rule.team_id = int(form.team_id.data) if rule.field == RuleField.TEAM and (form.team_id.data or "").isascii() and (form.team_id.data or "").isdigit() else None
     if rule.field != RuleField.EVERYONE and not (rule.value or rule.team_id):
         return None
     if rule.team_id is not None and db.session.scalar(sa.select(Team.id).where(Team.id == rule.team_id, Team.org_id == org_id)) is None:
