@@ -517,3 +517,10 @@ def test_a_page_of_groups_costs_the_same_queries_however_many_groups_it_holds(ap
     ours = [group for group in listed.resources if group.display_name.startswith("Squad ")]
     assert len(ours) == 8 and all(len(group.members) == 4 for group in ours)
     assert _statements(app, scim, "/Groups") == few
+
+
+def test_a_group_name_outside_ascii_given_twice_is_a_409(app, companies, idp):
+    scim, _ = idp
+    parsed(scim.call("POST", "/Groups", {"displayName": "Équipe Ä"}), Group)
+    taken = parsed(scim.call("POST", "/Groups", {"displayName": "Équipe Ä"}))
+    assert taken.status == 409 and taken.scim_type == "uniqueness"

@@ -100,3 +100,13 @@ def test_a_left_over_team_flag_gives_a_learner_no_manager_rights(app, companies)
     former = signed_in(app, a.manager.email)
     assert former.get("/admin/assignments").status_code == 403
     assert former.get(f"/admin/teams/{a.team.id}").status_code == 403
+
+
+def test_a_name_outside_ascii_given_twice_is_refused_beside_the_field(app, companies):
+    """SQLite's lower() folds ASCII letters only: "Équipe Ä" a second time must still be found taken (it was a
+    500 from the unique constraint, found by the bad-input property test)."""
+    a, _ = companies
+    admin = signed_in(app, a.admin.email)
+    assert post_form(admin, "/admin/teams", {"name": "Équipe Ä"}).status_code == 303
+    again = post_form(admin, "/admin/teams", {"name": "Équipe Ä"})
+    assert again.status_code == 422 and "There is already a team with this name." in again.get_data(as_text=True)

@@ -18,7 +18,9 @@ class TeamProblem(ValueError):
 
 
 def _name_taken(org_id: int, name: str, except_id: int | None = None) -> bool:
-    stmt = sa.select(Team.id).where(Team.org_id == org_id, sa.func.lower(Team.name) == name.strip().lower())
+    name = name.strip()
+    # the exact name too: SQLite's lower() folds ASCII letters only, and the unique constraint is on the name as typed
+    stmt = sa.select(Team.id).where(Team.org_id == org_id, sa.or_(Team.name == name, sa.func.lower(Team.name) == name.lower()))
     if except_id:
         stmt = stmt.where(Team.id != except_id)
     return db.session.scalar(stmt.limit(1)) is not None

@@ -49,7 +49,9 @@ def _name(resource: Group, except_id: int | None = None) -> str:
     name = wire.text(resource.display_name, "displayName", 120)
     if not name:
         raise ScimError(400, "displayName is required.", "invalidValue")
-    taken = sa.select(Team.id).where(Team.org_id == auth.org_id(), sa.func.lower(Team.name) == name.lower())
+    # the exact name too: SQLite's lower() folds ASCII letters only, and the unique constraint is on the name as given
+    taken = sa.select(Team.id).where(Team.org_id == auth.org_id(),
+                                     sa.or_(Team.name == name, sa.func.lower(Team.name) == name.lower()))
     if except_id is not None:
         taken = taken.where(Team.id != except_id)
     if db.session.scalar(taken.limit(1)) is not None:
