@@ -51,6 +51,7 @@ from leadthe.legal.services import pending_notice
 from leadthe.net import reject_nul_bytes
 from leadthe.privacy import bp as privacy_bp
 from leadthe.scim import bp as scim_bp
+from leadthe.billing import admin_bp as billing_admin_bp, hooks_bp as billing_hooks_bp, staff_bp as billing_staff_bp
 from leadthe.sso import admin_bp as sso_admin_bp, bp as sso_bp
 from leadthe.progress import bp as progress_bp
 from leadthe.progress import services as progress_services
@@ -97,6 +98,11 @@ import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401
 import leadthe.literacy.overview_views  # noqa: F401
 import leadthe.literacy.evidence_views  # noqa: F401
+import leadthe.billing.actions  # noqa: F401
+import leadthe.billing.admin_views  # noqa: F401
+import leadthe.billing.invoice_views  # noqa: F401
+import leadthe.billing.staff_views  # noqa: F401
+import leadthe.billing.webhook_views  # noqa: F401
 import leadthe.privacy.jobs  # noqa: F401
 import leadthe.privacy.retention  # noqa: F401
 import leadthe.privacy.views  # noqa: F401
@@ -242,6 +248,10 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(sso_admin_bp)
     csrf.exempt(scim_bp)  # a bearer token, no cookie: nothing for a cross-site request to ride on
     app.register_blueprint(scim_bp)
+    app.register_blueprint(billing_admin_bp)
+    app.register_blueprint(billing_staff_bp)
+    csrf.exempt(billing_hooks_bp)  # the processor signs its webhooks (checked on every call); no cookie is involved
+    app.register_blueprint(billing_hooks_bp)
     if app.config["LEADTHE_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

@@ -77,6 +77,34 @@ def _keys(inst: Path, production: bool, base_url: str) -> tuple[str, str]:
     return secret_key, data_key
 
 
+def _billing() -> dict:
+    """Billing (leadthe.billing): Stripe when a secret key is set, otherwise manual invoicing (bank transfer);
+    the API base points tests at a local Stripe-compatible server (localstripe); calls to the processor time
+    out after BILLING_HTTP_TIMEOUT seconds; a past-due company becomes read-only for admins' changes after
+    BILLING_GRACE_DAYS; the trial's length and size; the seller printed on invoices."""
+    return {
+        "STRIPE_SECRET_KEY": os.environ.get("LEADTHE_STRIPE_SECRET_KEY", "").strip(),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("LEADTHE_STRIPE_WEBHOOK_SECRET", "").strip(),
+        "STRIPE_API_BASE": os.environ.get("LEADTHE_STRIPE_API_BASE", "").strip().rstrip("/"),
+        "BILLING_HTTP_TIMEOUT": float(os.environ.get("LEADTHE_BILLING_HTTP_TIMEOUT", "10")),
+        "BILLING_GRACE_DAYS": int(os.environ.get("LEADTHE_BILLING_GRACE_DAYS", "14")),
+        "BILLING_TRIAL_DAYS": int(os.environ.get("LEADTHE_BILLING_TRIAL_DAYS", "30")),
+        "BILLING_TRIAL_SEATS": int(os.environ.get("LEADTHE_BILLING_TRIAL_SEATS", "25")),
+        "BILLING_PAYMENT_DAYS": int(os.environ.get("LEADTHE_BILLING_PAYMENT_DAYS", "14")),  # manual invoices: due after
+        "BILLING_SELLER": {
+            "name": os.environ.get("LEADTHE_SELLER_NAME", "LeadThe.AI GmbH"),
+            "address": [line.strip() for line in os.environ.get(
+                "LEADTHE_SELLER_ADDRESS", "Torstraße 1|10119 Berlin|Germany").split("|") if line.strip()],
+            "country": os.environ.get("LEADTHE_SELLER_COUNTRY", "DE"),
+            "vat_id": os.environ.get("LEADTHE_SELLER_VAT_ID", "DE000000000"),
+            "email": os.environ.get("LEADTHE_BILLING_EMAIL", "billing@leadthe.ai"),
+            "iban": os.environ.get("LEADTHE_SELLER_IBAN", "DE00 0000 0000 0000 0000 00"),
+            "bic": os.environ.get("LEADTHE_SELLER_BIC", "XXXXDEXXXXX"),
+            "vat_rate_bp": int(os.environ.get("LEADTHE_SELLER_VAT_RATE_BP", "1900")),
+        },
+    }
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config dict from the environment."""
     inst = Path(instance_path)
@@ -147,4 +175,5 @@ def load_config(instance_path: str) -> dict:
         "SAML_XMLSEC_BINARY": os.environ.get("LEADTHE_XMLSEC_BINARY", "").strip() or shutil.which("xmlsec1") or "/usr/bin/xmlsec1",
         # domain verification by DNS: None is dnspython's resolver; tests put a resolver of their own here
         "SSO_DNS_RESOLVER": None,
+        **_billing(),
     }

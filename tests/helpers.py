@@ -387,6 +387,7 @@ def every_page_data_set(app, emails: dict[str, str]) -> tuple[dict[str, str], di
         })
         values.update(_lab_data(org, learner, admin, platform))
         values.update(_sso_data(org, admin))
+        values.update(_billing_data(org, admin, staff))
         from leadthe.models import RequirementRule
         rule = db.session.scalar(sa.select(RequirementRule).where(RequirementRule.org_id == org.id).order_by(RequirementRule.id))
         assert rule is not None, "seed-demo no longer gives Acme requirement rules"
@@ -447,6 +448,17 @@ def _sso_data(org, admin) -> dict[str, str]:
     tokens.issue(org.id, admin)
     db.session.flush()
     return {"key": settings.public_key, **sweep_values(org.id, admin)}  # a domain waiting for its mailed link
+
+
+def _billing_data(org, admin, staff) -> dict[str, str]:
+    """Billing (issue 20): each part's URL values (tests/matrix_billing_*.py ``sweep_values``)."""
+    import importlib
+
+    values: dict[str, str] = {}
+    for part in ("billing_admin", "billing_staff", "billing_hooks", "billing_invoices"):
+        values.update(importlib.import_module(f"tests.matrix_{part}").sweep_values(org.id, admin, staff))
+    db.session.flush()
+    return values
 
 
 def _lab_data(org, learner, admin, platform) -> dict[str, str]:

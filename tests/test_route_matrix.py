@@ -243,8 +243,10 @@ MATRIX: dict[str, dict] = {
 
 # Single sign-on and SCIM (issue 19): each part keeps its entries, object resolvers and the objects it needs in
 # the world in a module of its own (``MATRIX``, ``RESOLVERS``, ``build(w, app, companies)``).
-SSO_PARTS = [importlib.import_module(f"tests.matrix_{part}") for part in ("sso_admin", "sso_oidc", "sso_saml",
-                                                                            "sso_login", "scim")]
+# Billing (issue 20) likewise.
+SSO_PARTS = [importlib.import_module(f"tests.matrix_{part}") for part in (
+    "sso_admin", "sso_oidc", "sso_saml", "sso_login", "scim",
+    "billing_admin", "billing_staff", "billing_hooks", "billing_invoices")]
 for _part in SSO_PARTS:
     MATRIX.update(_part.MATRIX)
 

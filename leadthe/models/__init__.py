@@ -1,5 +1,7 @@
 """All models, imported here so that Alembic and the registry tests see every table."""
 from leadthe.models.assessment import Assignment, Certificate, MaturityResult, OrgMaturity, Quiz, QuizAttempt, QuizChoice, QuizQuestion, QuizResponse
+from leadthe.models.billing import (BillingAccount, BillingAdjustment, BillingEvent, BillingMember, BillingNotice, BillingRequest, Invoice,
+                                    InvoiceCounter, InvoiceRecipient, Plan, PlanVersion)
 from leadthe.models.base import Base, OrgOwned, TenantScoped, utcnow
 from leadthe.models.consent import ConsentRecord, PageView, PolicyAcknowledgement, PolicyDocument, PolicyNotice, PolicyTranslation, UserPreference
 from leadthe.models.course import ActivityDay, ContentTranslation, Course, CourseModule, Enrollment, Lesson, LessonCompletion, PracticeAnswer, SearchQuery
@@ -27,6 +29,8 @@ __all__ = [
     "ExportStatus", "InvitationStatus", "JobStatus", "MailStatus", "OrgStatus", "RequestKind", "RequestStatus", "Role",
     "TicketStatus", "UserStatus",
     "LabRun", "LabSettings", "LabUsage",
+    "BillingAccount", "BillingAdjustment", "BillingEvent", "BillingMember", "BillingNotice", "BillingRequest", "Invoice",
+    "InvoiceCounter", "InvoiceRecipient", "Plan", "PlanVersion",
     "ScimToken", "SsoDomain", "SsoIdentity", "SsoLoginAttempt", "SsoReplay", "SsoSettings",
     "AiPolicyAck", "AiPolicyVersion", "AiTool", "EvidencePack", "Requirement", "RequirementRule",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",

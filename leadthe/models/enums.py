@@ -171,6 +171,54 @@ class DomainMethod(StrEnum):
     MAIL = "mail"  # an admin clicked the link mailed to an address at the domain
 
 
+class BillingStatus(StrEnum):
+    TRIALING = "trialing"  # the free trial (30 days, up to 25 people)
+    ACTIVE = "active"
+    PAST_DUE = "past_due"  # a payment failed or an invoice is overdue; read-only for admins after the grace period
+    CANCELLED = "cancelled"  # ended (at the period's end), or a trial that ran out; reactivation starts again
+
+
+class BillingProviderKind(StrEnum):
+    MANUAL = "manual"  # invoices paid by bank transfer; no processor (the default without a Stripe key)
+    STRIPE = "stripe"  # Stripe Checkout and the Customer Portal; card data never reaches us
+
+
+class BillingInterval(StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+
+
+class InvoiceStatus(StrEnum):
+    OPEN = "open"  # issued, not paid yet
+    PAID = "paid"
+    VOID = "void"  # cancelled by a credit note; the number stays used
+
+
+class BillingEventStatus(StrEnum):
+    PENDING = "pending"  # recorded by the webhook, waiting for the worker
+    DONE = "done"
+    FAILED = "failed"  # kept with the error; retried by the worker
+
+
+class BillingRequestKind(StrEnum):
+    SUBSCRIBE = "subscribe"  # start paying (Checkout with Stripe; the first invoice with manual invoicing)
+    SEATS = "seats"  # change the number of paid seats
+    PORTAL = "portal"  # open the processor's customer portal (change the card, see its receipts)
+    CANCEL = "cancel"  # cancel at the end of the period
+    REACTIVATE = "reactivate"  # undo a cancellation, or start again after one
+
+
+class BillingRequestStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class BillingAdjustmentKind(StrEnum):
+    TRIAL_EXTENSION = "trial_extension"  # days added to a trial by staff
+    CREDIT = "credit"  # an amount taken off the next invoice(s)
+
+
 def check_in(column: str, allowed) -> sa.CheckConstraint:
     """CHECK (column IN (...)) over an enum or some of its members, named ``ck_<table>_<column>`` by the
     naming convention. Migration 0010 creates the same constraints (migrations import nothing of ours)."""

@@ -163,7 +163,8 @@ def _pseudonymise(user_id: int) -> None:
         if source.erasure != "pseudonymise":
             continue
         table = db.metadata.tables[source.table]
-        values = {name: _blank(table.c[name]) for name, col in source.columns.items() if col.erase == "anonymise"}
+        values = {name: col.replace_with or _blank(table.c[name]) for name, col in source.columns.items()
+                  if col.erase == "anonymise"}
         if source.matched_by:  # rows about the person without their id (e.g. a failed log-in with their address)
             db.session.execute(sa.update(table).where(matched_clause(source, addresses)).values({**values, "subject_ref": ref}))
         for subject_col in source.subject:

@@ -45,6 +45,9 @@ RETENTION_RULES = {
     "company_lifetime": _l("While the company is a customer; erased with the company after it leaves (90 days)."),
     "search_90d": _l("90 days after the search; with the account at the latest."),
     "sso_1d": _l("A day after the single sign-on log-in it belongs to was started."),
+    "invoice_10y": _l("Ten years after the end of the year the invoice was issued, as tax law requires; your name and "
+                      "address on it are replaced by your role when your account is erased."),
+    "billing_30d": _l("30 days after the request was made."),
 }
 
 
@@ -62,6 +65,9 @@ class Col:
     # an id, a link between records or bookkeeping that means nothing to the person by itself: it is in
     # export.json and the CSV files, but the readable report.html leaves it out (and says so once)
     internal: bool = False
+    # what an "anonymise" erasure writes instead of the value (default: empty, or NULL where allowed): an
+    # invoice keeps the person's role where their name was
+    replace_with: str = ""
 
 
 @dataclass(frozen=True)
@@ -788,3 +794,116 @@ SOURCES += [
     ),
 ]
 BY_TABLE.update({source.table: source for source in SOURCES[-6:]})
+
+# Subscriptions and billing (issue 20, leadthe/models/billing.py)
+BILLING_CONTACT = "Billing contact"  # what an erased person's name becomes on the invoices addressed to them
+_INVOICE_KEPT = "part of an invoice, which tax law requires us to keep unchanged for ten years"
+
+
+def _invoice_col(purpose: str) -> Col:
+    return Col(purpose, erase="keep", reason=_INVOICE_KEPT)
+
+
+SOURCES += [
+    Source(
+        "billing_member", _l("Your access to your company's billing"), "account",
+        purpose=_l("Letting you see your company's invoices without seeing people's data and, as a billing contact, "
+                   "mailing you invoices and payment reminders."),
+        basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"),
+                 "receives_mail": Col("whether you receive invoices and payment reminders"),
+                 "added_by_id": tech("the admin who gave you access"), "created_at": Col("since when you have access")},
+    ),
+    Source(
+        "invoice", _l("Invoices addressed to you"), "communications",
+        purpose=_l("Your company's invoices, which name you as the person they are addressed to."),
+        basis="legal_obligation", retention="invoice_10y", subject=("contact_user_id",), erasure="pseudonymise",
+        matched_by={"contact_email": "address"},
+        columns={**{c: _invoice_col("the invoice") for c in (
+            "number", "year", "seq", "status", "provider", "provider_invoice_id", "issued_at", "due_at", "paid_at",
+            "period_start", "period_end", "currency", "net_cents", "tax_cents", "total_cents", "tax_rate_bp",
+            "reverse_charge", "tax_note", "seller", "buyer", "lines", "created_at")},
+            "id": ID, "org_id": tech("your company"),
+            "contact_user_id": Col("you, as the person it is addressed to", erase="anonymise", internal=True),
+            "contact_name": Col("your name, as the person it is addressed to", erase="anonymise",
+                                replace_with=BILLING_CONTACT),
+            "contact_email": Col("your e-mail address, as the person it is addressed to", erase="anonymise"),
+            "subject_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only",
+                               internal=True)},
+    ),
+    Source(
+        "invoice_recipient", _l("Invoices mailed to you"), "communications",
+        purpose=_l("Which of your company's invoices were mailed to you as a billing contact, and when."),
+        basis="legal_obligation", retention="invoice_10y", subject=("user_id",), erasure="pseudonymise",
+        matched_by={"email": "address"},
+        columns={"id": ID, "org_id": tech("your company"), "invoice_id": tech("the invoice"),
+                 "user_id": Col("you", erase="anonymise", internal=True),
+                 "name": Col("your name when it was mailed", erase="anonymise", replace_with=BILLING_CONTACT),
+                 "email": Col("the address it was mailed to", erase="anonymise"),
+                 "sent_at": Col("when it was mailed", erase="keep", reason=_INVOICE_KEPT),
+                 "subject_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only",
+                                    internal=True)},
+    ),
+    Source(
+        "billing_request", _l("Your billing requests"), "usage",
+        purpose=_l("Carrying out what you asked for on the billing page (subscribe, seats, payment details, "
+                   "cancel) with the payment processor."),
+        basis="contract", retention="billing_30d", subject=("user_id",), erasure="delete",
+        columns={"id": ID, "org_id": tech("your company"), "user_id": tech("you"), "kind": Col("what you asked for"),
+                 "params": Col("the plan, billing interval and seats you chose"), "status": Col("whether it is done"),
+                 "url": Col("the payment processor's page it opened", export=False,
+                            reason="a short-lived link to the processor's page, useless once used"),
+                 "error": Col("why it failed"), "created_at": CREATED, "finished_at": Col("when it was done")},
+    ),
+    Source(
+        "billing_account", "Billing accounts", None, purpose="A company's subscription, seats and billing details.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="The company's subscription and its billing address and VAT ID; admins are referenced by id only.",
+        columns={c: tech("billing account") for c in (
+            "id", "org_id", "provider", "status", "plan_version_id", "interval", "seats", "trial_ends_at",
+            "current_period_start", "current_period_end", "cancel_at_period_end", "past_due_since", "cancelled_at",
+            "credit_cents", "stripe_customer_id", "stripe_subscription_id", "synced_at", "legal_name", "address_line1",
+            "address_line2", "postcode", "city", "country", "vat_id", "vat_id_valid", "purchase_order", "updated_by_id",
+            "updated_at", "created_at")},
+    ),
+    Source(
+        "plan", "Plans", None, purpose="What companies can subscribe to.", basis=None, retention="company_lifetime",
+        erasure="none", why_not_personal="Product data.",
+        columns={c: tech("plan") for c in ("id", "code", "name", "description", "active", "position", "created_at")},
+    ),
+    Source(
+        "plan_version", "Plan prices", None, purpose="A plan's prices from a date on.", basis=None,
+        retention="company_lifetime", erasure="none",
+        why_not_personal="Prices; the staff member who set them is referenced by id only (and in the audit log).",
+        columns={c: tech("plan prices") for c in (
+            "id", "plan_id", "version", "currency", "month_cents", "year_cents", "stripe_price_month", "stripe_price_year",
+            "note", "created_by_id", "created_at")},
+    ),
+    Source(
+        "invoice_counter", "Invoice numbers", None, purpose="The last invoice number used per year.", basis=None,
+        retention="invoice_10y", erasure="none", why_not_personal="Counters.",
+        columns={c: tech("invoice numbering") for c in ("year", "last")},
+    ),
+    Source(
+        "billing_event", "Payment processor events", None, purpose="Handling each processor event once.", basis=None,
+        retention="billing_30d", erasure="none",
+        why_not_personal="Event ids, types and the processor's object ids; no payload is stored.",
+        columns={c: tech("event ledger") for c in (
+            "id", "provider", "event_id", "type", "object_id", "created", "received_at", "status", "attempts", "error",
+            "processed_at")},
+    ),
+    Source(
+        "billing_adjustment", "Billing adjustments", None, purpose="Trial extensions and credits granted by staff.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Company billing records; the staff member is referenced by id only (and in the audit log).",
+        columns={c: tech("billing adjustment") for c in (
+            "id", "org_id", "kind", "days", "amount_cents", "reason", "staff_id", "applied_invoice_id", "created_at")},
+    ),
+    Source(
+        "billing_notice", "Billing mails sent", None, purpose="Sending each dunning or trial mail once.", basis=None,
+        retention="company_lifetime", erasure="none",
+        why_not_personal="Which kind of mail a company was sent and when; the mails themselves are in the outbox.",
+        columns={c: tech("billing notices") for c in ("id", "org_id", "kind", "key", "sent_at")},
+    ),
+]
+BY_TABLE.update({source.table: source for source in SOURCES[-11:]})

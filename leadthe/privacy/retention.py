@@ -15,6 +15,7 @@ from leadthe.lab.retention import expired_runs
 from leadthe.literacy.evidence import expire_packs
 from leadthe.models import (AuditEvent, DataExport, ImportBatch, Invitation, Job, Organization, OutboxMail, PrivacyRequest,
                             SearchQuery, User, UserSession, utcnow)
+from leadthe.models.billing import BillingEvent, BillingRequest, Invoice
 from leadthe.models.consent import ConsentRecord, PageView
 from leadthe.models.lab import LabUsage
 from leadthe.models.sso import SsoLoginAttempt, SsoReplay
@@ -180,6 +181,18 @@ def rule_sso(now, dry_run):
             + _delete_where(SsoReplay, SsoReplay.expires_at <= now, dry_run))
 
 
+def rule_invoices(now, dry_run):
+    """Invoices (and who they were mailed to) ten years after the end of the year they were issued in."""
+    return _delete_where(Invoice, Invoice.year < now.year - 10, dry_run)
+
+
+def rule_billing(now, dry_run):
+    """Billing requests and handled processor events after 30 days."""
+    cutoff = now - timedelta(days=30)
+    return (_delete_where(BillingRequest, BillingRequest.created_at <= cutoff, dry_run)
+            + _delete_where(BillingEvent, sa.and_(BillingEvent.received_at <= cutoff, BillingEvent.status == "done"), dry_run))
+
+
 RULES = {
     # companies first: their people are erased as part of the company, not one by one as closed accounts
     "company_lifetime": ("closed companies erased", rule_closed_companies),
@@ -202,6 +215,8 @@ RULES = {
     "lab_days": ("practice-lab prompts and answers past their company's days deleted", rule_lab_runs),
     "usage_13m": ("practice-lab use per day older than 13 months deleted", rule_lab_usage),
     "sso_1d": ("single sign-on log-in attempts and used SAML assertion ids deleted", rule_sso),
+    "invoice_10y": ("invoices kept ten years after their year deleted", rule_invoices),
+    "billing_30d": ("billing requests and handled processor events older than 30 days deleted", rule_billing),
 }
 
 

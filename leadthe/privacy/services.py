@@ -120,6 +120,10 @@ COUNT_WORDS = {
                                        "%(num)s links to your company's identity provider", n),
     "sso_login_attempt": lambda n: ngettext("%(num)s log-in through single sign-on under way",
                                             "%(num)s log-ins through single sign-on under way", n),
+    "billing_member": lambda n: ngettext("access to your company's invoices", "access to your company's invoices", n),
+    "invoice": lambda n: ngettext("%(num)s invoice addressed to you", "%(num)s invoices addressed to you", n),
+    "invoice_recipient": lambda n: ngettext("%(num)s invoice mailed to you", "%(num)s invoices mailed to you", n),
+    "billing_request": lambda n: ngettext("%(num)s billing request", "%(num)s billing requests", n),
 }
 
 
