@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from leadthe.billing import members
+from leadthe import audit
+from leadthe.billing import accounts, members
 from leadthe.billing.tax import tax_for
 from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.models import Organization, utcnow
 from leadthe.models.billing import BillingAccount, Invoice, InvoiceCounter, InvoiceRecipient
-from leadthe.models.enums import InvoiceStatus
+from leadthe.models.enums import BillingStatus, InvoiceStatus
 from leadthe.tenancy import unscoped
 
 
@@ -84,3 +85,21 @@ def issue_invoice(account: BillingAccount, *, lines: list[dict], period_start: d
                                         name=person.name, email=person.email, sent_at=now))
     db.session.flush()
     return invoice
+
+
+def mark_paid(invoice: Invoice, *, actor=None, when: datetime | None = None) -> bool:
+    """Record that an open invoice was paid (staff, for bank transfers; the processor's webhook for cards); False
+    when it was not open. A past-due account with nothing else overdue is active again."""
+    if invoice.status != InvoiceStatus.OPEN:
+        return False
+    invoice.status, invoice.paid_at = InvoiceStatus.PAID, when or utcnow()
+    db.session.flush()
+    audit.record("billing.invoice_paid", actor=actor, org_id=invoice.org_id, number=invoice.number)
+    if invoice.org_id is None:
+        return True
+    account = accounts.account_for(invoice.org_id)
+    overdue = db.session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(
+        Invoice.org_id == invoice.org_id, Invoice.status == InvoiceStatus.OPEN, Invoice.due_at <= utcnow()))
+    if account.status == BillingStatus.PAST_DUE and not overdue:
+        accounts.set_status(account, BillingStatus.ACTIVE, actor=actor, reason="invoice paid")
+    return True
