@@ -80,11 +80,11 @@ def _when(timestamp) -> datetime | None:
 
 def record(event: dict) -> int | None:
     """Put the event in the ledger and queue its handling; None when it was recorded before (nothing changes)."""
-    stmt = upsert(BillingEvent.__table__).values(
+    stmt = upsert(BillingEvent).values(
         provider=BillingProviderKind.STRIPE, event_id=event["id"][:255], type=event["type"][:100],
         object_id=object_of(event)[:255], created=_when(event.get("created")), received_at=utcnow(),
         status=BillingEventStatus.PENDING, attempts=0, error="",
-    ).on_conflict_do_nothing(index_elements=["provider", "event_id"]).returning(BillingEvent.__table__.c.id)
+    ).on_conflict_do_nothing(index_elements=["provider", "event_id"]).returning(BillingEvent.id)
     ledger_id = db.session.execute(stmt).scalar()
     if ledger_id is not None:
         enqueue_job("billing.event", {"event_id": ledger_id})
@@ -219,18 +219,9 @@ def apply_subscription(stripe_client, account: BillingAccount, subscription: dic
     status = subscription.get("status") or ""
     if account.stripe_subscription_id and account.stripe_subscription_id != subscription["id"] and status in ENDED:
         return  # an earlier subscription ending does not end the one the company has now
-    item = _item(subscription)
     account.provider = BillingProviderKind.STRIPE
     account.stripe_subscription_id = subscription["id"]
-    if isinstance(item.get("quantity"), int) and item["quantity"] > 0:
-        account.seats = item["quantity"]
-    version, interval = _version_of(_price_id(item))
-    if version is not None:
-        account.plan_version_id, account.interval = version.id, interval
-    account.current_period_start = _when(item.get("current_period_start") or subscription.get("current_period_start")) \
-        or account.current_period_start
-    account.current_period_end = _when(item.get("current_period_end") or subscription.get("current_period_end")) \
-        or account.current_period_end
+    _apply_item(account, subscription)
     account.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
     if status == "trialing" and _when(subscription.get("trial_end")):
         account.trial_ends_at = _when(subscription.get("trial_end"))
@@ -241,6 +232,20 @@ def apply_subscription(stripe_client, account: BillingAccount, subscription: dic
     if ours is not None:
         accounts.set_status(account, ours, reason=f"stripe: subscription {status}")
     db.session.flush()
+
+
+def _apply_item(account: BillingAccount, subscription: dict) -> None:
+    """Seats, plan version and period from the subscription's item (newer API versions keep the period there)."""
+    item = _item(subscription)
+    if isinstance(item.get("quantity"), int) and item["quantity"] > 0:
+        account.seats = item["quantity"]
+    version, interval = _version_of(_price_id(item))
+    if version is not None:
+        account.plan_version_id, account.interval = version.id, interval
+    start = _when(item.get("current_period_start") or subscription.get("current_period_start"))
+    end = _when(item.get("current_period_end") or subscription.get("current_period_end"))
+    account.current_period_start = start or account.current_period_start
+    account.current_period_end = end or account.current_period_end
 
 
 # --- invoices -----------------------------------------------------------------------------------------
