@@ -8,6 +8,7 @@ and the test does on Stripe's side what Checkout would (a card, a subscription w
 delivering Checkout's signed ``checkout.session.completed``."""
 from __future__ import annotations
 
+import socket
 import time
 from datetime import timedelta
 
@@ -81,13 +82,18 @@ def _request(app, org_id, admin, kind: str, params: dict) -> BillingRequest:
         return req
 
 
-def _subscribe(app, client, stripe_server, org, admin, seats: int = 3, card: str = GOOD_CARD):
-    """The admin subscribes (worker: customer, price; Checkout itself is missing in localstripe), then what
-    Checkout does on Stripe's side, then Checkout's signed event. Returns (stripe client, subscription)."""
+def _first_version(app) -> int:
     with app.app_context():
         plans.ensure_default_plans()
         version_id = db.session.scalars(sa.select(PlanVersion.id).order_by(PlanVersion.id)).first()
         db.session.commit()
+        return version_id
+
+
+def _subscribe(app, client, stripe_server, org, admin, seats: int = 3, card: str = GOOD_CARD):
+    """The admin subscribes (worker: customer, price; Checkout itself is missing in localstripe), then what
+    Checkout does on Stripe's side, then Checkout's signed event. Returns (stripe client, subscription)."""
+    version_id = _first_version(app)
     req = _request(app, org.id, admin, "subscribe", {"plan_version_id": version_id, "interval": "month", "seats": seats})
     assert req.status == "failed" and req.error == "unreachable"  # localstripe: no Checkout Sessions
     account = _account(app, org.id)
@@ -273,6 +279,18 @@ def test_an_unreachable_stripe_keeps_the_event_for_the_sweep(stripe_app, client,
     assert rows == {"evt_later": (BillingEventStatus.DONE, 2),
                     "evt_given_up": (BillingEventStatus.FAILED, events.MAX_ATTEMPTS)}
     assert _account(app, org.id).seats == 6
+
+
+def test_a_stripe_that_does_not_answer_is_given_up_after_the_timeout(stripe_app, company):
+    app, (org, admin) = stripe_app, company
+    version_id = _first_version(app)
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        app.config.update(STRIPE_API_BASE=f"http://127.0.0.1:{silent.getsockname()[1]}", BILLING_HTTP_TIMEOUT=0.2)
+        req = _request(app, org.id, admin, "subscribe", {"plan_version_id": version_id, "interval": "month", "seats": 1})
+    assert req.status == "failed" and req.error == "unreachable"
+    assert _account(app, org.id).stripe_customer_id == ""
 
 
 def test_an_unsigned_post_is_400_for_every_role(stripe_app, companies):
