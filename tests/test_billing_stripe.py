@@ -105,8 +105,10 @@ def _subscribe(app, client, stripe_server, org, admin, seats: int = 3, card: str
     assert customer.name == "Stripe GmbH" and customer.email == "admin@stripe-gmbh.example"
     assert customer.metadata["org_id"] == str(org.id)
     _use_card(sc, account.stripe_customer_id, card)
+    vat = [r.id for r in sc.v1.tax_rates.list().data if r.metadata.to_dict().get("leadthe_vat_bp") == "1900"]
+    assert len(vat) == 1  # the seller's 19 % (a company at home), made by the provider for Checkout
     sub = sc.v1.subscriptions.create(params={"customer": account.stripe_customer_id, "metadata": {"org_id": str(org.id)},
-                                             "items": [{"plan": price, "quantity": seats}]})
+                                             "items": [{"plan": price, "quantity": seats}], "default_tax_rates": vat})
     response = _deliver(client, "checkout.session.completed", {
         "id": "cs_test_1", "object": "checkout.session", "mode": "subscription", "subscription": sub.id,
         "customer": account.stripe_customer_id, "client_reference_id": str(org.id)})
@@ -131,7 +133,10 @@ def test_subscribe_more_seats_payment_fails_then_succeeds(stripe_app, client, st
         run_once()
     with app.app_context():
         ours = db.session.scalar(unscoped(sa.select(Invoice).where(Invoice.provider_invoice_id == first_invoice), reason="test"))
-        assert ours.status == "paid" and ours.total_cents == sc.v1.invoices.retrieve(first_invoice).total > 0
+        theirs = sc.v1.invoices.retrieve(first_invoice)
+        assert ours.status == "paid" and ours.total_cents == theirs.total > 0 and ours.net_cents == theirs.subtotal
+        assert ours.tax_rate_bp == 1900 and ours.tax_cents == round(ours.net_cents * 0.19) > 0
+        assert ours.total_cents == ours.net_cents + ours.tax_cents
         assert ours.lines[0]["quantity"] == 3 and ours.org_id == org.id
 
     # more seats: Stripe's quantity and ours

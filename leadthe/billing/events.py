@@ -286,8 +286,8 @@ def _amounts(invoice: dict) -> dict:
 def _issue_once(account: BillingAccount, invoice: dict) -> None:
     known = db.session.scalar(unscoped(sa.select(sa.func.count()).select_from(Invoice).where(
         Invoice.provider_invoice_id == invoice["id"]), reason="one invoice of ours per Stripe invoice"))
-    if known:
-        return
+    if known or int(invoice.get("total") or 0) <= 0:
+        return  # ours already, or nothing charged (a trial's, or one settled by credit)
     start, end = _period(invoice)
     invoices.issue_invoice(account, lines=_lines(invoice), amounts=_amounts(invoice), provider_invoice_id=invoice["id"],
                            paid=True, period_start=start, period_end=end)

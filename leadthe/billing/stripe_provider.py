@@ -21,6 +21,7 @@ from werkzeug.routing import BuildError
 
 from leadthe.billing import members
 from leadthe.billing.provider import ProviderError
+from leadthe.billing.tax import tax_for
 from leadthe.extensions import db
 from leadthe.models import Organization
 from leadthe.models.billing import BillingAccount, Plan, PlanVersion
@@ -110,6 +111,22 @@ def ensure_price(stripe_client: stripe.StripeClient, version: PlanVersion, inter
     return price
 
 
+def ensure_tax_rate(stripe_client: stripe.StripeClient, account: BillingAccount) -> str | None:
+    """The VAT rate Stripe adds to the company's invoices (``tax.tax_for``: the seller's rate at home and for
+    EU buyers without a valid VAT ID; none for reverse charge or outside the EU), made once per rate."""
+    rate_bp = tax_for(account.country, account.vat_id, account.vat_id_valid).rate_bp
+    if rate_bp <= 0:
+        return None
+    for rate in stripe_client.v1.tax_rates.list(params={"limit": 100}).data:
+        rate = data(rate)
+        if rate.get("active") and (rate.get("metadata") or {}).get("leadthe_vat_bp") == str(rate_bp) \
+                and not rate.get("inclusive"):
+            return rate["id"]
+    return stripe_client.v1.tax_rates.create(params={
+        "display_name": "VAT", "inclusive": False, "percentage": rate_bp / 100,
+        "metadata": {"leadthe_vat_bp": str(rate_bp)}}).id
+
+
 def _return_url(result: str) -> str:
     """Where Checkout sends the admin back: from LEADTHE_BASE_URL, never from a request."""
     try:
@@ -137,11 +154,13 @@ class StripeProvider:
             stripe_client = client()
             customer = ensure_customer(stripe_client, account)
             price = ensure_price(stripe_client, version, interval)
+            tax_rate = ensure_tax_rate(stripe_client, account)
             metadata = {"org_id": str(account.org_id), "plan_version_id": str(version.id)}
+            subscription_data = {"metadata": metadata, **({"default_tax_rates": [tax_rate]} if tax_rate else {})}
             session = stripe_client.v1.checkout.sessions.create(params={
                 "mode": "subscription", "customer": customer, "client_reference_id": str(account.org_id),
                 "line_items": [{"price": price, "quantity": int(seats)}], "metadata": metadata,
-                "subscription_data": {"metadata": metadata},
+                "subscription_data": subscription_data,
                 "success_url": _return_url("success"), "cancel_url": _return_url("cancelled")})
         return session.url
 
