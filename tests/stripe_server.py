@@ -16,6 +16,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -27,9 +28,11 @@ SECRET_KEY = "sk_test_leadthe_localstripe"
 WEBHOOK_SECRET = "whsec_test_leadthe"
 START_SECONDS = 20
 
-# runs localstripe's own server with its per-write dump to disk switched off
-LAUNCH = ("import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
-          "from localstripe.server import start; start()")
+# localstripe's own app, with its per-write dump to disk switched off, on loopback only (its ``start()`` binds
+# every interface, over an IPv6 socket that a host without IPv6 cannot open)
+LAUNCH = ("import sys; import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
+          "from aiohttp import web; from localstripe.server import app; "
+          "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None, access_log=None)")
 
 
 def _answers(port: int) -> bool:
@@ -43,13 +46,16 @@ def _answers(port: int) -> bool:
 @pytest.fixture(scope="session")
 def stripe_server():
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "--port", str(port), "--from-scratch"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.TemporaryFile()  # not a pipe: a full pipe nobody reads would stall the server
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, str(port)], stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + START_SECONDS
     while not _answers(port):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+            proc.wait()
+            log.seek(0)
+            err = log.read().decode(errors="replace")[-2000:]
+            log.close()
             pytest.fail(f"localstripe (a pinned test dependency) did not start on port {port}: {err}")
         time.sleep(0.05)
     try:
@@ -61,8 +67,7 @@ def stripe_server():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        log.close()
 
 
 @pytest.fixture
