@@ -348,3 +348,27 @@ def test_card_expiring_mails_once_per_card(stripe_app, client, stripe_server, co
         run_once()
     assert _count(app, sa.select(sa.func.count()).select_from(BillingNotice).where(
         BillingNotice.org_id == org.id, BillingNotice.kind == "card_expiring")) == 1
+
+
+def test_a_subscription_ended_on_stripe_cancels_but_an_older_one_ending_does_not(stripe_app, client, stripe_server, company):
+    app, (org, admin) = stripe_app, company
+    sc, old = _subscribe(app, client, stripe_server, org, admin, seats=2)
+    price = sc.v1.subscriptions.retrieve(old.id)["items"].data[0].plan.id
+    customer = _account(app, org.id).stripe_customer_id
+    new = sc.v1.subscriptions.create(params={"customer": customer, "metadata": {"org_id": str(org.id)},
+                                             "items": [{"plan": price, "quantity": 7}]})
+    _deliver(client, "customer.subscription.created", {"id": new.id, "object": "subscription"})
+    sc.v1.subscriptions.cancel(old.id)
+    _deliver(client, "customer.subscription.deleted", {"id": old.id, "object": "subscription"})
+    with app.app_context():
+        run_once()
+    account = _account(app, org.id)
+    assert account.status == BillingStatus.ACTIVE and account.stripe_subscription_id == new.id and account.seats == 7
+    sc.v1.subscriptions.cancel(new.id)
+    _deliver(client, "customer.subscription.deleted", {"id": new.id, "object": "subscription"})
+    with app.app_context():
+        run_once()
+    account = _account(app, org.id)
+    assert account.status == BillingStatus.CANCELLED and account.cancelled_at is not None
+    with app.app_context():
+        assert accounts.is_read_only(account, account.current_period_end + timedelta(seconds=1))
