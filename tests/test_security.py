@@ -20,9 +20,10 @@ def get_routes(app):
 
 # POSTs that carry no CSRF token on purpose, each checked its own way: the one-click unsubscribe of a mail
 # program (RFC 8058; a signed token in the URL), the SAML identity provider's cross-site POST (a signed assertion
-# answering a request of ours) and SCIM (a bearer token, no cookie).
-CSRF_EXEMPT = {"progress.unsubscribe", "sso.saml_acs"}
-CSRF_EXEMPT_BLUEPRINTS = {"scim"}
+# answering a request of ours), SCIM (a bearer token, no cookie) and Stripe's webhooks (signed with the webhook
+# secret, checked on every call; no cookie and no session is involved).
+CSRF_EXEMPT = {"progress.unsubscribe", "sso.saml_acs", "billing_hooks.stripe"}
+CSRF_EXEMPT_BLUEPRINTS = {"scim", "billing_hooks"}
 
 
 def csrf_exempt(app, rule) -> bool:
