@@ -8,6 +8,7 @@ page (``/admin/billing/requests/<id>``) waits for it. The page stays usable whil
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -131,7 +132,7 @@ def _page(account: BillingAccount, **given) -> dict:
         account=account, plan=plan, version=version, offers=offers, is_admin=is_admin, now=now,
         used=used, promised=promised, paying=account.status in accounts.PAYING,
         read_only=accounts.is_read_only(account, now), read_only_since=accounts.read_only_since(account),
-        trial_days_left=max((account.trial_ends_at - now).days, 0) if account.trial_ends_at else 0,
+        trial_days_left=max(math.ceil((account.trial_ends_at - now).total_seconds() / 86400), 0) if account.trial_ends_at else 0,
         price=plans.price_cents(version, account.interval) if version else 0,
         people=_billing_people(org_id, is_admin), invoices=_invoices(org_id),
         pdf_endpoint="billing_admin.invoice_pdf" in current_app.view_functions,

@@ -40,7 +40,7 @@ class SubscribeForm(FlaskForm):
     plan = RadioField(_l("Plan"), validators=[InputRequired(_l("Choose a plan."))])
     interval = RadioField(_l("Billing interval"), choices=choices(INTERVALS), default=BillingInterval.MONTH,
                           validators=[InputRequired(_l("Choose monthly or yearly."))])
-    seats = _seats_field(_l("Seats"))
+    seats = _seats_field(_l("Number of seats"))
 
 
 class SeatsForm(FlaskForm):
