@@ -18,12 +18,10 @@ from tests.helpers import signed_in
 
 
 def send(client, url, data, prefix=None):
+    """POST ``data`` as the page's form (``prefix``: the section's field prefix) with the page's CSRF token."""
     token = csrf_from(client.get("/admin/billing").get_data(as_text=True))
-    fields = {f"{prefix}-{name}" if prefix else name: value for name, value in data.items()}
-    fields["csrf_token"] = token
-    if prefix:
-        fields[f"{prefix}-csrf_token"] = token
-    return client.post(url, data=fields)
+    name = (lambda field: f"{prefix}-{field}") if prefix else str
+    return client.post(url, data={"csrf_token": token, name("csrf_token"): token, **{name(k): v for k, v in data.items()}})
 
 
 def account_of(app, org_id) -> BillingAccount | None:

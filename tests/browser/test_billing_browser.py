@@ -117,38 +117,35 @@ def test_the_pages_are_valid_html(live_app, page_js, tmp_path):
     from . import nu
     from .test_sweep import require_nu
 
-    require_nu()
     org = make_org(live_app, "Example Ltd")
     make_user(live_app, org, email="ada@example.com", name="Ada Admin", role="admin")
+    require_nu()
     page = page_js
     log_in(page, "ada@example.com")
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     page.goto("/admin/billing")
+    expect(page.get_by_role("heading", name="Billing", exact=True)).to_be_visible()
     token = page.locator('input[name="sub-csrf_token"]').get_attribute("value")
-    files = []
-
-    def save(name, response, status=200):
-        assert response.status == status, (name, response.status)
-        path = tmp_path / f"{name}.html"
-        path.write_text(response.text(), encoding="utf-8")
-        files.append(path)
-
-    save("trial", page.request.get("/admin/billing"))
-    save("refused-subscribe", page.request.post("/admin/billing/subscribe", form={"sub-csrf_token": token}), 422)
+    answers = {}  # file name: (the answer, the status it must have)
+    answers["trial"] = (page.request.get("/admin/billing"), 200)
+    answers["refused-subscribe"] = (page.request.post("/admin/billing/subscribe", form={"sub-csrf_token": token}), 422)
     assert page.request.post("/admin/billing/subscribe", form={
         "sub-csrf_token": token, "sub-plan": "team", "sub-interval": "month", "sub-seats": "3"}, max_redirects=0).status == 303
-    save("active", page.request.get("/admin/billing"))
-    save("refused-details", page.request.post("/admin/billing/details", form={
+    answers["active"] = (page.request.get("/admin/billing"), 200)
+    answers["refused-details"] = (page.request.post("/admin/billing/details", form={
         "details-csrf_token": token, "details-vat_id": "DE1"}), 422)
-    save("cancel", page.request.get("/admin/billing/cancel"))
+    answers["cancel"] = (page.request.get("/admin/billing/cancel"), 200)
     with live_app.app_context():
         req = BillingRequest(org_id=org.id, kind="portal", params={}, status="pending", url="", error="")
         failed = BillingRequest(org_id=org.id, kind="portal", params={}, status="failed", url="", error="unreachable")
         db.session.add_all([req, failed])
         db.session.commit()
         ids = req.id, failed.id
-    save("request-pending", page.request.get(f"/admin/billing/requests/{ids[0]}"))
-    save("request-failed", page.request.get(f"/admin/billing/requests/{ids[1]}"))
-    save("return", page.request.get("/admin/billing/return?result=success"))
-    messages = nu.check_files(files)
+    answers["request-pending"] = (page.request.get(f"/admin/billing/requests/{ids[0]}"), 200)
+    answers["request-failed"] = (page.request.get(f"/admin/billing/requests/{ids[1]}"), 200)
+    answers["return"] = (page.request.get("/admin/billing/return?result=success"), 200)
+    for name, (response, status) in answers.items():
+        assert response.status == status, (name, response.status)
+        (tmp_path / f"{name}.html").write_text(response.text(), encoding="utf-8")
+    messages = nu.check_files(sorted(tmp_path.glob("*.html")))
     assert not messages, "\n".join(f"{m.file}:{m.line}: {m.text} {m.extract}" for m in messages)
