@@ -149,3 +149,27 @@ def test_the_pages_are_valid_html(live_app, page_js, tmp_path):
         (tmp_path / f"{name}.html").write_text(response.text(), encoding="utf-8")
     messages = nu.check_files(sorted(tmp_path.glob("*.html")))
     assert not messages, "\n".join(f"{m.file}:{m.line}: {m.text} {m.extract}" for m in messages)
+
+
+def test_the_request_page_moves_on_when_the_request_is_done(live_app, page, js):
+    """With JavaScript the waiting page polls and moves on by itself; without, "Check again" does."""
+    from leadthe.models.billing import BillingRequest
+
+    org = make_org(live_app, "Example Ltd")
+    make_user(live_app, org, email="ada@example.com", name="Ada Admin", role="admin")
+    with live_app.app_context():
+        req = BillingRequest(org_id=org.id, kind="cancel", params={}, status="pending", url="", error="")
+        db.session.add(req)
+        db.session.commit()
+        req_id = req.id
+    log_in(page, "ada@example.com")
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    page.goto(f"/admin/billing/requests/{req_id}")
+    expect(page.get_by_text("We are passing your request")).to_be_visible()
+    with live_app.app_context():
+        db.session.get(BillingRequest, req_id).status = "done"
+        db.session.commit()
+    if not js:
+        page.get_by_role("link", name="Check again").click()
+    expect(page).to_have_url(re.compile(r"/admin/billing$"))
+    expect(page.get_by_text("Your subscription ends at the end of the current period.")).to_be_visible()
