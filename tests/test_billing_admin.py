@@ -125,6 +125,7 @@ def test_more_seats_are_invoiced_prorated(app, admin, companies):
     assert len(invoices_of(app, companies[0].org.id)) == 2  # no refund, no new invoice
     below = send(admin, "/admin/billing/seats", {"seats": 1}, prefix="seats")
     assert below.status_code == 422 and account_of(app, companies[0].org.id).seats == 4
+    assert actions(app).count("billing.seats_changed") == 2
 
 
 def test_prorating_rounds_to_the_cent():
@@ -272,3 +273,20 @@ def test_the_page_in_german_formats_money_in_german(app, companies):
         db.session.commit()
     html = signed_in(app, companies[0].admin).get("/admin/billing").get_data(as_text=True)
     assert "8,00\xa0€" in html
+
+
+def test_status_card_says_when_past_due_turns_read_only_and_when_cancelled_ended(app, admin, companies):
+    subscribe(admin, seats=5)
+    with app.app_context():
+        row = db.session.scalar(sa.select(BillingAccount).where(BillingAccount.org_id == companies[0].org.id))
+        row.status, row.past_due_since = "past_due", utcnow() - timedelta(days=20)
+        db.session.commit()
+    html = admin.get("/admin/billing").get_data(as_text=True)
+    assert "Payment overdue" in html and "becomes read-only" in html
+    assert "read-only for changes in the admin area until the open invoice is paid" in html  # 20 > 14 days of grace
+    with app.app_context():
+        row = db.session.scalar(sa.select(BillingAccount).where(BillingAccount.org_id == companies[0].org.id))
+        row.status, row.past_due_since = "cancelled", None
+        db.session.commit()
+    html = admin.get("/admin/billing").get_data(as_text=True)
+    assert "Your subscription ended on" in html and "Reactivate the subscription" in html
