@@ -30,6 +30,8 @@ ERRORS = {
     "refused": _l("The payment processor refused the change. Nothing was changed; please check your details and try again."),
     "no_customer": _l("Your company has no payment account with the processor yet: subscribe first."),
     "no_plan": _l("That plan is not offered any more: please choose another."),
+    "seats_below_used": _l("You cannot pay for fewer seats than your company uses now (active people and open invitations). Nothing was changed."),
+    "no_subscription": _l("Your company has no running subscription to change: subscribe first."),
     "internal": _l("Something went wrong on our side. Nothing was changed; please try again, or write to support."),
 }
 
