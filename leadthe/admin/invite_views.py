@@ -39,7 +39,7 @@ def accept(token):
             try:
                 user = people.accept_invitation(inv, name=form.name.data, password=form.password.data)
             except NoSeats:  # the company reduced its seats below its invitations: the invitee is not told why
-                return render("admin/invite_invalid.html", status=403, message=INVITEE_MESSAGE)
+                return render("admin/invite_invalid.html", status=403, message=str(INVITEE_MESSAGE))
             if current_user.is_authenticated:
                 end_session()
             forget_token("invite")

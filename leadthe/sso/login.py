@@ -167,7 +167,7 @@ def _check_seat(org_id: int) -> None:
     try:
         check_room(org_id)
     except NoSeats as exc:
-        raise Refused("no_seats", paid=exc.paid, promised=exc.promised, read_only=exc.read_only) from exc
+        raise Refused("no_new_accounts", paid=exc.paid, promised=exc.promised, read_only=exc.read_only) from exc
 
 
 # --- the session -------------------------------------------------------------------------------------
