@@ -11,7 +11,8 @@ from leadthe.assessments.maturity import seed_demo_maturity
 from leadthe.assessments.services import seed_passing_attempt
 from leadthe.auth.passwords import hash_password
 from leadthe.auth.twofactor import provisioning_uri
-from leadthe.billing import accounts, plans
+from leadthe.billing import accounts
+from leadthe.billing.plans import ensure_default_plans, latest_version
 from leadthe.courses.services import complete_lesson, enroll
 from leadthe.extensions import db
 from leadthe.literacy.policy_demo import seed_demo_literacy_policy
@@ -78,9 +79,9 @@ def seed_demo_billing(org: Organization) -> None:
     account = accounts.account_for(org.id)
     if account.status != BillingStatus.TRIALING:
         return
-    plans.ensure_default_plans()
+    ensure_default_plans()
     team = db.session.scalar(sa.select(Plan).where(Plan.code == "team"))
-    version = plans.latest_version(team.id) if team is not None else None
+    version = latest_version(team.id) if team is not None else None
     now = utcnow()
     account.provider, account.status, account.interval, account.seats = (
         BillingProviderKind.MANUAL, BillingStatus.ACTIVE, BillingInterval.MONTH, DEMO_SEATS)

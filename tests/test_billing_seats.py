@@ -307,3 +307,18 @@ def test_a_learner_is_not_counted_twice_and_a_new_person_made_directly_counts(ap
     open_invitations(app, a.org, 2)
     with app.app_context():
         assert accounts.seats_used(a.org.id) == 4 and accounts.seats_promised(a.org.id) == 6
+
+
+def test_the_demo_company_pays_for_seats_and_is_no_trial_that_ends(app):
+    from leadthe.billing import accounts
+    from leadthe.models import Organization
+
+    runner = app.test_cli_runner()
+    for _ in range(2):  # idempotent
+        assert runner.invoke(args=["leadthe", "seed-demo"]).exit_code == 0
+    with app.app_context():
+        org_id = db.session.scalar(sa.select(Organization.id).where(Organization.name == "Acme Corp"))
+        account = accounts.account_view(org_id)
+        assert (account.status, account.provider, account.interval, account.seats) == ("active", "manual", "month", 50)
+        assert account.plan_version_id is not None and account.current_period_end > utcnow()
+        assert accounts.seats_promised(org_id) < account.seats and not accounts.is_read_only(account)
