@@ -254,6 +254,22 @@ def test_a_person_made_on_first_sso_log_in_past_the_seats_is_refused_generically
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sso.refused"))
         assert event.org_id == a.org.id and event.details["reason"] == "no_new_accounts" and event.details["paid"] == 3
         assert db.session.scalar(sa.select(User).where(User.email == "nora@a.example")) is None
+    # a seat free at the identity provider's answer but taken before the person confirms: checked again
+    give_seats(app, a.org, 4)
+    with app.test_request_context("/login", method="GET"):
+        assert login.finish(for_org(a.org.id), answer).headers["Location"] == "/sso/welcome"
+        assert not db.session.new and not db.session.dirty  # the look ahead wrote nothing
+    make_user(app, a.org, email="meanwhile@a.example")
+    with app.test_request_context("/sso/welcome", method="POST"):
+        try:
+            login.complete_welcome(login.Welcome(for_org(a.org.id), answer, ""), "Nora")
+            reason = None
+        except Refused as refused:
+            reason = refused.reason
+        db.session.rollback()
+    assert reason == "no_new_accounts"
+    with app.app_context():
+        assert db.session.scalar(sa.select(User).where(User.email == "nora@a.example")) is None
 
 
 # --- at the same moment ---------------------------------------------------------------------------------------------

@@ -56,11 +56,12 @@ class NoSeats(Exception):
                 f"(counting open invitations). An admin of the company can add seats on its billing page.")
 
 
-def check_room(org_id: int, adding: int = 1) -> BillingAccount:
+def check_room(org_id: int, adding: int = 1, *, lock: bool = True) -> BillingAccount:
     """Lock the company's billing account and raise ``NoSeats`` unless ``adding`` more people fit in its paid
     seats (active people and open invitations count) and the company is not read-only. The lock holds until
-    the transaction ends, so what the caller adds next is counted by the next request."""
-    account = accounts.lock_account(org_id)
+    the transaction ends, so what the caller adds next is counted by the next request. ``lock=False``: a look
+    ahead that writes nothing (a GET), for a refusal before the step that adds the person checks again."""
+    account = accounts.lock_account(org_id) if lock else accounts.account_view(org_id)
     promised = accounts.seats_promised(org_id)
     read_only = accounts.is_read_only(account)
     if read_only or promised + adding > account.seats:
