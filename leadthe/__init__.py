@@ -52,6 +52,7 @@ from leadthe.net import reject_nul_bytes
 from leadthe.privacy import bp as privacy_bp
 from leadthe.scim import bp as scim_bp
 from leadthe.billing import admin_bp as billing_admin_bp, hooks_bp as billing_hooks_bp, staff_bp as billing_staff_bp
+from leadthe.billing import guard as billing_guard
 from leadthe.sso import admin_bp as sso_admin_bp, bp as sso_bp
 from leadthe.progress import bp as progress_bp
 from leadthe.progress import services as progress_services
@@ -284,6 +285,7 @@ def _init_request_hooks(app: Flask) -> None:
     # after the user and tenant are known: a company that requires two-step verification sends its
     # members without it to the set-up page before anything else
     app.before_request(require_2fa_setup)
+    billing_guard.init_app(app)  # read-only for admins' changes after the grace period; the admin billing banner
 
     @app.teardown_request
     def _clear_tenant(_exc):

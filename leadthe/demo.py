@@ -11,14 +11,19 @@ from leadthe.assessments.maturity import seed_demo_maturity
 from leadthe.assessments.services import seed_passing_attempt
 from leadthe.auth.passwords import hash_password
 from leadthe.auth.twofactor import provisioning_uri
+from leadthe.billing import accounts
+from leadthe.billing.plans import ensure_default_plans, latest_version
 from leadthe.courses.services import complete_lesson, enroll
 from leadthe.extensions import db
 from leadthe.literacy.policy_demo import seed_demo_literacy_policy
 from leadthe.literacy.rules import apply_rules
 from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, Organization, RequirementRule, Team, TeamMembership, User,
                             utcnow)
+from leadthe.models.billing import Plan
+from leadthe.models.enums import BillingInterval, BillingProviderKind, BillingStatus
 
 DEMO_PASSWORD = "acme-demo-passphrase"
+DEMO_SEATS = 50  # comfortably above the demo's people, so inviting and importing work in the demo
 DEMO_ORG = "Acme Corp"
 
 PEOPLE = [
@@ -61,10 +66,28 @@ def seed_demo() -> list[tuple[str, str]]:
                 db.session.add(TeamMembership(org_id=org.id, team_id=team.id, user_id=user.id, is_manager=manages))
     seed_demo_staff(password_hash)
     seed_demo_literacy_policy(org)
+    seed_demo_billing(org)
     db.session.commit()
     seed_demo_progress()
     seed_demo_rules()
     return [(role, email) for email, _n, role, *_ in PEOPLE]
+
+
+def seed_demo_billing(org: Organization) -> None:
+    """The demo company pays by invoice: an active manual subscription to the Team plan, monthly, with seats to
+    spare (not a trial that would end and make the demo read-only). Left alone once it is subscribed."""
+    account = accounts.account_for(org.id)
+    if account.status != BillingStatus.TRIALING:
+        return
+    ensure_default_plans()
+    team = db.session.scalar(sa.select(Plan).where(Plan.code == "team"))
+    version = latest_version(team.id) if team is not None else None
+    now = utcnow()
+    account.provider, account.status, account.interval, account.seats = (
+        BillingProviderKind.MANUAL, BillingStatus.ACTIVE, BillingInterval.MONTH, DEMO_SEATS)
+    account.plan_version_id = version.id if version is not None else None
+    account.trial_ends_at, account.current_period_start, account.current_period_end = None, now, now + timedelta(days=30)
+    db.session.flush()
 
 
 # LeadThe.AI's own people, outside any company: development and test databases only. Staff must use two-step

@@ -608,3 +608,16 @@ def plant_literacy_programme(org_id: int, user_ids: list[int], admin_id: int, co
         db.session.add(requirement)
     db.session.flush()
     return {"course": course, "quiz": quiz, "tool": tool, "version": version, "rule": rule}
+
+
+def give_seats(app, org, seats: int, status: str = "active", **fields):
+    """The company pays for ``seats`` seats (an active manual subscription unless ``status`` says otherwise):
+    for tests that need more people than a trial's 25, and for the seat and read-only tests."""
+    from leadthe.billing import accounts
+
+    with app.app_context():
+        account = accounts.account_for(getattr(org, "id", org))
+        account.seats, account.status = seats, status
+        for name, value in fields.items():
+            setattr(account, name, value)
+        db.session.commit()

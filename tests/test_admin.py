@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from tests.conftest import PASSWORD, audit_actions, fresh_code, login_with_code, make_staff, make_team, make_user, outbox, post_form
-from tests.helpers import count_statements, scale_company, signed_in
+from tests.helpers import count_statements, give_seats, scale_company, signed_in
 
 
 @pytest.fixture
@@ -183,6 +183,7 @@ def test_import_with_errors_writes_nothing(app, companies, admin_a):
 def test_import_preview_then_one_transaction(app, companies, admin_a):
     from leadthe.models import ImportBatch, Invitation
 
+    give_seats(app, companies[0].org, 50)  # 30 more people than a trial's 25 seats
     rows = "".join(f"p{i}@a.example,Person {i},Analyst,Ops,Team A,learner\n" for i in range(30))
     r = upload(admin_a, "email,name,job_title,department,team,role\n" + rows)
     assert r.status_code == 200 and "30 people will be invited" in r.get_data(as_text=True)

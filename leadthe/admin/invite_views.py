@@ -10,6 +10,7 @@ from leadthe import audit
 from leadthe.admin import people
 from leadthe.admin.forms import AcceptInvitationForm
 from leadthe.auth.sessions import end_session, start_session
+from leadthe.billing.seats import INVITEE_MESSAGE, NoSeats
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render, render_form, see_other
 from leadthe.link_tokens import forget_token, park_token, parked_token
@@ -35,9 +36,12 @@ def accept(token):
         if people.has_account(inv.email):  # e.g. in another company: no second account
             form.name.errors.append(_("An account with this e-mail address already exists. Log in instead."))
         else:
+            try:
+                user = people.accept_invitation(inv, name=form.name.data, password=form.password.data)
+            except NoSeats:  # the company reduced its seats below its invitations: the invitee is not told why
+                return render("admin/invite_invalid.html", status=403, message=str(INVITEE_MESSAGE))
             if current_user.is_authenticated:
                 end_session()
-            user = people.accept_invitation(inv, name=form.name.data, password=form.password.data)
             forget_token("invite")
             start_session(user)
             audit.record("login.success", actor=user, subject=user, via="invitation")

@@ -21,6 +21,7 @@ from leadthe.admin.access import is_admin, managed_team_ids, scope_user_ids
 from leadthe.admin.reports import team_names_for
 from leadthe.auth.passwords import hash_password
 from leadthe.auth.sessions import revoke_all_sessions
+from leadthe.billing import seats
 from leadthe.extensions import db
 from leadthe.mail import customer_text, queue_mail
 from leadthe.models import AuditEvent, ImportBatch, Invitation, Organization, Team, TeamMembership, User, utcnow
@@ -176,6 +177,7 @@ def create_invitation(admin: User, *, email: str, role: str, team_id: int | None
         problem = email_in_use(admin.org_id, email)
         if problem:
             raise InviteProblem(in_use_message(problem))
+    seats.check_room(admin.org_id)  # an open invitation holds a seat (raises seats.NoSeats)
     now = utcnow()
     inv = Invitation(org_id=admin.org_id, email=email, role=role, team_id=team_id, name=name, job_title=job_title,
                      department=department, invited_by_id=admin.id, nonce=secrets.token_hex(16), status="pending",
@@ -222,6 +224,7 @@ def invitation_for_token(token: str) -> Invitation | None:
 
 
 def accept_invitation(inv: Invitation, *, name: str, password: str) -> User:
+    seats.check_seat_for_invitee(inv.org_id)  # only fails when the company reduced its seats below its invitations
     now = utcnow()
     user = User(org_id=inv.org_id, email=inv.email, name=name, job_title=inv.job_title or "", department=inv.department or "",
                 role=inv.role, password_hash=hash_password(password), password_changed_at=now,
@@ -378,6 +381,7 @@ def apply_import(admin: User, batch: ImportBatch) -> int:
         if clash:
             raise InviteProblem(_("%(email)s was invited or joined since the file was checked. Upload the file again.", email=clash))
     check_may_send(admin, len(rows))
+    seats.check_room(admin.org_id, len(rows))  # all or nothing: seats.NoSeats before anything is created
     now = utcnow()
     org_name, inviter = admin.organization.name, admin.name
     values = [dict(org_id=admin.org_id, email=r["email"], name=r["name"], job_title=r["job_title"], department=r["department"],
@@ -432,6 +436,8 @@ def deactivate(admin: User, person: User) -> None:
 
 
 def reactivate(admin: User, person: User) -> None:
+    if person.status != UserStatus.ACTIVE:
+        seats.check_room(person.org_id)  # an active person takes a seat (raises seats.NoSeats)
     person.status = UserStatus.ACTIVE
     audit.record("user.reactivated", actor=admin, subject=person)
     person_changed.send(person, changed={"status"})

@@ -12,6 +12,7 @@ from leadthe.admin.access import is_admin, manager_or_admin_required, require_ad
 from leadthe.admin.forms import ImportForm, InvitationForm, RoleForm
 from leadthe.admin.reports import person_attempts, person_courses, person_summary, team_names_for
 from leadthe.auth.reauth import confirm_identity, recently_reauthenticated, show_problem
+from leadthe.billing.seats import NoSeats, check_room
 from leadthe.confirmation import confirmation_page, confirmed
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm, choices
@@ -97,8 +98,8 @@ def _status_action(user_id, action):
         return see_other(url_for("admin.user_detail", user_id=person.id))
     try:
         action(current_user, person)
-    except people.LastAdmin as exc:
-        flash(str(exc), "error")
+    except (people.LastAdmin, NoSeats) as exc:
+        flash(exc.admin_message() if isinstance(exc, NoSeats) else str(exc), "error")
         return see_other(url_for("admin.user_detail", user_id=person.id))
     db.session.flush()
     return person
@@ -154,19 +155,22 @@ def user_close(user_id):
 @manager_or_admin_required
 def invitations():
     require_admin(current_user)
-    form = invitation_form()
+    form, no_seats = invitation_form(), False
     if form.validate_on_submit():
         team_id = int(form.team_id.data) if form.team_id.data else None
         try:
             people.create_invitation(current_user, email=form.email.data, role=form.role.data, team_id=team_id)
         except (people.SendingRefused, people.InviteProblem) as exc:
             form.email.errors.append(str(exc))
+        except NoSeats as exc:
+            form.email.errors.append(exc.admin_message())  # beside the address, which stays in the field
+            no_seats = True
         else:
             db.session.flush()
             flash(_("Invitation sent to %(email)s.", email=form.email.data.strip().lower()), "success")
             return see_other(url_for("admin.invitations"))
     return render_form("admin/invitations.html", form, block="invite_form", pending=people.pending_invitations(current_user.org_id),
-                       action_form=EmptyForm())
+                       action_form=EmptyForm(), no_seats=no_seats)
 
 
 @bp.route("/invitations/<int:invitation_id>/resend", methods=["POST"])
@@ -209,7 +213,7 @@ def invitation_revoke(invitation_id):
 def users_import():
     require_admin(current_user)
     form = ImportForm()
-    rows, batch = None, None
+    rows, batch, no_seats = None, None, False
     if form.validate_on_submit():
         try:
             people.check_may_send(current_user)
@@ -218,16 +222,17 @@ def users_import():
                 raise people.ImportFileProblem(_("The file has no people in it."))
             if not any(r.problems for r in rows):
                 people.check_may_send(current_user, len(rows))
-        except (people.ImportFileProblem, people.SendingRefused) as exc:
-            rows = None
-            form.file.errors.append(str(exc))  # beside the file field
+                check_room(current_user.org_id, len(rows))  # said at the check already
+        except (people.ImportFileProblem, people.SendingRefused, NoSeats) as exc:
+            rows, no_seats = None, isinstance(exc, NoSeats)
+            form.file.errors.append(exc.admin_message() if no_seats else str(exc))  # beside the file field
         else:
             if not any(r.problems for r in rows):
                 batch = people.store_import(current_user, rows)  # the only write: the checked rows, for the go-ahead
                 db.session.flush()
     invalid = bool(rows and any(r.problems for r in rows))
     return render_form("admin/import.html", form, invalid=invalid, rows=rows, batch=batch,
-                       problems=sum(1 for r in rows or [] if r.problems), confirm_form=EmptyForm())
+                       problems=sum(1 for r in rows or [] if r.problems), confirm_form=EmptyForm(), no_seats=no_seats)
 
 
 @bp.route("/users/import/<int:batch_id>", methods=["POST"])
@@ -241,9 +246,9 @@ def users_import_apply(batch_id):
         abort(400)
     try:
         count = people.apply_import(current_user, batch)
-    except (people.InviteProblem, people.SendingRefused) as exc:
+    except (people.InviteProblem, people.SendingRefused, NoSeats) as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(exc.admin_message() if isinstance(exc, NoSeats) else str(exc), "error")
         return see_other(url_for("admin.users_import"))
     db.session.flush()
     flash(ngettext("%(num)s invitation sent.", "%(num)s invitations sent.", count), "success")

@@ -19,6 +19,7 @@ from scim2_models import User as ScimUser
 from leadthe import audit
 from leadthe.admin.people import EMAIL_RE, has_account
 from leadthe.auth.sessions import revoke_all_sessions
+from leadthe.billing.seats import NoSeats, check_room
 from leadthe.extensions import db
 from leadthe.models import TeamMembership, User, utcnow
 from leadthe.models.enums import Role, UserStatus
@@ -169,10 +170,20 @@ def reopen(user: User) -> None:
         closed_at = closed_at.replace(tzinfo=utcnow().tzinfo)
     if user.status != UserStatus.CLOSED or (closed_at is not None and utcnow() - closed_at > timedelta(days=days)):
         raise ScimError(400, "This account cannot be reactivated through SCIM.", "invalidValue")
+    _take_seat(user.org_id)
     user.status, user.closed_at = UserStatus.ACTIVE, None
     audit.record("scim.user_reactivated", subject=user, org_id=user.org_id)
     db.session.flush()
     person_changed.send(user, changed={"status"})
+
+
+def _take_seat(org_id: int) -> None:
+    """An active person takes one of the company's paid seats: a 403 for the identity provider's admin when none
+    is free (or the company is read-only); nothing was changed."""
+    try:
+        check_room(org_id)
+    except NoSeats as exc:
+        raise ScimError(403, exc.scim_detail()) from exc
 
 
 def _set_active(user: User, active: bool | None) -> None:
@@ -223,6 +234,8 @@ def create_user():
     if deleted is not None:
         return _create_again(deleted, want)
     _check_address(want.email)
+    if want.active is not False:
+        _take_seat(auth.org_id())
     now = utcnow()
     user = User(org_id=auth.org_id(), email=want.email, name=want.name, job_title=want.job_title,
                 department=want.department, external_id=want.external_id, role=Role.LEARNER,

@@ -68,6 +68,7 @@ REASONS = {
     "account_other_company": _l("Your e-mail address has an account in another company."),
     "jit_disabled": _l("Your company creates accounts by invitation or provisioning only. Ask your company's admin."),
     "inactive": _l("This account is not active. Please ask your company's LeadThe.AI admin."),
+    "no_new_accounts": _l("Your company cannot add new accounts right now. Please ask your company's LeadThe.AI admin."),
     "expired_attempt": _l("Your log-in took too long or was interrupted. Please start again."),
     # confirming it is you (step-up) while signed in
     "reauth_other_account": _l("Your identity provider signed in another person than the one signed in here. "

@@ -34,6 +34,7 @@ from leadthe import audit
 from leadthe.auth import services
 from leadthe.auth.passwords import UNUSABLE_SSO, is_usable
 from leadthe.auth.reauth import mark_reauthenticated
+from leadthe.billing.seats import NoSeats, check_room
 from leadthe.extensions import db
 from leadthe.htmx import render, see_other
 from leadthe.models import User, utcnow
@@ -154,10 +155,19 @@ def _resolve(settings: SsoSettings, claims: Claims) -> tuple[User | None, SsoIde
     if user is None:
         if not settings.jit_enabled:
             raise Refused("jit_disabled", domain=domain_of(email))
+        _check_seat(settings.org_id, lock=False)  # said before the welcome page; checked again, locked, on creation
         return None, None
     identity = _link(settings, user, claims)
     audit.record("sso.linked", actor=user, subject=user, org_id=settings.org_id, via=claims.protocol, by="email")
     return user, identity
+
+
+def _check_seat(org_id: int, *, lock: bool = True) -> None:
+    """A new account takes a seat: refused (the person is told only to ask their admin) when none is free."""
+    try:
+        check_room(org_id, lock=lock)
+    except NoSeats as exc:
+        raise Refused("no_new_accounts", paid=exc.paid, promised=exc.promised, read_only=exc.read_only) from exc
 
 
 # --- the session -------------------------------------------------------------------------------------
@@ -259,6 +269,7 @@ def complete_welcome(pending: Welcome, name: str) -> Response:
     rules, or the account been made meanwhile), then the account is made, linked and signed in."""
     user, identity = _resolve(pending.settings, pending.claims)
     if user is None:
+        _check_seat(pending.settings.org_id)
         user, identity = _create_person(pending.settings, pending.claims, name)
     end_welcome()
     return _sign_in(user, identity, pending.claims, pending.next_url)
