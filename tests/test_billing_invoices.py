@@ -101,3 +101,225 @@ def test_a_rolled_back_invoice_gives_its_number_back_and_numbers_restart_each_ye
         year = utcnow().year
         assert (first.number, second.number) == (f"{year}-000001", f"{year}-000002")
         assert next_year.number == f"{year + 1}-000001"
+
+
+# --- tax -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("country, vat_id, rate, reverse, note", [
+    ("DE", "DE136695976", 1900, False, ""),  # the seller's country: the seller's rate
+    ("AT", "ATU13585627", 0, True, "reverse_charge"),  # another EU country, valid VAT ID: reverse charge
+    ("AT", "ATU13585626", 1900, False, ""),  # a wrong check digit: not a valid VAT ID, the seller's rate
+    ("US", "", 0, False, "outside_eu"),  # outside the EU: not taxable here
+])
+def test_tax_follows_the_buyers_country_and_vat_id(app, companies, country, vat_id, rate, reverse, note):
+    invoice_id = issue(app, companies[0].org.id, country=country, vat_id=vat_id)
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        tax = (8000 * rate + 5000) // 10000
+        assert (invoice.tax_rate_bp, invoice.reverse_charge, invoice.tax_note) == (rate, reverse, note)
+        assert (invoice.net_cents, invoice.tax_cents, invoice.total_cents) == (8000, tax, 8000 + tax)
+        assert invoice.buyer["vat_id"] == vat_id and invoice.buyer["vat_id_valid"] is (vat_id not in ("", "ATU13585626"))
+
+
+def test_a_vat_id_is_checked_again_when_the_invoice_is_issued(app, companies):
+    """An account marked valid whose VAT ID fails the check digits pays VAT: no reverse charge on trust."""
+    invoice_id = issue(app, companies[0].org.id, country="AT", vat_id="ATU13585626", vat_id_valid=True)
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert (invoice.tax_rate_bp, invoice.reverse_charge, invoice.tax_cents) == (1900, False, 1520)
+
+
+def test_the_seller_and_buyer_are_frozen_when_issued(app, companies):
+    org_id = companies[0].org.id
+    invoice_id = issue(app, org_id, purchase_order="PO-77")
+    with app.app_context():
+        account = accounts.account_for(org_id)
+        account.legal_name, account.city = "Renamed AG", "Hamburg"
+        db.session.commit()
+        invoice = db.session.get(Invoice, invoice_id)
+        assert invoice.buyer["name"] == "Acme Widgets GmbH" and "80331 München" in invoice.buyer["address"]
+        assert invoice.buyer["purchase_order"] == "PO-77"
+        assert invoice.seller["vat_id"] == SELLER_VAT and invoice.seller["name"] == app.config["BILLING_SELLER"]["name"]
+
+
+def test_staff_credit_is_taken_off_the_next_invoice_and_what_is_left_stays(app, companies):
+    org_id = companies[0].org.id
+    with app.app_context():
+        account = set_up_account(org_id, credit_cents=10000)
+        db.session.add(BillingAdjustment(org_id=org_id, kind="credit", amount_cents=10000, reason="Outage in May"))
+        first = issue_invoice(account, lines=LINE)  # 80.00 net, all of it credit
+        second = issue_invoice(account, lines=LINE)  # the 20.00 left
+        third = issue_invoice(account, lines=LINE)
+        db.session.commit()
+        assert (first.net_cents, first.tax_cents, first.total_cents) == (0, 0, 0)
+        assert first.lines[-1] == {"description": "Credit", "quantity": 1, "unit_cents": -8000, "amount_cents": -8000}
+        assert (second.net_cents, second.tax_cents) == (6000, 1140)
+        assert (third.net_cents, len(third.lines)) == (8000, 1)
+        assert account.credit_cents == 0
+        assert db.session.scalar(sa.select(BillingAdjustment.applied_invoice_id)) == first.id
+
+
+def test_prorated_lines_and_the_processors_amounts_are_kept_as_given(app, companies):
+    org_id = companies[0].org.id
+    with app.app_context():
+        account = set_up_account(org_id, credit_cents=500)
+        prorated = issue_invoice(account, lines=[{"description": "3 more seats, 12 of 30 days", "quantity": 3,
+                                                  "unit_cents": 800, "amount_cents": 960}], currency="usd")
+        charged = issue_invoice(account, lines=LINE, provider_invoice_id="in_123", paid=True,
+                                amounts={"net_cents": 8000, "tax_cents": 1520, "total_cents": 9520, "currency": "eur"})
+        db.session.commit()
+        assert (prorated.net_cents, prorated.currency, prorated.lines[0]["amount_cents"]) == (460, "USD", 960)
+        assert (charged.total_cents, charged.currency, charged.status, charged.due_at) == (9520, "EUR", "paid", None)
+        assert account.credit_cents == 0  # the processor's charge takes no credit of ours
+
+
+# --- the mail --------------------------------------------------------------------------------------------
+
+def test_every_billing_contact_gets_the_invoice_mail_addressed_to_the_first(app, companies):
+    a = companies[0]
+    finance = make_user(app, a.org, email="finance@a.example", name="Fiona Finance")
+    with app.app_context():
+        db.session.add_all([BillingMember(org_id=a.org.id, user_id=finance.id, receives_mail=True),
+                            BillingMember(org_id=a.org.id, user_id=a.manager.id, receives_mail=True)])
+        db.session.commit()
+    invoice_id = issue(app, a.org.id)
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert (invoice.contact_name, invoice.contact_email) == ("Fiona Finance", "finance@a.example")
+        assert set(db.session.scalars(sa.select(InvoiceRecipient.email))) == {"finance@a.example", a.manager.email}
+        mails = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.kind == "billing_invoice")).all()
+        assert {m.to_addr for m in mails} == {"finance@a.example", a.manager.email}
+        mail = next(m for m in mails if m.to_addr == "finance@a.example")
+        assert mail.subject == f"Invoice {invoice.number} from LeadThe.AI"
+        body = mail.body_text
+        assert "95.20 EUR" in body and app.config["BILLING_SELLER"]["iban"] in body
+        assert "http://localhost/admin/billing" in body and f"/admin/billing/invoices/{invoice_id}.pdf" in body
+
+
+def test_without_billing_contacts_the_admins_get_it_and_no_customer_text_reaches_the_subject(app, companies):
+    a = companies[0]
+    with app.app_context():
+        org = db.session.get(type(a.org), a.org.id)
+        org.name = "Evil\nBcc: x@evil.example"
+        db.session.commit()
+    issue(app, a.org.id, legal_name="")
+    with app.app_context():
+        mail = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.kind == "billing_invoice"))
+        assert mail.to_addr == a.admin.email and "evil" not in mail.subject.lower()
+
+
+# --- the PDF ---------------------------------------------------------------------------------------------
+
+def test_the_pdf_holds_both_vat_ids_the_amounts_and_the_reverse_charge_note(app, companies):
+    invoice_id = issue(app, companies[0].org.id, country="AT", vat_id="ATU13585627", purchase_order="PO-9")
+    client = app.test_client()
+    login(client, companies[0].admin.email)
+    response = client.get(f"/admin/billing/invoices/{invoice_id}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    with app.app_context():
+        number = db.session.get(Invoice, invoice_id).number
+    assert response.headers["Content-Disposition"] == f'attachment; filename="invoice-{number}.pdf"'
+    assert "no-store" in response.headers["Cache-Control"]  # never kept by a shared cache
+    text = " ".join(pdf_text(response.data).split())
+    for expected in (SELLER_VAT, "ATU13585627", "Acme Widgets GmbH", number, "PO-9", "For the attention of: Admin A",
+                     "80.00 EUR", "0.00 EUR", "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Council "
+                     "Directive 2006/112/EC)", "IBAN"):
+        assert expected in text, expected
+    assert client.get(f"/admin/billing/invoices/{invoice_id}.pdf").data == response.data  # the same record, the same PDF
+
+
+def test_the_pdf_of_a_domestic_invoice_shows_vat_and_a_paid_one_no_bank_details(app, companies):
+    org_id = companies[0].org.id
+    with app.app_context():
+        account = set_up_account(org_id, vat_id="DE136695976")
+        invoice = issue_invoice(account, lines=LINE, paid=True, provider_invoice_id="in_abc")
+        db.session.commit()
+        from leadthe.billing.invoice_pdf import invoice_pdf  # noqa: PLC0415  (drawn here, outside a request)
+
+        with app.test_request_context():
+            text = " ".join(pdf_text(invoice_pdf(invoice)).split())
+    assert "95.20 EUR" in text and "15.20 EUR" in text and "VAT 19%" in text and "in_abc" in text and "Paid on" in text
+    assert "IBAN" not in text and "Reverse charge" not in text
+
+
+def test_the_pdf_of_a_buyer_outside_the_eu_says_why_there_is_no_vat(app, companies):
+    invoice_id = issue(app, companies[0].org.id, country="US")
+    client = app.test_client()
+    login(client, companies[0].admin.email)
+    text = " ".join(pdf_text(client.get(f"/admin/billing/invoices/{invoice_id}.pdf").data).split())
+    assert "Not taxable in Germany" in text and "Reverse charge" not in text
+
+
+def test_invoice_pdfs_are_for_the_companys_admins_billing_members_and_staff(app, companies):
+    a, b = companies
+    own, other = issue(app, a.org.id), issue(app, b.org.id)
+    client = app.test_client()
+    login(client, a.learner.email)
+    assert client.get(f"/admin/billing/invoices/{own}.pdf").status_code == 403
+    with app.app_context():
+        db.session.add(BillingMember(org_id=a.org.id, user_id=a.learner.id, receives_mail=False))
+        db.session.commit()
+    assert client.get(f"/admin/billing/invoices/{own}.pdf").status_code == 200  # the billing permission
+    assert client.get(f"/admin/billing/invoices/{other}.pdf").status_code == 404  # another company's
+    assert client.get(f"/staff/billing/invoices/{own}.pdf").status_code == 404
+    staff = make_staff(app)
+    staff_client = app.test_client()
+    login_with_code(staff_client, app, staff)
+    for invoice_id in (own, other):
+        assert staff_client.get(f"/staff/billing/invoices/{invoice_id}.pdf").status_code == 200
+    assert staff_client.get("/staff/billing/invoices/999999.pdf").status_code == 404
+    assert app.test_client().get(f"/staff/billing/invoices/{own}.pdf").status_code == 404
+
+
+# --- renewals --------------------------------------------------------------------------------------------
+
+def test_a_changed_price_applies_to_the_next_period_only(app, companies):
+    org_id = companies[0].org.id
+    now = utcnow()
+    with app.app_context():
+        account = set_up_account(org_id, period_end=now + timedelta(days=3))
+        old_version = account.plan_version_id
+        plan_id = db.session.get(PlanVersion, old_version).plan_id
+        db.session.add(PlanVersion(plan_id=plan_id, version=2, currency="EUR", month_cents=1000, year_cents=10000,
+                                   stripe_price_month="", stripe_price_year="", note="New prices"))
+        db.session.commit()
+        assert run_renewals(now) == 0  # the running period keeps its price: nothing issued, nothing changed
+        db.session.commit()
+        assert db.session.get(BillingAccount, account.id).plan_version_id == old_version
+        later = now + timedelta(days=3, hours=1)
+        assert run_renewals(later) == 1
+        db.session.commit()
+        assert run_renewals(later) == 0  # the same day again: nothing twice
+        db.session.commit()
+        invoice = db.session.scalar(sa.select(Invoice))
+        account = db.session.get(BillingAccount, account.id)
+        assert invoice.lines[0]["unit_cents"] == 1000 and invoice.net_cents == 10000
+        assert account.plan_version_id != old_version and account.current_period_start == invoice.period_start
+        assert invoice.period_start == now + timedelta(days=3) and account.current_period_end == invoice.period_end > later
+
+
+def test_a_subscription_cancelled_at_the_period_end_ends_without_an_invoice(app, companies):
+    org_id = companies[0].org.id
+    now = utcnow()
+    with app.app_context():
+        set_up_account(org_id, period_end=now - timedelta(hours=1), cancel_at_period_end=True)
+        db.session.commit()
+        assert run_renewals(now) == 0
+        db.session.commit()
+        account = accounts.account_view(org_id)
+        assert account.status == BillingStatus.CANCELLED and account.cancelled_at is not None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)) == 0
+        assert run_renewals(now) == 0
+
+
+def test_renewals_leave_trials_and_stripe_subscriptions_alone_and_take_credit(app, companies):
+    a, b = companies
+    now = utcnow()
+    with app.app_context():
+        set_up_account(a.org.id, period_end=now - timedelta(hours=1), credit_cents=3000)
+        set_up_account(b.org.id, period_end=now - timedelta(hours=1), provider="stripe")
+        db.session.commit()
+        assert run_renewals(now) == 1
+        db.session.commit()
+        invoice = db.session.scalar(sa.select(Invoice))
+        assert invoice.org_id == a.org.id and invoice.net_cents == 8000 - 3000
