@@ -34,7 +34,7 @@ def tax_note(invoice: Invoice) -> str:
 
 
 def line_text(description: str) -> str:
-    return _("Credit") if description == CREDIT_LINE else description
+    return _("Credit applied") if description == CREDIT_LINE else description
 
 
 def contact_text(invoice: Invoice) -> str:
@@ -61,7 +61,7 @@ def _facts(invoice: Invoice) -> list[tuple[str, str]]:
     if invoice.status == InvoiceStatus.PAID and invoice.paid_at:
         facts.append((_("Paid on"), format_day(invoice.paid_at)))
     elif invoice.status == InvoiceStatus.VOID:
-        facts.append((_("Status"), _("Cancelled")))
+        facts.append((_("Status"), _("Voided")))
     elif invoice.due_at:
         facts.append((_("Due date"), format_day(invoice.due_at)))
     if (invoice.buyer or {}).get("purchase_order"):
@@ -76,7 +76,7 @@ def _totals(invoice: Invoice) -> list[tuple[str, str]]:
     rate = format_percent(invoice.tax_rate_bp / 100)
     return [(_("Net amount"), money(invoice.net_cents, invoice.currency)),
             (_("VAT %(rate)s", rate=rate), money(invoice.tax_cents, invoice.currency)),
-            (_("Total"), money(invoice.total_cents, invoice.currency))]
+            (_("Total amount"), money(invoice.total_cents, invoice.currency))]
 
 
 def _bank(invoice: Invoice) -> list[str]:

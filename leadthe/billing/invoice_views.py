@@ -8,14 +8,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort
 
-from leadthe.billing import admin_bp, renewals, staff_bp  # noqa: F401  (renewals: registers its daily worker job)
+from leadthe.billing import admin_bp, renewals, staff_bp
 from leadthe.billing.invoice_pdf import invoice_pdf as draw_pdf
 from leadthe.billing.members import billing_required
 from leadthe.extensions import db
 from leadthe.models.billing import Invoice
-from leadthe.staff import staff_required
 from leadthe.query_args import id_or_404
+from leadthe.staff import staff_required
 from leadthe.tenancy import get_or_404, unscoped
+
+# ``renewals`` registers the daily worker job "billing.renewals" when imported (create_app imports this module)
+__all__ = ["invoice_pdf", "invoice_pdf_staff", "renewals"]
 
 
 def _download(invoice: Invoice) -> Response:

@@ -102,15 +102,7 @@ def issue_invoice(account: BillingAccount, *, lines: list[dict], period_start: d
     now = issued_at or utcnow()
     buyer = buyer_of(account)
     tax = tax_for(buyer["country"], buyer["vat_id"], buyer["vat_id_valid"])
-    frozen, net, tax_cents = _amounts(lines, tax.rate_bp)
-    if amounts:
-        net, tax_cents = int(amounts["net_cents"]), int(amounts["tax_cents"])
-    else:
-        credit = _take_credit(account, net)
-        if credit:
-            frozen.append({"description": CREDIT_LINE, "quantity": 1, "unit_cents": -credit, "amount_cents": -credit})
-            net -= credit
-            tax_cents = tax_of(net, tax.rate_bp)
+    frozen, net, tax_cents = _priced(account, lines, amounts, tax.rate_bp)
     seq, number = next_number(now.year)
     people = members.contacts(account.org_id)
     contact = people[0] if people else None
@@ -129,15 +121,34 @@ def issue_invoice(account: BillingAccount, *, lines: list[dict], period_start: d
     db.session.flush()
     if not amounts and any(line["unit_cents"] < 0 for line in frozen):
         _mark_credits_applied(account.org_id, invoice.id)
-    for person in people:
-        db.session.add(InvoiceRecipient(org_id=account.org_id, invoice_id=invoice.id, user_id=person.id,
-                                        name=person.name, email=person.email, sent_at=now))
-        if mail:
-            _queue_invoice_mail(invoice, person)
-    db.session.flush()
+    _send(invoice, people, mail)
     audit.record("billing.invoice_issued", org_id=account.org_id, number=number, total_cents=invoice.total_cents,
                  currency=invoice.currency)
     return invoice
+
+
+def _priced(account: BillingAccount, lines: list[dict], amounts: dict | None, rate_bp: int) -> tuple[list[dict], int, int]:
+    """The frozen lines, net and tax: as the processor charged them (``amounts``), or ours with the credit
+    staff granted taken off."""
+    frozen, net, tax_cents = _amounts(lines, rate_bp)
+    if amounts:
+        return frozen, int(amounts["net_cents"]), int(amounts["tax_cents"])
+    credit = _take_credit(account, net)
+    if credit:
+        frozen.append({"description": CREDIT_LINE, "quantity": 1, "unit_cents": -credit, "amount_cents": -credit})
+        net -= credit
+        tax_cents = tax_of(net, rate_bp)
+    return frozen, net, tax_cents
+
+
+def _send(invoice: Invoice, people: list, mail: bool) -> None:
+    """Record every billing contact as a recipient and (``mail``) queue the invoice mail to each."""
+    for person in people:
+        db.session.add(InvoiceRecipient(org_id=invoice.org_id, invoice_id=invoice.id, user_id=person.id,
+                                        name=person.name, email=person.email, sent_at=invoice.issued_at))
+        if mail:
+            _queue_invoice_mail(invoice, person)
+    db.session.flush()
 
 
 def _mark_credits_applied(org_id: int, invoice_id: int) -> None:
