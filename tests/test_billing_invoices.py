@@ -323,3 +323,19 @@ def test_renewals_leave_trials_and_stripe_subscriptions_alone_and_take_credit(ap
         db.session.commit()
         invoice = db.session.scalar(sa.select(Invoice))
         assert invoice.org_id == a.org.id and invoice.net_cents == 8000 - 3000
+
+
+def test_the_invoice_mail_is_written_in_each_recipients_language(app, companies):
+    a = companies[0]
+    with app.app_context():
+        from leadthe.models import User  # noqa: PLC0415  (the person's language, set as their preferences page does)
+
+        db.session.get(User, a.manager.id).locale = "de"
+        db.session.add(BillingMember(org_id=a.org.id, user_id=a.manager.id, receives_mail=True))
+        db.session.add(BillingMember(org_id=a.org.id, user_id=a.admin.id, receives_mail=True))
+        account = set_up_account(a.org.id, legal_name="Acme")
+        issue_invoice(account, lines=[{"description": "Seats", "quantity": 1000, "unit_cents": 800}])
+        db.session.commit()
+        bodies = {m.to_addr: m.body_text for m in db.session.scalars(sa.select(OutboxMail))}
+    assert "9.520,00 EUR" in bodies[a.manager.email]  # German: 9.520,00
+    assert "9,520.00 EUR" in bodies[a.admin.email]

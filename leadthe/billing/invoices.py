@@ -74,6 +74,9 @@ def tax_of(net_cents: int, rate_bp: int) -> int:
 def _take_credit(account: BillingAccount, net: int) -> int:
     """The credit staff granted, taken off this invoice's net amount (never below zero); what is left of it
     stays for the next invoices."""
+    if (account.credit_cents or 0) > 0 and account.id is not None:
+        db.session.flush()  # then read the credit afresh, locked: two invoices at once never spend it twice
+        db.session.refresh(account, attribute_names=["credit_cents"], with_for_update=True)
     taken = min(max(account.credit_cents or 0, 0), max(net, 0))
     account.credit_cents = (account.credit_cents or 0) - taken
     return taken
