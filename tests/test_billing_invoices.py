@@ -351,3 +351,19 @@ def test_the_invoice_mail_is_written_in_each_recipients_language(app, companies)
         bodies = {m.to_addr: m.body_text for m in db.session.scalars(sa.select(OutboxMail))}
     assert "9.520,00 EUR" in bodies[a.manager.email]  # German: 9.520,00
     assert "9,520.00 EUR" in bodies[a.admin.email]
+
+
+def test_the_pdf_is_drawn_in_the_viewers_language_from_the_same_record(app, companies):
+    a = companies[0]
+    invoice_id = issue(app, a.org.id)
+    with app.app_context():
+        from leadthe.models import User  # noqa: PLC0415  (the admin's language, as their preferences page sets it)
+
+        db.session.get(User, a.admin.id).locale = "de"
+        db.session.commit()
+    client = app.test_client()
+    login(client, a.admin.email)
+    text = " ".join(pdf_text(client.get(f"/admin/billing/invoices/{invoice_id}.pdf").data).split())
+    assert "95,20 EUR" in text and "15,20 EUR" in text and "DE000000000" in text
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).total_cents == 9520  # the record is the same for every reader

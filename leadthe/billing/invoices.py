@@ -4,6 +4,12 @@ lines frozen when issued (the PDF is drawn from the record, ``invoice_pdf``).
 Numbers: ``InvoiceCounter`` holds the last number per year; it is taken with the row locked in the
 transaction that issues the invoice (an UPDATE … SET last = last + 1), so a rolled-back invoice gives its
 number back and two concurrent charges never get the same one.
+
+Tax (``tax.tax_for``): the seller's rate in the seller's country and for EU buyers without a valid VAT ID;
+0 % with the reverse-charge note for EU buyers with one (checked again when issuing); 0 % with the
+"not taxable here" note outside the EU. Staff's credit (``BillingAccount.credit_cents``) is taken off our
+own invoices as a "Credit" line, under a row lock. Every billing contact is recorded as a recipient and
+gets the invoice mail (outbox) in their language; amounts are shown in the reader's number format.
 """
 from __future__ import annotations
 
