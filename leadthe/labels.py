@@ -166,6 +166,7 @@ MAIL_KIND = {
     "sso_verify_domain": _l("Confirm a domain for single sign-on"),
     "ai_policy_published": _l("Please read your company's AI-use policy"),
     "ai_policy_reminder": _l("Reminder: please read your company's AI-use policy"),
+    "billing_invoice": _l("An invoice from LeadThe.AI"),
 }
 FEEDBACK_KIND = {"general": _l("About LeadThe.AI in general"), "course": _l("About a course")}
 

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from leadthe.billing import accounts as billing_accounts
+from leadthe.billing.invoices import issue_invoice
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, DataExport, Organization, OutboxMail, PrivacyRequest, User, UserSession, utcnow
+from leadthe.models.billing import BillingMember
 from leadthe.privacy.registry import CATEGORIES, personal_sources
 from leadthe.worker import run_once
 from tests.conftest import (PASSWORD, audit_actions, csrf_from, enable_2fa, fresh_code, login_with_code, make_staff, make_user,
@@ -349,6 +352,12 @@ def join_by_invitation_and_live(app, company):
         send_requirement_reminders()
         send_overdue_digests()
         send_recertification_reminders(utcnow() + timedelta(days=40))
+        # a billing contact: an invoice addressed and mailed to them (kept after their erasure, naming their role)
+        # (then no longer one: ``populate_everything`` adds their billing_member row of its own)
+        contact = BillingMember(org_id=company.org.id, user_id=user_id, receives_mail=True)
+        db.session.add(contact)
+        issue_invoice(billing_accounts.account_for(company.org.id), lines=[{"description": "Seats", "quantity": 1, "unit_cents": 800}])
+        db.session.delete(contact)
         # a new address, and another one waiting for confirmation
         request_email_change(user, second)
         confirm_email_change(user, second)
