@@ -29,7 +29,9 @@ NOTICE_LABELS = {"trial_7d": _l("Trial ends in 7 days"), "trial_1d": _l("Trial e
 assert set(NOTICE_LABELS) == set(dunning.KINDS)
 
 
+@bp.context_processor
 def _labels() -> dict:
+    """What every page of the console writes with: states, providers and amounts in words."""
     return {"state_labels": STATE_LABELS, "state_badges": STATE_BADGES, "provider_labels": PROVIDER_LABELS,
             "money": services.money}
 
@@ -42,7 +44,7 @@ def companies():
                          q=" ".join(request.args.get("q", "").split())[:100], page=page_arg())
     rows, total = services.companies_page(f)
     return render("billing/staff_companies.html", block="companies_results", rows=rows, total=total, f=f,
-                  totals=services.totals(), per_page=services.PER_PAGE, **_labels())
+                  totals=services.totals(), per_page=services.PER_PAGE)
 
 
 def _company_page(org_id: int, *, trial_form=None, credit_form=None, invalid=None):
@@ -56,7 +58,7 @@ def _company_page(org_id: int, *, trial_form=None, credit_form=None, invalid=Non
                    invoices=services.invoices_of(org.id), adjustments=services.adjustments_of(org.id),
                    notices=services.notices_of(org.id), notice_labels=NOTICE_LABELS, invoice_labels=INVOICE_LABELS,
                    pdf_endpoint="billing_staff.invoice_pdf" in current_app.view_functions, paid_form=EmptyForm(),
-                   **forms, **_labels())
+                   **forms)
     if invalid is not None:
         return render_form("billing/staff_company.html", invalid, **context)
     return render("billing/staff_company.html", **context)
