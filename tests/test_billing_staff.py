@@ -259,3 +259,13 @@ def test_only_platform_staff_see_the_console(app, companies, client):
 def test_an_unknown_company_is_404(app, staff):
     assert staff.get("/staff/billing/999999").status_code == 404
     assert staff.get("/staff/billing/plans/999999").status_code == 404
+
+
+def test_a_company_that_subscribed_has_no_trial_to_extend(app, companies, staff):
+    from leadthe.models.billing import BillingAccount
+
+    a = companies[0]
+    account_id = _account(app, a.org, status="active", seats=5)
+    r = post_form(staff, f"/staff/billing/{a.org.id}/trial", {"days": "14", "reason": REASON}, page=f"/staff/billing/{a.org.id}")
+    assert r.status_code == 422 and "no trial to extend" in r.get_data(as_text=True)
+    assert _get(app, BillingAccount, account_id).trial_ends_at is None

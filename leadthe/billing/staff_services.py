@@ -166,6 +166,12 @@ def invoice_or_404(invoice_id) -> Invoice:
 
 # --- writes ------------------------------------------------------------------------------------------------
 
+def has_trial(account: BillingAccount) -> bool:
+    """A trial runs, or ran out without the company ever subscribing: a trial extension makes sense."""
+    return account.status == BillingStatus.TRIALING or (account.status == BillingStatus.CANCELLED
+                                                        and account.plan_version_id is None)
+
+
 def extend_trial(org_id: int, days: int, reason: str, *, actor, now: datetime | None = None) -> BillingAccount:
     """Add ``days`` to the trial: from its end, or from now when it has already ended; a trial that ran out
     (cancelled without ever paying) is a trial again."""

@@ -75,7 +75,11 @@ def company(org_id):
 def extend_trial(org_id):
     org = services.organization_or_404(org_id)
     form = TrialForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and not services.has_trial(accounts.account_view(org.id)):
+        form.days.errors.append(_("This company has subscribed: there is no trial to extend. Grant credit instead."))
+        valid = False
+    if not valid:
         return _company_page(org.id, trial_form=form, invalid=form)
     account = services.extend_trial(org.id, form.days.data, form.reason.data, actor=current_user)
     flash(_("The trial of %(company)s now ends on %(date)s.", company=org.name, date=format_day(account.trial_ends_at)),
