@@ -64,8 +64,8 @@ def _companies():
 
 def totals() -> dict:
     """Per state: how many companies and their MRR; and the MRR of all (one aggregate query)."""
-    stmt = _companies().with_only_columns(_state_column().label("state"), sa.func.count(Organization.id),
-                                          sa.func.coalesce(sa.func.sum(_mrr_column()), 0)).group_by(_state_column())
+    each = _companies().with_only_columns(_state_column().label("state"), _mrr_column().label("mrr")).subquery()
+    stmt = sa.select(each.c.state, sa.func.count(), sa.func.coalesce(sa.func.sum(each.c.mrr), 0)).group_by(each.c.state)
     rows = db.session.execute(unscoped(stmt, reason=WHY)).all()
     counts = {state: 0 for state in STATES}
     mrr = 0
