@@ -51,7 +51,7 @@ def test_the_trial_mails_go_once_each_to_the_admins_when_there_are_no_billing_co
     assert _run(app)["trial"] == 1
     assert _run(app)["trial"] == 0  # the job ran twice: still one mail
     [mail] = _billing_mails(app)
-    assert mail.to_addr == "admin@a.example" and mail.subject == "Your LeadThe.AI trial ends in 7 days"
+    assert mail.to_addr == "admin@a.example" and mail.subject == "Your LeadThe.AI trial ends within a week"
     body = mail.body_text
     assert body.startswith("Hello Admin,") and "Company A" in body
     assert "admins' changes pause" in body and "learners keep learning" in body and "nothing is lost" in body
@@ -68,7 +68,7 @@ def test_the_trial_mails_go_once_each_to_the_admins_when_there_are_no_billing_co
     _run(app)
     _run(app)
     subjects = [m.subject for m in _billing_mails(app)]
-    assert subjects == ["Your LeadThe.AI trial ends in 7 days", "Your LeadThe.AI trial ends tomorrow"]
+    assert subjects == ["Your LeadThe.AI trial ends within a week", "Your LeadThe.AI trial ends tomorrow"]
 
 
 def test_an_extended_trial_is_a_new_occasion(app, companies):

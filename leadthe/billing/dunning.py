@@ -29,7 +29,7 @@ from leadthe.worker import job_handler
 KINDS = ("trial_7d", "trial_1d", "payment_failed", "card_expiring", "read_only")
 
 SUBJECTS = {
-    "trial_7d": _l("Your LeadThe.AI trial ends in 7 days"),
+    "trial_7d": _l("Your LeadThe.AI trial ends within a week"),
     "trial_1d": _l("Your LeadThe.AI trial ends tomorrow"),
     "payment_failed": _l("LeadThe.AI: your payment did not come through"),
     "card_expiring": _l("LeadThe.AI: the card for your subscription expires soon"),
