@@ -269,3 +269,15 @@ def test_a_company_that_subscribed_has_no_trial_to_extend(app, companies, staff)
     r = post_form(staff, f"/staff/billing/{a.org.id}/trial", {"days": "14", "reason": REASON}, page=f"/staff/billing/{a.org.id}")
     assert r.status_code == 422 and "no trial to extend" in r.get_data(as_text=True)
     assert _get(app, BillingAccount, account_id).trial_ends_at is None
+
+
+def test_a_trial_that_ran_out_without_an_account_says_so(app, companies, staff):
+    from leadthe.models import Organization, utcnow
+
+    a = companies[0]
+    with app.app_context():
+        db.session.execute(sa.update(Organization).where(Organization.id == a.org.id)
+                           .values(created_at=utcnow() - timedelta(days=40)))
+        db.session.commit()
+    html = staff.get("/staff/billing").get_data(as_text=True)
+    assert "ended" in _row(html, "Company A") and "ended" not in _row(html, "Company B")

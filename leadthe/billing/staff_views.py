@@ -13,6 +13,7 @@ from leadthe.confirmation import confirmation_page, confirmed
 from leadthe.forms import EmptyForm
 from leadthe.i18n import format_day
 from leadthe.htmx import render, render_form, see_other
+from leadthe.models import utcnow
 from leadthe.models.enums import BillingProviderKind, BillingStatus, InvoiceStatus
 from leadthe.query_args import page_arg
 from leadthe.staff import staff_required
@@ -33,7 +34,7 @@ assert set(NOTICE_LABELS) == set(dunning.KINDS)
 def _labels() -> dict:
     """What every page of the console writes with: states, providers and amounts in words."""
     return {"state_labels": STATE_LABELS, "state_badges": STATE_BADGES, "provider_labels": PROVIDER_LABELS,
-            "money": services.money}
+            "money": services.money, "now": utcnow()}
 
 
 @bp.route("")
