@@ -54,6 +54,7 @@ def _company_page(org_id: int, *, trial_form=None, credit_form=None, invalid=Non
     plan, version = services.plan_of(account)
     forms = {"trial_form": trial_form or TrialForm(formdata=None), "credit_form": credit_form or CreditForm(formdata=None)}
     context = dict(org=org, account=account, stored=account.id is not None, plan=plan, version=version,
+                   has_trial=services.has_trial(account),
                    mrr_cents=services.monthly_cents(account, version), seats_used=accounts.seats_used(org.id),
                    read_only=accounts.is_read_only(account), read_only_since=accounts.read_only_since(account),
                    invoices=services.invoices_of(org.id), adjustments=services.adjustments_of(org.id),
