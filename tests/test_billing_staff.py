@@ -212,6 +212,23 @@ def test_mark_a_manual_invoice_paid_makes_a_past_due_company_active(app, compani
     assert "is not open" in again.get_data(as_text=True)
 
 
+def test_a_stripe_invoice_is_not_marked_paid_by_staff(app, companies, staff):
+    from leadthe.billing import accounts, invoices
+    from leadthe.models.billing import Invoice
+
+    a = companies[0]
+    _account(app, a.org, status="past_due", seats=5, provider="stripe")
+    with app.app_context():
+        invoice = invoices.issue_invoice(accounts.account_for(a.org.id), provider_invoice_id="in_1",
+                                         lines=[{"description": "Team, 5 seats", "quantity": 5, "unit_cents": 800}])
+        invoice_id = invoice.id
+        db.session.commit()
+    page = f"/staff/billing/{a.org.id}"
+    r = post_form(staff, f"/staff/billing/invoices/{invoice_id}/paid", {"confirmed": "yes"}, page=page, follow=True)
+    assert "when Stripe tells us" in r.get_data(as_text=True)
+    assert _get(app, Invoice, invoice_id).status == "open"
+
+
 def test_new_prices_are_a_new_version_and_running_periods_keep_theirs(app, companies, staff):
     from leadthe.models import AuditEvent
     from leadthe.models.billing import BillingAccount, Plan, PlanVersion

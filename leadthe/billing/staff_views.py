@@ -110,6 +110,10 @@ def mark_paid(invoice_id):
     if invoice.status != InvoiceStatus.OPEN:
         flash(_("Invoice %(number)s is not open: nothing was changed.", number=invoice.number), "info")
         return see_other(back)
+    if invoice.provider != BillingProviderKind.MANUAL:
+        flash(_("Invoice %(number)s is paid through Stripe: it is marked paid when Stripe tells us, not here.",
+                number=invoice.number), "info")
+        return see_other(back)
     if not confirmed():
         return confirmation_page(
             title=_("Mark invoice %(number)s as paid?", number=invoice.number),
