@@ -163,6 +163,12 @@ EVENT_LABELS = {
     "scim.group_created": _l("SCIM: team created"),
     "scim.group_updated": _l("SCIM: team changed"),
     "scim.group_deleted": _l("SCIM: team deleted"),
+    # billing: the staff console (/staff/billing)
+    "billing.trial_extended": _l("Billing: trial extended by LeadThe.AI staff"),
+    "billing.credit_granted": _l("Billing: credit granted by LeadThe.AI staff"),
+    "billing.plan_created": _l("Billing: plan added"),
+    "billing.plan_changed": _l("Billing: plan changed"),
+    "billing.prices_changed": _l("Billing: new prices for a plan"),
 }
 
 # The details an audit page shows, with their names in words (other details stay in the record only).
