@@ -12,7 +12,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.course import LEVEL_LABELS
-from leadthe.models.enums import (AiToolStatus, DomainMethod, EvidenceStatus, ExportStatus, GuardMode, InvitationStatus, JobStatus, LabProvider,
+from leadthe.models.enums import (AiToolStatus, BillingAdjustmentKind, BillingEventStatus, BillingInterval, BillingProviderKind,
+                                  BillingRequestKind, BillingRequestStatus, BillingStatus, InvoiceStatus, DomainMethod, EvidenceStatus, ExportStatus, GuardMode, InvitationStatus, JobStatus, LabProvider,
                                   LabRunKind, LabRunStatus, MailStatus, OrgStatus, PolicyChange, RequirementStatus, Role, RuleField, RuleOperator, SsoProtocol,
                                   UserStatus)
 from leadthe.models.support import TICKET_STATUSES
@@ -118,6 +119,22 @@ SSO_PROTOCOL = {
 
 DOMAIN_METHOD = {DomainMethod.DNS: _l("DNS TXT record"), DomainMethod.MAIL: _l("link mailed to the domain")}
 
+BILLING_STATUS = {BillingStatus.TRIALING: _l("Trial"), BillingStatus.ACTIVE: _l("Active"),
+                  BillingStatus.PAST_DUE: _l("Past due"), BillingStatus.CANCELLED: _l("Cancelled")}
+BILLING_PROVIDER = {BillingProviderKind.MANUAL: _l("Manual invoicing"), BillingProviderKind.STRIPE: _l("Stripe")}
+BILLING_INTERVAL = {BillingInterval.MONTH: _l("Monthly"), BillingInterval.YEAR: _l("Yearly")}
+INVOICE_STATUS = {InvoiceStatus.OPEN: _l("Open"), InvoiceStatus.PAID: _l("Paid"), InvoiceStatus.VOID: _l("Void")}
+BILLING_EVENT_STATUS = {BillingEventStatus.PENDING: _l("Waiting"), BillingEventStatus.DONE: _l("Handled"),
+                        BillingEventStatus.FAILED: _l("Failed")}
+BILLING_REQUEST_KIND = {
+    BillingRequestKind.SUBSCRIBE: _l("Subscribe"), BillingRequestKind.SEATS: _l("Change seats"),
+    BillingRequestKind.PORTAL: _l("Payment details"), BillingRequestKind.CANCEL: _l("Cancel"),
+    BillingRequestKind.REACTIVATE: _l("Reactivate"),
+}
+BILLING_REQUEST_STATUS = {BillingRequestStatus.PENDING: _l("Waiting"), BillingRequestStatus.DONE: _l("Done"),
+                          BillingRequestStatus.FAILED: _l("Failed")}
+BILLING_ADJUSTMENT = {BillingAdjustmentKind.TRIAL_EXTENSION: _l("Trial extended"), BillingAdjustmentKind.CREDIT: _l("Credit")}
+
 JOB_STATUS = {
     JobStatus.PENDING: _l("Waiting"),
     JobStatus.RUNNING: _l("Running"),
@@ -167,6 +184,11 @@ MAIL_KIND = {
     "ai_policy_published": _l("Please read your company's AI-use policy"),
     "ai_policy_reminder": _l("Reminder: please read your company's AI-use policy"),
     "billing_invoice": _l("An invoice from LeadThe.AI"),
+    "billing_trial_7d": _l("Your trial ends within a week"),
+    "billing_trial_1d": _l("Your trial ends tomorrow"),
+    "billing_payment_failed": _l("A payment did not come through"),
+    "billing_card_expiring": _l("The card for your subscription expires soon"),
+    "billing_read_only": _l("Your company's account is read-only for admins"),
 }
 FEEDBACK_KIND = {"general": _l("About LeadThe.AI in general"), "course": _l("About a course")}
 
@@ -192,6 +214,9 @@ KINDS = {
     "requirement": REQUIREMENT_STATUS, "evidence": EVIDENCE_STATUS,
     "lab_provider": LAB_PROVIDER, "guard_mode": GUARD_MODE, "lab_run_kind": LAB_RUN_KIND, "lab_run": LAB_RUN_STATUS,
     "sso_protocol": SSO_PROTOCOL, "domain_method": DOMAIN_METHOD,
+    "billing_status": BILLING_STATUS, "billing_provider": BILLING_PROVIDER, "billing_interval": BILLING_INTERVAL,
+    "invoice": INVOICE_STATUS, "billing_event": BILLING_EVENT_STATUS, "billing_request_kind": BILLING_REQUEST_KIND,
+    "billing_request": BILLING_REQUEST_STATUS, "billing_adjustment": BILLING_ADJUSTMENT,
     "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE, "mail_kind": MAIL_KIND, "feedback": FEEDBACK_KIND,
 }
 

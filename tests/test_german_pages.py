@@ -41,6 +41,8 @@ RAW_VALUES = sorted({member.value for enum in (enums.Role, enums.UserStatus, enu
                      for member in enum} | {"erasure_pending", "in_progress"})
 # words of English sentences that German never uses: an interface string that bypassed the catalogue
 ENGLISH_WORDS = re.compile(r"(?<![\w'’-])(the|your|you|with|and|this|that|for|are|has|have|will|not|from|of|to|is)(?![\w'’-])")
+# names whose German form is the English one (the country list of the billing details)
+GERMAN_AS_IN_ENGLISH = {"Isle of Man"}
 RAW = re.compile(r"(?<![\w@./:-])(" + "|".join(map(re.escape, RAW_VALUES)) + r")(?![\w@-])")
 
 
@@ -207,7 +209,7 @@ def english_left(html: str, exact: set[str], pattern, entered: list[str] = (), u
         for text in entered:
             if text in node:
                 node = node.replace(text, " ").strip()
-        if not node:
+        if not node or node in GERMAN_AS_IN_ENGLISH:
             continue
         if node in exact or (pattern is not None and pattern.fullmatch(node)):
             found.append(f"English: {node!r}")

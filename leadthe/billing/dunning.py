@@ -69,7 +69,7 @@ def _send(account: BillingAccount, kind: str, context: dict) -> None:
     }
     for person in members.contacts(account.org_id):
         first = customer_text((person.name or "").split(" ")[0], limit=60)
-        queue_mail(person.email, SUBJECTS[kind], f"billing_{kind}", kind="billing", user=person,
+        queue_mail(person.email, SUBJECTS[kind], f"billing_{kind}", kind=f"billing_{kind}", user=person,
                    name=first or _l("there"), **values)
 
 

@@ -11,6 +11,7 @@ from leadthe.billing import accounts, dunning, invoices, staff_bp as bp, staff_s
 from leadthe.billing.staff_forms import CreditForm, NewPlanForm, PlanDetailsForm, PricesForm, TrialForm
 from leadthe.confirmation import confirmation_page, confirmed
 from leadthe.forms import EmptyForm
+from leadthe import labels
 from leadthe.i18n import format_day
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import utcnow
@@ -18,12 +19,11 @@ from leadthe.models.enums import BillingProviderKind, BillingStatus, InvoiceStat
 from leadthe.query_args import page_arg
 from leadthe.staff import staff_required
 
-STATE_LABELS = {BillingStatus.TRIALING: _l("Trial"), BillingStatus.ACTIVE: _l("Active"),
-                BillingStatus.PAST_DUE: _l("Past due"), BillingStatus.CANCELLED: _l("Cancelled")}
+STATE_LABELS = labels.BILLING_STATUS
 STATE_BADGES = {BillingStatus.TRIALING: "info", BillingStatus.ACTIVE: "ok", BillingStatus.PAST_DUE: "warn",
                 BillingStatus.CANCELLED: "err"}
-PROVIDER_LABELS = {BillingProviderKind.MANUAL: _l("Manual invoicing"), BillingProviderKind.STRIPE: _l("Stripe")}
-INVOICE_LABELS = {InvoiceStatus.OPEN: _l("Open"), InvoiceStatus.PAID: _l("Paid"), InvoiceStatus.VOID: _l("Void")}
+PROVIDER_LABELS = labels.BILLING_PROVIDER
+INVOICE_LABELS = labels.INVOICE_STATUS
 NOTICE_LABELS = {"trial_7d": _l("Trial ends in 7 days"), "trial_1d": _l("Trial ends tomorrow"),
                  "payment_failed": _l("Payment failed"), "card_expiring": _l("Card expiring"),
                  "read_only": _l("Read-only for admins' changes")}

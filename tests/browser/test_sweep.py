@@ -84,6 +84,8 @@ NOT_HTML = {
     "account.photo": "the profile photo (an image)",
     "auth.session_status": "JSON for the idle warning (static/js/session.js)",
     "sso.saml_metadata": "XML metadata for identity providers",
+    "billing_admin.invoice_pdf": "PDF download",
+    "billing_staff.invoice_pdf": "PDF download",
     # a redirect to the company's identity provider, another site (tests/test_sso_oidc.py, test_sso_saml.py and
     # their browser tests follow it to the test suite's own identity providers)
     "sso.oidc_start": "a redirect to the identity provider",
