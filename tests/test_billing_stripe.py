@@ -23,7 +23,7 @@ from leadthe.models.billing import BillingAccount, BillingEvent, BillingNotice, 
 from leadthe.models.enums import BillingEventStatus, BillingProviderKind, BillingStatus
 from leadthe.tenancy import scoped, tenant, unscoped
 from leadthe.worker import run_once, schedule_due_jobs
-from tests.conftest import free_port, make_org, make_user
+from tests.conftest import free_port, make_org, make_user, outbox, post_form
 from tests.helpers import signed_in
 from tests import stripe_server as localstripe
 from tests.stripe_server import signed_event, stripe_client
@@ -58,6 +58,14 @@ def _use_card(sc, customer_id: str, number: str) -> str:
 def _deliver(client, event_type: str, obj: dict, **kwargs):
     body, headers = signed_event(event_type, obj, **kwargs)
     return client.post(HOOK, data=body, headers=headers)
+
+
+def _past_due_for(app, org_id, days: int) -> None:
+    with app.app_context():
+        row = db.session.scalar(unscoped(sa.select(BillingAccount).where(BillingAccount.org_id == org_id),
+                                         reason="test: the payment failed longer ago"))
+        row.past_due_since = utcnow() - timedelta(days=days)
+        db.session.commit()
 
 
 @pytest.fixture
@@ -159,6 +167,16 @@ def test_subscribe_more_seats_payment_fails_then_succeeds(stripe_app, client, st
     with app.app_context():
         assert not accounts.is_read_only(account, utcnow() + timedelta(days=13))
         assert accounts.is_read_only(account, utcnow() + timedelta(days=15))
+    mails = outbox(app, kind="billing_payment_failed")
+    assert [m.to_addr for m in mails] == [admin.email]  # no billing contact named: the admins
+    assert "admins' changes pause on" in mails[0].body_text  # with the day the grace period ends
+
+    # 15 days on (the payment failed 15 days ago): an admin's change is refused with the read-only page
+    _past_due_for(app, org.id, days=15)
+    signed = signed_in(app, admin)
+    refused = post_form(signed, "/admin/teams", {"name": "Finance"})
+    assert refused.status_code == 403 and "Changes are paused" in refused.get_data(as_text=True)
+    assert signed.get("/admin/billing").status_code == 200  # the way out stays open
 
     # Stripe (localstripe) still calls the subscription active: with the invoice open it stays past due
     assert _deliver(client, "customer.subscription.updated", {"id": sub.id, "object": "subscription"}).status_code == 200
@@ -176,6 +194,7 @@ def test_subscribe_more_seats_payment_fails_then_succeeds(stripe_app, client, st
     assert account.status == BillingStatus.ACTIVE and account.past_due_since is None
     with app.app_context():
         assert not accounts.is_read_only(account, utcnow() + timedelta(days=15))
+    assert post_form(signed, "/admin/teams", {"name": "Finance"}).status_code == 303  # paying lifted it at once
     assert _count(app, sa.select(sa.func.count()).select_from(Invoice).where(Invoice.org_id == org.id)) == 2
 
 
