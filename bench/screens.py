@@ -52,8 +52,9 @@ PAGES = {
     "admin": ["/dashboard", "/admin", "/admin/users", "/admin/teams", "/admin/invitations", "/admin/assignments",
               "/admin/maturity", "/admin/courses", "/admin/audit", "/admin/settings", "/admin/literacy",
               "/admin/requirements", "/admin/requirements/new", "/admin/ai-policy", "/admin/ai-tools",
-              "/admin/literacy/evidence", "/admin/ai-lab", "/admin/sso"],
-    "staff": ["/staff/console", "/staff/support", "/staff/privacy-requests", "/staff/courses", "/staff/policies"],
+              "/admin/literacy/evidence", "/admin/ai-lab", "/admin/sso", "/admin/billing", "/admin/billing/cancel"],
+    "staff": ["/staff/console", "/staff/support", "/staff/privacy-requests", "/staff/courses", "/staff/policies",
+              "/staff/billing", "/staff/billing/plans"],
     "dpo": ["/staff/console", "/staff/privacy-requests"],
 }
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]

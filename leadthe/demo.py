@@ -11,7 +11,8 @@ from leadthe.assessments.maturity import seed_demo_maturity
 from leadthe.assessments.services import seed_passing_attempt
 from leadthe.auth.passwords import hash_password
 from leadthe.auth.twofactor import provisioning_uri
-from leadthe.billing import accounts
+from leadthe.billing import accounts, manual
+from leadthe.billing.invoices import mark_paid
 from leadthe.billing.plans import ensure_default_plans, latest_version
 from leadthe.courses.services import complete_lesson, enroll
 from leadthe.extensions import db
@@ -20,7 +21,7 @@ from leadthe.literacy.rules import apply_rules
 from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, Organization, RequirementRule, Team, TeamMembership, User,
                             utcnow)
 from leadthe.models.billing import Plan
-from leadthe.models.enums import BillingInterval, BillingProviderKind, BillingStatus
+from leadthe.models.enums import BillingInterval, BillingStatus
 
 DEMO_PASSWORD = "acme-demo-passphrase"
 DEMO_SEATS = 50  # comfortably above the demo's people, so inviting and importing work in the demo
@@ -74,20 +75,24 @@ def seed_demo() -> list[tuple[str, str]]:
 
 
 def seed_demo_billing(org: Organization) -> None:
-    """The demo company pays by invoice: an active manual subscription to the Team plan, monthly, with seats to
-    spare (not a trial that would end and make the demo read-only). Left alone once it is subscribed."""
-    account = accounts.account_for(org.id)
+    """The demo company pays by invoice: its billing details, an active manual subscription to the Team plan,
+    monthly, with seats to spare (not a trial that would end and make the demo read-only), and its first
+    invoice, paid. Left alone once it is subscribed."""
+    account = accounts.lock_account(org.id)
     if account.status != BillingStatus.TRIALING:
         return
     ensure_default_plans()
     team = db.session.scalar(sa.select(Plan).where(Plan.code == "team"))
     version = latest_version(team.id) if team is not None else None
-    now = utcnow()
-    account.provider, account.status, account.interval, account.seats = (
-        BillingProviderKind.MANUAL, BillingStatus.ACTIVE, BillingInterval.MONTH, DEMO_SEATS)
-    account.plan_version_id = version.id if version is not None else None
-    account.trial_ends_at, account.current_period_start, account.current_period_end = None, now, now + timedelta(days=30)
-    db.session.flush()
+    if version is None:
+        return
+    account.legal_name, account.address_line1, account.postcode, account.city, account.country = (
+        "Acme Europe GmbH", "Hafenstraße 12", "20457", "Hamburg", "DE")
+    account.vat_id, account.vat_id_valid = "DE136695976", True
+    admin = db.session.scalar(sa.select(User).where(User.org_id == org.id, User.role == "admin").order_by(User.id))
+    invoice = manual.start_period(account, version, BillingInterval.MONTH, DEMO_SEATS, admin)
+    account.trial_ends_at = None
+    mark_paid(invoice, actor=admin)
 
 
 # LeadThe.AI's own people, outside any company: development and test databases only. Staff must use two-step
