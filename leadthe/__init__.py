@@ -51,6 +51,7 @@ from leadthe.legal.services import pending_notice
 from leadthe.net import reject_nul_bytes
 from leadthe.privacy import bp as privacy_bp
 from leadthe.scim import bp as scim_bp
+from leadthe.trust import admin_bp as trust_admin_bp, bp as trust_bp, staff_bp as trust_staff_bp
 from leadthe.billing import admin_bp as billing_admin_bp, hooks_bp as billing_hooks_bp, staff_bp as billing_staff_bp
 from leadthe.billing import guard as billing_guard
 from leadthe.sso import admin_bp as sso_admin_bp, bp as sso_bp
@@ -119,6 +120,9 @@ import leadthe.staff.jobs  # noqa: F401
 import leadthe.staff.policy_views  # noqa: F401
 import leadthe.staff.views  # noqa: F401
 import leadthe.support.views  # noqa: F401
+import leadthe.trust.access_views  # noqa: F401
+import leadthe.trust.hold_views  # noqa: F401
+import leadthe.trust.records_views  # noqa: F401
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -253,6 +257,9 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(billing_staff_bp)
     csrf.exempt(billing_hooks_bp)  # the processor signs its webhooks (checked on every call); no cookie is involved
     app.register_blueprint(billing_hooks_bp)
+    app.register_blueprint(trust_bp)
+    app.register_blueprint(trust_admin_bp)
+    app.register_blueprint(trust_staff_bp)
     if app.config["LEADTHE_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

@@ -451,11 +451,12 @@ def _sso_data(org, admin) -> dict[str, str]:
 
 
 def _billing_data(org, admin, staff) -> dict[str, str]:
-    """Billing (issue 20): each part's URL values (tests/matrix_billing_*.py ``sweep_values``)."""
+    """Billing (issue 20) and trust (issue 21): each part's URL values (tests/matrix_*.py ``sweep_values``)."""
     import importlib
 
     values: dict[str, str] = {}
-    for part in ("billing_admin", "billing_staff", "billing_hooks", "billing_invoices"):
+    for part in ("billing_admin", "billing_staff", "billing_hooks", "billing_invoices", "trust_access", "trust_hold",
+                 "trust_records"):
         values.update(importlib.import_module(f"tests.matrix_{part}").sweep_values(org.id, admin, staff))
     db.session.flush()
     return values

@@ -1,0 +1,1 @@
+"""Records of processing (Article 30) for companies and for us (issue 21, records part)."""
