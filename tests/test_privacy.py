@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from leadthe.billing import accounts as billing_accounts
+from leadthe.billing import dunning
 from leadthe.billing.invoices import issue_invoice
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, DataExport, Organization, OutboxMail, PrivacyRequest, User, UserSession, utcnow
@@ -231,7 +232,8 @@ def test_cancel_link_keeps_the_account(client, app, companies):
     assert fresh.get(path).status_code == 400  # used
 
 
-MAIL_TEMPLATES = {p.name.removesuffix(".txt") for p in (Path(__file__).parent.parent / "leadthe/templates/mail").glob("*.txt")}
+MAIL_TEMPLATES = {p.name.removesuffix(".txt") for p in (Path(__file__).parent.parent / "leadthe/templates/mail").glob("*.txt")
+                  if not p.name.startswith("_")}  # "_name": a part included by mails
 # the one kind of mail a person who joined by invitation cannot get: the link to confirm the address of a new
 # company's sign-up (an invitation link proves the address, so their account starts confirmed)
 # company's sign-up (an invitation link proves the address, so their account starts confirmed); and the link that
@@ -356,7 +358,10 @@ def join_by_invitation_and_live(app, company):
         # (then no longer one: ``populate_everything`` adds their billing_member row of its own)
         contact = BillingMember(org_id=company.org.id, user_id=user_id, receives_mail=True)
         db.session.add(contact)
-        issue_invoice(billing_accounts.account_for(company.org.id), lines=[{"description": "Seats", "quantity": 1, "unit_cents": 800}])
+        billing_account = billing_accounts.account_for(company.org.id)
+        issue_invoice(billing_account, lines=[{"description": "Seats", "quantity": 1, "unit_cents": 800}])
+        for kind in dunning.KINDS:  # and every billing mail (trial ending, payment failed, card expiring, read-only)
+            dunning.notify(billing_account, kind, key="privacy-test")
         db.session.delete(contact)
         # a new address, and another one waiting for confirmation
         request_email_change(user, second)
