@@ -86,6 +86,7 @@ NOT_HTML = {
     "sso.saml_metadata": "XML metadata for identity providers",
     "billing_admin.invoice_pdf": "PDF download",
     "billing_staff.invoice_pdf": "PDF download",
+    "admin.audit_chain_head": "JSON download",
     # a redirect to the company's identity provider, another site (tests/test_sso_oidc.py, test_sso_saml.py and
     # their browser tests follow it to the test suite's own identity providers)
     "sso.oidc_start": "a redirect to the identity provider",
