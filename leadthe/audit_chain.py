@@ -263,6 +263,7 @@ def chain_head(org_id: int | None) -> dict:
 
 @job_handler("audit.seal", every=timedelta(minutes=1))
 def run_seal(job) -> None:
+    db.session.commit()  # end the worker's transaction first: on SQLite it holds the write lock seal() needs
     seal()
 
 
@@ -299,5 +300,6 @@ def _alert_fields(brk: Break) -> dict:
 @job_handler("audit.verify", every=timedelta(days=1))
 def run_verify(job) -> None:
     """Daily: seal, verify every chain, and alert staff once per break."""
+    db.session.commit()  # as in run_seal
     seal()
     alert_breaks(verify())

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from leadthe.audit import record, record_apart
-from leadthe.audit_chain import run_verify, seal
+from leadthe.audit_chain import seal
 from leadthe.extensions import db
 from leadthe.models import AuditChainHead, AuditEvent, utcnow
-from leadthe.worker import run_once
+from leadthe.worker import enqueue_job, run_once
 from tests.conftest import PASSWORD, outbox, post_form
 from tests.helpers import login
 
@@ -180,18 +180,21 @@ def test_concurrent_writers_and_sealers_make_one_unbroken_chain(app, companies, 
         assert seqs == list(range(1, 81))
 
 
+def run_daily_check(app) -> None:
+    with app.app_context():
+        enqueue_job("audit.verify")
+        db.session.commit()
+        assert run_once()["jobs"]["done"] >= 1
+
+
 def test_the_daily_check_alerts_staff_once_per_break(app, companies):
     a, _ = companies
     ids = write_events(app, a.org)
-    with app.app_context():
-        run_verify(None)
-        db.session.commit()
+    run_daily_check(app)
     assert outbox(app, kind="audit_staff") == []
     change(app, sa.update(AuditEvent).where(AuditEvent.id == ids[2]).values(details={}))
     for _ in range(2):
-        with app.app_context():
-            run_verify(None)
-            db.session.commit()
+        run_daily_check(app)
     mails = outbox(app, kind="audit_staff")
     assert sorted(m.to_addr for m in mails) == sorted({app.config["SUPPORT_EMAIL"], app.config["DPO_EMAIL"]})
     assert f"event {ids[2]}" in mails[0].body_text
