@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 
+from leadthe.audit_chain import personal_digest
 from leadthe.database import write_apart
 from leadthe.extensions import db
 from leadthe.i18n import format_when
@@ -20,7 +21,7 @@ from leadthe.net import client_ip, user_agent
 def _fields(action: str, actor, subject, org_id: int | None, details: dict) -> dict:
     if org_id is None:
         org_id = getattr(subject, "org_id", None) or getattr(actor, "org_id", None)
-    return {
+    values = {
         "action": action,
         "actor_id": getattr(actor, "id", None),
         "subject_id": getattr(subject, "id", None),
@@ -29,6 +30,10 @@ def _fields(action: str, actor, subject, org_id: int | None, details: dict) -> d
         "user_agent": user_agent() if has_request_context() else "",
         "details": details,
     }
+    # the tamper-evident chain covers a keyed digest of the personal fields, taken now (leadthe.audit_chain)
+    values["personal_digest"] = personal_digest(values["actor_id"], values["subject_id"], values["ip"],
+                                                values["user_agent"], details)
+    return values
 
 
 def record(action: str, *, actor=None, subject=None, org_id: int | None = None, **details) -> AuditEvent:
@@ -179,6 +184,8 @@ EVENT_LABELS = {
     "billing.plan_created": _l("Billing: plan added"),
     "billing.plan_changed": _l("Billing: plan changed"),
     "billing.prices_changed": _l("Billing: new prices for a plan"),
+    # the tamper-evident audit log (leadthe/audit_chain.py)
+    "audit.chain_broken": _l("Audit log: a break in the chain was found"),
 }
 
 # The details an audit page shows, with their names in words (other details stay in the record only).

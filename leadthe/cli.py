@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
+from leadthe.audit_chain import seal, verify
 from leadthe.courses.content import ContentError, load_content
 from leadthe.crypto import DataKeyError
 from leadthe.demo import DEMO_PASSWORD, demo_code, demo_people, demo_staff, seed_demo
@@ -87,6 +88,35 @@ def retention_command(now_text: str | None, dry_run: bool):
     click.echo("retention (dry run: nothing changed)" if dry_run else "retention")
     for rule_id, count in results.items():
         click.echo(f"  {RULES[rule_id][0]}: {count}")
+
+
+audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
+leadthe_cli.add_command(audit_cli)
+
+
+@audit_cli.command("seal")
+def audit_seal_command():
+    """Chain the audit events written since the last seal (the worker does this every minute)."""
+    click.echo(f"sealed {seal()} audit event(s)")
+
+
+@audit_cli.command("verify")
+def audit_verify_command():
+    """Seal, then check every audit chain; exit 1 naming the first broken event when one is broken."""
+    sealed = seal()
+    report = verify()
+    click.echo(f"sealed {sealed} new event(s); checked {report.events} event(s) in {report.chains} chain(s)")
+    if report.not_checkable:
+        click.echo(f"  {report.not_checkable} event(s) digested with an earlier SECRET_KEY: links checked, personal fields not")
+    if report.unsealed:
+        click.echo(f"  {report.unsealed} event(s) younger than the safety window, not sealed yet")
+    if report.intact:
+        click.echo("every chain is intact")
+        return
+    click.echo(f"BROKEN: {report.breaks[0].describe()}", err=True)
+    for brk in report.breaks[1:]:
+        click.echo(f"  also {brk.describe()}", err=True)
+    raise SystemExit(1)
 
 
 @leadthe_cli.command("rotate-data-key")

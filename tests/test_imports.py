@@ -120,7 +120,7 @@ def test_imports_inside_functions_are_few_and_say_why():
         assert "#" in text and text.split("#", 1)[1].strip(), f"{module}:{line} imports inside a function without saying why"
 
 
-@pytest.mark.parametrize("kind", ["billing.daily", "billing.events", "billing.renewals", "certificates.daily", "literacy.daily",
+@pytest.mark.parametrize("kind", ["audit.seal", "audit.verify", "billing.daily", "billing.events", "billing.renewals", "certificates.daily", "literacy.daily",
                                   "progress.daily", "retention.daily"])
 def test_recurring_jobs_are_declared_where_they_are_registered(kind):
     import leadthe  # noqa: F401  (create_app's module imports every area, which registers their jobs)

@@ -1,8 +1,9 @@
-from flask import abort, flash, url_for
+from flask import abort, flash, jsonify, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from leadthe import audit
+from leadthe.audit_chain import chain_head
 from leadthe.admin import admin_required, bp
 from leadthe.admin import onboarding
 from leadthe.admin.forms import CompanySettingsForm
@@ -66,6 +67,17 @@ def audit_log():
     events, total = company_audit(current_user.org_id, page)
     return render("admin/audit.html", events=events, total=total, page=page, per_page=AUDIT_PAGE,
                   event_label=audit.event_label, details_in_words=audit.details_in_words)
+
+
+@bp.route("/audit/chain-head.json")
+@admin_required
+def audit_chain_head():
+    """The company's latest sealed audit event (sequence number and hash), to keep as its own copy: a later
+    edit, removal or reordering of its audit log up to that event can then be shown."""
+    response = jsonify(chain_head(current_user.org_id))
+    response.headers["Content-Disposition"] = f'attachment; filename="audit-chain-head-{current_user.org_id}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/feedback")

@@ -15,7 +15,7 @@ from leadthe.models.people import ImportBatch, Invitation
 from leadthe.models.progress import ProgressMail
 from leadthe.models.privacy import DataExport, PrivacyRequest, PrivacySettings
 from leadthe.models.sso import ScimToken, SsoDomain, SsoIdentity, SsoLoginAttempt, SsoReplay, SsoSettings
-from leadthe.models.security import AuditEvent, RecoveryCode, UserSession
+from leadthe.models.security import AuditChainHead, AuditEvent, RecoveryCode, UserSession
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.user import User
 
@@ -24,7 +24,7 @@ __all__ = [
     "Feedback", "Notice", "StaffAccessGrant", "SupportMessage", "SupportTicket",
     "ConsentRecord", "PageView", "PolicyAcknowledgement", "PolicyDocument", "PolicyNotice", "PolicyTranslation", "UserPreference",
     "Base", "OrgOwned", "TenantScoped", "utcnow", "Organization", "Team", "TeamMembership", "Job", "OutboxMail", "DataExport", "PrivacyRequest", "PrivacySettings",
-    "AuditEvent", "RecoveryCode", "UserSession", "User", "ORG_ROLES", "PLATFORM_ROLES",
+    "AuditChainHead", "AuditEvent", "RecoveryCode", "UserSession", "User", "ORG_ROLES", "PLATFORM_ROLES",
     "ImportBatch", "Invitation", "ProgressMail",
     "ExportStatus", "InvitationStatus", "JobStatus", "MailStatus", "OrgStatus", "RequestKind", "RequestStatus", "Role",
     "TicketStatus", "UserStatus",

@@ -58,3 +58,25 @@ class AuditEvent(TenantScoped, Base):
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(400), default="")
     details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # the tamper-evident chain (leadthe.audit_chain): a keyed digest of the personal fields above, taken when
+    # the event is written, and, once the event is sealed, its place in its chain (one per company, one for the
+    # platform), the previous event's hash and its own
+    personal_digest: Mapped[str] = mapped_column(sa.String(80), default="")
+    chain_seq: Mapped[int | None] = mapped_column(index=True)  # NULL: not sealed yet (the sealer looks for these)
+    chain_prev: Mapped[str] = mapped_column(sa.String(64), default="")
+    chain_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+
+
+class AuditChainHead(TenantScoped, Base):
+    """The last sealed event of each audit chain (``chain``: "org:<id>" or "platform"). Verification compares
+    a chain's last event with it, so cutting events off the end is found; companies can download their head."""
+
+    __tablename__ = "audit_chain_head"
+
+    chain: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    org_id: Mapped[int | None] = mapped_column()  # no foreign key: the log outlives the company
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    event_id: Mapped[int | None] = mapped_column()
+    event_created_at: Mapped[datetime | None] = mapped_column()
+    sealed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -198,6 +198,11 @@ SOURCES: list[Source] = [
             "ip": Col("IP address", erase="anonymise"),
             "user_agent": Col("browser and operating system", erase="anonymise"),
             "details": Col("further facts of the event", erase="anonymise"),
+            # the tamper-evident chain (leadthe/audit_chain.py); the digest is keyed, so it reveals nothing
+            "personal_digest": Col("keyed digest of the personal fields, to prove them unchanged", erase="keep",
+                                   reason="keyed hash only; proves the log was not edited", internal=True),
+            "chain_seq": tech("place in the tamper-evident chain"), "chain_prev": tech("previous event's hash"),
+            "chain_hash": tech("this event's hash in the chain"),
         },
     ),
     Source(
@@ -907,3 +912,15 @@ SOURCES += [
     ),
 ]
 BY_TABLE.update({source.table: source for source in SOURCES[-11:]})
+
+# The tamper-evident audit log (issue 21, leadthe/audit_chain.py)
+SOURCES += [
+    Source(
+        "audit_chain_head", "Audit chain heads", None, purpose="The last sealed event of each audit-log chain.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="A sequence number and hashes per company; nothing about a person.",
+        columns={c: tech("audit chain head") for c in (
+            "chain", "org_id", "seq", "hash", "event_id", "event_created_at", "sealed_at")},
+    ),
+]
+BY_TABLE.update({source.table: source for source in SOURCES[-1:]})
