@@ -19,6 +19,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from leadthe.database import write_apart
 from leadthe.extensions import db
 from leadthe.models import User, utcnow
+from leadthe.models.base import UTCDateTime
 from leadthe.models.trust import AccessLogEntry
 
 # what was seen (the ``what`` codes), in words for the person
@@ -63,7 +64,7 @@ def _insert_many(subject_ids: sa.Select, viewer_id: int | None, role: str, what:
     """INSERT ... SELECT: one entry per person whose id ``subject_ids`` selects (the viewer excluded)."""
     chosen = subject_ids.scalar_subquery() if hasattr(subject_ids, "scalar_subquery") else subject_ids
     rows = (sa.select(User.org_id, User.id, sa.literal(viewer_id, sa.Integer), sa.literal(role), sa.literal(what),
-                      sa.literal(ref), sa.literal(utcnow(), AccessLogEntry.__table__.c.created_at.type))
+                      sa.literal(ref), sa.literal(utcnow(), UTCDateTime()))
             .where(User.id.in_(chosen)))
     if viewer_id is not None:
         rows = rows.where(User.id != viewer_id)
