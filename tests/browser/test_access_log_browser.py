@@ -6,36 +6,22 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from playwright.sync_api import expect
 
 from leadthe.extensions import db
 from leadthe.models import AccessLogEntry, utcnow
-from tests.conftest import make_org, make_team, make_user
 
-from .helpers import log_in
+from . import test_privacy_pages as privacy_pages
 
-
-@pytest.fixture
-def people(live_app):
-    org = make_org(live_app, "Example Ltd")
-    admin = make_user(live_app, org, email="boss@example.com", name="Bea Boss", role="admin")
-    learner = make_user(live_app, org, email="lea@example.com", name="Lea Learner")
-    manager = make_user(live_app, org, email="max@example.com", name="Max Manager", role="manager")
-    make_team(live_app, org, "Sales", members=[manager, learner], managers=[manager])
-    return {"org": org, "admin": admin, "learner": learner, "manager": manager}
-
-
-def sign_in(page, email):
-    log_in(page, email)
-    expect(page).to_have_url(re.compile(r"/dashboard$"))
+people = privacy_pages.people  # the privacy pages' company: Bea Boss (admin), Max Manager (manager), Lea Learner
+sign_in = privacy_pages.sign_in
 
 
 def older_views(live_app, people, count):
     """``count`` earlier views of Lea's page by the admin, a minute apart, older than any made in the test."""
     now = utcnow()
     with live_app.app_context():
-        db.session.add_all([AccessLogEntry(org_id=people["org"].id, subject_id=people["learner"].id,
+        db.session.add_all([AccessLogEntry(org_id=people["learner"].org_id, subject_id=people["learner"].id,
                                            viewer_id=people["admin"].id, viewer_role="admin", what="person_page",
                                            ref="/admin/users/1", created_at=now - timedelta(days=1, minutes=i))
                             for i in range(count)])
