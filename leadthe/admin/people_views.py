@@ -21,6 +21,7 @@ from leadthe.models import ImportBatch, Invitation, User
 from leadthe.models.enums import InvitationStatus
 from leadthe.query_args import int_arg, page_arg
 from leadthe.tenancy import get_or_404
+from leadthe.trust.access_log import record_view
 
 
 def _filters() -> people.PeopleFilter:
@@ -54,6 +55,7 @@ def users():
 @manager_or_admin_required
 def user_detail(user_id):
     person = visible_person_or_404(current_user, user_id)
+    record_view(current_user, person, "person_page")
     role_form = RoleForm(role=person.role) if is_admin(current_user) else None
     return render("admin/user.html", person=person, summary=person_summary(person), courses=person_courses(person),
                   attempts=person_attempts(person), teams=team_names_for([person.id], current_user).get(person.id, []),

@@ -5,10 +5,11 @@ from flask import Response, abort, request
 from flask_login import current_user
 
 from leadthe.admin import bp
-from leadthe.admin.access import manager_or_admin_required
+from leadthe.admin.access import manager_or_admin_required, scope_user_ids
 from leadthe.admin.reports import REPORTS, csv_text, dashboard, usage
 from leadthe.htmx import render
 from leadthe.models import utcnow
+from leadthe.trust.access_log import record_many
 
 
 @bp.route("")
@@ -30,6 +31,8 @@ def report_csv():
     if report not in REPORTS:
         abort(404)
     body = csv_text(current_user, report)
+    if report == "people":  # one row per person: each of them sees it in their access log
+        record_many(current_user, scope_user_ids(current_user), "people_csv")
     name = f"leadthe-{report}-{utcnow():%Y-%m-%d}.csv"
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})

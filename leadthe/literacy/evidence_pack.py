@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
@@ -34,6 +35,7 @@ from leadthe.literacy.evidence_pdf import TOOL_STATUS_WORDS, note_for_people, su
 from leadthe.models import EvidencePack, Organization, User, utcnow
 from leadthe.net import absolute_url
 from leadthe.privacy.export import ZipMember
+from leadthe.trust.access_log import record_pack
 
 FORMAT = "leadthe-evidence/1"
 GENERATOR = "LeadThe.AI evidence pack"
@@ -225,6 +227,8 @@ def write_pack(pack: EvidencePack, part: Path, progress=None) -> None:
         if progress:
             progress(10)
         _write_zip(part, p, progress)
+    if not p.council:  # per-person files: each person in them sees the pack in their access log
+        record_pack(pack, sa.select(User.id).where(User.org_id == org.id, User.status.in_(data.PEOPLE_STATUSES)))
 
 
 def _write_zip(part: Path, p: Pack, progress) -> None:

@@ -17,6 +17,7 @@ from leadthe.models.privacy import DataExport, PrivacyRequest, PrivacySettings
 from leadthe.models.sso import ScimToken, SsoDomain, SsoIdentity, SsoLoginAttempt, SsoReplay, SsoSettings
 from leadthe.models.security import AuditChainHead, AuditEvent, RecoveryCode, UserSession
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
+from leadthe.models.trust import AccessLogEntry
 from leadthe.models.user import User
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "InvoiceCounter", "InvoiceRecipient", "Plan", "PlanVersion",
     "ScimToken", "SsoDomain", "SsoIdentity", "SsoLoginAttempt", "SsoReplay", "SsoSettings",
     "AiPolicyAck", "AiPolicyVersion", "AiTool", "EvidencePack", "Requirement", "RequirementRule",
+    "AccessLogEntry",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

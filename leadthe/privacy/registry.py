@@ -924,3 +924,28 @@ SOURCES += [
     ),
 ]
 BY_TABLE.update({source.table: source for source in SOURCES[-1:]})
+
+# --- who looked at my data (issue 21, access log) ---------------------------------------------------------
+RETENTION_RULES.update({
+    "access_1y": _l("One year after the view; with your account at the latest."),
+})
+
+SOURCES += [
+    Source(
+        "access_log_entry", _l("Who looked at your data"), "device",
+        purpose=_l("A record of every time someone else (your manager, an admin, LeadThe.AI support with your "
+                   "permission, a generated evidence pack) looked at your individual data, shown to you."),
+        basis="legal_obligation", retention="access_1y", subject=("subject_id",), erasure="delete",
+        columns={
+            "id": ID, "org_id": tech("your company"), "subject_id": tech("you"),
+            # the viewer's entries in other people's logs stay when the viewer is erased: the foreign key is set
+            # NULL with their account, and the entry keeps only the role
+            "viewer_id": Col("who looked (their name is shown while their account exists)", erase="keep",
+                             internal=True, reason="the viewer's id; set empty when the viewer's account is erased"),
+            "viewer_role": Col("the viewer's role (kept when the viewer's account is erased)"),
+            "what": Col("what they looked at"), "ref": Col("the page or document", internal=True),
+            "created_at": Col("when they looked"),
+        },
+    ),
+]
+BY_TABLE.update({source.table: source for source in SOURCES[-1:]})

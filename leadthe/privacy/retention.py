@@ -22,6 +22,7 @@ from leadthe.models.sso import SsoLoginAttempt, SsoReplay
 from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, RequestKind, RequestStatus,
                                   UserStatus)
 from leadthe.models.support import StaffAccessGrant, SupportTicket
+from leadthe.models.trust import AccessLogEntry
 from leadthe.privacy.erasure import checkpoint, run_erasure
 from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.services import record_request
@@ -193,6 +194,11 @@ def rule_billing(now, dry_run):
             + _delete_where(BillingEvent, sa.and_(BillingEvent.received_at <= cutoff, BillingEvent.status == "done"), dry_run))
 
 
+def rule_access_log(now, dry_run):
+    """Who looked at a person's data: one year after the view."""
+    return _delete_where(AccessLogEntry, AccessLogEntry.created_at <= now - timedelta(days=365), dry_run)
+
+
 RULES = {
     # companies first: their people are erased as part of the company, not one by one as closed accounts
     "company_lifetime": ("closed companies erased", rule_closed_companies),
@@ -217,6 +223,7 @@ RULES = {
     "sso_1d": ("single sign-on log-in attempts and used SAML assertion ids deleted", rule_sso),
     "invoice_10y": ("invoices kept ten years after their year deleted", rule_invoices),
     "billing_30d": ("billing requests and handled processor events older than 30 days deleted", rule_billing),
+    "access_1y": ("access-log entries (who looked at a person's data) older than a year deleted", rule_access_log),
 }
 
 

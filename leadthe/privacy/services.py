@@ -124,6 +124,9 @@ COUNT_WORDS = {
     "invoice": lambda n: ngettext("%(num)s invoice addressed to you", "%(num)s invoices addressed to you", n),
     "invoice_recipient": lambda n: ngettext("%(num)s invoice mailed to you", "%(num)s invoices mailed to you", n),
     "billing_request": lambda n: ngettext("%(num)s billing request", "%(num)s billing requests", n),
+    # who looked at my data (issue 21, access log)
+    "access_log_entry": lambda n: ngettext("%(num)s view of your data by someone else",
+                                           "%(num)s views of your data by someone else", n),
 }
 
 

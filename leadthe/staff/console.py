@@ -16,6 +16,7 @@ from leadthe.staff import bp, services, staff_required
 from leadthe.staff.forms import AccessForm, NoticeForm, ReasonForm, TicketAdminForm
 from leadthe.support import services as support
 from leadthe.support.forms import ReplyForm
+from leadthe.trust.access_log import record_view
 
 
 @bp.route("/console")
@@ -66,6 +67,7 @@ def user_view(user_id):
     grant = support.active_grant(current_user, person.id)
     if grant:
         audit.record_apart("staff.viewed_user", actor=current_user, subject=person, org_id=person.org_id, grant_id=grant.id)
+        record_view(current_user, person, "staff_person_page")
     return render("staff/user.html", person=person, grant=grant, form=AccessForm())
 
 
