@@ -180,6 +180,12 @@ EVENT_LABELS = {
     "billing.plan_changed": _l("Billing: plan changed"),
     "billing.prices_changed": _l("Billing: new prices for a plan"),
 }
+# issue 21: legal holds (hold helper's block)
+EVENT_LABELS.update({
+    "legal_hold.placed": _l("Legal hold placed"),
+    "legal_hold.changed": _l("Legal hold changed"),
+    "legal_hold.released": _l("Legal hold released"),
+})
 
 # The details an audit page shows, with their names in words (other details stay in the record only).
 DETAIL_LABELS = {

@@ -28,6 +28,7 @@ from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.registry import SOURCES, personal_sources
 from leadthe.privacy.services import pseudonym, record_request, subject_clause
 from leadthe.tenancy import scoped_get, unscoped
+from leadthe.trust.holds import is_held
 from leadthe.worker import enqueue_job
 
 HIDDEN_STATUSES = (UserStatus.ERASURE_PENDING, UserStatus.LOCKED, UserStatus.CLOSED)
@@ -236,8 +237,12 @@ STEPS = [
 
 
 def run_erasure(req: PrivacyRequest) -> None:
-    """Run (or resume) the steps of an erasure request; each is committed with the step counter."""
+    """Run (or resume) the steps of an erasure request; each is committed with the step counter. A person under a
+    legal hold is not erased: the request stays as it is, and the first retention run after the hold ends carries
+    it out (the rule ``erasure_due``)."""
     user_id = req.user_id
+    if is_held(user_id):
+        return
     if user_id is None and req.step < len(STEPS):
         # resumed after "delete the account": only the bookkeeping is left
         user_id = int(req.details or 0) if (req.details or "").isdigit() else None
