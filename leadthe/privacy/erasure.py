@@ -236,12 +236,12 @@ STEPS = [
 ]
 
 
-def run_erasure(req: PrivacyRequest) -> None:
+def run_erasure(req: PrivacyRequest, now=None) -> None:
     """Run (or resume) the steps of an erasure request; each is committed with the step counter. A person under a
     legal hold is not erased: the request stays as it is, and the first retention run after the hold ends carries
-    it out (the rule ``erasure_due``)."""
+    it out (the rule ``erasure_due``). ``now``: the time holds are judged at (retention's ``--now``)."""
     user_id = req.user_id
-    if is_held(user_id):
+    if is_held(user_id, now):
         return
     if user_id is None and req.step < len(STEPS):
         # resumed after "delete the account": only the bookkeeping is left

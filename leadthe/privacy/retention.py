@@ -56,7 +56,7 @@ def _erase_now(user: User, reason: str, now: datetime) -> None:
     req = record_request(user, "erasure", details=reason, status="scheduled")
     req.scheduled_for = now
     db.session.commit()
-    run_erasure(req)
+    run_erasure(req, now)
 
 
 def rule_closed_accounts(now, dry_run):
@@ -78,7 +78,7 @@ def rule_scheduled_erasures(now, dry_run):
     if not dry_run:
         for req in due:
             try:
-                run_erasure(req)
+                run_erasure(req, now)
             except Exception:  # noqa: BLE001 - the request is marked as error; the next run resumes it
                 log.exception("erasure %s failed", req.id)
     return len(due)

@@ -60,7 +60,8 @@ def orgs_with_holds(now: datetime | None = None):
 def is_held(user_id: int | None, now: datetime | None = None) -> bool:
     if user_id is None:
         return False
-    stmt = sa.select(sa.exists().where(sa.literal(user_id).in_(held_users(now))))
+    held = held_users(now).subquery()
+    stmt = sa.select(sa.exists(sa.select(held.c[0]).where(held.c[0] == user_id)))
     return bool(db.session.scalar(unscoped(stmt, reason=_ACROSS)))
 
 
