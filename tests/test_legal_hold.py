@@ -231,3 +231,18 @@ def test_everyone_else_gets_404(app, companies):
         assert admin.get(url).status_code == 404
         assert app.test_client().get(url).status_code == 404
     assert staff_client(app).get("/staff/legal-holds/999999").status_code == 404
+
+
+def test_the_held_person_is_told_only_that_their_deletion_will_be_carried_out(app, companies):
+    a, _ = companies
+    hold_on(app, user=a.learner)
+    ask_deletion(app, a.learner)
+    with app.app_context():
+        req = db.session.scalar(sa.select(PrivacyRequest).where(PrivacyRequest.user_id == a.learner.id))
+        req.scheduled_for = utcnow() - timedelta(days=1)  # the grace period is over; the hold keeps it waiting
+        db.session.commit()
+    retention_cli(app, utcnow())
+    response = post_form(app.test_client(), "/login", {"email": a.learner.email, "password": PASSWORD})
+    html = response.get_data(as_text=True)
+    assert "it will be carried out as soon as the law allows" in html
+    assert "hold" not in html.lower()

@@ -104,6 +104,17 @@ def scheduled_erasure(user: User) -> PrivacyRequest | None:
         reason="at log-in, before any company is known; limited to the person's own requests"))
 
 
+def erasure_waits(user: User) -> bool:
+    """The person's deletion is past its grace period but not carried out yet (a legal hold keeps it waiting, or
+    the worker has not got to it): they are told only that it will be carried out as soon as the law allows."""
+    if user.status != UserStatus.ERASURE_PENDING:
+        return False
+    return bool(db.session.scalar(unscoped(
+        sa.select(sa.exists().where(PrivacyRequest.user_id == user.id, PrivacyRequest.kind == "erasure",
+                                    PrivacyRequest.status == RequestStatus.SCHEDULED, PrivacyRequest.scheduled_for <= utcnow())),
+        reason="at log-in, before any company is known; limited to the person's own requests")))
+
+
 def cancel_erasure(req: PrivacyRequest) -> User:
     user = scoped_get(User, req.user_id)
     req.status, req.completed_at, req.response = "cancelled", utcnow(), "Cancelled by the person during the grace period."
