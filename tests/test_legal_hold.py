@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, Organization, PrivacyRequest, SearchQuery, User, UserSession, utcnow
 from leadthe.models.holds import LegalHold
+from leadthe.privacy.erasure import run_erasure_request
 from leadthe.privacy.retention import apply_retention
 from tests.conftest import PASSWORD, audit_actions, login_with_code, make_staff, post_form
 from tests.helpers import login
@@ -63,7 +64,6 @@ def test_a_held_persons_deletion_is_recorded_kept_and_carried_out_after_release(
     assert exists(app, User, a.learner.id) and not exists(app, User, b.learner.id)
     # the job of the request, run by the worker at its time, does not erase either
     with app.app_context():
-        from leadthe.privacy.erasure import run_erasure_request
         run_erasure_request(req.id)
     assert exists(app, User, a.learner.id)
     release(app, hold_id)
