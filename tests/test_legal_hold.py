@@ -246,3 +246,17 @@ def test_the_held_person_is_told_only_that_their_deletion_will_be_carried_out(ap
     html = response.get_data(as_text=True)
     assert "it will be carried out as soon as the law allows" in html
     assert "hold" not in html.lower()
+
+
+def test_a_released_hold_is_a_record_that_cannot_be_changed(app, companies):
+    a, _ = companies
+    hold_id = hold_on(app, org=a.org)
+    release(app, hold_id)
+    dpo = staff_client(app)
+    page = dpo.get(f"/staff/legal-holds/{hold_id}").get_data(as_text=True)
+    assert "Company A" in page and "Change the hold" not in page and "released" in page
+    assert post_form(dpo, f"/staff/legal-holds/{hold_id}", {"reason": "Other", "change_reason": "x"},
+                     page=f"/staff/legal-holds/{hold_id}").status_code == 200
+    with app.app_context():
+        assert db.session.get(LegalHold, hold_id).reason == "Claim by a former employee"
+    assert dpo.get(f"/staff/legal-holds/{hold_id}/release").status_code == 303

@@ -65,10 +65,12 @@ def new_legal_hold():
 @staff_required
 def legal_hold(hold_id):
     hold = _hold_or_404(hold_id)
-    form = ChangeHoldForm(obj=hold) if hold.released_at is None else None
-    if form is not None and not form.is_submitted() and hold.ends_at:
+    if hold.released_at is not None:  # a released hold is a record: nothing to change
+        return render("trust/hold.html", form=None, hold=hold, target=holds.target_of(hold), now=utcnow())
+    form = ChangeHoldForm(obj=hold)
+    if not form.is_submitted() and hold.ends_at:
         form.ends_on.data = hold.ends_at.date()
-    if form is not None and form.validate_on_submit():
+    if form.validate_on_submit():
         holds.change_hold(hold, current_user, reason=form.reason.data.strip(), reference=(form.reference.data or "").strip(),
                           ends_at=_end_of(form.ends_on.data), change_reason=form.change_reason.data.strip())
         flash(_("The legal hold is changed."), "success")
