@@ -187,6 +187,12 @@ EVENT_LABELS = {
     # the tamper-evident audit log (leadthe/audit_chain.py)
     "audit.chain_broken": _l("Audit log: a break in the chain was found"),
 }
+# issue 21: legal holds (hold helper's block)
+EVENT_LABELS.update({
+    "legal_hold.placed": _l("Legal hold placed"),
+    "legal_hold.changed": _l("Legal hold changed"),
+    "legal_hold.released": _l("Legal hold released"),
+})
 
 # The details an audit page shows, with their names in words (other details stay in the record only).
 DETAIL_LABELS = {

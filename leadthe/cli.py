@@ -84,10 +84,14 @@ def worker_command(once: bool, interval: float, now_text: str | None):
 @click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
 def retention_command(now_text: str | None, dry_run: bool):
     """Apply the retention rules of the personal-data registry and print what was done, per rule."""
-    results = apply_retention(_parse_now(now_text), dry_run=dry_run)
+    held: dict[str, int] = {}
+    results = apply_retention(_parse_now(now_text), dry_run=dry_run, held=held)
     click.echo("retention (dry run: nothing changed)" if dry_run else "retention")
     for rule_id, count in results.items():
-        click.echo(f"  {RULES[rule_id][0]}: {count}")
+        kept = f" (held: {held[rule_id]} kept by a legal hold)" if held.get(rule_id) else ""
+        click.echo(f"  {RULES[rule_id][0]}: {count}{kept}")
+    if held:
+        click.echo(f"legal holds kept {sum(held.values())} due row(s) or account(s); they go after the hold ends")
 
 
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")

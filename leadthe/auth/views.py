@@ -17,7 +17,7 @@ from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render, render_form, see_other
 from leadthe.link_tokens import forget_token, park_token, parked_token
 from leadthe.net import client_ip, safe_next
-from leadthe.privacy.erasure import cancel_erasure, scheduled_erasure
+from leadthe.privacy.erasure import cancel_erasure, erasure_waits, scheduled_erasure
 from leadthe.sso import login as sso_login
 from leadthe.sso.settings import domain_of, settings_for_email
 
@@ -85,6 +85,8 @@ def _password_login(form):
         # the right password during the deletion's grace period: offer to keep the account
         services.begin_keep_account(result.refused, safe_next(request.args.get("next"), url_for("core.dashboard")))
         return see_other(url_for("auth.keep_account")), None
+    if result.refused is not None and erasure_waits(result.refused):
+        return None, _("Your deletion request has been received; it will be carried out as soon as the law allows.")
     return None, result.error  # a refusal: rolled back; its audit event was written apart
 
 

@@ -51,13 +51,17 @@ def _expired_condition(now: datetime, stored_days: int):
     return sa.and_(in_scope, sa.or_(_past(LabRun, now, cutoff), graded_run_gone))
 
 
-def expired_runs(now: datetime, dry_run: bool) -> int:
+def expired_runs(now: datetime, dry_run: bool, keep=None, on_kept=None) -> int:
     """Delete (or count, with ``dry_run``) the runs older than their company's days. Runs of companies that
-    never opened the lab settings are kept the default days. A grading run goes with the run it grades."""
+    never opened the lab settings are kept the default days. A grading run goes with the run it grades.
+    ``keep``: a condition for runs to leave alone (a legal hold's), counted through ``on_kept``."""
     total = 0
     chosen = set(db.session.scalars(sa.select(LabSettings.retention_days).distinct()).all())
     for stored_days in sorted(chosen | {DEFAULT_RETENTION_DAYS}):
         condition = _expired_condition(now, stored_days)
+        if keep is not None:
+            on_kept(db.session.scalar(sa.select(sa.func.count()).select_from(LabRun).where(condition, keep)) or 0)
+            condition = sa.and_(condition, ~keep)
         count = db.session.scalar(sa.select(sa.func.count()).select_from(LabRun).where(condition)) or 0
         if count and not dry_run:
             db.session.execute(sa.delete(LabRun).where(condition), execution_options={"synchronize_session": False})

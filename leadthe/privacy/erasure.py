@@ -28,6 +28,7 @@ from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.registry import SOURCES, personal_sources
 from leadthe.privacy.services import pseudonym, record_request, subject_clause
 from leadthe.tenancy import scoped_get, unscoped
+from leadthe.trust.holds import is_held
 from leadthe.worker import enqueue_job
 
 HIDDEN_STATUSES = (UserStatus.ERASURE_PENDING, UserStatus.LOCKED, UserStatus.CLOSED)
@@ -101,6 +102,17 @@ def scheduled_erasure(user: User) -> PrivacyRequest | None:
                PrivacyRequest.status == RequestStatus.SCHEDULED, PrivacyRequest.scheduled_for > utcnow())
         .order_by(PrivacyRequest.id.desc()).limit(1),
         reason="at log-in, before any company is known; limited to the person's own requests"))
+
+
+def erasure_waits(user: User) -> bool:
+    """The person's deletion is past its grace period but not carried out yet (a legal hold keeps it waiting, or
+    the worker has not got to it): they are told only that it will be carried out as soon as the law allows."""
+    if user.status != UserStatus.ERASURE_PENDING:
+        return False
+    return bool(db.session.scalar(unscoped(
+        sa.select(sa.exists().where(PrivacyRequest.user_id == user.id, PrivacyRequest.kind == "erasure",
+                                    PrivacyRequest.status == RequestStatus.SCHEDULED, PrivacyRequest.scheduled_for <= utcnow())),
+        reason="at log-in, before any company is known; limited to the person's own requests")))
 
 
 def cancel_erasure(req: PrivacyRequest) -> User:
@@ -235,9 +247,13 @@ STEPS = [
 ]
 
 
-def run_erasure(req: PrivacyRequest) -> None:
-    """Run (or resume) the steps of an erasure request; each is committed with the step counter."""
+def run_erasure(req: PrivacyRequest, now=None) -> None:
+    """Run (or resume) the steps of an erasure request; each is committed with the step counter. A person under a
+    legal hold is not erased: the request stays as it is, and the first retention run after the hold ends carries
+    it out (the rule ``erasure_due``). ``now``: the time holds are judged at (retention's ``--now``)."""
     user_id = req.user_id
+    if is_held(user_id, now):
+        return
     if user_id is None and req.step < len(STEPS):
         # resumed after "delete the account": only the bookkeeping is left
         user_id = int(req.details or 0) if (req.details or "").isdigit() else None

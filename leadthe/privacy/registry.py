@@ -949,3 +949,20 @@ SOURCES += [
     ),
 ]
 BY_TABLE.update({source.table: source for source in SOURCES[-1:]})
+
+# --- issue 21: legal holds (hold helper's block) -------------------------------------------------------------------
+SOURCES.append(Source(
+    "legal_hold", "Legal holds", None,
+    purpose="Keeping a person's or a company's data while a legal claim, an investigation or an authority's "
+            "order requires it: erasure and retention skip the held data until the hold is released or ends.",
+    basis=None, retention="account_lifetime", erasure="none",
+    why_not_personal=("A record about the person (by id only), kept by us under Art. 17(3)(e) and 23 GDPR: while a "
+                      "hold is active the person is told only what the law allows, so it is not in their export nor in "
+                      "their privacy centre; their deletion request is recorded and carried out when the hold ends. "
+                      "The person's and the company's ids become empty when they are erased after the hold; the "
+                      "placing, changing and releasing of the hold stay in the audit log."),
+    columns={c: tech("legal hold") for c in (
+        "id", "org_id", "user_id", "reason", "reference", "starts_at", "ends_at", "created_by_id", "released_at",
+        "released_by_id", "release_reason", "created_at")},
+))
+BY_TABLE["legal_hold"] = SOURCES[-1]

@@ -1,10 +1,15 @@
 """Retention: the rules of the registry, applied by `leadthe retention` and daily by the worker.
 
 Every rule is idempotent: running it twice removes nothing more the second time.
+
+Legal holds (``leadthe.trust.holds``): every rule that deletes or erases a person's or a company's rows leaves out,
+in its own query, the rows a hold keeps, and counts them; ``apply_retention(held=...)`` reports the counts per rule
+(``leadthe retention`` prints them). Export and evidence-pack files are copies made for someone: they expire as usual.
 """
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -17,7 +22,7 @@ from leadthe.models import (AuditEvent, DataExport, ImportBatch, Invitation, Job
                             SearchQuery, User, UserSession, utcnow)
 from leadthe.models.billing import BillingEvent, BillingRequest, Invoice
 from leadthe.models.consent import ConsentRecord, PageView
-from leadthe.models.lab import LabUsage
+from leadthe.models.lab import LabRun, LabUsage
 from leadthe.models.sso import SsoLoginAttempt, SsoReplay
 from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, RequestKind, RequestStatus,
                                   UserStatus)
@@ -26,20 +31,39 @@ from leadthe.models.trust import AccessLogEntry
 from leadthe.privacy.erasure import checkpoint, run_erasure
 from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.services import record_request
+from leadthe.trust.holds import held_clause, held_users, orgs_with_holds
 
 log = logging.getLogger(__name__)
+
+# the rows each rule of the current run left alone because a legal hold keeps them: rule id -> count
+_held: ContextVar[dict[str, int]] = ContextVar("retention_held")
+_rule: ContextVar[str] = ContextVar("retention_rule", default="")
+
+
+def _note_held(count: int) -> None:
+    counts = _held.get(None)
+    if counts is not None and count:
+        counts[_rule.get()] = counts.get(_rule.get(), 0) + count
+
+
+def _without_held(stmt, entity, subject, now):
+    """``stmt`` minus the rows whose ``subject`` (a person's or a company's id) a hold keeps; the held ones counted."""
+    held = subject.in_(held_users(now) if entity == "user" else orgs_with_holds(now))
+    _note_held(db.session.scalar(sa.select(sa.func.count()).select_from(stmt.where(held).subquery())) or 0)
+    return stmt.where(~held)
 
 
 def _erase_now(user: User, reason: str, now: datetime) -> None:
     req = record_request(user, "erasure", details=reason, status="scheduled")
     req.scheduled_for = now
     db.session.commit()
-    run_erasure(req)
+    run_erasure(req, now)
 
 
 def rule_closed_accounts(now, dry_run):
     days = current_app.config["RETENTION_CLOSED_DAYS"]
-    users = db.session.scalars(sa.select(User).where(User.status == UserStatus.CLOSED, User.closed_at <= now - timedelta(days=days))).all()
+    stmt = sa.select(User).where(User.status == UserStatus.CLOSED, User.closed_at <= now - timedelta(days=days))
+    users = db.session.scalars(_without_held(stmt, "user", User.id, now)).all()
     if not dry_run:
         for user in users:
             _erase_now(user, f"Retention: account closed more than {days} days ago", now)
@@ -47,21 +71,24 @@ def rule_closed_accounts(now, dry_run):
 
 
 def rule_scheduled_erasures(now, dry_run):
-    due = db.session.scalars(sa.select(PrivacyRequest).where(
+    stmt = sa.select(PrivacyRequest).where(
         PrivacyRequest.kind == RequestKind.ERASURE, PrivacyRequest.status.in_((RequestStatus.SCHEDULED, RequestStatus.ERROR, RequestStatus.IN_PROGRESS)),
-        PrivacyRequest.scheduled_for <= now)).all()
+        PrivacyRequest.scheduled_for <= now)
+    # a held person's request waits (still scheduled) and is carried out by the first run after the hold ends
+    due = db.session.scalars(_without_held(stmt, "user", sa.func.coalesce(PrivacyRequest.user_id, 0), now)).all()
     if not dry_run:
         for req in due:
             try:
-                run_erasure(req)
+                run_erasure(req, now)
             except Exception:  # noqa: BLE001 - the request is marked as error; the next run resumes it
                 log.exception("erasure %s failed", req.id)
     return len(due)
 
 
 def rule_unverified(now, dry_run):
-    users = db.session.scalars(sa.select(User).where(
-        User.email_verified_at.is_(None), User.status == UserStatus.ACTIVE, User.created_at <= now - timedelta(days=30))).all()
+    stmt = sa.select(User).where(
+        User.email_verified_at.is_(None), User.status == UserStatus.ACTIVE, User.created_at <= now - timedelta(days=30))
+    users = db.session.scalars(_without_held(stmt, "user", User.id, now)).all()
     if not dry_run:
         for user in users:
             _erase_now(user, "Retention: address never confirmed within 30 days", now)
@@ -70,8 +97,9 @@ def rule_unverified(now, dry_run):
 
 def rule_closed_companies(now, dry_run):
     days = current_app.config["RETENTION_CLOSED_DAYS"]
-    orgs = db.session.scalars(sa.select(Organization).where(
-        Organization.status == OrgStatus.CLOSED, Organization.closed_at <= now - timedelta(days=days))).all()
+    stmt = sa.select(Organization).where(Organization.status == OrgStatus.CLOSED, Organization.closed_at <= now - timedelta(days=days))
+    # a company with a hold on it or on one of its people is kept whole until the hold ends
+    orgs = db.session.scalars(_without_held(stmt, "org", Organization.id, now)).all()
     if not dry_run:
         for org in orgs:
             for user in db.session.scalars(sa.select(User).where(User.org_id == org.id)).all():
@@ -93,7 +121,12 @@ def rule_expired_exports(now, dry_run):
     return len(exports) + expire_packs(now, dry_run)  # and the companies' evidence packs
 
 
-def _delete_where(model, condition, dry_run):
+def _delete_where(model, condition, dry_run, now=None):
+    """Delete the rows of ``model`` due under ``condition``; with ``now``, except those a legal hold keeps then."""
+    if now is not None:
+        held = held_clause(model, now)
+        _note_held(db.session.scalar(sa.select(sa.func.count()).select_from(model).where(condition, held)) or 0)
+        condition = sa.and_(condition, ~held)
     count = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(condition))
     if not dry_run and count:
         db.session.execute(sa.delete(model).where(condition))
@@ -104,22 +137,22 @@ def _delete_where(model, condition, dry_run):
 def rule_sessions(now, dry_run):
     cutoff = now - timedelta(days=30)
     ended = sa.or_(UserSession.revoked_at <= cutoff, UserSession.expires_at <= cutoff)
-    return _delete_where(UserSession, ended, dry_run)
+    return _delete_where(UserSession, ended, dry_run, now)
 
 
 def rule_outbox(now, dry_run):
     cutoff = now - timedelta(days=90)
     old = sa.or_(sa.and_(OutboxMail.status == MailStatus.SENT, OutboxMail.sent_at <= cutoff),
                  sa.and_(OutboxMail.status == MailStatus.FAILED, OutboxMail.created_at <= cutoff))
-    return _delete_where(OutboxMail, old, dry_run)
+    return _delete_where(OutboxMail, old, dry_run, now)
 
 
 def rule_audit(now, dry_run):
-    return _delete_where(AuditEvent, AuditEvent.created_at <= now - timedelta(days=730), dry_run)
+    return _delete_where(AuditEvent, AuditEvent.created_at <= now - timedelta(days=730), dry_run, now)
 
 
 def rule_requests(now, dry_run):
-    return _delete_where(PrivacyRequest, PrivacyRequest.completed_at <= now - timedelta(days=3 * 365), dry_run)
+    return _delete_where(PrivacyRequest, PrivacyRequest.completed_at <= now - timedelta(days=3 * 365), dry_run, now)
 
 
 def rule_jobs(now, dry_run):
@@ -127,7 +160,7 @@ def rule_jobs(now, dry_run):
 
 
 def rule_analytics(now, dry_run):
-    return _delete_where(PageView, PageView.created_at <= now - timedelta(days=395), dry_run)
+    return _delete_where(PageView, PageView.created_at <= now - timedelta(days=395), dry_run, now)
 
 
 def rule_consents(now, dry_run):
@@ -136,15 +169,15 @@ def rule_consents(now, dry_run):
 
 
 def rule_searches(now, dry_run):
-    return _delete_where(SearchQuery, SearchQuery.created_at <= now - timedelta(days=90), dry_run)
+    return _delete_where(SearchQuery, SearchQuery.created_at <= now - timedelta(days=90), dry_run, now)
 
 
 def rule_support(now, dry_run):
-    return _delete_where(SupportTicket, SupportTicket.updated_at <= now - timedelta(days=730), dry_run)
+    return _delete_where(SupportTicket, SupportTicket.updated_at <= now - timedelta(days=730), dry_run, now)
 
 
 def rule_grants(now, dry_run):
-    return _delete_where(StaffAccessGrant, StaffAccessGrant.created_at <= now - timedelta(days=730), dry_run)
+    return _delete_where(StaffAccessGrant, StaffAccessGrant.created_at <= now - timedelta(days=730), dry_run, now)
 
 
 # rule id (as used in the registry) -> (description, implementation)
@@ -153,7 +186,7 @@ def rule_invitations(now, dry_run):
     stmt = sa.select(Invitation.id).where(sa.or_(
         Invitation.expires_at <= cutoff,
         sa.and_(Invitation.status != InvitationStatus.PENDING, sa.func.coalesce(Invitation.accepted_at, Invitation.sent_at) <= cutoff)))
-    ids = db.session.scalars(stmt).all()
+    ids = db.session.scalars(_without_held(stmt, "org", Invitation.org_id, now)).all()
     if not dry_run and ids:
         db.session.execute(sa.delete(Invitation).where(Invitation.id.in_(ids)))
         db.session.commit()
@@ -161,7 +194,8 @@ def rule_invitations(now, dry_run):
 
 
 def rule_import_batches(now, dry_run):
-    ids = db.session.scalars(sa.select(ImportBatch.id).where(ImportBatch.expires_at <= now)).all()
+    stmt = sa.select(ImportBatch.id).where(ImportBatch.expires_at <= now)
+    ids = db.session.scalars(_without_held(stmt, "org", ImportBatch.org_id, now)).all()
     if not dry_run and ids:
         db.session.execute(sa.delete(ImportBatch).where(ImportBatch.id.in_(ids)))
         db.session.commit()
@@ -169,11 +203,12 @@ def rule_import_batches(now, dry_run):
 
 
 def rule_lab_runs(now, dry_run):
-    return expired_runs(now, dry_run)  # the lab owns its rule: each company chooses its days
+    # the lab owns its rule (each company chooses its days); a hold keeps the held people's and companies' runs
+    return expired_runs(now, dry_run, keep=held_clause(LabRun, now), on_kept=_note_held)
 
 
 def rule_lab_usage(now, dry_run):
-    return _delete_where(LabUsage, LabUsage.day < (now - timedelta(days=396)).date(), dry_run)
+    return _delete_where(LabUsage, LabUsage.day < (now - timedelta(days=396)).date(), dry_run, now)
 
 
 def rule_sso(now, dry_run):
@@ -184,13 +219,13 @@ def rule_sso(now, dry_run):
 
 def rule_invoices(now, dry_run):
     """Invoices (and who they were mailed to) ten years after the end of the year they were issued in."""
-    return _delete_where(Invoice, Invoice.year < now.year - 10, dry_run)
+    return _delete_where(Invoice, Invoice.year < now.year - 10, dry_run, now)
 
 
 def rule_billing(now, dry_run):
     """Billing requests and handled processor events after 30 days."""
     cutoff = now - timedelta(days=30)
-    return (_delete_where(BillingRequest, BillingRequest.created_at <= cutoff, dry_run)
+    return (_delete_where(BillingRequest, BillingRequest.created_at <= cutoff, dry_run, now)
             + _delete_where(BillingEvent, sa.and_(BillingEvent.received_at <= cutoff, BillingEvent.status == "done"), dry_run))
 
 
@@ -227,13 +262,19 @@ RULES = {
 }
 
 
-def apply_retention(now: datetime | None = None, dry_run: bool = False) -> dict[str, int]:
+def apply_retention(now: datetime | None = None, dry_run: bool = False, held: dict[str, int] | None = None) -> dict[str, int]:
+    """Apply every rule; ``held`` (if given) receives, per rule, how many rows a legal hold kept."""
     now = now or utcnow()
     results = {}
-    for rule_id, (_label, rule) in RULES.items():
-        results[rule_id] = rule(now, dry_run)
-        # end each rule's transaction: nothing holds the write lock between rules
-        db.session.rollback() if dry_run else db.session.commit()
+    held_token = _held.set(held if held is not None else {})
+    try:
+        for rule_id, (_label, rule) in RULES.items():
+            _rule.set(rule_id)
+            results[rule_id] = rule(now, dry_run)
+            # end each rule's transaction: nothing holds the write lock between rules
+            db.session.rollback() if dry_run else db.session.commit()
+    finally:
+        _held.reset(held_token)
     if not dry_run:
         checkpoint()
     return results

@@ -15,6 +15,7 @@ from leadthe.privacy.services import answer_request
 from leadthe.query_args import page_arg
 from leadthe.staff import bp, services, staff_required
 from leadthe.staff.forms import AnswerForm, ConfirmedReasonForm
+from leadthe.trust import holds
 
 
 @bp.route("")
@@ -30,7 +31,8 @@ def privacy_requests():
     page = page_arg()
     rows, total = services.privacy_queue(show, page)
     return render("staff/privacy_requests.html", rows=rows, total=total, show=show, page=page, per_page=50,
-                  request_kinds=REQUEST_KINDS, request_status=labels.request_status)
+                  request_kinds=REQUEST_KINDS, request_status=labels.request_status,
+                  held=holds.held_people_ids(r.user_id for r in rows), active_holds=holds.active_count())
 
 
 @bp.route("/privacy-requests/<int:request_id>", methods=["GET", "POST"])
