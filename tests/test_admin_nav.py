@@ -31,7 +31,7 @@ def admin_list_pages(app) -> set[str]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin") or "GET" not in rule.methods or rule.arguments:
             continue
-        if rule.rule.endswith((".csv", ".zip", ".pdf")) or "download" in rule.rule:
+        if rule.rule.endswith((".csv", ".zip", ".pdf", ".json")) or "download" in rule.rule:
             continue
         if rule.endpoint in LANDING_PAGES:
             continue
