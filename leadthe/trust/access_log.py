@@ -8,15 +8,15 @@ person in it). Not recorded: lists of names (the people list, a team's members) 
 what they did; aggregate figures; and a person looking at their own data.
 
 Recording is one INSERT (a single row, or INSERT ... SELECT for many) with no extra reads. A view is a GET, which
-never writes through the request's session (``leadthe.database``), so the row goes through ``write_apart``: in its
-own short transaction at once in a GET or the worker, after the request's own transaction in a POST."""
+never writes through the request's session (``leadthe.database``), so the row goes through ``write_apart``, in its
+own short transaction at once; a POST that shows a person page again writes in its own transaction (``_write``)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from leadthe.database import write_apart
+from leadthe.database import SAFE_METHODS, write_apart
 from leadthe.extensions import db
 from leadthe.models import User, utcnow
 from leadthe.models.base import UTCDateTime
@@ -51,13 +51,22 @@ def _ref(ref: str | None) -> str:
     return ref.split("?", 1)[0][:200]
 
 
+def _write(stmt) -> None:
+    """A GET (or the worker) writes apart at once; a POST (a page shown again after a form) writes in its own
+    transaction, so a refused request leaves no entry, like everything else it would have written."""
+    if has_request_context() and request.method not in SAFE_METHODS:
+        db.session.execute(stmt)
+    else:
+        write_apart(lambda conn: conn.execute(stmt))
+
+
 def record_view(viewer: User, subject: User, what: str, ref: str | None = None) -> None:
     """Record that ``viewer`` looked at ``subject``'s data (nothing when they are the same person)."""
     if viewer.id == subject.id:
         return
     values = {"org_id": subject.org_id, "subject_id": subject.id, "viewer_id": viewer.id,
               "viewer_role": str(viewer.role), "what": what, "ref": _ref(ref), "created_at": utcnow()}
-    write_apart(lambda conn: conn.execute(sa.insert(AccessLogEntry), [values]))
+    _write(sa.insert(AccessLogEntry).values(**values))
 
 
 def _insert_many(subject_ids: sa.Select, viewer_id: int | None, role: str, what: str, ref: str):
@@ -74,8 +83,7 @@ def _insert_many(subject_ids: sa.Select, viewer_id: int | None, role: str, what:
 
 def record_many(viewer: User, subject_ids: sa.Select, what: str, ref: str | None = None) -> None:
     """Record one entry per person in ``subject_ids`` (a SELECT of user ids) seen by ``viewer``, in one INSERT."""
-    stmt = _insert_many(subject_ids, viewer.id, str(viewer.role), what, _ref(ref))
-    write_apart(lambda conn: conn.execute(stmt))
+    _write(_insert_many(subject_ids, viewer.id, str(viewer.role), what, _ref(ref)))
 
 
 def record_pack(pack, subject_ids: sa.Select) -> None:
