@@ -227,8 +227,9 @@ def table_counts(app) -> dict[str, int]:
 
 
 # Bookkeeping a refused request may still write: the audit trail of failed attempts, sessions' last-seen
-# times, consented page views and the outbox of a security notice about a failed attempt.
-BOOKKEEPING = {"audit_event", "user_session", "page_view"}
+# times, consented page views and the outbox of a security notice about a failed attempt; and the access log
+# of the GET that fetched the form's token (a person page seen; the refused POST itself records nothing).
+BOOKKEEPING = {"audit_event", "user_session", "page_view", "access_log_entry"}
 
 
 def check_answer(response, endpoint):

@@ -9,7 +9,7 @@ what they did; aggregate figures; and a person looking at their own data.
 
 Recording is one INSERT (a single row, or INSERT ... SELECT for many) with no extra reads. A view is a GET, which
 never writes through the request's session (``leadthe.database``), so the row goes through ``write_apart``, in its
-own short transaction at once; a POST that shows a person page again writes in its own transaction (``_write``)."""
+own short transaction at once; a POST that shows a person page again is not recorded again (``_write``)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -52,12 +52,11 @@ def _ref(ref: str | None) -> str:
 
 
 def _write(stmt) -> None:
-    """A GET (or the worker) writes apart at once; a POST (a page shown again after a form) writes in its own
-    transaction, so a refused request leaves no entry, like everything else it would have written."""
+    """A GET (or the worker) writes apart at once. A POST that shows a person page again (a form with errors) is
+    not recorded: the page was seen, and recorded, on the GET that showed the form."""
     if has_request_context() and request.method not in SAFE_METHODS:
-        db.session.execute(stmt)
-    else:
-        write_apart(lambda conn: conn.execute(stmt))
+        return  # the page was seen (and recorded) on the GET before the form; a refused form writes nothing
+    write_apart(lambda conn: conn.execute(stmt))
 
 
 def record_view(viewer: User, subject: User, what: str, ref: str | None = None) -> None:

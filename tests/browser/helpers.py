@@ -48,6 +48,9 @@ def log_in(page, email: str, password: str = PASSWORD) -> None:
     if not page.url.split("?")[0].endswith("/login"):
         page.goto("/login")
     page.get_by_label("E-mail address", exact=True).fill(email)
+    # with JavaScript, the address's single sign-on check (htmx) may redraw the form: let it land first, so the
+    # password is not typed into a field that is about to be replaced (a race seen on a busy CI machine)
+    page.wait_for_load_state("networkidle")
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in", exact=True).click()
 
