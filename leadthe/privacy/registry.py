@@ -905,7 +905,7 @@ SOURCES += [
             "id", "org_id", "kind", "days", "amount_cents", "reason", "staff_id", "applied_invoice_id", "created_at")},
     ),
     Source(
-        "billing_notice", "Billing mails sent", None, purpose="Sending each dunning or trial mail once.", basis=None,
+        "billing_notice", "Billing notices (dunning, trial mails)", None, purpose="Sending each dunning or trial mail once.", basis=None,
         retention="company_lifetime", erasure="none",
         why_not_personal="Which kind of mail a company was sent and when; the mails themselves are in the outbox.",
         columns={c: tech("billing notices") for c in ("id", "org_id", "kind", "key", "sent_at")},
