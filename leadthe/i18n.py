@@ -7,12 +7,13 @@ on start when the .mo is missing or older than the .po.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 import tempfile
 from pathlib import Path
 
 from babel import dates as babel_dates
 from babel.dates import get_day_names
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from babel.numbers import format_percent as babel_format_percent
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -79,6 +80,11 @@ def format_percent(value) -> str:
     if value is None:
         return ""
     return babel_format_percent(value / 100, locale=format_locale(), decimal_quantization=False)
+
+
+def format_money(cents: int | None, currency: str = "EUR") -> str:
+    """An amount given in cents, in the interface's language: "€1,234.50", "1.234,50 €"."""
+    return format_currency(Decimal(int(cents or 0)) / 100, (currency or "EUR").upper(), locale=format_locale())
 
 
 def format_count(value) -> str:

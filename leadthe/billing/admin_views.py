@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, request, url_for
-from flask_babel import format_currency, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -26,6 +25,7 @@ from leadthe.billing.members import billing_required, may_see_billing
 from leadthe.billing.tax import EU_COUNTRIES, normalise_vat_id
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm
+from leadthe.i18n import format_money
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import User, utcnow
 from leadthe.models.billing import BillingAccount, BillingMember, BillingRequest, Invoice, Plan, PlanVersion
@@ -59,9 +59,7 @@ class Offer:
     year_cents: int
 
 
-def money(cents: int, currency: str = "EUR") -> str:
-    """An amount in the viewer's language."""
-    return format_currency(Decimal(int(cents or 0)) / 100, (currency or "EUR").upper())
+money = format_money  # an amount in cents, in the viewer's language
 
 
 def _offers() -> list[Offer]:

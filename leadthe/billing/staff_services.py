@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from babel.numbers import format_currency
 from flask import abort, current_app
 
 from leadthe import audit
 from leadthe.billing import accounts
 from leadthe.extensions import db
-from leadthe.i18n import format_locale
+from leadthe.i18n import format_money
 from leadthe.models import Organization, User, utcnow
 from leadthe.models.billing import BillingAccount, BillingAdjustment, BillingNotice, Invoice, Plan, PlanVersion
 from leadthe.models.enums import BillingAdjustmentKind, BillingStatus, OrgStatus, UserStatus
@@ -30,9 +29,7 @@ STATES = tuple(BillingStatus)
 WHY = "platform staff see every company's billing"
 
 
-def money(cents: int | None, currency: str = "EUR") -> str:
-    """An amount in the interface's language: "€1,234.50", "1.234,50 €"."""
-    return format_currency((cents or 0) / 100, currency, locale=format_locale())
+money = format_money  # an amount in cents, in the interface's language
 
 
 @dataclass
