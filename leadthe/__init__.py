@@ -100,7 +100,7 @@ import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401
 import leadthe.literacy.overview_views  # noqa: F401
 import leadthe.literacy.evidence_views  # noqa: F401
-import leadthe.billing.actions  # noqa: F401
+import leadthe.billing.jobs  # noqa: F401
 import leadthe.billing.admin_views  # noqa: F401
 import leadthe.billing.invoice_views  # noqa: F401
 import leadthe.billing.staff_views  # noqa: F401
@@ -122,6 +122,7 @@ import leadthe.staff.views  # noqa: F401
 import leadthe.support.views  # noqa: F401
 import leadthe.trust.access_views  # noqa: F401
 import leadthe.trust.hold_views  # noqa: F401
+import leadthe.trust.jobs  # noqa: F401
 import leadthe.trust.records_views  # noqa: F401
 
 

@@ -54,7 +54,6 @@ from leadthe.mail import queue_mail
 from leadthe.models import AuditChainHead, AuditEvent
 from leadthe.models.base import utcnow
 from leadthe.tenancy import unscoped
-from leadthe.worker import job_handler
 
 GENESIS = "0" * 64  # the "previous hash" of a chain's first event
 _LOCK_ID = 0x4C544143  # the advisory lock of the sealer (PostgreSQL)
@@ -265,7 +264,6 @@ def chain_head(org_id: int | None) -> dict:
 
 # --- the worker --------------------------------------------------------------------------------------------
 
-@job_handler("audit.seal", every=timedelta(minutes=1))
 def run_seal(job) -> None:
     db.session.commit()  # end the worker's transaction first: on SQLite it holds the write lock seal() needs
     seal()
@@ -301,7 +299,6 @@ def _alert_fields(brk: Break) -> dict:
             "personal_digest": personal_digest(None, None, "", "", details)}
 
 
-@job_handler("audit.verify", every=timedelta(days=1))
 def run_verify(job) -> None:
     """Daily: seal, verify every chain, and alert staff once per break."""
     db.session.commit()  # as in run_seal

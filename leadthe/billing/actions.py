@@ -20,7 +20,7 @@ from leadthe.models import User, utcnow
 from leadthe.models.billing import BillingAccount, BillingRequest, PlanVersion
 from leadthe.models.enums import BillingRequestKind, BillingRequestStatus
 from leadthe.tenancy import scoped_get, tenant, unscoped
-from leadthe.worker import enqueue_job, job_handler
+from leadthe.worker import enqueue_job
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,6 @@ def _carry_out(req: BillingRequest, account: BillingAccount, provider, user) -> 
     db.session.flush()
 
 
-@job_handler("billing.request")
 def run_request(job) -> None:
     """The worker's side of ``submit`` for a slow provider. A failure is an answer for the admin, not a
     failure of the job: the request says why, and the page shows it."""

@@ -11,7 +11,7 @@ mailed are left out in the query), so a day's run costs queries per mail sent, n
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -24,7 +24,6 @@ from leadthe.models import Organization, utcnow
 from leadthe.models.billing import BillingAccount, BillingNotice, Invoice
 from leadthe.models.enums import BillingProviderKind, BillingStatus, InvoiceStatus, OrgStatus
 from leadthe.tenancy import scoped, unscoped
-from leadthe.worker import job_handler
 
 KINDS = ("trial_7d", "trial_1d", "payment_failed", "card_expiring", "read_only")
 
@@ -147,7 +146,6 @@ def daily_checks(now: datetime | None = None) -> dict[str, int]:
     return {"trial": trial_mails(now), "overdue": overdue_invoices(now), "read_only": read_only_mails(now)}
 
 
-@job_handler("billing.daily", every=timedelta(days=1), at=time(6, 30))
 def run_daily(job) -> None:
     """Daily at 06:30 UTC: trial-ending mails, overdue manual invoices (past due), read-only mails. Safe to repeat:
     each mail goes once per occasion."""

@@ -28,7 +28,7 @@ from leadthe.models import Organization, utcnow
 from leadthe.models.billing import BillingAccount, BillingEvent, Invoice, PlanVersion
 from leadthe.models.enums import BillingEventStatus, BillingInterval, BillingProviderKind, BillingStatus
 from leadthe.tenancy import tenant, unscoped
-from leadthe.worker import enqueue_job, job_handler
+from leadthe.worker import enqueue_job
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +93,10 @@ def record(event: dict) -> int | None:
 
 # --- the worker ---------------------------------------------------------------------------------------
 
-@job_handler("billing.event")
 def handle_event_job(job) -> None:
     process((job.payload or {}).get("event_id"))
 
 
-@job_handler("billing.events", every=timedelta(minutes=5))
 def sweep(job) -> None:
     """Events still pending (a job lost) or failed (Stripe unreachable, a bug fixed since), oldest first."""
     ids = db.session.scalars(sa.select(BillingEvent.id).where(

@@ -11,7 +11,7 @@ day finds nothing due. Stripe subscriptions renew at the processor (its webhooks
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -23,7 +23,6 @@ from leadthe.models import utcnow
 from leadthe.models.billing import BillingAccount, Plan, PlanVersion
 from leadthe.models.enums import BillingInterval, BillingProviderKind, BillingStatus
 from leadthe.tenancy import unscoped
-from leadthe.worker import job_handler
 
 MAX_CATCH_UP = 24  # periods issued at most per company and run (a worker that was down for a while catches up)
 
@@ -84,7 +83,6 @@ def run_renewals(now: datetime | None = None) -> int:
     return sum(renew(account, plan, version, now) for account, plan, version in _due(now))
 
 
-@job_handler("billing.renewals", every=timedelta(days=1), at=time(5, 0))
 def run_daily(job) -> None:
     """Daily at 05:00 UTC (before the day's dunning checks see the new invoices)."""
     run_renewals()
