@@ -16,7 +16,7 @@ so events that arrive twice or out of order leave the right state.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 

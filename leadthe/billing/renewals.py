@@ -11,7 +11,7 @@ day finds nothing due. Stripe subscriptions renew at the processor (its webhooks
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
