@@ -27,6 +27,10 @@ class Organization(Timestamped, Base):
     # works-council setting for the AI-literacy programme: the overview and the evidence pack show groups of
     # at least 5 people and no individual rows (each person's own evidence stays in their data export)
     literacy_team_figures_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # works-council mode (leadthe/trust/works_council.py): groups of at least 5, no individual rows for managers and
+    # admins, leaderboards opt-in; when it last changed (turning it off needs a recorded reason, in the audit log)
+    works_council_mode: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    works_council_changed_at: Mapped[datetime | None]
 
 
 class Team(OrgOwned, Timestamped, Base):

@@ -89,6 +89,8 @@ class PrivacySettings(Base):
     restrict_processing: Mapped[bool] = mapped_column(default=False)
     object_analytics: Mapped[bool] = mapped_column(default=False)
     object_leaderboard: Mapped[bool] = mapped_column(default=False)
+    # in works-council mode leaderboards show only the people who opted in (off by default)
+    leaderboard_opt_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     object_recommendations: Mapped[bool] = mapped_column(default=False)
     do_not_sell_share: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

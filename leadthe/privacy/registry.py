@@ -227,6 +227,7 @@ SOURCES: list[Source] = [
             "restrict_processing": Col("restriction of processing"),
             "object_analytics": Col("objection to analytics"),
             "object_leaderboard": Col("objection to leaderboards"),
+            "leaderboard_opt_in": Col("whether you chose to appear on leaderboards (works-council mode)"),
             "object_recommendations": Col("objection to personalised recommendations"),
             "do_not_sell_share": Col("opt-out of sale or sharing"),
             "updated_at": Col("when you last changed them"),
@@ -315,7 +316,8 @@ SOURCES: list[Source] = [
         why_not_personal="Company facts (name, settings); people are linked from their own rows.",
         columns={c: tech("company record") for c in (
             "id", "name", "status", "closed_at", "require_2fa", "leaderboard_enabled", "created_at",
-            "twofa_decided_at", "onboarding_dismissed_at", "literacy_team_figures_only")},
+            "twofa_decided_at", "onboarding_dismissed_at", "literacy_team_figures_only", "works_council_mode",
+            "works_council_changed_at")},
     ),
     Source(
         "team", "Teams", None, purpose="A company's teams.", basis=None, retention="company_lifetime",
