@@ -117,8 +117,6 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))
     form = SignupForm()
-    if not form.dpa_version.data:
-        form.dpa_version.data = str(dpa.current_fact().version)  # the version the page shows and links to
     if form.validate_on_submit():
         try:
             user = services.create_company(
@@ -140,6 +138,8 @@ def signup():
             db.session.flush()
             flash(_("Welcome, %(name)s! We sent a link to %(email)s to confirm your address.", name=user.first_name, email=user.email), "success")
             return see_other(url_for("core.dashboard"))
+    if not form.dpa_version.data:
+        form.dpa_version.data = str(dpa.current_fact().version)  # the version the page shows and links to
     return render_form("auth/signup.html", form, block="signup_form")
 
 

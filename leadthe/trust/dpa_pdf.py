@@ -32,7 +32,7 @@ def _party_blocks(record: DpaAcceptance) -> tuple[list[str], list[str]]:
 def signatory(record: DpaAcceptance) -> str:
     role = str(ROLE.get(record.accepted_by_role, record.accepted_by_role))
     if not record.accepted_by_name or record.accepted_by_name == SIGNATORY:
-        return _("A company admin (%(role)s)", role=role)
+        return _("%(role)s (the name was removed when the account was erased)", role=role)
     if record.accepted_by_email:
         return f"{record.accepted_by_name} <{record.accepted_by_email}> ({role})"
     return f"{record.accepted_by_name} ({role})"
