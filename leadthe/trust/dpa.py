@@ -40,7 +40,6 @@ FIRST_SUMMARY = "First version."
 # the blueprints of the admin areas (base.html's list); the billing pages stay open (paying must always be possible)
 ADMIN_AREAS = frozenset({"admin", "admin_authoring", "literacy_admin", "lab_admin", "sso_admin", "trust_admin"})
 OPEN_ENDPOINTS = frozenset({"trust_admin.dpa", "trust_admin.dpa_pdf"})
-VIA = {"signup": _l("at sign-up"), "admin": _l("on the admin pages"), "seed": _l("by the demo set-up")}
 
 
 @dataclass(frozen=True)
