@@ -13,9 +13,9 @@ from playwright.sync_api import expect
 from leadthe.extensions import db
 from leadthe.models import User
 from leadthe.models.dpa import DpaAcceptance, DpaVersion
-from tests.conftest import PASSWORD, make_org, make_team, make_user
+from tests.conftest import PASSWORD, make_org, make_staff, make_team, make_user
 
-from .helpers import fill_signup, log_in
+from .helpers import fill_signup, log_in, log_in_with_code
 
 
 @pytest.fixture
@@ -117,6 +117,13 @@ def test_the_pages_pass_axe_and_nu_and_fit_a_phone(new_page, axe_check, gate, co
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), label
         page.set_viewport_size({"width": 1280, "height": 800})
         (tmp_path / f"{label.replace(' ', '-')}.html").write_text(page.request.get(url).text(), encoding="utf-8")
+    staff = new_page(js=True)
+    log_in_with_code(staff, gate, make_staff(gate, email="stella@leadthe.example"))
+    expect(staff).not_to_have_url(re.compile(r"/login"))
+    assert staff.goto("/staff/dpa").status == 200
+    expect(staff.locator("tbody tr").filter(has_text="Example Ltd")).to_contain_text("not the current one")
+    axe_check(staff, label="staff")
+    (tmp_path / "staff.html").write_text(staff.request.get("/staff/dpa").text(), encoding="utf-8")
     require_nu()
     messages = nu.check_files(sorted(tmp_path.glob("*.html")))
     assert not messages, "\n".join(f"{m.file}:{m.line}: {m.text} {m.extract}" for m in messages)
