@@ -124,6 +124,8 @@ import leadthe.trust.access_views  # noqa: F401
 import leadthe.trust.hold_views  # noqa: F401
 import leadthe.trust.jobs  # noqa: F401
 import leadthe.trust.records_views  # noqa: F401
+import leadthe.trust.dpa_views  # noqa: F401  (issue 21: the data processing agreement)
+from leadthe.trust.dpa import require_acceptance as dpa_gate  # noqa: E402
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -294,6 +296,7 @@ def _init_request_hooks(app: Flask) -> None:
     # members without it to the set-up page before anything else
     app.before_request(require_2fa_setup)
     billing_guard.init_app(app)  # read-only for admins' changes after the grace period; the admin billing banner
+    app.before_request(dpa_gate)  # company admins accept the current data processing agreement first (issue 21)
 
     @app.teardown_request
     def _clear_tenant(_exc):

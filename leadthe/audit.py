@@ -193,6 +193,11 @@ EVENT_LABELS.update({
     "legal_hold.changed": _l("Legal hold changed"),
     "legal_hold.released": _l("Legal hold released"),
 })
+# issue 21: the data processing agreement (dpa helper's block)
+EVENT_LABELS.update({
+    "dpa.accepted": _l("Data processing agreement accepted for the company"),
+    "dpa.published": _l("New version of the data processing agreement published"),
+})
 
 # The details an audit page shows, with their names in words (other details stay in the record only).
 DETAIL_LABELS = {

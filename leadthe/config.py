@@ -175,5 +175,8 @@ def load_config(instance_path: str) -> dict:
         "SAML_XMLSEC_BINARY": os.environ.get("LEADTHE_XMLSEC_BINARY", "").strip() or shutil.which("xmlsec1") or "/usr/bin/xmlsec1",
         # domain verification by DNS: None is dnspython's resolver; tests put a resolver of their own here
         "SSO_DNS_RESOLVER": None,
+        # the data processing agreement (leadthe.trust.dpa): a company's admins accept the current version before
+        # they reach the admin pages, and sign-up asks for it; tests turn it off unless they test it
+        "DPA_REQUIRED": _flag("LEADTHE_DPA_REQUIRED", "1"),
         **_billing(),
     }

@@ -16,6 +16,7 @@ from leadthe.billing.invoices import mark_paid
 from leadthe.billing.plans import ensure_default_plans, latest_version
 from leadthe.courses.services import complete_lesson, enroll
 from leadthe.extensions import db
+from leadthe.trust.dpa import seed_acceptance
 from leadthe.literacy.policy_demo import seed_demo_literacy_policy
 from leadthe.literacy.rules import apply_rules
 from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, Organization, RequirementRule, Team, TeamMembership, User,
@@ -68,6 +69,7 @@ def seed_demo() -> list[tuple[str, str]]:
     seed_demo_staff(password_hash)
     seed_demo_literacy_policy(org)
     seed_demo_billing(org)
+    seed_demo_dpa(org)
     db.session.commit()
     seed_demo_progress()
     seed_demo_rules()
@@ -93,6 +95,12 @@ def seed_demo_billing(org: Organization) -> None:
     invoice = manual.start_period(account, version, BillingInterval.MONTH, DEMO_SEATS, admin)
     account.trial_ends_at = None
     mark_paid(invoice, actor=admin)
+
+
+def seed_demo_dpa(org: Organization) -> None:
+    """The demo company has accepted the current data processing agreement (its admin, with the billing details'
+    legal name), so the DPA gate (DPA_REQUIRED) does not stop the demo admin."""
+    seed_acceptance(org.id)
 
 
 # LeadThe.AI's own people, outside any company: development and test databases only. Staff must use two-step

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from leadthe.assessments.rubric import CURRENT, RUBRICS, compute
 from leadthe.auth.passwords import hash_password
 from leadthe.extensions import db
+from leadthe.trust.dpa import seed_acceptance
 from leadthe.models import (ActivityDay, Course, CourseModule, Enrollment, Lesson, LessonCompletion, Organization, Team,
                             TeamMembership, User, utcnow)
 from leadthe.models.assessment import MaturityResult
@@ -47,6 +48,7 @@ def seed_scale(users: int = 10_000, teams: int = 500, org_name: str | None = Non
     total = _seed_progress(ids, lesson_ids, rnd, now,
                            lambda total: echo(f"  progress rows: {total:,}  ({time.monotonic() - started:.1f}s)"))
     _seed_maturity(org.id, ids, rnd, now)
+    seed_acceptance(org.id)  # the company's admin accepted the current data processing agreement
     db.session.commit()
     echo(f"maturity results: about {int(len(ids) * 0.7):,}  ({time.monotonic() - started:.1f}s)")
     db.session.execute(sa.text("ANALYZE"))

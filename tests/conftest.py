@@ -92,6 +92,7 @@ def app_config(database_url: str, **extra) -> dict:
         "SMTP_URL": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_BASE_URL": "http://localhost",
+        "DPA_REQUIRED": False,  # the DPA gate on admin pages and sign-up: on in tests/test_dpa.py and its browser test
     }
     config.update(extra)
     return config

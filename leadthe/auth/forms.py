@@ -1,4 +1,5 @@
-from wtforms import BooleanField, PasswordField, StringField
+from flask import current_app
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 from flask_babel import lazy_gettext as _l
 
@@ -48,6 +49,18 @@ class SignupForm(NewPasswordMixin, FlaskForm):
         _l("I have read and accept the privacy policy"),
         validators=[DataRequired(_l("Please read and accept the privacy policy to create an account."))],
     )
+    # the data processing agreement (leadthe.trust.dpa): the legal name defaults to the company's name; the box is
+    # required (with DPA_REQUIRED) when the form came from our page, which names the version it showed. A post
+    # without that version (a client of the older sign-up fields) creates the company, and its admin accepts the
+    # agreement on /admin/dpa before reaching the admin pages.
+    legal_name = StringField(_l("Your company's legal name (optional)"), validators=[Length(max=200)], filters=[strip],
+                             render_kw={"autocomplete": "organization"})
+    accept_dpa = BooleanField(_l("I accept the data processing agreement on behalf of my company"))
+    dpa_version = HiddenField()
+
+    def validate_accept_dpa(self, field):
+        if current_app.config.get("DPA_REQUIRED") and (self.dpa_version.data or "").strip() and not field.data:
+            raise ValidationError(_l("Please read and accept the data processing agreement to create your company's account."))
 
 
 class LoginForm(FlaskForm):

@@ -20,6 +20,7 @@ from leadthe.net import client_ip, safe_next
 from leadthe.privacy.erasure import cancel_erasure, erasure_waits, scheduled_erasure
 from leadthe.sso import login as sso_login
 from leadthe.sso.settings import domain_of, settings_for_email
+from leadthe.trust import dpa
 
 
 def _posted_email() -> str:
@@ -129,11 +130,16 @@ def signup():
         except services.EmailTaken:
             form.email.errors.append(_("An account with this e-mail address already exists. Log in, or reset your password if you forgot it."))
         else:
+            if form.accept_dpa.data:
+                dpa.accept(user, dpa.shown_version(form.dpa_version.data),
+                           legal_name=form.legal_name.data or form.organization.data, via="signup")
             start_session(user)
             audit.record("login.success", actor=user, subject=user, via="signup")
             db.session.flush()
             flash(_("Welcome, %(name)s! We sent a link to %(email)s to confirm your address.", name=user.first_name, email=user.email), "success")
             return see_other(url_for("core.dashboard"))
+    if not form.dpa_version.data:
+        form.dpa_version.data = str(dpa.current_fact().version)  # the version the page shows and links to
     return render_form("auth/signup.html", form, block="signup_form")
 
 

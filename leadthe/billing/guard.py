@@ -35,6 +35,7 @@ PROTECTIVE = frozenset({
     "admin.user_deactivate", "admin.user_close", "admin.invitation_revoke", "admin.team_remove_member",
     "admin.report_minor_view", "sso_admin.revoke_scim_token",
     "admin_authoring.preview_markdown", "admin.dismiss_onboarding",  # change nothing that is paid for
+    "trust_admin.dpa",  # accepting the data processing agreement: a legal record, and the admin pages wait for it
 })
 TRIAL_WARNING_DAYS = 7
 

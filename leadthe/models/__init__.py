@@ -17,6 +17,7 @@ from leadthe.models.privacy import DataExport, PrivacyRequest, PrivacySettings
 from leadthe.models.sso import ScimToken, SsoDomain, SsoIdentity, SsoLoginAttempt, SsoReplay, SsoSettings
 from leadthe.models.security import AuditChainHead, AuditEvent, RecoveryCode, UserSession
 from leadthe.models.holds import LegalHold
+from leadthe.models.dpa import DpaAcceptance, DpaVersion
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.trust import AccessLogEntry
 from leadthe.models.user import User
@@ -37,5 +38,6 @@ __all__ = [
     "ScimToken", "SsoDomain", "SsoIdentity", "SsoLoginAttempt", "SsoReplay", "SsoSettings",
     "AiPolicyAck", "AiPolicyVersion", "AiTool", "EvidencePack", "Requirement", "RequirementRule",
     "AccessLogEntry",
+    "DpaAcceptance", "DpaVersion",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

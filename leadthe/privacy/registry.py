@@ -968,3 +968,40 @@ SOURCES.append(Source(
         "released_by_id", "release_reason", "created_at")},
 ))
 BY_TABLE["legal_hold"] = SOURCES[-1]
+
+# --- issue 21: the data processing agreement (dpa helper's block) ------------------------------------------------
+DPA_SIGNATORY = "Company admin"  # what an erased admin's name becomes on the DPA acceptances they made
+_DPA_KEPT = "part of the company's contract record (the accepted data processing agreement), kept while the company is a customer"
+
+SOURCES += [
+    Source(
+        "dpa_acceptance", _l("Data processing agreements you accepted for your company"), "account",
+        purpose=_l("Proof that your company accepted a version of the data processing agreement, and who accepted it "
+                   "on its behalf, as the law requires the agreement to be in writing (Art. 28(9) GDPR)."),
+        basis="legal_obligation", retention="company_lifetime", subject=("accepted_by_id",), erasure="pseudonymise",
+        matched_by={"accepted_by_email": "address"},
+        columns={
+            "id": ID, "org_id": tech("your company"), "version_id": tech("the version accepted"),
+            "accepted_at": Col("when it was accepted", erase="keep", reason=_DPA_KEPT),
+            "via": Col("where it was accepted (sign-up or the admin pages)", erase="keep", reason=_DPA_KEPT),
+            "legal_name": Col("your company's legal name as entered", erase="keep", reason=_DPA_KEPT),
+            "address": Col("your company's address as entered", erase="keep", reason=_DPA_KEPT),
+            "accepted_by_id": Col("you, as the admin who accepted it", erase="anonymise", internal=True),
+            "accepted_by_name": Col("your name when you accepted it", erase="anonymise", replace_with=DPA_SIGNATORY),
+            "accepted_by_email": Col("your e-mail address when you accepted it", erase="anonymise"),
+            "accepted_by_role": Col("your role when you accepted it (kept in place of your name after erasure)",
+                                    erase="keep", reason=_DPA_KEPT),
+            "subject_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only",
+                               internal=True),
+        },
+    ),
+    Source(
+        "dpa_version", "Data processing agreement versions", None,
+        purpose="The data processing agreement's published versions (English authoritative, German translation).",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Published documents; the publishing staff member is referenced by id only.",
+        columns={c: tech("data processing agreement version") for c in (
+            "id", "version", "summary", "body_en", "body_de", "published_at", "published_by_id", "created_at")},
+    ),
+]
+BY_TABLE.update({source.table: source for source in SOURCES[-2:]})

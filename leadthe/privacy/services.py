@@ -127,6 +127,9 @@ COUNT_WORDS = {
     # who looked at my data (issue 21, access log)
     "access_log_entry": lambda n: ngettext("%(num)s view of your data by someone else",
                                            "%(num)s views of your data by someone else", n),
+    # the data processing agreement (issue 21, dpa)
+    "dpa_acceptance": lambda n: ngettext("%(num)s data processing agreement you accepted for your company",
+                                         "%(num)s data processing agreements you accepted for your company", n),
 }
 
 

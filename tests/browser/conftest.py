@@ -61,6 +61,7 @@ def live_config(database_url: str) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         # development: the development pages are served (loopback only), so the sweep checks the style guide
         "LEADTHE_ENV": "development",
+        "DPA_REQUIRED": False,  # the DPA gate: on in tests/browser/test_dpa_browser.py only
     }
 
 
