@@ -20,6 +20,7 @@ from leadthe.models.holds import LegalHold
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.trust import AccessLogEntry
 from leadthe.models.user import User
+from leadthe.models.works_council import WorksCouncilNotice  # issue 21, works-council mode
 
 __all__ = [
     "Assignment", "Certificate", "MaturityResult", "OrgMaturity", "Quiz", "QuizAttempt", "QuizChoice", "QuizQuestion", "QuizResponse",
@@ -37,5 +38,6 @@ __all__ = [
     "ScimToken", "SsoDomain", "SsoIdentity", "SsoLoginAttempt", "SsoReplay", "SsoSettings",
     "AiPolicyAck", "AiPolicyVersion", "AiTool", "EvidencePack", "Requirement", "RequirementRule",
     "AccessLogEntry",
+    "WorksCouncilNotice",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]
