@@ -66,10 +66,10 @@ def text(notice: WorksCouncilNotice) -> str:
     who = role_words(notice)
     when = format_when(notice.created_at)
     if notice.turned_on:
-        return _("On %(when)s (UTC) a %(role)s turned on works-council mode for your company. Managers and admins now "
+        return _("On %(when)s (UTC), works-council mode was turned on for your company (by: %(role)s). Managers and admins now "
                  "see only figures of groups of at least 5 people: no one's individual results, and you appear on "
                  "leaderboards only if you choose to in your privacy choices.", when=when, role=who)
-    return _("On %(when)s (UTC) a %(role)s turned off works-council mode for your company. Managers and admins can "
+    return _("On %(when)s (UTC), works-council mode was turned off for your company (by: %(role)s). Managers and admins can "
              "again see each person's learning progress in the teams they look after, and leaderboards are no longer "
              "opt-in. The reason given: %(reason)s", when=when, role=who, reason=notice.reason)
 
