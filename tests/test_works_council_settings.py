@@ -181,3 +181,30 @@ def test_the_annex_pdf_downloads_with_the_company_name_in_both_languages(app, co
         assert "Company A" in text
         if lang == "en":
             assert words in text and "Works-council mode is on" in text
+
+
+def test_the_mailing_resumes_where_it_stopped_and_the_notice_expires(app, companies):
+    from datetime import timedelta
+
+    from leadthe.models import utcnow
+
+    a, _ = companies
+    _turn_on(signed_in(app, a.admin))
+    first = min(a.admin.id, a.manager.id, a.learner.id)
+    with app.app_context():
+        notice = db.session.scalar(sa.select(WorksCouncilNotice))
+        notice.last_user_id, notice.mailed = first, 1  # a worker stopped after mailing the first person
+        db.session.commit()
+        run_once()
+        notice = db.session.scalar(sa.select(WorksCouncilNotice))
+        assert notice.finished_at is not None and notice.mailed == 3
+        email_of_first = db.session.get(User, first).email
+    mailed = [m.to_addr for m in outbox(app, kind="works_council")]
+    assert len(mailed) == 2 and email_of_first not in mailed
+
+    learner = signed_in(app, a.learner)
+    assert "Works-council mode was turned on" in learner.get("/dashboard").get_data(as_text=True)
+    with app.app_context():
+        db.session.scalar(sa.select(WorksCouncilNotice)).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert "Works-council mode was turned on" not in learner.get("/dashboard").get_data(as_text=True)
