@@ -84,7 +84,8 @@ def test_turning_it_off_without_a_reason_is_refused_beside_the_field_and_changes
     assert 'name="works_council_reason"' in page  # offered once the mode is on
 
     for headers in ({}, {"HX-Request": "true"}):
-        response = post_form(admin, SETTINGS, {"leaderboard_enabled": "y", "works_council_reason": "  "}, headers=headers)
+        response = post_form(admin, SETTINGS, {"leaderboard_enabled": "y", "works_council_reason": "  "},
+                             headers=headers)
         assert response.status_code == (200 if headers else 422)
         html = response.get_data(as_text=True)
         error = re.search(r'<p class="error" id="works_council_reason-error">([^<]+)</p>', html)

@@ -60,7 +60,8 @@ def settings():
         if "works_council_mode" in changed:
             flash(_("Works-council mode is on. Everyone in the company is told by e-mail and on their pages.")
                   if org.works_council_mode else
-                  _("Works-council mode is off. Everyone in the company is told, with your reason, by e-mail and on their pages."),
+                  _("Works-council mode is off. Everyone in the company is told, with your reason, by e-mail and on "
+                    "their pages."),
                   "success")
         else:
             flash(_("Company settings saved.") if changed else _("Nothing changed."), "success")

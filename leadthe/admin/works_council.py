@@ -13,12 +13,12 @@ from leadthe.extensions import db
 from leadthe.i18n import format_when
 from leadthe.labels import ROLE
 from leadthe.models import Organization, User, utcnow
+from leadthe.models.enums import UserStatus
 from leadthe.models.works_council import WorksCouncilNotice
 from leadthe.tenancy import scoped
 from leadthe.worker import enqueue_job
 
 BANNER_DAYS = 14  # how long the banner shows on every page of the company's people
-REASON_MAX = 1000
 
 
 def change_mode(org: Organization, admin: User, on: bool, reason: str = "") -> WorksCouncilNotice:
@@ -66,17 +66,18 @@ def text(notice: WorksCouncilNotice) -> str:
     who = role_words(notice)
     when = format_when(notice.created_at)
     if notice.turned_on:
-        return _("On %(when)s (UTC), works-council mode was turned on for your company (by: %(role)s). Managers and admins now "
-                 "see only figures of groups of at least 5 people: no one's individual results, and you appear on "
-                 "leaderboards only if you choose to in your privacy choices.", when=when, role=who)
-    return _("On %(when)s (UTC), works-council mode was turned off for your company (by: %(role)s). Managers and admins can "
-             "again see each person's learning progress in the teams they look after, and leaderboards are no longer "
-             "opt-in. The reason given: %(reason)s", when=when, role=who, reason=notice.reason)
+        return _("On %(when)s (UTC), works-council mode was turned on for your company (by: %(role)s). "
+                 "Managers and admins now see only figures of groups of at least 5 people: no one's individual "
+                 "results, and you appear on leaderboards only if you choose to in your privacy choices.",
+                 when=when, role=who)
+    return _("On %(when)s (UTC), works-council mode was turned off for your company (by: %(role)s). "
+             "Managers and admins can again see each person's learning progress in the teams they look after, and "
+             "leaderboards are no longer opt-in. The reason given: %(reason)s",
+             when=when, role=who, reason=notice.reason)
 
 
 def company_people(org_id: int, after_id: int, batch: int):
     """The next ``batch`` active people of the company after ``after_id`` (the mailing cursor)."""
-    from leadthe.models.enums import UserStatus
     return db.session.execute(
         sa.select(User.id, User.email, User.name, User.locale)
         .where(User.org_id == org_id, User.id > after_id, User.status == UserStatus.ACTIVE)

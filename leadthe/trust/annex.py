@@ -73,7 +73,8 @@ def _settings(org: Organization) -> list[tuple[str, str]]:
         (_("Two-step verification required for everyone"), _on_off(org.require_2fa)),
         (_("Leaderboards"), (_("on, only for people who opted in") if org.works_council_mode and org.leaderboard_enabled
                              else _on_off(org.leaderboard_enabled))),
-        (_("AI-literacy programme: team figures only"), _on_off(org.literacy_team_figures_only or org.works_council_mode)),
+        (_("AI-literacy programme: team figures only"),
+         _on_off(org.literacy_team_figures_only or org.works_council_mode)),
         (_("Single sign-on"), _("set up: people log in through the company's identity provider")
          if sso is not None and sso.enabled else _("not set up")),
         (_("Automatic provisioning (SCIM)"), _("set up: the company's identity provider creates and removes accounts")
@@ -100,10 +101,12 @@ def _viewers(org: Organization) -> list[tuple[str, str]]:
     elif on:
         colleagues = _("The name and points of people who opted in to leaderboards; nobody else.")
     else:
-        colleagues = _("Names and points on the leaderboard, except of people who object to it in their privacy choices.")
+        colleagues = _("Names and points on the leaderboard, except of people who object to it in their privacy "
+                       "choices.")
     return [
-        (_("Learner (each person)"), _("Their own account, progress, quiz results, certificates and AI-literacy "
-                                       "status; a copy of all their data (export); a log of who looked at their data.")),
+        (_("Learner (each person)"),
+         _("Their own account, progress, quiz results, certificates and AI-literacy status; a copy of all their data "
+           "(export); a log of who looked at their data.")),
         (_("Manager"), manager),
         (_("Company admin"), admin),
         (_("Colleagues"), colleagues),
