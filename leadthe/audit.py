@@ -110,6 +110,8 @@ EVENT_LABELS = {
     "requirement_rule.updated": _l("Requirement rule changed"),
     "requirement_rule.deleted": _l("Requirement rule deleted"),
     "org.settings_changed": _l("Company settings changed"),
+    "org.works_council_on": _l("Works-council mode turned on"),  # issue 21, wcsettings
+    "org.works_council_off": _l("Works-council mode turned off"),  # issue 21, wcsettings
     "org.closed": _l("Company closed"),
     "privacy.choices_changed": _l("Processing choices changed"),
     "privacy.request_filed": _l("Privacy request filed"),

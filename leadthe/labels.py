@@ -190,6 +190,7 @@ MAIL_KIND = {
     "billing_payment_failed": _l("A payment did not come through"),
     "billing_card_expiring": _l("The card for your subscription expires soon"),
     "billing_read_only": _l("Your company's account is read-only for admins"),
+    "works_council_changed": _l("Works-council mode was turned on or off for your company"),  # issue 21, wcsettings
 }
 FEEDBACK_KIND = {"general": _l("About LeadThe.AI in general"), "course": _l("About a course")}
 

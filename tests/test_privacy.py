@@ -381,6 +381,9 @@ def join_by_invitation_and_live(app, company):
         company_admin = db.session.get(User, company.admin.id)
         publish_ai_policy(company_admin, save_draft(company_admin, {"title": "AI rules", "body_md": "Use approved tools.",
                                                                      "summary": "", "change": "material"}))
+        # works-council mode turned on: everyone in the company is told (leadthe/admin/jobs.py)
+        from leadthe.admin.works_council import change_mode
+        change_mode(db.session.get(Organization, company.org.id), company_admin, True)
         db.session.commit()
         run_once()
         remind_ai_policy(utcnow() + timedelta(days=8))

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField
+from wtforms import BooleanField, TextAreaField
+from wtforms.validators import Length, ValidationError
 
 from leadthe.forms import FlaskForm
 
@@ -8,6 +9,17 @@ class CompanySettingsForm(FlaskForm):
     require_2fa = BooleanField(_l("Require two-step verification for everyone in the company"))
     leaderboard_enabled = BooleanField(_l("Show leaderboards"))
     literacy_team_figures_only = BooleanField(_l("Team figures only"))
+    # works-council mode (issue 21): turning it off needs a recorded reason; ``mode_was_on`` is set by the view
+    works_council_mode = BooleanField(_l("Works-council mode"))
+    works_council_reason = TextAreaField(_l("Reason for turning works-council mode off"),
+                                         filters=[lambda v: v.strip() if isinstance(v, str) else v],
+                                         validators=[Length(max=1000)])
+    mode_was_on = False
+
+    def validate_works_council_reason(self, field):
+        if self.mode_was_on and not self.works_council_mode.data and len(field.data or "") < 10:
+            raise ValidationError(_l("Say why works-council mode is turned off (at least 10 characters): everyone in "
+                                     "the company is told, with this reason."))
 
 
 # --- people, invitations, import, teams (teams and admin issue) -----------------------------------------

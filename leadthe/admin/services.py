@@ -4,22 +4,30 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from leadthe import audit
+from leadthe.admin.works_council import change_mode
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, Organization, User, utcnow
 from leadthe.tenancy import scoped
 
-SETTINGS = ("require_2fa", "leaderboard_enabled", "literacy_team_figures_only")
+SETTINGS = ("require_2fa", "leaderboard_enabled", "literacy_team_figures_only", "works_council_mode")
 AUDIT_PAGE = 50
 
 
-def update_company_settings(org: Organization, admin: User, values: dict) -> list[str]:
-    changed = [name for name in SETTINGS if bool(values[name]) != bool(getattr(org, name))]
+def update_company_settings(org: Organization, admin: User, values: dict, reason: str = "") -> list[str]:
+    """Save the settings that changed (a setting missing from ``values`` stays as it is). Works-council mode has its
+    own audit events and notifies everyone in the company (leadthe.admin.works_council); turning it off takes
+    ``reason``, which the form requires."""
+    values = {name: bool(values.get(name, getattr(org, name))) for name in SETTINGS}
+    changed = [name for name in SETTINGS if values[name] != bool(getattr(org, name))]
     if org.twofa_decided_at is None:
         org.twofa_decided_at = utcnow()  # saving the settings, changed or not, is the onboarding's 2FA decision
-    for name in changed:
-        setattr(org, name, bool(values[name]))
-    if changed:
-        audit.record("org.settings_changed", actor=admin, org_id=org.id, **{name: bool(values[name]) for name in changed})
+    others = [name for name in changed if name != "works_council_mode"]
+    for name in others:
+        setattr(org, name, values[name])
+    if others:
+        audit.record("org.settings_changed", actor=admin, org_id=org.id, **{name: values[name] for name in others})
+    if "works_council_mode" in changed:
+        change_mode(org, admin, values["works_council_mode"], reason)
     return changed
 
 

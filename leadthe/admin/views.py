@@ -5,7 +5,7 @@ from flask_login import current_user
 from leadthe import audit
 from leadthe.audit_chain import chain_head
 from leadthe.admin import admin_required, bp
-from leadthe.admin import onboarding
+from leadthe.admin import onboarding, works_council
 from leadthe.admin.forms import CompanySettingsForm
 from leadthe.admin.services import AUDIT_PAGE, company_audit, update_company_settings
 from leadthe.auth.reauth import confirm_identity, show_problem
@@ -49,14 +49,25 @@ def report_minor_view(user_id):
 def settings():
     org = current_user.organization
     form = CompanySettingsForm(obj=org)
+    form.mode_was_on = bool(org.works_council_mode)
     if form.validate_on_submit():
         changed = update_company_settings(org, current_user, {"require_2fa": form.require_2fa.data,
                                                               "leaderboard_enabled": form.leaderboard_enabled.data,
-                                                              "literacy_team_figures_only": form.literacy_team_figures_only.data})
+                                                              "literacy_team_figures_only": form.literacy_team_figures_only.data,
+                                                              "works_council_mode": form.works_council_mode.data},
+                                          reason=form.works_council_reason.data or "")
         db.session.flush()
-        flash(_("Company settings saved.") if changed else _("Nothing changed."), "success")
+        if "works_council_mode" in changed:
+            flash(_("Works-council mode is on. Everyone in the company is told by e-mail and on their pages.")
+                  if org.works_council_mode else
+                  _("Works-council mode is off. Everyone in the company is told, with your reason, by e-mail and on "
+                    "their pages."),
+                  "success")
+        else:
+            flash(_("Company settings saved.") if changed else _("Nothing changed."), "success")
         return see_other(url_for("admin.settings"))
-    return render_form("admin/settings.html", form, block="settings_form")
+    return render_form("admin/settings.html", form, block="settings_form", mode_on=bool(org.works_council_mode),
+                       changed_at=org.works_council_changed_at)
 
 
 @bp.route("/audit")
@@ -90,7 +101,8 @@ def feedback():
 @bp.app_context_processor
 def _onboarding_context():
     # the dashboard's include (core/_onboarding.html) asks for the checklist only when it renders
-    return {"onboarding_steps": onboarding.onboarding_steps}
+    # works_council_banners: base.html's notice that works-council mode was turned on or off (issue 21)
+    return {"onboarding_steps": onboarding.onboarding_steps, "works_council_banners": works_council.banners}
 
 
 @bp.route("/onboarding/dismiss", methods=["POST"])

@@ -21,6 +21,7 @@ from leadthe.models.dpa import DpaAcceptance, DpaVersion
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.trust import AccessLogEntry
 from leadthe.models.user import User
+from leadthe.models.works_council import WorksCouncilNotice  # issue 21, works-council mode
 
 __all__ = [
     "Assignment", "Certificate", "MaturityResult", "OrgMaturity", "Quiz", "QuizAttempt", "QuizChoice", "QuizQuestion", "QuizResponse",
@@ -39,5 +40,6 @@ __all__ = [
     "AiPolicyAck", "AiPolicyVersion", "AiTool", "EvidencePack", "Requirement", "RequirementRule",
     "AccessLogEntry",
     "DpaAcceptance", "DpaVersion",
+    "WorksCouncilNotice",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

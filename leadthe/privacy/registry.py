@@ -1005,3 +1005,16 @@ SOURCES += [
     ),
 ]
 BY_TABLE.update({source.table: source for source in SOURCES[-2:]})
+# --- issue 21: works-council mode changes (wcsettings helper's block) -------------------------------------------
+SOURCES.append(Source(
+    "works_council_notice", "Works-council mode changes", None,
+    purpose="Telling everyone in a company that an admin turned works-council mode on or off (a banner for some "
+            "days and one mail each), with the reason recorded for turning it off.",
+    basis=None, retention="company_lifetime", erasure="none",
+    why_not_personal=("A company's decision about its own settings; the admin who made it is named by role only and "
+                      "referenced by id (set empty when their account is erased); the same change is in the audit log."),
+    columns={c: tech("works-council mode change") for c in (
+        "id", "org_id", "turned_on", "reason", "actor_id", "actor_role", "created_at", "expires_at", "last_user_id",
+        "mailed", "finished_at")},
+))
+BY_TABLE["works_council_notice"] = SOURCES[-1]

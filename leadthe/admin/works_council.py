@@ -1,0 +1,92 @@
+"""Turning works-council mode on or off (issue 21): the change is audited, recorded with the admin's reason when the
+mode is turned off, shown as a banner to everyone in the company for ``BANNER_DAYS`` days, and mailed to every active
+person of the company once by the ``works_council.notify`` job (leadthe/admin/jobs.py)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from leadthe import audit
+from leadthe.extensions import db
+from leadthe.i18n import format_when
+from leadthe.labels import ROLE
+from leadthe.models import Organization, User, utcnow
+from leadthe.models.enums import UserStatus
+from leadthe.models.works_council import WorksCouncilNotice
+from leadthe.tenancy import scoped
+from leadthe.worker import enqueue_job
+
+BANNER_DAYS = 14  # how long the banner shows on every page of the company's people
+
+
+def change_mode(org: Organization, admin: User, on: bool, reason: str = "") -> WorksCouncilNotice:
+    """Set the mode (the caller checked that it changes, and that turning it off has a reason), audit it and queue the
+    notice to everyone in the company."""
+    now = utcnow()
+    org.works_council_mode = on
+    org.works_council_changed_at = now
+    reason = "" if on else (reason or "").strip()
+    if on:
+        audit.record("org.works_council_on", actor=admin, org_id=org.id)
+    else:
+        audit.record("org.works_council_off", actor=admin, org_id=org.id, reason=reason)
+    notice = WorksCouncilNotice(org_id=org.id, turned_on=on, reason=reason, actor_id=admin.id,
+                                actor_role=str(admin.role),
+                                created_at=now, expires_at=now + timedelta(days=BANNER_DAYS))
+    db.session.add(notice)
+    db.session.flush()
+    enqueue_job("works_council.notify", {"notice_id": notice.id})
+    return notice
+
+
+def current_notices(user) -> list[WorksCouncilNotice]:
+    """The banners for a signed-in person of a company: the latest change of the mode within its banner days."""
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "org_id", None):
+        return []
+    latest = db.session.scalar(scoped(WorksCouncilNotice, user.org_id)
+                               .where(WorksCouncilNotice.expires_at > utcnow())
+                               .order_by(WorksCouncilNotice.id.desc()).limit(1))
+    return [latest] if latest is not None else []
+
+
+def role_words(notice: WorksCouncilNotice) -> str:
+    return str(ROLE.get(notice.actor_role, ROLE["admin"]))
+
+
+def headline(notice: WorksCouncilNotice) -> str:
+    if notice.turned_on:
+        return _("Works-council mode was turned on")
+    return _("Works-council mode was turned off")
+
+
+def text(notice: WorksCouncilNotice) -> str:
+    """What the banner says, in the interface language."""
+    who = role_words(notice)
+    when = format_when(notice.created_at)
+    if notice.turned_on:
+        return _("On %(when)s (UTC), works-council mode was turned on for your company (by: %(role)s). "
+                 "Managers and admins now see only figures of groups of at least 5 people: no one's individual "
+                 "results, and you appear on leaderboards only if you choose to in your privacy choices.",
+                 when=when, role=who)
+    return _("On %(when)s (UTC), works-council mode was turned off for your company (by: %(role)s). "
+             "Managers and admins can again see each person's learning progress in the teams they look after, and "
+             "leaderboards are no longer opt-in. The reason given: %(reason)s",
+             when=when, role=who, reason=notice.reason)
+
+
+def company_people(org_id: int, after_id: int, batch: int):
+    """The next ``batch`` active people of the company after ``after_id`` (the mailing cursor)."""
+    return db.session.execute(
+        sa.select(User.id, User.email, User.name, User.locale)
+        .where(User.org_id == org_id, User.id > after_id, User.status == UserStatus.ACTIVE)
+        .order_by(User.id).limit(batch)).all()
+
+
+def banners(user) -> list[tuple[str, str]]:
+    """(headline, text) of the banner for base.html; nothing when the database cannot say (an error page)."""
+    try:
+        return [(headline(n), text(n)) for n in current_notices(user)]
+    except Exception:  # noqa: BLE001 - the layout of an error page must render without the database
+        return []
