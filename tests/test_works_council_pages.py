@@ -29,6 +29,8 @@ PEOPLE_ADMINISTRATION = {
     "admin.team_detail": "a team's members by name, to administer the membership (the figures are the team's)",
     "admin.report_minor_view": "the confirmation to report one account as under 18 (an account action)",
     "admin.audit_log": "security events (sign-ins, role changes, exports) of the accounts, not learning",
+    "literacy_admin.ai_tools": "the AI tools inventory names each tool's owner: a responsibility, not learning data",
+    "literacy_admin.ai_tools_edit": "one AI tool with its owner (chosen from the company's people)",
 }
 # Words of individual learning data that no people-administration page may show in the mode.
 LEARNING_COLUMNS = ("Latest score", "Lessons completed", "Last active", "Time this month", "Maturity level",
