@@ -344,7 +344,9 @@ def test_leaderboard_shows_only_people_who_opted_in(app, companies):
     assert response.status_code == 303
     html = client.get("/leaderboard?scope=org&period=all").get_data(as_text=True)
     assert "Your rank" in html and a.learner.name in html
-    assert "Leaderboard: you chose to appear" in client.get("/privacy").get_data(as_text=True)
+    centre = client.get("/privacy").get_data(as_text=True)
+    assert "Leaderboard: you chose to appear" in centre
+    assert "your learning only within figures of groups of at least 5 people" in centre  # who sees what, in the mode
     # unticking it takes the learner off again, and is kept as a withdrawal of consent
     assert post_form(client, "/privacy/processing", {}).status_code == 303
     assert "Your rank" not in client.get("/leaderboard?scope=org&period=all").get_data(as_text=True)

@@ -184,6 +184,14 @@ def who_can_see(user: User) -> list[Viewer]:
                User.id != user.id, User.status == UserStatus.ACTIVE)
         .order_by(User.name)
     ).all()
+    from leadthe.trust import works_council
+    if works_council.active(user.org_id):  # works-council mode: nobody in the company sees one person's learning
+        admin_sees = _("your account (name, e-mail, role, teams); your learning only within figures of groups of at least %(num)s people",
+                       num=works_council.MIN_GROUP)
+        manager_sees = _("your name in that team; your learning only within the team's figures, for teams of at least %(num)s people",
+                         num=works_council.MIN_GROUP)
+        return ([Viewer(a.name, _("Company admin"), admin_sees) for a in admins]
+                + [Viewer(m.name, _("Manager of %(team)s", team=team), manager_sees) for m, team in managers])
     viewers = [Viewer(a.name, _("Company admin"), _("your profile, progress, scores and activity, individually and in reports")) for a in admins]
     viewers += [Viewer(m.name, _("Manager of %(team)s", team=team), _("your progress, scores and activity in that team")) for m, team in managers]
     return viewers
