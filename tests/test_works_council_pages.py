@@ -362,3 +362,21 @@ def test_leaderboard_shows_only_people_who_opted_in(app, companies):
     with app.app_context():
         from leadthe.models import PrivacySettings
         assert db.session.get(PrivacySettings, a.learner.id).leaderboard_opt_in is True
+
+
+def test_managers_weekly_digest_hides_small_teams(app, companies):
+    from leadthe.models import ActivityDay, TeamMembership, utcnow
+    from leadthe.progress.services import send_manager_digests
+    from tests.conftest import outbox
+
+    a, _ = companies
+    today = utcnow().date()
+    with app.app_context():
+        db.session.execute(sa.update(TeamMembership).where(TeamMembership.user_id == a.learner.id).values(is_manager=False))
+        db.session.add(ActivityDay(user_id=a.learner.id, day=today, seconds=1800, lessons_completed=3))
+        db.session.commit()
+    set_mode(app, a.org.id)
+    with app.app_context():
+        assert send_manager_digests(today) >= 1
+    body = next(m.body_text for m in outbox(app) if m.kind == "progress_digest" and m.to_addr == a.manager.email)
+    assert "Team A: fewer than 5 people: hidden in works-council mode" in body and "3 lessons" not in body
