@@ -379,4 +379,4 @@ def test_managers_weekly_digest_hides_small_teams(app, companies):
     with app.app_context():
         assert send_manager_digests(today) >= 1
     body = next(m.body_text for m in outbox(app) if m.kind == "progress_digest" and m.to_addr == a.manager.email)
-    assert "Team A: fewer than 5 people: hidden in works-council mode" in body and "3 lessons" not in body
+    assert "Team A: not shown: fewer than 5 people" in body and "3 lessons" not in body

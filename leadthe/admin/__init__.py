@@ -20,8 +20,6 @@ def admin_required(view):
     return wrapper
 
 
-
-
 @bp.app_template_global("works_council_mode")
 def _works_council_mode() -> bool:
     # for every template, imported macros too (trust/_works_council.html): the signed-in person's company, once per request
