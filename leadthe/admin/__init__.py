@@ -19,3 +19,15 @@ def admin_required(view):
 
     return wrapper
 
+
+@bp.app_template_global("works_council_mode")
+def _works_council_mode() -> bool:
+    # for every template, imported macros too (trust/_works_council.html): the signed-in person's company, once per request
+    from leadthe.trust.works_council import template_mode
+    return template_mode()
+
+
+@bp.app_template_global("works_council_min")
+def _works_council_min() -> int:
+    from leadthe.trust.works_council import MIN_GROUP
+    return MIN_GROUP

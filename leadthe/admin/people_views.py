@@ -21,15 +21,17 @@ from leadthe.models import ImportBatch, Invitation, User
 from leadthe.models.enums import InvitationStatus
 from leadthe.query_args import int_arg, page_arg
 from leadthe.tenancy import get_or_404
+from leadthe.trust import works_council
 from leadthe.trust.access_log import record_view
 
 
 def _filters() -> people.PeopleFilter:
     a = request.args
     team = int_arg("team")
+    # works-council mode: no filter by when someone was last active (individual analytics are off)
+    active = "" if works_council.active_for(current_user) else a.get("active", "")
     return people.PeopleFilter(q=a.get("q", "")[:100], team_id=team, role=a.get("role", ""),
-                               status=a.get("status", "active"), active=a.get("active", ""),
-                               page=page_arg())
+                               status=a.get("status", "active"), active=active, page=page_arg())
 
 
 def invitation_form() -> InvitationForm:
@@ -47,6 +49,7 @@ def users():
     rows, total, teams = people.people_page(current_user, f)
     return render("admin/users.html", block="people_results", rows=rows, total=total, teams=teams, f=f,
                   per_page=people.PER_PAGE, team_choices=people.team_choices(current_user),
+                  council=works_council.active_for(current_user),
                   invite_form=invitation_form() if is_admin(current_user) else None,
                   import_form=ImportForm() if is_admin(current_user) else None)
 
@@ -57,9 +60,17 @@ def user_detail(user_id):
     person = visible_person_or_404(current_user, user_id)
     record_view(current_user, person, "person_page")
     role_form = RoleForm(role=person.role) if is_admin(current_user) else None
-    return render("admin/user.html", person=person, summary=person_summary(person), courses=person_courses(person),
-                  attempts=person_attempts(person), teams=team_names_for([person.id], current_user).get(person.id, []),
-                  role_form=role_form, form=EmptyForm(), fresh=recently_reauthenticated())
+    return render("admin/user.html", **_person_page(person), role_form=role_form, form=EmptyForm(),
+                  fresh=recently_reauthenticated())
+
+
+def _person_page(person) -> dict:
+    """The person page's data; in works-council mode only what administering the account needs (no learning data)."""
+    teams = team_names_for([person.id], current_user).get(person.id, [])
+    if works_council.active_for(current_user):
+        return dict(person=person, teams=teams, council=True, summary=None, courses=[], attempts=[])
+    return dict(person=person, teams=teams, council=False, summary=person_summary(person), courses=person_courses(person),
+                attempts=person_attempts(person))
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])
@@ -85,9 +96,7 @@ def user_role(user_id):
                     flash(_("%(name)s is now %(role)s.", name=person.name, role=label(form.role.data, "role")) if changed
                           else _("Nothing changed."), "success")
                     return see_other(url_for("admin.user_detail", user_id=person.id))
-    return render_form("admin/user.html", form, person=person, summary=person_summary(person), courses=person_courses(person),
-                       attempts=person_attempts(person), teams=team_names_for([person.id], current_user).get(person.id, []),
-                       role_form=form, fresh=recently_reauthenticated())
+    return render_form("admin/user.html", form, **_person_page(person), role_form=form, fresh=recently_reauthenticated())
 
 
 def _status_action(user_id, action):

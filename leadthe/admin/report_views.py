@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from leadthe.admin import bp
 from leadthe.admin.access import manager_or_admin_required, scope_user_ids
-from leadthe.admin.reports import REPORTS, csv_text, dashboard, usage
+from leadthe.admin.reports import PER_PERSON_REPORTS, REPORTS, ReportRefused, csv_text, dashboard, reports_for, usage
 from leadthe.htmx import render
 from leadthe.models import utcnow
 from leadthe.trust.access_log import record_many
@@ -15,7 +15,7 @@ from leadthe.trust.access_log import record_many
 @bp.route("")
 @manager_or_admin_required
 def dashboard_page():
-    return render("admin/dashboard.html", d=dashboard(current_user), reports=REPORTS)
+    return render("admin/dashboard.html", d=dashboard(current_user), reports=reports_for(current_user))
 
 
 @bp.route("/usage")
@@ -30,7 +30,11 @@ def report_csv():
     report = request.args.get("report", "")
     if report not in REPORTS:
         abort(404)
-    body = csv_text(current_user, report)
+    try:
+        body = csv_text(current_user, report)
+    except ReportRefused:  # works-council mode: a page that says why, with the reports that remain
+        return render("admin/report_refused.html", status=403, per_person=report in PER_PERSON_REPORTS,
+                      reports=reports_for(current_user) if report in PER_PERSON_REPORTS else {})
     if report == "people":  # one row per person: each of them sees it in their access log
         record_many(current_user, scope_user_ids(current_user), "people_csv")
     name = f"leadthe-{report}-{utcnow():%Y-%m-%d}.csv"

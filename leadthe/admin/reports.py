@@ -19,6 +19,7 @@ from leadthe.i18n import format_short_day
 from leadthe.models import (ActivityDay, Course, Enrollment, LessonCompletion, PageView, Quiz, QuizAttempt, SearchQuery, Team,
                             TeamMembership, User, utcnow)
 from leadthe.models.enums import UserStatus
+from leadthe.trust import works_council
 
 K_ANONYMITY = 5  # managers never see an aggregate that stands for fewer people than this
 
@@ -63,6 +64,9 @@ def progress_stmt(members: sa.Select, *, day: date | None = None) -> sa.Select:
 def team_members(team: Team, viewer) -> list:
     members = scope_user_ids(viewer, team_id=team.id)
     managers = sa.select(TeamMembership.user_id).where(TeamMembership.team_id == team.id, TeamMembership.is_manager.is_(True))
+    if works_council.active_for(viewer):  # the members by name only, for the team's administration: no figures
+        return db.session.execute(sa.select(User.id, User.name, User.id.in_(managers).label("is_manager"))
+                                  .where(User.id.in_(members)).order_by(User.name, User.id)).all()
     stmt = progress_stmt(members).add_columns(User.id.in_(managers).label("is_manager")).order_by(User.name, User.id)
     return db.session.execute(stmt).all()
 
@@ -100,6 +104,7 @@ class TeamRow:
     lessons: int
     month_minutes: int
     avg_score: float | None
+    hidden: bool = False  # works-council mode: fewer than MIN_GROUP members, no figures shown
 
     @property
     def active_percent(self) -> int:
@@ -126,7 +131,11 @@ def teams_overview(viewer, page: int = 1, q: str = "") -> tuple[list[TeamRow], i
     if not ids:
         return [], total
     counts, activity, avg_scores = _team_figures(viewer.org_id, ids, today())
-    return [_team_row(r, counts.get(r.id), activity.get(r.id), avg_scores.get(r.id)) for r in page_rows], total
+    rows = [_team_row(r, counts.get(r.id), activity.get(r.id), avg_scores.get(r.id)) for r in page_rows]
+    if works_council.active_for(viewer):
+        rows = [TeamRow(r.id, r.name, 0, 0, 0, 0, 0, None, hidden=True) if works_council.too_small(r.members) else r
+                for r in rows]
+    return rows, total
 
 
 def _team_figures(org_id: int, ids: list[int], day: date) -> tuple[dict, dict, dict]:
@@ -172,7 +181,14 @@ class Dashboard:
     courses: list = field(default_factory=list)  # (title, enrolled, completed)
     avg_score: float | None = None
     attempts: int = 0
-    maturity: list = field(default_factory=list)  # (dimension label, [people at level 1..5])
+    maturity: list = field(default_factory=list)  # (dimension label, [people at level 1..5] or None when hidden)
+    council: bool = False  # works-council mode: groups under MIN_GROUP are hidden
+    hidden_courses: int = 0  # works-council mode: courses left out for fewer than MIN_GROUP people enrolled
+
+    @property
+    def too_small(self) -> bool:
+        """Works-council mode and fewer than MIN_GROUP people in view: no figure at all is shown."""
+        return self.council and works_council.too_small(self.people)
 
     @property
     def daily_chart(self) -> list[tuple[str, int]]:
@@ -198,11 +214,16 @@ DAYS = 30
 def dashboard(viewer, team_id: int | None = None) -> Dashboard:
     day = today()
     members = scope_user_ids(viewer, team_id=team_id)
-    d = Dashboard()
+    d = Dashboard(council=works_council.active_for(viewer))
     d.people = db.session.scalar(sa.select(sa.func.count()).select_from(members.subquery()))
+    if d.too_small:
+        return d  # nothing else is read: the page says the group is too small
     _dashboard_activity(d, members, day)
     courses = [(title_of("course", cid, title), n, done)  # the titles in the reader's language
                for title, n, done, cid in db.session.execute(_course_enrolments(members))]
+    if d.council:
+        kept = [c for c in courses if works_council.shown(c[1])]
+        d.hidden_courses, courses = len(courses) - len(kept), kept
     d.enrollments = sum(int(c[1]) for c in courses)
     d.completions = sum(int(c[2]) for c in courses)
     d.courses = sorted(courses, key=lambda c: (-c[1], c[0]))[:15]
@@ -213,6 +234,8 @@ def dashboard(viewer, team_id: int | None = None) -> Dashboard:
         value, d.attempts = db.session.execute(avg).one()
         d.avg_score = round(float(value), 1) if value is not None else None
     d.maturity = _dashboard_maturity(members)
+    if d.council:
+        d.maturity = [(label, counts if works_council.shown(sum(counts)) else None) for label, counts in d.maturity]
     return d
 
 
@@ -281,7 +304,7 @@ def usage(viewer, days: int = 30) -> Usage:
     K_ANONYMITY people, or it is left out."""
     since = utcnow() - timedelta(days=days)
     members = scope_user_ids(viewer)
-    managers_view = not is_admin(viewer)
+    managers_view = not is_admin(viewer) or works_council.active_for(viewer)  # works-council mode: admins too
     people = sa.func.count(sa.distinct(PageView.user_id))
 
     def grouped(col, limit=15):
@@ -315,8 +338,30 @@ def _safe(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+# Works-council mode: reports with one row per person are not offered, the others hold groups of at least MIN_GROUP.
+PER_PERSON_REPORTS = ("people",)
+
+
+def reports_for(viewer) -> dict:
+    """The reports ``viewer`` may download (in works-council mode: none with a row per person)."""
+    if works_council.active_for(viewer):
+        return {k: v for k, v in REPORTS.items() if k not in PER_PERSON_REPORTS}
+    return REPORTS
+
+
+class ReportRefused(Exception):
+    """A report that would hold a person's own figures in works-council mode."""
+
+
 def csv_rows(viewer, report: str):
-    """(header, rows) of a report; rows is an iterable of lists."""
+    """(header, rows) of a report; rows is an iterable of lists. Raises ReportRefused in works-council mode for
+    a per-person report, or when the people in view are fewer than MIN_GROUP."""
+    if works_council.active_for(viewer):
+        if report in PER_PERSON_REPORTS:
+            raise ReportRefused(report)
+        people = db.session.scalar(sa.select(sa.func.count()).select_from(scope_user_ids(viewer).subquery()))
+        if works_council.too_small(people):
+            raise ReportRefused(report)
     return _CSV_REPORTS[report](viewer)
 
 
@@ -342,19 +387,30 @@ def _csv_teams(viewer):
         page += 1
     header = ["team", "members", "managers", "active_this_month", "active_percent", "lessons_this_month",
               "minutes_this_month", "average_score"]
+    if works_council.active_for(viewer):  # a small team's name only, with the reason in a last column
+        hidden = str(_l("fewer than %(num)s people: hidden in works-council mode", num=works_council.MIN_GROUP))
+        return header + ["note"], ([t.name] + [""] * 7 + [hidden] if t.hidden else
+                                   [t.name, t.members, t.managers, t.active_month, t.active_percent, t.lessons,
+                                    t.month_minutes, "" if t.avg_score is None else t.avg_score, ""] for t in all_rows)
     return header, ([t.name, t.members, t.managers, t.active_month, t.active_percent, t.lessons, t.month_minutes,
                      "" if t.avg_score is None else t.avg_score] for t in all_rows)
 
 
 def _csv_activity(viewer):
     rows = db.session.execute(_activity_per_day(scope_user_ids(viewer), today() - timedelta(days=89)).order_by(ActivityDay.day))
-    return ["day", "active_people", "minutes", "lessons_completed"], (
-        [r[0].isoformat(), r[1], int(r[2] or 0) // 60, int(r[3] or 0)] for r in rows)
+    council = works_council.active_for(viewer)  # a day's minutes and lessons only when at least MIN_GROUP people learned
+
+    def row(r):
+        if council and works_council.too_small(r[1]):
+            return [r[0].isoformat(), r[1], "", ""]
+        return [r[0].isoformat(), r[1], int(r[2] or 0) // 60, int(r[3] or 0)]
+    return ["day", "active_people", "minutes", "lessons_completed"], (row(r) for r in rows)
 
 
 def _csv_courses(viewer):
     rows = db.session.execute(_course_enrolments(scope_user_ids(viewer)).order_by(Course.title))
-    return ["course", "enrolled", "completed"], ([r[0], r[1], r[2]] for r in rows)
+    council = works_council.active_for(viewer)  # a course with fewer than MIN_GROUP enrolled is left out
+    return ["course", "enrolled", "completed"], ([r[0], r[1], r[2]] for r in rows if not council or works_council.shown(r[1]))
 
 
 _CSV_REPORTS = {"people": _csv_people, "teams": _csv_teams, "activity": _csv_activity, "courses": _csv_courses}

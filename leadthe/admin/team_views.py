@@ -16,6 +16,7 @@ from leadthe.htmx import render, render_form, see_other
 from leadthe.literacy.people import team_requirement_figures, team_requirement_statuses
 from leadthe.literacy.status import MIN_GROUP
 from leadthe.query_args import page_arg
+from leadthe.trust import works_council
 
 
 @bp.route("/teams", methods=["GET", "POST"])
@@ -45,7 +46,8 @@ def _works_council() -> dict:
     """The works-council setting ("team figures only"): required training only as a team's figures, and
     only for teams of at least MIN_GROUP people with requirements."""
     org = current_user.organization
-    return dict(team_figures_only=bool(org and org.literacy_team_figures_only), min_group=MIN_GROUP)
+    return dict(team_figures_only=works_council.team_figures_only(org), min_group=MIN_GROUP,
+                council=works_council.active_for(current_user))
 
 
 def _team_page(team, rename_form=None, member_form=None):

@@ -19,6 +19,7 @@ from leadthe.privacy.forms import ReauthForm
 from leadthe.query_args import page_arg
 from leadthe.support.services import feedback_summary, recent_comments
 from leadthe.tenancy import get_or_404
+from leadthe.trust import works_council
 
 
 @bp.route("/users/<int:user_id>/report-minor", methods=["GET", "POST"])
@@ -94,8 +95,10 @@ def audit_chain_head():
 @bp.route("/feedback")
 @admin_required
 def feedback():
-    return render("admin/feedback.html", summary=feedback_summary(current_user.org_id),
-                  comments=recent_comments(current_user.org_id))
+    summary = feedback_summary(current_user.org_id)
+    if works_council.active_for(current_user):  # a course's ratings only when at least MIN_GROUP people rated it
+        summary = [row for row in summary if works_council.shown(row["count"])]
+    return render("admin/feedback.html", summary=summary, comments=recent_comments(current_user.org_id))
 
 
 @bp.app_context_processor

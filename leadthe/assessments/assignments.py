@@ -153,3 +153,38 @@ def assignments_for_team(team_ids: list[int], limit: int | None = 1000) -> list[
 
 def assignments_for_org(org_id: int, limit: int = 200) -> list[AssignmentRow]:
     return _rows(Assignment.org_id == org_id, limit)
+
+
+@dataclass
+class AssignmentGroup:
+    """Works-council mode: the assignments of one course with one due date, as counts (``hidden``: fewer than
+    MIN_GROUP people, no figures)."""
+    course: str
+    due_on: date | None
+    people: int
+    completed: int
+    overdue: int
+    hidden: bool = False
+
+
+def assignment_groups(org_id: int, team_ids: list[int] | None) -> list[AssignmentGroup]:
+    """Per course and due date, the people assigned, completed and overdue among the active people in view
+    (the whole company, or the members of ``team_ids``): one aggregate statement."""
+    from leadthe.trust.works_council import too_small
+    today = utcnow().date()
+    done = Enrollment.completed_at.is_not(None)
+    late = sa.and_(Enrollment.completed_at.is_(None), Assignment.due_on.is_not(None), Assignment.due_on < today)
+    where = Assignment.org_id == org_id if team_ids is None else Assignment.user_id.in_(
+        sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(team_ids or [-1])))
+    stmt = (sa.select(Course.id, Course.title, Assignment.due_on, sa.func.count(sa.distinct(Assignment.user_id)),
+                      sa.func.sum(sa.case((done, 1), else_=0)), sa.func.sum(sa.case((late, 1), else_=0)))
+            .join(User, User.id == Assignment.user_id).join(Course, Course.id == Assignment.course_id)
+            .outerjoin(Enrollment, sa.and_(Enrollment.user_id == Assignment.user_id, Enrollment.course_id == Assignment.course_id))
+            .where(where, User.status == UserStatus.ACTIVE)
+            .group_by(Course.id, Course.title, Assignment.due_on).order_by(Assignment.due_on.is_(None), Assignment.due_on, Course.title))
+    groups = []
+    for course_id, title, due_on, people, completed, overdue in db.session.execute(stmt):
+        name = title_of("course", course_id, title)
+        groups.append(AssignmentGroup(name, due_on, 0, 0, 0, hidden=True) if too_small(people)
+                      else AssignmentGroup(name, due_on, int(people), int(completed or 0), int(overdue or 0)))
+    return groups

@@ -22,11 +22,18 @@ from leadthe.lab.outbound import check_base_url
 from leadthe.models import utcnow
 from leadthe.models.enums import LabProvider
 from leadthe.models.lab import LabSettings
+from leadthe.trust import works_council
 
 
 def _page(current: LabSettings) -> dict:
     now = utcnow()
-    return dict(settings=current, key_saved=current.api_key is not None, months=usage.by_team(current.org_id, now.date()),
+    months = usage.by_team(current.org_id, now.date())
+    if works_council.active(current.org_id):  # a team's use only for teams of at least MIN_GROUP people
+        sizes = works_council.team_sizes({r.team_id for m in months for r in m.teams if r.team_id is not None})
+        for month in months:
+            month.teams = [r if works_council.shown(sizes.get(r.team_id) if r.team_id is not None else r.people)
+                           else usage.TeamUse(r.team, team_id=r.team_id, hidden=True) for r in month.teams]
+    return dict(settings=current, key_saved=current.api_key is not None, months=months,
                 month_tokens=usage.company_month_tokens(current.org_id, now.date()), paused=lab_settings.paused(current, now),
                 testing=lab_settings.testing(current), test_form=EmptyForm())
 

@@ -37,6 +37,8 @@ class TeamUse:
     calls: int = 0
     passed: int = 0
     people: int = 0
+    team_id: int | None = None
+    hidden: bool = False  # works-council mode: a group of fewer than MIN_GROUP people, no figures shown
 
 
 @dataclass
@@ -69,7 +71,7 @@ def by_team(org_id: int, today: date, months: int = MONTHS) -> list[MonthUse]:
         if m is None:
             continue
         grouped.setdefault(int(m), []).append(TeamUse(name if team_id is not None else None, int(tokens), int(calls),
-                                                      int(passed), int(people)))
+                                                      int(passed), int(people), team_id))
     result = []
     for i in sorted(grouped):
         rows = sorted(grouped[i], key=lambda r: (r.team is None, (r.team or "").casefold()))

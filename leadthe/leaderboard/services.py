@@ -15,6 +15,7 @@ from leadthe.admin import scores
 from leadthe.extensions import db
 from leadthe.models import ActivityDay, PrivacySettings, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import UserStatus
+from leadthe.trust import works_council
 
 POINTS_LESSON = 10
 POINTS_PASSED = 50
@@ -26,6 +27,11 @@ ACTIVE_SECONDS = 60  # the same rule as the streak: a day counts with a lesson o
 def excluded_ids() -> sa.Select:
     return sa.select(PrivacySettings.user_id).where(
         sa.or_(PrivacySettings.restrict_processing.is_(True), PrivacySettings.object_leaderboard.is_(True)))
+
+
+def opted_in_ids() -> sa.Select:
+    """People who chose to appear on leaderboards (what works-council mode asks for; off by default)."""
+    return sa.select(PrivacySettings.user_id).where(PrivacySettings.leaderboard_opt_in.is_(True))
 
 
 def week_start(day: date | None = None) -> date:
@@ -52,6 +58,8 @@ def viewer_teams(user) -> list[tuple[int, str]]:
 def ranking(viewer, *, scope: str = "org", period: str = "all", team_id: int | None = None) -> tuple[list[Entry], Entry | None]:
     """(top entries, the viewer's entry or None when the viewer takes no part)."""
     people = sa.select(User.id).where(User.org_id == viewer.org_id, User.status == UserStatus.ACTIVE, User.id.not_in(excluded_ids()))
+    if works_council.active(viewer.org_id):  # works-council mode: only people who opted in (and do not object)
+        people = people.where(User.id.in_(opted_in_ids()))
     if scope == "team" and team_id is not None:
         people = people.where(User.id.in_(sa.select(TeamMembership.user_id).where(TeamMembership.team_id == team_id)))
     AD = ActivityDay

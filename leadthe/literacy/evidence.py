@@ -24,6 +24,7 @@ from leadthe.literacy.evidence_pack import write_pack
 from leadthe.models import EvidencePack, Organization, User, utcnow
 from leadthe.models.enums import EvidenceStatus
 from leadthe.worker import enqueue_job
+from leadthe.trust import works_council
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def evidence_dir() -> Path:
 def start_pack(admin: User) -> EvidencePack:
     """A new pack for the admin's company, queued for the worker (in the request's transaction)."""
     org = db.session.get(Organization, admin.org_id)
-    pack = EvidencePack(org_id=admin.org_id, requested_by_id=admin.id, team_figures_only=org.literacy_team_figures_only)
+    pack = EvidencePack(org_id=admin.org_id, requested_by_id=admin.id, team_figures_only=works_council.team_figures_only(org))
     db.session.add(pack)
     db.session.flush()
     enqueue_job("literacy.evidence", {"pack_id": pack.id})

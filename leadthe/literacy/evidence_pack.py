@@ -69,7 +69,8 @@ class Pack:
 
     @property
     def council(self) -> bool:
-        return self.pack.team_figures_only
+        # asked for in team-figures-only or works-council mode, or the company turned the mode on since
+        return bool(self.pack.team_figures_only or self.org.works_council_mode)
 
     @property
     def min_group(self) -> int:
@@ -222,6 +223,8 @@ def write_pack(pack: EvidencePack, part: Path, progress=None) -> None:
     admin = db.session.get(User, pack.requested_by_id) if pack.requested_by_id else None
     prefix = absolute_url("assessments.certificate", code="X")[:-1]
     p = Pack(pack=pack, org=org, admin=admin, now=utcnow(), verify_prefix=prefix)
+    if p.council and not pack.team_figures_only:
+        pack.team_figures_only = True  # works-council mode turned on after the request: built at team level, and says so
     with force_locale((admin.locale if admin else None) or "en"):
         collect_figures(p)
         if progress:

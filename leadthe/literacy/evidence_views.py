@@ -14,11 +14,12 @@ from leadthe.models import EvidencePack, Organization, utcnow
 from leadthe.models.enums import EvidenceStatus
 from leadthe.privacy.forms import ReauthForm
 from leadthe.tenancy import get_or_404
+from leadthe.trust import works_council
 
 
 def _page(**extra):
     org = db.session.get(Organization, current_user.org_id)
-    return dict(packs=recent_packs(current_user.org_id), council=org.literacy_team_figures_only, now=utcnow(),
+    return dict(packs=recent_packs(current_user.org_id), council=works_council.team_figures_only(org), now=utcnow(),
                 lifetime_days=LIFETIME.days, **extra)
 
 
@@ -53,6 +54,9 @@ def evidence_download(pack_id):
     pack = get_or_404(EvidencePack, pack_id)
     if not is_downloadable(pack):
         abort(404)  # not ready, failed or expired: there is no file to offer
+    if not pack.team_figures_only and works_council.active_for(current_user):
+        # a pack made before works-council mode holds rows per person: not handed out while the mode is on
+        return render("literacy/evidence_refused.html", status=403, pack=pack)
     mark_downloaded(pack, current_user)
     return send_file(file_path(pack), mimetype="application/zip", as_attachment=True, download_name=download_name(pack),
                      max_age=0)

@@ -27,6 +27,7 @@ from leadthe.extensions import db
 from leadthe.i18n import format_locale
 from leadthe.labels import REQUIREMENT_STATUS
 from leadthe.literacy.status import MIN_GROUP, in_force, status_expr
+from leadthe.trust import works_council as works_council_mode
 from leadthe.models import AiPolicyAck, AiPolicyVersion, Course, Requirement, RequirementRule, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import PolicyChange, RequirementStatus, UserStatus
 
@@ -304,7 +305,7 @@ def _keep_large(groups: list[GroupRow]) -> tuple[list[GroupRow], int]:
 def overview(viewer, f: Filters, now: datetime | None = None) -> Overview:
     """Everything the page shows (at most 9 statements, whatever the company's size)."""
     now = now or utcnow()
-    works_council = bool(viewer.organization.literacy_team_figures_only)
+    works_council = works_council_mode.team_figures_only(viewer.organization)  # the setting, or works-council mode
     where, status = _requirements(viewer, f, now)
     teams, departments, rules = by_team(viewer, f, where, status), by_department(where, status), by_rule(where, status)
     hidden = 0
@@ -379,7 +380,7 @@ def group_rows(o: Overview):
 def csv_text(viewer, f: Filters, now: datetime | None = None) -> str:
     """Per-person rows; in works-council mode only the group figures (groups of at least MIN_GROUP people)."""
     now = now or utcnow()
-    if viewer.organization.literacy_team_figures_only:
+    if works_council_mode.team_figures_only(viewer.organization):
         o = overview(viewer, f, now)
         header, rows = GROUP_HEADER, group_rows(o)
     else:

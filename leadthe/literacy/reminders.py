@@ -165,7 +165,8 @@ def _overdue_by_manager(now: datetime, week: str):
     opted_out = sa.select(UserPreference.user_id).where(UserPreference.email_digest.is_(False))
     done = sa.select(ProgressMail.user_id).where(ProgressMail.kind == DIGEST_KIND, ProgressMail.ref == week)
     return db.session.execute(
-        sa.select(User.id, User.email, User.name, User.locale, Organization.literacy_team_figures_only, Team.id, Team.name,
+        sa.select(User.id, User.email, User.name, User.locale,  # works-council mode implies team figures only
+                  sa.or_(Organization.literacy_team_figures_only, Organization.works_council_mode), Team.id, Team.name,
                   person.name, person.email, Course.id, Course.title)
         .join(Organization, Organization.id == User.org_id)
         .join(manages, manages.user_id == User.id).join(Team, Team.id == manages.team_id)

@@ -28,6 +28,8 @@ class ProcessingForm(FlaskForm):
     restrict_processing = BooleanField(_l("Restrict processing: use my data only to run my courses, nothing else"))
     object_analytics = BooleanField(_l("Don't use my activity for usage analytics"))
     object_leaderboard = BooleanField(_l("Leave me out of leaderboards"))
+    # works-council mode only (the view removes it otherwise): leaderboards show only people who opted in
+    leaderboard_opt_in = BooleanField(_l("Show me on the leaderboard"))
     object_recommendations = BooleanField(_l("Don't personalise recommendations for me"))
     do_not_sell_share = BooleanField(_l("Do not sell or share my personal information"))
 

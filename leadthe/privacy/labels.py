@@ -14,6 +14,7 @@ CHOICE_LABELS = {
     "object_leaderboard": _l("Leaderboard"),
     "object_recommendations": _l("Personalised recommendations"),
     "do_not_sell_share": _l("Sale and sharing"),
+    "leaderboard_opt_in": _l("Leaderboard (works-council mode)"),
 }
 CHOICE_STATES = {
     "restrict_processing": (_l("Processing restricted: only what your courses need"), _l("Processing not restricted")),
@@ -21,6 +22,7 @@ CHOICE_STATES = {
     "object_leaderboard": (_l("Leaderboard: you are left out"), _l("Leaderboard: you are shown")),
     "object_recommendations": (_l("Personalised recommendations: you objected"), _l("Personalised recommendations: allowed")),
     "do_not_sell_share": (_l("Sale and sharing: you opted out"), _l("Sale and sharing: no opt-out (we never sell your data)")),
+    "leaderboard_opt_in": (_l("Leaderboard: you chose to appear"), _l("Leaderboard: you do not appear (you have not opted in)")),
 }
 
 REQUEST_STATUSES = {

@@ -23,6 +23,8 @@ from leadthe.privacy import labels
 from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
 
 CHOICES = ("restrict_processing", "object_analytics", "object_leaderboard", "object_recommendations", "do_not_sell_share")
+# Choices that are off until the person turns them on; offered only where they apply (works-council mode's leaderboard)
+OPT_INS = ("leaderboard_opt_in",)
 
 
 def pseudonym(user_id: int) -> str:
@@ -185,6 +187,14 @@ def who_can_see(user: User) -> list[Viewer]:
                User.id != user.id, User.status == UserStatus.ACTIVE)
         .order_by(User.name)
     ).all()
+    from leadthe.trust import works_council
+    if works_council.active(user.org_id):  # works-council mode: nobody in the company sees one person's learning
+        admin_sees = _("your account (name, e-mail, role, teams); your learning only within figures of groups of at least %(num)s people",
+                       num=works_council.MIN_GROUP)
+        manager_sees = _("your name in that team; your learning only within the team's figures, for teams of at least %(num)s people",
+                         num=works_council.MIN_GROUP)
+        return ([Viewer(a.name, _("Company admin"), admin_sees) for a in admins]
+                + [Viewer(m.name, _("Manager of %(team)s", team=team), manager_sees) for m, team in managers])
     viewers = [Viewer(a.name, _("Company admin"), _("your profile, progress, scores and activity, individually and in reports")) for a in admins]
     viewers += [Viewer(m.name, _("Manager of %(team)s", team=team), _("your progress, scores and activity in that team")) for m, team in managers]
     return viewers
@@ -194,7 +204,7 @@ def who_can_see(user: User) -> list[Viewer]:
 
 def settings_for(user_id: int) -> PrivacySettings:
     settings = db.session.get(PrivacySettings, user_id)
-    return settings or PrivacySettings(user_id=user_id, **{c: False for c in CHOICES})
+    return settings or PrivacySettings(user_id=user_id, leaderboard_opt_in=False, **{c: False for c in CHOICES})
 
 
 def update_choices(user: User, new: dict[str, bool], *, gpc: bool = False) -> list[str]:
@@ -204,15 +214,18 @@ def update_choices(user: User, new: dict[str, bool], *, gpc: bool = False) -> li
         settings = PrivacySettings(user_id=user.id, **{c: False for c in CHOICES})
         db.session.add(settings)
     changed = []
-    for choice in CHOICES:
+    # the leaderboard opt-in is offered (and so saved) only in works-council mode: changed only when given
+    for choice in CHOICES + tuple(c for c in OPT_INS if c in new):
         value = bool(new.get(choice))
         if getattr(settings, choice) != value:
             setattr(settings, choice, value)
             changed.append(choice)
     kinds = {"restrict_processing": "restriction", "object_analytics": "objection", "object_leaderboard": "objection",
-             "object_recommendations": "objection", "do_not_sell_share": "opt_out"}
+             "object_recommendations": "objection", "do_not_sell_share": "opt_out", "leaderboard_opt_in": "consent_withdrawal"}
     for choice in changed:
         state = "on" if getattr(settings, choice) else "off"
+        if choice in OPT_INS and state == "on":
+            continue  # opting in is no privacy request; opting out again is recorded as a withdrawal of consent
         record_request(user, kinds[choice], "ccpa" if choice == "do_not_sell_share" else "gdpr",
                        details=f"{choice.replace('_', ' ')}: {state}" + (" (browser privacy signal)" if gpc else ""),
                        self_service=True, completed=True)
@@ -230,8 +243,11 @@ def may_record_analytics(user: User | None) -> bool:
     return not (s.restrict_processing or s.object_analytics)
 
 
-def may_rank(user: User) -> bool:
+def may_rank(user: User, opt_in_needed: bool = False) -> bool:
+    """Whether the person takes part in leaderboards; ``opt_in_needed`` (works-council mode): only after opting in."""
     s = settings_for(user.id)
+    if opt_in_needed and not s.leaderboard_opt_in:
+        return False
     return not (s.restrict_processing or s.object_leaderboard)
 
 

@@ -20,6 +20,7 @@ from leadthe.privacy.erasure import LastAdmin, cancel_erasure, is_last_admin_wit
 from leadthe.privacy.export import download_token, export_for_token, file_path, mark_downloaded, start_export
 from leadthe.privacy.forms import DeleteForm, ExportForm, ProcessingForm, RequestForm
 from leadthe.privacy.registry import BY_TABLE, CATEGORIES, LEGAL_BASES, RETENTION_RULES
+from leadthe.trust import works_council
 
 def gpc_signal() -> bool:
     return request.headers.get("Sec-GPC") == "1"
@@ -59,7 +60,7 @@ def required_training():
     source = BY_TABLE["requirement"]
     return render("privacy/required_training.html", required=requirements_of(current_user),
                   acks=policy_acknowledgements_of(current_user), viewers=services.who_can_see(current_user),
-                  team_figures_only=bool(org and org.literacy_team_figures_only),
+                  team_figures_only=works_council.team_figures_only(org),
                   retention=RETENTION_RULES[source.retention],
                   policy_page="literacy.ai_policy" in current_app.view_functions)
 
@@ -125,18 +126,23 @@ def export_download(export_id):
 def processing():
     settings = services.settings_for(current_user.id)
     form = ProcessingForm(obj=settings)
+    council = works_council.active_for(current_user)
+    if not council:
+        del form.leaderboard_opt_in  # the opt-in exists only in works-council mode
     gpc = gpc_signal()
     if request.method == "GET" and gpc and not settings.do_not_sell_share:
         form.do_not_sell_share.data = True
     if form.validate_on_submit():
         choices = {name: getattr(form, name).data for name in services.CHOICES}
+        if council:
+            choices["leaderboard_opt_in"] = form.leaderboard_opt_in.data
         if gpc:
             choices["do_not_sell_share"] = True  # the browser's signal is honoured as an opt-out
         changed = services.update_choices(current_user, choices, gpc=gpc)
         db.session.flush()
         flash(_("Your choices are saved and apply from now on.") if changed else _("Nothing changed."), "success")
         return see_other(url_for("privacy.processing"))
-    return render_form("privacy/processing.html", form, block="processing_form", gpc=gpc)
+    return render_form("privacy/processing.html", form, block="processing_form", gpc=gpc, council=council)
 
 
 @bp.route("/delete", methods=["POST"])

@@ -19,8 +19,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.mail import queue_mail
-from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, LessonCompletion, ProgressMail, TeamMembership, Team, User,
-                            UserPreference, utcnow)
+from leadthe.models import (ActivityDay, Course, Enrollment, Lesson, LessonCompletion, Organization, ProgressMail, TeamMembership,
+                            Team, User, UserPreference, utcnow)
 from leadthe.models.enums import Role, UserStatus
 from leadthe.net import absolute_url
 from leadthe.signals import course_completed, course_enrolled, lesson_completed
@@ -198,13 +198,15 @@ def send_manager_digests(today: date | None = None) -> int:
     opted_out = sa.select(UserPreference.user_id).where(UserPreference.email_digest.is_(False))
     done = sa.select(ProgressMail.user_id).where(ProgressMail.kind == "digest", ProgressMail.ref == week)
     managers = db.session.execute(
-        sa.select(User.id, User.email, User.name, Team.id, Team.name, User.locale).join(tm, tm.user_id == User.id).join(Team, Team.id == tm.team_id)
+        sa.select(User.id, User.email, User.name, Team.id, Team.name, User.locale, Organization.works_council_mode)
+        .join(tm, tm.user_id == User.id).join(Team, Team.id == tm.team_id).join(Organization, Organization.id == User.org_id)
         .where(tm.is_manager.is_(True), User.role.in_((Role.MANAGER, Role.ADMIN)), User.status == UserStatus.ACTIVE, User.id.not_in(opted_out),
                User.id.not_in(done))
         .order_by(User.id, Team.name)).all()
     if not managers:
         return 0
     team_ids = list({r[3] for r in managers})
+    from leadthe.trust.works_council import too_small
     figures = {}
     for chunk in range(0, len(team_ids), 900):
         part = team_ids[chunk:chunk + 900]
@@ -220,11 +222,12 @@ def send_manager_digests(today: date | None = None) -> int:
             figures.setdefault(team_id, (0, 0, 0))
             figures[team_id] = (n,) + figures[team_id]
     by_manager: dict[int, dict] = {}
-    for user_id, email, name, team_id, team_name, locale in managers:
+    for user_id, email, name, team_id, team_name, locale, council in managers:
         entry = by_manager.setdefault(user_id, {"email": email, "name": name, "locale": locale, "teams": []})
         members, active, lessons, minutes = (figures.get(team_id, (0, 0, 0, 0)) + (0, 0, 0, 0))[:4]
         entry["teams"].append({"name": team_name, "members": members, "active": active, "lessons": lessons, "minutes": minutes,
-                               "link": absolute_url("admin.team_detail", team_id=team_id)})
+                               "link": absolute_url("admin.team_detail", team_id=team_id),
+                               "hidden": bool(council) and too_small(members)})  # works-council mode: no small team's figures
     sent = 0
     for user_id, entry in by_manager.items():
         if claim(user_id, "digest", week):
