@@ -51,6 +51,17 @@ def test_an_admins_view_appears_and_the_persons_own_view_does_not(app, companies
     assert "Admin A (admin)" in signed_in(app, a.manager).get(LOG).get_data(as_text=True)
 
 
+def test_in_works_council_mode_the_person_page_holds_no_learning_data_and_records_nothing(app, companies):
+    from leadthe.models import Organization
+
+    a, _b = companies
+    with app.app_context():
+        db.session.get(Organization, a.org.id).works_council_mode = True
+        db.session.commit()
+    assert signed_in(app, a.admin).get(f"/admin/users/{a.learner.id}").status_code == 200
+    assert log_of(app, a.learner) == []
+
+
 def test_a_page_the_viewer_may_not_see_records_nothing(app, companies):
     a, b = companies
     assert signed_in(app, b.admin).get(f"/admin/users/{a.learner.id}").status_code == 404

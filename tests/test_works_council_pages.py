@@ -38,7 +38,10 @@ LEARNING_COLUMNS = ("Latest score", "Lessons completed", "Last active", "Time th
 SKIPPED = {
     # routes under /admin whose GET shows nothing about people: walked all the same when their ids exist
 }
-NOT_TEXT = {"billing_admin.invoice_pdf", "literacy_admin.evidence_download"}  # binary: status checked, read apart
+# binary: status checked, read apart; the annex and a DPA acceptance are company documents (the acceptance names the
+# admin who signed, which is administration, not learning data)
+NOT_TEXT = {"billing_admin.invoice_pdf", "literacy_admin.evidence_download", "trust_admin.annex_pdf_download",
+            "trust_admin.dpa_pdf"}
 
 
 def set_mode(app, org_id: int, on: bool = True) -> None:

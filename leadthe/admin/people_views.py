@@ -58,7 +58,8 @@ def users():
 @manager_or_admin_required
 def user_detail(user_id):
     person = visible_person_or_404(current_user, user_id)
-    record_view(current_user, person, "person_page")
+    if not works_council.active_for(current_user):  # in works-council mode the page holds no learning data
+        record_view(current_user, person, "person_page")
     role_form = RoleForm(role=person.role) if is_admin(current_user) else None
     return render("admin/user.html", **_person_page(person), role_form=role_form, form=EmptyForm(),
                   fresh=recently_reauthenticated())

@@ -5,7 +5,8 @@ from flask_login import current_user
 from leadthe import audit
 from leadthe.audit_chain import chain_head
 from leadthe.admin import admin_required, bp
-from leadthe.admin import onboarding, works_council
+from leadthe.admin import onboarding
+from leadthe.admin import works_council as council_notices
 from leadthe.admin.forms import CompanySettingsForm
 from leadthe.admin.services import AUDIT_PAGE, company_audit, update_company_settings
 from leadthe.auth.reauth import confirm_identity, show_problem
@@ -105,7 +106,7 @@ def feedback():
 def _onboarding_context():
     # the dashboard's include (core/_onboarding.html) asks for the checklist only when it renders
     # works_council_banners: base.html's notice that works-council mode was turned on or off (issue 21)
-    return {"onboarding_steps": onboarding.onboarding_steps, "works_council_banners": works_council.banners}
+    return {"onboarding_steps": onboarding.onboarding_steps, "works_council_banners": council_notices.banners}
 
 
 @bp.route("/onboarding/dismiss", methods=["POST"])
