@@ -124,6 +124,7 @@ import leadthe.trust.access_views  # noqa: F401
 import leadthe.trust.hold_views  # noqa: F401
 import leadthe.trust.jobs  # noqa: F401
 import leadthe.trust.records_views  # noqa: F401
+import leadthe.trust.subprocessor_views  # noqa: F401
 
 
 def create_app(test_config: dict | None = None) -> Flask:

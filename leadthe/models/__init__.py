@@ -19,6 +19,7 @@ from leadthe.models.security import AuditChainHead, AuditEvent, RecoveryCode, Us
 from leadthe.models.holds import LegalHold
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.trust import AccessLogEntry
+from leadthe.models.subprocessors import SubprocessorEntry, SubprocessorNotice, SubprocessorObjection, SubprocessorVersion
 from leadthe.models.user import User
 
 __all__ = [
@@ -37,5 +38,6 @@ __all__ = [
     "ScimToken", "SsoDomain", "SsoIdentity", "SsoLoginAttempt", "SsoReplay", "SsoSettings",
     "AiPolicyAck", "AiPolicyVersion", "AiTool", "EvidencePack", "Requirement", "RequirementRule",
     "AccessLogEntry",
+    "SubprocessorEntry", "SubprocessorNotice", "SubprocessorObjection", "SubprocessorVersion",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

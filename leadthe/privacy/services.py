@@ -127,6 +127,9 @@ COUNT_WORDS = {
     # who looked at my data (issue 21, access log)
     "access_log_entry": lambda n: ngettext("%(num)s view of your data by someone else",
                                            "%(num)s views of your data by someone else", n),
+    # issue 21: sub-processor objections (subproc helper)
+    "subprocessor_objection": lambda n: ngettext("%(num)s objection to a sub-processor change",
+                                                 "%(num)s objections to sub-processor changes", n),
 }
 
 
