@@ -95,18 +95,28 @@ def as_subprocessor(entry: SubprocessorEntry) -> SubProcessor:
                         entry.in_eea, _words(entry.safeguard), entry.since, tuple(entry.tables.split()))
 
 
+def _bundled_rows() -> tuple[dict, list[dict]]:
+    with force_locale("en"):  # the stored texts are the English msgids
+        entries = [{"position": i, "key": sp.key, "name": str(sp.name), "purpose": str(sp.purpose), "data": str(sp.data),
+                    "location": str(sp.location), "in_eea": sp.in_eea, "safeguard": str(sp.safeguard), "since": sp.since,
+                    "tables": " ".join(sp.tables)} for i, sp in enumerate(BUNDLED)]
+    return {"version": 1, "effective_at": FIRST_EFFECTIVE, "summary": "First version.", "created_at": utcnow()}, entries
+
+
+def bundled_version() -> SubprocessorVersion:
+    """Version 1 as a new row (for ``ensure_initial_version``, and for tests that build a world in a session)."""
+    head, entries = _bundled_rows()
+    return SubprocessorVersion(**head, entries=[SubprocessorEntry(**e) for e in entries])
+
+
 def ensure_initial_version() -> None:
     """Version 1 from ``BUNDLED``, created once (as leadthe.legal.services.ensure_initial_policies does): a read
     request writes it in its own short transaction; other requests, the worker and the CLI flush it with their work."""
     if db.session.scalar(sa.select(SubprocessorVersion.id).where(SubprocessorVersion.version == 1)) is not None:
         return
-    with force_locale("en"):  # the stored texts are the English msgids
-        entries = [{"position": i, "key": sp.key, "name": str(sp.name), "purpose": str(sp.purpose), "data": str(sp.data),
-                    "location": str(sp.location), "in_eea": sp.in_eea, "safeguard": str(sp.safeguard), "since": sp.since,
-                    "tables": " ".join(sp.tables)} for i, sp in enumerate(BUNDLED)]
-    head = {"version": 1, "effective_at": FIRST_EFFECTIVE, "summary": "First version.", "created_at": utcnow()}
+    head, entries = _bundled_rows()
     if not in_read_request(db.session()):
-        db.session.add(SubprocessorVersion(**head, entries=[SubprocessorEntry(**e) for e in entries]))
+        db.session.add(bundled_version())
         db.session.flush()
         return
     try:
