@@ -69,12 +69,12 @@ def _announce(org_ids_admins) -> dict[str, int]:
                                data="Search terms.", location="Germany", in_eea=True,
                                safeguard="None needed: the data stays in the EU/EEA.", since=date(2027, 1, 1),
                                tables="search_query")
-    second = SubprocessorVersion(version=2, effective_at=now + timedelta(days=40), summary="A search service is added.",
+    second = SubprocessorVersion(version=2, effective_at=now + timedelta(days=40), summary="New: a search service.",
                                  entries=copy(existing, search))
     db.session.add(second)
     db.session.flush()
     third = SubprocessorVersion(version=3, effective_at=now + timedelta(days=60),
-                                summary="The search service moves to the Netherlands.",
+                                summary="Search service: new location Netherlands.",
                                 entries=[SubprocessorEntry(position=e.position, key=e.key, name=e.name, purpose=e.purpose,
                                                            data=e.data, safeguard=e.safeguard, since=e.since, tables=e.tables,
                                                            in_eea=e.in_eea,
@@ -85,7 +85,7 @@ def _announce(org_ids_admins) -> dict[str, int]:
     ids = {"version_2": second.id, "version_3": third.id}
     for org_id, admin_id in org_ids_admins:
         objection = SubprocessorObjection(org_id=org_id, version_id=second.id, objected_by_id=admin_id,
-                                          reason="Our works council has to agree first.")
+                                          reason="Works council approval pending.")
         db.session.add(objection)
         db.session.flush()
         ids[f"objection_{org_id}"] = objection.id

@@ -84,7 +84,7 @@ class NewVersionForm(FlaskForm):
                             validators=[DataRequired(_l("Say what changes.")), Length(max=1000)], render_kw={"rows": 3})
     effective = DateField(_l("Takes effect on"), validators=[DataRequired(_l("Choose the date it takes effect.")),
                                                             _notice_period])
-    entries = EntryList(FormField(EntryForm), min_entries=1)
+    entries = EntryList(FormField(EntryForm), label=_l("Sub-processors"), min_entries=1)
 
     def kept_entries(self) -> list[EntryForm]:
         return [e.form for e in self.entries if not e.form.is_blank() and not e.form.remove.data]
