@@ -85,7 +85,7 @@ def _announce(org_ids_admins) -> dict[str, int]:
     ids = {"version_2": second.id, "version_3": third.id}
     for org_id, admin_id in org_ids_admins:
         objection = SubprocessorObjection(org_id=org_id, version_id=second.id, objected_by_id=admin_id,
-                                          reason="Works council approval pending.")
+                                          reason="Works council approval first.")
         db.session.add(objection)
         db.session.flush()
         ids[f"objection_{org_id}"] = objection.id
