@@ -76,6 +76,15 @@ def admin_subprocessors():
                   current=sp.current_version(now), now=now)
 
 
+def _too_late(v):
+    """The notice period is over: the page says so, without the form; a POST is refused (409) and writes nothing."""
+    refused = request.method == "POST"
+    if refused:
+        refuse_request()
+    return render("trust/subprocessor_object.html", form=None, version=v, changes=sp.changes_of(v), refused=refused,
+                  status=409 if refused else 200)
+
+
 @admin_bp.route("/subprocessors/<int:number>/object", methods=["GET", "POST"])
 @admin_required
 def object_to_change(number):
@@ -86,13 +95,12 @@ def object_to_change(number):
         return see_other(url_for("trust_admin.objection", objection_id=existing.id))
     form = ObjectionForm()
     if not sp.is_open(v):
-        if request.method == "POST":
-            refuse_request()
-            return render("trust/subprocessor_object.html", form=None, version=v, changes=sp.changes_of(v),
-                          refused=True, status=409)
-        return render("trust/subprocessor_object.html", form=None, version=v, changes=sp.changes_of(v), refused=False)
+        return _too_late(v)
     if form.validate_on_submit():
-        objection = sp.object_to(v, current_user, form.reason.data.strip())
+        try:
+            objection = sp.object_to(v, current_user, form.reason.data.strip())
+        except sp.TooLate:  # the date came while the form was open
+            return _too_late(v)
         flash(_("We received your company's objection."), "success")
         return see_other(url_for("trust_admin.objection", objection_id=objection.id))
     return render_form("trust/subprocessor_object.html", form, version=v, changes=sp.changes_of(v), refused=False)
