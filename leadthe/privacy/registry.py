@@ -1006,8 +1006,11 @@ SOURCES += [
                                  "no longer linked to you"),
             "subject_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only",
                                internal=True),
-            "answered_at": Col("when we answered"), "answered_by_id": tech("the staff member who answered"),
-            "answer": Col("our answer"), "created_at": Col("when you objected"),
+            # the company's record of the objection: kept with the company when the admin is erased
+            "answered_at": Col("when we answered", erase="keep", reason="part of the company's objection"),
+            "answered_by_id": tech("the staff member who answered"),
+            "answer": Col("our answer", erase="keep", reason="our answer to the company, not about you"),
+            "created_at": Col("when you objected", erase="keep", reason="part of the company's objection"),
         },
     ),
 ]
