@@ -128,6 +128,7 @@ import leadthe.trust.dpa_views  # noqa: F401  (issue 21: the data processing agr
 from leadthe.trust.dpa import require_acceptance as dpa_gate  # noqa: E402
 import leadthe.admin.jobs  # noqa: F401  (issue 21, wcsettings: works-council mode notices)
 import leadthe.trust.annex_views  # noqa: F401  (issue 21, wcsettings: the works-council annex)
+import leadthe.trust.subprocessor_views  # noqa: F401
 
 
 def create_app(test_config: dict | None = None) -> Flask:

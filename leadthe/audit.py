@@ -201,6 +201,13 @@ EVENT_LABELS.update({
     "dpa.published": _l("New version of the data processing agreement published"),
 })
 
+# issue 21: sub-processor changes (subproc helper's block)
+EVENT_LABELS.update({
+    "subprocessors.published": _l("Sub-processors: a new version of the list was published"),
+    "subprocessors.objected": _l("Sub-processors: the company objected to a change"),
+    "subprocessors.objection_answered": _l("Sub-processors: an objection was answered"),
+})
+
 # The details an audit page shows, with their names in words (other details stay in the record only).
 DETAIL_LABELS = {
     "reason": _l("Reason"), "reference": _l("Reference"), "role": _l("Role"), "via": _l("Through"),

@@ -167,6 +167,7 @@ MAIL_KIND = {
     "notice": _l("Notice from LeadThe.AI"),
     "password_changed": _l("Your password was changed"),
     "policy_changed": _l("A policy has changed"),
+    "subprocessors_changed": _l("Our sub-processors change"),
     "progress_completed": _l("You completed a course"),
     "progress_enrolled": _l("You started a course"),
     "progress_halfway": _l("Halfway through a course"),

@@ -222,16 +222,17 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> dict:
     return counts
 
 
-def mail_everyone(progress, send_one, batch: int = 500) -> None:
+def mail_everyone(progress, send_one, batch: int = 500, only=()) -> None:
     """Mail every active person once, in batches, for a broadcast (policy change, notice).
 
     ``progress`` is a row with ``last_user_id``, ``mailed`` and ``finished_at``; it moves in the same
     transaction as each batch's mail, so a worker killed half-way is resumed without mailing anyone twice.
-    ``send_one(user_id, email, name, locale)`` queues one person's mail (in their language).
+    ``send_one(user_id, email, name, locale)`` queues one person's mail (in their language). ``only``: further
+    conditions on ``User`` for a broadcast to some people (a sub-processor change: the companies' admins).
     """
     while progress.finished_at is None:
         people = db.session.execute(
-            sa.select(User.id, User.email, User.name, User.locale).where(User.id > progress.last_user_id, User.status == UserStatus.ACTIVE)
+            sa.select(User.id, User.email, User.name, User.locale).where(User.id > progress.last_user_id, User.status == UserStatus.ACTIVE, *only)
             .order_by(User.id).limit(batch)).all()
         if not people:
             progress.finished_at = utcnow()

@@ -239,7 +239,8 @@ MAIL_TEMPLATES = {p.name.removesuffix(".txt") for p in (Path(__file__).parent.pa
 # company's sign-up (an invitation link proves the address, so their account starts confirmed); and the link that
 # proves a company's e-mail domain, mailed to a role address there (postmaster@…), not to a person's account (a
 # person whose address it is has it erased by the outbox's address match like any other mail to them)
-NOT_TO_INVITED_PEOPLE = {"verify_email", "sso_verify_domain", "audit_chain_broken"}  # the last: to staff mailboxes
+# the third: to staff mailboxes; the fourth: to company admins only (an outbox row like any other mail to them)
+NOT_TO_INVITED_PEOPLE = {"verify_email", "sso_verify_domain", "audit_chain_broken", "subprocessors_changed"}
 
 
 def join_by_invitation_and_live(app, company):

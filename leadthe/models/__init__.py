@@ -20,6 +20,7 @@ from leadthe.models.holds import LegalHold
 from leadthe.models.dpa import DpaAcceptance, DpaVersion
 from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.trust import AccessLogEntry
+from leadthe.models.subprocessors import SubprocessorEntry, SubprocessorNotice, SubprocessorObjection, SubprocessorVersion
 from leadthe.models.user import User
 from leadthe.models.works_council import WorksCouncilNotice  # issue 21, works-council mode
 
@@ -41,5 +42,6 @@ __all__ = [
     "AccessLogEntry",
     "DpaAcceptance", "DpaVersion",
     "WorksCouncilNotice",
+    "SubprocessorEntry", "SubprocessorNotice", "SubprocessorObjection", "SubprocessorVersion",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

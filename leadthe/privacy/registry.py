@@ -1018,3 +1018,49 @@ SOURCES.append(Source(
         "mailed", "finished_at")},
 ))
 BY_TABLE["works_council_notice"] = SOURCES[-1]
+# --- issue 21: versioned sub-processors and objections (subproc helper's block) -------------------------------------
+SOURCES += [
+    Source(
+        "subprocessor_version", "Sub-processor list versions", None,
+        purpose="The published versions of our list of sub-processors, with the date each takes effect.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="A published list; the publishing staff member is referenced by id only (and in the audit log).",
+        columns={c: tech("sub-processor list") for c in (
+            "id", "version", "effective_at", "summary", "published_by_id", "created_at")},
+    ),
+    Source(
+        "subprocessor_entry", "Sub-processors", None, purpose="The sub-processors of each version of the list.",
+        basis=None, retention="company_lifetime", erasure="none",
+        why_not_personal="Companies that process data on our behalf: their names, purposes and locations.",
+        columns={c: tech("sub-processor") for c in (
+            "id", "version_id", "position", "key", "name", "purpose", "data", "location", "in_eea", "safeguard", "since",
+            "tables")},
+    ),
+    Source(
+        "subprocessor_notice", "Sub-processor change mailings", None,
+        purpose="Progress of mailing a sub-processor change to the companies' admins.", basis=None,
+        retention="company_lifetime", erasure="none", why_not_personal="A cursor (a record id) and counts.",
+        columns={c: tech("mailing progress") for c in ("version_id", "last_user_id", "mailed", "finished_at")},
+    ),
+    Source(
+        "subprocessor_objection", _l("Objections to sub-processor changes you made"), "communications",
+        purpose=_l("Recording your company's objection to a change of our sub-processors, which you made as its admin, "
+                   "and our answer to it."),
+        basis="contract", retention="company_lifetime", subject=("objected_by_id",), erasure="pseudonymise",
+        columns={
+            "id": ID, "org_id": tech("your company"), "version_id": tech("the version of the list objected to"),
+            "objected_by_id": Col("you, as the admin who objected", erase="anonymise", internal=True),
+            "reason": Col("the reason you gave", erase="keep",
+                          reason="your company's objection under its agreement with us; it stays with the company, "
+                                 "no longer linked to you"),
+            "subject_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only",
+                               internal=True),
+            # the company's record of the objection: kept with the company when the admin is erased
+            "answered_at": Col("when we answered", erase="keep", reason="part of the company's objection"),
+            "answered_by_id": tech("the staff member who answered"),
+            "answer": Col("our answer", erase="keep", reason="our answer to the company, not about you"),
+            "created_at": Col("when you objected", erase="keep", reason="part of the company's objection"),
+        },
+    ),
+]
+BY_TABLE.update({source.table: source for source in SOURCES[-4:]})

@@ -132,6 +132,9 @@ COUNT_WORDS = {
     # the data processing agreement (issue 21, dpa)
     "dpa_acceptance": lambda n: ngettext("%(num)s data processing agreement you accepted for your company",
                                          "%(num)s data processing agreements you accepted for your company", n),
+    # issue 21: sub-processor objections (subproc helper)
+    "subprocessor_objection": lambda n: ngettext("%(num)s objection to a sub-processor change",
+                                                 "%(num)s objections to sub-processor changes", n),
 }
 
 

@@ -36,6 +36,7 @@ CONTROLLER_TABLES = frozenset({
     "consent_record", "policy_acknowledgement",  # our cookies and our policies
     "staff_access_grant",  # when our staff opened someone's data
     "search_query", "feedback",  # improving our courses, with consent
+    "subprocessor_objection",  # companies' objections to our sub-processor changes
 })
 
 # Per role and registry category: the activity's name and what it is for. A category missing here is not represented.
