@@ -17,14 +17,14 @@ from leadthe.models.privacy import DataExport, PrivacyRequest, PrivacySettings
 from leadthe.models.sso import ScimToken, SsoDomain, SsoIdentity, SsoLoginAttempt, SsoReplay, SsoSettings
 from leadthe.models.security import AuditChainHead, AuditEvent, RecoveryCode, UserSession
 from leadthe.models.holds import LegalHold
-from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
+from leadthe.models.support import Feedback, Notice, NoticeDismissal, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.trust import AccessLogEntry
 from leadthe.models.user import User
 
 __all__ = [
     "Assignment", "Certificate", "MaturityResult", "OrgMaturity", "Quiz", "QuizAttempt", "QuizChoice", "QuizQuestion", "QuizResponse",
     "LegalHold",
-    "Feedback", "Notice", "StaffAccessGrant", "SupportMessage", "SupportTicket",
+    "Feedback", "Notice", "NoticeDismissal", "StaffAccessGrant", "SupportMessage", "SupportTicket",
     "ConsentRecord", "PageView", "PolicyAcknowledgement", "PolicyDocument", "PolicyNotice", "PolicyTranslation", "UserPreference",
     "Base", "OrgOwned", "TenantScoped", "utcnow", "Organization", "Team", "TeamMembership", "Job", "OutboxMail", "DataExport", "PrivacyRequest", "PrivacySettings",
     "AuditChainHead", "AuditEvent", "RecoveryCode", "UserSession", "User", "ORG_ROLES", "PLATFORM_ROLES",

@@ -127,6 +127,7 @@ COUNT_WORDS = {
     # who looked at my data (issue 21, access log)
     "access_log_entry": lambda n: ngettext("%(num)s view of your data by someone else",
                                            "%(num)s views of your data by someone else", n),
+    "notice_dismissal": lambda n: ngettext("%(num)s notice closed", "%(num)s notices closed", n),  # issue 21, ownership
 }
 
 
