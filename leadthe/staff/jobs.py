@@ -16,8 +16,8 @@ def mail_notice(job) -> None:
     notice = db.session.get(Notice, job.payload["notice_id"])
     ownership = notice.kind == NoticeKind.OWNERSHIP
     link = absolute_url("privacy.centre") if ownership else absolute_url("core.dashboard")
-    # a change of ownership: a fixed subject in each reader's language, no staff text in it
-    subject = _l("LeadThe.AI is changing owner") if ownership else notice.title
+    # a fixed subject in each reader's language: what staff typed goes into the body only
+    subject = _l("LeadThe.AI is changing owner") if ownership else _l("Notice from LeadThe.AI")
 
     def send_one(person_id, email, name, locale):
         queue_mail(email, subject, "notice", kind="notice", user_id=person_id, locale=locale,
