@@ -60,6 +60,7 @@ from leadthe.progress import services as progress_services
 from leadthe.security_headers import init_security_headers
 from leadthe.staff import bp as staff_bp, staff_required
 from leadthe.staff.services import recent_notices
+from leadthe.support.notices import pending_ownership_notice  # issue 21, ownership
 from leadthe.static_files import init_static
 from leadthe.support import bp as support_bp
 from leadthe.template_speed import init_template_speed
@@ -206,12 +207,15 @@ def _layout_state() -> dict:
     try:
         state = {"prefs": ui_preferences(), "banner": banner_needed(), "signal": browser_signal(),
                  "notice": pending_notice(current_user), "notices": [],
+                 # a change of ownership: on every page until the person closes it
+                 "ownership": pending_ownership_notice(current_user),
                  # the company's AI-use policy to acknowledge (not on its own page, which has the button)
                  "ai_policy": request.endpoint != "literacy.ai_policy" and literacy_policy.pending_for(current_user)}
         if request.endpoint == "core.dashboard":
             state["notices"] = recent_notices()
     except Exception:  # noqa: BLE001
-        state = {"prefs": dict(DEFAULTS), "banner": False, "signal": "", "notice": None, "notices": [], "ai_policy": False}
+        state = {"prefs": dict(DEFAULTS), "banner": False, "signal": "", "notice": None, "notices": [], "ai_policy": False,
+                 "ownership": None}
     g.layout_state = state
     return state
 

@@ -132,6 +132,7 @@ EVENT_LABELS = {
     "staff.viewed_user": _l("LeadThe.AI staff viewed the account"),
     "staff.minor_report_reason": _l("LeadThe.AI staff recorded why an account was reported as under age"),
     "staff.notice_sent": _l("Notice sent to every user"),
+    "staff.ownership_notice_sent": _l("Change-of-ownership notice sent to every user"),  # issue 21, ownership
     # the AI-literacy programme: AI tools and the company's AI-use policy
     "ai_tool.created": _l("AI tool added to the inventory"),
     "ai_tool.updated": _l("AI tool changed in the inventory"),

@@ -193,6 +193,7 @@ MAIL_KIND = {
     "billing_read_only": _l("Your company's account is read-only for admins"),
     "works_council_changed": _l("Works-council mode was turned on or off for your company"),  # issue 21, wcsettings
 }
+NOTICE_KIND = {"general": _l("General notice"), "ownership": _l("Change of ownership")}  # issue 21, ownership
 FEEDBACK_KIND = {"general": _l("About LeadThe.AI in general"), "course": _l("About a course")}
 
 LEVEL = LEVEL_LABELS  # the authoring form's choices
@@ -221,6 +222,7 @@ KINDS = {
     "invoice": INVOICE_STATUS, "billing_event": BILLING_EVENT_STATUS, "billing_request_kind": BILLING_REQUEST_KIND,
     "billing_request": BILLING_REQUEST_STATUS, "billing_adjustment": BILLING_ADJUSTMENT,
     "level": LEVEL, "topic": TOPIC, "audience": AUDIENCE, "mail_kind": MAIL_KIND, "feedback": FEEDBACK_KIND,
+    "notice_kind": NOTICE_KIND,  # issue 21, ownership
 }
 
 

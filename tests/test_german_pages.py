@@ -165,7 +165,8 @@ def entered_text(app) -> list[str]:
 
     columns = (User.name, User.department, Team.name, Organization.name, Course.title, Course.summary, CourseModule.title, Lesson.title,
                Quiz.title, QuizQuestion.text, QuizChoice.text, SupportTicket.subject, SupportMessage.body,
-               Feedback.comment, Notice.title, Notice.body, PolicyDocument.title, PolicyDocument.summary)
+               Feedback.comment, Notice.title, Notice.body, Notice.new_owner, Notice.contact, PolicyDocument.title,
+               PolicyDocument.summary)
     from leadthe.models import AiPolicyVersion, AiTool
 
     # what a company wrote for its AI-literacy programme: its AI tools and its AI-use policy (each node of the text)

@@ -165,7 +165,8 @@ def test_every_stored_role_and_status_has_words(app):
              enums.BillingStatus: "billing_status", enums.BillingProviderKind: "billing_provider",
              enums.BillingInterval: "billing_interval", enums.InvoiceStatus: "invoice",
              enums.BillingEventStatus: "billing_event", enums.BillingRequestKind: "billing_request_kind",
-             enums.BillingRequestStatus: "billing_request", enums.BillingAdjustmentKind: "billing_adjustment"}
+             enums.BillingRequestStatus: "billing_request", enums.BillingAdjustmentKind: "billing_adjustment",
+             enums.NoticeKind: "notice_kind"}
     enum_classes = {obj for obj in vars(enums).values() if isinstance(obj, type) and issubclass(obj, enums.StrEnum)
                     and obj is not enums.StrEnum}
     assert enum_classes - set(kinds) == {enums.RequestKind, enums.RequestStatus}, "a new enum needs labels"

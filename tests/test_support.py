@@ -174,6 +174,9 @@ def test_notice_is_shown_and_mailed_to_everyone_once(app, companies, staff_clien
         run_once()
     mails = [m.to_addr for m in outbox(app, kind="notice")]
     assert len(mails) == len(set(mails)) and a.learner.email in mails and a.admin.email in mails
+    # the subject is fixed words, never what staff typed; the title and the text are in the body
+    assert {m.subject for m in outbox(app, kind="notice")} == {"Notice from LeadThe.AI"}
+    assert "LeadThe.AI has a new owner" in outbox(app, kind="notice")[0].body_text
     learner = app.test_client()
     login(learner, a.learner.email)
     assert "LeadThe.AI has a new owner" in learner.get("/dashboard").get_data(as_text=True)

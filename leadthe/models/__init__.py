@@ -18,7 +18,7 @@ from leadthe.models.sso import ScimToken, SsoDomain, SsoIdentity, SsoLoginAttemp
 from leadthe.models.security import AuditChainHead, AuditEvent, RecoveryCode, UserSession
 from leadthe.models.holds import LegalHold
 from leadthe.models.dpa import DpaAcceptance, DpaVersion
-from leadthe.models.support import Feedback, Notice, StaffAccessGrant, SupportMessage, SupportTicket
+from leadthe.models.support import Feedback, Notice, NoticeDismissal, StaffAccessGrant, SupportMessage, SupportTicket
 from leadthe.models.trust import AccessLogEntry
 from leadthe.models.subprocessors import SubprocessorEntry, SubprocessorNotice, SubprocessorObjection, SubprocessorVersion
 from leadthe.models.user import User
@@ -27,7 +27,7 @@ from leadthe.models.works_council import WorksCouncilNotice  # issue 21, works-c
 __all__ = [
     "Assignment", "Certificate", "MaturityResult", "OrgMaturity", "Quiz", "QuizAttempt", "QuizChoice", "QuizQuestion", "QuizResponse",
     "LegalHold",
-    "Feedback", "Notice", "StaffAccessGrant", "SupportMessage", "SupportTicket",
+    "Feedback", "Notice", "NoticeDismissal", "StaffAccessGrant", "SupportMessage", "SupportTicket",
     "ConsentRecord", "PageView", "PolicyAcknowledgement", "PolicyDocument", "PolicyNotice", "PolicyTranslation", "UserPreference",
     "Base", "OrgOwned", "TenantScoped", "utcnow", "Organization", "Team", "TeamMembership", "Job", "OutboxMail", "DataExport", "PrivacyRequest", "PrivacySettings",
     "AuditChainHead", "AuditEvent", "RecoveryCode", "UserSession", "User", "ORG_ROLES", "PLATFORM_ROLES",

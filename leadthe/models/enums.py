@@ -82,6 +82,13 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
+class NoticeKind(StrEnum):
+    """What a notice from LeadThe.AI to everyone is about: a general message, or a change of ownership
+    (policy section 3: shown on every page until dismissed, and mailed)."""
+    GENERAL = "general"
+    OWNERSHIP = "ownership"
+
+
 class JobStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"

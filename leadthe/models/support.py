@@ -1,14 +1,14 @@
 """Support tickets, feedback and surveys, broadcast notices, and staff access grants."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from flask_babel import lazy_gettext as _l
 
 from leadthe.models.base import Base, TenantScoped, Timestamped, utcnow
-from leadthe.models.enums import TicketStatus, check_in
+from leadthe.models.enums import NoticeKind, TicketStatus, check_in
 
 TICKET_CATEGORIES = {"account": _l("My account or log-in"), "courses": _l("Courses and quizzes"), "privacy": _l("Privacy and my data"),
                      "billing": _l("Billing (admins)"), "bug": _l("Something is broken"), "other": _l("Something else")}
@@ -64,8 +64,10 @@ class Notice(Timestamped, Base):
     """A message from LeadThe.AI to every user (e.g. a change of ownership), in-app and by mail."""
 
     __tablename__ = "notice"
+    __table_args__ = (check_in("kind", NoticeKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), default=NoticeKind.GENERAL, server_default=NoticeKind.GENERAL.value)
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -73,6 +75,23 @@ class Notice(Timestamped, Base):
     last_user_id: Mapped[int] = mapped_column(default=0)
     mailed: Mapped[int] = mapped_column(default=0)
     finished_at: Mapped[datetime | None]
+    # a change of ownership: who the new owner is, when the business passes to them, whom to ask
+    # (``body`` then says what happens to the data)
+    new_owner: Mapped[str | None] = mapped_column(sa.String(200))
+    transfer_on: Mapped[date | None]
+    contact: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class NoticeDismissal(Base):
+    """A person closed a notice that stays on every page until they do (a change of ownership)."""
+
+    __tablename__ = "notice_dismissal"
+    __table_args__ = (sa.UniqueConstraint("notice_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(sa.ForeignKey("notice.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    dismissed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StaffAccessGrant(Base):

@@ -481,7 +481,8 @@ SOURCES += [
     Source(
         "notice", "Notices", None, purpose="Messages from LeadThe.AI to every user.", basis=None, retention="company_lifetime",
         erasure="none", why_not_personal="Broadcast text; the author is referenced by id only.",
-        columns={c: tech("notice") for c in ("id", "title", "body", "created_by_id", "last_user_id", "mailed", "finished_at", "created_at")},
+        columns={c: tech("notice") for c in ("id", "title", "body", "created_by_id", "last_user_id", "mailed", "finished_at", "created_at",
+                                              "kind", "new_owner", "transfer_on", "contact")},  # the last four: issue 21, ownership
     ),
 ]
 
@@ -1064,3 +1065,12 @@ SOURCES += [
     ),
 ]
 BY_TABLE.update({source.table: source for source in SOURCES[-4:]})
+# --- issue 21: change-of-ownership notice (ownership helper's block) -------------------------------------------------
+SOURCES.append(Source(
+    "notice_dismissal", _l("Notices you closed"), "communications",
+    purpose=_l("Showing a notice about a change of ownership of LeadThe.AI on every page until you close it."),
+    basis="contract", retention="account_lifetime", subject=("user_id",), erasure="delete",
+    columns={"id": ID, "notice_id": tech("the notice"), "user_id": tech("you"),
+             "dismissed_at": Col("when you closed the notice")},
+))
+BY_TABLE["notice_dismissal"] = SOURCES[-1]

@@ -135,6 +135,7 @@ COUNT_WORDS = {
     # issue 21: sub-processor objections (subproc helper)
     "subprocessor_objection": lambda n: ngettext("%(num)s objection to a sub-processor change",
                                                  "%(num)s objections to sub-processor changes", n),
+    "notice_dismissal": lambda n: ngettext("%(num)s notice closed", "%(num)s notices closed", n),  # issue 21, ownership
 }
 
 

@@ -13,7 +13,7 @@ from leadthe.models import User
 from leadthe.models.support import TICKET_STATUSES, SupportTicket
 from leadthe.query_args import page_arg
 from leadthe.staff import bp, services, staff_required
-from leadthe.staff.forms import AccessForm, NoticeForm, ReasonForm, TicketAdminForm
+from leadthe.staff.forms import AccessForm, NoticeForm, OwnershipNoticeForm, ReasonForm, TicketAdminForm
 from leadthe.support import services as support
 from leadthe.support.forms import ReplyForm
 from leadthe.trust.access_log import record_view
@@ -102,3 +102,22 @@ def notices():
 @staff_required
 def feedback():
     return render("staff/feedback.html", summary=support.feedback_summary(), comments=support.recent_comments())
+
+
+@bp.route("/notices/ownership", methods=["GET", "POST"])
+@staff_required
+def ownership_notice():
+    """A change of ownership (issue 21): fill in, preview (the banner and the mail as people will see them),
+    confirm, send. Nothing is stored before the confirmed send."""
+    form = OwnershipNoticeForm()
+    if not form.validate_on_submit():
+        return render_form("staff/ownership_notice.html", form, preview=None)
+    preview = services.ownership_preview(form.data)
+    if request.form.get("action") == "send":
+        if form.confirm.data:
+            services.send_ownership_notice(current_user, preview)
+            db.session.flush()
+            flash(_("The change-of-ownership notice is shown on every page and is being mailed to every active user."), "success")
+            return see_other(url_for("staff.notices"))
+        form.confirm.errors = [_("Check the preview, then confirm that the notice goes to everyone.")]
+    return render_form("staff/ownership_notice.html", form, preview=preview)

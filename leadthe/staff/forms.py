@@ -48,3 +48,13 @@ class TicketAdminForm(FlaskForm):
 class NoticeForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give the notice a title.")), Length(max=200)])
     body = TextAreaField(_l("Message"), validators=[DataRequired(_l("Write the message.")), Length(max=5000)], render_kw={"rows": 8})
+
+
+class OwnershipNoticeForm(FlaskForm):
+    """A change of ownership (issue 21): previewed, then confirmed, then shown to everyone and mailed."""
+    new_owner = StringField(_l("New owner"), validators=[DataRequired(_l("Name the new owner.")), Length(max=200)])
+    transfer_on = DateField(_l("Date of the transfer"), validators=[DataRequired(_l("Give the date of the transfer (YYYY-MM-DD)."))])
+    body = TextAreaField(_l("What happens to people's data"), validators=[
+        DataRequired(_l("Say what happens to people's data.")), Length(max=3000)], render_kw={"rows": 6})
+    contact = StringField(_l("Contact for questions"), validators=[DataRequired(_l("Give a contact for questions.")), Length(max=200)])
+    confirm = BooleanField(_l("I have checked the preview: show this notice to everyone and mail every active user"))

@@ -12,7 +12,7 @@ from leadthe.auth.sessions import revoke_all_sessions
 from leadthe.extensions import db
 from leadthe.mail import customer_text, queue_mail
 from leadthe.models import Invitation, Organization, PrivacyRequest, Team, User, utcnow
-from leadthe.models.enums import InvitationStatus, RequestStatus, Role, TicketStatus, UserStatus
+from leadthe.models.enums import InvitationStatus, NoticeKind, RequestStatus, Role, TicketStatus, UserStatus
 from leadthe.models.support import Notice, SupportTicket
 from leadthe.worker import enqueue_job
 
@@ -48,7 +48,9 @@ def close_company(org: Organization, staff_user: User, reason: str) -> int:
 
 
 def recent_notices(days: int = 14):
-    return list(db.session.scalars(sa.select(Notice).where(Notice.created_at >= utcnow() - timedelta(days=days))
+    """General notices for the dashboard (a change of ownership has its own banner on every page)."""
+    return list(db.session.scalars(sa.select(Notice).where(Notice.created_at >= utcnow() - timedelta(days=days),
+                                                           Notice.kind == NoticeKind.GENERAL)
                                    .order_by(Notice.id.desc()).limit(3)))
 
 
@@ -85,6 +87,28 @@ def send_notice(staff_user: User, title: str, body: str) -> Notice:
     enqueue_job("notice.mail", {"notice_id": notice.id})
     audit.record("staff.notice_sent", actor=staff_user, notice_id=notice.id)
     return notice
+
+
+def send_ownership_notice(staff_user: User, notice: Notice) -> Notice:
+    """A change of ownership (issue 21): shown on every page until each person closes it, and mailed to every
+    active person once by the ``notice.mail`` job (resumable). ``notice`` is the previewed, unsaved notice."""
+    notice.kind, notice.created_by_id = NoticeKind.OWNERSHIP, staff_user.id
+    notice.title = _OWNERSHIP_TITLE  # fixed words: the banner and the mail are worded in each reader's language
+    db.session.add(notice)
+    db.session.flush()
+    enqueue_job("notice.mail", {"notice_id": notice.id})
+    audit.record("staff.ownership_notice_sent", actor=staff_user, notice_id=notice.id,
+                 transfer_on=notice.transfer_on.isoformat() if notice.transfer_on else None)
+    return notice
+
+
+_OWNERSHIP_TITLE = "Change of ownership"
+
+
+def ownership_preview(data: dict) -> Notice:
+    """An unsaved notice from the staff form, for the preview (and, once confirmed, for sending)."""
+    return Notice(kind=NoticeKind.OWNERSHIP, title=_OWNERSHIP_TITLE, new_owner=data["new_owner"].strip(),
+                  transfer_on=data["transfer_on"], body=data["body"].strip(), contact=data["contact"].strip())
 
 
 def latest_notices(limit: int = 50) -> list[Notice]:

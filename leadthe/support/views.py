@@ -4,9 +4,11 @@ from flask_babel import gettext as _
 
 from leadthe.courses.services import get_course_or_404
 from leadthe.extensions import db, limiter
-from leadthe.htmx import render_form, see_other
+from leadthe.forms import EmptyForm
+from leadthe.htmx import is_htmx, render_form, see_other
+from leadthe.net import safe_next
 from leadthe.models.support import TICKET_CATEGORIES, TICKET_STATUSES
-from leadthe.support import bp, services
+from leadthe.support import bp, notices, services
 from leadthe.support.forms import FeedbackForm, ReplyForm, TicketForm
 
 
@@ -53,3 +55,16 @@ def feedback():
         flash(_("Thank you for your feedback."), "success")
         return see_other(url_for("courses.course", slug=course.slug) if course else url_for("core.dashboard"))
     return render_form("support/feedback.html", form, block="feedback_form", course=course)
+
+
+@bp.route("/notices/<int:notice_id>/dismiss", methods=["POST"])
+@login_required
+def dismiss_notice(notice_id):
+    """Close the change-of-ownership notice shown on every page (issue 21): a form without JS, htmx removes it."""
+    notice = notices.get_ownership_notice_or_404(notice_id)
+    if EmptyForm().validate_on_submit():
+        notices.dismiss(current_user, notice)
+        db.session.flush()
+    if is_htmx():
+        return ""  # the notice removes itself
+    return see_other(safe_next(request.form.get("next"), url_for("core.dashboard")))
