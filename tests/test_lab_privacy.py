@@ -385,7 +385,8 @@ def _crawl(app, client, values: dict[str, list]):
     seen = {}
     for page in sorted(pages - {"/logout"}):
         response = client.get(page)
-        seen[page] = (response.status_code, response.get_data(as_text=True))
+        # (a PDF, e.g. the works-council annex, is bytes: read as text with its binary parts replaced)
+        seen[page] = (response.status_code, response.get_data().decode("utf-8", "replace"))
     return seen
 
 

@@ -195,6 +195,8 @@ CORE_SQL_ALLOWED = {
     "leadthe/auth/reauth.py": "a step-up's window on the person's own session row, kept apart when the request is refused",
     "leadthe/auth/twofactor.py": "the person's own used-code marker, kept apart when the request is refused",
     "leadthe/legal/services.py": "platform-wide policy documents, written through write_transaction",
+    "leadthe/trust/dpa.py": "the data processing agreement's first version (platform-wide), created once through write_transaction by a read request",
+    "leadthe/trust/subprocessors.py": "the sub-processor list's first version (platform-wide), created once through write_transaction by a read request",
     "leadthe/privacy/services.py": "the privacy centre counts one person's rows, table by table from the registry",
     "leadthe/lab/runner.py": "the worker's lab runner (no tenant): compare-and-set claims and the answer-so-far writes of one run by id, each in a short transaction of its own",
     "leadthe/privacy/export.py": "the export job (worker) reads one person's rows from the registry; the download mark through write_transaction",

@@ -5,6 +5,7 @@ from flask import Blueprint, abort
 from flask_login import current_user, login_required
 
 from leadthe.models.enums import Role
+from leadthe.trust.works_council import MIN_GROUP, template_mode
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,11 +24,9 @@ def admin_required(view):
 @bp.app_template_global("works_council_mode")
 def _works_council_mode() -> bool:
     # for every template, imported macros too (trust/_works_council.html): the signed-in person's company, once per request
-    from leadthe.trust.works_council import template_mode
     return template_mode()
 
 
 @bp.app_template_global("works_council_min")
 def _works_council_min() -> int:
-    from leadthe.trust.works_council import MIN_GROUP
     return MIN_GROUP

@@ -1,6 +1,7 @@
 """Admin-area jobs: telling everyone in a company that works-council mode was turned on or off."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from leadthe.admin.works_council import company_people, role_words
@@ -9,6 +10,7 @@ from leadthe.mail import customer_text, long_date, queue_mail
 from leadthe.models import Organization, utcnow
 from leadthe.models.works_council import WorksCouncilNotice
 from leadthe.net import absolute_url
+from leadthe.tenancy import unscoped
 from leadthe.worker import job_handler
 
 NOTICE_BATCH = 500
@@ -19,7 +21,8 @@ def notify_company(job, batch: int = NOTICE_BATCH) -> None:
     """Mail every active person of the notice's company once, in batches: the cursor moves in the same transaction as
     each batch's mail (as leadthe.mail.mail_everyone, limited to one company), so a worker stopped half-way resumes
     without mailing anyone twice. Nobody of another company is mailed."""
-    notice = db.session.get(WorksCouncilNotice, job.payload["notice_id"])
+    notice = db.session.scalar(unscoped(sa.select(WorksCouncilNotice).where(WorksCouncilNotice.id == job.payload["notice_id"]),
+                                        reason="the worker (no tenant) mails the notice's own company"))
     if notice is None:
         return
     org = db.session.get(Organization, notice.org_id)

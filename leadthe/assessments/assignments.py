@@ -19,6 +19,7 @@ from leadthe.extensions import db
 from leadthe.models import Assignment, Course, Enrollment, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import Role, UserStatus
 from leadthe.query_args import id_or_404
+from leadthe.trust.works_council import too_small
 
 
 def managed_team_ids(user: User) -> list[int] | None:
@@ -170,7 +171,6 @@ class AssignmentGroup:
 def assignment_groups(org_id: int, team_ids: list[int] | None) -> list[AssignmentGroup]:
     """Per course and due date, the people assigned, completed and overdue among the active people in view
     (the whole company, or the members of ``team_ids``): one aggregate statement."""
-    from leadthe.trust.works_council import too_small
     today = utcnow().date()
     done = Enrollment.completed_at.is_not(None)
     late = sa.and_(Enrollment.completed_at.is_(None), Assignment.due_on.is_not(None), Assignment.due_on < today)

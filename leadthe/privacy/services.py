@@ -21,6 +21,7 @@ from leadthe.models.enums import Role, UserStatus
 from leadthe.models.privacy import DUE_DAYS, REQUEST_KINDS
 from leadthe.privacy import labels
 from leadthe.privacy.registry import CATEGORIES, LEGAL_BASES, RETENTION_RULES, personal_sources
+from leadthe.trust import works_council
 
 CHOICES = ("restrict_processing", "object_analytics", "object_leaderboard", "object_recommendations", "do_not_sell_share")
 # Choices that are off until the person turns them on; offered only where they apply (works-council mode's leaderboard)
@@ -191,7 +192,6 @@ def who_can_see(user: User) -> list[Viewer]:
                User.id != user.id, User.status == UserStatus.ACTIVE)
         .order_by(User.name)
     ).all()
-    from leadthe.trust import works_council
     if works_council.active(user.org_id):  # works-council mode: nobody in the company sees one person's learning
         admin_sees = _("your account (name, e-mail, role, teams); your learning only within figures of groups of at least %(num)s people",
                        num=works_council.MIN_GROUP)

@@ -25,6 +25,7 @@ from leadthe.models.enums import Role, UserStatus
 from leadthe.net import absolute_url
 from leadthe.signals import course_completed, course_enrolled, lesson_completed
 from leadthe.tenancy import unscoped
+from leadthe.trust.works_council import too_small
 
 INACTIVE_DAYS = 14
 # kind of mail -> the preference that switches it off
@@ -206,7 +207,6 @@ def send_manager_digests(today: date | None = None) -> int:
     if not managers:
         return 0
     team_ids = list({r[3] for r in managers})
-    from leadthe.trust.works_council import too_small
     figures = {}
     for chunk in range(0, len(team_ids), 900):
         part = team_ids[chunk:chunk + 900]

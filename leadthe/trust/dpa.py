@@ -23,11 +23,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from leadthe import audit
+from leadthe.billing.accounts import account_view
 from leadthe.database import in_read_request, write_transaction
 from leadthe.extensions import db
 from leadthe.htmx import is_htmx, see_other
 from leadthe.legal.services import render_policy
-from leadthe.models import utcnow
+from leadthe.models import User, utcnow
 from leadthe.models.dpa import DpaAcceptance, DpaVersion
 from leadthe.models.org import Organization
 from leadthe.privacy.registry import DPA_SIGNATORY as SIGNATORY  # noqa: F401  (an erased admin's name)
@@ -187,8 +188,6 @@ def by_company() -> list[tuple[Organization, DpaAcceptance | None, DpaVersion | 
 def proposed_party(org_id: int) -> tuple[str, str]:
     """The legal name and address to offer on the accept form: the last acceptance's, else the billing details,
     else the company's name."""
-    from leadthe.billing.accounts import account_view
-
     last = db.session.scalar(scoped(DpaAcceptance, org_id).order_by(DpaAcceptance.id.desc()).limit(1))
     if last is not None:
         return last.legal_name, last.address
@@ -202,8 +201,6 @@ def proposed_party(org_id: int) -> tuple[str, str]:
 def seed_acceptance(org_id: int) -> None:
     """The demo and scale companies: their first admin accepts the current version (so turning the gate on in
     development shows no gate for them). Nothing happens when it is accepted already."""
-    from leadthe.models import User
-
     doc = current_version()
     if db.session.scalar(scoped(DpaAcceptance, org_id).where(DpaAcceptance.version_id == doc.id)) is not None:
         return

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
+
 from leadthe import audit_chain
+from leadthe.extensions import db
+from leadthe.mail import long_date, mail_everyone, queue_mail
+from leadthe.models.subprocessors import SubprocessorNotice, SubprocessorVersion
+from leadthe.net import absolute_url
+from leadthe.trust import subprocessors
 from leadthe.worker import job_handler
 
 
@@ -24,14 +31,6 @@ def run_verify(job) -> None:
 def notify_admins(job) -> None:
     """Mail every active admin of every active company about an announced sub-processor change: resumable and
     exactly once (see leadthe.mail.mail_everyone)."""
-    from flask_babel import lazy_gettext as _l
-
-    from leadthe.extensions import db
-    from leadthe.mail import long_date, mail_everyone, queue_mail
-    from leadthe.models.subprocessors import SubprocessorNotice, SubprocessorVersion
-    from leadthe.net import absolute_url
-    from leadthe.trust import subprocessors
-
     v = db.session.get(SubprocessorVersion, job.payload["version_id"])
     progress = db.session.get(SubprocessorNotice, v.id) if v is not None else None
     if progress is None:

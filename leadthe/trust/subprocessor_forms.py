@@ -9,14 +9,14 @@ from wtforms import BooleanField, DateField, FieldList, FormField, StringField, 
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from leadthe.forms import FlaskForm
+from leadthe.privacy.registry import BY_TABLE
+from leadthe.trust.subprocessors import NOTICE_DAYS, earliest_effective
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 TEXTS = ("key", "name", "purpose", "categories", "location", "safeguard", "tables")
 
 
 def _known_tables(form, field):
-    from leadthe.privacy.registry import BY_TABLE
-
     unknown = [t for t in (field.data or "").split() if t != "*" and t not in BY_TABLE]
     if unknown:
         raise ValidationError(_l("Not a table of the registry: %(tables)s.", tables=", ".join(unknown)))
@@ -72,8 +72,6 @@ class EntryList(FieldList):
 
 
 def _notice_period(form, field):
-    from leadthe.trust.subprocessors import NOTICE_DAYS, earliest_effective
-
     if field.data is not None and field.data < earliest_effective():
         raise ValidationError(_l("Give at least %(days)s days' notice: choose %(date)s or later.",
                                  days=NOTICE_DAYS, date=earliest_effective().isoformat()))

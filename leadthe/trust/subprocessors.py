@@ -27,9 +27,10 @@ from flask_babel import lazy_gettext as _l
 from leadthe import audit
 from leadthe.database import in_read_request, write_transaction
 from leadthe.extensions import db
-from leadthe.models import utcnow
+from leadthe.models import Organization, User, utcnow
 from leadthe.models.enums import OrgStatus, Role, UserStatus
 from leadthe.models.subprocessors import SubprocessorEntry, SubprocessorNotice, SubprocessorObjection, SubprocessorVersion
+from leadthe.tenancy import scoped_get, unscoped
 from leadthe.worker import enqueue_job
 
 SCC = _l("EU Standard Contractual Clauses (Commission Decision 2021/914)")
@@ -243,8 +244,6 @@ def publish(entries: list[SubProcessor], *, summary: str, effective_at: datetime
 
 def admins_to_notify():
     """The people a change is announced to: active admins of active companies (for ``mail_everyone``)."""
-    from leadthe.models import Organization, User
-
     return (User.role == Role.ADMIN, User.status == UserStatus.ACTIVE,
             User.org_id.in_(sa.select(Organization.id).where(Organization.status == OrgStatus.ACTIVE)))
 
@@ -275,8 +274,6 @@ def company_objections() -> list[SubprocessorObjection]:
 
 
 def get_company_objection(objection_id: int) -> SubprocessorObjection | None:
-    from leadthe.tenancy import scoped_get
-
     return scoped_get(SubprocessorObjection, objection_id)
 
 
@@ -301,8 +298,6 @@ def object_to(v: SubprocessorVersion, admin, reason: str) -> SubprocessorObjecti
 def objection_queue() -> list[SubprocessorObjection]:
     """Every company's objections for staff: open ones first, the soonest deadline (the effective date, so overdue
     ones) first; answered ones after them, newest first."""
-    from leadthe.tenancy import unscoped
-
     stmt = (sa.select(SubprocessorObjection).join(SubprocessorVersion)
             .order_by(SubprocessorObjection.answered_at.is_not(None), SubprocessorVersion.effective_at,
                       SubprocessorObjection.created_at))
@@ -311,7 +306,8 @@ def objection_queue() -> list[SubprocessorObjection]:
 
 def get_objection(objection_id: int) -> SubprocessorObjection | None:
     """For staff (no company in context): any company's objection."""
-    return db.session.get(SubprocessorObjection, objection_id)
+    return db.session.scalar(unscoped(sa.select(SubprocessorObjection).where(SubprocessorObjection.id == objection_id),
+                                      reason="staff answer any company's objection"))
 
 
 def answer(objection: SubprocessorObjection, staff_user, note: str) -> None:
@@ -323,7 +319,5 @@ def answer(objection: SubprocessorObjection, staff_user, note: str) -> None:
 
 def objection_counts() -> dict[int, int]:
     """Per version id: how many companies objected (for the staff list)."""
-    from leadthe.tenancy import unscoped
-
     stmt = sa.select(SubprocessorObjection.version_id, sa.func.count()).group_by(SubprocessorObjection.version_id)
     return dict(db.session.execute(unscoped(stmt, reason="staff see every company's objections")).all())

@@ -6,9 +6,13 @@ group for which ``too_small(n)`` holds.
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import g
+from flask_login import current_user
 
 from leadthe.extensions import db
+from leadthe.models import Organization, TeamMembership, User
+from leadthe.models.enums import UserStatus
 
 MIN_GROUP = 5  # the smallest group whose figures a manager or an admin may see in works-council mode
 
@@ -21,7 +25,6 @@ def active(org) -> bool:
         return bool(org.works_council_mode)
     cache = g.setdefault("_works_council", {}) if g else {}
     if org not in cache:
-        from leadthe.models import Organization
         found = db.session.get(Organization, org)
         cache[org] = bool(found and found.works_council_mode)
     return cache[org]
@@ -53,11 +56,6 @@ def shown(n: int | None) -> bool:
 
 def team_sizes(team_ids) -> dict[int, int]:
     """Active members per team id, in one statement (teams without active members are left out)."""
-    import sqlalchemy as sa
-
-    from leadthe.models import TeamMembership, User
-    from leadthe.models.enums import UserStatus
-
     ids = list(team_ids)
     if not ids:
         return {}
@@ -70,5 +68,4 @@ def team_sizes(team_ids) -> dict[int, int]:
 
 def template_mode() -> bool:
     """Whether the signed-in person's company is in works-council mode (for the templates)."""
-    from flask_login import current_user
     return bool(getattr(current_user, "is_authenticated", False)) and active_for(current_user)
