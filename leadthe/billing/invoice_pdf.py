@@ -89,7 +89,8 @@ def _bank(invoice: Invoice) -> list[str]:
             f"IBAN: {seller.get('iban', '')}", f"BIC: {seller.get('bic', '')}"]
 
 
-def _block(pdf: FPDF, rows: list[str], x: float, y: float, width: float) -> float:
+def address_block(pdf: FPDF, rows: list[str], x: float, y: float, width: float) -> float:
+    """A party's block (a small bold heading, then its lines) at (x, y); returns where it ends. The DPA record uses it too."""
     pdf.set_xy(x, y)
     for i, row in enumerate(rows):
         pdf.set_font("OpenSans", "B" if i < 1 else "", 8 if i < 1 else 10)
@@ -133,7 +134,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.set_font("OpenSans", "B", 20)
     pdf.cell(WIDTH, 10, _("Invoice"), new_x="LMARGIN", new_y="NEXT")
     top = pdf.get_y() + 4
-    bottom = max(_block(pdf, buyer, 15, top, 95), _block(pdf, seller, 120, top, 75))
+    bottom = max(address_block(pdf, buyer, 15, top, 95), address_block(pdf, seller, 120, top, 75))
     pdf.set_y(bottom + 6)
     _pairs(pdf, _facts(invoice), 15, 60, 60)
     pdf.ln(6)

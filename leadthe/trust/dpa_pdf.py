@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 
 from leadthe.assessments.certificates import add_unicode_fonts
+from leadthe.billing.invoice_pdf import address_block
 from leadthe.i18n import format_day, format_when
 from leadthe.labels import ROLE
 from leadthe.models.dpa import DpaAcceptance, DpaVersion
@@ -43,15 +44,6 @@ def _facts(record: DpaAcceptance, doc: DpaVersion) -> list[tuple[str, str]]:
             (_("Accepted by"), signatory(record)),
             (_("Accepted on"), f"{format_when(record.accepted_at)} UTC"),
             (_("Record number"), str(record.id))]
-
-
-def _block(pdf: FPDF, rows: list[str], x: float, y: float, width: float) -> float:
-    pdf.set_xy(x, y)
-    for i, row in enumerate(rows):
-        pdf.set_font("OpenSans", "B" if i < 1 else "", 8 if i < 1 else 10)
-        pdf.set_x(x)
-        pdf.multi_cell(width, 5, row, new_x="LMARGIN", new_y="NEXT")
-    return pdf.get_y()
 
 
 def _plain(text: str) -> str:
@@ -102,7 +94,7 @@ def acceptance_pdf(record: DpaAcceptance, doc: DpaVersion) -> bytes:
     pdf.set_font("OpenSans", "B", 18)
     pdf.multi_cell(WIDTH, 9, _("Data processing agreement: acceptance"), new_x="LMARGIN", new_y="NEXT")
     top = pdf.get_y() + 4
-    bottom = max(_block(pdf, controller, 15, top, 85), _block(pdf, processor, 110, top, 85))
+    bottom = max(address_block(pdf, controller, 15, top, 85), address_block(pdf, processor, 110, top, 85))
     pdf.set_y(bottom + 6)
     for label, value in facts:
         pdf.set_font("OpenSans", "B", 10)
