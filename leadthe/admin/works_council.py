@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from leadthe import audit
@@ -13,7 +12,6 @@ from leadthe.extensions import db
 from leadthe.i18n import format_when
 from leadthe.labels import ROLE
 from leadthe.models import Organization, User, utcnow
-from leadthe.models.enums import UserStatus
 from leadthe.models.works_council import WorksCouncilNotice
 from leadthe.tenancy import scoped
 from leadthe.worker import enqueue_job
@@ -74,14 +72,6 @@ def text(notice: WorksCouncilNotice) -> str:
              "Managers and admins can again see each person's learning progress in the teams they look after, and "
              "leaderboards are no longer opt-in. The reason given: %(reason)s",
              when=when, role=who, reason=notice.reason)
-
-
-def company_people(org_id: int, after_id: int, batch: int):
-    """The next ``batch`` active people of the company after ``after_id`` (the mailing cursor)."""
-    return db.session.execute(
-        sa.select(User.id, User.email, User.name, User.locale)
-        .where(User.org_id == org_id, User.id > after_id, User.status == UserStatus.ACTIVE)
-        .order_by(User.id).limit(batch)).all()
 
 
 def banners(user) -> list[tuple[str, str]]:
