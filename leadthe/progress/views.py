@@ -34,6 +34,8 @@ def unsubscribe(token):
 def sync():
     """A browser's queue of changes made offline (issue 22; leadthe/progress/sync.py). CSRF: the X-CSRFToken header
     (checked before every POST). Answers JSON: what was recorded (now or before) and what was rejected, and why."""
+    if not request.is_json:
+        abort(400)  # not a queue at all (a form, a stray request): the ordinary error page
     if (request.content_length or 0) > offline_sync.MAX_BODY:
         return jsonify(error="too-large"), 413
     raw = request.get_data(cache=False)
