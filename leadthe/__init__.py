@@ -88,6 +88,7 @@ import leadthe.auth.views  # noqa: F401
 import leadthe.consent.views  # noqa: F401
 import leadthe.core.views  # noqa: F401
 import leadthe.courses.views  # noqa: F401
+import leadthe.courses.offline  # noqa: F401  (issue 22: offline copies of lessons)
 import leadthe.dev.views  # noqa: F401
 import leadthe.lab.admin_views  # noqa: F401
 import leadthe.lab.jobs  # noqa: F401

@@ -10,6 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 from leadthe.template_speed import url_for
 
 _hashes: dict[str, str] = {}
+SERVICE_WORKER = "js/sw.js"
 
 
 def _file_hash(app: Flask, filename: str) -> str:
@@ -41,4 +42,7 @@ def init_static(app: Flask) -> None:
         if request.endpoint == "static" and request.args.get("v") and response.status_code in (200, 304):
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
             response.headers.pop("Expires", None)
+        if request.endpoint == "static" and (request.view_args or {}).get("filename") == SERVICE_WORKER:
+            # registered with scope "/" (issue 22) although the script lives under /static/js/
+            response.headers["Service-Worker-Allowed"] = "/"
         return response

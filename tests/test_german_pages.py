@@ -27,7 +27,7 @@ EMAILS = {"learner": "learner@acme.example", "manager": "manager@acme.example", 
 SKIPPED_PREFIXES = ("/static/", "/dev/", "/healthz")
 NOT_HTML = {"admin.report_csv", "assessments.certificate_pdf_view", "privacy.export_download", "literacy_admin.evidence_download", "account.photo",
             "trust_admin.records_csv", "trust_admin.records_json", "trust_staff.records_csv", "trust_staff.records_json",
-            "trust_admin.annex_pdf_download"}
+            "trust_admin.annex_pdf_download", "courses.offline_manifest"}
 # one-time links from mails: opened once, in the anonymous pass (they would end the session of a signed-in role)
 ONE_TIME = {"sso.verify_domain", "auth.verify_email", "auth.reset_password", "invite.accept", "progress.unsubscribe", "privacy.cancel_erasure",
             "account.confirm_email_change", "auth.login_2fa"}

@@ -41,7 +41,7 @@ SKIPPED = {
 # binary: status checked, read apart; the annex and a DPA acceptance are company documents (the acceptance names the
 # admin who signed, which is administration, not learning data)
 NOT_TEXT = {"billing_admin.invoice_pdf", "literacy_admin.evidence_download", "trust_admin.annex_pdf_download",
-            "trust_admin.dpa_pdf"}
+            "trust_admin.dpa_pdf", "courses.offline_manifest"}
 
 
 def set_mode(app, org_id: int, on: bool = True) -> None:

@@ -271,7 +271,11 @@ def logout():
         end_session()
         db.session.flush()
     flash(_("You are logged out."), "info")
-    return see_other(url_for("auth.login"))
+    response = see_other(url_for("auth.login"))
+    # the browser removes what this site stored (offline copies, queued changes, the service worker: issue 22);
+    # cookies are left to the session logic (the flash message above travels in one)
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 @bp.route("/verify-email", methods=["GET", "POST"], defaults={"token": None})

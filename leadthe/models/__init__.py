@@ -12,7 +12,7 @@ from leadthe.models.literacy import AiPolicyAck, AiPolicyVersion, AiTool, Eviden
 from leadthe.models.org import Organization, Team, TeamMembership
 from leadthe.models.outbox import Job, OutboxMail
 from leadthe.models.people import ImportBatch, Invitation
-from leadthe.models.progress import ProgressMail
+from leadthe.models.progress import ProgressMail, SyncReceipt
 from leadthe.models.privacy import DataExport, PrivacyRequest, PrivacySettings
 from leadthe.models.sso import ScimToken, SsoDomain, SsoIdentity, SsoLoginAttempt, SsoReplay, SsoSettings
 from leadthe.models.security import AuditChainHead, AuditEvent, RecoveryCode, UserSession
@@ -31,7 +31,7 @@ __all__ = [
     "ConsentRecord", "PageView", "PolicyAcknowledgement", "PolicyDocument", "PolicyNotice", "PolicyTranslation", "UserPreference",
     "Base", "OrgOwned", "TenantScoped", "utcnow", "Organization", "Team", "TeamMembership", "Job", "OutboxMail", "DataExport", "PrivacyRequest", "PrivacySettings",
     "AuditChainHead", "AuditEvent", "RecoveryCode", "UserSession", "User", "ORG_ROLES", "PLATFORM_ROLES",
-    "ImportBatch", "Invitation", "ProgressMail",
+    "ImportBatch", "Invitation", "ProgressMail", "SyncReceipt",
     "ExportStatus", "InvitationStatus", "JobStatus", "MailStatus", "OrgStatus", "RequestKind", "RequestStatus", "Role",
     "TicketStatus", "UserStatus",
     "LabRun", "LabSettings", "LabUsage",

@@ -1074,3 +1074,17 @@ SOURCES.append(Source(
              "dismissed_at": Col("when you closed the notice")},
 ))
 BY_TABLE["notice_dismissal"] = SOURCES[-1]
+# --- issue 22: changes made offline and sent later (server helper's block) -------------------------------------------
+RETENTION_RULES["sync_30d"] = _l("30 days after the change reached us.")
+SOURCES.append(Source(
+    "sync_receipt", _l("Changes you made offline"), "usage",
+    purpose=_l("Counting each change you made in a lesson saved for offline use (a lesson completed, an answer, time "
+               "spent) exactly once when your browser sends it later, also when it sends it twice."),
+    basis="contract", retention="sync_30d", subject=("user_id",), erasure="delete",
+    columns={"id": ID, "user_id": tech("you"),
+             "client_id": Col("the id your browser gave the change", internal=True),
+             "kind": Col("what kind of change (lesson completed, answer, time spent)"),
+             "happened_at": Col("when it happened on your device"),
+             "received_at": Col("when it reached us (starts the 30 days)")},
+))
+BY_TABLE["sync_receipt"] = SOURCES[-1]

@@ -27,10 +27,12 @@ from leadthe.models.sso import SsoLoginAttempt, SsoReplay
 from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, RequestKind, RequestStatus,
                                   UserStatus)
 from leadthe.models.support import StaffAccessGrant, SupportTicket
+from leadthe.models.progress import SyncReceipt
 from leadthe.models.trust import AccessLogEntry
 from leadthe.privacy.erasure import checkpoint, run_erasure
 from leadthe.privacy.export import delete_export_file
 from leadthe.privacy.services import record_request
+from leadthe.progress.sync import expired_receipts
 from leadthe.trust.holds import held_clause, held_users, orgs_with_holds
 
 log = logging.getLogger(__name__)
@@ -234,6 +236,11 @@ def rule_access_log(now, dry_run):
     return _delete_where(AccessLogEntry, AccessLogEntry.created_at <= now - timedelta(days=365), dry_run)
 
 
+def rule_sync_receipts(now, dry_run):
+    """Receipts of changes made offline (issue 22) 30 days after they reached us: no queue is older."""
+    return _delete_where(SyncReceipt, expired_receipts(now), dry_run, now)
+
+
 RULES = {
     # companies first: their people are erased as part of the company, not one by one as closed accounts
     "company_lifetime": ("closed companies erased", rule_closed_companies),
@@ -259,6 +266,7 @@ RULES = {
     "invoice_10y": ("invoices kept ten years after their year deleted", rule_invoices),
     "billing_30d": ("billing requests and handled processor events older than 30 days deleted", rule_billing),
     "access_1y": ("access-log entries (who looked at a person's data) older than a year deleted", rule_access_log),
+    "sync_30d": ("receipts of changes made offline older than 30 days deleted", rule_sync_receipts),
 }
 
 

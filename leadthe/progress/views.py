@@ -1,9 +1,12 @@
-from flask import abort, request
+import json
+
+from flask import abort, jsonify, request
+from flask_login import current_user, login_required
 
 from leadthe.extensions import csrf, db
 from leadthe.forms import EmptyForm
 from leadthe.htmx import render
-from leadthe.progress import bp, services
+from leadthe.progress import bp, services, sync as offline_sync
 
 
 @bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
@@ -24,3 +27,25 @@ def unsubscribe(token):
             return "", 200
         return render("progress/unsubscribed.html", topic=topic)
     return render("progress/unsubscribe.html", topic=topic, email=user.email, form=EmptyForm())
+
+
+@bp.route("/progress/sync", methods=["POST"])
+@login_required
+def sync():
+    """A browser's queue of changes made offline (issue 22; leadthe/progress/sync.py). CSRF: the X-CSRFToken header
+    (checked before every POST). Answers JSON: what was recorded (now or before) and what was rejected, and why."""
+    if (request.content_length or 0) > offline_sync.MAX_BODY:
+        return jsonify(error="too-large"), 413
+    raw = request.get_data(cache=False)
+    if len(raw) > offline_sync.MAX_BODY:
+        return jsonify(error="too-large"), 413
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return jsonify(error="body"), 400
+    try:
+        outcome = offline_sync.sync(current_user, payload)
+    except offline_sync.Refused as refused:
+        return jsonify(refused.body), refused.status
+    db.session.flush()
+    return jsonify(outcome.as_json())

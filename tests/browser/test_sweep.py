@@ -93,6 +93,7 @@ NOT_HTML = {
     "trust_staff.records_json": "JSON download",
     "admin.audit_chain_head": "JSON download",
     "trust_admin.annex_pdf_download": "PDF download",
+    "courses.offline_manifest": "JSON for saving a course for offline use (static/js/offline.js)",
     # a redirect to the company's identity provider, another site (tests/test_sso_oidc.py, test_sso_saml.py and
     # their browser tests follow it to the test suite's own identity providers)
     "sso.oidc_start": "a redirect to the identity provider",
