@@ -10,9 +10,29 @@
   var CACHE = "leadthe-offline-v1", META = "/__offline__/courses/", FALLBACK = "/__offline__/fallback";
   var L = window.LeadThe;
   var body = document.body;
-  var supported = !!(L && L.queue && L.registerWorker && navigator.serviceWorker && window.caches && window.fetch &&
-                     window.localStorage && body.getAttribute("data-device-key"));
+  var supported = !!(L && L.queue && navigator.serviceWorker && window.caches && window.fetch);
   var lang = document.documentElement.lang || undefined;
+  var script = document.querySelector("script[data-sw]");
+
+  // the service worker exists only while a course is saved here (removed with the last one, and by session.js)
+  function register() {
+    return navigator.serviceWorker.register(script.getAttribute("data-sw"), { scope: "/" })
+      .then(function () { return navigator.serviceWorker.ready; });
+  }
+  function savedCourses() {
+    return caches.has(CACHE).then(function (has) {
+      if (!has) return [];
+      return caches.open(CACHE).then(function (cache) {
+        return cache.keys().then(function (reqs) {
+          return Promise.all(reqs.filter(function (r) { return new URL(r.url).pathname.indexOf(META) === 0; })
+            .map(function (r) { return cache.match(r).then(function (m) { return m.json(); }).catch(function () { return null; }); }));
+        });
+      });
+    }).then(function (list) { return list.filter(Boolean); }, function () { return []; });
+  }
+  if (supported) {
+    savedCourses().then(function (list) { if (list.length && !navigator.serviceWorker.controller) register().catch(function () {}); });
+  }
 
   function fill(text, vars) {
     return String(text || "").replace(/\{(\w+)\}/g, function (all, name) { return name in vars ? vars[name] : all; });
@@ -68,7 +88,7 @@
         return Promise.all((meta.lessons || []).map(function (u) { return cache.delete(u); }))
           .then(function () { return cache.delete(metaKey(slug)); });
       });
-    }).then(L.savedCourses).then(function (left) { if (!left.length) return removeAll(); });
+    }).then(savedCourses).then(function (left) { if (!left.length) return removeAll(); });
   }
   function removeAll() {
     var jobs = [caches.delete(CACHE)];
@@ -166,7 +186,7 @@
             throw err;
           });
         });
-      }).then(L.registerWorker).then(function () {
+      }).then(register).then(function () {
         busy = false;
         return show();
       }, function () {
@@ -196,7 +216,7 @@
     var itemTpl = document.getElementById("saved-item");
     page.querySelector(".no-support").hidden = true;
     var draw = function () {
-      return L.savedCourses().then(function (courses) {
+      return savedCourses().then(function (courses) {
         courses.sort(function (a, b) { return String(a.title).localeCompare(String(b.title), lang); });
         list.textContent = "";
         courses.forEach(function (c) {

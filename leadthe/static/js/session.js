@@ -95,220 +95,130 @@
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") check(true); });
 })();
 
-/* ===== (b) Device data (issue 22; helper "client") =====================================================
-   What this browser keeps for the person signed in: courses saved for offline (Cache Storage
-   "leadthe-offline-v1", written by static/js/offline.js, served by static/js/sw.js) and the changes made
-   without a connection (localStorage "leadthe.queue"), both tied to one account by its pseudonymous device key
-   (localStorage "leadthe.owner", <body data-device-key>). Another account, a signed-out page or logging out
-   removes all of it. window.LeadThe.queue {add, count, send} is used by player.js; the texts come from
-   <template id="device-texts"> (courses/_device_texts.html). Without JavaScript nothing is stored. */
+/* ===== (b) Device data (issue 22, README "Learning offline"): the queue of offline changes of one account ===== */
 (function () {
   "use strict";
   var CACHE = "leadthe-offline-v1", QUEUE = "leadthe.queue", OWNER = "leadthe.owner";
-  var META = "/__offline__/courses/";
-  var body = document.body;
-  var key = body.getAttribute("data-device-key") || "";
-  var offlineCopy = body.hasAttribute("data-offline-copy");
-  var syncUrl = body.getAttribute("data-sync");
-  var script = document.querySelector("script[data-sw]");
-  var swUrl = script && script.getAttribute("data-sw");
+  var body = document.body, key = body.getAttribute("data-device-key") || "";
+  var copy = body.hasAttribute("data-offline-copy"), syncUrl = body.getAttribute("data-sync");
+  var script = document.querySelector("script[data-logout]");
   var logoutUrl = script && script.getAttribute("data-logout");
   var store = null;
   try { store = window.localStorage; store.getItem(OWNER); } catch (e) { store = null; }
-  var LeadThe = window.LeadThe = window.LeadThe || {};
+  var L = window.LeadThe = window.LeadThe || {};
+  var tpl = document.getElementById("device-texts");
+  var words = (tpl && tpl.content.firstElementChild) || body;
+  L.text = function (name) { return words.getAttribute("data-" + name) || ""; };
 
-  function texts() {
-    var tpl = document.getElementById("device-texts");
-    return (tpl && tpl.content && tpl.content.firstElementChild) || document.createElement("span");
-  }
-  var words = texts();
-  LeadThe.text = function (name) { return words.getAttribute("data-" + name) || ""; };
-  LeadThe.plural = function (name, n) {
-    var form = "other";
-    try { form = new Intl.PluralRules(document.documentElement.lang || undefined).select(n); } catch (e) { form = n === 1 ? "one" : "other"; }
-    return (words.getAttribute("data-" + name + "-" + form) || words.getAttribute("data-" + name + "-other") || "").replace("{n}", String(n));
-  };
-
-  // --- everything of the previous owner goes ---------------------------------------------------------
-  function unregister() {
-    if (!navigator.serviceWorker || !navigator.serviceWorker.getRegistrations) return Promise.resolve();
-    return navigator.serviceWorker.getRegistrations().then(function (regs) {
-      return Promise.all(regs.map(function (r) { return r.unregister(); }));
-    }).catch(function () {});
-  }
   function clearAll() {
     if (store) { store.removeItem(QUEUE); store.removeItem(OWNER); }
-    var jobs = [unregister()];
-    if (window.caches) jobs.push(caches.delete(CACHE).catch(function () {}));
-    return Promise.all(jobs);
+    var sw = navigator.serviceWorker;
+    return Promise.all([
+      window.caches ? caches.delete(CACHE) : 0,
+      sw && sw.getRegistrations ? sw.getRegistrations().then(function (rs) { return Promise.all(rs.map(function (r) { return r.unregister(); })); }) : 0
+    ]).catch(function () {});
   }
-  LeadThe.clearDevice = clearAll;
-
+  L.clearDevice = clearAll;
   var ready = Promise.resolve();
-  if (store) {
-    var owner = store.getItem(OWNER);
-    if (key && owner !== key) {
-      ready = clearAll().then(function () { store.setItem(OWNER, key); });
-    } else if (!key && !offlineCopy && (owner || store.getItem(QUEUE))) {
-      ready = clearAll();
-    } else if (!key && !offlineCopy && window.caches) {
-      ready = caches.has(CACHE).then(function (has) { if (has) return clearAll(); });
-    }
-  }
-  LeadThe.deviceReady = ready;
+  if (store && key && store.getItem(OWNER) !== key) ready = clearAll().then(function () { store.setItem(OWNER, key); });
+  else if (store && !key && !copy) ready = clearAll();
+  if (!store || !key) return;
 
-  // --- the queue of changes made without a connection --------------------------------------------------
   function read() {
     var q = null;
     try { q = JSON.parse(store.getItem(QUEUE)); } catch (e) { q = null; }
-    var me = store.getItem(OWNER) || key;
-    if (!q || !Array.isArray(q.items) || q.owner !== me) q = { owner: me, items: [] };
-    return q;
+    return q && Array.isArray(q.items) && q.owner === key ? q : { owner: key, items: [] };
   }
-  function write(q) {
-    if (q.items.length) store.setItem(QUEUE, JSON.stringify(q)); else store.removeItem(QUEUE);
-  }
-  function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var b = new Uint8Array(16);
-    crypto.getRandomValues(b);
-    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
-
-  var statusEl = null, sending = null, justSent = false;
-  function statusBox() {
-    if (statusEl && document.body.contains(statusEl)) return statusEl;
-    statusEl = document.querySelector(".queue-status");
-    if (!statusEl) {
-      var main = document.querySelector("main") || body;
-      statusEl = document.createElement("p");
-      statusEl.className = "queue-status";
-      statusEl.setAttribute("role", "status");
-      statusEl.setAttribute("aria-live", "polite");
-      statusEl.hidden = true;
-      main.insertBefore(statusEl, main.firstChild);
-    }
-    return statusEl;
-  }
+  function write(q) { if (q.items.length) store.setItem(QUEUE, JSON.stringify(q)); else store.removeItem(QUEUE); }
+  function changes() { return read().items.filter(function (i) { return i.kind !== "beat"; }).length; }
+  var box = null, sent = false, sending = null;
   function show() {
-    if (!store) return;
-    var n = read().items.length;
-    if (!n && !justSent) { if (statusEl) statusEl.hidden = true; return; }
-    var box = statusBox();
-    box.textContent = n ? LeadThe.plural("waiting", n) : LeadThe.text("sent");
-    box.hidden = false;
+    var n = changes();
+    box = box || document.querySelector(".queue-status");
+    if (!box && !n && !sent) return;
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "queue-status";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      var main = document.querySelector("main") || body;
+      main.insertBefore(box, main.firstChild);
+    }
+    var form = "other";
+    try { form = new Intl.PluralRules(document.documentElement.lang || undefined).select(n); } catch (e) { form = n === 1 ? "one" : "other"; }
+    box.textContent = n ? (L.text("waiting-" + form) || L.text("waiting-other")).replace("{n}", n) : L.text("sent");
+    box.hidden = !n && !sent;
   }
-  function csrf(doc) {
-    try { return JSON.parse(doc.getAttribute("data-hx-headers"))["X-CSRFToken"] || ""; } catch (e) { return ""; }
+  function csrf(el) {
+    try { return JSON.parse(el.getAttribute("data-hx-headers"))["X-CSRFToken"] || ""; } catch (e) { return ""; }
   }
-  function token() {
-    var own = csrf(body);
-    if (own) return Promise.resolve(own);
-    // an offline copy carries no token: a fresh page of the same address (signed in) has one
+  function token() {  // an offline copy has none: the page at the same address has
+    if (csrf(body)) return Promise.resolve(csrf(body));
     return fetch(location.pathname, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
-      if (!r.ok || r.redirected) return "";
-      return r.text().then(function (html) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        return doc.body && doc.body.getAttribute("data-device-key") === read().owner ? csrf(doc.body) : "";
-      });
+      return r.ok && !r.redirected ? r.text() : "";
+    }).then(function (html) {
+      var b = new DOMParser().parseFromString(html, "text/html").body;
+      return b && b.getAttribute("data-device-key") === key ? csrf(b) : "";
     });
   }
   function send() {
-    if (!store || !syncUrl || !window.fetch) return Promise.resolve();
-    if (sending) return sending;
     var q = read();
-    if (!q.items.length || !q.owner) { show(); return Promise.resolve(); }
-    var batch = q.items.slice(0, 200);
-    sending = token().then(function (csrfToken) {
-      if (!csrfToken) return;
-      return fetch(syncUrl, {
-        method: "POST", credentials: "same-origin", cache: "no-store",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken },
-        body: JSON.stringify({ owner: q.owner, items: batch })
-      }).then(function (r) {
-        if (r.status === 409) { store.removeItem(QUEUE); return; }  // the queue belongs to someone else
+    if (sending || !syncUrl || !q.items.length) return sending || Promise.resolve();
+    var ids = q.items.slice(0, 200);
+    sending = token().then(function (t) {
+      if (!t) return;
+      return fetch(syncUrl, { method: "POST", credentials: "same-origin", cache: "no-store",
+                              headers: { "Content-Type": "application/json", "X-CSRFToken": t },
+                              body: JSON.stringify({ owner: key, items: ids }) }).then(function (r) {
+        if (r.status === 409) return write({ items: [] });  // another account's queue
         if (!r.ok || r.redirected) return;
         return r.json().then(function (data) {
           var gone = {};
-          (data.done || []).forEach(function (id) { gone[id] = true; });
-          (data.rejected || []).forEach(function (x) { if (x && x.id) gone[x.id] = true; });
+          (data.done || []).concat((data.rejected || []).map(function (x) { return x.id; })).forEach(function (id) { gone[id] = 1; });
           var now = read();
-          now.items = now.items.filter(function (item) { return !gone[item.id]; });
+          now.items = now.items.filter(function (i) { return !gone[i.id]; });
           write(now);
-          justSent = true;
+          sent = true;
         });
       });
     }).catch(function () {}).then(function () {
       sending = null;
       show();
-      if (read().items.length < q.items.length && read().items.length) return send();
+      var left = read().items.length;
+      if (left && left < q.items.length) return send();
     });
     return sending;
   }
-  LeadThe.queue = {
+  L.queue = {
     add: function (item) {
-      if (!store || !(key || store.getItem(OWNER))) return false;
       var q = read();
-      item.id = item.id || uuid();
+      item.id = crypto.randomUUID ? crypto.randomUUID() : Date.now() + "-" + Math.random();
       item.at = item.at || new Date().toISOString();
       q.items.push(item);
       write(q);
-      justSent = false;
+      sent = false;
       show();
       if (navigator.onLine !== false) setTimeout(send, 0);
       return true;
     },
-    count: function () { return store ? read().items.length : 0; },
+    count: changes,
     has: function (kind, course, lesson) {
-      return store ? read().items.some(function (i) { return i.kind === kind && i.course === course && i.lesson === lesson; }) : false;
+      return read().items.some(function (i) { return i.kind === kind && i.course === course && i.lesson === lesson; });
     },
     send: send
   };
-
-  // --- when to send: on load, when the connection returns, every 30 s while something waits ------------
-  if (store) {
-    ready.then(function () { show(); if (navigator.onLine !== false) send(); });
-    window.addEventListener("online", function () { send(); });
-    setInterval(function () { if (read().items.length && navigator.onLine !== false) send(); }, 30000);
-  }
-
-  // --- logging out: clear first, so that a log-out without a connection still clears ---------------------
-  if (logoutUrl) {
-    document.addEventListener("submit", function (event) {
-      var form = event.target;
-      if (!form || form.getAttribute("action") !== logoutUrl || form.hasAttribute("data-cleared")) return;
-      event.preventDefault();
-      form.setAttribute("data-cleared", "");
-      var done = false;
-      function go() { if (!done) { done = true; form.submit(); } }
-      clearAll().then(go, go);
-      setTimeout(go, 1500);
-    }, true);
-  }
-
-  // --- the service worker exists only while a course is saved on this device ---------------------------
-  LeadThe.registerWorker = function () {
-    if (!swUrl || !navigator.serviceWorker || !window.caches) return Promise.resolve(null);
-    return navigator.serviceWorker.register(swUrl, { scope: "/" }).then(function () {
-      return navigator.serviceWorker.ready;
-    }).catch(function () { return null; });
-  };
-  LeadThe.savedCourses = function () {
-    if (!window.caches) return Promise.resolve([]);
-    return caches.has(CACHE).then(function (has) {
-      if (!has) return [];
-      return caches.open(CACHE).then(function (cache) {
-        return cache.keys().then(function (reqs) {
-          return Promise.all(reqs.filter(function (r) { return new URL(r.url).pathname.indexOf(META) === 0; })
-            .map(function (r) { return cache.match(r).then(function (m) { return m.json(); }).catch(function () { return null; }); }));
-        });
-      });
-    }).then(function (list) { return list.filter(Boolean); }, function () { return []; });
-  };
-  if (key && swUrl && navigator.serviceWorker && !navigator.serviceWorker.controller) {
-    ready.then(LeadThe.savedCourses).then(function (list) { if (list.length) LeadThe.registerWorker(); });
-  }
+  ready.then(function () { show(); send(); });
+  window.addEventListener("online", send);
+  setInterval(function () { if (navigator.onLine !== false) send(); }, 30000);
+  // logging out clears first, so that a log-out without a connection clears too
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!logoutUrl || form.getAttribute("action") !== logoutUrl || form.hasAttribute("data-cleared")) return;
+    event.preventDefault();
+    form.setAttribute("data-cleared", "");
+    var go = function () { if (go) { go = null; form.submit(); } };
+    clearAll().then(function () { if (go) go(); });
+    setTimeout(function () { if (go) go(); }, 1500);
+  }, true);
 })();
-/* ===== end of (b) device data ======================================================================== */
+/* ===== end of (b) device data ===== */
