@@ -1078,12 +1078,12 @@ BY_TABLE["notice_dismissal"] = SOURCES[-1]
 RETENTION_RULES["sync_30d"] = _l("30 days after the change reached us.")
 SOURCES.append(Source(
     "sync_receipt", _l("Changes you made offline"), "usage",
-    purpose=_l("Counting each change you made in a lesson saved for offline use (a lesson completed, an answer, time "
-               "spent) exactly once when your browser sends it later, also when it sends it twice."),
+    purpose=_l("Counting each change you made in a lesson saved for offline use (a finished lesson, an answer, time "
+               "spent learning) exactly once when your browser sends it later, even if it sends it twice."),
     basis="contract", retention="sync_30d", subject=("user_id",), erasure="delete",
     columns={"id": ID, "user_id": tech("you"),
              "client_id": Col("the id your browser gave the change", internal=True),
-             "kind": Col("what kind of change (lesson completed, answer, time spent)"),
+             "kind": Col("what kind of change (a finished lesson, an answer, time spent learning)"),
              "happened_at": Col("when it happened on your device"),
              "received_at": Col("when it reached us (starts the 30 days)")},
 ))

@@ -95,6 +95,7 @@ COUNT_WORDS = {
     "assignment": lambda n: ngettext("%(num)s course assigned to you", "%(num)s courses assigned to you", n),
     "support_message": lambda n: ngettext("%(num)s support message", "%(num)s support messages", n),
     "progress_mail": lambda n: ngettext("%(num)s progress e-mail", "%(num)s progress e-mails", n),
+    "sync_receipt": lambda n: ngettext("%(num)s change made offline", "%(num)s changes made offline", n),
     "staff_access_grant": lambda n: ngettext("%(num)s time LeadThe.AI staff opened your data",
                                              "%(num)s times LeadThe.AI staff opened your data", n),
     "enrollment": lambda n: ngettext("%(num)s course started", "%(num)s courses started", n),

@@ -80,30 +80,32 @@ def sync(user: User, payload, now: datetime | None = None) -> Outcome:
     if not isinstance(payload.get("owner"), str) or not hmac.compare_digest(payload["owner"], device_key(user)):
         raise Refused(409, {"error": "owner"})
     outcome = Outcome()
-    beats = []
+    beats: list[tuple[datetime, str]] = []
     seen: set[str] = set()
     lookups: dict[tuple[str, str], tuple | None] = {}
     for item in payload["items"]:
         item_id = item.get("id") if isinstance(item, dict) else None
-        if not isinstance(item_id, str) or not 0 < len(item_id) <= MAX_ID:
-            continue  # nothing to answer to: the browser cannot match it
-        if item_id in seen:
-            continue
+        if not isinstance(item_id, str) or not 0 < len(item_id) <= MAX_ID or item_id in seen:
+            continue  # nothing the browser could match an answer to, or said already
         seen.add(item_id)
-        kind, at = item.get("kind"), parse_time(item.get("at"))
-        if kind not in KINDS or at is None:
-            outcome.rejected.append({"id": item_id, "reason": "invalid"})
-        elif kind == "beat":
-            if at > now + timedelta(minutes=1) or at < now - BEAT_WINDOW:
-                outcome.rejected.append({"id": item_id, "reason": "out-of-range"})
-            else:
-                beats.append((min(at, now), item_id))
-        else:
-            reason = _lesson_change(user, item, item_id, kind, at, now, lookups, outcome)
-            if reason:
-                outcome.rejected.append({"id": item_id, "reason": reason})
+        reason = _item(user, item, item_id, now, lookups, beats, outcome)
+        if reason:
+            outcome.rejected.append({"id": item_id, "reason": reason})
     _beats(user, sorted(beats), now, outcome)
     return outcome
+
+
+def _item(user, item, item_id, now, lookups, beats, outcome) -> str | None:
+    """One change: recorded (a completion, an answer), kept for ``_beats`` (a beat), or the reason it is rejected."""
+    kind, at = item.get("kind"), parse_time(item.get("at"))
+    if kind not in KINDS or at is None:
+        return "invalid"
+    if kind == "beat":
+        if at > now + timedelta(minutes=1) or at < now - BEAT_WINDOW:
+            return "out-of-range"
+        beats.append((min(at, now), item_id))
+        return None
+    return _lesson_change(user, item, item_id, kind, at, now, lookups, outcome)
 
 
 def _lookup(user: User, course_slug, lesson_slug, lookups) -> tuple | None:
