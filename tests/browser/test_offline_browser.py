@@ -143,6 +143,10 @@ def test_save_read_offline_complete_two_and_they_count_once(live_app, new_page, 
         assert page.locator(".offline-note").inner_text().startswith("Offline copy from")
         assert f"Text of step {slug[-1]}" in page.locator("main").inner_text()
         assert "Rita" not in page.content()  # nothing personal in an offline copy
+    page.goto("/dashboard")  # not saved: a small page that says so and lists what is
+    page.get_by_role("heading", level=1, name="You are offline").wait_for()
+    page.get_by_role("link", name="A train trip").click()
+    page.get_by_role("heading", level=1, name="Read first").wait_for()
     first = _complete_offline(page, "step-1")
     third = _complete_offline(page, "step-3")
     page.get_by_text("2 changes waiting to be sent").wait_for()
