@@ -252,3 +252,22 @@ def test_an_updated_lesson_replaces_its_saved_copy_at_the_next_visit_online(live
     page.locator(".offline-note").wait_for()
     assert "Text of step 3, revised." in page.locator("main").inner_text()
     go_online(page)
+
+    # the course page says the course changed since it was saved, and "Update" saves it again
+    page.goto("/courses/trip")
+    panel = page.locator(".offline-panel")
+    panel.get_by_text("The course has changed since then.").wait_for()
+    panel.get_by_role("button", name="Update").click()
+    panel.get_by_role("button", name="Update").wait_for(state="hidden")
+    assert "changed" not in panel.locator(".offline-state").inner_text()
+
+    # the saved page lists it with its size and date; removing it (confirmed) removes the worker too
+    page.get_by_role("link", name="Courses saved on this device").click()
+    item = page.locator(".saved-list li")
+    item.get_by_role("link", name="A train trip").wait_for()
+    assert "Saved on" in item.inner_text() and "KB" in item.inner_text()
+    item.get_by_role("button", name="Remove").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Remove").click()
+    page.get_by_text("No courses are saved on this device.").wait_for()
+    page.wait_for_function("""async () => !(await caches.has('leadthe-offline-v1'))
+        && (await navigator.serviceWorker.getRegistrations()).length === 0""")
