@@ -15,7 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from leadthe.extensions import db
-from leadthe.models import Lesson, LessonCompletion, SyncReceipt, User, utcnow
+from leadthe.models import Lesson, LessonCompletion, PracticeAnswer, SyncReceipt, User, utcnow
 from tests.browser.helpers import log_in
 from tests.conftest import make_org, make_user
 
@@ -182,7 +182,10 @@ def test_log_out_with_changes_waiting_clears_them_for_the_next_person(live_app, 
 
     go_offline(page)
     _complete_offline(page, "step-1")
-    _complete_offline(page, "step-2")
+    page.goto("/courses/trip/lessons/step-2")  # a practice answer written offline waits too
+    page.get_by_label("Your prompt").fill("Summarise the timetable changes for commuters.")
+    page.get_by_role("button", name="Save my answer").click()
+    page.locator(".answer-form .retry-status").get_by_text("Your answer is kept on this device").wait_for()
     # the connection comes back, but the changes do not get through before the person logs out
     page.context.route("**/progress/sync", lambda route: route.abort("internetdisconnected"))
     go_online(page)
@@ -206,8 +209,8 @@ def test_log_out_with_changes_waiting_clears_them_for_the_next_person(live_app, 
     page.goto("/courses/saved")
     page.get_by_text("No courses are saved on this device.").wait_for()
     with live_app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(LessonCompletion)) == 0
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(SyncReceipt)) == 0
+        for model in (LessonCompletion, PracticeAnswer, SyncReceipt):
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0, model
 
 
 def test_without_javascript_there_is_no_save_panel_and_lessons_work_as_before(live_app, page_nojs, tmp_path):
