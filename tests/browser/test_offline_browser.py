@@ -274,3 +274,31 @@ def test_an_updated_lesson_replaces_its_saved_copy_at_the_next_visit_online(live
     page.get_by_text("No courses are saved on this device.").wait_for()
     page.wait_for_function("""async () => !(await caches.has('leadthe-offline-v1'))
         && (await navigator.serviceWorker.getRegistrations()).length === 0""")
+
+
+def test_a_lesson_completed_while_the_connection_is_down_is_sent_when_it_returns(live_app, new_page, tmp_path):
+    """Nothing saved for offline: the lesson page was open when the connection dropped."""
+    org = _course(live_app, tmp_path)
+    user = make_user(live_app, org, email="tia@example.com", name="Tia Tunnel")
+    page = new_page()
+    _start(page, user.email)
+    go_offline(page)
+    before = utcnow() - timedelta(seconds=1)
+    page.get_by_role("button", name="Mark as complete").click()
+    after = utcnow() + timedelta(seconds=1)
+    page.get_by_text("Marked as complete on this device").wait_for()
+    page.get_by_text("1 change waiting to be sent").wait_for()
+    assert page.get_by_role("heading", level=1).inner_text() == "Read first"  # the page stays as it was
+    page.wait_for_timeout(1500)
+    go_online(page)
+    page.get_by_text("All changes sent.").wait_for()
+    done = _completions(live_app, user.email)
+    assert set(done) == {"step-1"} and before <= done["step-1"] <= after
+
+    # online, but the request is lost on the way: kept on the device and sent at once by the queue instead
+    page.goto("/courses/trip/lessons/step-2")
+    page.context.route("**/lessons/step-2/complete", lambda route: route.abort("connectionreset"))
+    page.get_by_role("button", name="Mark as complete").click()
+    page.get_by_text("Marked as complete on this device").wait_for()
+    page.get_by_text("All changes sent.").wait_for()
+    assert set(_completions(live_app, user.email)) == {"step-1", "step-2"}
