@@ -111,6 +111,7 @@ MATRIX: dict[str, dict] = {
     "legal.privacy_policy_version": {"auth": "public", "obj": "policy_number", "cross": True},
     # courses
     "courses.catalogue": {"auth": "login"},
+    "courses.saved": {"auth": "login"},  # "Saved for offline": the list is built in the browser (issue 22)
     "courses.search_page": {"auth": "login"},
     "courses.heartbeat": {"auth": "login"},
     "courses.course": {"auth": "login", "obj": "course"},

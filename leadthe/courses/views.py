@@ -31,6 +31,13 @@ def catalogue():
                   required=required_course_ids(current_user))
 
 
+@bp.route("/courses/saved")
+@login_required
+def saved():
+    """Courses saved for offline in this browser: the list lives in the browser (static/js/offline.js)."""
+    return render("courses/saved.html")
+
+
 @bp.route("/courses/<slug>")
 @login_required
 def course(slug):

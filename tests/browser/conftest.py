@@ -15,6 +15,12 @@ import threading
 from pathlib import Path
 
 import pytest
+
+# The requests a service worker makes go through the context's routes too (tests/browser/test_offline_browser.py
+# takes the page offline that way: context.set_offline alone may not stop them, microsoft/playwright#2311).
+# Read when Playwright starts its driver, so before sync_playwright() below.
+os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
+
 from playwright.sync_api import sync_playwright  # a test extra: missing means a broken install, not a skip
 from werkzeug.serving import make_server
 

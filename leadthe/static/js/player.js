@@ -1,46 +1,86 @@
-/* Lesson player: heartbeat for time spent, retry of "Mark as complete" on a dropped connection, focus and
-   outline state after an htmx lesson swap. Progressive enhancement: the page works without it. */
+/* Lesson player: heartbeat for time spent; "Mark as complete" and "Save my answer" that cannot reach the server
+   are kept on this device with the time of the click (session.js sends them; on an offline copy, always); focus
+   and outline state after an htmx lesson swap. Progressive enhancement: the page works without it. */
 (function () {
   "use strict";
+  var body = document.body, copy = body.hasAttribute("data-offline-copy");
   var player = document.querySelector(".player");
   if (!player) return;
-
+  var L = window.LeadThe || {}, q = L.queue;
+  function text(name) { return L.text ? L.text(name) : ""; }
   function csrf() {
-    try { return JSON.parse(document.body.getAttribute("data-hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+    try { return JSON.parse(body.getAttribute("data-hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
   }
+  var PATH = /^\/courses\/([^/]+)\/lessons\/([^/]+)/;
+  function status(form, words) {
+    var s = form.querySelector(".retry-status");
+    if (!s) {
+      s = form.appendChild(document.createElement("p"));
+      s.className = "retry-status";
+      s.setAttribute("role", "status");
+    }
+    s.textContent = words;
+  }
+  function kind(form) {
+    return form && form.classList ? (form.classList.contains("complete-form") ? "complete" : form.classList.contains("answer-form") ? "answer" : "") : "";
+  }
+  function done(form) {
+    form.querySelector("button").hidden = true;
+    status(form, text("queued-complete"));
+  }
+  function keep(form) {  // false when it cannot be kept
+    var m = PATH.exec(new URL(form.action, location.href).pathname) || [], k = kind(form);
+    var item = { kind: k, course: m[1], lesson: m[2], at: form.getAttribute("data-at") || undefined };
+    if (k === "answer") item.answer = (form.querySelector("textarea") || {}).value;
+    if (!q || !item.course || (k === "answer" && !item.answer) || !q.add(item)) return false;
+    if (k === "complete") done(form); else status(form, text("queued-answer"));
+    return true;
+  }
+  document.addEventListener("submit", function (event) {
+    if (kind(event.target)) event.target.setAttribute("data-at", new Date().toISOString());
+  }, true);
 
-  // Time spent: a beat every 30 s while the page is visible; the server caps what each beat adds.
+  // Time spent: a beat every 30 s while the page is visible; the server caps what each beat adds. One that does
+  // not get through (and every one on an offline copy) is kept on the device.
   var url = player.getAttribute("data-heartbeat");
+  function keepBeat() {
+    var m = PATH.exec(location.pathname);
+    if (q && m) q.add({ kind: "beat", course: m[1] });
+  }
   function beat() {
-    if (document.visibilityState !== "visible" || !url || !window.fetch) return;
-    fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf() } }).catch(function () {});
+    if (document.visibilityState !== "visible" || !window.fetch) return;
+    if (copy || navigator.onLine === false) return keepBeat();
+    fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
+      .then(function (r) { if (r.status >= 500) keepBeat(); }, keepBeat);
   }
   setInterval(beat, 30000);
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") beat(); });
 
-  // "Mark as complete": completing is idempotent on the server, so a lost request is simply sent again.
-  var delays = [2000, 4000, 8000, 15000, 30000];
-  function status(form, text) {
-    var s = form.querySelector(".retry-status");
-    if (s) s.textContent = text;
+  if (copy) {  // no htmx on an offline copy
+    document.querySelectorAll(".complete-form, .answer-form").forEach(function (form) {
+      var m = PATH.exec(location.pathname) || [];
+      if (kind(form) === "complete" && q && q.has("complete", m[1], m[2])) done(form);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        if (!keep(form)) status(form, text("failed"));
+      });
+    });
+    return;
   }
-  function retry(event) {
-    var form = event.detail && event.detail.elt;
-    if (!form || !form.classList || !form.classList.contains("complete-form")) return;
-    var n = Number(form.getAttribute("data-tries") || 0);
-    var wait = delays[Math.min(n, delays.length - 1)];
-    form.setAttribute("data-tries", String(n + 1));
-    status(form, "The connection dropped. Trying again in " + Math.round(wait / 1000) + " s… (your progress is safe)");
-    setTimeout(function () { if (document.body.contains(form)) htmx.trigger(form, "submit"); }, wait);
+  function lost(event) {
+    var form = event.detail.elt;
+    if (kind(form) && !keep(form)) status(form, text("failed"));
   }
-  document.body.addEventListener("htmx:sendError", retry);
-  document.body.addEventListener("htmx:timeout", retry);
-  document.body.addEventListener("htmx:responseError", function (event) {
-    var form = event.detail && event.detail.elt;
-    if (form && form.classList && form.classList.contains("complete-form")) {
-      if (event.detail.xhr && event.detail.xhr.status >= 500) retry(event);
-      else status(form, "That did not work. Please reload the page and try again.");
-    }
+  body.addEventListener("htmx:beforeRequest", function (event) {
+    if (kind(event.detail.elt) && navigator.onLine === false && keep(event.detail.elt)) event.preventDefault();
+  });
+  body.addEventListener("htmx:sendError", lost);
+  body.addEventListener("htmx:timeout", lost);
+  body.addEventListener("htmx:responseError", function (event) {
+    var form = event.detail.elt;
+    if (!kind(form)) return;
+    if (event.detail.xhr && event.detail.xhr.status >= 500) lost(event);
+    else status(form, text("failed"));
   });
 
   // After a lesson swap: mark the current lesson in the outline and move focus to its title.

@@ -94,3 +94,131 @@
   setInterval(function () { check(false); }, 5000);
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") check(true); });
 })();
+
+/* ===== (b) Device data (issue 22, README "Learning offline"): the queue of offline changes of one account ===== */
+(function () {
+  "use strict";
+  var CACHE = "leadthe-offline-v1", QUEUE = "leadthe.queue", OWNER = "leadthe.owner";
+  var body = document.body, key = body.getAttribute("data-device-key") || "";
+  var copy = body.hasAttribute("data-offline-copy"), syncUrl = body.getAttribute("data-sync");
+  var script = document.querySelector("script[data-logout]");
+  var logoutUrl = script && script.getAttribute("data-logout");
+  var store = null;
+  try { store = window.localStorage; store.getItem(OWNER); } catch (e) { store = null; }
+  var L = window.LeadThe = window.LeadThe || {};
+  var tpl = document.getElementById("device-texts");
+  var words = (tpl && tpl.content.firstElementChild) || body;
+  L.text = function (name) { return words.getAttribute("data-" + name) || ""; };
+
+  function clearAll() {
+    if (store) { store.removeItem(QUEUE); store.removeItem(OWNER); }
+    var sw = navigator.serviceWorker;
+    return Promise.all([
+      window.caches ? caches.delete(CACHE) : 0,
+      sw && sw.getRegistrations ? sw.getRegistrations().then(function (rs) { return Promise.all(rs.map(function (r) { return r.unregister(); })); }) : 0
+    ]).catch(function () {});
+  }
+  L.clearDevice = clearAll;
+  var ready = Promise.resolve();
+  if (store && key && store.getItem(OWNER) !== key) ready = clearAll().then(function () { store.setItem(OWNER, key); });
+  else if (store && !key && !copy) ready = clearAll();
+  if (!store || !key) return;
+
+  function read() {
+    var q = null;
+    try { q = JSON.parse(store.getItem(QUEUE)); } catch (e) { q = null; }
+    return q && Array.isArray(q.items) && q.owner === key ? q : { owner: key, items: [] };
+  }
+  function write(q) { if (q.items.length) store.setItem(QUEUE, JSON.stringify(q)); else store.removeItem(QUEUE); }
+  function changes() { return read().items.filter(function (i) { return i.kind !== "beat"; }).length; }
+  var box = null, sent = false, sending = null;
+  function show() {
+    var n = changes();
+    box = box || document.querySelector(".queue-status");
+    if (!box && !n && !sent) return;
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "queue-status";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      var main = document.querySelector("main") || body;
+      main.insertBefore(box, main.firstChild);
+    }
+    var form = "other";
+    try { form = new Intl.PluralRules(document.documentElement.lang || undefined).select(n); } catch (e) { form = n === 1 ? "one" : "other"; }
+    box.textContent = n ? (L.text("waiting-" + form) || L.text("waiting-other")).replace("{n}", n) : L.text("sent");
+    box.hidden = !n && !sent;
+  }
+  function csrf(el) {
+    try { return JSON.parse(el.getAttribute("data-hx-headers"))["X-CSRFToken"] || ""; } catch (e) { return ""; }
+  }
+  function token() {  // an offline copy has none: the page at the same address has
+    if (csrf(body)) return Promise.resolve(csrf(body));
+    return fetch(location.pathname, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      return r.ok && !r.redirected ? r.text() : "";
+    }).then(function (html) {
+      var b = new DOMParser().parseFromString(html, "text/html").body;
+      return b && b.getAttribute("data-device-key") === key ? csrf(b) : "";
+    });
+  }
+  function send() {
+    var q = read();
+    if (sending || !syncUrl || !q.items.length) return sending || Promise.resolve();
+    var ids = q.items.slice(0, 200);
+    sending = token().then(function (t) {
+      if (!t) return;
+      return fetch(syncUrl, { method: "POST", credentials: "same-origin", cache: "no-store",
+                              headers: { "Content-Type": "application/json", "X-CSRFToken": t },
+                              body: JSON.stringify({ owner: key, items: ids }) }).then(function (r) {
+        if (r.status === 409) return write({ items: [] });  // another account's queue
+        if (!r.ok || r.redirected) return;
+        return r.json().then(function (data) {
+          var gone = {};
+          (data.done || []).concat((data.rejected || []).map(function (x) { return x.id; })).forEach(function (id) { gone[id] = 1; });
+          var now = read();
+          now.items = now.items.filter(function (i) { return !gone[i.id]; });
+          write(now);
+          sent = true;
+        });
+      });
+    }).catch(function () {}).then(function () {
+      sending = null;
+      show();
+      var left = read().items.length;
+      if (left && left < q.items.length) return send();
+    });
+    return sending;
+  }
+  L.queue = {
+    add: function (item) {
+      var q = read();
+      item.id = crypto.randomUUID ? crypto.randomUUID() : Date.now() + "-" + Math.random();
+      item.at = item.at || new Date().toISOString();
+      q.items.push(item);
+      write(q);
+      sent = false;
+      show();
+      if (navigator.onLine !== false) setTimeout(send, 0);
+      return true;
+    },
+    count: changes,
+    has: function (kind, course, lesson) {
+      return read().items.some(function (i) { return i.kind === kind && i.course === course && i.lesson === lesson; });
+    },
+    send: send
+  };
+  ready.then(function () { show(); send(); });
+  window.addEventListener("online", send);
+  setInterval(function () { if (navigator.onLine !== false) send(); }, 30000);
+  // logging out clears first, so that a log-out without a connection clears too
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!logoutUrl || form.getAttribute("action") !== logoutUrl || form.hasAttribute("data-cleared")) return;
+    event.preventDefault();
+    form.setAttribute("data-cleared", "");
+    var go = function () { if (go) { go = null; form.submit(); } };
+    clearAll().then(function () { if (go) go(); });
+    setTimeout(function () { if (go) go(); }, 1500);
+  }, true);
+})();
+/* ===== end of (b) device data ===== */
