@@ -26,6 +26,7 @@ from leadthe.extensions import db
 from leadthe.legal import services
 from leadthe.models import utcnow
 from tests.conftest import make_user
+from tests.helpers import login
 
 JS = Path(__file__).resolve().parent.parent / "leadthe" / "static" / "js"
 STRING = r"""(?:"([^"\\]+)"|'([^'\\]+)')"""
@@ -168,3 +169,14 @@ def test_an_earlier_cookie_policy_version_shows_only_its_own_text(client, app):
         db.session.commit()
     assert "Stored in your browser" not in client.get("/legal/cookies/1").get_data(as_text=True)
     assert "Stored in your browser" in client.get("/legal/cookies").get_data(as_text=True)
+
+
+def test_the_privacy_centre_says_what_is_on_this_device(client, app, companies):
+    login(client, companies[0].learner.email)
+    page = client.get("/privacy").get_data(as_text=True)
+    section = page[page.index('<section id="device"'):]
+    section = section[:section.index("</section>")]
+    assert "On this device" in section and "Logging out removes all of it" in section
+    assert 'href="/consent#browser-storage"' in section
+    # the saved-courses page is linked once it exists (courses.saved, issue 22), never as a dead link
+    assert ('href="/courses/saved"' in section) == ("courses.saved" in app.view_functions)
