@@ -36,10 +36,11 @@ def test_the_lesson_page_loads_session_and_player_only(app, client, companies, t
     assert '<template id="device-texts">' in page and "changes waiting to be sent" in page
 
 
-def test_signed_out_pages_load_the_small_clearing_script(client):
+def test_signed_out_pages_clear_without_the_signed_in_script(client):
+    """app.js (part 7) clears a previous person's data on pages without a device key; session.js is not loaded."""
     page = client.get("/login").get_data(as_text=True)
-    assert "/static/js/signed-out.js" in scripts(page) and "/static/js/session.js" not in scripts(page)
-    assert "device-texts" not in page
+    assert "/static/js/app.js" in scripts(page) and "/static/js/session.js" not in scripts(page)
+    assert "device-texts" not in page and "data-device-key" not in page
 
 
 def test_the_saved_page_explains_itself_without_javascript(app, client, companies):

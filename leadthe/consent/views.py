@@ -3,7 +3,7 @@ from flask_login import current_user
 from flask_babel import gettext as _
 
 from leadthe.consent import bp
-from leadthe.consent.cookies import declaration
+from leadthe.consent.cookies import browser_storage, declaration
 from leadthe.consent.services import (analytics_allowed, browser_signal, choose_analytics, current_consent, record_decision,
                                       write_consent_cookies)
 from leadthe.extensions import db
@@ -38,5 +38,5 @@ def consent():
             response = see_other(safe_next(request.form.get("next"), url_for("consent.consent")))
         write_consent_cookies(response)
         return response
-    return render("consent/settings.html", cookies=declaration(), consent=current_consent(),
+    return render("consent/settings.html", cookies=declaration(), storage=browser_storage(), consent=current_consent(),
                   analytics_on=analytics_allowed(current_user), signal=browser_signal(), form=form)

@@ -2,6 +2,7 @@ from flask import abort, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
+from leadthe.consent.cookies import browser_storage
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm
 from leadthe.htmx import is_htmx, render, see_other
@@ -41,7 +42,8 @@ def _policy_page(doc, kind: str, current: bool):
                   title=translated.title if translated else doc.title,
                   body_html=translated.body_html if translated else doc.body_html, translated=translated is not None,
                   english_on_request=request.args.get("lang") == "en" and locale in services.TRANSLATED,
-                  sessions=services.session_limits() if kind in ("privacy", "cookies") else None)
+                  sessions=services.session_limits() if kind in ("privacy", "cookies") else None,
+                  storage=browser_storage() if kind == "cookies" and current else None)
 
 
 @bp.route("/legal/<kind>")

@@ -41,7 +41,9 @@ def _centre_context(**extra):
         export_form=distinct_ids(extra.pop("export_form", None) or ExportForm(), "export"),
         delete_form=distinct_ids(extra.pop("delete_form", None) or DeleteForm(), "delete"),
         last_admin=is_last_admin_with_members(current_user), gpc=gpc_signal(), lab=lab_facts(current_user, counts=False),
-        request_kinds=REQUEST_KINDS, jurisdictions=JURISDICTIONS, **_label_context(), **extra,
+        request_kinds=REQUEST_KINDS, jurisdictions=JURISDICTIONS, **_label_context(),
+        # "On this device": the page that lists and removes saved courses (issue 22), when this build has it
+        saved_page=url_for("courses.saved") if "courses.saved" in current_app.view_functions else None, **extra,
     )
 
 

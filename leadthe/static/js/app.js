@@ -122,3 +122,132 @@
     });
   }
 })();
+
+/* 6. Requests that do not get through (issue 22): an htmx request that fails (no connection, a timeout, a 5xx) changes
+      nothing, so the page and what was typed stay; a message in place says so, with "Try again" (the same form and
+      button, or the same address into the same target). One per target; the next success there removes it. Focus
+      moves only when it was lost. Words: <template id="net-error"> in base.html. The lesson page: player.js. */
+(function () {
+  "use strict";
+  var tpl = document.getElementById("net-error");
+  if (!tpl || !tpl.content || !document.addEventListener) return;
+  var OWN = ".complete-form, .answer-form";
+  var AFTER = /^(FORM|TABLE|THEAD|TBODY|TFOOT|TR|UL|OL|DL|SELECT|INPUT|TEXTAREA|BUTTON|A|IMG|SPAN|LABEL)$/;
+  var shown = [];  // {box, text, target, elt, verb, path, submitter, kept, retrying}
+  var submitters = typeof WeakMap === "function" ? new WeakMap() : null;
+
+  // the button that sent each form, to send it again the same way (its name and value go with it)
+  document.addEventListener("submit", function (event) {
+    if (submitters && event.target && event.target.tagName === "FORM") submitters.set(event.target, event.submitter || null);
+  }, true);
+
+  function recordFor(target) {
+    for (var i = 0; i < shown.length; i++) if (shown[i].target === target) return shown[i];
+    return null;
+  }
+  function place(box, target) {
+    if (AFTER.test(target.tagName)) {
+      var anchor = target.closest("table") || target;
+      anchor.parentNode.insertBefore(box, anchor.nextSibling);
+    } else {
+      target.insertBefore(box, target.firstChild);
+    }
+  }
+  function say(rec, kind) {
+    var words = rec.text.getAttribute("data-" + kind) || "";
+    if (rec.kept) words += " " + (rec.text.getAttribute("data-kept") || "");
+    rec.text.textContent = "";  // emptied first, so the same words are announced again after another failure
+    setTimeout(function () { rec.text.textContent = words; }, 60);
+  }
+  function lostFocus() {
+    var active = document.activeElement;
+    return !active || active === document.body || active === document.documentElement || !active.isConnected;
+  }
+  function failed(event) {
+    var d = event.detail || {};
+    var elt = d.elt, cfg = d.requestConfig || {};
+    var status = d.xhr ? d.xhr.status : 0;
+    if (event.type === "htmx:responseError" && status !== 0 && status < 500) return;  // refusals have their own pages
+    if (!elt || !elt.closest || elt.closest(OWN)) return;
+    var target = d.target || cfg.target || elt;
+    if (!target || !target.isConnected || !target.parentNode) return;
+    var rec = recordFor(target);
+    if (!rec) {
+      var box = tpl.content.firstElementChild.cloneNode(true);
+      rec = { box: box, text: box.querySelector("[data-offline]"), target: target };
+      box.querySelector("[data-retry]").addEventListener("click", function () { retry(rec); });
+      place(box, target);
+      shown.push(rec);
+    }
+    rec.elt = elt;
+    rec.verb = cfg.verb || "get";
+    rec.path = cfg.path || (d.pathInfo && d.pathInfo.requestPath) || "";
+    rec.submitter = elt.tagName === "FORM" && submitters ? submitters.get(elt) : null;
+    rec.kept = !!(elt.tagName === "FORM" ? elt : elt.form || elt.closest("form"));
+    rec.retrying = false;
+    say(rec, event.type === "htmx:sendError" || status === 0 ? "offline" : "server");
+    if (lostFocus()) rec.box.querySelector("[data-retry]").focus();
+  }
+  function sendsOnSubmit(form) {
+    var trigger = form.getAttribute("hx-trigger") || form.getAttribute("data-hx-trigger");
+    return !trigger || /(^|[\s,])submit\b/.test(trigger);
+  }
+  function retry(rec) {
+    var elt = rec.elt;
+    rec.retrying = true;
+    if (!elt.isConnected) {  // the element that asked is gone: an address can still be opened as a page
+      if (rec.verb === "get" && rec.path) window.location.assign(rec.path);
+      return;
+    }
+    if (elt.tagName === "FORM" && elt.requestSubmit && sendsOnSubmit(elt)) {
+      var button = rec.submitter;
+      // a click on the same button (not requestSubmit(button)): htmx learns which button sent the form only
+      // from a click on it, and sends its name and value only then
+      if (button && button.isConnected && button.form === elt && !button.disabled) button.click();
+      else elt.requestSubmit();
+    } else if (window.htmx) {
+      window.htmx.ajax(rec.verb, rec.path, { source: elt, target: rec.target });
+    }
+  }
+  function drop(rec) {
+    shown.splice(shown.indexOf(rec), 1);
+    var focusWasHere = rec.box.contains(document.activeElement) || (rec.retrying && lostFocus());
+    if (rec.box.parentNode) rec.box.parentNode.removeChild(rec.box);
+    if (!focusWasHere) return;
+    // "Try again" is gone: put focus back on what sent the request, else on the (new) target
+    var senders = [rec.submitter, rec.elt, rec.elt.id && document.getElementById(rec.elt.id)];
+    var targets = [rec.target.id && document.getElementById(rec.target.id), rec.target];
+    for (var i = 0; i < senders.length + targets.length; i++) {
+      var el = i < senders.length ? senders[i] : targets[i - senders.length];
+      if (!el || !el.isConnected || el.disabled || (i < senders.length && el.tabIndex < 0)) continue;
+      if (el.tabIndex < 0 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+      el.focus();
+      if (document.activeElement === el) return;
+    }
+  }
+  function succeeded(event) {
+    var d = event.detail || {};
+    if (event.type === "htmx:afterRequest" && !d.successful) return;
+    for (var i = shown.length - 1; i >= 0; i--) {
+      var rec = shown[i];
+      if (rec.target === d.target || !rec.target.isConnected || !rec.box.isConnected) drop(rec);
+    }
+  }
+  document.addEventListener("htmx:sendError", failed);
+  document.addEventListener("htmx:timeout", failed);
+  document.addEventListener("htmx:responseError", failed);
+  document.addEventListener("htmx:afterSwap", succeeded);
+  document.addEventListener("htmx:afterRequest", succeeded);
+})();
+
+/* 7. Signed-out pages (issue 22): what a previous person left in this browser goes (changes waiting to be sent,
+      courses saved for offline, the service worker). Signed-in pages: session.js, when another account's data is there. */
+(function () {
+  "use strict";
+  var b = document.body;
+  if (b.hasAttribute("data-device-key") || b.hasAttribute("data-offline-copy")) return;
+  try { localStorage.removeItem("leadthe.queue"); localStorage.removeItem("leadthe.owner"); } catch (e) { /* no storage */ }
+  if (window.caches) caches.delete("leadthe-offline-v1").catch(function () {});
+  var sw = navigator.serviceWorker;
+  if (sw && sw.getRegistrations) sw.getRegistrations().then(function (rs) { rs.forEach(function (r) { r.unregister(); }); }).catch(function () {});
+})();

@@ -186,7 +186,10 @@
             throw err;
           });
         });
-      }).then(register).then(function () {
+      }).then(function () {
+        if (window.LeadThe && window.LeadThe.own) window.LeadThe.own();  // whose data this is (session.js)
+        return register();
+      }).then(function () {
         busy = false;
         return show();
       }, function () {

@@ -1,6 +1,4 @@
-/* Lesson player: heartbeat for time spent; "Mark as complete" and "Save my answer" that cannot reach the server
-   are kept on this device with the time of the click (session.js sends them; on an offline copy, always); focus
-   and outline state after an htmx lesson swap. Progressive enhancement: the page works without it. */
+/* The lesson player (README "Learning offline (in the browser)"). */
 (function () {
   "use strict";
   var body = document.body, copy = body.hasAttribute("data-offline-copy");
@@ -40,8 +38,6 @@
     if (kind(event.target)) event.target.setAttribute("data-at", new Date().toISOString());
   }, true);
 
-  // Time spent: a beat every 30 s while the page is visible; the server caps what each beat adds. One that does
-  // not get through (and every one on an offline copy) is kept on the device.
   var url = player.getAttribute("data-heartbeat");
   function keepBeat() {
     var m = PATH.exec(location.pathname);
@@ -83,7 +79,17 @@
     else status(form, text("failed"));
   });
 
-  // After a lesson swap: mark the current lesson in the outline and move focus to its title.
+  function linkLost(event) {
+    var a = event.detail.elt, xhr = event.detail.xhr, nav = a && a.tagName === "A" && a.closest("nav");
+    if (!nav) return;
+    if ((xhr && xhr.status >= 500) || (navigator.serviceWorker && navigator.serviceWorker.controller)) return location.assign(a.href);
+    var s = nav.querySelector(".retry-status") || nav.appendChild(document.createElement("p"));
+    s.className = "retry-status";
+    s.setAttribute("role", "alert");
+    s.textContent = player.getAttribute("data-link-lost");
+  }
+  ["htmx:sendError", "htmx:timeout", "htmx:responseError"].forEach(function (name) { body.addEventListener(name, linkLost); });
+
   document.body.addEventListener("htmx:afterSettle", function (event) {
     if (!event.detail.target || event.detail.target.id !== "lesson-body") return;
     // completing a lesson swaps in the next one and names its address in HX-Push-Url

@@ -1,7 +1,4 @@
-/* Idle warning: two minutes before the session ends for lack of activity, a dialog offers "Stay signed in".
-   Progressive enhancement: without it the session simply ends, and a form sent afterwards is kept across the
-   log-in (leadthe/auth/drafts.py). The server is asked how long is left (GET /session/status, which is no
-   activity) only when the end seems near, so other tabs, htmx requests and lesson heartbeats count too. */
+/* Signed-in pages (README "Learning offline (in the browser)"): (a) the idle warning, (b) the device data of issue 22. */
 (function () {
   "use strict";
   var body = document.body;
@@ -75,8 +72,6 @@
   }
   function check(now) {
     if (checking || state === "ended" || Date.now() < deadline - WARN - 5000) return;
-    // inside the last two minutes ask at most every 15 s; just before them, at each tick, so the warning
-    // comes when it is due (the server's answer may move the deadline a little)
     if (!now && Date.now() >= deadline - WARN && Date.now() - lastCheck < 15000) return;
     checking = true;
     lastCheck = Date.now();
@@ -95,7 +90,7 @@
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") check(true); });
 })();
 
-/* ===== (b) Device data (issue 22, README "Learning offline"): the queue of offline changes of one account ===== */
+/* (b) */
 (function () {
   "use strict";
   var CACHE = "leadthe-offline-v1", QUEUE = "leadthe.queue", OWNER = "leadthe.owner";
@@ -119,10 +114,10 @@
     ]).catch(function () {});
   }
   L.clearDevice = clearAll;
-  var ready = Promise.resolve();
-  if (store && key && store.getItem(OWNER) !== key) ready = clearAll().then(function () { store.setItem(OWNER, key); });
-  else if (store && !key && !copy) ready = clearAll();
+  var ready = Promise.resolve(), owner = store && store.getItem(OWNER);
+  if (store && owner && owner !== key && !copy) ready = clearAll();
   if (!store || !key) return;
+  L.own = function () { store.setItem(OWNER, key); };
 
   function read() {
     var q = null;
@@ -196,6 +191,7 @@
       item.at = item.at || new Date().toISOString();
       q.items.push(item);
       write(q);
+      L.own();
       sent = false;
       show();
       if (navigator.onLine !== false) setTimeout(send, 0);
@@ -210,7 +206,6 @@
   ready.then(function () { show(); send(); });
   window.addEventListener("online", send);
   setInterval(function () { if (navigator.onLine !== false) send(); }, 30000);
-  // logging out clears first, so that a log-out without a connection clears too
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!logoutUrl || form.getAttribute("action") !== logoutUrl || form.hasAttribute("data-cleared")) return;
@@ -221,4 +216,3 @@
     setTimeout(function () { if (go) go(); }, 1500);
   }, true);
 })();
-/* ===== end of (b) device data ===== */
