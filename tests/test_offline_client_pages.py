@@ -21,7 +21,7 @@ def test_the_save_panel_is_for_enrolled_learners_and_hidden_until_the_browser_ca
     page = client.get("/courses/mini").get_data(as_text=True)
     panel = re.search(r'<section class="card offline-panel"[^>]*>', page).group(0)
     assert " hidden" in panel and 'data-manifest="/courses/mini/offline.json"' in panel
-    assert "About {size} to download." in panel  # the words come from the template, the numbers from the browser
+    assert "About {size} in this browser" in panel  # the words come from the template, the numbers from the browser
     assert "/static/js/offline.js" in scripts(page)
     assert 'data-sw="/static/js/sw.js?v=' in page
     assert 'href="/courses/saved"' in page

@@ -47,9 +47,13 @@ def test_the_manifest_lists_every_lesson_with_its_offline_copy_and_size(app, cli
     first = manifest["lessons"][0]
     assert first == {"slug": "l1", "title": "Lesson 1", "url": "/courses/mini/lessons/l1",
                      "offline_url": "/courses/mini/lessons/l1/offline", "bytes": first["bytes"]}
-    # the size is what the browser will store: the offline pages as they are sent
+    # the size is what the browser will store: the offline pages as they are sent, and the files they need
     sizes = [len(client.get(entry["offline_url"]).data) for entry in manifest["lessons"]]
-    assert [entry["bytes"] for entry in manifest["lessons"]] == sizes and manifest["bytes"] == sum(sizes)
+    assets = []
+    for url in manifest["assets"]:
+        with client.get(url) as response:
+            assets.append(len(response.data))
+    assert [entry["bytes"] for entry in manifest["lessons"]] == sizes and manifest["bytes"] == sum(sizes) + sum(assets)
     assert {re.sub(r"\?v=\w+$", "", url) for url in manifest["assets"]} == {
         "/static/css/app.css", "/static/js/session.js", "/static/js/player.js"}
     assert all("?v=" in url for url in manifest["assets"])

@@ -13,6 +13,7 @@ Changes made on an offline copy are queued in the browser and sent to ``progress
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from flask import abort, current_app, jsonify, request, url_for
 from flask_babel import get_locale
@@ -82,8 +83,15 @@ def offline_manifest(slug):
     version = hashlib.sha256("\n".join([course.title, *versions]).encode()).hexdigest()[:16]
     static_url = current_app.jinja_env.globals["static_url"]  # fingerprinted (leadthe/static_files.py)
     return jsonify(slug=course.slug, title=course.title, url=url_for("courses.course", slug=course.slug),
-                   version=version, bytes=sum(entry["bytes"] for entry in lessons), lessons=lessons,
+                   # what the browser keeps: the lessons' pages and the files they need (the download is smaller:
+                   # compressed), so the size shown before saving is the size shown once saved
+                   version=version, bytes=sum(entry["bytes"] for entry in lessons) + _asset_bytes(), lessons=lessons,
                    assets=[static_url(name) for name in ASSETS])
+
+
+def _asset_bytes() -> int:
+    folder = Path(current_app.static_folder)
+    return sum((folder / name).stat().st_size for name in ASSETS)
 
 
 @bp.route("/courses/<slug>/lessons/<lesson>/offline")

@@ -76,7 +76,7 @@ def _save(page):
     page.goto("/courses/trip")
     panel = page.locator(".offline-panel")
     panel.get_by_text("About ").wait_for()
-    assert "KB to download" in panel.locator(".offline-state").inner_text()
+    assert "KB in this browser" in panel.locator(".offline-state").inner_text()
     page.evaluate("""() => {
         window.seen = [];
         const state = document.querySelector('.offline-panel .offline-state');

@@ -1,7 +1,8 @@
 /* Service worker for courses saved for offline (issue 22). It exists only after someone saved a course
    (static/js/offline.js), and is removed with the last saved course, at log-out and when another person logs in
    (static/js/session.js). What it does:
-   - a real lesson address of a saved course: network first; without a network, the saved offline copy (no
+   - a real lesson address of a saved course: network first (at most 4 s; none when the browser knows it is
+     offline); without a network, the saved offline copy (no
      personal data: see courses/offline_lesson.html); online, the copy is checked in the background
      (If-None-Match) and replaced when the lesson changed;
    - any other page without a network: a small fallback page listing the saved courses;
@@ -13,6 +14,7 @@ var CACHE = "leadthe-offline-v1";
 var META = "/__offline__/courses/";
 var FALLBACK = "/__offline__/fallback";
 var LESSON = /^\/courses\/[^/]+\/lessons\/[^/]+$/;
+var WAIT = 4000;
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
@@ -82,12 +84,19 @@ self.addEventListener("fetch", function (event) {
     if (LESSON.test(url.pathname)) {
       var key = url.origin + url.pathname + "/offline";
       event.respondWith(caches.match(key, { cacheName: CACHE }).then(function (cached) {
-        return fetch(request).then(function (response) {
-          if (cached && response.ok && !response.redirected) event.waitUntil(revalidate(key, cached));
+        // no network at all: the saved copy at once; a network that does not answer (a train, a shared line):
+        // the saved copy after WAIT ms (the page from the network is then not waited for)
+        if (cached && self.navigator.onLine === false) return cached;
+        var network = fetch(request).then(function (response) {
+          if (cached && response.ok && !response.redirected) {
+            try { event.waitUntil(revalidate(key, cached)); } catch (e) { revalidate(key, cached); }  // answered already
+          }
           return response;
         }, function () {
           return cached || fallback();
         });
+        if (!cached) return network;
+        return Promise.race([network, new Promise(function (resolve) { setTimeout(function () { resolve(cached); }, WAIT); })]);
       }));
       return;
     }
