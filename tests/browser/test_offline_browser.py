@@ -9,8 +9,11 @@ of them as a lost connection would.
 """
 from __future__ import annotations
 
+import base64
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -85,7 +88,7 @@ def _save(page):
           .observe(state, {childList: true, characterData: true, subtree: true});
     }""")
     panel.get_by_role("button", name="Save this course for offline").click()
-    panel.get_by_text("Saved on").wait_for()
+    panel.locator(".offline-state", has_text=re.compile("^Saved on")).wait_for()
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     return page.evaluate("window.seen")
 
@@ -302,3 +305,44 @@ def test_a_lesson_completed_while_the_connection_is_down_is_sent_when_it_returns
     page.get_by_text("Marked as complete on this device").wait_for()
     page.get_by_text("All changes sent.").wait_for()
     assert set(_completions(live_app, user.email)) == {"step-1", "step-2"}
+
+
+# a 1x1 PNG: a lesson's picture, served from /static for this test only (lessons may show pictures of this site)
+PICTURE = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def test_a_lessons_pictures_are_saved_with_it_and_go_with_it(live_app, new_page, tmp_path):
+    picture = Path(live_app.static_folder) / "offline-test-picture.png"
+    picture.write_bytes(PICTURE)
+    try:
+        org = _course(live_app, tmp_path)
+        lesson = tmp_path / "content" / "trip" / "01-go" / "02-step2.md"
+        lesson.write_text(lesson.read_text() + "\n![A diagram of the route](/static/offline-test-picture.png)\n")
+        with live_app.app_context():
+            from leadthe.courses.content import load_content
+
+            load_content(tmp_path / "content")
+            db.session.commit()
+        user = make_user(live_app, org, email="paula@example.com", name="Paula Picture")
+        page = new_page()
+        _start(page, user.email)
+        _save(page)
+        cached = "u => caches.open('leadthe-offline-v1').then(c => c.match(u)).then(r => !!r)"
+        assert page.evaluate(cached, "/static/offline-test-picture.png")
+
+        go_offline(page)
+        page.goto("/courses/trip/lessons/step-2")
+        page.locator(".offline-note").wait_for()
+        image = page.get_by_role("img", name="A diagram of the route")
+        image.wait_for()
+        assert page.evaluate("img => img.complete && img.naturalWidth === 1", image.element_handle())
+
+        go_online(page)
+        page.goto("/courses/trip")
+        panel = page.locator(".offline-panel")
+        panel.get_by_role("button", name="Remove").click()
+        page.locator("#confirm-dialog").get_by_role("button", name="Remove").click()
+        panel.get_by_text("Removed from this device.").wait_for()
+        assert not page.evaluate("() => caches.has('leadthe-offline-v1')")  # the last course: all of it goes
+    finally:
+        picture.unlink(missing_ok=True)

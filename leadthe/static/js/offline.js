@@ -66,8 +66,22 @@
       if (!storable(r)) throw new Error("not storable: " + url);
       var copy = r.clone();
       return Promise.all([r.blob(), cache.put(url, copy)]).then(function (got) {
-        return { bytes: got[0].size, csp: r.headers.get("Content-Security-Policy") };
+        return { bytes: got[0].size, csp: r.headers.get("Content-Security-Policy"), blob: got[0] };
       });
+    });
+  }
+  // the pictures of a lesson's offline copy (from this site only: the CSP shows no other); sw.js serves /static/
+  // from the cache, and any other picture it finds there
+  function pictures(cache, blob) {
+    return blob.text().then(function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html"), urls = [];
+      doc.querySelectorAll("article img[src]").forEach(function (img) {
+        var u = new URL(img.getAttribute("src"), location.href);
+        if (u.origin === location.origin && urls.indexOf(u.href) === -1) urls.push(u.href);
+      });
+      return Promise.all(urls.map(function (u) {
+        return cache.match(u).then(function (hit) { return hit ? { bytes: 0 } : keep(cache, u); }).then(function (got) { return { url: u, bytes: got.bytes }; });
+      }));
     });
   }
   function shell(tpl, css, csp) {
@@ -82,10 +96,13 @@
     return new Response(html, { headers: headers });
   }
   function removeCourse(slug) {
-    return readMeta(slug).then(function (meta) {
+    return Promise.all([readMeta(slug), savedCourses()]).then(function (got) {
+      var meta = got[0], kept = [];
       if (!meta) return;
+      got[1].forEach(function (c) { if (c.slug !== slug) kept = kept.concat(c.images || []); });
+      var gone = (meta.lessons || []).concat((meta.images || []).filter(function (u) { return kept.indexOf(u) === -1; }));
       return caches.open(CACHE).then(function (cache) {
-        return Promise.all((meta.lessons || []).map(function (u) { return cache.delete(u); }))
+        return Promise.all(gone.map(function (u) { return cache.delete(u); }))
           .then(function () { return cache.delete(metaKey(slug)); });
       });
     }).then(savedCourses).then(function (left) { if (!left.length) return removeAll(); });
@@ -143,7 +160,7 @@
     var save = function () {
       if (busy || !current) return;
       busy = true;
-      var m = current, total = m.lessons.length, bytes = 0, csp = null;
+      var m = current, total = m.lessons.length, bytes = 0, csp = null, images = [];
       saveButton.disabled = updateButton.disabled = true;
       bar.max = total || 1;
       bar.value = 0;
@@ -156,6 +173,9 @@
             chain = chain.then(function () { return keep(cache, lesson.offline_url); }).then(function (got) {
               bytes += got.bytes;
               csp = csp || got.csp;
+              return pictures(cache, got.blob);
+            }).then(function (pics) {
+              pics.forEach(function (p) { bytes += p.bytes; if (images.indexOf(p.url) === -1) images.push(p.url); });
               bar.value = i + 1;
               say("saving", { n: i + 1, total: total });
             });
@@ -177,7 +197,7 @@
               return tpl ? cache.put(FALLBACK, shell(tpl, css, csp)) : null;
             }).then(function () {
               var meta = { slug: m.slug, title: m.title, url: m.url, saved_at: new Date().toISOString(), bytes: bytes,
-                           lessons: urls, version: m.version };
+                           lessons: urls, images: images, version: m.version };
               return cache.put(metaKey(slug), new Response(JSON.stringify(meta), { headers: { "Content-Type": "application/json" } }));
             });
           }, function (err) {

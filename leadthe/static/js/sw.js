@@ -6,7 +6,7 @@
      personal data: see courses/offline_lesson.html); online, the copy is checked in the background
      (If-None-Match) and replaced when the lesson changed;
    - any other page without a network: a small fallback page listing the saved courses;
-   - static files that were saved with a course: from the cache first.
+   - static files and lesson pictures that were saved with a course: from the cache first.
    It never stores a page on its own accord, never one marked no-store, and never touches anything but GET. */
 "use strict";
 
@@ -104,7 +104,7 @@ self.addEventListener("fetch", function (event) {
     return;
   }
 
-  if (url.pathname.indexOf("/static/") === 0) {
+  if (url.pathname.indexOf("/static/") === 0 || request.destination === "image") {
     event.respondWith(caches.match(request, { cacheName: CACHE }).then(function (hit) { return hit || fetch(request); }));
   }
 });
