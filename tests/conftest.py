@@ -38,23 +38,24 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 # --- shards: the CI runs the suite as separate pytest processes side by side (tests/shards.py) -----------
 
-SHARDS = ("sqlite", "sqlite2", "postgresql", "postgresql2", "browser", "sweep")
+SHARDS = ("sqlite", "postgresql", "postgresql2", "browser", "sweep")
 
 
 def shard_of(item) -> str:
     """The shard a test belongs to: the browser sweep of every page (tests/browser/test_sweep.py, by far the
     longest module); the other browser tests; the tests on PostgreSQL (the ``postgresql`` parameter of
-    ``database_url``); everything else (SQLite, and the tests that use no database). The PostgreSQL and the SQLite
-    tests are each split in two halves by module (a stable hash of the file name: a module's tests stay together,
-    sharing its fixtures), so no one shard is the long pole. Every test is in exactly one, so the shards together run
-    the whole suite, each test once."""
+    ``database_url``), in two halves; everything else (SQLite, and the tests that use no database), of which a fifth
+    runs beside the other browser tests (that shard mostly waits on Chromium and ends first). Tests are spread by a
+    stable hash of their id, so the halves weigh about the same whatever the modules weigh. Not more processes than
+    that: on two cores a sixth one made SQLite's fifty-writer test (tests/test_faults.py) wait past its busy
+    timeout. Every test is in exactly one, so the shards together run the whole suite, each test once."""
     if item.get_closest_marker("browser"):
         return "sweep" if Path(item.path).name == "test_sweep.py" else "browser"
-    half = "2" if zlib.crc32(Path(item.path).name.encode()) % 2 else ""
+    spread = zlib.crc32(item.nodeid.encode())
     callspec = getattr(item, "callspec", None)
     if callspec is not None and callspec.params.get("database_url") == "postgresql":
-        return "postgresql" + half
-    return "sqlite" + half
+        return "postgresql2" if spread % 2 else "postgresql"
+    return "browser" if spread % 5 == 0 else "sqlite"
 
 
 @pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py has marked the browser tests

@@ -1,10 +1,11 @@
 """Run the whole suite as pytest processes side by side, one per shard: ``python tests/shards.py [pytest args]``.
 
 A single pytest process keeps one core busy at best (and the browser tests far less: they wait on Chromium and
-the live server), so on CI's two cores the suite runs as six shards at once (``LEADTHE_TEST_SHARD``, see
+the live server), so on CI's two cores the suite runs as five shards at once (``LEADTHE_TEST_SHARD``, see
 ``shard_of`` in tests/conftest.py): the browser sweep of every page, the other browser tests, the tests on
 PostgreSQL (when LEADTHE_TEST_DATABASE_URL is set) in two halves, and the rest (SQLite, and the tests that use no
-database) in two halves. Every test is in exactly one shard. Each shard's output is printed whole when it ends, then a summary with each one's time.
+database; a fifth of them beside the other browser tests). Every test is in exactly one shard. Each shard's output is printed whole when it ends, then a summary
+with each one's time.
 
 The exit status is the first failing shard's; a shard that collected nothing (exit 5, e.g. ``-m "not
 browser"`` leaves the browser shard empty) is no failure unless every shard collected nothing.
@@ -29,7 +30,7 @@ HEARTBEAT = 120  # seconds between "still running" lines, so a quiet log is not 
 
 
 def shards() -> list[str]:
-    names = ["sweep", "browser", "sqlite", "sqlite2"]  # the longest first
+    names = ["sweep", "browser", "sqlite"]  # the longest first
     if os.environ.get("LEADTHE_TEST_DATABASE_URL", "").strip():
         names[1:1] = ["postgresql", "postgresql2"]
     return names
