@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,24 +37,20 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 # --- shards: the CI runs the suite as separate pytest processes side by side (tests/shards.py) -----------
 
-SHARDS = ("sqlite", "postgresql", "postgresql2", "browser", "sweep")
+SHARDS = ("sqlite", "postgresql", "browser", "sweep")
 
 
 def shard_of(item) -> str:
     """The shard a test belongs to: the browser sweep of every page (tests/browser/test_sweep.py, by far the
     longest module); the other browser tests; the tests on PostgreSQL (the ``postgresql`` parameter of
-    ``database_url``), in two halves; everything else (SQLite, and the tests that use no database), of which a fifth
-    runs beside the other browser tests (that shard mostly waits on Chromium and ends first). Tests are spread by a
-    stable hash of their id, so the halves weigh about the same whatever the modules weigh. Not more processes than
-    that: on two cores a sixth one made SQLite's fifty-writer test (tests/test_faults.py) wait past its busy
-    timeout. Every test is in exactly one, so the shards together run the whole suite, each test once."""
+    ``database_url``); everything else (SQLite, and the tests that use no database). Every test is in exactly
+    one, so the shards together run the whole suite, each test once."""
     if item.get_closest_marker("browser"):
         return "sweep" if Path(item.path).name == "test_sweep.py" else "browser"
-    spread = zlib.crc32(item.nodeid.encode())
     callspec = getattr(item, "callspec", None)
     if callspec is not None and callspec.params.get("database_url") == "postgresql":
-        return "postgresql2" if spread % 2 else "postgresql"
-    return "browser" if spread % 5 == 0 else "sqlite"
+        return "postgresql"
+    return "sqlite"
 
 
 @pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py has marked the browser tests

@@ -1,11 +1,10 @@
 """Run the whole suite as pytest processes side by side, one per shard: ``python tests/shards.py [pytest args]``.
 
 A single pytest process keeps one core busy at best (and the browser tests far less: they wait on Chromium and
-the live server), so on CI's two cores the suite runs as five shards at once (``LEADTHE_TEST_SHARD``, see
+the live server), so on CI's two cores the suite runs as four shards at once (``LEADTHE_TEST_SHARD``, see
 ``shard_of`` in tests/conftest.py): the browser sweep of every page, the other browser tests, the tests on
-PostgreSQL (when LEADTHE_TEST_DATABASE_URL is set) in two halves, and the rest (SQLite, and the tests that use no
-database; a fifth of them beside the other browser tests). Every test is in exactly one shard. Each shard's output is printed whole when it ends, then a summary
-with each one's time.
+PostgreSQL (when LEADTHE_TEST_DATABASE_URL is set) and the rest (SQLite, and the tests that use no database). Every test is in
+exactly one shard. Each shard's output is printed whole when it ends, then a summary with each one's time.
 
 The exit status is the first failing shard's; a shard that collected nothing (exit 5, e.g. ``-m "not
 browser"`` leaves the browser shard empty) is no failure unless every shard collected nothing.
@@ -22,8 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
 ROOT = Path(__file__).resolve().parent.parent
 NO_TESTS = 5  # pytest's exit status when nothing was collected (or everything deselected)
 HEARTBEAT = 120  # seconds between "still running" lines, so a quiet log is not mistaken for a hang
@@ -32,25 +29,8 @@ HEARTBEAT = 120  # seconds between "still running" lines, so a quiet log is not 
 def shards() -> list[str]:
     names = ["sweep", "browser", "sqlite"]  # the longest first
     if os.environ.get("LEADTHE_TEST_DATABASE_URL", "").strip():
-        names[1:1] = ["postgresql", "postgresql2"]
+        names.insert(1, "postgresql")
     return names
-
-
-def shard_env(name: str) -> dict[str, str]:
-    """The environment of one shard. The two PostgreSQL shards each need a database of their own (the suite drops and
-    recreates its schema): the second one uses ``<database>_2`` on the same server, created when missing."""
-    env = {**os.environ, "LEADTHE_TEST_SHARD": name}
-    url = env.get("LEADTHE_TEST_DATABASE_URL", "").strip()
-    if name == "postgresql2" and url:
-        base = sa.engine.make_url(url)
-        second = f"{base.database}_2"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": second}).first():
-                conn.exec_driver_sql(f'CREATE DATABASE "{second}"')
-        admin.dispose()
-        env["LEADTHE_TEST_DATABASE_URL"] = base.set(database=second).render_as_string(hide_password=False)
-    return env
 
 
 def main(args: list[str]) -> int:
@@ -68,7 +48,7 @@ def main(args: list[str]) -> int:
         if "no:cacheprovider" not in args:
             extra += ["-o", f"cache_dir=.pytest_cache/{name}"]  # --lf and friends per shard, no two writing one file
         log = open(work / f"{name}.log", "w+", encoding="utf-8")
-        env = shard_env(name)
+        env = {**os.environ, "LEADTHE_TEST_SHARD": name}
         proc = subprocess.Popen(pytest + extra + args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         running[name] = (proc, log)
     print(f"pytest in {len(running)} shards side by side: {', '.join(running)} (logs in {work})", flush=True)
