@@ -209,6 +209,10 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!logoutUrl || form.getAttribute("action") !== logoutUrl || form.hasAttribute("data-cleared")) return;
+    var kept = store.getItem(OWNER) || (navigator.serviceWorker && navigator.serviceWorker.controller);
+    store.removeItem(QUEUE);
+    store.removeItem(OWNER);
+    if (!kept) return;  // nothing else here: the log-out goes at once (its answer clears the rest: Clear-Site-Data)
     event.preventDefault();
     form.setAttribute("data-cleared", "");
     var go = function () { if (go) { go = null; form.submit(); } };
