@@ -156,6 +156,14 @@ def load_config(instance_path: str) -> dict:
         "EXPORT_DAYS": int(os.environ.get("LEADTHE_EXPORT_DAYS", "7")),
         "DPO_EMAIL": os.environ.get("LEADTHE_DPO_EMAIL", "dpo@leadthe.ai"),
         "SUPPORT_EMAIL": os.environ.get("LEADTHE_SUPPORT_EMAIL", "support@leadthe.ai"),
+        # signs of attack (leadthe/alerts, issue 23): the staff mailbox each new security alert is mailed to (default:
+        # the support address), and the detectors' thresholds: distinct accounts failing to log in from one network,
+        # 404s on other companies' ids from one account, both within the window (minutes)
+        "SECURITY_ALERT_EMAIL": os.environ.get("LEADTHE_SECURITY_ALERT_EMAIL", "").strip()
+        or os.environ.get("LEADTHE_SUPPORT_EMAIL", "support@leadthe.ai"),
+        "SECURITY_LOGIN_BURST_ACCOUNTS": int(os.environ.get("LEADTHE_SECURITY_LOGIN_BURST_ACCOUNTS", "20")),
+        "SECURITY_MISS_BURST": int(os.environ.get("LEADTHE_SECURITY_MISS_BURST", "10")),
+        "SECURITY_ALERT_WINDOW_MINUTES": int(os.environ.get("LEADTHE_SECURITY_ALERT_WINDOW_MINUTES", "10")),
         # the practice lab's calls to a company's model (leadthe.lab): timeouts in seconds, the longest answer
         # kept (characters), how many generations one worker runs at once, and whether a base URL may point
         # at this machine or a private network (development and tests only; never in production)
