@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from leadthe import audit
 from leadthe.database import upsert
@@ -219,9 +220,12 @@ def _check_network(conn, kind: str, credential_id: int, org_id: int, event_id: i
 def open_count() -> int:
     """Open alerts (not yet acknowledged), once per request: the staff navigation shows it on every page."""
     if "open_security_alerts" not in g:
-        g.open_security_alerts = db.session.scalar(unscoped(
-            sa.select(sa.func.count()).select_from(SecurityAlert).where(SecurityAlert.status == "open"),
-            reason="platform staff: the alerts are platform-wide")) or 0
+        try:
+            g.open_security_alerts = db.session.scalar(unscoped(
+                sa.select(sa.func.count()).select_from(SecurityAlert).where(SecurityAlert.status == "open"),
+                reason="platform staff: the alerts are platform-wide")) or 0
+        except SQLAlchemyError:  # an error page while the database is failing still renders, without the badge
+            g.open_security_alerts = 0
     return g.open_security_alerts
 
 
