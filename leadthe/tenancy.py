@@ -8,6 +8,8 @@ Two layers, so that a forgotten filter cannot leak another company's rows:
   loads included) while a tenant is active, so even a hand-written ``select(Team)`` is scoped; ORM bulk
   ``update()`` and ``delete()`` are limited to the company's own rows the same way.
 * ``unscoped(statement, reason=...)`` is the one way around the hook, and says why.
+* ``get_or_404`` answering 404 for an id that exists in another company says so (``signals.cross_company_miss``,
+  checked on the miss path only): a burst of them from one account is a sign of probing (``leadthe.alerts``).
 
 The tenant is set per request from the signed-in user (see ``activate_tenant``). CLI commands, the
 worker and platform staff run with no tenant and must filter explicitly.
