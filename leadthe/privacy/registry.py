@@ -1120,7 +1120,7 @@ SOURCES += [
         },
     ),
     Source(
-        "security_signal", "Failed log-ins counted per network", None,
+        "security_signal", _l("Failed log-ins counted per network"), None,
         purpose="Counting failed log-ins per network for a few minutes, to see many accounts being tried from one network.",
         basis=None, retention="security_1y", erasure="none",
         why_not_personal=("Not exported or erased per person: kept one day only, for the detector that looks back ten "
@@ -1131,7 +1131,7 @@ SOURCES += [
             "id", "kind", "network", "account_key", "audit_event_id", "created_at")},
     ),
     Source(
-        "credential_network", "Networks a SCIM token was used from", None,
+        "credential_network", _l("Networks a SCIM token was used from"), None,
         purpose="Alerting staff when a company's SCIM token is used from a network not seen for it before.",
         basis=None, retention="security_1y", erasure="none",
         why_not_personal=("The networks a company's identity provider (a service, not a person) calls from, tied to the "
