@@ -263,3 +263,29 @@ def test_the_network_is_erased_with_the_account_behind_a_404_burst(app, companie
         db.session.commit()
     [alert] = alerts(app)
     assert (alert.actor_id, alert.network, alert.count) == (None, "", 10) and alert.actor_ref
+
+
+# --- the pieces ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ip, network", [
+    ("203.0.113.7", "203.0.113.0/24"), ("::ffff:203.0.113.7", "203.0.113.0/24"),
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"), ("", ""), ("not-an-address", "")])
+def test_the_network_of_an_address(ip, network):
+    from leadthe.alerts.detect import network_of
+
+    assert network_of(ip) == network
+
+
+def test_a_failing_watcher_never_costs_the_audit_event(app):
+    from leadthe import audit
+
+    def broken(conn, event_id, values):
+        raise RuntimeError("a bug in a detector")
+
+    audit.watch("login.failed", broken)
+    try:
+        with app.test_request_context(environ_base={"REMOTE_ADDR": "203.0.113.7"}):
+            audit.record_apart("login.failed", reason="unknown_email", email_hash="x")
+    finally:
+        audit._WATCHERS["login.failed"].remove(broken)
+    assert audit_actions(app) == ["login.failed"]
