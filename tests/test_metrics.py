@@ -188,7 +188,8 @@ def test_job_durations_and_failures_by_kind(metered, monkeypatch):
     lines = io.StringIO()
     handler = logging.StreamHandler(lines)
     handler.setFormatter(logs.JsonFormatter())
-    logging.getLogger("tests.jobs").addHandler(handler)
+    for name in ("tests.jobs", "leadthe.worker"):
+        logging.getLogger(name).addHandler(handler)
     logging.getLogger("tests.jobs").setLevel(logging.INFO)
 
     def works(job):
@@ -207,7 +208,8 @@ def test_job_durations_and_failures_by_kind(metered, monkeypatch):
         db.session.commit()
         ok_id = ok.id
         assert run_due_jobs() == {"done": 1, "retry": 1, "failed": 0}
-    logging.getLogger("tests.jobs").removeHandler(handler)
+    for name in ("tests.jobs", "leadthe.worker"):
+        logging.getLogger(name).removeHandler(handler)
     after = scrape(client)
 
     def delta(name, **labels):
@@ -217,9 +219,12 @@ def test_job_durations_and_failures_by_kind(metered, monkeypatch):
     assert delta("leadthe_job_duration_seconds_count", kind="test.fails", outcome="error") == 1
     assert delta("leadthe_job_failures_total", kind="test.fails") == 1
     assert delta("leadthe_job_failures_total", kind="test.works") == 0
-    line = json.loads(lines.getvalue().splitlines()[0])
+    written = [json.loads(line) for line in lines.getvalue().splitlines()]
+    line = next(line for line in written if line["logger"] == "tests.jobs")
     assert line["job_id"] == ok_id and line["job_kind"] == "test.works" and "request_id" not in line
     assert line["message"] == "exporting for [email]"
+    failure = next(line for line in written if line["logger"] == "leadthe.worker")  # logged after the handler ended
+    assert failure["job_kind"] == "test.fails" and failure["level"] == "ERROR" and "disk full" in failure["exception"]
 
 
 def test_request_ids_are_kept_when_safe_and_made_otherwise(client):

@@ -77,6 +77,8 @@ class JsonFormatter(logging.Formatter):
             "message": scrub(record.getMessage()),
         }
         line.update({k: v for k, v in _context().items() if v is not None})
+        if record.exc_info and isinstance(getattr(record.exc_info[1], "leadthe_job", None), dict):
+            line.update(record.exc_info[1].leadthe_job)  # a job's failure, logged after the job's own context ended
         for field in ("status", "method", "duration_ms", "job_id", "job_kind"):
             value = getattr(record, field, None)
             if value is not None:

@@ -107,7 +107,8 @@ def observed(job, handler):
     kind = job.kind
 
     def run(this_job):
-        token = JOB_CONTEXT.set({"job_id": this_job.id, "job_kind": kind})
+        context = {"job_id": this_job.id, "job_kind": kind}
+        token = JOB_CONTEXT.set(context)
         started = time.perf_counter()
         outcome = "error"
         try:
@@ -116,6 +117,9 @@ def observed(job, handler):
             result = handler(this_job)
             outcome = "ok"
             return result
+        except Exception as exc:
+            exc.leadthe_job = context  # the worker logs the failure after this returns: its line still names the job
+            raise
         finally:
             JOB_DURATION.labels(kind, outcome).observe(time.perf_counter() - started)
             if outcome == "error":
