@@ -148,6 +148,17 @@ def test_queue_depth_and_oldest_age_come_from_the_database(metered):
     assert value(text, "leadthe_mail_queue_depth", state="failed") == 1
     assert 180 <= value(text, "leadthe_mail_oldest_due_age_seconds") < 600
     assert "example.com" not in text
+    assert value(text, "leadthe_metrics_database_ok") == 1
+
+
+def test_a_scrape_answers_while_the_database_is_down(make_app, tmp_path):
+    app = make_app(f"sqlite:///{tmp_path}/missing-dir/nothing/here.db", METRICS_TOKEN=TOKEN)
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 503
+    text = scrape(client)
+    assert value(text, "leadthe_metrics_database_ok") == 0
+    assert value(text, "leadthe_http_requests_total", endpoint="core.healthz", status="5xx") >= 1
+    assert "leadthe_job_queue_depth{" not in text
 
 
 def test_worker_heartbeat_ages_when_the_table_exists(metered):

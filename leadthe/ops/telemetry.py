@@ -19,10 +19,12 @@ Read at scrape time (``QueueCollector``, a handful of aggregate queries, none pe
   ``failed`` (gave up);
 * ``leadthe_job_oldest_due_age_seconds{kind}``, ``leadthe_mail_oldest_due_age_seconds``: how long the oldest
   due row has waited (0 when none);
-* ``leadthe_worker_heartbeat_age_seconds{worker}`` from table ``worker_heartbeat`` when it exists.
+* ``leadthe_worker_heartbeat_age_seconds{worker}`` from table ``worker_heartbeat`` when it exists;
+* ``leadthe_metrics_database_ok``: 0 when the database did not answer (the scrape still answers, without those).
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from datetime import datetime, timezone
@@ -32,11 +34,14 @@ from flask import Flask, g, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy.exc import SQLAlchemyError
 
 from leadthe.extensions import db
 from leadthe.models import Job, OutboxMail, utcnow
 from leadthe.models.enums import JobStatus, MailStatus
 from leadthe.ops.logs import JOB_CONTEXT
+
+log = logging.getLogger(__name__)
 
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
 if MULTIPROC_DIR:
@@ -208,13 +213,21 @@ def _heartbeat_families(now: datetime) -> list:
 
 
 class QueueCollector:
-    """Gauges computed from the database when /metrics is scraped (inside the request's app context)."""
+    """Gauges computed from the database when /metrics is scraped (inside the request's app context). When the
+    database does not answer, the scrape still answers (the request figures matter most then), with
+    ``leadthe_metrics_database_ok 0`` instead of the queue figures."""
 
     def collect(self):
         now = utcnow()
-        yield from _job_families(now)
-        yield from _mail_families(now)
-        yield from _heartbeat_families(now)
+        try:
+            families = _job_families(now) + _mail_families(now) + _heartbeat_families(now)
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.warning("metrics: the database did not answer; queue figures left out")
+            families = []
+        yield from families
+        yield GaugeMetricFamily("leadthe_metrics_database_ok", "1 when the queue figures of this scrape were read, else 0",
+                                value=1 if families else 0)
 
 
 class _Registry:
