@@ -351,14 +351,14 @@ def gunicorn_server(tmp_path):
             time.sleep(0.1)
         else:
             raise AssertionError("gunicorn did not start: " + log_path.read_text())
-        yield port, metrics_dir, log_path
+        yield port, metrics_dir, log_path, env
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
 def test_a_scrape_sums_both_gunicorn_workers(gunicorn_server):
-    port, metrics_dir, log_path = gunicorn_server
+    port, metrics_dir, log_path, env = gunicorn_server
     # the health checks of the start (one may have timed out while the workers booted, and been answered later)
     before = value(_get(port, "/metrics", BEARER)[1], "leadthe_http_requests_total", endpoint="core.healthz")
     sent = 0
@@ -395,3 +395,19 @@ def test_a_scrape_sums_both_gunicorn_workers(gunicorn_server):
     ids = {line.get("request_id") for line in lines if line.get("logger") == "leadthe.request"}
     assert {"test-0", "test-15"} <= ids
     assert "ann@example.com" not in log_path.read_text()
+
+    # a `leadthe worker` sharing the folder: its job figures appear in the app server's /metrics
+    engine = sa.create_engine(env["LEADTHE_DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Job).values(kind="test.unknown", payload={}, run_at=utcnow() - timedelta(seconds=5)))
+    engine.dispose()
+    bin_dir = os.path.dirname(sys.executable)
+    worker = subprocess.run([os.path.join(bin_dir, "flask"), "--app", "app", "leadthe", "worker", "--once"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=180)
+    assert worker.returncode == 0, worker.stderr
+    failure = next(json.loads(line) for line in worker.stderr.splitlines() if '"leadthe.worker"' in line)
+    assert failure["job_kind"] == "test.unknown" and failure["level"] == "ERROR"
+    text = _get(port, "/metrics", BEARER)[1]
+    assert value(text, "leadthe_job_failures_total", kind="test.unknown") == 1
+    assert value(text, "leadthe_job_duration_seconds_count", kind="test.unknown", outcome="error") == 1
+    assert value(text, "leadthe_job_queue_depth", kind="test.unknown", state="scheduled") == 1  # backing off
