@@ -259,19 +259,20 @@ def test_scrubbing_takes_out_personal_data_and_tokens():
 
 def test_json_log_lines_carry_the_request_id_and_no_email(app, make_app, companies):
     a, _ = companies
-    app = make_app(LOG_FORMAT="json")
-    log = logging.getLogger("tests.view")
-
-    @app.route("/test-logs")
-    def logs_something():
-        log.warning("could not reach %s with key %s", "ann@example.com", "sk-live-0123456789abcdefABCDEF")
-        return "ok"
-
     root = logging.getLogger()
-    saved = list(root.handlers), root.level
+    saved = list(root.handlers), root.level  # put back afterwards: the app installs its JSON handler on the root logger
     lines = io.StringIO()
-    logs.install_json_handler(lines)
     try:
+        app = make_app(LOG_FORMAT="json")
+        assert [h.name for h in root.handlers] == [logs.HANDLER_NAME]
+        log = logging.getLogger("tests.view")
+
+        @app.route("/test-logs")
+        def logs_something():
+            log.warning("could not reach %s with key %s", "ann@example.com", "sk-live-0123456789abcdefABCDEF")
+            return "ok"
+
+        logs.install_json_handler(lines)  # the same handler, writing where the test reads
         client = app.test_client()
         answer = client.get("/test-logs?email=ann@example.com", headers={"X-Request-Id": "req-1234"})
         post_form(client, "/login", {"email": a.learner.email, "password": "wrong password for the test"})
