@@ -164,6 +164,10 @@ def load_config(instance_path: str) -> dict:
         "SECURITY_LOGIN_BURST_ACCOUNTS": int(os.environ.get("LEADTHE_SECURITY_LOGIN_BURST_ACCOUNTS", "20")),
         "SECURITY_MISS_BURST": int(os.environ.get("LEADTHE_SECURITY_MISS_BURST", "10")),
         "SECURITY_ALERT_WINDOW_MINUTES": int(os.environ.get("LEADTHE_SECURITY_ALERT_WINDOW_MINUTES", "10")),
+        # operations (leadthe.ops): /metrics answers only with this bearer token (unset: 404); "json" logs one JSON
+        # object per line
+        "METRICS_TOKEN": os.environ.get("LEADTHE_METRICS_TOKEN", "").strip(),
+        "LOG_FORMAT": os.environ.get("LEADTHE_LOG_FORMAT", "text").strip().lower() or "text",
         # the practice lab's calls to a company's model (leadthe.lab): timeouts in seconds, the longest answer
         # kept (characters), how many generations one worker runs at once, and whether a base URL may point
         # at this machine or a private network (development and tests only; never in production)
