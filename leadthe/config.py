@@ -105,6 +105,19 @@ def _billing() -> dict:
     }
 
 
+def _security_alerts() -> dict:
+    """Signs of attack (leadthe/alerts, issue 23): the staff mailbox each new security alert is mailed to (default: the
+    support address), and the detectors' thresholds: distinct accounts failing to log in from one network, 404s on
+    other companies' ids from one account, both within the window (minutes)."""
+    return {
+        "SECURITY_ALERT_EMAIL": os.environ.get("LEADTHE_SECURITY_ALERT_EMAIL", "").strip()
+        or os.environ.get("LEADTHE_SUPPORT_EMAIL", "support@leadthe.ai"),
+        "SECURITY_LOGIN_BURST_ACCOUNTS": int(os.environ.get("LEADTHE_SECURITY_LOGIN_BURST_ACCOUNTS", "20")),
+        "SECURITY_MISS_BURST": int(os.environ.get("LEADTHE_SECURITY_MISS_BURST", "10")),
+        "SECURITY_ALERT_WINDOW_MINUTES": int(os.environ.get("LEADTHE_SECURITY_ALERT_WINDOW_MINUTES", "10")),
+    }
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config dict from the environment."""
     inst = Path(instance_path)
@@ -156,14 +169,6 @@ def load_config(instance_path: str) -> dict:
         "EXPORT_DAYS": int(os.environ.get("LEADTHE_EXPORT_DAYS", "7")),
         "DPO_EMAIL": os.environ.get("LEADTHE_DPO_EMAIL", "dpo@leadthe.ai"),
         "SUPPORT_EMAIL": os.environ.get("LEADTHE_SUPPORT_EMAIL", "support@leadthe.ai"),
-        # signs of attack (leadthe/alerts, issue 23): the staff mailbox each new security alert is mailed to (default:
-        # the support address), and the detectors' thresholds: distinct accounts failing to log in from one network,
-        # 404s on other companies' ids from one account, both within the window (minutes)
-        "SECURITY_ALERT_EMAIL": os.environ.get("LEADTHE_SECURITY_ALERT_EMAIL", "").strip()
-        or os.environ.get("LEADTHE_SUPPORT_EMAIL", "support@leadthe.ai"),
-        "SECURITY_LOGIN_BURST_ACCOUNTS": int(os.environ.get("LEADTHE_SECURITY_LOGIN_BURST_ACCOUNTS", "20")),
-        "SECURITY_MISS_BURST": int(os.environ.get("LEADTHE_SECURITY_MISS_BURST", "10")),
-        "SECURITY_ALERT_WINDOW_MINUTES": int(os.environ.get("LEADTHE_SECURITY_ALERT_WINDOW_MINUTES", "10")),
         # operations (leadthe.ops): /metrics answers only with this bearer token (unset: 404); "json" logs one JSON
         # object per line
         "METRICS_TOKEN": os.environ.get("LEADTHE_METRICS_TOKEN", "").strip(),
@@ -191,4 +196,5 @@ def load_config(instance_path: str) -> dict:
         # they reach the admin pages, and sign-up asks for it; tests turn it off unless they test it
         "DPA_REQUIRED": _flag("LEADTHE_DPA_REQUIRED", "1"),
         **_billing(),
+        **_security_alerts(),
     }
