@@ -524,7 +524,14 @@ def run(args, cluster: Cluster, report: dict) -> int:
         export_rows = export_results.get(timeout=120)
     export_proc.join(30)
 
-    # --- what was lost ------------------------------------------------------------------------------------------
+    # --- what the operator sees, then what was lost ------------------------------------------------------------
+    observer = Client(ports["proxy"])
+    status, _, body = observer.request("GET", "/healthz")
+    report["healthz"] = {"status": status, "body": body.decode("utf-8", "replace")[:500]}
+    status, _, body = observer.request("GET", "/metrics", headers={"Authorization": f"Bearer {env['LEADTHE_METRICS_TOKEN']}"})
+    text = body.decode("utf-8", "replace")
+    report["metrics"] = {"status": status, "series": sum(1 for line in text.splitlines() if line and line[0] != "#"),
+                         "request_series": sum(1 for line in text.splitlines() if line.startswith("leadthe_http_requests_total"))}
     cluster.procs["proxy"].send_signal(signal.SIGTERM)
     cluster.procs["proxy"].wait(10)
     proxy_stats = json.loads((tmp / "proxy_stats.json").read_text()) if (tmp / "proxy_stats.json").exists() else {}
@@ -579,6 +586,8 @@ def print_report(report: dict, args) -> None:
           f"downloaded ({e['downloaded_matching']} with matching size); all ready after {e['seconds_to_all_ready']} s; "
           f"download statuses {e['download_statuses']}")
     print(f"  proxy: {report['proxy']}")
+    print(f"  /healthz at the end: {report['healthz']['status']} {report['healthz']['body'][:200]}; /metrics (token): "
+          f"{report['metrics']['status']}, {report['metrics']['series']} series")
     print("  result: " + ("; ".join(report["problems"]) if report["problems"] else "nothing lost"))
     print(f"  (JSON: {args.json})")
 
