@@ -56,6 +56,7 @@ from bench.cluster.clients import Client, exports, learner_mix, person_ip, publi
 
 BIN = Path(sys.executable).parent
 BUCKET = "leadthe-cluster"
+EXPORT_POLL = 2.0  # seconds, as the export status page polls (htmx, every 2s)
 
 
 def free_port() -> int:
@@ -210,7 +211,7 @@ def start_worker(cluster: Cluster, name: str, env: dict) -> subprocess.Popen:
 
 # --- checks against the database --------------------------------------------------------------------------------
 
-def db_counts(url: str, org_id: int) -> dict:
+def db_counts(url: str) -> dict:
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
@@ -235,24 +236,30 @@ OUTBOX_ID = re.compile(r"<outbox-(\d+)\.")
 
 
 def verify(url: str, org_id: int, completed: list, export_rows: list, received: collections.Counter) -> dict:
+    """What the clients saw against the database and the SMTP sink."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         # completions: every (person, lesson) a client saw succeed has its row
-        pairs = {(email, lesson) for email, lesson in completed}
         rows = set(conn.execute(sa.text(
             "SELECT u.email, l.slug FROM lesson_completion c JOIN user_account u ON u.id = c.user_id "
             "JOIN lesson l ON l.id = c.lesson_id JOIN course k ON k.id = l.course_id "
             "WHERE k.slug = 'cluster-run' AND u.org_id = :org"), {"org": org_id}).all())
-        # mail: every outbox row reached the sink exactly once (Message-ID <outbox-<id>.…>)
         outbox = dict(conn.execute(sa.text("SELECT id, status FROM outbox_mail")).all())
         kinds = dict(conn.execute(sa.text("SELECT kind, count(*) FROM outbox_mail GROUP BY kind")).all())
-        # exports: READY, with the size and checksum the client downloaded
         ids = [r["export_id"] for r in export_rows if r["export_id"]]
         stored = {row[0]: row[1:] for row in conn.execute(sa.text(
             "SELECT id, status, size_bytes, sha256 FROM data_export WHERE id = ANY(:ids)"), {"ids": ids}).all()} if ids else {}
     engine.dispose()
+    pairs = {(email, lesson) for email, lesson in completed}
+    return {"completions": {"seen_by_clients": len(pairs), "rows": len(rows & pairs), "lost": len(pairs - rows)},
+            "mail": {**mail_check(outbox, received), "by_kind": kinds},
+            "exports": export_check(export_rows, ids, stored)}
+
+
+def mail_check(outbox: dict, received: collections.Counter) -> dict:
+    """Every outbox row reached the sink exactly once (its Message-ID is <outbox-<id>.…>)."""
     by_id: collections.Counter = collections.Counter()
     foreign = 0
     for message_id, n in received.items():
@@ -261,25 +268,26 @@ def verify(url: str, org_id: int, completed: list, export_rows: list, received: 
             by_id[int(found.group(1))] += n
         else:
             foreign += n
-    missing = [i for i in outbox if by_id[i] == 0]
-    duplicates = sum(n - 1 for n in by_id.values() if n > 1)
-    ready = sum(1 for s in stored.values() if s[0] == "ready")
-    downloaded_ok = sum(1 for r in export_rows if r["export_id"] in stored and r["download_status"] == 200
-                        and r["size"] == stored[r["export_id"]][1]
-                        and (not stored[r["export_id"]][2] or r["sha256"] == stored[r["export_id"]][2]))
-    return {
-        "completions": {"seen_by_clients": len(pairs), "rows": len(rows & pairs), "lost": len(pairs - rows)},
-        "mail": {"outbox_rows": len(outbox), "by_kind": kinds,
-                 "by_status": dict(collections.Counter(outbox.values())),
-                 "received": sum(by_id.values()), "distinct_received": len(by_id), "duplicates": duplicates,
-                 "missing": len(missing), "unknown_received": foreign,
-                 "not_in_outbox": sum(1 for i in by_id if i not in outbox)},
-        "exports": {"requested": len(export_rows), "created": len(ids), "ready": ready,
-                    "downloaded": sum(1 for r in export_rows if r["download_status"] == 200),
-                    "downloaded_matching": downloaded_ok,
-                    "download_statuses": dict(collections.Counter(str(r["download_status"]) for r in export_rows)),
-                    "request_statuses": dict(collections.Counter(str(r["request_status"]) for r in export_rows))},
-    }
+    return {"outbox_rows": len(outbox), "by_status": dict(collections.Counter(outbox.values())),
+            "received": sum(by_id.values()), "distinct_received": len(by_id),
+            "duplicates": sum(n - 1 for n in by_id.values() if n > 1),
+            "missing": sum(1 for i in outbox if by_id[i] == 0), "unknown_received": foreign,
+            "not_in_outbox": sum(1 for i in by_id if i not in outbox)}
+
+
+def export_check(export_rows: list, ids: list, stored: dict) -> dict:
+    """Exports READY, downloaded with the size (and SHA-256, when recorded) the database has for them."""
+    def matches(r) -> bool:
+        row = stored.get(r["export_id"])
+        return (row is not None and r["download_status"] == 200 and r["size"] == row[1]
+                and (not row[2] or r["sha256"] == row[2]))
+
+    return {"requested": len(export_rows), "created": len(ids),
+            "ready": sum(1 for s in stored.values() if s[0] == "ready"),
+            "downloaded": sum(1 for r in export_rows if r["download_status"] == 200),
+            "downloaded_matching": sum(1 for r in export_rows if matches(r)),
+            "download_statuses": dict(collections.Counter(str(r["download_status"]) for r in export_rows)),
+            "request_statuses": dict(collections.Counter(str(r["request_status"]) for r in export_rows))}
 
 
 def latency(requests: list, windows: list[tuple[str, float, float]], seconds: float) -> dict:
@@ -344,9 +352,32 @@ def main() -> int:
 
 
 def run(args, cluster: Cluster, report: dict) -> int:
-    tmp = cluster.tmp
     t_setup = time.monotonic()
-    log(f"temporary folder {tmp}")
+    log(f"temporary folder {cluster.tmp}")
+    url, ports, env = start_services(cluster, args, report)
+    data = load_data(cluster, args, env, report)
+    start_apps(cluster, args, ports, env)
+    clients, exporters, learners = sign_in_everyone(cluster, args, ports, data)
+    report["setup_seconds"] = round(time.monotonic() - t_setup, 1)
+    mix_run = Mix(cluster, args, ports, env, data, clients, exporters, learners)
+    mix, export_rows, drained_at, policy = mix_run.play(url)
+    observe(cluster, ports, env, report)
+    checks = verify(url, data["org_id"], mix["completed"], export_rows, received_ids(cluster.tmp / "received.txt"))
+    ready_times = [r["ready_at"] - r["requested_at"] for r in export_rows if r["ready_at"] and r["requested_at"]]
+    checks["exports"]["seconds_to_all_ready"] = round(max(ready_times), 1) if ready_times else None
+    checks["exports"]["seconds_to_ready_p50"] = pct(ready_times, 0.5)
+    checks["mail"]["seconds_to_drain"] = round(drained_at - policy["published_at"], 1) if drained_at else None
+    report.update({"events": mix_run.events, "learner_mix": latency(mix["requests"], mix_run.windows, args.seconds),
+                   "checks": checks, "machine": {**report["machine"], "load_after": os.getloadavg()}})
+    report["problems"] = problems_of(checks, args)
+    Path(args.json).write_text(json.dumps(report, indent=2, default=str))
+    print_report(report, args)
+    return 1 if report["problems"] else 0
+
+
+def start_services(cluster: Cluster, args, report: dict) -> tuple[str, dict, dict]:
+    """PostgreSQL, Redis, the S3 server with its bucket, the SMTP sink; the app's environment."""
+    tmp = cluster.tmp
     url = start_postgres(cluster, args)
     report["postgres"] = "own cluster (initdb)" if not args.pg_url else "a fresh database on --pg-url"
     ports = {name: free_port() for name in ("redis", "s3", "smtp", "proxy", "app_a", "app_b")}
@@ -360,13 +391,12 @@ def run(args, cluster: Cluster, report: dict) -> int:
     for name in ("redis", "s3", "smtp"):
         wait_port(ports[name], proc=cluster.procs[name])
     import boto3
-
-    s3_url = f"http://127.0.0.1:{ports['s3']}"
-    boto3.client("s3", endpoint_url=s3_url, **{k.lower(): v for k, v in aws.items() if k != "AWS_DEFAULT_REGION"},
-                 region_name=aws["AWS_DEFAULT_REGION"]).create_bucket(Bucket=BUCKET)
     from cryptography.fernet import Fernet
 
-    base_url = f"http://127.0.0.1:{ports['proxy']}"
+    s3_url = f"http://127.0.0.1:{ports['s3']}"
+    boto3.client("s3", endpoint_url=s3_url, aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
+                 region_name=aws["AWS_DEFAULT_REGION"]).create_bucket(Bucket=BUCKET)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADTHE_", "GUNICORN_", "PROMETHEUS_"))}
     env.update(aws)
     env.update({
@@ -374,43 +404,58 @@ def run(args, cluster: Cluster, report: dict) -> int:
         "LEADTHE_DATA_KEY": Fernet.generate_key().decode(), "LEADTHE_DATABASE_URL": url,
         "LEADTHE_RATELIMIT_STORAGE_URL": f"redis://127.0.0.1:{ports['redis']}/0",
         "LEADTHE_STORAGE_URL": f"s3://{BUCKET}/run", "LEADTHE_S3_ENDPOINT_URL": s3_url,
-        "LEADTHE_SMTP_URL": f"smtp://127.0.0.1:{ports['smtp']}", "LEADTHE_BASE_URL": base_url,
+        "LEADTHE_SMTP_URL": f"smtp://127.0.0.1:{ports['smtp']}", "LEADTHE_BASE_URL": f"http://127.0.0.1:{ports['proxy']}",
         "LEADTHE_INLINE_WORKER": "0", "LEADTHE_PROXY_HOPS": "1", "LEADTHE_BCRYPT_ROUNDS": "4",
         "LEADTHE_METRICS_TOKEN": secrets.token_urlsafe(24),
     })
     if args.lease_seconds:
         env["BENCH_LEASE_SECONDS"] = str(args.lease_seconds)
-    setup_env = {**env, "LEADTHE_INSTANCE_PATH": str(tmp / "setup")}
+    log(f"PostgreSQL ({report['postgres']}), Redis, S3 (moto) and the SMTP sink are up")
+    return url, ports, env
+
+
+def load_data(cluster: Cluster, args, env: dict, report: dict) -> dict:
+    """Migrations, the curriculum, the seed-scale company and the run's course (bench/cluster/setup_data.py)."""
+    setup_env = {**env, "LEADTHE_INSTANCE_PATH": str(cluster.tmp / "setup")}
     flask = [str(BIN / "flask"), "--app", "app"]
-    log(f"PostgreSQL ready ({report['postgres']}); migrating and loading the curriculum")
     for cmd in (["db", "upgrade", "heads"], ["leadthe", "load-content"]):
         subprocess.run(flask + cmd, cwd=ROOT, env=setup_env, check=True, capture_output=True)
-    log(f"seeding the seed-scale company: {args.users:,} people")
+    log(f"migrated; seeding the seed-scale company: {args.users:,} people")
     t_seed = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "bench.cluster.setup_data", "--users", str(args.users)], cwd=ROOT,
                          env=setup_env, check=True, capture_output=True, text=True).stdout
-    data = json.loads(next(line for line in out.splitlines() if line.startswith("SETUP "))[6:])
     report["seed_seconds"] = round(time.monotonic() - t_seed, 1)
     log(f"seeded in {report['seed_seconds']} s")
+    return json.loads(next(line for line in out.splitlines() if line.startswith("SETUP "))[6:])
 
-    apps = {"app_a": ports["app_a"], "app_b": ports["app_b"]}
-    for name, port in apps.items():
-        start_app_server(cluster, name, port, env, args.app_workers)
+
+def wait_healthy(cluster: Cluster, name: str, port: int, seconds: float = 300) -> None:
+    wait_port(port, 120, cluster.procs[name])
+    deadline = time.monotonic() + seconds
+    while not healthy(port):  # the port is the master's; healthy once its workers have booted
+        if cluster.procs[name].poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not come up: see {cluster.tmp / (name + '.log')}")
+        time.sleep(0.5)
+
+
+def start_apps(cluster: Cluster, args, ports: dict, env: dict) -> None:
+    """The two app servers, the proxy in front of them, the two workers."""
+    for name in ("app_a", "app_b"):
+        start_app_server(cluster, name, ports[name], env, args.app_workers)
     cluster.start("proxy", [sys.executable, "-m", "bench.cluster.proxy", "--listen", str(ports["proxy"]),
-                            "--backend", f"127.0.0.1:{apps['app_a']}", "--backend", f"127.0.0.1:{apps['app_b']}",
-                            "--stats", str(tmp / "proxy_stats.json")])
+                            "--backend", f"127.0.0.1:{ports['app_a']}", "--backend", f"127.0.0.1:{ports['app_b']}",
+                            "--stats", str(cluster.tmp / "proxy_stats.json")])
     for name in ("worker_1", "worker_2"):
         start_worker(cluster, name, env)
-    for name, port in apps.items():
-        wait_port(port, 120, cluster.procs[name])
-        while not healthy(port):  # the workers have booted
-            if cluster.procs[name].poll() is not None:
-                raise RuntimeError(f"{name} exited: see {tmp / (name + '.log')}")
-            time.sleep(0.5)
+    for name in ("app_a", "app_b"):
+        wait_healthy(cluster, name, ports[name])
     wait_port(ports["proxy"], proc=cluster.procs["proxy"])
-    log(f"two app servers ({args.app_workers} workers each) behind {base_url}, two workers")
+    log(f"two app servers ({args.app_workers} workers each) behind {env['LEADTHE_BASE_URL']}, two workers")
 
-    # sign in everyone who takes part (the admin, the exporters, the learners), each from an address of their own
+
+def sign_in_everyone(cluster: Cluster, args, ports: dict, data: dict):
+    """The admin (person 0), the exporters and the learners sign in, each from an address of their own; the
+    learners enrol in the run's course."""
     emails, password = data["emails"], data["password"]
     exporters = list(range(1, 1 + args.exports))
     learners = list(range(1 + args.exports, 1 + args.exports + args.learners))
@@ -419,134 +464,144 @@ def run(args, cluster: Cluster, report: dict) -> int:
         signed = dict(zip(clients, pool.map(lambda i: clients[i].sign_in(emails[i], password), clients)))
         failed = [emails[i] for i, ok in signed.items() if not ok]
         if failed:
-            raise RuntimeError(f"{len(failed)} people could not sign in, e.g. {failed[:3]} (see {tmp}/app_a.log)")
+            raise RuntimeError(f"{len(failed)} people could not sign in, e.g. {failed[:3]} (--keep, then see the logs)")
 
         def enrol(i):
             c = clients[i]
             return c.request("POST", f"/courses/{data['course']}/enroll", {"csrf_token": c.token})[0]
 
-        enrolled = list(pool.map(enrol, learners))
-    log(f"{len(clients)} people signed in; learners enrolled ({collections.Counter(enrolled)})")
-    report["setup_seconds"] = round(time.monotonic() - t_setup, 1)
+        enrolled = collections.Counter(pool.map(enrol, learners))
+    log(f"{len(clients)} people signed in; learners enrolled (statuses {dict(enrolled)})")
+    return clients, exporters, learners
 
-    # --- the mix, with the kills --------------------------------------------------------------------------------
-    ctx = multiprocessing.get_context("fork")
-    mix_results, export_results, stop_exports = ctx.Queue(), ctx.Queue(), ctx.Event()
-    start_at = time.time() + 2
-    mix_end = start_at + args.seconds
-    learner_args = [(emails[i], clients[i].ip, clients[i].cookies, clients[i].token) for i in learners]
-    export_args = [(emails[i], clients[i].ip, clients[i].cookies, clients[i].token, password) for i in exporters]
-    mix_proc = ctx.Process(target=learner_mix, args=(ports["proxy"], learner_args, data["course"], data["lessons"],
-                                                     start_at, args.seconds, 1.0, mix_results), daemon=True)
-    export_proc = ctx.Process(target=exports, args=(ports["proxy"], export_args, start_at + 1,
-                                                    mix_end + args.drain_timeout, 3.0, export_results, stop_exports),
-                              daemon=True)
-    mix_proc.start()
-    export_proc.start()
-    events: list[dict] = []
 
-    def event(what, **extra):
-        events.append({"t": round(time.time() - start_at, 1), "what": what, **extra})
-        log(f"t={events[-1]['t']:>6} s  {what} {extra if extra else ''}")
+class Mix:
+    """The mix itself: the learners and the exporters in processes of their own, the admin's publication, the
+    two kills and restarts (here), then the drain."""
 
-    while time.time() < start_at + 3:
-        time.sleep(0.1)
-    policy = publish_policy(clients[0])
-    event("AI-use policy published (everyone is mailed)", **policy["steps"])
+    def __init__(self, cluster, args, ports, env, data, clients, exporters, learners):
+        self.cluster, self.args, self.ports, self.env, self.data = cluster, args, ports, env, data
+        self.clients, self.exporters, self.learners = clients, exporters, learners
+        self.events: list[dict] = []
+        self.windows: list[tuple[str, float, float]] = []
+        self.start_at = time.time() + 2
 
-    windows = []
-    # kill worker 1 at 25% of the run
-    while time.time() < start_at + args.seconds * 0.25:
-        time.sleep(0.1)
-    victim = cluster.procs["worker_1"]
-    kill_at = time.time()
-    victim.kill()
-    victim.wait()
-    event("SIGKILL worker_1", pid=victim.pid)
-    time.sleep(args.restart_after)
-    start_worker(cluster, "worker_1", env)
-    event("worker_1 restarted", pid=cluster.procs["worker_1"].pid)
-    windows.append(("worker_kill_window", kill_at, time.time() + 10))
+    def event(self, what, **extra):
+        self.events.append({"t": round(time.time() - self.start_at, 1), "what": what, **extra})
+        log(f"t={self.events[-1]['t']:>6} s  {what} {extra if extra else ''}")
 
-    # kill app server A's gunicorn master at 55% of the run (after the worker's window, so they do not overlap)
-    while time.time() < max(start_at + args.seconds * 0.55, windows[-1][2] + 1):
-        time.sleep(0.1)
-    victim = cluster.procs["app_a"]
-    kill_at = time.time()
-    victim.kill()
-    victim.wait()
-    event("SIGKILL app_a gunicorn master", pid=victim.pid)
-    orphans_gone = None
-    deadline = time.time() + args.restart_after
-    while time.time() < deadline:
-        if orphans_gone is None and not cluster.group_alive(victim.pid):
-            orphans_gone = round(time.time() - kill_at, 1)
-        time.sleep(0.2)
-    if cluster.group_alive(victim.pid):
-        os.killpg(victim.pid, signal.SIGKILL)  # its workers outlived it: the machine is gone, so are they
-        event("app_a's orphaned gunicorn workers still alive at restart: killed")
-    else:
-        event("app_a's gunicorn workers had exited by themselves", after_s=orphans_gone)
-    start_app_server(cluster, "app_a", apps["app_a"], env, args.app_workers)
-    while not healthy(apps["app_a"]) and time.time() < kill_at + 120:
-        time.sleep(0.2)
-    event("app_a restarted and healthy", pid=cluster.procs["app_a"].pid)
-    windows.append(("app_kill_window", kill_at, time.time() + 10))
+    def wait_until(self, moment: float) -> None:
+        while time.time() < moment:
+            time.sleep(0.1)
 
-    mix = mix_results.get(timeout=args.seconds + 300)
-    mix_proc.join(30)
-    event("learner mix finished", requests=len(mix["requests"]))
+    def play(self, url: str):
+        args, emails, c = self.args, self.data["emails"], self.clients
+        ctx = multiprocessing.get_context("fork")
+        mix_results, export_results, stop_exports = ctx.Queue(), ctx.Queue(), ctx.Event()
+        learner_args = [(emails[i], c[i].ip, c[i].cookies, c[i].token) for i in self.learners]
+        export_args = [(emails[i], c[i].ip, c[i].cookies, c[i].token, self.data["password"]) for i in self.exporters]
+        mix_proc = ctx.Process(target=learner_mix, daemon=True, args=(
+            self.ports["proxy"], learner_args, self.data["course"], self.data["lessons"], self.start_at, args.seconds,
+            1.0, mix_results))
+        export_proc = ctx.Process(target=exports, daemon=True, args=(
+            self.ports["proxy"], export_args, self.start_at + 1, self.start_at + args.seconds + args.drain_timeout,
+            EXPORT_POLL, export_results, stop_exports))
+        mix_proc.start()
+        export_proc.start()
+        self.wait_until(self.start_at + 3)
+        policy = publish_policy(c[0])
+        self.event("AI-use policy published (everyone is mailed)", **policy["steps"])
+        self.kill_worker()
+        self.kill_app_server()
+        mix = mix_results.get(timeout=args.seconds + 600)
+        mix_proc.join(30)
+        self.event("learner mix finished", requests=len(mix["requests"]))
+        drained_at, export_rows = self.drain(url, export_results)
+        if export_rows is None:
+            stop_exports.set()
+            export_rows = export_results.get(timeout=120)
+        export_proc.join(30)
+        return mix, export_rows, drained_at, policy
 
-    # --- drain ------------------------------------------------------------------------------------------------
-    received_path = tmp / "received.txt"
-    drained_at, export_rows = None, None
-    drain_deadline = time.time() + args.drain_timeout
-    last_note = 0.0
-    while time.time() < drain_deadline:
-        if export_rows is None and not export_proc.is_alive() or export_rows is None and not export_results.empty():
-            export_rows = export_results.get(timeout=30)
-            event("exports finished", downloaded=sum(1 for r in export_rows if r["download_status"] == 200))
-        counts = db_counts(url, data["org_id"])
-        pending = counts["mails"].get("pending", 0) + counts["mails"].get("sending", 0)
-        received = sum(received_ids(received_path).values())
-        if not pending and not counts["due_jobs"] and drained_at is None and counts["policy_mails"] >= args.users:
-            drained_at = time.time()
-            event("mail drained", received=received, policy_mails=counts["policy_mails"])
-        if drained_at is not None and export_rows is not None:
-            break
-        if time.time() - last_note > 30:
-            last_note = time.time()
-            event("draining", pending_mail=pending, received=received, due_jobs=counts["due_jobs"],
-                  exports_done=export_rows is not None)
-        time.sleep(2)
-    if export_rows is None:
-        stop_exports.set()
-        export_rows = export_results.get(timeout=120)
-    export_proc.join(30)
+    def kill_worker(self) -> None:
+        """SIGKILL worker 1 at 25% of the run, start it again ``--restart-after`` s later."""
+        self.wait_until(self.start_at + self.args.seconds * 0.25)
+        victim = self.cluster.procs["worker_1"]
+        kill_at = time.time()
+        victim.kill()
+        victim.wait()
+        self.event("SIGKILL worker_1", pid=victim.pid)
+        time.sleep(self.args.restart_after)
+        start_worker(self.cluster, "worker_1", self.env)
+        self.event("worker_1 restarted", pid=self.cluster.procs["worker_1"].pid)
+        self.windows.append(("worker_kill_window", kill_at, time.time() + 10))
 
-    # --- what the operator sees, then what was lost ------------------------------------------------------------
+    def kill_app_server(self) -> None:
+        """SIGKILL app server A's gunicorn master at 55% of the run (after the worker's window); its workers
+        that outlive it are killed at the restart, ``--restart-after`` s later (the machine is gone)."""
+        self.wait_until(max(self.start_at + self.args.seconds * 0.55, self.windows[-1][2] + 1))
+        cluster, victim = self.cluster, self.cluster.procs["app_a"]
+        kill_at = time.time()
+        victim.kill()
+        victim.wait()
+        self.event("SIGKILL app_a gunicorn master", pid=victim.pid)
+        orphans_gone = None
+        while time.time() < kill_at + self.args.restart_after:
+            if orphans_gone is None and not cluster.group_alive(victim.pid):
+                orphans_gone = round(time.time() - kill_at, 1)
+            time.sleep(0.2)
+        if cluster.group_alive(victim.pid):
+            os.killpg(victim.pid, signal.SIGKILL)
+            self.event("app_a's orphaned gunicorn workers still alive at restart: killed")
+        else:
+            self.event("app_a's gunicorn workers had exited by themselves", after_s=orphans_gone)
+        start_app_server(cluster, "app_a", self.ports["app_a"], self.env, self.args.app_workers)
+        wait_healthy(cluster, "app_a", self.ports["app_a"])
+        self.event("app_a restarted and healthy", pid=cluster.procs["app_a"].pid)
+        self.windows.append(("app_kill_window", kill_at, time.time() + 10))
+
+    def drain(self, url: str, export_results):
+        """Until no mail is pending or leased, no job is due, every policy mail is queued and the exporters are
+        done (or ``--drain-timeout``): when the mail was drained, and the exporters' rows."""
+        drained_at, export_rows, last_note = None, None, 0.0
+        deadline = time.time() + self.args.drain_timeout
+        while time.time() < deadline:
+            if export_rows is None and not export_results.empty():
+                export_rows = export_results.get(timeout=30)
+                self.event("exports finished", downloaded=sum(1 for r in export_rows if r["download_status"] == 200))
+            counts = db_counts(url)
+            pending = counts["mails"].get("pending", 0) + counts["mails"].get("sending", 0)
+            received = sum(received_ids(self.cluster.tmp / "received.txt").values())
+            if drained_at is None and not pending and not counts["due_jobs"] and counts["policy_mails"] >= self.args.users:
+                drained_at = time.time()
+                self.event("mail drained", received=received, policy_mails=counts["policy_mails"])
+            if drained_at is not None and export_rows is not None:
+                break
+            if time.time() - last_note > 30:
+                last_note = time.time()
+                self.event("draining", pending_mail=pending, received=received, due_jobs=counts["due_jobs"],
+                           exports_done=export_rows is not None)
+            time.sleep(2)
+        return drained_at, export_rows
+
+
+def observe(cluster: Cluster, ports: dict, env: dict, report: dict) -> None:
+    """What an operator sees at the end (/healthz, /metrics from the server the proxy picks), the proxy's counters."""
     observer = Client(ports["proxy"])
     status, _, body = observer.request("GET", "/healthz")
-    report["healthz"] = {"status": status, "body": body.decode("utf-8", "replace")[:500]}
-    status, _, body = observer.request("GET", "/metrics", headers={"Authorization": f"Bearer {env['LEADTHE_METRICS_TOKEN']}"})
-    text = body.decode("utf-8", "replace")
-    report["metrics"] = {"status": status, "series": sum(1 for line in text.splitlines() if line and line[0] != "#"),
-                         "request_series": sum(1 for line in text.splitlines() if line.startswith("leadthe_http_requests_total"))}
-    cluster.procs["proxy"].send_signal(signal.SIGTERM)
-    cluster.procs["proxy"].wait(10)
-    proxy_stats = json.loads((tmp / "proxy_stats.json").read_text()) if (tmp / "proxy_stats.json").exists() else {}
-    checks = verify(url, data["org_id"], mix["completed"], export_rows, received_ids(received_path))
-    ready_times = [r["ready_at"] - r["requested_at"] for r in export_rows if r["ready_at"] and r["requested_at"]]
-    checks["exports"]["seconds_to_all_ready"] = round(max(ready_times), 1) if ready_times else None
-    checks["exports"]["seconds_to_ready_p50"] = pct(ready_times, 0.5)
-    checks["mail"]["seconds_to_drain"] = round(drained_at - policy["published_at"], 1) if drained_at else None
-    report.update({
-        "events": events,
-        "learner_mix": latency(mix["requests"], windows, args.seconds),
-        "checks": checks,
-        "proxy": proxy_stats,
-        "machine": {**report["machine"], "load_after": os.getloadavg()},
-    })
+    report["healthz"] = {"status": status, "body": body.decode("utf-8", "replace").strip()[:500]}
+    status, _, body = observer.request("GET", "/metrics",
+                                       headers={"Authorization": f"Bearer {env['LEADTHE_METRICS_TOKEN']}"})
+    lines = body.decode("utf-8", "replace").splitlines() if status == 200 else []
+    report["metrics"] = {"status": status, "series": sum(1 for line in lines if line and line[0] != "#")}
+    proxy = cluster.procs["proxy"]
+    proxy.send_signal(signal.SIGTERM)
+    proxy.wait(10)
+    stats = cluster.tmp / "proxy_stats.json"
+    report["proxy"] = json.loads(stats.read_text()) if stats.exists() else {}
+
+
+def problems_of(checks: dict, args) -> list[str]:
     problems = []
     if checks["completions"]["lost"]:
         problems.append(f"{checks['completions']['lost']} completions lost")
@@ -558,10 +613,7 @@ def run(args, cluster: Cluster, report: dict) -> int:
     if not (e["created"] == e["ready"] == e["downloaded_matching"] == args.exports):
         problems.append(f"exports: {e['created']} created, {e['ready']} ready, {e['downloaded_matching']} downloaded "
                         f"with matching size of {args.exports}")
-    report["problems"] = problems
-    Path(args.json).write_text(json.dumps(report, indent=2, default=str))
-    print_report(report, args)
-    return 1 if problems else 0
+    return problems
 
 
 def print_report(report: dict, args) -> None:
