@@ -56,7 +56,6 @@ from bench.cluster.clients import Client, exports, learner_mix, person_ip, publi
 
 BIN = Path(sys.executable).parent
 BUCKET = "leadthe-cluster"
-EXPORT_POLL = 2.0  # seconds, as the export status page polls (htmx, every 2s)
 
 
 def free_port() -> int:
@@ -312,6 +311,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=180, help="length of the mix")
     parser.add_argument("--learners", type=int, default=50, help="learner clients (about 1 request a second each)")
     parser.add_argument("--exports", type=int, default=200, help="data exports requested at the same moment")
+    parser.add_argument("--export-poll", type=float, default=2.0,
+                        help="seconds between an exporter's status polls (the status page polls every 2 s)")
     parser.add_argument("--app-workers", type=int, default=3, help="gunicorn sync workers per app server")
     parser.add_argument("--lease-seconds", type=int, default=0,
                         help="shorter mail and job leases in the workers (0: the app's own, 10 and 15 minutes)")
@@ -505,14 +506,21 @@ class Mix:
             1.0, mix_results))
         export_proc = ctx.Process(target=exports, daemon=True, args=(
             self.ports["proxy"], export_args, self.start_at + 1, self.start_at + args.seconds + args.drain_timeout,
-            EXPORT_POLL, export_results, stop_exports))
+            args.export_poll, export_results, stop_exports))
         mix_proc.start()
         export_proc.start()
         self.wait_until(self.start_at + 3)
-        policy = publish_policy(c[0])
-        self.event("AI-use policy published (everyone is mailed)", **policy["steps"])
+        policy: dict = {}
+
+        def publish():  # beside the kills, which keep their schedule however long the publication takes
+            policy.update(publish_policy(c[0]))
+            self.event("AI-use policy published (everyone is mailed)", **policy["steps"])
+
+        publisher = threading.Thread(target=publish, daemon=True)
+        publisher.start()
         self.kill_worker()
         self.kill_app_server()
+        publisher.join()
         mix = mix_results.get(timeout=args.seconds + 600)
         mix_proc.join(30)
         self.event("learner mix finished", requests=len(mix["requests"]))
@@ -554,7 +562,8 @@ class Mix:
             os.killpg(victim.pid, signal.SIGKILL)
             self.event("app_a's orphaned gunicorn workers still alive at restart: killed")
         else:
-            self.event("app_a's gunicorn workers had exited by themselves", after_s=orphans_gone)
+            self.event("app_a's gunicorn workers had exited by themselves",
+                       within_s=orphans_gone or round(time.time() - kill_at, 1))
         start_app_server(cluster, "app_a", self.ports["app_a"], self.env, self.args.app_workers)
         wait_healthy(cluster, "app_a", self.ports["app_a"])
         self.event("app_a restarted and healthy", pid=cluster.procs["app_a"].pid)
