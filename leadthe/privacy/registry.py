@@ -1088,3 +1088,13 @@ SOURCES.append(Source(
              "received_at": Col("when it reached us (starts the 30 days)")},
 ))
 BY_TABLE["sync_receipt"] = SOURCES[-1]
+# --- issue 23: worker heartbeats (queue helper's block) ----------------------------------------------------------------
+RETENTION_RULES["worker_7d"] = _l("Removed 7 days after the worker was last seen.")
+SOURCES.append(Source(
+    "worker_heartbeat", "Worker heartbeats", None, purpose="Which background workers run, for health checks and metrics.",
+    basis=None, retention="worker_7d", erasure="none",
+    why_not_personal="Server host names, process ids and counters of the platform's own worker processes.",
+    columns={c: tech("worker bookkeeping") for c in (
+        "name", "host", "pid", "started_at", "seen_at", "jobs_done", "mails_sent")},
+))
+BY_TABLE["worker_heartbeat"] = SOURCES[-1]

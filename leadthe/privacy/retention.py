@@ -27,6 +27,7 @@ from leadthe.models.sso import SsoLoginAttempt, SsoReplay
 from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, RequestKind, RequestStatus,
                                   UserStatus)
 from leadthe.models.support import StaffAccessGrant, SupportTicket
+from leadthe.models.outbox import WorkerHeartbeat
 from leadthe.models.progress import SyncReceipt
 from leadthe.models.trust import AccessLogEntry
 from leadthe.privacy.erasure import checkpoint, run_erasure
@@ -241,6 +242,11 @@ def rule_sync_receipts(now, dry_run):
     return _delete_where(SyncReceipt, expired_receipts(now), dry_run, now)
 
 
+def rule_worker_heartbeats(now, dry_run):
+    """Heartbeats of workers not seen for 7 days (a worker that stopped cleanly removed its own row already)."""
+    return _delete_where(WorkerHeartbeat, WorkerHeartbeat.seen_at <= now - timedelta(days=7), dry_run)
+
+
 RULES = {
     # companies first: their people are erased as part of the company, not one by one as closed accounts
     "company_lifetime": ("closed companies erased", rule_closed_companies),
@@ -267,6 +273,7 @@ RULES = {
     "billing_30d": ("billing requests and handled processor events older than 30 days deleted", rule_billing),
     "access_1y": ("access-log entries (who looked at a person's data) older than a year deleted", rule_access_log),
     "sync_30d": ("receipts of changes made offline older than 30 days deleted", rule_sync_receipts),
+    "worker_7d": ("heartbeats of workers not seen for 7 days deleted", rule_worker_heartbeats),
 }
 
 
