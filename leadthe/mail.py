@@ -11,6 +11,7 @@ import logging
 import re
 import smtplib
 import ssl
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -203,12 +204,28 @@ def _release(ids: list[int], now: datetime) -> None:
         db.session.commit()
 
 
-def _without_flush_wait() -> None:
-    """The mark "sent" of one mail need not wait for PostgreSQL's WAL flush: a crash of the database server may
-    lose the last fraction of a second of marks, and those mails go again (same Message-ID) after their lease,
-    as after a worker crash. The worker's own crash loses nothing committed."""
-    if skip_locked():
-        db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+_OUTBOX = OutboxMail.__table__
+_MARK_SENT = (_OUTBOX.update().where(_OUTBOX.c.id == sa.bindparam("mail_id"))
+              .values(attempts=_OUTBOX.c.attempts + 1, status=MailStatus.SENT, sent_at=sa.bindparam("sent_at"), last_error=""))
+
+
+@contextmanager
+def _marking():
+    """Where a mail is marked "sent" right after the relay took it: on PostgreSQL a connection of its own in
+    autocommit mode that does not wait for the WAL flush, so each mark is one round-trip and no disk wait (a
+    crash of the database server may lose the last fraction of a second of marks: those mails go again, with
+    the same Message-ID, after their lease, as after a worker crash; the worker's own crash loses no mark).
+    Elsewhere (SQLite) the session, one commit per mail."""
+    if not skip_locked():
+        yield None
+        return
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql("SET synchronous_commit TO OFF")
+        try:
+            yield conn
+        finally:
+            conn.exec_driver_sql("RESET synchronous_commit")
 
 
 def deliver_due(now: datetime | None = None, limit: int = 100, stop=None) -> dict:
@@ -234,6 +251,19 @@ def deliver_due(now: datetime | None = None, limit: int = 100, stop=None) -> dic
             batch.append((mail.id, _build_message(mail), None))
         except Exception as exc:  # noqa: BLE001 - a row that cannot be written as a mail fails alone
             batch.append((mail.id, None, exc))
+    db.session.commit()  # nothing is held open while sending
+    with _marking() as marks:
+        conn = _send_batch(url, batch, marks, now, counts, stop)
+    if conn is not None:
+        try:
+            conn.quit()
+        except smtplib.SMTPException:
+            pass
+    return counts
+
+
+def _send_batch(url: str, batch: list, marks, now: datetime, counts: dict, stop) -> smtplib.SMTP | None:
+    """Send the built messages of a claimed batch over one SMTP connection; returns the connection, still open."""
     conn = None
     for position, (mail_id, message, error) in enumerate(batch):
         if stop is not None and stop.is_set():
@@ -256,19 +286,15 @@ def deliver_due(now: datetime | None = None, limit: int = 100, stop=None) -> dic
             mail = db.session.get(OutboxMail, mail_id, populate_existing=True)
             mail.attempts += 1
             counts[record_failure(mail, exc, now, max_attempts=MAX_ATTEMPTS, due_field="next_attempt_at")] += 1
+            db.session.commit()
         else:
-            _without_flush_wait()
-            db.session.execute(sa.update(OutboxMail).where(OutboxMail.id == mail_id).values(
-                attempts=OutboxMail.attempts + 1, status=MailStatus.SENT, sent_at=utcnow(), last_error="")
-                .execution_options(synchronize_session=False))
+            if marks is not None:
+                marks.execute(_MARK_SENT, {"mail_id": mail_id, "sent_at": utcnow()})
+            else:
+                db.session.execute(_MARK_SENT, {"mail_id": mail_id, "sent_at": utcnow()})
+                db.session.commit()
             counts["sent"] += 1
-        db.session.commit()
-    if conn is not None:
-        try:
-            conn.quit()
-        except smtplib.SMTPException:
-            pass
-    return counts
+    return conn
 
 
 def mail_everyone(progress, send_one, batch: int = 500, only=()) -> None:
