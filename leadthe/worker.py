@@ -341,12 +341,14 @@ def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None,
 
 def stop_on_sigterm(stop: threading.Event) -> None:
     """SIGTERM (systemd, Kubernetes, ``kill``) and a first Ctrl+C: finish the item at hand, hand the rest of
-    the claimed batch back, remove the heartbeat, stop. A second Ctrl+C interrupts at once."""
+    the claimed batch back, remove the heartbeat, stop. A second Ctrl+C interrupts at once.
+
+    The handler runs in the main thread, possibly while that thread holds the event's own lock (inside
+    ``stop.wait``): it must not take that lock itself, so a short thread sets the event."""
     def handler(signum, frame):
         if signum == signal.SIGINT and stop.is_set():
             raise KeyboardInterrupt
-        log.info("worker: signal %s, stopping after the current item", signum)
-        stop.set()
+        threading.Thread(target=stop.set, name="leadthe-worker-stop", daemon=True).start()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
