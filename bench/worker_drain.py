@@ -6,7 +6,9 @@
 What runs (all on this machine):
 - a database of its own, ``leadthe_worker_drain`` on the given PostgreSQL server (created, migrated, dropped at
   the end);
-- an SMTP server (aiosmtpd) on loopback in a child process, counting what it receives by Message-ID;
+- an SMTP server (aiosmtpd) on loopback, ``--sink-processes`` child processes sharing one port (SO_REUSEPORT),
+  counting what it receives by Message-ID (a relay is another machine in production; one Python process here
+  would be the bottleneck, and its CPU is reported);
 - ``leadthe worker`` processes (``flask --app app leadthe worker``, SMTP pointed at the sink). They start with an
   empty outbox and say they are ready through their heartbeat rows; then ``--mails`` due mails are queued in one
   transaction and the clock runs until no mail is left unsent.
@@ -44,9 +46,14 @@ MESSAGE_ID = re.compile(rb"^Message-ID:\s*<outbox-(\d+)\.", re.I | re.M)
 
 # --- the SMTP sink, in a child process -----------------------------------------------------------------------------
 
-def smtp_sink(port: int, control) -> None:
-    """Count received mails by outbox id; on "report" send (counter, CPU seconds since the last report)."""
-    from aiosmtpd.controller import Controller
+def smtp_sink(port: int, control, relay_ms: float = 0.0) -> None:
+    """One process of the SMTP server: counts received mails by outbox id; on "report" sends (counter, CPU
+    seconds since the last report). Several processes share the port (SO_REUSEPORT: the kernel spreads the
+    connections), as a relay is its own machine(s) in production and must not be the bottleneck here."""
+    import asyncio
+    import threading
+
+    from aiosmtpd.smtp import SMTP
 
     class Counting:
         def __init__(self):
@@ -55,22 +62,63 @@ def smtp_sink(port: int, control) -> None:
         async def handle_DATA(self, server, session, envelope):
             found = MESSAGE_ID.search(envelope.content)
             self.ids[int(found.group(1)) if found else -1] += 1
+            if relay_ms:
+                await asyncio.sleep(relay_ms / 1000)  # a relay's own time before its "250" (no CPU here)
             return "250 OK"
 
     handler = Counting()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(lambda: SMTP(handler, hostname="sink", loop=loop), "127.0.0.1",
+                                                        port, reuse_port=True))
+    threading.Thread(target=loop.run_forever, daemon=True).start()
     control.send("ready")
     cpu = time.process_time()
     while True:
         command = control.recv()
         if command == "report":
             now = time.process_time()
-            control.send((handler.ids, now - cpu))
-            handler.ids, cpu = Counter(), now
+            ids = asyncio.run_coroutine_threadsafe(_take(handler), loop).result()
+            control.send((ids, now - cpu))
+            cpu = now
         elif command == "stop":
-            controller.stop()
+            loop.call_soon_threadsafe(server.close)
             return
+
+
+async def _take(handler) -> Counter:
+    ids, handler.ids = handler.ids, Counter()
+    return ids
+
+
+class Sink:
+    """``processes`` SMTP server processes on one loopback port."""
+
+    def __init__(self, port: int, processes: int, relay_ms: float = 0.0):
+        self.pipes, self.procs = [], []
+        for _ in range(processes):
+            parent, child = multiprocessing.Pipe()
+            proc = multiprocessing.Process(target=smtp_sink, args=(port, child, relay_ms), daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+        for pipe in self.pipes:
+            pipe.recv()
+
+    def report(self) -> tuple[Counter, float]:
+        total, cpu = Counter(), 0.0
+        for pipe in self.pipes:
+            pipe.send("report")
+        for pipe in self.pipes:
+            ids, seconds = pipe.recv()
+            total.update(ids)
+            cpu += seconds
+        return total, cpu
+
+    def stop(self) -> None:
+        for pipe, proc in zip(self.pipes, self.procs):
+            if proc.is_alive():
+                pipe.send("stop")
+                proc.join(10)
 
 
 def free_port() -> int:
@@ -118,7 +166,7 @@ def ready_workers(engine) -> int:
         return conn.scalar(sa.select(sa.func.count()).select_from(WorkerHeartbeat))
 
 
-def run(engine, env: dict, workers: int, mails: int, control) -> dict:
+def run(engine, env: dict, workers: int, mails: int, sink: Sink) -> dict:
     from leadthe.models import OutboxMail
 
     with engine.begin() as conn:
@@ -132,8 +180,7 @@ def run(engine, env: dict, workers: int, mails: int, control) -> dict:
                 raise SystemExit("workers did not start: " + " | ".join((p.stderr.read() if p.poll() is not None else "")
                                                                      for p in procs))
             time.sleep(0.1)
-        control.send("report")
-        control.recv()  # forget the start-up
+        sink.report()  # forget the start-up
         cpu_before = sum(cpu_seconds(p.pid) for p in procs)
         ids = queue_mails(engine, mails)
         started = time.monotonic()
@@ -145,8 +192,7 @@ def run(engine, env: dict, workers: int, mails: int, control) -> dict:
         seconds = time.monotonic() - started
         worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
         time.sleep(0.5)  # the sink has answered "250" before the mail was marked: nothing can still be on its way
-        control.send("report")
-        received, sink_cpu = control.recv()
+        received, sink_cpu = sink.report()
     finally:
         for p in procs:
             if p.poll() is None:
@@ -171,6 +217,11 @@ def main() -> int:
     parser.add_argument("--mails", type=int, default=10_000)
     parser.add_argument("--workers", default="1,4", help="worker counts to run, comma-separated (default 1,4)")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--relay-ms", type=float, default=0.0,
+                        help="milliseconds the SMTP server waits before answering a mail's 250, without using CPU: a "
+                             "real relay's disk write and network round-trips (default 0: answer at once)")
+    parser.add_argument("--sink-processes", type=int, default=4,
+                        help="processes of the SMTP server sharing its port (default 4; 1: a single aiosmtpd process)")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
 
@@ -181,8 +232,7 @@ def main() -> int:
         conn.exec_driver_sql(f"CREATE DATABASE {DB_NAME}")
     url = base.set(database=DB_NAME).render_as_string(hide_password=False)
     port = free_port()
-    parent, child = multiprocessing.Pipe()
-    sink = multiprocessing.Process(target=smtp_sink, args=(port, child), daemon=True)
+    sink = None
     results: list[dict] = []
     with tempfile.TemporaryDirectory() as instance:
         env = {**os.environ, "LEADTHE_ENV": "test", "LEADTHE_DATABASE_URL": url, "LEADTHE_INLINE_WORKER": "0",
@@ -191,24 +241,23 @@ def main() -> int:
         try:
             subprocess.run([FLASK, "--app", "app", "db", "upgrade", "heads"], cwd=ROOT, env=env, check=True,
                            capture_output=True, timeout=600)
-            sink.start()
-            parent.recv()
+            sink = Sink(port, args.sink_processes, args.relay_ms)
             engine = sa.create_engine(url)
-            print(f"{args.mails} due mails; PostgreSQL {base.host}:{base.port}; load average before: "
+            print(f"{args.mails} due mails; SMTP server: {args.sink_processes} aiosmtpd process(es), "
+                  f"{args.relay_ms:g} ms before each 250; PostgreSQL {base.host}:{base.port}; load average before: "
                   f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             print(f"{'workers':>7} {'sent':>6} {'dupl.':>5} {'missing':>7} {'seconds':>8} {'mails/s':>8} "
                   f"{'worker CPU s':>12} {'SMTP CPU s':>10}")
             for _ in range(args.rounds):
                 for workers in counts:
-                    r = run(engine, env, workers, args.mails, parent)
+                    r = run(engine, env, workers, args.mails, sink)
                     results.append(r)
                     print(f"{r['workers']:>7} {r['sent']:>6} {r['duplicates']:>5} {r['missing']:>7} {r['seconds']:>8.1f} "
                           f"{r['rate']:>8.0f} {r['worker_cpu']:>12.1f} {r['sink_cpu']:>10.1f}", flush=True)
             engine.dispose()
         finally:
-            if sink.is_alive():
-                parent.send("stop")
-                sink.join(10)
+            if sink is not None:
+                sink.stop()
             with admin.connect() as conn:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
             admin.dispose()
