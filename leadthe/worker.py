@@ -22,9 +22,10 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from leadthe.database import upsert
 from leadthe.extensions import db
 from leadthe.mail import deliver_due, record_failure, skip_locked
-from leadthe.models import Job, utcnow
+from leadthe.models import Job, WorkerHeartbeat, utcnow
 from leadthe.models.enums import JobStatus
 
 log = logging.getLogger(__name__)
@@ -229,26 +230,21 @@ def worker_name() -> str:
 
 def beat(name: str, *, jobs_done: int = 0, mails_sent: int = 0, started: bool = False) -> None:
     """Upsert this worker's heartbeat row (one statement) and add the round's counts."""
-    from leadthe.database import upsert
-    from leadthe.models import WorkerHeartbeat
-
     now = utcnow()
     host, _, pid = name.rpartition(":")
-    stmt = upsert(WorkerHeartbeat.__table__).values(name=name, host=host[:255], pid=int(pid or 0), started_at=now, seen_at=now,
-                                                    jobs_done=jobs_done, mails_sent=mails_sent)
-    table = WorkerHeartbeat.__table__
+    stmt = upsert(WorkerHeartbeat).values(name=name, host=host[:255], pid=int(pid or 0), started_at=now, seen_at=now,
+                                          jobs_done=jobs_done, mails_sent=mails_sent)
     if started:  # a new process under a name seen before (a pid reused): its counts start again
         changes = {"started_at": now, "seen_at": now, "jobs_done": jobs_done, "mails_sent": mails_sent}
     else:
-        changes = {"seen_at": now, "jobs_done": table.c.jobs_done + jobs_done, "mails_sent": table.c.mails_sent + mails_sent}
+        changes = {"seen_at": now, "jobs_done": WorkerHeartbeat.jobs_done + jobs_done,
+                   "mails_sent": WorkerHeartbeat.mails_sent + mails_sent}
     db.session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=changes))
     db.session.commit()
 
 
 def forget(name: str) -> None:
     """A worker that stops cleanly removes its row: it is gone, not stale."""
-    from leadthe.models import WorkerHeartbeat
-
     db.session.execute(sa.delete(WorkerHeartbeat).where(WorkerHeartbeat.name == name))
     db.session.commit()
 
@@ -256,8 +252,6 @@ def forget(name: str) -> None:
 def heartbeats() -> list:
     """Every worker's heartbeat row, oldest sighting first: rows with ``name``, ``host``, ``pid``,
     ``started_at``, ``seen_at``, ``jobs_done``, ``mails_sent`` and ``stale`` (not seen for 5 minutes)."""
-    from leadthe.models import WorkerHeartbeat
-
     cutoff = utcnow() - STALE_AFTER
     t = WorkerHeartbeat
     return list(db.session.execute(
