@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import datetime, timezone
 
 import click
@@ -19,7 +20,7 @@ from leadthe.privacy.key_rotation import rotate_all
 from leadthe.privacy.retention import RULES, apply_retention
 from leadthe.scale import seed_scale
 from leadthe.staff_accounts import create_or_promote_staff
-from leadthe.worker import drain_companions, run_forever, run_once
+from leadthe.worker import drain_companions, run_forever, run_once, stop_on_sigterm
 
 leadthe_cli = AppGroup("leadthe", help="LeadThe.AI operations.")
 
@@ -72,11 +73,14 @@ def worker_command(once: bool, interval: float, now_text: str | None):
         others = "".join(f"  {name}: {count}" for name, count in drain_companions(now).items())
         click.echo(f"mail: {result['mail']}  jobs: {result['jobs']}{others}")
         return
-    click.echo(f"worker running every {interval:g}s; Ctrl+C stops it")
+    click.echo(f"worker running every {interval:g}s when idle; Ctrl+C or SIGTERM stops it")
+    stop = threading.Event()
+    stop_on_sigterm(stop)
     try:
-        run_forever(current_app._get_current_object(), interval)
+        run_forever(current_app._get_current_object(), interval, stop=stop)
     except KeyboardInterrupt:
-        click.echo("worker stopped")
+        stop.set()
+    click.echo("worker stopped")
 
 
 @leadthe_cli.command("retention")

@@ -11,16 +11,21 @@ and plans the next run when one finishes. The areas import this module; it impor
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from time import monotonic
 from typing import Callable
 
 import sqlalchemy as sa
 
+from leadthe.database import upsert
 from leadthe.extensions import db
-from leadthe.mail import deliver_due, record_failure
-from leadthe.models import Job, utcnow
+from leadthe.mail import deliver_due, record_failure, skip_locked
+from leadthe.models import Job, WorkerHeartbeat, utcnow
 from leadthe.models.enums import JobStatus
 from leadthe.ops.telemetry import observed
 
@@ -29,6 +34,8 @@ log = logging.getLogger(__name__)
 JOB_HANDLERS: dict[str, Callable[[Job], None]] = {}
 JOB_LEASE = timedelta(minutes=15)
 JOB_MAX_ATTEMPTS = 8
+JOB_BATCH = 10  # jobs claimed per round-trip
+MAIL_BATCH = 100  # mails claimed per round-trip
 
 
 @dataclass(frozen=True)
@@ -63,44 +70,96 @@ def enqueue_job(kind: str, payload: dict | None = None, run_at: datetime | None 
     return job
 
 
-def _claim_job(now: datetime) -> Job | None:
-    candidates = db.session.scalars(
-        sa.select(Job.id)
-        .where(
-            sa.or_(
-                sa.and_(Job.status == JobStatus.PENDING, Job.run_at <= now),
-                sa.and_(Job.status == JobStatus.RUNNING, Job.locked_until <= now),
-            )
-        )
-        .order_by(Job.run_at, Job.id)
-        .limit(5)
-    ).all()
-    for job_id in candidates:
-        res = db.session.execute(
-            sa.update(Job)
-            .where(
-                Job.id == job_id,
-                sa.or_(
-                    sa.and_(Job.status == JobStatus.PENDING, Job.run_at <= now),
-                    sa.and_(Job.status == JobStatus.RUNNING, Job.locked_until <= now),
-                ),
-            )
-            .values(status="running", locked_until=now + JOB_LEASE, attempts=Job.attempts + 1)
-        )
-        if res.rowcount == 1:
-            db.session.commit()
-            return db.session.get(Job, job_id)
+def _job_due(now: datetime):
+    return sa.or_(
+        sa.and_(Job.status == JobStatus.PENDING, Job.run_at <= now),
+        sa.and_(Job.status == JobStatus.RUNNING, Job.locked_until <= now),
+    )
+
+
+def _claim_jobs(now: datetime, limit: int = JOB_BATCH) -> list[int]:
+    """Lease up to ``limit`` due jobs in one round-trip (oldest first), counting an attempt for each.
+
+    PostgreSQL: one ``UPDATE … WHERE id IN (SELECT id … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING id``, so
+    workers claiming at the same moment take different rows instead of queueing on the same few. SQLite: a
+    compare-and-set per candidate row (one writer at a time there)."""
+    lease = {"status": JobStatus.RUNNING, "locked_until": now + JOB_LEASE, "attempts": Job.attempts + 1}
+    if skip_locked():
+        picked = (sa.select(Job.id).where(_job_due(now)).order_by(Job.run_at, Job.id).limit(limit)
+                  .with_for_update(skip_locked=True))
+        claimed = list(db.session.scalars(
+            sa.update(Job).where(Job.id.in_(picked.scalar_subquery())).values(**lease)
+            .returning(Job.id).execution_options(synchronize_session=False)))
+    else:
+        candidates = db.session.scalars(
+            sa.select(Job.id).where(_job_due(now)).order_by(Job.run_at, Job.id).limit(limit)).all()
+        claimed = []
+        for job_id in candidates:
+            res = db.session.execute(sa.update(Job).where(Job.id == job_id, _job_due(now)).values(**lease))
+            if res.rowcount == 1:
+                claimed.append(job_id)
     db.session.commit()
-    return None
+    if len(claimed) > 1:  # RETURNING keeps no order: run them oldest first
+        order = {job_id: n for n, job_id in enumerate(db.session.scalars(
+            sa.select(Job.id).where(Job.id.in_(claimed)).order_by(Job.run_at, Job.id)))}
+        claimed.sort(key=order.__getitem__)
+    return claimed
 
 
-def run_due_jobs(now: datetime | None = None, limit: int = 50) -> dict:
+def _claim_job(now: datetime) -> Job | None:
+    """Lease one due job (the oldest)."""
+    claimed = _claim_jobs(now, 1)
+    return db.session.get(Job, claimed[0]) if claimed else None
+
+
+def _leased_jobs(now: datetime, limit: int, stop: threading.Event | None = None):
+    """Claim due jobs a batch at a time and hand them out one by one, at most ``limit`` in all.
+
+    A job waits in its batch while the ones before it run: its lease is renewed before it starts once a third
+    of the lease has gone by, and a job whose lease ran out meanwhile (another worker took it over) is
+    skipped. After ``stop`` is set, the jobs not started yet are handed back at once."""
+    given = 0
+    while given < limit:
+        batch = _claim_jobs(now, min(JOB_BATCH, limit - given))
+        if not batch:
+            return
+        claimed_at = monotonic()
+        lease = now + JOB_LEASE
+        for position, job_id in enumerate(batch):
+            if stop is not None and stop.is_set():
+                _release_jobs(batch[position:], lease, now)
+                return
+            waited = timedelta(seconds=monotonic() - claimed_at)
+            if waited > JOB_LEASE / 3:
+                renewed = now + waited + JOB_LEASE
+                res = db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING,
+                                                              Job.locked_until == lease)
+                                         .values(locked_until=renewed).execution_options(synchronize_session=False))
+                db.session.commit()
+                if res.rowcount != 1:
+                    continue  # its lease ran out and another worker has it
+            job = db.session.get(Job, job_id, populate_existing=True)
+            if job is None:
+                continue
+            given += 1
+            yield job
+        if len(batch) < JOB_BATCH:
+            return
+
+
+def _release_jobs(ids: list[int], lease: datetime, now: datetime) -> None:
+    """Jobs claimed but not started, handed back by a worker that stops: due again, the attempt not counted."""
+    if ids:
+        db.session.execute(sa.update(Job).where(Job.id.in_(ids), Job.status == JobStatus.RUNNING, Job.locked_until == lease)
+                           .values(status=JobStatus.PENDING, locked_until=None, run_at=now, attempts=Job.attempts - 1)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+
+
+def run_due_jobs(now: datetime | None = None, limit: int = 50, stop: threading.Event | None = None) -> dict:
     now = now or utcnow()
     counts = {"done": 0, "retry": 0, "failed": 0}
-    for _ in range(limit):
-        job = _claim_job(now)
-        if job is None:
-            break
+    for job in _leased_jobs(now, limit, stop):
         handler = observed(job, JOB_HANDLERS.get(job.kind))  # ops: duration and failures by kind, log fields
         try:
             if handler is None:
@@ -154,9 +213,67 @@ def schedule_due_jobs(kinds=None) -> None:
             db.session.commit()
 
 
-def run_once(now: datetime | None = None) -> dict:
-    """Drain what is due now: mail, then jobs; a failure in one does not keep the other from running."""
-    return {"mail": _guarded("mail", deliver_due, now), "jobs": _guarded("jobs", run_due_jobs, now)}
+def run_once(now: datetime | None = None, stop: threading.Event | None = None) -> dict:
+    """Drain what is due now: mail, then jobs; a failure in one does not keep the other from running.
+    ``stop``: once set, the item at hand is finished and the rest of a claimed batch handed back."""
+    mail = _guarded("mail", deliver_due, now) if stop is None else _guarded("mail", deliver_due, now, MAIL_BATCH, stop)
+    return {"mail": mail, "jobs": _guarded("jobs", run_due_jobs, now, 50, stop)}
+
+
+# --- heartbeats: which worker processes run, for /healthz and the metrics ------------------------------------------
+
+STALE_AFTER = timedelta(minutes=5)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def beat(name: str, *, jobs_done: int = 0, mails_sent: int = 0, started: bool = False) -> None:
+    """Upsert this worker's heartbeat row (one statement) and add the round's counts."""
+    now = utcnow()
+    host, _, pid = name.rpartition(":")
+    stmt = upsert(WorkerHeartbeat).values(name=name, host=host[:255], pid=int(pid or 0), started_at=now, seen_at=now,
+                                          jobs_done=jobs_done, mails_sent=mails_sent)
+    if started:  # a new process under a name seen before (a pid reused): its counts start again
+        changes = {"started_at": now, "seen_at": now, "jobs_done": jobs_done, "mails_sent": mails_sent}
+    else:
+        changes = {"seen_at": now, "jobs_done": WorkerHeartbeat.jobs_done + jobs_done,
+                   "mails_sent": WorkerHeartbeat.mails_sent + mails_sent}
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=changes))
+    db.session.commit()
+
+
+def forget(name: str) -> None:
+    """A worker that stops cleanly removes its row: it is gone, not stale."""
+    db.session.execute(sa.delete(WorkerHeartbeat).where(WorkerHeartbeat.name == name))
+    db.session.commit()
+
+
+def heartbeats() -> list:
+    """Every worker's heartbeat row, oldest sighting first: rows with ``name``, ``host``, ``pid``,
+    ``started_at``, ``seen_at``, ``jobs_done``, ``mails_sent`` and ``stale`` (not seen for 5 minutes)."""
+    cutoff = utcnow() - STALE_AFTER
+    t = WorkerHeartbeat
+    return list(db.session.execute(
+        sa.select(t.name, t.host, t.pid, t.started_at, t.seen_at, t.jobs_done, t.mails_sent,
+                  (t.seen_at < cutoff).label("stale")).order_by(t.seen_at, t.name)))
+
+
+def worker_health() -> dict:
+    """For /healthz: how many workers were seen in the last 5 minutes, and the names of those that were not."""
+    rows = heartbeats()
+    return {"alive": sum(1 for row in rows if not row.stale), "stale": [row.name for row in rows if row.stale]}
+
+
+def _did(result: dict) -> tuple[int, int]:
+    """(jobs done, mails sent) of a round's counts."""
+    return result["jobs"].get("done", 0), result["mail"].get("sent", 0)
+
+
+def _busy(result: dict) -> bool:
+    """Whether a round did any work: then the next round starts at once instead of after the interval."""
+    return any(v for part in result.values() for k, v in part.items() if k != "error")
 
 
 @dataclass(frozen=True)
@@ -180,25 +297,60 @@ def drain_companions(now: datetime | None = None) -> dict[str, int]:
     return {name: companion.drain(now=now) for name, companion in COMPANIONS.items()}
 
 
-def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None, companions: bool = True) -> None:
+def run_forever(app, interval: float = 5.0, stop: threading.Event | None = None, companions: bool = True,
+                name: str | None = None, heartbeat: bool = True) -> None:
+    """Rounds until ``stop`` is set: a round that found work is followed at once by the next, an idle one
+    waits ``interval`` seconds. The heartbeat row (``name``, default "host:pid") is written at the start and
+    after every round, and removed when the loop ends; the inline worker of a web process keeps none."""
     stop = stop or threading.Event()
+    name = name or worker_name()
     if companions:
         for companion in COMPANIONS.values():
             companion.start(app, stop)
+    if heartbeat:
+        with app.app_context():
+            _guarded("heartbeat", lambda: beat(name, started=True))
+            db.session.remove()
     while not stop.is_set():
+        busy = False
         try:
             with app.app_context():
                 _guarded("scheduling", schedule_due_jobs)
-                run_once()
+                result = run_once(stop=stop)
+                busy = _busy(result)
+                jobs_done, mails_sent = _did(result)
+                if heartbeat:
+                    _guarded("heartbeat", lambda: beat(name, jobs_done=jobs_done, mails_sent=mails_sent))
         except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
             log.exception("worker round failed")
         finally:
             with app.app_context():
                 db.session.remove()
-        stop.wait(interval)
+        if not busy:
+            stop.wait(interval)
+    if heartbeat:
+        with app.app_context():
+            _guarded("heartbeat", forget, name)
+            db.session.remove()
+
+
+def stop_on_sigterm(stop: threading.Event) -> None:
+    """SIGTERM (systemd, Kubernetes, ``kill``) and a first Ctrl+C: finish the item at hand, hand the rest of
+    the claimed batch back, remove the heartbeat, stop. A second Ctrl+C interrupts at once.
+
+    The handler runs in the main thread, possibly while that thread holds the event's own lock (inside
+    ``stop.wait``): it must not take that lock itself, so a short thread sets the event."""
+    def handler(signum, frame):
+        if signum == signal.SIGINT and stop.is_set():
+            raise KeyboardInterrupt
+        threading.Thread(target=stop.set, name="leadthe-worker-stop", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def start_inline_worker(app, interval: float = 5.0) -> threading.Thread:
-    thread = threading.Thread(target=run_forever, args=(app, interval), name="leadthe-worker", daemon=True)
+    thread = threading.Thread(target=run_forever, args=(app, interval), kwargs={"heartbeat": False},
+                              name="leadthe-worker", daemon=True)
     thread.start()
     return thread

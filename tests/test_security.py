@@ -179,7 +179,8 @@ def test_database_unreachable_gives_503_page_and_healthz_says_so(make_app, tmp_p
 
 def test_healthz_ok(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "workers": {"alive": 0, "stale": []}}
 
 
 @pytest.mark.parametrize("code, words", [(400, "not right"), (403, "don't have access"), (404, "can't find"),

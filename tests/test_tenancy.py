@@ -185,6 +185,7 @@ CORE_SQL_ALLOWED = {
     "leadthe/sso/oidc.py": "an identity provider's rotated keys (JWKS) kept for the next log-ins, through write_transaction in the callback (a GET)",
     "leadthe/database.py": "the engine's own set-up: BEGIN, PRAGMAs, SET LOCAL",
     "leadthe/core/services.py": "the health check's SELECT 1",
+    "leadthe/mail.py": "each sent mail's mark on a connection of its own in autocommit mode without waiting for the WAL flush (PostgreSQL); outbox rows belong to no company",
     "leadthe/models/course.py": "the predicate of the platform courses' unique index",
     "leadthe/courses/search.py": "full-text search SQL, with the course rule compiled in; search counts through write_transaction",
     "leadthe/courses/services.py": "the outline (no company-owned table); a read's bookkeeping through write_transaction",

@@ -1,3 +1,4 @@
+import sqlalchemy as sa
 from flask import jsonify, redirect, url_for
 from flask_login import current_user, login_required
 
@@ -7,9 +8,11 @@ from leadthe.assessments.recommendations import recommendations_for
 from leadthe.assessments.services import quiz_ids_for
 from leadthe.core import bp
 from leadthe.core.services import database_ok
+from leadthe.extensions import db
 from leadthe.courses.services import activity, my_courses, next_lessons
 from leadthe.htmx import render
 from leadthe.literacy.people import requirements_of
+from leadthe.worker import worker_health
 
 
 @bp.route("/")
@@ -36,6 +39,14 @@ def dashboard():
 
 @bp.route("/healthz")
 def healthz():
-    if database_ok():
-        return jsonify(status="ok", database="ok")
-    return jsonify(status="error", database="error"), 503
+    """Database reachable: 200. ``workers``: those seen in the last 5 minutes (alive) and the names of those
+    not (stale): any stale worker makes the status "degraded", still 200 so a load balancer keeps this app
+    server. A worker that stopped cleanly removed its row and is not listed."""
+    if not database_ok():
+        return jsonify(status="error", database="error"), 503
+    try:
+        workers = worker_health()
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        workers = {"alive": 0, "stale": [], "error": True}
+    return jsonify(status="degraded" if workers["stale"] else "ok", database="ok", workers=workers)

@@ -10,7 +10,7 @@ from leadthe.models.enums import (ORG_ROLES, PLATFORM_ROLES, ExportStatus, Invit
 from leadthe.models.lab import LabRun, LabSettings, LabUsage
 from leadthe.models.literacy import AiPolicyAck, AiPolicyVersion, AiTool, EvidencePack, Requirement, RequirementRule
 from leadthe.models.org import Organization, Team, TeamMembership
-from leadthe.models.outbox import Job, OutboxMail
+from leadthe.models.outbox import Job, OutboxMail, WorkerHeartbeat
 from leadthe.models.people import ImportBatch, Invitation
 from leadthe.models.progress import ProgressMail, SyncReceipt
 from leadthe.models.privacy import DataExport, PrivacyRequest, PrivacySettings
@@ -44,6 +44,7 @@ __all__ = [
     "DpaAcceptance", "DpaVersion",
     "WorksCouncilNotice",
     "CredentialNetwork", "SecurityAlert", "SecuritySignal",
+    "WorkerHeartbeat",
     "SubprocessorEntry", "SubprocessorNotice", "SubprocessorObjection", "SubprocessorVersion",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

@@ -43,3 +43,18 @@ class Job(Timestamped, Base):
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
     finished_at: Mapped[datetime | None]
+
+
+class WorkerHeartbeat(Base):
+    """One row per running ``leadthe worker`` process ("host:pid"), written at its start and every round;
+    deleted when it stops cleanly. ``/healthz`` reports the rows not seen for 5 minutes."""
+
+    __tablename__ = "worker_heartbeat"
+
+    name: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    jobs_done: Mapped[int] = mapped_column(default=0)
+    mails_sent: Mapped[int] = mapped_column(default=0)

@@ -1141,3 +1141,13 @@ SOURCES += [
     ),
 ]
 BY_TABLE.update({source.table: source for source in SOURCES[-3:]})
+# --- issue 23: worker heartbeats (queue helper's block) ----------------------------------------------------------------
+RETENTION_RULES["worker_7d"] = _l("Removed 7 days after the worker was last seen.")
+SOURCES.append(Source(
+    "worker_heartbeat", "Worker heartbeats", None, purpose="Which background workers run, for health checks and metrics.",
+    basis=None, retention="worker_7d", erasure="none",
+    why_not_personal="Server host names, process ids and counters of the platform's own worker processes.",
+    columns={c: tech("worker bookkeeping") for c in (
+        "name", "host", "pid", "started_at", "seen_at", "jobs_done", "mails_sent")},
+))
+BY_TABLE["worker_heartbeat"] = SOURCES[-1]

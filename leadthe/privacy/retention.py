@@ -27,6 +27,7 @@ from leadthe.models.sso import SsoLoginAttempt, SsoReplay
 from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, MailStatus, OrgStatus, RequestKind, RequestStatus,
                                   UserStatus)
 from leadthe.models.support import StaffAccessGrant, SupportTicket
+from leadthe.models.outbox import WorkerHeartbeat
 from leadthe.models.progress import SyncReceipt
 from leadthe.models.alerts import CredentialNetwork, SecurityAlert, SecuritySignal
 from leadthe.models.trust import AccessLogEntry
@@ -249,6 +250,9 @@ def rule_security(now, dry_run):
     return (_delete_where(SecuritySignal, SecuritySignal.created_at <= now - timedelta(days=1), dry_run)
             + _delete_where(SecurityAlert, SecurityAlert.last_seen <= now - timedelta(days=365), dry_run, now)
             + _delete_where(CredentialNetwork, CredentialNetwork.last_seen <= now - timedelta(days=365), dry_run, now))
+def rule_worker_heartbeats(now, dry_run):
+    """Heartbeats of workers not seen for 7 days (a worker that stopped cleanly removed its own row already)."""
+    return _delete_where(WorkerHeartbeat, WorkerHeartbeat.seen_at <= now - timedelta(days=7), dry_run)
 
 
 RULES = {
@@ -278,6 +282,7 @@ RULES = {
     "access_1y": ("access-log entries (who looked at a person's data) older than a year deleted", rule_access_log),
     "sync_30d": ("receipts of changes made offline older than 30 days deleted", rule_sync_receipts),
     "security_1y": ("security alerts and the networks behind them deleted after their time", rule_security),
+    "worker_7d": ("heartbeats of workers not seen for 7 days deleted", rule_worker_heartbeats),
 }
 
 
