@@ -16,7 +16,7 @@ import logging
 import re
 import sys
 import time
-import uuid
+import secrets
 from datetime import datetime, timezone
 
 from flask import Flask, g, has_request_context, request
@@ -45,7 +45,8 @@ def scrub(text: str) -> str:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    # 64 random bits: unique enough to find one request in the logs, and short (it is sent with every page)
+    return secrets.token_hex(8)
 
 
 def request_id() -> str | None:
@@ -126,7 +127,7 @@ def init_request_ids(app: Flask) -> None:
     @app.after_request
     def _answer_request_id(response):
         rid = g.get("request_id")
-        if rid:
+        if rid and request.endpoint != "static":  # not on the stylesheet and scripts: bytes on every cold page
             response.headers["X-Request-Id"] = rid
         if app.config.get("LOG_FORMAT") == "json" and app.config.get("LOG_REQUESTS", True):
             started = g.get("request_started")
