@@ -94,6 +94,20 @@ def retention_command(now_text: str | None, dry_run: bool):
         click.echo(f"legal holds kept {sum(held.values())} due row(s) or account(s); they go after the hold ends")
 
 
+@leadthe_cli.command("storage-check")
+def storage_check_command():
+    """Check that the file store (LEADTHE_STORAGE_URL) can be used: the folder, or the bucket and credentials."""
+    from leadthe.storage import StorageError, storage
+
+    try:
+        where = storage().check()
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - the store is unreachable: say so, without a stack trace
+        raise click.ClickException(f"the file store cannot be reached: {type(exc).__name__}: {exc}") from exc
+    click.echo(f"file store ok: {where}")
+
+
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 leadthe_cli.add_command(audit_cli)
 
