@@ -21,7 +21,6 @@ import hashlib
 import io
 import logging
 import os
-import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -427,7 +426,3 @@ def send(store: Storage, key: str, filename: str, mimetype: str, expires: int = 
         headers["Content-Length"] = str(size)
     return Response(chunks(), mimetype=mimetype, headers=headers, direct_passthrough=True)
 
-
-def copy_to(store: Storage, key: str, target: BinaryIO) -> None:
-    with store.open(key) as body:
-        shutil.copyfileobj(body, target, CHUNK)

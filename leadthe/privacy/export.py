@@ -62,15 +62,6 @@ def _key_prefix(export_id: int) -> str:
     return export_key(f"leadthe-export-{export_id}-")
 
 
-def export_dir() -> Path:
-    """The local folder of the finished archives (local storage only): 0700, only the app's own user may read it."""
-    path = Path(current_app.config.get("EXPORT_DIR") or Path(current_app.instance_path) / "exports")
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)  # made by an earlier version with the umask's 0755
-    return path
-
-
 def lifetime() -> timedelta:
     return timedelta(days=current_app.config.get("EXPORT_DAYS", 7))
 
