@@ -19,6 +19,7 @@ from leadthe.privacy.key_rotation import rotate_all
 from leadthe.privacy.retention import RULES, apply_retention
 from leadthe.scale import seed_scale
 from leadthe.staff_accounts import create_or_promote_staff
+from leadthe.storage import StorageError, storage
 from leadthe.worker import drain_companions, run_forever, run_once
 
 leadthe_cli = AppGroup("leadthe", help="LeadThe.AI operations.")
@@ -97,8 +98,6 @@ def retention_command(now_text: str | None, dry_run: bool):
 @leadthe_cli.command("storage-check")
 def storage_check_command():
     """Check that the file store (LEADTHE_STORAGE_URL) can be used: the folder, or the bucket and credentials."""
-    from leadthe.storage import StorageError, storage
-
     try:
         where = storage().check()
     except StorageError as exc:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, redirect, send_file
 
 log = logging.getLogger(__name__)
 
@@ -221,13 +221,12 @@ class S3Storage(Storage):
     @property
     def client(self):
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            import boto3, botocore.config  # noqa: E401 - lazy: about 0.3-0.8 s to load, only object storage needs them
 
             connect, read, retries = self._timeouts
             self._client = boto3.session.Session().client(
                 "s3", endpoint_url=self.endpoint_url,
-                config=Config(connect_timeout=connect, read_timeout=read, signature_version="s3v4",
+                config=botocore.config.Config(connect_timeout=connect, read_timeout=read, signature_version="s3v4",
                               retries={"max_attempts": retries, "mode": "standard"},
                               s3={"addressing_style": "path" if self.endpoint_url else "auto"}))
         if not self._checked:
@@ -235,11 +234,9 @@ class S3Storage(Storage):
         return self._client
 
     def _ensure_bucket(self, client) -> None:
-        from botocore.exceptions import ClientError
-
         try:
             client.head_bucket(Bucket=self.bucket)
-        except ClientError as exc:
+        except client.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("404", "NoSuchBucket", "NotFound"):
                 raise StorageError(f"the bucket {self.bucket!r} does not exist (LEADTHE_STORAGE_URL); create it first") from exc
@@ -268,11 +265,10 @@ class S3Storage(Storage):
             raise
 
     def size(self, key: str) -> int | None:
-        from botocore.exceptions import ClientError
-
+        client = self.client
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))["ContentLength"]
-        except ClientError as exc:
+            return client.head_object(Bucket=self.bucket, Key=self.object_key(key))["ContentLength"]
+        except client.exceptions.ClientError as exc:  # botocore's ClientError, without importing botocore here
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
@@ -402,8 +398,6 @@ def storage(app: Flask | None = None) -> Storage:
 def send(store: Storage, key: str, filename: str, mimetype: str, expires: int = 300):
     """The response for a download the caller has already allowed: a 303 to a short-lived presigned URL
     when the store offers one, else the file streamed by the app."""
-    from flask import Response, redirect, send_file
-
     url = store.download_url(key, filename, expires=expires, content_type=mimetype)
     if url:
         response = redirect(url, code=303)

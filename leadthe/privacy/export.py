@@ -35,7 +35,7 @@ from leadthe.models.enums import ExportStatus
 from leadthe.privacy.registry import CATEGORIES, RETENTION_RULES, personal_sources
 from leadthe.privacy.report import write_report
 from leadthe.privacy.services import record_request, row_counts, subject_clause
-from leadthe.storage import LocalStorage, storage
+from leadthe.storage import LocalStorage, send, storage
 from leadthe.worker import enqueue_job
 
 FORMAT = "leadthe-export/1"
@@ -117,8 +117,6 @@ def file_path(export: DataExport) -> Path:
 
 def download(export: DataExport):
     """The download response for an export its owner may fetch: a presigned URL (303) or the file streamed."""
-    from leadthe.storage import send
-
     return send(storage(), export_key(export.file_name), f"leadthe-data-{utcnow():%Y-%m-%d}.zip", MIMETYPE,
                 expires=LINK_SECONDS)
 
