@@ -306,8 +306,18 @@ class S3Storage(Storage):
             "ResponseContentDisposition": attachment(filename), "ResponseCacheControl": "private, no-store"})
 
     def check(self) -> str:
+        """The bucket exists and is ours, and a small object can be written (with SSE), read and deleted."""
         self._checked = False
-        _ = self.client  # head_bucket
+        client, key = self.client, self.object_key(".leadthe-storage-check")  # head_bucket on first use
+        try:
+            client.put_object(Bucket=self.bucket, Key=key, Body=b"ok", **self._sse())
+            client.head_object(Bucket=self.bucket, Key=key)
+            client.delete_object(Bucket=self.bucket, Key=key)
+        except client.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            hint = " (a store without server-side encryption: set LEADTHE_S3_SSE=)" if self.sse else ""
+            raise StorageError(f"writing to the bucket {self.bucket!r} failed: {error.get('Code')} {error.get('Message', '')}"
+                               f"{hint}") from exc
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         return f"bucket {self.bucket!r}{where}, prefix {self.prefix or '(none)'!r}, SSE {self.sse or 'off'}"
 

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -222,6 +222,7 @@ def test_a_missing_bucket_is_a_clear_error_and_the_cli_check_says_so(app, s3_end
     monkeypatch.setitem(app.config, "STORAGE_URL", f"s3://{BUCKET}/checked")
     result = app.test_cli_runner().invoke(args=["leadthe", "storage-check"])
     assert result.exit_code == 0 and BUCKET in result.output and "AES256" in result.output
+    assert Bucket(s3_endpoint, "checked").keys() == []  # its probe object is gone again
     app.extensions.pop("leadthe.storage", None)
 
 
@@ -252,6 +253,8 @@ def test_an_export_is_written_to_the_bucket_in_parts_and_downloaded_by_its_owner
     assert url.startswith(f"{s3.client.meta.endpoint_url}/{BUCKET}/{key}?")
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-Expires"] == ["300"] and "X-Amz-Signature" in query  # short-lived, signed
+    signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ")  # from now (the store refuses it 300 s later)
+    assert abs(signed - utcnow().replace(tzinfo=None)) < timedelta(minutes=2)
     status, headers, body = _fetch(url)
     assert status == 200 and headers["Content-Disposition"].startswith("attachment; filename=\"leadthe-data-")
     assert hashlib.sha256(body).hexdigest() == export.sha256
