@@ -191,8 +191,11 @@ class LocalStorage(Storage):
         return len(paths)
 
     def check(self) -> str:
-        _private_folder(self.root)
-        return f"local folder {self.root}"
+        for folder in self.folders.values():
+            _private_folder(folder)
+            if not os.access(folder, os.W_OK):
+                raise StorageError(f"the folder {folder} is not writable")
+        return "local folders " + ", ".join(f"{k}/ -> {v}" for k, v in self.folders.items()) + f"; others under {self.root}"
 
 
 def _private_folder(path: Path) -> None:
@@ -375,14 +378,13 @@ class _MultipartUpload:
 
 def from_config(config, instance_path: str) -> Storage:
     url = (config.get("STORAGE_URL") or "").strip()
-    if not url or url.startswith("file:"):
-        root = urlsplit(url).path if url else ""
-        return LocalStorage(root or instance_path, folders={
+    if not url:
+        return LocalStorage(instance_path, folders={
             "exports": config.get("EXPORT_DIR") or Path(instance_path) / "exports",
             "evidence": config.get("EVIDENCE_DIR") or Path(instance_path) / "evidence"})
     parts = urlsplit(url)
     if parts.scheme != "s3":
-        raise StorageError("LEADTHE_STORAGE_URL must be empty (the local folder), file:///path or s3://bucket/prefix")
+        raise StorageError("LEADTHE_STORAGE_URL must be empty (the local folder) or s3://bucket/prefix")
     return S3Storage(parts.netloc, parts.path, endpoint_url=config.get("S3_ENDPOINT_URL"),
                      sse=config.get("S3_SSE", "AES256"), part_size=int(config.get("S3_PART_SIZE") or DEFAULT_PART_SIZE),
                      connect_timeout=float(config.get("S3_CONNECT_TIMEOUT", 5)),

@@ -226,6 +226,37 @@ def test_a_missing_bucket_is_a_clear_error_and_the_cli_check_says_so(app, s3_end
     app.extensions.pop("leadthe.storage", None)
 
 
+def test_the_local_store_keeps_the_same_promises(tmp_path):
+    from leadthe.storage import LocalStorage
+
+    store = LocalStorage(tmp_path / "files", folders={"exports": tmp_path / "exports"})
+    with pytest.raises(OSError):
+        with store.writer("exports/leadthe-export-1-a.zip") as out:
+            out.write(b"half")
+            assert [p.name for p in (tmp_path / "exports").iterdir()] == ["leadthe-export-1-a.zip.part"]
+            raise OSError("disk full")
+    assert list((tmp_path / "exports").iterdir()) == [] and not store.exists("exports/leadthe-export-1-a.zip")
+    with store.writer("exports/leadthe-export-1-b.zip") as out:
+        out.write(b"whole")
+    with store.open("exports/leadthe-export-1-b.zip") as fh:
+        assert (tmp_path / "exports" / "leadthe-export-1-b.zip").read_bytes() == b"whole" == fh.read()
+    assert store.size("exports/leadthe-export-1-b.zip") == 5 and out.sha256 == hashlib.sha256(b"whole").hexdigest()
+    (tmp_path / "exports" / "leadthe-export-1-c.zip.part").write_bytes(b"left by a killed worker")
+    (tmp_path / "exports" / "leadthe-export-12-d.zip.part").write_bytes(b"another export's")
+    assert store.discard_incomplete("exports/leadthe-export-1-") == 1
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["leadthe-export-1-b.zip", "leadthe-export-12-d.zip.part"]
+    with store.writer("invoices/2026/x.pdf") as out:
+        out.write(b"%PDF")
+    assert (tmp_path / "files" / "invoices" / "2026" / "x.pdf").exists()
+    assert store.download_url("invoices/2026/x.pdf", "x.pdf") is None  # the app streams local files itself
+    for bad in ("../escape", "exports/../../x", ""):
+        with pytest.raises(ValueError):
+            store.path(bad)
+    store.delete("exports/leadthe-export-1-b.zip")
+    store.delete("exports/leadthe-export-1-b.zip")  # missing is fine
+    assert not store.exists("exports/leadthe-export-1-b.zip")
+
+
 # --- data exports -----------------------------------------------------------------------------------------
 
 def test_an_export_is_written_to_the_bucket_in_parts_and_downloaded_by_its_owner_only(client, app, companies, s3):
