@@ -3,9 +3,14 @@
 Sync workers behind a buffering reverse proxy (nginx, see deploy/nginx.conf): the proxy reads slow clients'
 requests and responses, so a learner on a slow connection never holds a worker.
 """
+import json
+import logging
 import multiprocessing
 import os
 import re
+import shutil
+import tempfile
+import time
 
 from gunicorn.glogging import Logger
 
@@ -25,12 +30,31 @@ errorlog = "-"
 # the query string (export download tokens, search words), with the tokens of mailed links cut out (below)
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 
+JSON_LOGS = os.environ.get("LEADTHE_LOG_FORMAT", "").strip().lower() == "json"
+
 # the routes whose last part is a secret token (a password reset, an invitation, ...): logged as ".../[token]"
 TOKEN_PATH = re.compile(r"^(/(?:password/reset|invite|verify-email|account/email/confirm|privacy/delete/cancel"
                         r"|email/unsubscribe)/)[^/]+")
 
 
+class JsonLineFormatter(logging.Formatter):
+    """gunicorn's own lines (start, worker boot and exit, timeouts) as JSON objects, like the app's."""
+
+    def format(self, record):
+        line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}+00:00",
+                "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
 class TokenFreeAccessLog(Logger):
+    def setup(self, cfg):
+        super().setup(cfg)
+        if JSON_LOGS:  # LEADTHE_LOG_FORMAT=json (below)
+            for handler in self.error_log.handlers + self.access_log.handlers:
+                handler.setFormatter(JsonLineFormatter())
+
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         atoms["U"] = TOKEN_PATH.sub(r"\1[token]", atoms["U"] or "")
@@ -40,3 +64,60 @@ class TokenFreeAccessLog(Logger):
 
 
 logger_class = TokenFreeAccessLog
+
+# --- metrics and logs (README "Operations: metrics and logs", deploy/README.md "Metrics and logs") ------------
+#
+# Prometheus multi-process mode: every worker writes its counters and histograms to files in
+# PROMETHEUS_MULTIPROC_DIR, and /metrics on any worker answers the sum of all of them. The directory is this
+# master's own (a fresh one under the temp folder unless the environment names one); files of processes that are
+# gone are removed at start, and a worker that exits is marked dead (its live gauges drop out; its counts stay).
+# A `leadthe worker` on the same machine may share the directory: its job metrics then appear in this /metrics.
+#
+# LEADTHE_LOG_FORMAT=json: gunicorn's own lines are JSON objects too, and its access log is off, as the app writes
+# one JSON line per request itself (with its request id, endpoint, status and duration; never the path).
+
+if JSON_LOGS:
+    accesslog = None
+
+
+_OWN_DIR = []  # the directory this master made itself, removed when it exits
+
+
+def _multiproc_dir() -> str:
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not path:
+        path = os.path.join(tempfile.gettempdir(), f"leadthe-prometheus-{os.getpid()}")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path  # the workers inherit it (they import the app after the fork)
+        _OWN_DIR.append(path)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def on_starting(server):
+    """Before the first worker: the metrics directory, without the files of processes that no longer run."""
+    path = _multiproc_dir()
+    for name in os.listdir(path):
+        pid = name.rsplit("_", 1)[-1].removesuffix(".db")
+        if name.endswith(".db") and (not pid.isdigit() or not _alive(int(pid))):
+            os.unlink(os.path.join(path, name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess  # in the master only; the workers import it with the app
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    for path in _OWN_DIR:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,7 +1,6 @@
 """LeadThe.AI: the application factory."""
 from __future__ import annotations
 
-import logging
 import os
 import threading
 
@@ -49,6 +48,9 @@ from leadthe.literacy import policy as literacy_policy
 from leadthe.legal import bp as legal_bp
 from leadthe.legal.services import pending_notice
 from leadthe.net import reject_nul_bytes
+from leadthe.ops import bp as ops_bp
+from leadthe.ops.logs import configure_logging, init_request_ids
+from leadthe.ops.telemetry import init_request_metrics
 from leadthe.privacy import bp as privacy_bp
 from leadthe.scim import bp as scim_bp
 from leadthe.trust import admin_bp as trust_admin_bp, bp as trust_bp, staff_bp as trust_staff_bp
@@ -102,6 +104,7 @@ import leadthe.legal.jobs  # noqa: F401
 import leadthe.legal.views  # noqa: F401
 import leadthe.literacy.overview_views  # noqa: F401
 import leadthe.literacy.evidence_views  # noqa: F401
+import leadthe.ops.views  # noqa: F401  (issue 23: /metrics)
 import leadthe.billing.jobs  # noqa: F401
 import leadthe.billing.admin_views  # noqa: F401
 import leadthe.billing.invoice_views  # noqa: F401
@@ -144,6 +147,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
 
     _init_logging(app)
+    _init_ops(app)
     _init_proxy(app)
     _init_extensions(app)
     _init_blueprints(app)
@@ -158,9 +162,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_logging(app: Flask) -> None:
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    configure_logging(app)  # plain lines, or JSON with LEADTHE_LOG_FORMAT=json; scrubbed of personal data either way
+
+
+def _init_ops(app: Flask) -> None:
+    """Request metrics and request ids: their hooks come before every other one, so the time measured covers the
+    others (the commit among them) and the id exists for every line the others log."""
+    init_request_metrics(app)
+    init_request_ids(app)
 
 
 def _init_proxy(app: Flask) -> None:
@@ -271,6 +280,7 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(trust_bp)
     app.register_blueprint(trust_admin_bp)
     app.register_blueprint(trust_staff_bp)
+    app.register_blueprint(ops_bp)  # /metrics (token-guarded; 404 without LEADTHE_METRICS_TOKEN)
     if app.config["LEADTHE_ENV"] == "development":
         app.register_blueprint(dev_bp)
 
@@ -293,7 +303,7 @@ def _init_request_hooks(app: Flask) -> None:
     @app.before_request
     def _load_user_and_tenant():
         # health checks never touch the user: a load balancer must get the JSON answer even with a cookie
-        if request.endpoint in ("static", "core.healthz"):
+        if request.endpoint in ("static", "core.healthz", "ops.metrics"):
             return
         read_request_mode(db.session)
         user = current_user._get_current_object()

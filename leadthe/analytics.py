@@ -21,7 +21,7 @@ from leadthe.models.consent import PageView
 
 log = logging.getLogger(__name__)
 
-SKIP_ENDPOINTS = {"static", "core.healthz", "courses.heartbeat"}
+SKIP_ENDPOINTS = {"static", "core.healthz", "courses.heartbeat", "ops.metrics"}
 # The practice lab's own routes (``/courses/<slug>/lessons/<lesson>/lab/…``) are the answer's polling, its
 # fragments and the prompt's posts: not page views. An exercise is counted as its lesson's page view, and
 # the lab's figures are counts and scores (``LabUsage``), never its URLs or prompts.

@@ -167,6 +167,10 @@ def load_config(instance_path: str) -> dict:
         "S3_PRESIGNED": _flag("LEADTHE_S3_PRESIGNED", "1"),
         "DPO_EMAIL": os.environ.get("LEADTHE_DPO_EMAIL", "dpo@leadthe.ai"),
         "SUPPORT_EMAIL": os.environ.get("LEADTHE_SUPPORT_EMAIL", "support@leadthe.ai"),
+        # operations (leadthe.ops): /metrics answers only with this bearer token (unset: 404); "json" logs one JSON
+        # object per line
+        "METRICS_TOKEN": os.environ.get("LEADTHE_METRICS_TOKEN", "").strip(),
+        "LOG_FORMAT": os.environ.get("LEADTHE_LOG_FORMAT", "text").strip().lower() or "text",
         # the practice lab's calls to a company's model (leadthe.lab): timeouts in seconds, the longest answer
         # kept (characters), how many generations one worker runs at once, and whether a base URL may point
         # at this machine or a private network (development and tests only; never in production)

@@ -22,6 +22,7 @@ from leadthe.extensions import db
 from leadthe.mail import deliver_due, record_failure
 from leadthe.models import Job, utcnow
 from leadthe.models.enums import JobStatus
+from leadthe.ops.telemetry import observed
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def run_due_jobs(now: datetime | None = None, limit: int = 50) -> dict:
         job = _claim_job(now)
         if job is None:
             break
-        handler = JOB_HANDLERS.get(job.kind)
+        handler = observed(job, JOB_HANDLERS.get(job.kind))  # ops: duration and failures by kind, log fields
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")

@@ -24,7 +24,7 @@ from tests.helpers import every_page_data_set
 
 DEMO_PASSWORD = "acme-demo-passphrase"
 EMAILS = {"learner": "learner@acme.example", "manager": "manager@acme.example", "admin": "admin@acme.example"}
-SKIPPED_PREFIXES = ("/static/", "/dev/", "/healthz")
+SKIPPED_PREFIXES = ("/static/", "/dev/", "/healthz", "/metrics")
 NOT_HTML = {"admin.report_csv", "assessments.certificate_pdf_view", "privacy.export_download", "literacy_admin.evidence_download", "account.photo",
             "trust_admin.records_csv", "trust_admin.records_json", "trust_staff.records_csv", "trust_staff.records_json",
             "trust_admin.annex_pdf_download", "courses.offline_manifest"}

@@ -53,6 +53,9 @@ MATRIX: dict[str, dict] = {
     "core.home": {"auth": "public", "roles": {r: 302 for r in ("staff",) + COMPANY_ROLES}},
     "core.dashboard": {"auth": "login"},
     "core.healthz": {"auth": "public"},
+    # Prometheus metrics (issue 23): without LEADTHE_METRICS_TOKEN (as here) the route does not exist for anyone; with
+    # it, a bearer token and never a session (tests/test_metrics.py: 401 signed in or not, 200 with the token)
+    "ops.metrics": {"auth": "public", "get": 404},
     # sign-up, log-in and signed links
     "auth.signup": {"auth": "public", "roles": {r: 302 for r in ("staff",) + COMPANY_ROLES}},
     "auth.login": {"auth": "public", "roles": {r: 302 for r in ("staff",) + COMPANY_ROLES}},

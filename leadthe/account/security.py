@@ -220,7 +220,7 @@ def recent_events(user: User, limit: int = RECENT_EVENTS) -> list[EventView]:
 
 # What someone without two-step verification may open while it is required of them.
 ALLOWED_DURING_2FA_SETUP = frozenset({
-    "static", "core.healthz", "account.twofa_setup", "account.twofa_start", "account.twofa_enable", "auth.logout",
+    "static", "core.healthz", "ops.metrics", "account.twofa_setup", "account.twofa_start", "account.twofa_enable", "auth.logout",
 })
 
 

@@ -72,7 +72,7 @@ COLOUR_RULES = ("color-contrast", "link-in-text-block")  # as axe runs by defaul
 VIEWS = ((1280, "light", None), (1280, "dark", COLOUR_RULES), (375, "dark", None), (375, "light", COLOUR_RULES))
 
 # Not pages: health check, static files, development tools, and downloads (CSV, ZIP, PDF, images).
-SKIPPED_PREFIXES = ("/static/", "/dev/", "/healthz",
+SKIPPED_PREFIXES = ("/static/", "/dev/", "/healthz", "/metrics",  # /metrics: Prometheus text, with its token
                     "/scim/")  # SCIM: JSON for a company's identity provider, with its bearer token (tests/test_scim.py)
 DEV_PAGES = ("/dev/styleguide",)  # development pages that are swept all the same (when the app has them)
 NOT_HTML = {
