@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import leadthe.auth.sessions  # noqa: F401  (registers the user loader)
 import leadthe.tenancy  # noqa: F401  (registers the tenant filter)
 from leadthe.account import bp as account_bp
+from leadthe.alerts import detect as alerts_detect, staff_bp as alerts_staff_bp
 from leadthe.account.preferences import DEFAULTS, LANGUAGES, ui_preferences
 from leadthe.account.security import require_2fa_setup
 from leadthe.admin import admin_required, bp as admin_bp
@@ -125,6 +126,7 @@ import leadthe.staff.jobs  # noqa: F401
 import leadthe.staff.policy_views  # noqa: F401
 import leadthe.staff.views  # noqa: F401
 import leadthe.support.views  # noqa: F401
+import leadthe.alerts.views  # noqa: F401  (issue 23: security alerts for staff)
 import leadthe.trust.access_views  # noqa: F401
 import leadthe.trust.hold_views  # noqa: F401
 import leadthe.trust.jobs  # noqa: F401
@@ -280,6 +282,7 @@ def _init_blueprints(app: Flask) -> None:
     app.register_blueprint(trust_bp)
     app.register_blueprint(trust_admin_bp)
     app.register_blueprint(trust_staff_bp)
+    app.register_blueprint(alerts_staff_bp)
     app.register_blueprint(ops_bp)  # /metrics (token-guarded; 404 without LEADTHE_METRICS_TOKEN)
     if app.config["LEADTHE_ENV"] == "development":
         app.register_blueprint(dev_bp)
@@ -292,6 +295,7 @@ def _init_signals() -> None:
     progress_services.connect_signals()
     literacy_rules.connect_signals()
     literacy_policy.connect_signals()
+    alerts_detect.connect_signals()  # signs of attack: audit watchers and the tenancy's cross-company 404s (issue 23)
     content_translation.install()  # course content in the reader's language as it loads
 
 

@@ -1,6 +1,7 @@
 """The audit log of security events: sign-ins, failures, lock-outs, password and role changes, ..."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -44,18 +45,45 @@ def record(action: str, *, actor=None, subject=None, org_id: int | None = None, 
 
 
 def record_apart(action: str, *, actor=None, subject=None, org_id: int | None = None, conn=None,
-                 only_if_refused: bool = False, **details) -> None:
+                 only_if_refused: bool = False, **details) -> int | None:
     """Write an audit event in its own short transaction (``write_apart``), apart from the request's session,
     so that it is kept whatever becomes of the request: for read requests (a staff member viewed a person, an
     export was downloaded), which never write through their session, and for refusals (a failed log-in or
     step-up, a lock-out), whose request is rolled back. In a GET, the worker or the CLI it is written at once;
     in a POST once the request's own transaction has ended. ``conn``: an open ``write_transaction()`` to join;
-    ``only_if_refused``: see ``write_apart``."""
+    ``only_if_refused``: see ``write_apart``. With ``conn``, returns the new event's id. Watchers of the action
+    (``watch``) run right after it is written."""
     values = _fields(action, actor, subject, org_id, details)
     if conn is not None:
-        conn.execute(sa.insert(AuditEvent), [values])
-        return
-    write_apart(lambda own: own.execute(sa.insert(AuditEvent), [values]), only_if_refused=only_if_refused)
+        return _write(conn, action, values)
+    write_apart(lambda own: _write(own, action, values), only_if_refused=only_if_refused)
+    return None
+
+
+# Watchers of events written apart (issue 23, leadthe/alerts): ``watch(action, fn)``; ``fn(conn, event_id, values)``
+# runs in the event's own short transaction, right after it is written, each in a savepoint of its own, so a
+# watcher that fails loses its own work only, never the audit event. Events written with ``record`` (inside the
+# request's transaction) are not watched.
+_WATCHERS: dict[str, list] = {}
+_log = logging.getLogger(__name__)
+
+
+def watch(action: str, receiver) -> None:
+    receivers = _WATCHERS.setdefault(action, [])
+    if receiver not in receivers:  # another app in the same process connects it again
+        receivers.append(receiver)
+
+
+def _write(conn, action: str, values: dict) -> int | None:
+    """Insert the event on ``conn``; run the action's watchers; the new event's id."""
+    event_id = conn.execute(sa.insert(AuditEvent).values(**values).returning(AuditEvent.id)).scalar_one()
+    for receiver in _WATCHERS.get(action, ()):
+        try:
+            with conn.begin_nested():
+                receiver(conn, event_id, values)
+        except Exception:  # noqa: BLE001 - a watcher's failure must never cost the audit event
+            _log.exception("audit watcher for %s failed", action)
+    return event_id
 
 
 # --- audit events in words ------------------------------------------------------------------------------
@@ -207,6 +235,14 @@ EVENT_LABELS.update({
     "subprocessors.published": _l("Sub-processors: a new version of the list was published"),
     "subprocessors.objected": _l("Sub-processors: the company objected to a change"),
     "subprocessors.objection_answered": _l("Sub-processors: an objection was answered"),
+})
+
+# issue 23: signs of attack (alerts helper's block; leadthe/alerts)
+EVENT_LABELS.update({
+    "tenancy.cross_company_miss": _l("Asked for a record of another company (answered: not found)"),
+    "credential.new_network": _l("SCIM token used from a network not seen for it before"),
+    "security_alert.acknowledged": _l("Security alert acknowledged by LeadThe.AI staff"),
+    "security_alert.closed": _l("Security alert closed by LeadThe.AI staff"),
 })
 
 # The details an audit page shows, with their names in words (other details stay in the record only).

@@ -121,6 +121,19 @@ def _storage() -> dict:
     }
 
 
+def _security_alerts() -> dict:
+    """Signs of attack (leadthe/alerts, issue 23): the staff mailbox each new security alert is mailed to (default: the
+    support address), and the detectors' thresholds: distinct accounts failing to log in from one network, 404s on
+    other companies' ids from one account, both within the window (minutes)."""
+    return {
+        "SECURITY_ALERT_EMAIL": os.environ.get("LEADTHE_SECURITY_ALERT_EMAIL", "").strip()
+        or os.environ.get("LEADTHE_SUPPORT_EMAIL", "support@leadthe.ai"),
+        "SECURITY_LOGIN_BURST_ACCOUNTS": int(os.environ.get("LEADTHE_SECURITY_LOGIN_BURST_ACCOUNTS", "20")),
+        "SECURITY_MISS_BURST": int(os.environ.get("LEADTHE_SECURITY_MISS_BURST", "10")),
+        "SECURITY_ALERT_WINDOW_MINUTES": int(os.environ.get("LEADTHE_SECURITY_ALERT_WINDOW_MINUTES", "10")),
+    }
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config dict from the environment."""
     inst = Path(instance_path)
@@ -200,4 +213,5 @@ def load_config(instance_path: str) -> dict:
         "DPA_REQUIRED": _flag("LEADTHE_DPA_REQUIRED", "1"),
         **_billing(),
         **_storage(),
+        **_security_alerts(),
     }

@@ -186,6 +186,7 @@ MAIL_KIND = {
     "ai_policy_reminder": _l("Reminder: please read your company's AI-use policy"),
     "billing_invoice": _l("An invoice from LeadThe.AI"),
     "audit_chain_broken": _l("A break in the audit log's chain (to LeadThe.AI staff)"),
+    "security_alert": _l("A security alert (to LeadThe.AI staff)"),  # issue 23, alerts
     "billing_trial_7d": _l("Your trial ends within a week"),
     "billing_trial_1d": _l("Your trial ends tomorrow"),
     "billing_payment_failed": _l("A payment did not come through"),

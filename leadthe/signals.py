@@ -23,3 +23,6 @@ certificate_issued = _signals.signal("certificate-issued")
 # changed=a set of those field names ({"joined"} for a newcomer, {"status"} when deactivated, reactivated or
 # closed). Requirement rules follow people by it.
 person_changed = _signals.signal("person-changed")
+# sender: the table name of a company-owned model; object_id=int, owner_org_id=int. Sent by leadthe.tenancy when
+# it answered 404 for a row that exists in another company (issue 23: a burst of these is a sign of probing).
+cross_company_miss = _signals.signal("cross-company-miss")

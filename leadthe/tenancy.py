@@ -8,6 +8,8 @@ Two layers, so that a forgotten filter cannot leak another company's rows:
   loads included) while a tenant is active, so even a hand-written ``select(Team)`` is scoped; ORM bulk
   ``update()`` and ``delete()`` are limited to the company's own rows the same way.
 * ``unscoped(statement, reason=...)`` is the one way around the hook, and says why.
+* ``get_or_404`` answering 404 for an id that exists in another company says so (``signals.cross_company_miss``,
+  checked on the miss path only): a burst of them from one account is a sign of probing (``leadthe.alerts``).
 
 The tenant is set per request from the signed-in user (see ``activate_tenant``). CLI commands, the
 worker and platform staff run with no tenant and must filter explicitly.
@@ -25,6 +27,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from leadthe.extensions import db
 from leadthe.models.base import TenantScoped
 from leadthe.query_args import as_id, id_or_404
+from leadthe.signals import cross_company_miss
 
 _current_org: ContextVar[int | None] = ContextVar("leadthe_current_org", default=None)
 
@@ -67,10 +70,23 @@ def scoped(model, org_id: int | None = None) -> sa.Select:
 
 def get_or_404(model, object_id, org_id: int | None = None):
     """The row with this id in the current company, or 404 (also when it exists in another company)."""
-    obj = db.session.scalar(scoped(model, org_id).where(model.id == id_or_404(object_id)))
+    object_id = id_or_404(object_id)
+    obj = db.session.scalar(scoped(model, org_id).where(model.id == object_id))
     if obj is None:
+        _report_cross_company_miss(model, object_id, org_id if org_id is not None else current_org_id())
         abort(404)
     return obj
+
+
+def _report_cross_company_miss(model, object_id: int, org_id: int | None) -> None:
+    """On the miss path only (a 404 is being answered): when the row exists in another company, say so
+    (``signals.cross_company_miss``; leadthe.alerts records it and watches for bursts). One indexed lookup by
+    primary key, never on the way of a page that found its row."""
+    owner = db.session.scalar(unscoped(sa.select(model.org_id).where(model.id == object_id),
+                                       reason="a 404 is being answered: whether the id is another company's row "
+                                              "(a sign of probing), never to show it"))
+    if owner is not None and owner != org_id:
+        cross_company_miss.send(model.__tablename__, object_id=object_id, owner_org_id=owner)
 
 
 def scoped_get(model, object_id):

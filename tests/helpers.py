@@ -457,7 +457,7 @@ def _billing_data(org, admin, staff) -> dict[str, str]:
     values: dict[str, str] = {}
     for part in ("billing_admin", "billing_staff", "billing_hooks", "billing_invoices", "trust_access", "trust_hold",
                  "trust_records", "audit_chain", "trust_dpa",
-                 "trust_subprocessors", "ownership"):
+                 "trust_subprocessors", "ownership", "security_alerts"):
         values.update(importlib.import_module(f"tests.matrix_{part}").sweep_values(org.id, admin, staff))
     db.session.flush()
     return values

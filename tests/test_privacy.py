@@ -240,7 +240,8 @@ MAIL_TEMPLATES = {p.name.removesuffix(".txt") for p in (Path(__file__).parent.pa
 # proves a company's e-mail domain, mailed to a role address there (postmaster@…), not to a person's account (a
 # person whose address it is has it erased by the outbox's address match like any other mail to them)
 # the third: to staff mailboxes; the fourth: to company admins only (an outbox row like any other mail to them)
-NOT_TO_INVITED_PEOPLE = {"verify_email", "sso_verify_domain", "audit_chain_broken", "subprocessors_changed"}
+NOT_TO_INVITED_PEOPLE = {"verify_email", "sso_verify_domain", "audit_chain_broken", "subprocessors_changed",
+                         "security_alert"}  # issue 23: to the staff alert mailbox only
 
 
 def join_by_invitation_and_live(app, company):

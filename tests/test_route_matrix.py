@@ -252,7 +252,7 @@ SSO_PARTS = [importlib.import_module(f"tests.matrix_{part}") for part in (
     "sso_admin", "sso_oidc", "sso_saml", "sso_login", "scim",
     "billing_admin", "billing_staff", "billing_hooks", "billing_invoices",
     "trust_access", "trust_hold", "trust_records", "audit_chain",
-    "trust_dpa", "trust_annex", "trust_subprocessors", "ownership", "offline")]
+    "trust_dpa", "trust_annex", "trust_subprocessors", "ownership", "offline", "security_alerts")]
 for _part in SSO_PARTS:
     MATRIX.update(_part.MATRIX)
 

@@ -191,6 +191,7 @@ CORE_SQL_ALLOWED = {
     "leadthe/auth/sessions.py": "last-seen bookkeeping of the session's own person through write_transaction",
     "leadthe/analytics.py": "page view counts through write_transaction",
     "leadthe/audit.py": "audit events written apart, through write_transaction",
+    "leadthe/alerts/detect.py": "signs of attack checked on the connection that wrote the audit event apart (write_apart); the alerts and their counters are platform-wide, and the credential's networks are selected by the credential's own id",
     "leadthe/audit_chain.py": "the audit-chain sealer (worker, CLI): every chain in id order under one lock, through write_transaction; verify reads every chain",
     "leadthe/auth/reauth.py": "a step-up's window on the person's own session row, kept apart when the request is refused",
     "leadthe/auth/twofactor.py": "the person's own used-code marker, kept apart when the request is refused",

@@ -23,6 +23,7 @@ from leadthe.models.trust import AccessLogEntry
 from leadthe.models.subprocessors import SubprocessorEntry, SubprocessorNotice, SubprocessorObjection, SubprocessorVersion
 from leadthe.models.user import User
 from leadthe.models.works_council import WorksCouncilNotice  # issue 21, works-council mode
+from leadthe.models.alerts import CredentialNetwork, SecurityAlert, SecuritySignal  # issue 23, signs of attack
 
 __all__ = [
     "Assignment", "Certificate", "MaturityResult", "OrgMaturity", "Quiz", "QuizAttempt", "QuizChoice", "QuizQuestion", "QuizResponse",
@@ -42,6 +43,7 @@ __all__ = [
     "AccessLogEntry",
     "DpaAcceptance", "DpaVersion",
     "WorksCouncilNotice",
+    "CredentialNetwork", "SecurityAlert", "SecuritySignal",
     "SubprocessorEntry", "SubprocessorNotice", "SubprocessorObjection", "SubprocessorVersion",
     "ActivityDay", "ContentTranslation", "Course", "CourseModule", "Enrollment", "Lesson", "LessonCompletion", "PracticeAnswer", "SearchQuery",
 ]

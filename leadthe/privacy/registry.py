@@ -48,6 +48,8 @@ RETENTION_RULES = {
     "invoice_10y": _l("Ten years after the end of the year the invoice was issued, as tax law requires; your name and "
                       "address on it are replaced by your role when your account is erased."),
     "billing_30d": _l("30 days after the request was made."),
+    "security_1y": _l("Failed log-ins counted per network: one day. Security alerts: one year after their last event. "
+                      "The networks a company's SCIM token was used from: one year after the last use."),
 }
 
 
@@ -1088,3 +1090,54 @@ SOURCES.append(Source(
              "received_at": Col("when it reached us (starts the 30 days)")},
 ))
 BY_TABLE["sync_receipt"] = SOURCES[-1]
+
+# --- issue 23: signs of attack (alerts helper's block; leadthe/alerts) ----------------------------------------------
+_SECURITY_KEPT = "a security record: what an attack looked like, kept for the investigation"
+SOURCES += [
+    Source(
+        "security_alert", _l("Security alerts about your account"), "device",
+        purpose=_l("Platform staff are alerted to signs of attack (many failed log-ins from one network, many "
+                   "requests for other companies' records from one account, a SCIM token used from a new network) "
+                   "so they can protect the accounts concerned."),
+        basis="legitimate_interests", retention="security_1y", subject=("actor_id",), erasure="pseudonymise",
+        columns={
+            "id": ID, "kind": Col("what kind of sign of attack", erase="keep", reason=_SECURITY_KEPT),
+            "org_id": tech("the company concerned"),
+            "network": Col("the network (IPv4 /24 or IPv6 /64) the requests came from", erase="anonymise"),
+            "actor_id": Col("the account whose requests raised it", erase="anonymise", internal=True),
+            "actor_ref": Col("keyed hash replacing the person after erasure", erase="keep", reason="pseudonym only",
+                             internal=True),
+            "first_seen": Col("when the first event was seen", erase="keep", reason=_SECURITY_KEPT),
+            "last_seen": Col("when the latest event was seen", erase="keep", reason=_SECURITY_KEPT),
+            "count": Col("how many events", erase="keep", reason=_SECURITY_KEPT),
+            "status": Col("whether staff have dealt with it", erase="keep", reason=_SECURITY_KEPT),
+            "acknowledged_by_id": tech("the staff member who acknowledged it"),
+            "acknowledged_at": Col("when staff acknowledged it", erase="keep", reason=_SECURITY_KEPT),
+            "closed_by_id": tech("the staff member who closed it"),
+            "closed_at": Col("when staff closed it", erase="keep", reason=_SECURITY_KEPT),
+            "details": Col("the audit events behind it (their ids) and counts", erase="keep", reason=_SECURITY_KEPT,
+                           internal=True),
+        },
+    ),
+    Source(
+        "security_signal", _l("Failed log-ins counted per network"), None,
+        purpose="Counting failed log-ins per network for a few minutes, to see many accounts being tried from one network.",
+        basis=None, retention="security_1y", erasure="none",
+        why_not_personal=("Not exported or erased per person: kept one day only, for the detector that looks back ten "
+                          "minutes, it holds a network (personal data, like the IP address it comes from) and the account "
+                          "tried as an id or the keyed fingerprint of an address. The failed log-in itself is in the "
+                          "audit log, where export and erasure cover it."),
+        columns={c: tech("failed log-in counter") for c in (
+            "id", "kind", "network", "account_key", "audit_event_id", "created_at")},
+    ),
+    Source(
+        "credential_network", _l("Networks a SCIM token was used from"), None,
+        purpose="Alerting staff when a company's SCIM token is used from a network not seen for it before.",
+        basis=None, retention="security_1y", erasure="none",
+        why_not_personal=("The networks a company's identity provider (a service, not a person) calls from, tied to the "
+                          "company's token and deleted with the company or a year after the last use."),
+        columns={c: tech("SCIM token network") for c in (
+            "id", "org_id", "kind", "credential_id", "network", "first_seen", "last_seen")},
+    ),
+]
+BY_TABLE.update({source.table: source for source in SOURCES[-3:]})

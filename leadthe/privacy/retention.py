@@ -28,6 +28,7 @@ from leadthe.models.enums import (ExportStatus, InvitationStatus, JobStatus, Mai
                                   UserStatus)
 from leadthe.models.support import StaffAccessGrant, SupportTicket
 from leadthe.models.progress import SyncReceipt
+from leadthe.models.alerts import CredentialNetwork, SecurityAlert, SecuritySignal
 from leadthe.models.trust import AccessLogEntry
 from leadthe.privacy.erasure import checkpoint, run_erasure
 from leadthe.privacy.export import delete_export_file
@@ -241,6 +242,15 @@ def rule_sync_receipts(now, dry_run):
     return _delete_where(SyncReceipt, expired_receipts(now), dry_run, now)
 
 
+def rule_security(now, dry_run):
+    """Signs of attack (issue 23): failed log-ins counted per network after a day (the detector looks back ten
+    minutes; the audit log keeps the events), alerts a year after their last event, a credential's networks a
+    year after their last use."""
+    return (_delete_where(SecuritySignal, SecuritySignal.created_at <= now - timedelta(days=1), dry_run)
+            + _delete_where(SecurityAlert, SecurityAlert.last_seen <= now - timedelta(days=365), dry_run, now)
+            + _delete_where(CredentialNetwork, CredentialNetwork.last_seen <= now - timedelta(days=365), dry_run, now))
+
+
 RULES = {
     # companies first: their people are erased as part of the company, not one by one as closed accounts
     "company_lifetime": ("closed companies erased", rule_closed_companies),
@@ -267,6 +277,7 @@ RULES = {
     "billing_30d": ("billing requests and handled processor events older than 30 days deleted", rule_billing),
     "access_1y": ("access-log entries (who looked at a person's data) older than a year deleted", rule_access_log),
     "sync_30d": ("receipts of changes made offline older than 30 days deleted", rule_sync_receipts),
+    "security_1y": ("security alerts and the networks behind them deleted after their time", rule_security),
 }
 
 

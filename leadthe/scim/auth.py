@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from flask import g, request
 
 from leadthe import audit
+from leadthe.alerts import detect
 from leadthe.database import write_apart
 from leadthe.models import utcnow
+from leadthe.net import client_ip
 from leadthe.models.sso import ScimToken
 from leadthe.scim import tokens
 from leadthe.scim.errors import error_response
@@ -48,12 +50,15 @@ def log_request(response):
         return response
     token_id = g.scim_token_id
     details = {"method": request.method, "path": request.path[:MAX_LOGGED_PATH], "status": response.status_code}
+    ip = client_ip()
 
     def write(conn):
         # a Core UPDATE on write_apart's own connection: a GET writes nothing through its session, and a refused
         # POST's session is rolled back, yet every use of the token is stamped
         conn.execute(sa.update(ScimToken).where(ScimToken.id == token_id).values(last_used_at=utcnow()))
-        audit.record_apart("scim.request", org_id=company, conn=conn, **details)
+        event_id = audit.record_apart("scim.request", org_id=company, conn=conn, **details)
+        # a network not seen for this token before raises a security alert for staff (issue 23)
+        detect.credential_used(conn, "scim_token", token_id, company, event_id, ip)
 
     write_apart(write)
     return response

@@ -1,0 +1,46 @@
+"""The staff console's security alerts (issue 23) in a real browser, with JavaScript on and off, at a phone's width:
+a burst of failed log-ins from one network raises an alert; staff find it by the badge in their navigation, open
+it, see the audit events behind it, acknowledge and close it; no page scrolls sideways; axe on each page."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.conftest import make_staff
+
+from .helpers import log_in, log_in_with_code
+
+
+def no_sideways_scroll(page):
+    return page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_staff_handle_a_burst_of_failed_log_ins(live_app, page, js, new_page, axe_check):
+    attacker = new_page(js=False)
+    for i in range(20):
+        log_in(attacker, f"someone{i}@victim.example", "not-the-password-1")
+    staff = make_staff(live_app, email="sam@leadthe.example")
+    page.set_viewport_size({"width": 375, "height": 800})
+    log_in_with_code(page, live_app, staff)
+    nav = page.get_by_role("navigation", name="Main")
+    link = nav.get_by_role("link", name=re.compile(r"Security alerts\s*1\s*open"))
+    expect(link).to_be_visible()
+    link.click()
+    expect(page).to_have_url(re.compile(r"/staff/security-alerts$"))
+    expect(page.get_by_text("1 alert", exact=True)).to_be_visible()
+    assert no_sideways_scroll(page)
+    if js:
+        axe_check(page, label="/staff/security-alerts")
+    page.get_by_role("link", name=re.compile(r"^#\d+$")).click()
+    expect(page.get_by_role("heading", name="Failed log-ins for many accounts from one network")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Sign-in failed")).to_have_count(20)
+    assert no_sideways_scroll(page)
+    if js:
+        axe_check(page, label="/staff/security-alerts/<id>")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_text("Alert acknowledged")).to_be_visible()
+    page.get_by_role("button", name="Close the alert").click()
+    expect(page.get_by_text("Alert closed.")).to_be_visible()
+    expect(page.get_by_role("button", name="Close the alert")).to_have_count(0)
+    assert no_sideways_scroll(page)
