@@ -20,6 +20,7 @@ from leadthe.privacy.key_rotation import rotate_all
 from leadthe.privacy.retention import RULES, apply_retention
 from leadthe.scale import seed_scale
 from leadthe.staff_accounts import create_or_promote_staff
+from leadthe.storage import StorageError, storage
 from leadthe.worker import drain_companions, run_forever, run_once, stop_on_sigterm
 
 leadthe_cli = AppGroup("leadthe", help="LeadThe.AI operations.")
@@ -96,6 +97,18 @@ def retention_command(now_text: str | None, dry_run: bool):
         click.echo(f"  {RULES[rule_id][0]}: {count}{kept}")
     if held:
         click.echo(f"legal holds kept {sum(held.values())} due row(s) or account(s); they go after the hold ends")
+
+
+@leadthe_cli.command("storage-check")
+def storage_check_command():
+    """Check that the file store (LEADTHE_STORAGE_URL) can be used: the folder, or the bucket and credentials."""
+    try:
+        where = storage().check()
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - the store is unreachable: say so, without a stack trace
+        raise click.ClickException(f"the file store cannot be reached: {type(exc).__name__}: {exc}") from exc
+    click.echo(f"file store ok: {where}")
 
 
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")

@@ -105,6 +105,22 @@ def _billing() -> dict:
     }
 
 
+def _storage() -> dict:
+    """Generated files (leadthe.storage): unset = the local folders under instance/; s3://bucket/prefix = object
+    storage through boto3 (an endpoint for MinIO/Ceph/R2; credentials and region from boto3's AWS_* variables);
+    server-side encryption asked for on every object ("" turns it off for stores that refuse it); the part size of
+    multipart uploads (S3's minimum 5 MiB); downloads as presigned URLs (0: streamed by the app)."""
+    return {
+        "STORAGE_URL": os.environ.get("LEADTHE_STORAGE_URL", "").strip(),
+        "S3_ENDPOINT_URL": os.environ.get("LEADTHE_S3_ENDPOINT_URL", "").strip() or None,
+        "S3_SSE": os.environ.get("LEADTHE_S3_SSE", "AES256").strip(),
+        "S3_PART_SIZE": max(5 * 1024 * 1024, int(os.environ.get("LEADTHE_S3_PART_SIZE", str(8 * 1024 * 1024)))),
+        "S3_CONNECT_TIMEOUT": float(os.environ.get("LEADTHE_S3_CONNECT_TIMEOUT", "5")),
+        "S3_READ_TIMEOUT": float(os.environ.get("LEADTHE_S3_READ_TIMEOUT", "60")),
+        "S3_PRESIGNED": _flag("LEADTHE_S3_PRESIGNED", "1"),
+    }
+
+
 def _security_alerts() -> dict:
     """Signs of attack (leadthe/alerts, issue 23): the staff mailbox each new security alert is mailed to (default: the
     support address), and the detectors' thresholds: distinct accounts failing to log in from one network, 404s on
@@ -196,5 +212,6 @@ def load_config(instance_path: str) -> dict:
         # they reach the admin pages, and sign-up asks for it; tests turn it off unless they test it
         "DPA_REQUIRED": _flag("LEADTHE_DPA_REQUIRED", "1"),
         **_billing(),
+        **_storage(),
         **_security_alerts(),
     }

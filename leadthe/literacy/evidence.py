@@ -1,14 +1,14 @@
 """The evidence pack: one ZIP of the evidence of AI-literacy measures a company admin can hand to an auditor.
 
 An admin asks for it (with step-up re-authentication); the worker builds it (``literacy.evidence`` job,
-leadthe.literacy.evidence_pack writes the files) into a ``.part`` file in the instance folder and renames
-it only when complete, so a failed or interrupted build never offers a half file. The file is deleted 7 days
+leadthe.literacy.evidence_pack writes the files) into the app's file store (``leadthe.storage``: a ``.part``
+file in the instance folder renamed when complete, or a multipart upload to object storage completed only at
+the end), so a failed or interrupted build never offers a half file. The file is deleted 7 days
 after it was made by the retention rule ``export_7d`` (``expire_packs``). Asking for a pack and downloading
 it are audited.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from leadthe.extensions import db
 from leadthe.literacy.evidence_pack import write_pack
 from leadthe.models import EvidencePack, Organization, User, utcnow
 from leadthe.models.enums import EvidenceStatus
+from leadthe.storage import LocalStorage, send, storage
 from leadthe.worker import enqueue_job
 from leadthe.trust import works_council
 
@@ -30,10 +31,17 @@ log = logging.getLogger(__name__)
 
 LIFETIME = timedelta(days=7)
 RECENT = 10  # packs listed on the page
+PREFIX = "evidence/"  # the packs' keys in the file store (locally: the EVIDENCE_DIR folder)
+MIMETYPE = "application/zip"
+LINK_SECONDS = 300  # a presigned download URL's lifetime
+
+
+def pack_key(file_name: str) -> str:
+    return PREFIX + file_name
 
 
 def evidence_dir() -> Path:
-    """The folder of the finished packs: only the app's own user may list or read it (0700)."""
+    """The local folder of the finished packs (local storage only): only the app's own user may read it (0700)."""
     path = Path(current_app.config.get("EVIDENCE_DIR") or Path(current_app.instance_path) / "evidence")
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
@@ -62,11 +70,20 @@ def recent_packs(org_id: int, limit: int = RECENT) -> list[tuple[EvidencePack, s
 def is_downloadable(pack: EvidencePack, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return (pack.status == EvidenceStatus.READY and bool(pack.file_name)
-            and (pack.expires_at is None or pack.expires_at > now) and file_path(pack).exists())
+            and (pack.expires_at is None or pack.expires_at > now) and storage().exists(pack_key(pack.file_name)))
 
 
 def file_path(pack: EvidencePack) -> Path:
-    return evidence_dir() / pack.file_name
+    """The pack's file on this machine (local storage only)."""
+    store = storage()
+    if not isinstance(store, LocalStorage):
+        raise RuntimeError("the packs are in object storage: use leadthe.storage")
+    return store.path(pack_key(pack.file_name))
+
+
+def download(pack: EvidencePack):
+    """The download response for a pack the caller may fetch: a presigned URL (303) or the file streamed."""
+    return send(storage(), pack_key(pack.file_name), download_name(pack), MIMETYPE, expires=LINK_SECONDS)
 
 
 def download_name(pack: EvidencePack) -> str:
@@ -80,8 +97,8 @@ def mark_downloaded(pack: EvidencePack, user: User) -> None:
                            conn=conn)
 
 
-def _stale_parts(pack_id: int):
-    return evidence_dir().glob(f"evidence-{pack_id}-*.part")
+def _key_prefix(pack_id: int) -> str:
+    return pack_key(f"evidence-{pack_id}-")
 
 
 def _set(pack_id: int, **values) -> None:
@@ -96,33 +113,29 @@ def run_pack(pack_id: int) -> None:
     if pack is None or pack.status in (EvidenceStatus.READY, EvidenceStatus.EXPIRED, EvidenceStatus.FAILED):
         return
     _set(pack_id, status=EvidenceStatus.RUNNING, progress=2)
-    # a worker killed mid-write leaves its .part behind: the job's retry clears it away first
-    for stale in _stale_parts(pack_id):
-        stale.unlink(missing_ok=True)
+    store = storage()
+    # a worker killed mid-write leaves its .part file or unfinished upload behind: the job's retry clears it first
+    store.discard_incomplete(_key_prefix(pack_id))
     final_name = f"evidence-{pack_id}-{os.urandom(8).hex()}.zip"
-    part = evidence_dir() / (final_name + ".part")
     try:
-        write_pack(pack, part, progress=lambda percent: _set(pack_id, progress=percent))
-        final = evidence_dir() / final_name
-        os.replace(part, final)
-    except Exception as exc:  # noqa: BLE001 - recorded on the pack; nothing half-written stays behind
-        part.unlink(missing_ok=True)
+        # the writer aborts the file on an exception (nothing half-written stays behind) and raises it again
+        with store.writer(pack_key(final_name), content_type=MIMETYPE) as out:
+            write_pack(pack, out, progress=lambda percent: _set(pack_id, progress=percent))
+    except Exception as exc:  # noqa: BLE001 - recorded on the pack
         db.session.rollback()
         log.exception("evidence pack %s failed", pack_id)
         _set(pack_id, status=EvidenceStatus.FAILED, progress=0, file_name="", error=type(exc).__name__[:300])
         return
     now = utcnow()
-    with final.open("rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    _set(pack_id, status=EvidenceStatus.READY, progress=100, file_name=final.name, size_bytes=final.stat().st_size,
-         sha256=digest, ready_at=now, expires_at=now + LIFETIME, error="")
+    _set(pack_id, status=EvidenceStatus.READY, progress=100, file_name=final_name, size_bytes=out.size,
+         sha256=out.sha256, ready_at=now, expires_at=now + LIFETIME, error="")
 
 
 def delete_pack_file(pack: EvidencePack) -> None:
+    store = storage()
     if pack.file_name:
-        (evidence_dir() / pack.file_name).unlink(missing_ok=True)
-    for stale in _stale_parts(pack.id):
-        stale.unlink(missing_ok=True)
+        store.delete(pack_key(pack.file_name))
+    store.discard_incomplete(_key_prefix(pack.id))
 
 
 def expire_packs(now: datetime, dry_run: bool = False, org_id: int | None = None) -> int:

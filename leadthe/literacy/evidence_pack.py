@@ -15,11 +15,9 @@ from __future__ import annotations
 import csv
 import functools
 import json
-import os
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -217,8 +215,8 @@ def collect_figures(p: Pack) -> None:
     )
 
 
-def write_pack(pack: EvidencePack, part: Path, progress=None) -> None:
-    """Write the whole pack into ``part`` (a new private file), in the generating admin's language."""
+def write_pack(pack: EvidencePack, out, progress=None) -> None:
+    """Write the whole pack into ``out`` (a binary stream from the file store), in the generating admin's language."""
     org = db.session.get(Organization, pack.org_id)
     admin = db.session.get(User, pack.requested_by_id) if pack.requested_by_id else None
     prefix = absolute_url("assessments.certificate", code="X")[:-1]
@@ -229,16 +227,15 @@ def write_pack(pack: EvidencePack, part: Path, progress=None) -> None:
         collect_figures(p)
         if progress:
             progress(10)
-        _write_zip(part, p, progress)
+        _write_zip(out, p, progress)
     if not p.council:  # per-person files: each person in them sees the pack in their access log
         record_pack(pack, sa.select(User.id).where(User.org_id == org.id, User.status.in_(data.PEOPLE_STATUSES)))
 
 
-def _write_zip(part: Path, p: Pack, progress) -> None:
+def _write_zip(fh, p: Pack, progress) -> None:
     written: list[dict] = []
     files = _files(p)
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, whatever the umask
-    with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for index, (name, write) in enumerate(files):
             with ZipMember(zf, name, written) as out:
                 write(out, p)

@@ -1,6 +1,6 @@
 """The evidence pack's pages (company admins only): ask for a pack (with step-up), follow its progress,
 download it."""
-from flask import abort, request, send_file, url_for
+from flask import abort, request, url_for
 from flask_login import current_user
 
 from leadthe.admin import admin_required
@@ -8,8 +8,7 @@ from leadthe.auth.reauth import confirm_identity, show_problem
 from leadthe.extensions import db, limiter
 from leadthe.htmx import render, render_form, see_other
 from leadthe.literacy import admin_bp
-from leadthe.literacy.evidence import (LIFETIME, download_name, file_path, is_downloadable, mark_downloaded, recent_packs,
-                                       start_pack)
+from leadthe.literacy.evidence import LIFETIME, download, is_downloadable, mark_downloaded, recent_packs, start_pack
 from leadthe.models import EvidencePack, Organization, utcnow
 from leadthe.models.enums import EvidenceStatus
 from leadthe.privacy.forms import ReauthForm
@@ -58,5 +57,4 @@ def evidence_download(pack_id):
         # a pack made before works-council mode holds rows per person: not handed out while the mode is on
         return render("literacy/evidence_refused.html", status=403, pack=pack)
     mark_downloaded(pack, current_user)
-    return send_file(file_path(pack), mimetype="application/zip", as_attachment=True, download_name=download_name(pack),
-                     max_age=0)
+    return download(pack)  # a short-lived presigned URL (303) when the store offers one, else streamed

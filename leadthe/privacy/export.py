@@ -1,7 +1,9 @@
 """Access and portability: the export ZIP, written by a background job as a stream.
 
-The archive is built in a ``.part`` file and renamed only when complete, so a worker that dies
-half-way leaves nothing that can be downloaded; the job is retried and starts the file afresh.
+The archive goes through the app's file store (``leadthe.storage``: the local folder, or S3-compatible
+object storage) as it is produced, and becomes visible only when complete (the local ``.part`` file is
+renamed, the multipart upload completed), so a worker that dies half-way leaves nothing that can be
+downloaded; the job is retried, clears what the dead worker left and starts the file afresh.
 Rows are read in batches (``yield_per``) and written straight into the ZIP, so memory stays flat
 however long a person's history is.
 """
@@ -13,6 +15,7 @@ import io
 import json
 import os
 import zipfile
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -32,19 +35,31 @@ from leadthe.models.enums import ExportStatus
 from leadthe.privacy.registry import CATEGORIES, RETENTION_RULES, personal_sources
 from leadthe.privacy.report import write_report
 from leadthe.privacy.services import record_request, row_counts, subject_clause
+from leadthe.storage import LocalStorage, send, storage
 from leadthe.worker import enqueue_job
 
 FORMAT = "leadthe-export/1"
 BATCH = 1000
+PREFIX = "exports/"  # the archives' keys in the file store (locally: the EXPORT_DIR folder)
+MIMETYPE = "application/zip"
+LINK_SECONDS = 300  # a presigned download URL's lifetime
 
 
-def export_dir() -> Path:
-    """The folder of the finished archives: only the app's own user may list or read it (0700)."""
-    path = Path(current_app.config.get("EXPORT_DIR") or Path(current_app.instance_path) / "exports")
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)  # made by an earlier version with the umask's 0755
-    return path
+@dataclass(frozen=True)
+class Written:
+    """A finished archive in the file store."""
+    key: str
+    name: str
+    size: int
+    sha256: str
+
+
+def export_key(file_name: str) -> str:
+    return PREFIX + file_name
+
+
+def _key_prefix(export_id: int) -> str:
+    return export_key(f"leadthe-export-{export_id}-")
 
 
 def lifetime() -> timedelta:
@@ -93,7 +108,21 @@ def mark_downloaded(export: DataExport, user: User) -> None:
 
 
 def file_path(export: DataExport) -> Path:
-    return export_dir() / export.file_name
+    """The archive's file on this machine (local storage only)."""
+    store = storage()
+    if not isinstance(store, LocalStorage):
+        raise RuntimeError("the exports are in object storage: use leadthe.storage")
+    return store.path(export_key(export.file_name))
+
+
+def download(export: DataExport):
+    """The download response for an export its owner may fetch: a presigned URL (303) or the file streamed."""
+    return send(storage(), export_key(export.file_name), f"leadthe-data-{utcnow():%Y-%m-%d}.zip", MIMETYPE,
+                expires=LINK_SECONDS)
+
+
+def is_stored(export: DataExport) -> bool:
+    return bool(export.file_name) and storage().exists(export_key(export.file_name))
 
 
 def _value(value):
@@ -146,34 +175,29 @@ def _rows(source, user_id):
     return db.session.execute(stmt.execution_options(yield_per=BATCH)).mappings()
 
 
-def write_export(export: DataExport, progress=None) -> Path:
-    """Write the whole archive for ``export.user_id``; returns the finished file's path."""
+def write_export(export: DataExport, progress=None) -> Written:
+    """Write the whole archive for ``export.user_id`` into the file store; returns the finished file."""
     user = db.session.get(User, export.user_id)
     sources = personal_sources()
     counts = row_counts(user)
-    # A worker killed mid-write (no except clause runs) leaves its .part behind, full of personal data;
-    # the job's retry is the one place that knows it is dead, so it clears it away first.
-    for stale in export_dir().glob(f"leadthe-export-{export.id}-*.part"):
-        stale.unlink(missing_ok=True)
+    store = storage()
+    # A worker killed mid-write (no except clause runs) leaves its .part file or unfinished multipart upload
+    # behind, full of personal data; the job's retry is the one place that knows it is dead, so it clears it first.
+    store.discard_incomplete(_key_prefix(export.id))
     final_name = f"leadthe-export-{export.id}-{os.urandom(8).hex()}.zip"
-    part = export_dir() / (final_name + ".part")
-    try:
+    key = export_key(final_name)
+    # an exception aborts the file (nothing half-written stays behind) and is raised again
+    with store.writer(key, content_type=MIMETYPE) as out:
         with force_locale("en"):  # export.json and the manifest stay in English (the contract); report.html switches to the person's language
-            _write_archive(part, user, sources, counts, progress)
-    except BaseException:
-        part.unlink(missing_ok=True)  # nothing half-written stays behind
-        raise
-    final = export_dir() / final_name
-    os.replace(part, final)
-    return final
+            _write_archive(out, user, sources, counts, progress)
+    return Written(key=key, name=final_name, size=out.size, sha256=out.sha256)
 
 
-def _write_archive(part: Path, user: User, sources, counts, progress) -> None:
+def _write_archive(fh, user: User, sources, counts, progress) -> None:
     files: list[dict] = []
     now = utcnow()
     generated = now.isoformat()
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, whatever the umask
-    with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         with ZipMember(zf, "export.json", files) as out:
             _write_json(out, user, sources, generated)
         for index, source in enumerate(sources):
@@ -249,12 +273,9 @@ def run_export(export_id: int) -> None:
         db.session.execute(sa.update(DataExport).where(DataExport.id == export.id).values(progress=percent))
         db.session.commit()
 
-    path = write_export(export, progress)
+    written = write_export(export, progress)
     now = utcnow()
-    export.file_name = path.name
-    export.size_bytes = path.stat().st_size
-    with path.open("rb") as fh:
-        export.sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
+    export.file_name, export.size_bytes, export.sha256 = written.name, written.size, written.sha256
     export.status, export.progress, export.ready_at, export.expires_at = "ready", 100, now, now + lifetime()
     user = db.session.get(User, export.user_id)
     if export.request_id:
@@ -267,10 +288,8 @@ def run_export(export_id: int) -> None:
 
 
 def delete_export_file(export: DataExport) -> None:
+    """The archive and anything half-written for it go (retention, erasure); a missing file is fine."""
+    store = storage()
     if export.file_name:
-        try:
-            file_path(export).unlink()
-        except FileNotFoundError:
-            pass
-    for stale in export_dir().glob(f"leadthe-export-{export.id}-*.part"):
-        stale.unlink(missing_ok=True)
+        store.delete(export_key(export.file_name))
+    store.discard_incomplete(_key_prefix(export.id))

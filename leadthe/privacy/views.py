@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, request, send_file, url_for
+from flask import abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 from leadthe.i18n import format_day
@@ -17,7 +17,7 @@ from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
 from leadthe.privacy import bp, labels, services
 from leadthe.privacy.lab import lab_facts
 from leadthe.privacy.erasure import LastAdmin, cancel_erasure, is_last_admin_with_members, request_erasure, request_for_cancel_token
-from leadthe.privacy.export import download_token, export_for_token, file_path, mark_downloaded, start_export
+from leadthe.privacy.export import download, download_token, export_for_token, is_stored, mark_downloaded, start_export
 from leadthe.privacy.forms import DeleteForm, ExportForm, ProcessingForm, RequestForm
 from leadthe.privacy.registry import BY_TABLE, CATEGORIES, LEGAL_BASES, RETENTION_RULES
 from leadthe.trust import works_council
@@ -115,12 +115,10 @@ def export_download(export_id):
     export = export_for_token(request.args.get("token", ""), current_user)
     if export is None or export.id != export_id:
         abort(404)
-    path = file_path(export)
-    if not path.exists():
+    if not is_stored(export):
         abort(404)
     mark_downloaded(export, current_user)
-    return send_file(path, mimetype="application/zip", as_attachment=True,
-                     download_name=f"leadthe-data-{utcnow():%Y-%m-%d}.zip", max_age=0)
+    return download(export)  # a short-lived presigned URL (303) when the store offers one, else streamed
 
 
 @bp.route("/processing", methods=["GET", "POST"])
