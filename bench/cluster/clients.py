@@ -153,6 +153,7 @@ def learner_mix(port, learners, course, lessons, start_at, seconds, think, resul
 
 # --- 200 exports at once ----------------------------------------------------------------------------------------
 
+POLL_EVERY = re.compile(r'data-hx-trigger="every (\d+)s"')
 DOWNLOAD_LINK = re.compile(r'href="(/privacy/exports/(\d+)/download\?token=[^"]+)"')
 
 
@@ -185,11 +186,16 @@ def exports(port, people, start_at, deadline, poll, results, stop_event) -> None
                 row["export_id"] = int(found.group(1))
                 break
             time.sleep(2)
+        wait = poll if poll > 0 else 2  # 0: as the page asks (2 s at first)
         while row["export_id"] and time.time() < deadline and not stop_event.is_set():
-            time.sleep(poll * rnd.uniform(0.8, 1.2))
+            time.sleep(wait * rnd.uniform(0.8, 1.2))
             row["polls"] += 1
-            status, _, body = client.request("GET", f"/privacy/exports/{row['export_id']}")
-            link = DOWNLOAD_LINK.search(body.decode("utf-8", "replace")) if status == 200 else None
+            # as the status page's htmx poll asks: the progress fragment, not the whole page
+            status, _, body = client.request("GET", f"/privacy/exports/{row['export_id']}", headers={"HX-Request": "true"})
+            text = body.decode("utf-8", "replace") if status == 200 else ""
+            asked = POLL_EVERY.search(text)  # the fragment says when to ask again (htmx follows it)
+            wait = int(asked.group(1)) if asked and poll <= 0 else (poll if poll > 0 else wait)
+            link = DOWNLOAD_LINK.search(text) if status == 200 else None
             if not link:
                 continue
             row["ready_at"] = row["ready_at"] or time.time()

@@ -311,8 +311,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=180, help="length of the mix")
     parser.add_argument("--learners", type=int, default=50, help="learner clients (about 1 request a second each)")
     parser.add_argument("--exports", type=int, default=200, help="data exports requested at the same moment")
-    parser.add_argument("--export-poll", type=float, default=2.0,
-                        help="seconds between an exporter's status polls (the status page polls every 2 s)")
+    parser.add_argument("--export-poll", type=float, default=0,
+                        help="seconds between an exporter's status polls (0: as the status page asks, like htmx: "
+                             "every 2 s for the first 30 s, then every 10 s)")
     parser.add_argument("--app-workers", type=int, default=3, help="gunicorn sync workers per app server")
     parser.add_argument("--lease-seconds", type=int, default=0,
                         help="shorter mail and job leases in the workers (0: the app's own, 10 and 15 minutes)")

@@ -99,13 +99,19 @@ def _own_export(export_id: int) -> DataExport:
     return export
 
 
+EXPORT_QUICK_POLLS = 30  # seconds after the request during which the status page asks every 2 s (then every 10 s)
+
+
 @bp.route("/exports/<int:export_id>")
 @login_required
 def export_status(export_id):
     export = _own_export(export_id)
     token = download_token(export) if export.status == ExportStatus.READY else None
+    # quick polls while most exports finish; a long one (or many at once) is asked about less often
+    waited = (utcnow() - export.created_at).total_seconds() if export.created_at else 0
     return render("privacy/export_status.html", block="export_progress", export=export, token=token,
-                  expired=export.expires_at is not None and export.expires_at <= utcnow())
+                  expired=export.expires_at is not None and export.expires_at <= utcnow(),
+                  poll_seconds=2 if waited < EXPORT_QUICK_POLLS else 10)
 
 
 @bp.route("/exports/<int:export_id>/download")
