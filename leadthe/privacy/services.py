@@ -96,6 +96,8 @@ COUNT_WORDS = {
     "support_message": lambda n: ngettext("%(num)s support message", "%(num)s support messages", n),
     "progress_mail": lambda n: ngettext("%(num)s progress e-mail", "%(num)s progress e-mails", n),
     "sync_receipt": lambda n: ngettext("%(num)s change made offline", "%(num)s changes made offline", n),
+    "security_alert": lambda n: ngettext("%(num)s security alert about your account",
+                                         "%(num)s security alerts about your account", n),
     "staff_access_grant": lambda n: ngettext("%(num)s time LeadThe.AI staff opened your data",
                                              "%(num)s times LeadThe.AI staff opened your data", n),
     "enrollment": lambda n: ngettext("%(num)s course started", "%(num)s courses started", n),
