@@ -552,13 +552,17 @@ def count_statements(app, client, url):
     def listener(*_args):
         seen.append(1)
 
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert response.status_code == 200, (url, response.status_code)
-    return len(seen)
+    counts = []
+    for _ in range(2):  # the smaller of two: bookkeeping that runs by the clock (the session's last-seen touch once
+        seen.clear()    # a minute) can fall on one request of a slow run; a query per row shows in both
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            response = client.get(url)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code == 200, (url, response.status_code)
+        counts.append(len(seen))
+    return min(counts)
 
 
 def scale_company(app, users):
