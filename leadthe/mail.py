@@ -204,6 +204,20 @@ def skip_locked() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+def lease_skip_locked(model, due, order: tuple, limit: int, values: dict) -> list[int]:
+    """PostgreSQL: set ``values`` on up to ``limit`` rows of ``model`` matching ``due`` (first by ``order``), skipping
+    rows another transaction holds, in one statement; the ids taken.
+
+    The pick is a ``MATERIALIZED`` common table expression so it runs exactly once. Written as ``UPDATE … WHERE id
+    IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` the planner may run the subquery again per row it joins, and each
+    run, no longer seeing the rows just leased as due, picks the next n: one claim of 10 took 25 mails in CI."""
+    picked = (sa.select(model.id).where(due).order_by(*order).limit(limit).with_for_update(skip_locked=True)
+              .cte("picked").prefix_with("MATERIALIZED"))
+    return list(db.session.scalars(
+        sa.update(model).where(model.id.in_(sa.select(picked.c.id))).values(**values)
+        .returning(model.id).execution_options(synchronize_session=False)))
+
+
 def _mail_due(now: datetime):
     return sa.and_(OutboxMail.status.in_((MailStatus.PENDING, MailStatus.SENDING)), OutboxMail.next_attempt_at <= now)
 
@@ -211,16 +225,13 @@ def _mail_due(now: datetime):
 def _claim(now: datetime, limit: int) -> list[int]:
     """Lease up to ``limit`` due mails, oldest first; each id is ours until the lease runs out.
 
-    PostgreSQL: one statement, ``UPDATE … WHERE id IN (SELECT id … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING id``:
+    PostgreSQL: one statement (``lease_skip_locked``, a ``FOR UPDATE SKIP LOCKED`` pick then UPDATE … RETURNING):
     rows another worker is claiming right now are skipped, not waited on, so several workers take disjoint
     batches side by side. SQLite: read the due ids, then a compare-and-set per row (today's way)."""
     lease = {"status": MailStatus.SENDING, "next_attempt_at": now + LEASE}
     if skip_locked():
-        picked = (sa.select(OutboxMail.id).where(_mail_due(now))
-                  .order_by(OutboxMail.next_attempt_at, OutboxMail.id).limit(limit).with_for_update(skip_locked=True))
-        claimed = list(db.session.scalars(
-            sa.update(OutboxMail).where(OutboxMail.id.in_(picked.scalar_subquery())).values(**lease)
-            .returning(OutboxMail.id).execution_options(synchronize_session=False)))
+        claimed = lease_skip_locked(OutboxMail, _mail_due(now), (OutboxMail.next_attempt_at, OutboxMail.id), limit,
+                                    lease)
     else:
         due = db.session.scalars(
             sa.select(OutboxMail.id).where(_mail_due(now))

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from leadthe.database import upsert
 from leadthe.extensions import db
-from leadthe.mail import deliver_due, record_failure, skip_locked
+from leadthe.mail import deliver_due, lease_skip_locked, record_failure, skip_locked
 from leadthe.models import Job, WorkerHeartbeat, utcnow
 from leadthe.models.enums import JobStatus
 from leadthe.ops.telemetry import observed
@@ -80,16 +80,12 @@ def _job_due(now: datetime):
 def _claim_jobs(now: datetime, limit: int = JOB_BATCH) -> list[int]:
     """Lease up to ``limit`` due jobs in one round-trip (oldest first), counting an attempt for each.
 
-    PostgreSQL: one ``UPDATE … WHERE id IN (SELECT id … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING id``, so
+    PostgreSQL: one statement (``lease_skip_locked``: a ``FOR UPDATE SKIP LOCKED`` pick, then UPDATE … RETURNING), so
     workers claiming at the same moment take different rows instead of queueing on the same few. SQLite: a
     compare-and-set per candidate row (one writer at a time there)."""
     lease = {"status": JobStatus.RUNNING, "locked_until": now + JOB_LEASE, "attempts": Job.attempts + 1}
     if skip_locked():
-        picked = (sa.select(Job.id).where(_job_due(now)).order_by(Job.run_at, Job.id).limit(limit)
-                  .with_for_update(skip_locked=True))
-        claimed = list(db.session.scalars(
-            sa.update(Job).where(Job.id.in_(picked.scalar_subquery())).values(**lease)
-            .returning(Job.id).execution_options(synchronize_session=False)))
+        claimed = lease_skip_locked(Job, _job_due(now), (Job.run_at, Job.id), limit, lease)
     else:
         candidates = db.session.scalars(
             sa.select(Job.id).where(_job_due(now)).order_by(Job.run_at, Job.id).limit(limit)).all()

@@ -451,7 +451,8 @@ def test_scim_endpoints_survive_bad_json(app, companies, endpoint):
                                headers={"Authorization": f"Bearer {token}"})
         check_scim_answer(response, f"{method} {url}")
         if response.status_code >= 400:
-            changed = {t for t in before if before[t] != table_counts(app)[t]} - BOOKKEEPING
+            after = table_counts(app)
+            changed = {t for t in before if before[t] != after[t]} - BOOKKEEPING
             assert not changed, f"{method} {url} refused ({response.status_code}) but wrote to {changed}"
 
     send()

@@ -101,7 +101,7 @@ def test_tenant_is_set_from_the_signed_in_user(make_app, companies):
 
     @app.route("/_teams")
     def _teams():
-        return ",".join(t.name for t in db.session.scalars(sa.select(Team)))
+        return ",".join(t.name for t in db.session.scalars(sa.select(Team).order_by(Team.name)))
 
     client = app.test_client()
     assert client.get("/_teams").get_data(as_text=True) == "Team A,Team B"  # nobody signed in: no tenant

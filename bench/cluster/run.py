@@ -97,16 +97,21 @@ class Cluster:
     """The processes of the run; each one's process group is remembered so that all of them, and whatever
     they started, are stopped at the end."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, background_nice: int = 0):
         self.tmp = tmp
+        self.background_nice = background_nice
         self.procs: dict[str, subprocess.Popen] = {}
         self.groups: list[int] = []
         self.pg_ctl: list[str] | None = None
         self.pg_drop: tuple[str, str] | None = None
 
-    def start(self, name: str, cmd: list[str], env: dict | None = None) -> subprocess.Popen:
+    def start(self, name: str, cmd: list[str], env: dict | None = None, background: bool = False) -> subprocess.Popen:
+        """Start ``cmd`` in a process group of its own; ``background``: a tier that would be on other machines
+        (workers, the S3 and SMTP servers), started at the lower CPU priority ``--background-nice``."""
         out = open(self.tmp / f"{name}.log", "ab")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        nice = self.background_nice if background else 0
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=(lambda: os.nice(nice)) if nice else None)
         self.procs[name] = proc
         self.groups.append(proc.pid)
         return proc
@@ -205,7 +210,8 @@ def start_app_server(cluster: Cluster, name: str, port: int, env: dict, workers:
 def start_worker(cluster: Cluster, name: str, env: dict) -> subprocess.Popen:
     folder = cluster.tmp / name
     folder.mkdir(exist_ok=True)
-    return cluster.start(name, [sys.executable, "-m", "bench.cluster.worker"], {**env, "LEADTHE_INSTANCE_PATH": str(folder)})
+    return cluster.start(name, [sys.executable, "-m", "bench.cluster.worker"], {**env, "LEADTHE_INSTANCE_PATH": str(folder)},
+                         background=True)
 
 
 # --- checks against the database --------------------------------------------------------------------------------
@@ -320,6 +326,9 @@ def main() -> int:
     parser.add_argument("--drain-timeout", type=int, default=1200,
                         help="seconds to wait after the mix for the mail and exports to finish")
     parser.add_argument("--restart-after", type=float, default=10.0)
+    parser.add_argument("--background-nice", type=int, default=10,
+                        help="CPU priority offset (nice) of the tiers that would be other machines: the workers and "
+                             "the S3 and SMTP servers (0: all processes share the cores equally)")
     parser.add_argument("--pg-url", help="use this PostgreSQL server (a database is created and dropped there) "
                                          "instead of a cluster of our own")
     parser.add_argument("--pg-fsync", action="store_true", help="our own PostgreSQL with fsync on (default off)")
@@ -331,7 +340,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="leadthe-cluster-"))
     os.chmod(tmp, 0o755)  # the postgres user reaches its data folder inside
-    cluster = Cluster(tmp)
+    cluster = Cluster(tmp, args.background_nice)
     interrupted = threading.Event()
 
     def on_signal(signum, _frame):
@@ -387,9 +396,9 @@ def start_services(cluster: Cluster, args, report: dict) -> tuple[str, dict, dic
                             "--appendonly", "no", "--dir", str(tmp)])
     aws = {"AWS_ACCESS_KEY_ID": "cluster", "AWS_SECRET_ACCESS_KEY": "cluster-secret", "AWS_DEFAULT_REGION": "us-east-1"}
     cluster.start("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(ports["s3"])],
-                  {**os.environ, **aws})
+                  {**os.environ, **aws}, background=True)
     cluster.start("smtp", [sys.executable, "-m", "bench.cluster.smtp_sink", "--port", str(ports["smtp"]),
-                           "--out", str(tmp / "received.txt")])
+                           "--out", str(tmp / "received.txt")], background=True)
     for name in ("redis", "s3", "smtp"):
         wait_port(ports[name], proc=cluster.procs[name])
     import boto3

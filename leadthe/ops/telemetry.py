@@ -19,7 +19,7 @@ Read at scrape time (``QueueCollector``, a handful of aggregate queries, none pe
   ``failed`` (gave up);
 * ``leadthe_job_oldest_due_age_seconds{kind}``, ``leadthe_mail_oldest_due_age_seconds``: how long the oldest
   due row has waited (0 when none);
-* ``leadthe_worker_heartbeat_age_seconds{worker}`` from table ``worker_heartbeat`` when it exists;
+* ``leadthe_worker_heartbeat_age_seconds{worker}`` from table ``worker_heartbeat``;
 * ``leadthe_metrics_database_ok``: 0 when the database did not answer (the scrape still answers, without those).
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import SQLAlchemyError
 
 from leadthe.extensions import db
-from leadthe.models import Job, OutboxMail, utcnow
+from leadthe.models import Job, OutboxMail, WorkerHeartbeat, utcnow
 from leadthe.models.enums import JobStatus, MailStatus
 from leadthe.ops.logs import JOB_CONTEXT
 
@@ -197,18 +197,12 @@ def _mail_families(now: datetime) -> list:
                                      value=age)]
 
 
-HEARTBEAT = sa.table("worker_heartbeat", sa.column("name"), sa.column("seen_at"))
-
-
 def _heartbeat_families(now: datetime) -> list:
-    """From table worker_heartbeat (the workers' own rows) when it exists; nothing before its migration ran."""
+    """Seconds since each running worker was last seen (table worker_heartbeat, the workers' own rows)."""
     family = GaugeMetricFamily("leadthe_worker_heartbeat_age_seconds", "Seconds since each worker was last seen",
                                labels=("worker",))
-    if sa.inspect(db.session.connection()).has_table("worker_heartbeat"):
-        for name, seen_at in db.session.execute(sa.select(HEARTBEAT.c.name, HEARTBEAT.c.seen_at)).all():
-            if isinstance(seen_at, str):  # SQLite without the model's type: ISO text
-                seen_at = datetime.fromisoformat(seen_at)
-            family.add_metric((str(name),), _age(now, seen_at))
+    for name, seen_at in db.session.execute(sa.select(WorkerHeartbeat.name, WorkerHeartbeat.seen_at)).all():
+        family.add_metric((name,), _age(now, seen_at))
     return [family]
 
 
