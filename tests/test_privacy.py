@@ -129,12 +129,15 @@ def test_export_status_polls_under_htmx_and_refreshes_without_js(client, app, co
     assert '<meta http-equiv="refresh" content="3">' in page and 'data-hx-trigger="every 2s"' in page
     fragment = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and 'id="export-progress"' in fragment
-    with app.app_context():  # still preparing a minute later (a big file, or many at once): asked less often
-        export = db.session.get(DataExport, int(url.rstrip("/").rsplit("/", 1)[1]))
-        export.created_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
-    later = client.get(url).get_data(as_text=True)
-    assert '<meta http-equiv="refresh" content="10">' in later and 'data-hx-trigger="every 10s"' in later
+    # still preparing later on (a big file, or many at once): asked less and less often, at most every 10 s
+    for waited, every in ((timedelta(seconds=13), 6), (timedelta(minutes=1), 10), (timedelta(hours=1), 10)):
+        with app.app_context():
+            export = db.session.get(DataExport, int(url.rstrip("/").rsplit("/", 1)[1]))
+            export.created_at = utcnow() - waited
+            db.session.commit()
+        later = client.get(url).get_data(as_text=True)
+        assert f'<meta http-equiv="refresh" content="{every}">' in later, waited
+        assert f'data-hx-trigger="every {every}s"' in later, waited
 
 
 def test_download_link_is_only_for_the_signed_in_owner_and_expires(client, app, companies):
