@@ -179,11 +179,13 @@ def _popular_in_team(user: User, top: int = 3) -> list[tuple[int, int]]:
     """Courses most started by the person's teammates lately (who have not objected), one query."""
     my_teams = sa.select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)
     mates = (sa.select(TeamMembership.user_id).where(TeamMembership.team_id.in_(my_teams), TeamMembership.user_id != user.id))
-    objecting = sa.select(PrivacySettings.user_id).where(
+    # per teammate by primary key, not a scan of everyone's settings (NOT IN over the whole company)
+    objects = sa.exists().where(
+        PrivacySettings.user_id == Enrollment.user_id,
         sa.or_(PrivacySettings.restrict_processing.is_(True), PrivacySettings.object_recommendations.is_(True)))
     rows = db.session.execute(
         sa.select(Enrollment.course_id, sa.func.count(sa.distinct(Enrollment.user_id)).label("n"))
-        .where(Enrollment.user_id.in_(mates), Enrollment.user_id.not_in(objecting),
+        .where(Enrollment.user_id.in_(mates), ~objects,
                Enrollment.created_at >= utcnow() - POPULAR_WINDOW)
         .group_by(Enrollment.course_id).having(sa.func.count(sa.distinct(Enrollment.user_id)) >= 2)
         .order_by(sa.desc("n")).limit(top)).all()
