@@ -4,6 +4,7 @@ made through authoring, maturity answers, the sign-up form and an SMTP inbox. Fa
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +26,19 @@ SIGNUP = {
     "age_confirm": "y",
     "accept_policy": "y",
 }
+
+
+# --- the SQLite files as bytes --------------------------------------------------------------------
+
+def sqlite_file_bytes(database_url: str) -> bytes:
+    """The raw bytes of a SQLite database with its -wal and -shm files (is an erased value still on disk?), read
+    by a child process. Opening and closing one of those files in this process would drop every lock this
+    process's SQLite connections hold on it (POSIX record locks belong to the process, not to a descriptor): the
+    next other process to open the database (a worker the test starts) would then take it for unused, truncate the
+    -shm file under this process's mapping (SIGBUS) and, on closing, delete the WAL this process still writes to."""
+    path = Path(database_url.removeprefix("sqlite:///"))
+    files = sorted(str(p) for p in path.parent.glob(path.name + "*"))
+    return subprocess.run(["cat", *files], capture_output=True, check=True, timeout=60).stdout
 
 
 # --- signing in ------------------------------------------------------------------------------------

@@ -24,6 +24,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NO_TESTS = 5  # pytest's exit status when nothing was collected (or everything deselected)
 HEARTBEAT = 120  # seconds between "still running" lines, so a quiet log is not mistaken for a hang
+REPORT_LINES = 40  # a shard killed by a signal: how much of its log is repeated at the end
+
+
+def crash_report(log: str) -> list[str]:
+    """What to repeat of a shard's log when a signal killed it: pytest's faulthandler report from its first line
+    (the test that was running is in the first frames), or else the log's last lines."""
+    lines = log.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.startswith("Fatal Python error")]
+    return lines[starts[-1]:starts[-1] + REPORT_LINES] if starts else lines[-REPORT_LINES:]
+
+
+def describe(code: int) -> str:
+    """An exit status as a person reads it: 0, 1, or the signal that killed the process (-7: SIGBUS)."""
+    if code >= 0:
+        return str(code)
+    try:
+        return f"{code} ({signal.Signals(-code).name})"
+    except ValueError:
+        return str(code)
 
 
 def shards() -> list[str]:
@@ -54,6 +73,7 @@ def main(args: list[str]) -> int:
     print(f"pytest in {len(running)} shards side by side: {', '.join(running)} (logs in {work})", flush=True)
 
     results: dict[str, tuple[int, float]] = {}
+    tails: dict[str, list[str]] = {}
     last_beat = time.monotonic()
     try:
         while running:
@@ -65,8 +85,11 @@ def main(args: list[str]) -> int:
                 results[name] = (code, seconds)
                 del running[name]
                 log.seek(0)
-                print(f"\n{'=' * 30} shard {name}: exit {code} after {seconds:.0f} s {'=' * 30}", flush=True)
-                sys.stdout.write(log.read())
+                text = log.read()
+                if code < 0:  # killed by a signal: where it died again at the very end, where a cut-off log still shows it
+                    tails[name] = crash_report(text)
+                print(f"\n{'=' * 30} shard {name}: exit {describe(code)} after {seconds:.0f} s {'=' * 30}", flush=True)
+                sys.stdout.write(text)
                 sys.stdout.flush()
                 log.close()
             if running and time.monotonic() - last_beat >= HEARTBEAT:
@@ -79,8 +102,12 @@ def main(args: list[str]) -> int:
         for proc, _ in running.values():
             proc.wait()
 
+    for name, lines in tails.items():
+        print(f"\n{'=' * 30} shard {name} died (exit {describe(results[name][0])}), in {'=' * 30}")
+        print("\n".join(lines), flush=True)
     print(f"\nshards (wall-clock {time.monotonic() - started:.0f} s): "
-          + ", ".join(f"{name} exit {code} after {seconds:.0f} s" for name, (code, seconds) in results.items()), flush=True)
+          + ", ".join(f"{name} exit {describe(code)} after {seconds:.0f} s" for name, (code, seconds) in results.items()),
+          flush=True)
     codes = [code for code, _ in results.values()]
     if all(code == NO_TESTS for code in codes):
         return NO_TESTS

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import sqlalchemy as sa
 from pypdf import PdfReader
@@ -21,7 +20,7 @@ from leadthe.models.enums import BillingStatus
 from leadthe.privacy.erasure import checkpoint
 from leadthe.worker import run_once
 from tests.conftest import login_with_code, make_staff, make_user
-from tests.helpers import login
+from tests.helpers import login, sqlite_file_bytes
 from tests.test_privacy import export_via_http, request_deletion
 
 NAME, EMAIL = "Zelda Quartermaine", "zelda.quartermaine@a.example"
@@ -53,8 +52,7 @@ def pdf_text(client, url: str) -> str:
 
 
 def raw_database(database_url: str) -> bytes:
-    path = Path(database_url.removeprefix("sqlite:///"))
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))  # the .db, its WAL and shm
+    return sqlite_file_bytes(database_url)  # the .db, its WAL and shm
 
 
 def erase(app, client, email: str) -> None:

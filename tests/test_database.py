@@ -1,5 +1,9 @@
 """SQLite as a serious embedded database: WAL, foreign keys, busy timeout, secure_delete, BEGIN IMMEDIATE."""
+import sqlite3
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -7,6 +11,7 @@ import sqlalchemy as sa
 from leadthe.database import write_transaction
 from leadthe.extensions import db
 from leadthe.models import Organization, Team
+from tests.helpers import sqlite_file_bytes
 
 
 @pytest.fixture
@@ -200,3 +205,43 @@ def test_a_get_that_leaves_orm_changes_fails(app, make_app):  # app: the migrate
     # what was only pending is dropped; a flush in a PostgreSQL GET (autocommit) is stored at once, which is
     # exactly why a GET must not write through its session
     assert "Written apart" in names and "Left pending by a GET" not in names
+
+
+# Another process asks the kernel who holds the byte of the -shm file that every SQLite connection keeps a read lock
+# on while it is open (UNIX_SHM_DMS, offset 128): with none held, the next process to open the database takes itself
+# for the first and truncates the file.
+_WHO_LOCKS = """
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+kind = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 128, 1, 0)))[0]
+print({fcntl.F_UNLCK: "none", fcntl.F_RDLCK: "read", fcntl.F_WRLCK: "write"}[kind])
+"""
+
+
+def _shm_lock_seen_from_outside(shm: str) -> str:
+    return subprocess.run([sys.executable, "-c", _WHO_LOCKS, shm], capture_output=True, text=True, check=True,
+                          timeout=60).stdout.strip()
+
+
+def test_reading_the_database_files_leaves_this_processs_locks_in_place(app, sqlite_only, database_url, tmp_path):
+    """The tests that look for erased values in the raw SQLite files (tests.helpers.sqlite_file_bytes) must not
+    take this process's locks away: a worker process started afterwards on the same database would truncate the
+    -shm file under this process's mapping (the suite died of SIGBUS that way) and delete the WAL it writes to."""
+    shm = database_url.removeprefix("sqlite:///") + "-shm"
+    with app.app_context():
+        db.session.scalar(sa.select(Organization.id))  # an open connection: the -shm file mapped, its lock held
+        assert _shm_lock_seen_from_outside(shm) == "read"
+        raw = sqlite_file_bytes(database_url)
+        assert raw.startswith(b"SQLite format 3\x00")
+        assert _shm_lock_seen_from_outside(shm) == "read"
+    # why the helper reads in a child process: the same read done here drops the lock (on a database of its own)
+    own = tmp_path / "own.db"
+    conn = sqlite3.connect(own, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE t (x)")
+        assert _shm_lock_seen_from_outside(f"{own}-shm") == "read"
+        Path(f"{own}-shm").read_bytes()
+        assert _shm_lock_seen_from_outside(f"{own}-shm") == "none"
+    finally:
+        conn.close()

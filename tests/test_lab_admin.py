@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import socket
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +17,7 @@ from leadthe.models import AiTool, Job, utcnow
 from leadthe.models.lab import LabSettings, LabUsage
 from leadthe.worker import run_once
 from tests.conftest import PASSWORD, audit_actions, csrf_from, make_team, make_user
-from tests.helpers import count_statements, signed_in
+from tests.helpers import count_statements, signed_in, sqlite_file_bytes
 
 PAGE = "/admin/ai-lab"
 TEST = "/admin/ai-lab/test"
@@ -126,8 +125,7 @@ def test_the_key_is_encrypted_at_rest_and_survives_rotation(app, companies, dns,
     assert raw and KEY not in raw and raw.startswith("gAAAA")
     old_key = app.config["LEADTHE_DATA_KEYS"][0]
     if backend == "sqlite":
-        path = Path(database_url.removeprefix("sqlite:///"))
-        blob = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+        blob = sqlite_file_bytes(database_url)
         assert KEY.encode() not in blob
 
     new_key = Fernet.generate_key().decode()

@@ -10,7 +10,6 @@ import json
 import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from leadthe.models import PageView, User, utcnow
 from leadthe.models.lab import LabRun, LabSettings, LabUsage
 from leadthe.worker import run_once
 from tests.conftest import csrf_from, make_org, make_user
-from tests.helpers import enrol, login, make_course
+from tests.helpers import enrol, login, make_course, sqlite_file_bytes
 from tests.privacy_data import all_text_in_database
 from tests.test_privacy import export_via_http, request_deletion
 
@@ -198,8 +197,7 @@ def test_after_erasure_no_prompt_answer_or_feedback_is_left_in_any_table_or_the_
     # another person's runs stay
     assert all(m in text for m in theirs) and all(m in text for m in others)
     if backend == "sqlite":
-        path = Path(database_url.removeprefix("sqlite:///"))
-        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        raw = sqlite_file_bytes(database_url)
         assert [m for m in mine if m.encode() in raw] == [], "erased prompts are still recoverable from the SQLite files"
         assert all(m.encode() in raw for m in theirs)  # the check can see text that is there
 
@@ -260,8 +258,7 @@ def test_retention_keeps_each_companys_days_and_gradings_go_with_their_run(app, 
     assert days_left == [(now - timedelta(days=380)).date(), (now - timedelta(days=1)).date()]
     # what retention removed is not recoverable from the SQLite files either
     if backend == "sqlite":
-        path = Path(database_url.removeprefix("sqlite:///"))
-        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        raw = sqlite_file_bytes(database_url)
         assert [n for n in ("a31", "b8", "b29", "c1h") if texts[n].encode() in raw] == []
         assert all(texts[n].encode() in raw for n in ("a29", "b6"))
     # idempotent

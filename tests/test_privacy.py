@@ -20,7 +20,7 @@ from leadthe.privacy.registry import CATEGORIES, personal_sources
 from leadthe.worker import run_once
 from tests.conftest import (PASSWORD, audit_actions, csrf_from, enable_2fa, fresh_code, login_with_code, make_staff, make_user,
                             outbox, post_form)
-from tests.helpers import login
+from tests.helpers import login, sqlite_file_bytes
 from tests.privacy_data import all_text_in_database, populate_everything
 
 
@@ -442,8 +442,7 @@ def test_after_the_grace_period_nothing_of_the_person_remains(app, companies, ba
     assert left == []
     assert list(Path(app.config["EXPORT_DIR"]).glob("*")) == []
     if backend == "sqlite":
-        path = Path(database_url.removeprefix("sqlite:///"))
-        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        raw = sqlite_file_bytes(database_url)
         still = [m for m in mine.erasable() + theirs if m.encode() in raw]
         assert still == [], "erased values are still recoverable from the SQLite files"
     # others are untouched
