@@ -140,6 +140,26 @@ def test_export_status_polls_under_htmx_and_refreshes_without_js(client, app, co
         assert f'data-hx-trigger="every {every}s"' in later, waited
 
 
+def test_an_export_far_back_in_a_queue_is_polled_less_often_and_says_why(client, app, companies):
+    """After many people asked at once, the 100th in line asks every 10 s from the start (not every 2 s), and the
+    page says the queue is long; once the ones before it are taken, it polls quickly again."""
+    a, b = companies
+    with app.app_context():
+        others = [DataExport(user_id=b.learner.id) for _ in range(100)]  # queued before (anyone's count)
+        db.session.add_all(others)
+        db.session.commit()
+        other_ids = [e.id for e in others]
+    login(client, a.learner.email)
+    url = post_form(client, "/privacy/export", {"password": PASSWORD}, page="/privacy").headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-hx-trigger="every 10s"' in page and "waits its turn in the queue" in page
+    with app.app_context():  # the workers took 95 of them: five ahead, a quick poll again, no word of a queue
+        db.session.execute(sa.update(DataExport).where(DataExport.id.in_(other_ids[:95])).values(status="ready"))
+        db.session.commit()
+    fragment = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'data-hx-trigger="every 2s"' in fragment and "waits its turn" not in fragment
+
+
 def test_download_link_is_only_for_the_signed_in_owner_and_expires(client, app, companies):
     a, b = companies
     login(client, a.learner.email)

@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.cluster.clients import Client, exports, learner_mix, person_ip, publish_policy  # noqa: E402
+from bench.cluster.cpu import CpuSampler  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BUCKET = "leadthe-cluster"
@@ -380,7 +381,16 @@ def run(args, cluster: Cluster, report: dict) -> int:
     clients, exporters, learners = sign_in_everyone(cluster, args, ports, data)
     report["setup_seconds"] = round(time.monotonic() - t_setup, 1)
     mix_run = Mix(cluster, args, ports, env, data, clients, exporters, learners)
-    mix, export_rows, drained_at, policy = mix_run.play(url)
+    sampler = CpuSampler()
+    sampler.start()
+    try:
+        mix, export_rows, drained_at, policy = mix_run.play(url)
+    finally:
+        sampler.stop()
+    mix_end = mix_run.start_at + args.seconds
+    report["cpu"] = {"mix_cores_busy": sampler.totals(mix_run.start_at, mix_end),
+                     "drain_cores_busy": sampler.totals(mix_end, time.time()),
+                     "timeline": sampler.by_slice(mix_run.start_at, TIMELINE_SLICE, mix_end)}
     observe(cluster, ports, env, report)
     checks = verify(url, data["org_id"], mix["completed"], export_rows, received_ids(cluster.tmp / "received.txt"))
     ready_times = [r["ready_at"] - r["requested_at"] for r in export_rows if r["ready_at"] and r["requested_at"]]
@@ -658,7 +668,14 @@ def print_report(report: dict, args) -> None:
     for page, f in mix["per_page"].items():
         print(f"    {page:<20} {f['requests']:>8} {'':>6} {f['p50_ms'] or 0:>7} {f['p95_ms'] or 0:>7} "
               f"{f['p99_ms'] or 0:>7}  {f['errors'] or '-'}")
-    print("  p95 ms by 15 s of the mix: " + " ".join(f"{f['from_s']}s:{f['p95_ms']}" for f in mix.get("timeline", [])))
+    print(f"  p95 ms by {TIMELINE_SLICE} s of the mix: " + " ".join(f"{f['from_s']}s:{f['p95_ms']}" for f in mix.get("timeline", [])))
+    cpu = report.get("cpu")
+    if cpu:
+        print(f"  cores busy over the mix (of {os.cpu_count()}): "
+              + ", ".join(f"{tier} {cores}" for tier, cores in cpu["mix_cores_busy"].items()))
+        print(f"  cores busy by {TIMELINE_SLICE} s of the mix: " + " ".join(
+            f"{row['from_s']}s:{row['cores_busy']}(app {row['by_tier'].get('app servers', 0)}, "
+            f"pg {row['by_tier'].get('PostgreSQL', 0)})" for row in cpu["timeline"]))
     c, m, e = checks["completions"], checks["mail"], checks["exports"]
     print(f"  completions: {c['seen_by_clients']} seen by clients, {c['rows']} in the database, lost {c['lost']}")
     print(f"  mail: {m['outbox_rows']} queued {m['by_kind']}, {m['distinct_received']} received, duplicates "

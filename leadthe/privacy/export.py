@@ -43,6 +43,7 @@ BATCH = 1000
 PREFIX = "exports/"  # the archives' keys in the file store (locally: the EXPORT_DIR folder)
 MIMETYPE = "application/zip"
 LINK_SECONDS = 300  # a presigned download URL's lifetime
+BUSY_QUEUE = 10  # this many exports queued before one: its status page says the queue is long
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,14 @@ def start_export(user: User, jurisdiction: str = "gdpr") -> DataExport:
     enqueue_job("privacy.export", {"export_id": export.id})
     audit.record("privacy.export_requested", actor=user, subject=user, export_id=export.id)
     return export
+
+
+def exports_ahead(export: DataExport) -> int:
+    """How many exports (anyone's: the workers take them oldest first) are queued before this one."""
+    if export.status != ExportStatus.QUEUED:
+        return 0
+    return db.session.scalar(sa.select(sa.func.count()).select_from(DataExport).where(
+        DataExport.status == ExportStatus.QUEUED, DataExport.id < export.id)) or 0
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -17,7 +17,8 @@ from leadthe.models.privacy import JURISDICTIONS, REQUEST_KINDS
 from leadthe.privacy import bp, labels, services
 from leadthe.privacy.lab import lab_facts
 from leadthe.privacy.erasure import LastAdmin, cancel_erasure, is_last_admin_with_members, request_erasure, request_for_cancel_token
-from leadthe.privacy.export import download, download_token, export_for_token, is_stored, mark_downloaded, start_export
+from leadthe.privacy.export import (BUSY_QUEUE, download, download_token, export_for_token, exports_ahead, is_stored,
+                                   mark_downloaded, start_export)
 from leadthe.privacy.forms import DeleteForm, ExportForm, ProcessingForm, RequestForm
 from leadthe.privacy.registry import BY_TABLE, CATEGORIES, LEGAL_BASES, RETENTION_RULES
 from leadthe.trust import works_council
@@ -99,11 +100,13 @@ def _own_export(export_id: int) -> DataExport:
     return export
 
 
-def export_poll_seconds(waited: float) -> int:
-    """How long the status page waits before asking again, ``waited`` seconds after the request: every 2 s at
-    first (most exports are ready within seconds), then half the time waited so far, at most every 10 s. 200
-    people asking at once then send about 7 requests each in the first 30 s, not 15."""
-    return min(10, max(2, int(waited // 2)))
+def export_poll_seconds(waited: float, ahead: int = 0) -> int:
+    """How long the status page waits before asking again, ``waited`` seconds after the request with ``ahead``
+    exports queued before it: every 2 s at first (most exports are ready within seconds), then half the time
+    waited so far, at most every 10 s; far back in a queue (after many people asked at once) a second more for
+    every ten ahead, so the 100th in line asks every 10 s from the start. 200 people asking at once then send
+    about a quarter of the requests they would at a fixed 2 s."""
+    return min(10, max(2, int(waited // 2), ahead // 10))
 
 
 @bp.route("/exports/<int:export_id>")
@@ -111,11 +114,12 @@ def export_poll_seconds(waited: float) -> int:
 def export_status(export_id):
     export = _own_export(export_id)
     token = download_token(export) if export.status == ExportStatus.READY else None
-    # quick polls while most exports finish; a long one (or many at once) is asked about less and less often
+    # quick polls while most exports finish; a long one (or one far back in a queue) is asked about less often
     waited = (utcnow() - export.created_at).total_seconds() if export.created_at else 0
+    ahead = exports_ahead(export)
     return render("privacy/export_status.html", block="export_progress", export=export, token=token,
-                  expired=export.expires_at is not None and export.expires_at <= utcnow(),
-                  poll_seconds=export_poll_seconds(waited))
+                  expired=export.expires_at is not None and export.expires_at <= utcnow(), busy=ahead >= BUSY_QUEUE,
+                  poll_seconds=export_poll_seconds(waited, ahead))
 
 
 @bp.route("/exports/<int:export_id>/download")
