@@ -161,6 +161,7 @@ def test_a_change_is_announced_objected_to_and_takes_effect_on_its_date(app, com
         deadline = db.session.scalar(sa.select(SubprocessorVersion).where(SubprocessorVersion.version == 2)).effective_at
     # company B cannot see it
     assert admin_b.get(f"/admin/subprocessors/objections/{objection.id}").status_code == 404
+    assert audit_actions(app).count("tenancy.cross_company_miss") == 1  # noted: a sign of probing when it repeats
     assert "Company A" not in admin_b.get("/admin/subprocessors").get_data(as_text=True)
 
     # the staff queue lists it with its company, version, who, reason, when and the deadline

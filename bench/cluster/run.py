@@ -98,21 +98,26 @@ class Cluster:
     """The processes of the run; each one's process group is remembered so that all of them, and whatever
     they started, are stopped at the end."""
 
-    def __init__(self, tmp: Path, background_nice: int = 0):
+    def __init__(self, tmp: Path, background: str = "nice", background_nice: int = 10):
         self.tmp = tmp
-        self.background_nice = background_nice
+        self.background, self.background_nice = background, background_nice
         self.procs: dict[str, subprocess.Popen] = {}
         self.groups: list[int] = []
         self.pg_ctl: list[str] | None = None
         self.pg_drop: tuple[str, str] | None = None
 
     def start(self, name: str, cmd: list[str], env: dict | None = None, background: bool = False) -> subprocess.Popen:
-        """Start ``cmd`` in a process group of its own; ``background``: a tier that would be on other machines
-        (workers, the S3 and SMTP servers), started at the lower CPU priority ``--background-nice``."""
+        """Start ``cmd`` in a process group of its own; ``background``: a tier that would be on other machines and
+        that no request waits on (the workers, the SMTP sink), started at the lower CPU priority ``--background``
+        says."""
         out = open(self.tmp / f"{name}.log", "ab")
-        nice = self.background_nice if background else 0
+        lower = None
+        if background and self.background == "idle":  # runs only on a core nothing else wants, gives it up at once
+            lower = lambda: os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # noqa: E731
+        elif background and self.background == "nice" and self.background_nice:
+            lower = lambda: os.nice(self.background_nice)  # noqa: E731
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=(lambda: os.nice(nice)) if nice else None)
+                                preexec_fn=lower)
         self.procs[name] = proc
         self.groups.append(proc.pid)
         return proc
@@ -336,9 +341,11 @@ def main() -> int:
     parser.add_argument("--drain-timeout", type=int, default=1200,
                         help="seconds to wait after the mix for the mail and exports to finish")
     parser.add_argument("--restart-after", type=float, default=10.0)
-    parser.add_argument("--background-nice", type=int, default=10,
-                        help="CPU priority offset (nice) of the tiers that would be other machines: the workers and "
-                             "the S3 and SMTP servers (0: all processes share the cores equally)")
+    parser.add_argument("--background", choices=("idle", "nice", "equal"), default="nice",
+                        help="CPU priority of the tiers that would be other machines and that no request waits on "
+                             "(the workers, the SMTP sink): nice (--background-nice), idle (SCHED_IDLE: only cores "
+                             "nothing else wants, given up at once), equal (as everything else)")
+    parser.add_argument("--background-nice", type=int, default=10, help="the nice value of --background nice")
     parser.add_argument("--pg-url", help="use this PostgreSQL server (a database is created and dropped there) "
                                          "instead of a cluster of our own")
     parser.add_argument("--pg-fsync", action="store_true", help="our own PostgreSQL with fsync on (default off)")
@@ -350,7 +357,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="leadthe-cluster-"))
     os.chmod(tmp, 0o755)  # the postgres user reaches its data folder inside
-    cluster = Cluster(tmp, args.background_nice)
+    cluster = Cluster(tmp, args.background, args.background_nice)
     interrupted = threading.Event()
 
     def on_signal(signum, _frame):
@@ -414,8 +421,10 @@ def start_services(cluster: Cluster, args, report: dict) -> tuple[str, dict, dic
     cluster.start("redis", ["redis-server", "--port", str(ports["redis"]), "--bind", "127.0.0.1", "--save", "",
                             "--appendonly", "no", "--dir", str(tmp)])
     aws = {"AWS_ACCESS_KEY_ID": "cluster", "AWS_SECRET_ACCESS_KEY": "cluster-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+    # S3 at the app servers' priority: the app waits on it inside requests (the HEAD before a download), and a
+    # starved S3 would hold web workers as the real one, on machines of its own, never does
     cluster.start("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(ports["s3"])],
-                  {**os.environ, **aws}, background=True)
+                  {**os.environ, **aws})
     cluster.start("smtp", [sys.executable, "-m", "bench.cluster.smtp_sink", "--port", str(ports["smtp"]),
                            "--out", str(tmp / "received.txt")], background=True)
     for name in ("redis", "s3", "smtp"):

@@ -21,7 +21,9 @@ from leadthe.admin import admin_required
 from leadthe.database import refuse_request
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import utcnow
+from leadthe.models.subprocessors import SubprocessorObjection
 from leadthe.staff import staff_required
+from leadthe.tenancy import get_or_404
 from leadthe.trust import admin_bp, bp, staff_bp
 from leadthe.trust import subprocessors as sp
 from leadthe.trust.subprocessor_forms import AnswerForm, NewVersionForm, ObjectionForm
@@ -109,9 +111,7 @@ def object_to_change(number):
 @admin_bp.route("/subprocessors/objections/<int:objection_id>")
 @admin_required
 def objection(objection_id):
-    found = sp.get_company_objection(objection_id)
-    if found is None:
-        abort(404)
+    found = get_or_404(SubprocessorObjection, objection_id)  # another company's id: 404, and noted as probing
     return render("trust/subprocessor_objection.html", objection=found, now=utcnow())
 
 

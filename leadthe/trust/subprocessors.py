@@ -30,7 +30,7 @@ from leadthe.extensions import db
 from leadthe.models import Organization, User, utcnow
 from leadthe.models.enums import OrgStatus, Role, UserStatus
 from leadthe.models.subprocessors import SubprocessorEntry, SubprocessorNotice, SubprocessorObjection, SubprocessorVersion
-from leadthe.tenancy import scoped_get, unscoped
+from leadthe.tenancy import unscoped
 from leadthe.worker import enqueue_job
 
 SCC = _l("EU Standard Contractual Clauses (Commission Decision 2021/914)")
@@ -271,10 +271,6 @@ def objection_of(v: SubprocessorVersion) -> SubprocessorObjection | None:
 
 def company_objections() -> list[SubprocessorObjection]:
     return list(db.session.scalars(sa.select(SubprocessorObjection).order_by(SubprocessorObjection.created_at.desc())))
-
-
-def get_company_objection(objection_id: int) -> SubprocessorObjection | None:
-    return scoped_get(SubprocessorObjection, objection_id)
 
 
 class TooLate(Exception):
