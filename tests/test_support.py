@@ -180,6 +180,20 @@ def test_notice_is_shown_and_mailed_to_everyone_once(app, companies, staff_clien
     learner = app.test_client()
     login(learner, a.learner.email)
     assert "LeadThe.AI has a new owner" in learner.get("/dashboard").get_data(as_text=True)
+    # kept per process: the next dashboards ask the database nothing for it
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def seen(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert "LeadThe.AI has a new owner" in learner.get("/dashboard").get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert statements and [s for s in statements if "FROM notice" in s] == []
 
 
 def test_course_survey_is_counted_per_course(app, companies, staff_client):

@@ -126,6 +126,33 @@ def test_turning_it_off_with_a_reason_records_it_and_tells_everyone(app, compani
     assert "Works-council mode was turned off" not in signed_in(app, b.manager).get("/dashboard").get_data(as_text=True)
 
 
+def test_the_banner_is_kept_per_process_and_a_change_here_shows_at_once(app, companies):
+    """Every page of the company's people carries the banner: after the first, pages ask the database nothing for
+    it; a change made in this process shows on the next page."""
+    a, _ = companies
+    admin = signed_in(app, a.admin)
+    _turn_on(admin)
+    learner = signed_in(app, a.learner)
+    assert "Works-council mode was turned on" in learner.get("/dashboard").get_data(as_text=True)
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def seen(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        page = learner.get("/courses").get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert "Works-council mode was turned on" in page and statements
+    assert [s for s in statements if "works_council_notice" in s] == []
+    assert post_form(admin, SETTINGS, {"leaderboard_enabled": "y", "works_council_reason": REASON}).status_code == 303
+    page = learner.get("/courses").get_data(as_text=True)
+    assert "Works-council mode was turned off" in page and "Works-council mode was turned on" not in page
+
+
 def _purposes(lang: str) -> list[str]:
     with force_locale(lang):
         return [str(s.purpose) for s in SOURCES if s.subject]

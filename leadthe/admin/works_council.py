@@ -3,7 +3,8 @@ mode is turned off, shown as a banner to everyone in the company for ``BANNER_DA
 person of the company once by the ``works_council.notify`` job (leadthe/admin/jobs.py)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 
@@ -13,6 +14,7 @@ from leadthe.i18n import format_when
 from leadthe.labels import ROLE
 from leadthe.models import Organization, User, utcnow
 from leadthe.models.works_council import WorksCouncilNotice
+from leadthe.process_tables import ProcessTable
 from leadthe.tenancy import scoped
 from leadthe.worker import enqueue_job
 
@@ -39,27 +41,49 @@ def change_mode(org: Organization, admin: User, on: bool, reason: str = "") -> W
     return notice
 
 
-def current_notices(user) -> list[WorksCouncilNotice]:
+@dataclass(frozen=True)
+class Banner:
+    """What the banner shows of a notice (kept per process, so no ORM object outlives its session)."""
+    turned_on: bool
+    reason: str
+    actor_role: str
+    created_at: datetime
+    expires_at: datetime
+
+
+# every page of a company's people asks for its banner: kept per process (another process's change shows within
+# 30 s; this process's own at once), so most pages ask the database nothing for it
+_banner_table = ProcessTable("works_council_banners", (WorksCouncilNotice,), 30.0)
+
+
+def current_notices(user) -> list[Banner]:
     """The banners for a signed-in person of a company: the latest change of the mode within its banner days."""
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "org_id", None):
         return []
-    latest = db.session.scalar(scoped(WorksCouncilNotice, user.org_id)
-                               .where(WorksCouncilNotice.expires_at > utcnow())
-                               .order_by(WorksCouncilNotice.id.desc()).limit(1))
-    return [latest] if latest is not None else []
+    org_id = user.org_id
+
+    def load() -> Banner | None:
+        row = db.session.execute(scoped(WorksCouncilNotice, org_id).with_only_columns(
+            WorksCouncilNotice.turned_on, WorksCouncilNotice.reason, WorksCouncilNotice.actor_role,
+            WorksCouncilNotice.created_at, WorksCouncilNotice.expires_at)
+            .where(WorksCouncilNotice.expires_at > utcnow()).order_by(WorksCouncilNotice.id.desc()).limit(1)).first()
+        return Banner(*row) if row is not None else None
+
+    latest = _banner_table.get(org_id, load)
+    return [latest] if latest is not None and latest.expires_at > utcnow() else []
 
 
-def role_words(notice: WorksCouncilNotice) -> str:
+def role_words(notice: WorksCouncilNotice | Banner) -> str:
     return str(ROLE.get(notice.actor_role, ROLE["admin"]))
 
 
-def headline(notice: WorksCouncilNotice) -> str:
+def headline(notice: Banner) -> str:
     if notice.turned_on:
         return _("Works-council mode was turned on")
     return _("Works-council mode was turned off")
 
 
-def text(notice: WorksCouncilNotice) -> str:
+def text(notice: Banner) -> str:
     """What the banner says, in the interface language."""
     who = role_words(notice)
     when = format_when(notice.created_at)

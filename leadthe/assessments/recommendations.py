@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import get_locale
@@ -77,17 +77,22 @@ class _Offers:
             self.best[course.id] = Recommendation(course, reason, kind, score)
 
 
-def recommendations_for(user: User, limit: int = 3) -> Recommendations:
+def recommendations_for(user: User, limit: int = 3, *, enrolments: dict[int, datetime | None] | None = None,
+                        assignments: list[tuple[int, date | None, str | None]] | None = None) -> Recommendations:
+    """Up to ``limit`` courses for the person, each with its reason. ``enrolments`` (course id -> completed at)
+    and ``assignments`` ((course id, due on, assigner's name)) when the caller has read them already (the
+    dashboard: two queries fewer), else they are read here."""
     courses = list(db.session.scalars(sa.select(Course).where(visible_courses(user))
                                       .order_by(Course.org_id.is_(None), Course.position, Course.title)))
     if not may_personalise(user):
         return Recommendations([Recommendation(c, _("In the catalogue's order"), "catalogue") for c in courses[:limit]],
                                personalised=False)
-    enrolments = {cid: (completed, created) for cid, completed, created in db.session.execute(
-        sa.select(Enrollment.course_id, Enrollment.completed_at, Enrollment.created_at).where(Enrollment.user_id == user.id))}
-    offers = _Offers(courses, {cid for cid, (done, _c) in enrolments.items() if done})
-    _offer_assigned(offers, user)
-    for cid, (done, _created) in enrolments.items():
+    if enrolments is None:
+        enrolments = dict(db.session.execute(
+            sa.select(Enrollment.course_id, Enrollment.completed_at).where(Enrollment.user_id == user.id)).all())
+    offers = _Offers(courses, {cid for cid, done in enrolments.items() if done})
+    _offer_assigned(offers, user, assignments)
+    for cid, done in enrolments.items():
         if not done:
             offers.offer(offers.by_id.get(cid), _("Continue where you left off"), "continue", 80)
     latest = _offer_maturity(offers, user)
@@ -131,12 +136,14 @@ def maturity_recommendations(user: User, result: MaturityResult) -> list[Maturit
     return list(steps.values())
 
 
-def _offer_assigned(offers: _Offers, user: User) -> None:
+def _offer_assigned(offers: _Offers, user: User, assignments=None) -> None:
     """The courses assigned to the person, an overdue one first."""
     today = utcnow().date()
-    for cid, due_on, assigner in db.session.execute(
-            sa.select(Assignment.course_id, Assignment.due_on, User.name)
-            .outerjoin(User, User.id == Assignment.assigned_by_id).where(Assignment.user_id == user.id)):
+    if assignments is None:
+        assignments = db.session.execute(sa.select(Assignment.course_id, Assignment.due_on, User.name)
+                                         .outerjoin(User, User.id == Assignment.assigned_by_id)
+                                         .where(Assignment.user_id == user.id)).all()
+    for cid, due_on, assigner in assignments:
         if due_on and due_on < today:
             reason = _("Assigned by %(name)s, overdue since %(date)s", name=assigner or _("your manager"), date=format_day(due_on))
         elif due_on:

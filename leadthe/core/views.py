@@ -28,10 +28,13 @@ def dashboard():
     courses = my_courses(current_user)
     in_progress = [c for c in courses if not c.completed_at]
     week, streak = activity(current_user)
+    assigned = assignments_of(current_user)
+    recommendations = recommendations_for(current_user, enrolments={c.course.id: c.completed_at for c in courses},
+                                          assignments=[(a.course_id, a.due_on, a.assigned_by) for a in assigned])
     return render("core/dashboard.html", in_progress=in_progress,
                   completed=[c for c in courses if c.completed_at], week=week, streak=streak,
-                  recommendations=recommendations_for(current_user),
-                  assignments=[a for a in assignments_of(current_user) if a.completed_at is None],
+                  recommendations=recommendations,
+                  assignments=[a for a in assigned if a.completed_at is None],
                   quiz_ids=quiz_ids_for([c.course.id for c in courses]),
                   next_lessons=next_lessons(current_user.id, [c.course.id for c in in_progress]),
                   certificates=certificates_of(current_user), required=requirements_of(current_user))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -14,6 +15,7 @@ from leadthe.mail import customer_text, queue_mail
 from leadthe.models import Invitation, Organization, PrivacyRequest, Team, User, utcnow
 from leadthe.models.enums import InvitationStatus, NoticeKind, RequestStatus, Role, TicketStatus, UserStatus
 from leadthe.models.support import Notice, SupportTicket
+from leadthe.process_tables import ProcessTable
 from leadthe.worker import enqueue_job
 
 OPEN_STATUSES = (RequestStatus.OPEN, RequestStatus.SCHEDULED, RequestStatus.IN_PROGRESS, RequestStatus.ERROR)
@@ -47,11 +49,30 @@ def close_company(org: Organization, staff_user: User, reason: str) -> int:
     return len(people)
 
 
-def recent_notices(days: int = 14):
-    """General notices for the dashboard (a change of ownership has its own banner on every page)."""
-    return list(db.session.scalars(sa.select(Notice).where(Notice.created_at >= utcnow() - timedelta(days=days),
-                                                           Notice.kind == NoticeKind.GENERAL)
-                                   .order_by(Notice.id.desc()).limit(3)))
+@dataclass(frozen=True)
+class DashboardNotice:
+    """What the dashboard shows of a general notice (kept per process: no ORM object outlives its session)."""
+    title: str
+    body: str
+    created_at: datetime
+
+
+NOTICE_DAYS = 14  # a general notice stays on the dashboard this long
+# every dashboard view asks for them: kept per process (another process's new notice shows within 30 s)
+_notice_table = ProcessTable("dashboard_notices", (Notice,), 30.0)
+
+
+def recent_notices() -> list[DashboardNotice]:
+    """General notices for the dashboard, newest first, at most 3 (a change of ownership has its own banner on
+    every page)."""
+    def load() -> tuple[DashboardNotice, ...]:
+        return tuple(DashboardNotice(*row) for row in db.session.execute(
+            sa.select(Notice.title, Notice.body, Notice.created_at)
+            .where(Notice.created_at >= utcnow() - timedelta(days=NOTICE_DAYS), Notice.kind == NoticeKind.GENERAL)
+            .order_by(Notice.id.desc()).limit(3)))
+
+    since = utcnow() - timedelta(days=NOTICE_DAYS)
+    return [n for n in _notice_table.get(None, load) if n.created_at >= since]
 
 
 def organisations_with_counts():
