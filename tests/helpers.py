@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -556,6 +557,23 @@ def add_requirement(app, org, person, course_id, *, status="not_started", rule_i
 
 
 # --- SQL statement budgets ---------------------------------------------------------------------------
+
+@contextmanager
+def statements_run(app):
+    """The SQL statements run inside the ``with`` block: a list that fills as they run."""
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def listener(conn, cursor, statement, *rest):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
 
 def count_statements(app, client, url):
     seen = []

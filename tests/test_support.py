@@ -13,7 +13,7 @@ from leadthe.models import AuditEvent, utcnow
 from leadthe.models.support import Feedback, SupportTicket
 from leadthe.worker import run_once
 from tests.conftest import login_with_code, make_staff, outbox, post_form
-from tests.helpers import login
+from tests.helpers import login, statements_run
 
 
 @pytest.fixture
@@ -181,18 +181,8 @@ def test_notice_is_shown_and_mailed_to_everyone_once(app, companies, staff_clien
     login(learner, a.learner.email)
     assert "LeadThe.AI has a new owner" in learner.get("/dashboard").get_data(as_text=True)
     # kept per process: the next dashboards ask the database nothing for it
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def seen(conn, cursor, statement, *rest):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(app) as statements:
         assert "LeadThe.AI has a new owner" in learner.get("/dashboard").get_data(as_text=True)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     assert statements and [s for s in statements if "FROM notice" in s] == []
 
 

@@ -21,7 +21,7 @@ from leadthe.models.works_council import WorksCouncilNotice
 from leadthe.privacy.registry import SOURCES
 from leadthe.worker import run_once
 from tests.conftest import make_user, outbox, post_form
-from tests.helpers import signed_in
+from tests.helpers import signed_in, statements_run
 
 SETTINGS = "/admin/settings"
 REASON = "The agreement with the works council ended on 30 November."
@@ -134,18 +134,8 @@ def test_the_banner_is_kept_per_process_and_a_change_here_shows_at_once(app, com
     _turn_on(admin)
     learner = signed_in(app, a.learner)
     assert "Works-council mode was turned on" in learner.get("/dashboard").get_data(as_text=True)
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def seen(conn, cursor, statement, *rest):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(app) as statements:
         page = learner.get("/courses").get_data(as_text=True)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     assert "Works-council mode was turned on" in page and statements
     assert [s for s in statements if "works_council_notice" in s] == []
     assert post_form(admin, SETTINGS, {"leaderboard_enabled": "y", "works_council_reason": REASON}).status_code == 303
