@@ -9,7 +9,7 @@ from leadthe.auth.sessions import end_session
 from leadthe.consent.services import analytics_allowed, current_consent
 from leadthe.extensions import db, limiter
 from leadthe.forms import EmptyForm, distinct_ids
-from leadthe.htmx import render, render_form, see_other
+from leadthe.htmx import render, render_form, see_other, wants_fragment
 from leadthe.literacy.people import policy_acknowledgements_of, requirements_of
 from leadthe.models import DataExport, utcnow
 from leadthe.models.enums import ExportStatus
@@ -89,7 +89,12 @@ def export():
         else:
             export = start_export(current_user)
             db.session.flush()
+            if wants_fragment():  # htmx: its progress in the form's place, one request where a browser without
+                return _export_progress(export)  # scripts makes two (this POST, then the status page)
             return see_other(url_for("privacy.export_status", export_id=export.id))
+    if wants_fragment():  # the form again, the error beside its field; not the whole privacy centre
+        return render_form("privacy/centre.html", form, block="export_form", invalid=True,
+                           export_form=distinct_ids(form, "export"))
     return render_form("privacy/centre.html", form, invalid=True, **_centre_context(export_form=form))
 
 
@@ -112,7 +117,11 @@ def export_poll_seconds(waited: float, ahead: int = 0) -> int:
 @bp.route("/exports/<int:export_id>")
 @login_required
 def export_status(export_id):
-    export = _own_export(export_id)
+    return _export_progress(_own_export(export_id))
+
+
+def _export_progress(export: DataExport):
+    """The status page of ``export``; for htmx only its progress block (which asks again while it is not ready)."""
     token = download_token(export) if export.status == ExportStatus.READY else None
     # quick polls while most exports finish; a long one (or one far back in a queue) is asked about less often
     waited = (utcnow() - export.created_at).total_seconds() if export.created_at else 0
