@@ -8,6 +8,7 @@ retried after the lease runs out (at-least-once, with a stable Message-ID so rec
 from __future__ import annotations
 
 import logging
+import quopri
 import re
 import smtplib
 import ssl
@@ -164,25 +165,31 @@ _RECIPIENT_HEADERS = {"to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc",
 
 def _wire_message(mail: OutboxMail):
     """What goes over SMTP: ``(sender, recipient, bytes)`` for the usual mail (every header plain ASCII and short
-    enough not to be folded, every body line at most 78 bytes), written directly, as ``EmailMessage`` would write
-    it (Python's e-mail package parses every header it is given, which costs the worker more than the rest of a
-    mail's way together); else the ``EmailMessage`` of ``_build_message``."""
+    enough not to be folded), written directly (Python's e-mail package parses every header it is given, which
+    costs the worker more than the rest of a mail's way together); else the ``EmailMessage`` of
+    ``_build_message``. A body whose lines all fit in 78 bytes goes as it is (7bit, or 8bit with umlauts), as
+    ``EmailMessage`` writes it; one with a longer line (a paragraph on one line, as most of our mails have) goes
+    quoted-printable, each line at most 76 characters."""
     sender = current_app.config["MAIL_FROM"]
     headers = [("From", sender), ("To", mail.to_addr), ("Subject", mail.subject), ("Date", format_datetime(mail.created_at)),
                ("Message-ID", _message_id(mail)), ("Auto-Submitted", "auto-generated"), *(mail.headers or {}).items()]
-    body = mail.body_text.encode("utf-8").splitlines()
     if (any(name.lower() in _RECIPIENT_HEADERS for name, _ in headers[6:])
-            or not all(_PLAIN.match(value) and len(name) + len(value) + 2 <= 78 for name, value in headers)
-            or any(len(line) > 78 for line in body)):
+            or not all(_PLAIN.match(value) and len(name) + len(value) + 2 <= 78 for name, value in headers)):
         return _build_message(mail)
-    try:
-        b"".join(body).decode("ascii")
-        encoding = "7bit"
-    except UnicodeDecodeError:
-        encoding = "8bit"
+    body = mail.body_text.encode("utf-8").splitlines()
+    if any(len(line) > 78 for line in body):
+        encoding = "quoted-printable"
+        payload = quopri.encodestring(b"\n".join(body) + b"\n").replace(b"\n", b"\r\n")
+    else:
+        try:
+            b"".join(body).decode("ascii")
+            encoding = "7bit"
+        except UnicodeDecodeError:
+            encoding = "8bit"
+        payload = b"".join(line + b"\r\n" for line in body)
     head = "".join(f"{name}: {value}\r\n" for name, value in headers)
     head += f'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: {encoding}\r\nMIME-Version: 1.0\r\n\r\n'
-    return parseaddr(sender)[1], mail.to_addr, head.encode("ascii") + b"".join(line + b"\r\n" for line in body)
+    return parseaddr(sender)[1], mail.to_addr, head.encode("ascii") + payload
 
 
 def _message_id(mail: OutboxMail) -> str:

@@ -243,3 +243,42 @@ def test_a_recurring_job_is_planned_by_the_worker_from_its_registration(app):
     finally:
         JOB_HANDLERS.pop("test.hourly")
         RECURRING.pop("test.hourly")
+
+
+def test_every_body_arrives_as_written_and_no_line_on_the_wire_is_longer_than_78(app, smtp):
+    """Short lines go as they are; a paragraph on one line (most of our mails), umlauts, trailing spaces, a line
+    that starts with a dot or with "From " arrive exactly as written, and no line on the wire passes 78 bytes."""
+    import email
+    import email.policy
+
+    from leadthe.mail import _build_message, _wire_message
+
+    smtp.start()
+    bodies = {
+        "short ascii": "Hello Ada,\n\nYour export is ready.\n\nLeadThe.AI\n",
+        "short umlauts": "Hallo Jörg,\n\nIhr Export ist fertig: Größe 12 KB.\n",
+        "long paragraph": "Hello,\n\n" + "Acme published version 3 of its AI-use policy and asks everyone to read it. " * 4 + "\n",
+        "long umlauts": "Grüße,\n\n" + "Die Firma Müller & Söhne hat ihre KI-Richtlinie geändert; bitte lesen und bestätigen. " * 3 + "\n",
+        "awkward": "line with trailing spaces   \n.a line that starts with a dot\nFrom the start of a line\n"
+                   + "x" * 200 + "\n=equals= and tab\there " + "é" * 100 + "\n",
+    }
+    with app.test_request_context():
+        ids = {}
+        for label, body in bodies.items():
+            mail = queue_mail("someone@example.com", "Hello", "password_changed", kind="test", name="Someone")
+            mail.body_text = body
+            db.session.flush()
+            ids[mail.id] = label
+            wire = _wire_message(mail)
+            assert isinstance(wire, tuple), label  # the direct way, not the e-mail package's
+            assert all(len(line) <= 78 for line in wire[2].split(b"\r\n")), label
+            # the same text as the e-mail package's own message would carry
+            built = email.message_from_bytes(_build_message(mail).as_bytes(), policy=email.policy.default)
+            assert built.get_content() == body, label
+        db.session.commit()
+        assert deliver_due()["sent"] == len(bodies)
+    for raw in smtp.inbox.messages:
+        message = email.message_from_bytes(raw.as_bytes(), policy=email.policy.default)
+        label = ids[int(message["Message-ID"].split("-")[1].split(".")[0])]
+        assert message.get_content() == bodies[label], label
+        assert message.get_content_charset() == "utf-8"
