@@ -157,3 +157,36 @@ def test_no_digest_for_a_former_manager(app, companies):
         db.session.commit()
         assert send_manager_digests(utcnow().date()) == 0
     assert progress_mails(app, "digest") == []
+
+
+def test_the_daily_mails_record_many_people_in_a_fixed_number_of_statements(app, companies, tmp_path):
+    """Reminders and missed completed-mails for 40 people: one claim statement per kind, not one per person;
+    a second run finds every claim taken and queues nothing."""
+    from leadthe.models import ActivityDay, Course, Enrollment, User, utcnow
+    from leadthe.progress.services import send_inactivity_reminders, send_missed_completions
+    from tests.helpers import statements_run
+
+    a, _ = companies
+    write_course(tmp_path, "busy-course", 2)
+    load(app, tmp_path)
+    today = utcnow().date()
+    with app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id).where(Course.slug == "busy-course"))
+        people = [User(org_id=a.org.id, email=f"p{n}@a.example", name=f"Person {n}", role="learner", password_hash="!")
+                  for n in range(40)]
+        db.session.add_all(people)
+        db.session.flush()
+        for n, person in enumerate(people):
+            done = utcnow() if n % 2 else None  # half completed the course (their mail was missed), half are idle
+            db.session.add(Enrollment(user_id=person.id, course_id=course_id, completed_at=done))
+            db.session.add(ActivityDay(user_id=person.id, day=today - timedelta(days=15), seconds=600))
+        db.session.commit()
+    for run in range(2):
+        with statements_run(app) as seen, app.app_context():
+            reminded, completed = send_inactivity_reminders(today), send_missed_completions()
+        claims = [sql for sql in seen if sql.startswith("INSERT INTO progress_mail")]
+        assert (reminded, completed) == ((20, 20) if run == 0 else (0, 0))
+        assert len(claims) <= 3, len(claims)  # inactive; completed and halfway
+    mails = progress_mails(app)
+    assert sorted(m.kind for m in mails) == ["progress_completed"] * 20 + ["progress_inactive"] * 20
+    assert len({m.to_addr for m in mails}) == 40

@@ -43,6 +43,19 @@ def claim(user_id: int, kind: str, ref: str, now: datetime | None = None) -> boo
     return db.session.execute(stmt).scalar() is not None
 
 
+def claim_many(kind: str, keys: list[tuple[int, object]], now: datetime | None = None, chunk: int = 500) -> set[tuple[int, str]]:
+    """``claim`` for many (person, event reference) pairs of one kind: one statement per ``chunk`` pairs, not one
+    per person. Returns the pairs (reference as stored, a string) this caller recorded first."""
+    now, won = now or utcnow(), set()
+    for start in range(0, len(keys), chunk):
+        values = [{"user_id": user_id, "kind": kind, "ref": str(ref)[:40], "created_at": now}
+                  for user_id, ref in keys[start:start + chunk]]
+        stmt = (upsert(ProgressMail).values(values).on_conflict_do_nothing(index_elements=["user_id", "kind", "ref"])
+                .returning(ProgressMail.user_id, ProgressMail.ref))
+        won.update((user_id, ref) for user_id, ref in db.session.execute(stmt))
+    return won
+
+
 def wants(user_id: int, kind: str) -> bool:
     pref = db.session.get(UserPreference, user_id)
     return getattr(pref, PREFERENCE[kind]) if pref is not None else True
@@ -130,10 +143,14 @@ def connect_signals() -> None:
 def _completed(user_id: int, email: str, first_name: str, course, locale: str) -> bool:
     if claim(user_id, "completed", course.id):
         claim(user_id, "halfway", course.id)  # no halfway mail after the course is done
-        _send(user_id, email, "completed", _l("You completed “%(course)s”", course=course.title), "progress_completed",
-              locale=locale, name=first_name, course=course.title, link=absolute_url("courses.course", slug=course.slug))
+        _completed_mail(user_id, email, first_name, course, locale)
         return True
     return False
+
+
+def _completed_mail(user_id: int, email: str, first_name: str, course, locale: str) -> None:
+    _send(user_id, email, "completed", _l("You completed “%(course)s”", course=course.title), "progress_completed",
+          locale=locale, name=first_name, course=course.title, link=absolute_url("courses.course", slug=course.slug))
 
 
 def send_missed_completions(now: datetime | None = None) -> int:
@@ -148,8 +165,14 @@ def send_missed_completions(now: datetime | None = None) -> int:
         .join(Course, Course.id == Enrollment.course_id)
         .where(Enrollment.completed_at >= now - timedelta(days=2), User.status == UserStatus.ACTIVE, User.id.not_in(opted_out),
                ~sa.exists(sent_already))).all()
-    sent = sum(1 for uid, email, name, locale, course in rows
-               if _completed(uid, email, name.split()[0] if name.strip() else email.split("@")[0], course, locale))
+    keys = [(uid, str(course.id)) for uid, _, _, _, course in rows]
+    won = claim_many("completed", keys, now)
+    claim_many("halfway", [key for key in keys if key in won], now)  # no halfway mail after the course is done
+    sent = 0
+    for uid, email, name, locale, course in rows:
+        if (uid, str(course.id)) in won:
+            _completed_mail(uid, email, name.split()[0] if name.strip() else email.split("@")[0], course, locale)
+            sent += 1
     db.session.commit()
     return sent
 
@@ -172,15 +195,16 @@ def send_inactivity_reminders(today: date | None = None, batch: int = 500) -> in
                User.id.not_in(sa.select(ProgressMail.user_id).where(ProgressMail.kind == "inactive",
                                                                    ProgressMail.ref == sa.cast(last.c.last_day, sa.String))))).all()
     sent = 0
-    for user_id, email, name, locale, last_day in rows:
-        if claim(user_id, "inactive", last_day.isoformat()):
-            first = name.split()[0] if name.strip() else email.split("@")[0]
-            _send(user_id, email, "inactive", _l("Pick up where you left off"), "progress_inactive", locale=locale, name=first,
-                  days=(today - last_day).days, link=absolute_url("core.dashboard"))
-            sent += 1
-            if sent % batch == 0:
-                db.session.commit()
-    db.session.commit()
+    for start in range(0, len(rows), batch):  # each batch's claims and mails commit together
+        part = rows[start:start + batch]
+        won = claim_many("inactive", [(user_id, last_day.isoformat()) for user_id, _, _, _, last_day in part])
+        for user_id, email, name, locale, last_day in part:
+            if (user_id, last_day.isoformat()) in won:
+                first = name.split()[0] if name.strip() else email.split("@")[0]
+                _send(user_id, email, "inactive", _l("Pick up where you left off"), "progress_inactive", locale=locale, name=first,
+                      days=(today - last_day).days, link=absolute_url("core.dashboard"))
+                sent += 1
+        db.session.commit()
     return sent
 
 
@@ -229,8 +253,9 @@ def send_manager_digests(today: date | None = None) -> int:
                                "link": absolute_url("admin.team_detail", team_id=team_id),
                                "hidden": bool(council) and too_small(members)})  # works-council mode: no small team's figures
     sent = 0
+    won = claim_many("digest", [(user_id, week) for user_id in by_manager])
     for user_id, entry in by_manager.items():
-        if claim(user_id, "digest", week):
+        if (user_id, week) in won:
             first = entry["name"].split()[0] if entry["name"].strip() else entry["email"].split("@")[0]
             _send(user_id, entry["email"], "digest", _l("Your teams this week (%(week)s)", week=week), "manager_digest",
                   locale=entry["locale"], name=first, teams=entry["teams"], week=week)
