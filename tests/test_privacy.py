@@ -1,6 +1,7 @@
 """The privacy centre: what we hold, export, erasure, processing choices, requests, retention."""
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -104,6 +105,48 @@ def test_export_manifest_lists_empty_sources_with_zero(client, app, companies):
     assert rows["data_export"] >= 1 and rows["privacy_settings"] == 0
 
 
+def test_an_export_asks_again_only_for_tables_that_hold_rows_and_writes_its_progress_rarely(client, app, companies, monkeypatch):
+    """The worker builds a learner's export without asking again for the tables the count found empty (most of
+    them), and writes the progress at most once a second, not once per table; the archive is complete anyway."""
+    from leadthe.privacy import export as export_module
+    from leadthe.privacy.registry import personal_sources
+    from tests.helpers import statements_run
+
+    a, _ = companies
+    login(client, a.learner.email)
+    assert post_form(client, "/privacy/export", {"password": PASSWORD}, page="/privacy").status_code == 303
+    with app.app_context():
+        [export] = db.session.scalars(sa.select(DataExport)).all()
+        sources = {s.table for s in personal_sources()}
+        counts = export_module.row_counts(db.session.get(User, a.learner.id))
+        held = {t for t, n in counts.items() if n}
+        db.session.remove()
+    assert 0 < len(held) < len(sources) / 2
+    with statements_run(app) as seen, app.app_context():
+        export_module.run_export(export.id)
+        db.session.commit()
+    asked = {t for t in sources for sql in seen if sql.lstrip().upper().startswith("SELECT")
+             and f"FROM {t}\n" in sql + "\n" and "count(" not in sql.lower()}
+    assert asked <= held | {"user_account", "data_export", "privacy_request"}, asked - held
+    progress_writes = [sql for sql in seen if sql.startswith("UPDATE data_export SET progress")]
+    assert len(progress_writes) <= 1, progress_writes
+    # and with a slow export, the progress still moves: one write per second of work
+    monkeypatch.setattr(export_module, "PROGRESS_EVERY", 0)
+    with statements_run(app) as seen, app.app_context():
+        db.session.get(DataExport, export.id).status = "queued"
+        db.session.commit()
+        export_module.run_export(export.id)
+        db.session.commit()
+    assert len([sql for sql in seen if sql.startswith("UPDATE data_export SET progress")]) == len(sources)
+    zf, _, _ = export_via_http(client, app)
+    rows = {s["table"]: s["rows"] for s in json.loads(zf.read("manifest.json"))["sources"]}
+    data = json.loads(zf.read("export.json"))["categories"]
+    for category in data.values():
+        for table, records in category.items():
+            assert len(records) == rows[table], table
+            assert len(list(csv.reader(io.StringIO(zf.read(f"csv/{table}.csv").decode())))) == rows[table] + 1, table
+
+
 def test_export_needs_the_password_and_records_the_request(client, app, companies):
     a, _ = companies
     login(client, a.learner.email)
@@ -138,6 +181,30 @@ def test_export_status_polls_under_htmx_and_refreshes_without_js(client, app, co
         later = client.get(url).get_data(as_text=True)
         assert f'<meta http-equiv="refresh" content="{every}">' in later, waited
         assert f'data-hx-trigger="every {every}s"' in later, waited
+
+
+def test_with_htmx_the_export_form_answers_with_its_progress_or_its_error_in_one_request(client, app, companies):
+    """With scripts on, the form in the privacy centre is replaced by the export's progress (which polls), not
+    redirected to a second page; a wrong password brings the form back with the error beside the field."""
+    a, _ = companies
+    login(client, a.learner.email)
+    centre = client.get("/privacy").get_data(as_text=True)
+    assert 'id="export-form"' in centre and 'data-hx-post="/privacy/export"' in centre
+    htmx = {"HX-Request": "true"}
+    wrong = post_form(client, "/privacy/export", {"password": "not-my-password"}, page="/privacy", headers=htmx)
+    text = wrong.get_data(as_text=True)
+    assert wrong.status_code == 200 and "<html" not in text and "Your privacy centre" not in text
+    assert text.lstrip().startswith('<form id="export-form"') and 'id="export-password"' in text
+    assert "not your current password" in text and 'aria-invalid="true"' in text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DataExport)) == 0
+    right = post_form(client, "/privacy/export", {"password": PASSWORD}, page="/privacy", headers=htmx)
+    text = right.get_data(as_text=True)
+    assert right.status_code == 200 and "Location" not in right.headers and "<html" not in text
+    with app.app_context():
+        [export] = db.session.scalars(sa.select(DataExport)).all()
+    assert f'data-hx-get="/privacy/exports/{export.id}"' in text and 'data-hx-trigger="every 2s"' in text
+    assert "Preparing your file" in text and 'id="export-form"' not in text
 
 
 def test_an_export_far_back_in_a_queue_is_polled_less_often_and_says_why(client, app, companies):
