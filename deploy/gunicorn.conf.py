@@ -23,6 +23,10 @@ graceful_timeout = 30
 keepalive = 2
 max_requests = 2000          # recycle workers now and then (bounded memory growth)
 max_requests_jitter = 200
+# the app is imported once, in the master, and each worker is a fork of it: a (re)started server or a recycled
+# worker costs a fork, not the 2-3 s of CPU an import takes, which on a busy machine the other server's requests
+# would wait for. New code therefore needs a restart (or USR2), not a HUP; see post_fork for what a fork must not share
+preload_app = True
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"
@@ -87,7 +91,7 @@ def _multiproc_dir() -> str:
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
     if not path:
         path = os.path.join(tempfile.gettempdir(), f"leadthe-prometheus-{os.getpid()}")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path  # the workers inherit it (they import the app after the fork)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path  # set before the app (and prometheus_client) is imported
         _OWN_DIR.append(path)
     os.makedirs(path, mode=0o700, exist_ok=True)
     return path
@@ -103,8 +107,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_multiproc_dir()  # before the master imports the app (preload_app): prometheus_client reads it on import
+
+
+def post_fork(server, worker):
+    """A worker never uses the master's database connections (the master opens none; this makes sure): a
+    connection shared by two processes mixes their conversations."""
+    from leadthe.extensions import db
+
+    with server.app.wsgi().app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+
+
 def on_starting(server):
-    """Before the first worker: the metrics directory, without the files of processes that no longer run."""
+    """Before the first worker: what every worker would otherwise do on its first requests (templates compiled,
+    object storage's client descriptions read; leadthe.ops.warmup), and the metrics directory without the files
+    of processes that no longer run."""
+    if server.cfg.preload_app:
+        from leadthe.ops.warmup import warm_up
+
+        warm_up(server.app.wsgi())
     path = _multiproc_dir()
     for name in os.listdir(path):
         pid = name.rsplit("_", 1)[-1].removesuffix(".db")

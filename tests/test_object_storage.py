@@ -492,3 +492,20 @@ def test_the_existing_export_and_evidence_tests_pass_on_object_storage(module, n
     test = getattr(module, name)
     test(**{param: request.getfixturevalue(param) for param in inspect.signature(test).parameters})
     assert s3.keys(), "its files went to the bucket"
+
+
+def test_a_gunicorn_master_warms_up_before_forking_without_talking_to_the_store(app, s3):
+    """deploy/gunicorn.conf.py's on_starting: every template compiled and boto3's descriptions read in the master,
+    no connection opened (a forked worker must not share one); the store still works afterwards."""
+    from leadthe.ops.warmup import warm_up
+    from leadthe.storage import storage
+
+    done = warm_up(app)
+    templates = [n for n in app.jinja_env.list_templates() if n.endswith((".html", ".txt", ".xml", ".svg"))]
+    assert done["templates"] == len(templates) > 200 and done["object_storage"] is True
+    with app.app_context():
+        store = storage(app)
+        assert store._client is None and not store._checked  # no client kept, no bucket check sent
+        with store.writer("warm/check.txt", content_type="text/plain") as out:
+            out.write(b"after the warm-up")
+    assert s3.keys() == [f"{s3.prefix}/warm/check.txt"]

@@ -306,13 +306,14 @@ def test_every_form_gets_the_control_character_check():
     assert outside == []
 
 
-def test_gunicorns_access_log_holds_no_tokens():
+def test_gunicorns_access_log_holds_no_tokens(monkeypatch, tmp_path):
     import runpy
     from datetime import timedelta
     from types import SimpleNamespace
 
     from tests.conftest import ROOT
 
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))  # the file sets up its metrics folder
     conf = runpy.run_path(str(ROOT / "deploy/gunicorn.conf.py"))
     assert conf["logger_class"] is conf["TokenFreeAccessLog"]
     logger = conf["TokenFreeAccessLog"].__new__(conf["TokenFreeAccessLog"])
