@@ -157,10 +157,11 @@ POLL_EVERY = re.compile(r'data-hx-trigger="every (\d+)s"')
 DOWNLOAD_LINK = re.compile(r'href="(/privacy/exports/(\d+)/download\?token=[^"]+)"')
 
 
-def exports(port, people, start_at, deadline, poll, results, stop_event) -> None:
+def exports(port, people, start_at, deadline, poll, results, stop_event, no_js=False) -> None:
     """Run in a process of its own: at ``start_at`` each person (email, ip, cookies, csrf token, password) asks
-    for their data export at the same moment (``POST /privacy/export``), follows the redirect to its status
-    page, then polls the page's fragment every ``poll`` s (0: as often as the page asks) until the download
+    for their data export at the same moment (``POST /privacy/export`` from the privacy centre's form, as htmx
+    sends it; with ``no_js`` as a browser without scripts, following the redirect to the whole status page),
+    then polls the progress fragment every ``poll`` s (0: as often as the page asks) until the download
     link shows; then downloads it (following a redirect to the object store). Puts one dict per person on
     ``results``."""
     outcome: list[dict] = []
@@ -177,21 +178,27 @@ def exports(port, people, start_at, deadline, poll, results, stop_event) -> None
         barrier.wait()
         while time.time() < start_at:
             time.sleep(0.01)
-        for _ in range(5):  # a person clicks again when they see an error page
+        wait = poll if poll > 0 else 2  # 0: as the page asks (2 s at first, longer far back in a queue)
+        for _ in range(5):  # a person clicks again when they see an error
             row["requested_at"] = time.time()
-            status, headers, _ = client.request("POST", "/privacy/export", {"csrf_token": client.token,
-                                                                            "password": password})
+            # the privacy centre's form, sent by htmx: the answer is the export's progress fragment (which names
+            # its status URL and when to ask again) in the form's place; without scripts, a 303 to the status page
+            status, headers, body = client.request("POST", "/privacy/export", {"csrf_token": client.token,
+                                                                               "password": password},
+                                                   headers=None if no_js else {"HX-Request": "true"})
+            row["request_ms"] = (time.time() - row["requested_at"]) * 1000
             row["request_status"] = status
-            found = re.search(r"/privacy/exports/(\d+)", headers.get("location", ""))
-            if status == 303 and found:
+            text = body.decode("utf-8", "replace") if status == 200 else ""
+            found = re.search(r"/privacy/exports/(\d+)", headers.get("location", "") if status == 303 else text)
+            if found:
                 row["export_id"] = int(found.group(1))
+                if status == 303:  # the browser follows the 303 to the whole status page
+                    status, _, body = client.request("GET", f"/privacy/exports/{row['export_id']}")
+                    text = body.decode("utf-8", "replace") if status == 200 else ""
+                asked = POLL_EVERY.search(text)
+                wait = int(asked.group(1)) if asked and poll <= 0 else wait
                 break
             time.sleep(2)
-        wait = poll if poll > 0 else 2  # 0: as the page asks (2 s at first, longer far back in a queue)
-        if row["export_id"]:  # the browser follows the 303 to the whole status page, which names the interval
-            status, _, body = client.request("GET", f"/privacy/exports/{row['export_id']}")
-            asked = POLL_EVERY.search(body.decode("utf-8", "replace")) if status == 200 else None
-            wait = int(asked.group(1)) if asked and poll <= 0 else wait
         while row["export_id"] and time.time() < deadline and not stop_event.is_set():
             time.sleep(wait * rnd.uniform(0.8, 1.2))
             row["polls"] += 1

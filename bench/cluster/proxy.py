@@ -10,6 +10,11 @@ Like nginx's upstream block with passive and active health checks:
   the client gets a 502, as it would from nginx;
 - every second ``GET /healthz`` (5 s to answer) on each server: a server marked down gets traffic again only
   once its health check passes (so not while a restarted server's workers are still booting).
+- with ``--maxconn N`` (HAProxy's ``maxconn`` on each server, set to its sync workers): at most N requests at
+  a time per server that is up; the others wait here, not in the server's accept queue, and leave it by
+  priority (HAProxy's ``http-request set-priority-class``): paths under a ``--bulk-path`` prefix (the export
+  requests, their polls and downloads) after every other waiting request, so a burst of them never queues a
+  learner's page behind it; within a class, first come first served.
 One request per client connection (the answer ends with the connection, like gunicorn's sync workers do);
 ``X-Forwarded-For`` gets the client's address (the app runs with LEADTHE_PROXY_HOPS=1), ``X-Forwarded-Proto``
 is ``http``. On SIGTERM it writes its counters to ``--stats`` and stops.
@@ -18,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
+import itertools
 import json
 import signal
+import time
 
 HOP_HEADERS = {b"connection", b"keep-alive", b"proxy-connection", b"te", b"upgrade", b"x-forwarded-proto",
                b"x-forwarded-host"}
@@ -27,12 +35,48 @@ IDEMPOTENT = {b"GET", b"HEAD", b"OPTIONS"}
 
 
 class Balancer:
-    def __init__(self, backends: list[tuple[str, int]]):
+    def __init__(self, backends: list[tuple[str, int]], maxconn: int = 0, bulk_paths: tuple[bytes, ...] = ()):
         self.backends = backends
         self.up = [True] * len(backends)
         self.turn = 0
+        self.maxconn, self.bulk_paths = maxconn, bulk_paths
+        self.in_flight, self.waiting, self.arrivals = 0, [], itertools.count()
         self.stats = {"requests": 0, "retried": 0, "bad_gateway": 0, "per_backend": [0] * len(backends),
-                      "marked_down": [0] * len(backends)}
+                      "marked_down": [0] * len(backends), "maxconn": maxconn,
+                      "waited": {"pages": 0, "bulk": 0}, "max_wait_ms": {"pages": 0.0, "bulk": 0.0}}
+
+    # --- HAProxy's maxconn and priority classes ---------------------------------------------------------------
+
+    def capacity(self) -> int:
+        return self.maxconn * max(1, sum(self.up))
+
+    async def acquire(self, bulk: bool) -> None:
+        """A slot for one request: at once while fewer than ``capacity()`` are in flight and nobody waits;
+        else in line, pages before bulk requests, each class in order of arrival."""
+        if not self.maxconn:
+            return
+        if self.in_flight < self.capacity() and not self.waiting:
+            self.in_flight += 1
+            return
+        label, started = ("bulk" if bulk else "pages"), time.monotonic()
+        ticket = asyncio.get_running_loop().create_future()
+        heapq.heappush(self.waiting, (int(bulk), next(self.arrivals), ticket))
+        await ticket  # the slot was counted for us by release()/wake()
+        self.stats["waited"][label] += 1
+        waited = (time.monotonic() - started) * 1000
+        self.stats["max_wait_ms"][label] = round(max(self.stats["max_wait_ms"][label], waited), 1)
+
+    def release(self) -> None:
+        if self.maxconn:
+            self.in_flight -= 1
+            self.wake()
+
+    def wake(self) -> None:
+        while self.waiting and self.in_flight < self.capacity():
+            _, _, ticket = heapq.heappop(self.waiting)
+            if not ticket.done():
+                self.in_flight += 1
+                ticket.set_result(None)
 
     def order(self) -> list[int]:
         """The servers to try for the next request: the next in turn first; those marked down last (when every
@@ -61,6 +105,7 @@ class Balancer:
                     writer.close()
                 if line.split(b" ")[1:2] == [b"200"]:
                     self.up[i] = True
+                    self.wake()  # its slots are open again
                 else:
                     self.mark_down(i)
             except (OSError, asyncio.TimeoutError):
@@ -98,6 +143,14 @@ class Balancer:
         headers += [b"X-Forwarded-For: " + forwarded + peer, b"X-Forwarded-Proto: http", b"Connection: close"]
         request = b"\r\n".join([lines[0], *headers]) + b"\r\n\r\n" + body
         self.stats["requests"] += 1
+        path = lines[0].split(b" ")[1] if b" " in lines[0] else b""
+        await self.acquire(bulk=any(path.startswith(prefix) for prefix in self.bulk_paths))
+        try:
+            await self._forward(method, request, writer)
+        finally:
+            self.release()
+
+    async def _forward(self, method, request, writer) -> None:
         for attempt, i in enumerate(self.order()):
             if attempt:
                 self.stats["retried"] += 1
@@ -135,7 +188,7 @@ class Balancer:
 
 async def serve(args) -> None:
     backends = [(b.rsplit(":", 1)[0], int(b.rsplit(":", 1)[1])) for b in args.backend]
-    balancer = Balancer(backends)
+    balancer = Balancer(backends, args.maxconn, tuple(p.encode() for p in args.bulk_path))
     server = await asyncio.start_server(balancer.handle, "127.0.0.1", args.listen, backlog=1024)
     health = [asyncio.create_task(balancer.health(i)) for i in range(len(backends))]
     stop = asyncio.Event()
@@ -156,6 +209,9 @@ def main() -> None:
     parser.add_argument("--listen", type=int, required=True)
     parser.add_argument("--backend", action="append", required=True, help="host:port, repeated")
     parser.add_argument("--stats")
+    parser.add_argument("--maxconn", type=int, default=0, help="requests at a time per server that is up (0: no limit)")
+    parser.add_argument("--bulk-path", action="append", default=[],
+                        help="a path prefix whose requests wait behind all others for a slot (with --maxconn)")
     asyncio.run(serve(parser.parse_args()))
 
 

@@ -12,7 +12,9 @@ What it starts, in a temporary folder, each in a process group of its own (all s
 - an SMTP sink (aiosmtpd, ``bench/cluster/smtp_sink.py``) that records every Message-ID it receives;
 - two app servers, ``gunicorn -c deploy/gunicorn.conf.py app:app`` (``--app-workers`` sync workers each, own
   port, own instance folder and PROMETHEUS_MULTIPROC_DIR: two machines), behind one entry point, a small
-  retrying round-robin proxy (``bench/cluster/proxy.py``) with health checks;
+  retrying round-robin proxy (``bench/cluster/proxy.py``) with health checks that, like HAProxy with ``maxconn``
+  and priority classes, sends each server at most as many requests as it has sync workers and lets a learner's
+  page wait less than the export requests (``--maxconn``, ``--bulk-path``);
 - two ``leadthe worker`` processes (``bench/cluster/worker.py``), each with its own instance folder.
 
 Then it loads the seed-scale company (``leadthe.scale.seed_scale``, ``--users`` people) plus a course nobody has
@@ -335,6 +337,16 @@ def main() -> int:
     parser.add_argument("--export-poll", type=float, default=0,
                         help="seconds between an exporter's status polls (0: as the status page asks, like htmx: "
                              "every 2 s at first, then half the time waited, at most every 10 s)")
+    parser.add_argument("--maxconn", type=int, default=-1,
+                        help="the entry point's requests at a time per app server, the rest waiting in its queue "
+                             "(HAProxy's maxconn; -1: as many as the server has sync workers, 0: no limit)")
+    parser.add_argument("--bulk-path", action="append", default=None,
+                        help="path prefix whose requests wait behind every other request for a slot (HAProxy's "
+                             "set-priority-class; repeatable; default /privacy/export: the export requests, "
+                             "polls and downloads)")
+    parser.add_argument("--exports-no-js", action="store_true",
+                        help="the exporters' browsers run no scripts: the form's POST is answered with a redirect to "
+                             "the whole status page (two requests), not with the progress fragment (one)")
     parser.add_argument("--app-workers", type=int, default=3, help="gunicorn sync workers per app server")
     parser.add_argument("--lease-seconds", type=int, default=0,
                         help="shorter mail and job leases in the workers (0: the app's own, 10 and 15 minutes)")
@@ -352,6 +364,7 @@ def main() -> int:
     parser.add_argument("--json", default=str(Path(__file__).with_name("last_run.json")))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) at the end")
     args = parser.parse_args()
+    args.bulk_path = ["/privacy/export"] if args.bulk_path is None else [p for p in args.bulk_path if p]
     if args.users < args.exports + args.learners + 1:
         raise SystemExit("--users must be more than --exports + --learners")
 
@@ -404,6 +417,10 @@ def run(args, cluster: Cluster, report: dict) -> int:
     checks["exports"]["seconds_to_all_ready"] = round(max(ready_times), 1) if ready_times else None
     checks["exports"]["seconds_to_ready_p50"] = pct(ready_times, 0.5)
     checks["mail"]["seconds_to_drain"] = round(drained_at - policy["published_at"], 1) if drained_at else None
+    first = min((r[0] for r in mix["requests"]), default=mix_run.start_at)
+    report["requests"] = {  # every learner request as [s from the mix's start, ms, status, page], for digging in
+        "learner": [[round(r[0] - first, 2), round(r[1], 1), r[2], r[3]] for r in sorted(mix["requests"])],
+        "export_request_ms": sorted(round(r["request_ms"], 1) for r in export_rows if r.get("request_ms"))}
     report.update({"events": mix_run.events, "learner_mix": latency(mix["requests"], mix_run.windows, args.seconds),
                    "checks": checks, "machine": {**report["machine"], "load_after": os.getloadavg()}})
     report["problems"] = problems_of(checks, args)
@@ -483,7 +500,9 @@ def start_apps(cluster: Cluster, args, ports: dict, env: dict) -> None:
         start_app_server(cluster, name, ports[name], env, args.app_workers)
     cluster.start("proxy", [sys.executable, "-m", "bench.cluster.proxy", "--listen", str(ports["proxy"]),
                             "--backend", f"127.0.0.1:{ports['app_a']}", "--backend", f"127.0.0.1:{ports['app_b']}",
-                            "--stats", str(cluster.tmp / "proxy_stats.json")])
+                            "--stats", str(cluster.tmp / "proxy_stats.json"),
+                            "--maxconn", str(args.app_workers if args.maxconn < 0 else args.maxconn),
+                            *(arg for path in args.bulk_path for arg in ("--bulk-path", path))])
     for name in ("worker_1", "worker_2"):
         start_worker(cluster, name, env)
     for name in ("app_a", "app_b"):
@@ -544,7 +563,7 @@ class Mix:
             1.0, mix_results))
         export_proc = ctx.Process(target=exports, daemon=True, args=(
             self.ports["proxy"], export_args, self.start_at + 1, self.start_at + args.seconds + args.drain_timeout,
-            args.export_poll, export_results, stop_exports))
+            args.export_poll, export_results, stop_exports, args.exports_no_js))
         mix_proc.start()
         export_proc.start()
         self.wait_until(self.start_at + 3)
