@@ -12,7 +12,7 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -21,7 +21,8 @@ from leadthe.auth import drafts
 from leadthe.consent.services import link_ledger_to_user
 from leadthe.database import SAFE_METHODS, write_transaction
 from leadthe.extensions import db, login_manager
-from leadthe.models import User, UserSession, utcnow
+from leadthe.models import AiPolicyAck, User, UserSession, utcnow
+from leadthe.models.billing import BillingMember
 from leadthe.net import client_ip, user_agent
 from leadthe.tenancy import unscoped
 
@@ -99,8 +100,14 @@ def _session_statement():
     # What only a few pages read stays in the database until they do (the password hash, the 2FA
     # secret, where the session came from): fewer columns on every request, and no secret in memory.
     person = joinedload(UserSession.user)
+    # two facts the layout asks on every page, in the same round trip (each was a query of its own): an AI-use
+    # policy version waiting for the person's acknowledgement, and the billing permission (the account menu)
+    org = sa.select(User.org_id).where(User.id == UserSession.user_id).correlate(UserSession).scalar_subquery()
+    policy_pending = sa.exists().where(AiPolicyAck.user_id == UserSession.user_id, AiPolicyAck.org_id == org,
+                                       AiPolicyAck.acknowledged_at.is_(None))
+    billing_member = sa.exists().where(BillingMember.user_id == UserSession.user_id, BillingMember.org_id == org)
     return unscoped(
-        sa.select(UserSession)
+        sa.select(UserSession, policy_pending.label("policy_pending"), billing_member.label("billing_member"))
         .options(defer(UserSession.ip), defer(UserSession.user_agent),
                  person.defer(User.password_hash), person.defer(User.totp_secret), person.defer(User.pending_email),
                  person.joinedload(User.organization), person.joinedload(User.preference))
@@ -112,7 +119,8 @@ def _session_statement():
 @login_manager.user_loader
 def load_user_from_session(token: str) -> User | None:
     now = utcnow()
-    record = db.session.scalar(_session_statement(), {"token_hash": _hash(token)})
+    row = db.session.execute(_session_statement(), {"token_hash": _hash(token)}).first()
+    record = row[0] if row is not None else None
     reason = _ended_because(record, now)
     if reason:
         g.session_ended = reason
@@ -125,7 +133,25 @@ def load_user_from_session(token: str) -> User | None:
     user = record.user
     user.session_token = token
     g.user_session = record
+    g.session_facts = {"user_id": user.id, "policy_pending": bool(row.policy_pending),
+                       "billing_member": bool(row.billing_member)}
     return user
+
+
+def session_fact(user, name: str) -> bool | None:
+    """What the session's query found out about ``user`` when this request began (``policy_pending``,
+    ``billing_member``), or None: another person, no session, or forgotten since (``forget_session_fact``)."""
+    facts = g.get("session_facts") if has_request_context() else None
+    if not facts or facts.get("user_id") != getattr(user, "id", None):
+        return None
+    return facts.get(name)
+
+
+def forget_session_fact(name: str) -> None:
+    """Called where a request changes the fact: its later reads ask the database again."""
+    facts = g.get("session_facts") if has_request_context() else None
+    if facts:
+        facts.pop(name, None)
 
 
 def _touch(record: UserSession, now) -> None:

@@ -23,6 +23,7 @@ from leadthe.billing import accounts, actions, admin_bp, plans
 from leadthe.billing.forms import DetailsForm, MemberForm, SeatsForm, SubscribeForm, country_choices, country_name
 from leadthe.billing.members import billing_required, may_see_billing
 from leadthe.billing.tax import EU_COUNTRIES, normalise_vat_id
+from leadthe.auth.sessions import forget_session_fact
 from leadthe.extensions import db
 from leadthe.forms import EmptyForm
 from leadthe.i18n import format_money
@@ -299,6 +300,7 @@ def add_member():
             db.session.add(BillingMember(org_id=account.org_id, user_id=person.id, receives_mail=bool(form.receives_mail.data),
                                          added_by_id=current_user.id))
             db.session.flush()
+            forget_session_fact("billing_member")
             audit.record("billing.member_added", actor=current_user, subject=person, org_id=account.org_id,
                          receives_mail=bool(form.receives_mail.data))
             flash(_("%(name)s now has the billing permission.", name=person.name), "success")
@@ -315,6 +317,7 @@ def remove_member(member_id):
     person = db.session.scalar(scoped(User, current_user.org_id).where(User.id == member.user_id))
     db.session.delete(member)
     db.session.flush()
+    forget_session_fact("billing_member")
     audit.record("billing.member_removed", actor=current_user, subject=person, org_id=current_user.org_id)
     flash(_("%(name)s no longer has the billing permission.", name=person.name if person else ""), "success")
     return see_other(url_for("billing_admin.billing") + "#people")

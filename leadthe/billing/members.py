@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user, login_required
 
+from leadthe.auth.sessions import session_fact
 from leadthe.extensions import db
 from leadthe.models import User
 from leadthe.models.billing import BillingMember
@@ -22,6 +23,9 @@ from leadthe.tenancy import scoped
 def is_member(user) -> bool:
     if not getattr(user, "is_authenticated", False) or user.org_id is None:
         return False
+    known = session_fact(user, "billing_member")  # asked with the session at the start of the request
+    if known is not None:
+        return known
     # one indexed lookup (the account menu asks it on every page of a person who is not an admin)
     return bool(db.session.scalar(sa.select(sa.exists().where(
         BillingMember.org_id == user.org_id, BillingMember.user_id == user.id))))

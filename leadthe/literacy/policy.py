@@ -24,6 +24,7 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 
 from leadthe import audit
+from leadthe.auth.sessions import forget_session_fact, session_fact
 from leadthe.courses.content import render_markdown
 from leadthe.extensions import db
 from leadthe.labels import POLICY_CHANGE
@@ -99,6 +100,9 @@ def pending_for(user) -> bool:
     """True while the person has a version to acknowledge: one indexed query (the notice on every page)."""
     if not getattr(user, "is_authenticated", False) or not user.org_id or user.is_platform_staff:
         return False
+    known = session_fact(user, "policy_pending")  # asked with the session at the start of the request
+    if known is not None:
+        return known
     return db.session.scalar(sa.select(AiPolicyAck.id).where(
         AiPolicyAck.user_id == user.id, AiPolicyAck.org_id == user.org_id, AiPolicyAck.acknowledged_at.is_(None)).limit(1)) is not None
 
@@ -151,6 +155,7 @@ def ask_everyone(version: AiPolicyVersion, now: datetime) -> int:
         User.org_id == version.org_id, User.status == UserStatus.ACTIVE, ~sa.exists(already))
     result = db.session.execute(sa.insert(AiPolicyAck).from_select(
         ["org_id", "user_id", "version_id", "asked_at"], people))
+    forget_session_fact("policy_pending")  # the publisher is asked too
     return result.rowcount or 0
 
 
@@ -161,6 +166,7 @@ def acknowledge(user: User, now: datetime | None = None) -> bool:
     result = db.session.execute(sa.update(AiPolicyAck).where(
         AiPolicyAck.user_id == user.id, AiPolicyAck.org_id == user.org_id, AiPolicyAck.acknowledged_at.is_(None))
         .values(acknowledged_at=now).execution_options(synchronize_session=False))
+    forget_session_fact("policy_pending")
     if not result.rowcount:
         return False
     version = current_version(user.org_id)
