@@ -205,6 +205,9 @@ def test_with_htmx_the_export_form_answers_with_its_progress_or_its_error_in_one
         [export] = db.session.scalars(sa.select(DataExport)).all()
     assert f'data-hx-get="/privacy/exports/{export.id}"' in text and 'data-hx-trigger="every 2s"' in text
     assert "Preparing your file" in text and 'id="export-form"' not in text
+    assert 'tabindex="-1" autofocus' in text  # the focus moves to where the button was; not on every poll:
+    poll = client.get(f"/privacy/exports/{export.id}", headers=htmx).get_data(as_text=True)
+    assert "Preparing your file" in poll and "autofocus" not in poll
 
 
 def test_an_export_far_back_in_a_queue_is_polled_less_often_and_says_why(client, app, companies):

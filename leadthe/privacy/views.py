@@ -90,7 +90,7 @@ def export():
             export = start_export(current_user)
             db.session.flush()
             if wants_fragment():  # htmx: its progress in the form's place, one request where a browser without
-                return _export_progress(export)  # scripts makes two (this POST, then the status page)
+                return _export_progress(export, focus=True)  # scripts makes two (this POST, then the status page)
             return see_other(url_for("privacy.export_status", export_id=export.id))
     if wants_fragment():  # the form again, the error beside its field; not the whole privacy centre
         return render_form("privacy/centre.html", form, block="export_form", invalid=True,
@@ -120,15 +120,16 @@ def export_status(export_id):
     return _export_progress(_own_export(export_id))
 
 
-def _export_progress(export: DataExport):
-    """The status page of ``export``; for htmx only its progress block (which asks again while it is not ready)."""
+def _export_progress(export: DataExport, focus: bool = False):
+    """The status page of ``export``; for htmx only its progress block (which asks again while it is not ready).
+    ``focus``: the block takes the place of the form just sent, so the keyboard focus goes to its status line."""
     token = download_token(export) if export.status == ExportStatus.READY else None
     # quick polls while most exports finish; a long one (or one far back in a queue) is asked about less often
     waited = (utcnow() - export.created_at).total_seconds() if export.created_at else 0
     ahead = exports_ahead(export)
     return render("privacy/export_status.html", block="export_progress", export=export, token=token,
                   expired=export.expires_at is not None and export.expires_at <= utcnow(), busy=ahead >= BUSY_QUEUE,
-                  poll_seconds=export_poll_seconds(waited, ahead))
+                  poll_seconds=export_poll_seconds(waited, ahead), focus=focus)
 
 
 @bp.route("/exports/<int:export_id>/download")

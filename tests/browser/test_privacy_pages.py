@@ -47,6 +47,7 @@ def test_export_from_request_to_download(page, live_app, people, js):
     page.get_by_role("button", name="Prepare my download").click()
     if js:  # htmx: the progress takes the form's place in the privacy centre, in one request
         expect(page.get_by_text("Preparing your file")).to_be_visible()
+        expect(page.locator("#export-progress [role=status]")).to_be_focused()  # where the button was
         expect(page).to_have_url(re.compile(r"/privacy$"))
         expect(page.locator("#export-form")).to_have_count(0)
     else:  # a plain form: redirected to the export's own status page
