@@ -73,6 +73,24 @@ def test_export_from_request_to_download(page, live_app, people, js):
     expect(page.get_by_text("Lea Learner").first).to_be_visible()
 
 
+def test_a_rate_limited_htmx_form_says_so_beside_it_and_keeps_what_was_typed(new_page, live_app, people):
+    """htmx swaps no 4xx answer: a form that hits a rate limit (here the export's 5 an hour) would do nothing
+    visible. The page says to wait, beside the form, which keeps what was typed."""
+    page = new_page(js=True)
+    sign_in(page, "lea@example.com")
+    page.goto("/privacy")
+    for _ in range(5):
+        page.locator("#export-password").fill("not-my-password")
+        page.get_by_role("button", name="Prepare my download").click()
+        expect(page.get_by_text("That is not your current password.").first).to_be_visible()
+    page.locator("#export-password").fill("still-typed")
+    with page.expect_response(lambda r: r.url.endswith("/privacy/export")) as answer:
+        page.get_by_role("button", name="Prepare my download").click()
+    assert answer.value.status == 429
+    expect(page.get_by_role("alert").filter(has_text="Please wait a few minutes")).to_be_visible()
+    expect(page.locator("#export-password")).to_have_value("still-typed")
+
+
 def test_delete_account_signs_out_and_cancel_link_keeps_it(page, live_app, people):
     sign_in(page, "lea@example.com")
     page.goto("/privacy#delete")

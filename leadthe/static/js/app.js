@@ -167,7 +167,8 @@
     var d = event.detail || {};
     var elt = d.elt, cfg = d.requestConfig || {};
     var status = d.xhr ? d.xhr.status : 0;
-    if (event.type === "htmx:responseError" && status !== 0 && status < 500) return;  // refusals have their own pages
+    // refusals have their own pages; a rate limit (429) says so beside the form, whose answer htmx does not swap
+    if (event.type === "htmx:responseError" && status !== 0 && status < 500 && status !== 429) return;
     if (!elt || !elt.closest || elt.closest(OWN)) return;
     var target = d.target || cfg.target || elt;
     if (!target || !target.isConnected || !target.parentNode) return;
@@ -185,7 +186,7 @@
     rec.submitter = elt.tagName === "FORM" && submitters ? submitters.get(elt) : null;
     rec.kept = !!(elt.tagName === "FORM" ? elt : elt.form || elt.closest("form"));
     rec.retrying = false;
-    say(rec, event.type === "htmx:sendError" || status === 0 ? "offline" : "server");
+    say(rec, event.type === "htmx:sendError" || status === 0 ? "offline" : status === 429 ? "limited" : "server");
     if (lostFocus()) rec.box.querySelector("[data-retry]").focus();
   }
   function sendsOnSubmit(form) {
