@@ -136,7 +136,7 @@
   var shown = [];  // {box, text, target, elt, verb, path, submitter, kept, retrying}
   var submitters = typeof WeakMap === "function" ? new WeakMap() : null;
 
-  // the button that sent each form, to send it again the same way (its name and value go with it)
+  // the button that sent each form (its name and value go with a retry)
   document.addEventListener("submit", function (event) {
     if (submitters && event.target && event.target.tagName === "FORM") submitters.set(event.target, event.submitter || null);
   }, true);
@@ -167,8 +167,7 @@
     var d = event.detail || {};
     var elt = d.elt, cfg = d.requestConfig || {};
     var status = d.xhr ? d.xhr.status : 0;
-    // refusals have their own pages; a rate limit (429) says so beside the form, whose answer htmx does not swap
-    if (event.type === "htmx:responseError" && status !== 0 && status < 500 && status !== 429) return;
+    if (event.type === "htmx:responseError" && status !== 0 && status < 500 && status !== 429) return;  // 4xx: own pages
     if (!elt || !elt.closest || elt.closest(OWN)) return;
     var target = d.target || cfg.target || elt;
     if (!target || !target.isConnected || !target.parentNode) return;
@@ -202,8 +201,7 @@
     }
     if (elt.tagName === "FORM" && elt.requestSubmit && sendsOnSubmit(elt)) {
       var button = rec.submitter;
-      // a click on the same button (not requestSubmit(button)): htmx learns which button sent the form only
-      // from a click on it, and sends its name and value only then
+      // a click (not requestSubmit(button)): htmx sends a button's name and value only after a click on it
       if (button && button.isConnected && button.form === elt && !button.disabled) button.click();
       else elt.requestSubmit();
     } else if (window.htmx) {
@@ -215,7 +213,7 @@
     var focusWasHere = rec.box.contains(document.activeElement) || (rec.retrying && lostFocus());
     if (rec.box.parentNode) rec.box.parentNode.removeChild(rec.box);
     if (!focusWasHere) return;
-    // "Try again" is gone: put focus back on what sent the request, else on the (new) target
+    // "Try again" is gone: focus what sent the request, else the (new) target
     var senders = [rec.submitter, rec.elt, rec.elt.id && document.getElementById(rec.elt.id)];
     var targets = [rec.target.id && document.getElementById(rec.target.id), rec.target];
     for (var i = 0; i < senders.length + targets.length; i++) {
