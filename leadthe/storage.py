@@ -211,17 +211,17 @@ def _private_folder(path: Path) -> None:
 _boto3 = {"session": None, "lock": threading.Lock()}
 
 
-def _boto3_client(service: str, **options):
-    """A new client from this process's one boto3 session. The session's loader keeps the service descriptions
-    it has parsed (about a second of CPU, most of a first client's cost), so every later client, and every
-    client of a gunicorn worker forked after the master's warm-up, starts from them. Made under a lock: a session
-    is not thread-safe."""
+def _boto3_client(service: str, config: dict, **options):
+    """A new client (``config``: botocore's Config settings) from this process's one boto3 session. The
+    session's loader keeps the service descriptions it has parsed (about a second of CPU, most of a first
+    client's cost), so every later client, and every client of a gunicorn worker forked after the master's
+    warm-up, starts from them. Made under a lock: a session is not thread-safe."""
+    import boto3, botocore.config  # noqa: E401 - lazy: about 0.3-0.8 s to load, only object storage needs them
+
     with _boto3["lock"]:
         if _boto3["session"] is None:
-            import boto3  # lazy: about 0.3-0.8 s to import, only object storage needs it
-
             _boto3["session"] = boto3.session.Session()
-        return _boto3["session"].client(service, **options)
+        return _boto3["session"].client(service, config=botocore.config.Config(**config), **options)
 
 
 class S3Storage(Storage):
@@ -247,14 +247,12 @@ class S3Storage(Storage):
         return self._client
 
     def _new_client(self):
-        import botocore.config  # lazy: only object storage needs boto3
-
         connect, read, retries = self._timeouts
         return _boto3_client(
             "s3", endpoint_url=self.endpoint_url,
-            config=botocore.config.Config(connect_timeout=connect, read_timeout=read, signature_version="s3v4",
-                                          retries={"max_attempts": retries, "mode": "standard"},
-                                          s3={"addressing_style": "path" if self.endpoint_url else "auto"}))
+            config={"connect_timeout": connect, "read_timeout": read, "signature_version": "s3v4",
+                    "retries": {"max_attempts": retries, "mode": "standard"},
+                    "s3": {"addressing_style": "path" if self.endpoint_url else "auto"}})
 
     def warm_up(self) -> bool:
         """In a gunicorn master before it forks (leadthe.ops.warmup): read the service descriptions into the

@@ -15,6 +15,8 @@ import time
 
 from flask import Flask
 
+from leadthe.storage import storage
+
 log = logging.getLogger(__name__)
 
 
@@ -25,8 +27,6 @@ def warm_up(app: Flask) -> dict:
     for name in app.jinja_env.list_templates(filter_func=lambda n: n.endswith((".html", ".txt", ".xml", ".svg"))):
         app.jinja_env.get_template(name)
         compiled += 1
-    from leadthe.storage import storage
-
     with app.app_context():
         store = storage(app)
         prepared = store.warm_up() if hasattr(store, "warm_up") else False
