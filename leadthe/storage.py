@@ -84,6 +84,11 @@ def attachment(filename: str) -> str:
 class Storage:
     name = "base"
 
+    def warm_up(self) -> bool:
+        """Prepare in a gunicorn master, before it forks (leadthe.ops.warmup), what every worker would otherwise
+        prepare on its first use; sends no request. True when there was something to prepare."""
+        return False
+
     def writer(self, key: str, content_type: str = "application/octet-stream"):
         raise NotImplementedError
 

@@ -28,8 +28,7 @@ def warm_up(app: Flask) -> dict:
         app.jinja_env.get_template(name)
         compiled += 1
     with app.app_context():
-        store = storage(app)
-        prepared = store.warm_up() if hasattr(store, "warm_up") else False
+        prepared = storage(app).warm_up()
     done = {"templates": compiled, "object_storage": prepared, "seconds": round(time.perf_counter() - started, 2)}
     log.info("warmed up before forking the workers: %s", done)
     return done
