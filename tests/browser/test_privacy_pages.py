@@ -81,7 +81,11 @@ def test_a_rate_limited_htmx_form_says_so_beside_it_and_keeps_what_was_typed(new
     page.goto("/privacy")
     for _ in range(5):
         page.locator("#export-password").fill("not-my-password")
-        page.get_by_role("button", name="Prepare my download").click()
+        # wait for each answer: the message of the one before is still on the page while the next is under way
+        with page.expect_response(lambda r: r.url.endswith("/privacy/export")) as answer:
+            page.get_by_role("button", name="Prepare my download").click()
+        assert answer.value.status != 429
+        expect(page.locator("#export-password")).to_have_value("")  # the answer's form is in place
         expect(page.get_by_text("That is not your current password.").first).to_be_visible()
     page.locator("#export-password").fill("still-typed")
     with page.expect_response(lambda r: r.url.endswith("/privacy/export")) as answer:
