@@ -54,7 +54,8 @@ PAGES = {
               "/admin/requirements", "/admin/requirements/new", "/admin/ai-policy", "/admin/ai-tools",
               "/admin/literacy/evidence", "/admin/ai-lab", "/admin/sso", "/admin/billing", "/admin/billing/cancel"],
     "staff": ["/staff/console", "/staff/support", "/staff/privacy-requests", "/staff/courses", "/staff/policies",
-              "/staff/billing", "/staff/billing/plans"],
+              "/staff/billing", "/staff/billing/plans", "/staff/security-alerts", "/staff/dpa", "/staff/subprocessors",
+              "/staff/legal-holds", "/staff/records-of-processing"],
     "dpo": ["/staff/console", "/staff/privacy-requests"],
 }
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]

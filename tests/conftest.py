@@ -115,8 +115,12 @@ def wipe_database(app) -> None:
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+            tables = reversed(db.metadata.sorted_tables)
+            if conn.dialect.name == "postgresql":  # one round trip instead of 87 (about a minute of a CI run)
+                conn.exec_driver_sql("; ".join(f'DELETE FROM "{table.name}"' for table in tables))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
         db.session.remove()
     from leadthe.process_tables import invalidate_all
 

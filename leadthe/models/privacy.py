@@ -65,7 +65,9 @@ class PrivacyRequest(TenantScoped, Base):
 
 class DataExport(Timestamped, Base):
     __tablename__ = "data_export"
-    __table_args__ = (check_in("status", ExportStatus),)
+    # (status, id): the queue position a waiting person sees counts the queued exports before theirs; retention
+    # looks for the ready ones. Neither reads the whole table as it grows.
+    __table_args__ = (check_in("status", ExportStatus), sa.Index("ix_data_export_status_id", "status", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
