@@ -9,12 +9,11 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import aliased
 
 from leadthe import audit
 from leadthe.courses.services import visible_courses
 from leadthe.courses.translation import title_of
-from leadthe.database import upsert
+from leadthe.database import shared_alias, upsert
 from leadthe.extensions import db
 from leadthe.models import Assignment, Course, Enrollment, Team, TeamMembership, User, utcnow
 from leadthe.models.enums import Role, UserStatus
@@ -126,7 +125,7 @@ class AssignmentRow:
 
 
 def _rows(where, limit: int | None = None) -> list[AssignmentRow]:
-    assigner = aliased(User)
+    assigner = shared_alias(User, "assigner")
     stmt = (
         sa.select(Assignment.id, Assignment.user_id, User.name, Course.id, Course.slug, Course.title, Assignment.due_on,
                   Enrollment.completed_at, assigner.name)

@@ -16,11 +16,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import abort, current_app
-from sqlalchemy.orm import aliased
 
 from leadthe.assessments.certificates import certificate_for, issue_certificate
 from leadthe.courses.services import visible_courses
-from leadthe.database import upsert
+from leadthe.database import shared_alias, upsert
 from leadthe.extensions import db
 from leadthe.models import (Course, Enrollment, Lesson, LessonCompletion, Quiz, QuizAttempt, QuizChoice, QuizQuestion,
                             QuizResponse, User, utcnow)
@@ -72,7 +71,7 @@ def _attempt_stats(user_id: int):
 def quiz_cards(user: User, quiz_id: int | None = None) -> list[QuizCard]:
     """Every quiz the person may take, with their attempts, best and latest score: one query."""
     stats = _attempt_stats(user.id)
-    latest = aliased(QuizAttempt)
+    latest = shared_alias(QuizAttempt, "latest_attempt")
     stmt = (
         sa.select(Quiz, Course, stats.c.n, stats.c.best, latest.score, latest.passed, stats.c.ever_passed)
         .join(Course, Course.id == Quiz.course_id)

@@ -17,7 +17,7 @@ from flask import abort
 from sqlalchemy.orm import aliased, defer
 from flask_babel import lazy_gettext as _l
 
-from leadthe.database import upsert, write_transaction
+from leadthe.database import shared_alias, upsert, write_transaction
 from leadthe.extensions import db
 from leadthe.process_tables import ProcessTable
 from leadthe.courses.translation import translate_outline
@@ -56,7 +56,7 @@ def can_edit(user: User, course: Course) -> bool:
 
 def course_visibility(viewer: str, org_id, course=Course, *, drafts: str = "hidden"):
     """The one rule for which courses a person may open: the catalogue, the player and both full-text
-    searches (compiled into their SQL) use it. ``viewer``: see ``_viewer``; ``org_id``: the person's company,
+    searches (compiled into their SQL) use it. ``viewer``: see ``viewer_kind``; ``org_id``: the person's company,
     a value or, in a statement built once, a parameter (NULL then matches no company).
 
     * Owner: the platform's courses and the company's own (``tenant_clause``), except a platform course whose
@@ -68,7 +68,7 @@ def course_visibility(viewer: str, org_id, course=Course, *, drafts: str = "hidd
     if org_id is None:
         owner = course.org_id.is_(None)
     else:
-        mine = aliased(Course)
+        mine = shared_alias(Course, "own_course")
         shadowed = sa.exists().where(mine.slug == course.slug, mine.org_id == org_id, _published_for(viewer, org_id, mine))
         owner = sa.and_(tenant_clause(course, org_id), sa.or_(course.org_id.is_not(None), ~shadowed))
     if drafts == "shown":
@@ -88,10 +88,10 @@ def _published_for(viewer: str, org_id, course):
 
 def visible_courses(user: User, *, include_drafts: bool = False, course=Course):
     """The WHERE clause for the courses ``user`` may open (``course_visibility``)."""
-    return course_visibility(_viewer(user), user.org_id, course, drafts="shown" if include_drafts else "hidden")
+    return course_visibility(viewer_kind(user), user.org_id, course, drafts="shown" if include_drafts else "hidden")
 
 
-def _viewer(user: User) -> str:
+def viewer_kind(user: User) -> str:
     """Which draft rule applies to ``user`` (see ``_published_for``)."""
     if user.is_platform_staff:
         return "staff"
@@ -103,7 +103,7 @@ def _viewer(user: User) -> str:
 def _opened_by(slug, user: User):
     """The course ``/courses/<slug>`` opens: the company's own first, else the platform's (an address is
     unique per owner, so these are the only two candidates)."""
-    return sa.and_(Course.slug == slug, course_visibility(_viewer(user), user.org_id, drafts="authors"))
+    return sa.and_(Course.slug == slug, course_visibility(viewer_kind(user), user.org_id, drafts="authors"))
 
 
 # --- catalogue -------------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ def player_page(course_slug: str, lesson_slug: str, user: User, now: datetime | 
     and order, the same for everyone) comes from the per-process content table: a fixed number of queries
     for any course size."""
     now = now or utcnow()
-    row = db.session.execute(_player_statement(_viewer(user)), {
+    row = db.session.execute(_player_statement(viewer_kind(user)), {
         "course_slug": course_slug, "lesson_slug": lesson_slug, "user_id": user.id, "org_id": user.org_id,
         "day": now.date()}).first()
     if row is None:
