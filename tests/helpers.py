@@ -44,18 +44,35 @@ def sqlite_file_bytes(database_url: str) -> bytes:
 
 # --- signing in ------------------------------------------------------------------------------------
 
-def login(client, who, password=PASSWORD, headers=None):
+def login(client, who, password=PASSWORD, headers=None, *, step_up_window=True):
     """Sign in with the password; ``who`` is an e-mail address or a person. The answer must be the
-    redirect of an accepted password (to the page asked for, or to a second step or set-up)."""
-    response = post_form(client, "/login", {"email": getattr(who, "email", who), "password": password}, headers=headers)
+    redirect of an accepted password (to the page asked for, or to a second step or set-up).
+
+    A password sign-in opens the re-authentication window (an export right after it does not ask for the password
+    again); ``step_up_window=False`` closes it at once, as if the person signed in more than five minutes ago: for
+    tests of the step-up itself."""
+    email = getattr(who, "email", who)
+    response = post_form(client, "/login", {"email": email, "password": password}, headers=headers)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    if not step_up_window:
+        close_step_up_window(client.application, email)
     return response
 
 
-def signed_in(app, who, password=PASSWORD):
-    """A new client signed in as ``who``."""
+def close_step_up_window(app, email: str) -> None:
+    """As if the person's last password entry (sign-in or step-up) was more than five minutes ago."""
+    from leadthe.models import User, UserSession
+
+    with app.app_context():
+        person = sa.select(User.id).where(User.email == email.strip().lower()).scalar_subquery()
+        db.session.execute(sa.update(UserSession).where(UserSession.user_id == person).values(reauth_at=None))
+        db.session.commit()
+
+
+def signed_in(app, who, password=PASSWORD, *, step_up_window=True):
+    """A new client signed in as ``who`` (``step_up_window``: see ``login``)."""
     client = app.test_client()
-    login(client, who, password)
+    login(client, who, password, step_up_window=step_up_window)
     return client
 
 

@@ -16,7 +16,7 @@ from leadthe.auth import twofactor
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, Organization, RecoveryCode, User, UserSession
 from tests.conftest import PASSWORD, audit_actions, enable_2fa, make_org, make_user, outbox, post_form
-from tests.helpers import login
+from tests.helpers import close_step_up_window, login
 
 CHROME_WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36"
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -342,6 +342,11 @@ def test_export_asks_for_a_code_with_2fa_and_not_again_within_five_minutes(clien
     secret, _ = enable_2fa(app, person)
     login(client, person.email)
     second_step(client, clock.code(secret))
+    # password and code a moment ago, to sign in: an export right after does not ask for them again
+    centre = client.get("/privacy").get_data(as_text=True)
+    assert "You confirmed it is you a moment ago" in centre and 'id="export-code"' not in centre
+    assert post_form(client, "/privacy/export", {}, page="/privacy").status_code == 303
+    close_step_up_window(app, person.email)  # five minutes later
     centre = client.get("/privacy").get_data(as_text=True)
     assert 'id="export-code"' in centre and 'id="delete-code"' in centre
 
@@ -362,10 +367,27 @@ def test_export_asks_for_a_code_with_2fa_and_not_again_within_five_minutes(clien
 
 
 def test_people_without_2fa_confirm_with_the_password_only(client, app, person):
-    login(client, person.email)
+    login(client, person.email, step_up_window=False)
     centre = client.get("/privacy").get_data(as_text=True)
     assert 'id="export-password"' in centre and 'id="export-code"' not in centre
     assert post_form(client, "/privacy/export", {"password": PASSWORD}, page="/privacy").status_code == 303
+
+
+def test_a_password_sign_in_counts_as_the_step_up_for_five_minutes(client, app, person):
+    login(client, person.email)
+    centre = client.get("/privacy").get_data(as_text=True)
+    assert "You confirmed it is you a moment ago" in centre and 'id="export-password"' not in centre
+    assert post_form(client, "/privacy/export", {}, page="/privacy").status_code == 303
+    with app.app_context():
+        record = db.session.scalar(sa.select(UserSession).where(UserSession.user_id == person.id))
+        record.reauth_at -= timedelta(minutes=6)  # signed in six minutes ago
+        db.session.commit()
+    refused = post_form(client, "/privacy/export", {}, page="/privacy")
+    assert refused.status_code == 422 and "Enter your password to confirm it is you." in refused.get_data(as_text=True)
+    # a sign-in whose password was wrong opens nothing: the session (and its window) is the earlier one
+    other = app.test_client()
+    post_form(other, "/login", {"email": person.email, "password": "not the password"})
+    assert other.get("/privacy").status_code in (302, 303)
 
 
 def test_new_recovery_codes_replace_the_old_ones(client, app, person, clock):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from tests.conftest import PASSWORD, audit_actions, fresh_code, login_with_code, make_staff, make_team, make_user, outbox, post_form
-from tests.helpers import count_statements, give_seats, scale_company, signed_in
+from tests.helpers import close_step_up_window, count_statements, give_seats, scale_company, signed_in
 
 
 @pytest.fixture
@@ -200,6 +200,7 @@ def test_import_preview_then_one_transaction(app, companies, admin_a):
 
 def test_role_change_needs_password_and_is_audited(app, companies, admin_a):
     a, _ = companies
+    close_step_up_window(app, a.admin.email)
     url = f"/admin/users/{a.learner.id}/role"
     r = post_form(admin_a, url, {"role": "manager", "password": "wrong"}, page=f"/admin/users/{a.learner.id}")
     assert r.status_code == 422 and "not your current password" in r.get_data(as_text=True)

@@ -76,7 +76,7 @@ def error_beside(html: str, field: str) -> str:
 
 def test_an_admin_connects_a_model_with_step_up(app, companies, dns, production):
     a, _b = companies
-    admin = signed_in(app, a.admin)
+    admin = signed_in(app, a.admin, step_up_window=False)
     page = admin.get(PAGE).get_data(as_text=True)
     assert "OpenAI-compatible" in page and "Ollama" in page and "LM Studio" in page and 'type="password"' in page
 

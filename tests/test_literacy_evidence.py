@@ -108,7 +108,7 @@ def test_the_pack_holds_the_programme_and_per_person_evidence_with_true_checksum
 
 def test_step_up_is_required(client, app, companies, programme):
     a, _ = companies
-    login(client, a.admin)
+    login(client, a.admin, step_up_window=False)
     page = client.get(PAGE).get_data(as_text=True)
     assert "Generate evidence pack" in page and "What is inside" in page
     wrong = post_form(client, PAGE, {"password": "not-my-password"}, page=PAGE)

@@ -149,7 +149,7 @@ def test_an_export_asks_again_only_for_tables_that_hold_rows_and_writes_its_prog
 
 def test_export_needs_the_password_and_records_the_request(client, app, companies):
     a, _ = companies
-    login(client, a.learner.email)
+    login(client, a.learner.email, step_up_window=False)
     wrong = post_form(client, "/privacy/export", {"password": "not-my-password"}, page="/privacy")
     assert wrong.status_code == 422 and "not your current password" in wrong.get_data(as_text=True)
     with app.app_context():
@@ -187,7 +187,7 @@ def test_with_htmx_the_export_form_answers_with_its_progress_or_its_error_in_one
     """With scripts on, the form in the privacy centre is replaced by the export's progress (which polls), not
     redirected to a second page; a wrong password brings the form back with the error beside the field."""
     a, _ = companies
-    login(client, a.learner.email)
+    login(client, a.learner.email, step_up_window=False)
     centre = client.get("/privacy").get_data(as_text=True)
     assert 'id="export-form"' in centre and 'data-hx-post="/privacy/export"' in centre
     htmx = {"HX-Request": "true"}
@@ -308,7 +308,7 @@ def test_deletion_signs_out_everywhere_at_once_and_mails_a_cancel_link(app, comp
 
 def test_deletion_needs_password_and_the_right_email(client, app, companies):
     a, _ = companies
-    login(client, a.learner.email)
+    login(client, a.learner.email, step_up_window=False)
     assert request_deletion(client, a.learner.email, password="wrong password!").status_code == 422
     response = request_deletion(client, "someone-else@a.example")
     assert response.status_code == 422 and "not the e-mail address" in response.get_data(as_text=True)

@@ -12,6 +12,7 @@ from flask import abort, redirect
 
 from leadthe.extensions import db
 from tests.conftest import PASSWORD, audit_actions, csrf_from, make_org, make_user, post_form
+from tests.helpers import close_step_up_window
 
 LEADTHE = Path(__file__).resolve().parent.parent / "leadthe"
 
@@ -203,6 +204,7 @@ def test_a_failed_login_keeps_its_audit_event(app, client):
 def test_a_refused_step_up_on_a_real_page_keeps_its_audit_event(app, client, auth):
     make_user(app, make_org(app), email="ada@example.com")
     auth.login("ada@example.com")
+    close_step_up_window(app, "ada@example.com")
     response = post_form(client, "/privacy/export", {"password": "not the password"}, page="/privacy")
     assert response.status_code == 422
     actions = audit_actions(app)
@@ -216,6 +218,7 @@ def test_a_refused_step_up_on_a_real_page_keeps_its_audit_event(app, client, aut
 def test_a_step_up_that_succeeded_in_a_refused_request_keeps_its_window(app, client, auth):
     make_user(app, make_org(app), email="ada@example.com")
     auth.login("ada@example.com")
+    close_step_up_window(app, "ada@example.com")
     wrong = post_form(client, "/privacy/delete", {"password": PASSWORD, "confirm_email": "eve@example.com"}, page="/privacy")
     assert wrong.status_code == 422  # the password was right, the typed address was not
     assert audit_actions(app)[-1] == "reauth.success"

@@ -65,7 +65,7 @@ def error_beside(html, field_id):
 
 @pytest.fixture
 def admin(app, companies):
-    return signed_in(app, companies[0].admin)
+    return signed_in(app, companies[0].admin, step_up_window=False)  # these pages ask for the step-up
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_a_free_mail_domain_is_refused_beside_the_field_before_the_password_is_a
 
 def test_step_up_with_two_step_verification_needs_the_code_too(app, companies):
     a, _b = companies
-    client = signed_in(app, a.admin)  # signed in before 2FA is on: the log-in asked no code
+    client = signed_in(app, a.admin, step_up_window=False)  # signed in before 2FA is on: the log-in asked no code
     enable_2fa(app, a.admin)
     with app.app_context():
         from leadthe.models import User

@@ -13,6 +13,7 @@ from leadthe.auth.passwords import UNUSABLE_SSO
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, DataExport, User
 from tests.conftest import PASSWORD, make_user, post_form
+from tests.helpers import close_step_up_window
 from tests.test_sso_oidc import assert_refused, callback_path, configure, continue_, link, provider  # noqa: F401
 from tests.test_sso_saml import sso  # noqa: F401
 
@@ -92,6 +93,7 @@ def test_people_with_a_password_keep_the_password_field(app, client, companies, 
     a = companies[0]
     configure(app, a.org, provider)
     post_form(client, "/login", {"email": a.learner.email, "password": PASSWORD}, page="/login")
+    close_step_up_window(app, a.learner.email)
     page = client.get("/privacy").get_data(as_text=True)
     assert "Confirm with your identity provider" not in page and 'name="password"' in page
 

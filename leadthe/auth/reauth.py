@@ -2,7 +2,10 @@
 
 The person types the password, and with two-step verification also a code (TOTP or recovery code).
 Success is remembered on the server-side session row (``user_session.reauth_at``) for a few minutes,
-so a second sensitive action right after the first does not ask again in the same browser.
+so a second sensitive action right after the first does not ask again in the same browser. Signing in with the
+password (and code) starts the same window: the person proved it moments ago (NIST SP 800-63B counts
+re-authentication from the last authentication), and an export asked for right after signing in no longer
+checks the password twice (a bcrypt check is about a quarter of a second of a core).
 """
 from __future__ import annotations
 

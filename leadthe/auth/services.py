@@ -129,11 +129,15 @@ def authenticate(email: str, password: str) -> LoginResult:
     return LoginResult(user)
 
 
-def finish_login(user: User, **details) -> None:
+def finish_login(user: User, *, proved_now: bool = False, **details) -> None:
     """Start the real session once the person proved who they are (the password, and the code for people
-    with 2FA; or their company's identity provider): the audit event and the new-device notice."""
+    with 2FA; or their company's identity provider): the audit event and the new-device notice.
+
+    ``proved_now``: the password (and code) were checked for this sign-in, so an export or a deletion in the next
+    minutes does not ask for them again (``leadthe.auth.reauth``). Not for single sign-on: the identity provider
+    may have let the person in on an older session of its own without asking for anything."""
     new_device = is_new_device(user, user_agent())
-    start_session(user)
+    start_session(user, proved_now=proved_now)
     audit.record("login.success", actor=user, subject=user, **details)
     if new_device:
         notify_new_device(user, user_agent(), client_ip())

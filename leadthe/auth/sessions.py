@@ -37,9 +37,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def start_session(user: User) -> UserSession:
+def start_session(user: User, *, proved_now: bool = False) -> UserSession:
     """Sign ``user`` in with a brand-new session (no fixation: nothing of the old cookie survives but
-    the person's own kept form, see leadthe.auth.drafts)."""
+    the person's own kept form, see leadthe.auth.drafts). ``proved_now``: the person typed their password (and
+    code) for this sign-in, so the session begins inside the re-authentication window (leadthe.auth.reauth)."""
     kept = drafts.take_for(user.id)
     session.clear()
     drafts.put_back(kept)
@@ -53,6 +54,7 @@ def start_session(user: User) -> UserSession:
         expires_at=now + current_app.config["SESSION_MAX"],
         ip=client_ip(),
         user_agent=user_agent(),
+        reauth_at=now if proved_now else None,
     )
     db.session.add(record)
     user.last_seen_at = now

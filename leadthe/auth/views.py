@@ -79,7 +79,7 @@ def _password_login(form):
         return see_other(url_for("auth.login_2fa")), None
     if result.user is not None:
         next_url = _after_login_url(result.user)
-        services.finish_login(result.user)
+        services.finish_login(result.user, proved_now=True)
         db.session.flush()
         return see_other(next_url), None
     if result.refused is not None and scheduled_erasure(result.refused) is not None:
@@ -197,7 +197,7 @@ def keep_account():
             next_url = services.keep_account_next(url_for("core.dashboard"))
             cancel_erasure(req)
             services.end_keep_account()
-            services.finish_login(user, second_factor=used, kept_account=True)
+            services.finish_login(user, proved_now=True, second_factor=used, kept_account=True)
             db.session.flush()
             flash(_("Welcome back. Your account is kept: the deletion is cancelled."), "success")
             return see_other(url_for("account.twofa_setup") if must_set_up_2fa(user) else next_url)
@@ -225,7 +225,7 @@ def login_2fa():
         used = twofactor.check_second_factor(user, form.code.data)
         if used:
             next_url = services.second_step_next(url_for("core.dashboard"))
-            services.finish_login(user, second_factor=used)
+            services.finish_login(user, proved_now=True, second_factor=used)
             db.session.flush()
             if used == "recovery":
                 left = twofactor.recovery_codes_left(user)
