@@ -11,7 +11,10 @@ Like nginx's upstream block with passive and active health checks:
 - every second ``GET /healthz`` (5 s to answer) on each server: a server marked down gets traffic again only
   once its health check passes (so not while a restarted server's workers are still booting).
 - with ``--maxconn N`` (HAProxy's ``maxconn`` on each server, set to its sync workers): at most N requests at
-  a time per server that is up; the others wait here, not in the server's accept queue, and leave it by
+  a time on each server that is up, a request going to the next server in turn that has a free slot (until
+  2026-12-08 the limit was N times the servers up, in all, so one slow server could hold N+1 requests, one
+  waiting in its accept queue, while a worker of the other sat idle); the others wait here, not in a server's
+  accept queue, and leave it by
   priority (HAProxy's ``http-request set-priority-class``): paths under a ``--bulk-path`` prefix (the export
   requests, their polls and downloads) after every other waiting request, so a burst of them never queues a
   learner's page behind it; within a class, first come first served.
@@ -40,51 +43,66 @@ class Balancer:
         self.up = [True] * len(backends)
         self.turn = 0
         self.maxconn, self.bulk_paths = maxconn, bulk_paths
-        self.in_flight, self.waiting, self.arrivals = 0, [], itertools.count()
+        self.busy, self.waiting, self.arrivals = [0] * len(backends), [], itertools.count()
         self.stats = {"requests": 0, "retried": 0, "bad_gateway": 0, "per_backend": [0] * len(backends),
                       "marked_down": [0] * len(backends), "maxconn": maxconn,
                       "waited": {"pages": 0, "bulk": 0}, "max_wait_ms": {"pages": 0.0, "bulk": 0.0}}
 
     # --- HAProxy's maxconn and priority classes ---------------------------------------------------------------
 
-    def capacity(self) -> int:
-        return self.maxconn * max(1, sum(self.up))
+    def free_server(self) -> int | None:
+        """The next server in turn that is up and has a free slot, or None."""
+        n = len(self.backends)
+        for k in range(n):
+            i = (self.turn + k) % n
+            if self.up[i] and self.busy[i] < self.maxconn:
+                self.turn = (i + 1) % n
+                return i
+        return None
 
-    async def acquire(self, bulk: bool) -> None:
-        """A slot for one request: at once while fewer than ``capacity()`` are in flight and nobody waits;
-        else in line, pages before bulk requests, each class in order of arrival."""
+    async def acquire(self, bulk: bool) -> int | None:
+        """A slot on one server (its index): at once while a server that is up has fewer than ``maxconn``
+        requests and nobody waits; else in line, pages before bulk requests, each class in order of arrival.
+        None without ``--maxconn`` (every request goes straight through, to the next server in turn)."""
         if not self.maxconn:
-            return
-        if self.in_flight < self.capacity() and not self.waiting:
-            self.in_flight += 1
-            return
+            return None
+        if not self.waiting:
+            i = self.free_server()
+            if i is not None:
+                self.busy[i] += 1
+                return i
         label, started = ("bulk" if bulk else "pages"), time.monotonic()
         ticket = asyncio.get_running_loop().create_future()
         heapq.heappush(self.waiting, (int(bulk), next(self.arrivals), ticket))
-        await ticket  # the slot was counted for us by release()/wake()
+        i = await ticket  # the slot was counted for us by wake()
         self.stats["waited"][label] += 1
         waited = (time.monotonic() - started) * 1000
         self.stats["max_wait_ms"][label] = round(max(self.stats["max_wait_ms"][label], waited), 1)
+        return i
 
-    def release(self) -> None:
-        if self.maxconn:
-            self.in_flight -= 1
+    def release(self, i: int | None) -> None:
+        if i is not None:
+            self.busy[i] -= 1
             self.wake()
 
     def wake(self) -> None:
-        while self.waiting and self.in_flight < self.capacity():
+        while self.waiting:
+            i = self.free_server()
+            if i is None:
+                return
             _, _, ticket = heapq.heappop(self.waiting)
             if not ticket.done():
-                self.in_flight += 1
-                ticket.set_result(None)
+                self.busy[i] += 1
+                ticket.set_result(i)
 
-    def order(self) -> list[int]:
-        """The servers to try for the next request: the next in turn first; those marked down last (when every
-        server is down, each is still tried once)."""
+    def order(self, first: int | None = None) -> list[int]:
+        """The servers to try for a request: ``first`` (the server whose slot it holds) or the next in turn, then
+        the others that are up, those marked down last (when every server is down, each is still tried once)."""
         n = len(self.backends)
-        start, self.turn = self.turn, (self.turn + 1) % n
-        ring = [(start + i) % n for i in range(n)]
-        return [i for i in ring if self.up[i]] + [i for i in ring if not self.up[i]]
+        if first is None:
+            first, self.turn = self.turn, (self.turn + 1) % n
+        ring = [(first + k) % n for k in range(n)]
+        return [ring[0]] + [i for i in ring[1:] if self.up[i]] + [i for i in ring[1:] if not self.up[i]]
 
     def mark_down(self, i: int) -> None:
         """Down until a health check passes again: a restarted server gets no traffic while it boots."""
@@ -144,14 +162,14 @@ class Balancer:
         request = b"\r\n".join([lines[0], *headers]) + b"\r\n\r\n" + body
         self.stats["requests"] += 1
         path = lines[0].split(b" ")[1] if b" " in lines[0] else b""
-        await self.acquire(bulk=any(path.startswith(prefix) for prefix in self.bulk_paths))
+        slot = await self.acquire(bulk=any(path.startswith(prefix) for prefix in self.bulk_paths))
         try:
-            await self._forward(method, request, writer)
+            await self._forward(method, request, writer, slot)
         finally:
-            self.release()
+            self.release(slot)
 
-    async def _forward(self, method, request, writer) -> None:
-        for attempt, i in enumerate(self.order()):
+    async def _forward(self, method, request, writer, first: int | None = None) -> None:
+        for attempt, i in enumerate(self.order(first)):
             if attempt:
                 self.stats["retried"] += 1
             try:
