@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from leadthe.extensions import db
 from tests.conftest import PASSWORD, csrf_from, login_with_code, make_staff, make_team, make_user
-from tests.helpers import make_course
+from tests.helpers import close_step_up_window, make_course
 
 ROLES = ("anonymous", "staff", "learner", "manager", "admin")  # admin last: its allowed POSTs may change data
 COMPANY_ROLES = ("learner", "manager", "admin")
@@ -661,12 +661,10 @@ def signed_in_clients(app, world) -> dict:
             response = client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
         assert response.status_code == 303, f"{role} could not log in"
         clients[role] = client
-    with app.app_context():  # signed in long ago: a sign-in counts as the step-up for five minutes, and the
-        # matrix's empty POSTs to step-up routes must meet the step-up (a 422), not act
-        from leadthe.models import UserSession
-
-        db.session.execute(sa.update(UserSession).values(reauth_at=None))
-        db.session.commit()
+    # signed in long ago: a sign-in counts as the step-up for five minutes, and the matrix's empty POSTs to
+    # step-up routes must meet the step-up (a 422), not act
+    for email in emails.values():
+        close_step_up_window(app, email)
     for role, client in clients.items():
         client.csrf = csrf_from(client.get("/privacy/contact").get_data(as_text=True))
     return clients
