@@ -228,6 +228,7 @@ EVENT_LABELS.update({
 EVENT_LABELS.update({
     "dpa.accepted": _l("Data processing agreement accepted for the company"),
     "dpa.published": _l("New version of the data processing agreement published"),
+    "dpa.staff_downloaded": _l("LeadThe.AI staff downloaded the company's acceptance of the data processing agreement"),
 })
 
 # issue 21: sub-processor changes (subproc helper's block)

@@ -14,6 +14,8 @@ MATRIX: dict[str, dict] = {
     "trust_admin.dpa_pdf": {"auth": "admin", "obj": "dpa_acceptance"},
     # an empty POST: no summary, no text, no confirmation
     "trust_staff.dpa": {"auth": "staff", "post": {"staff": 422}},
+    # staff download any company's acceptance record (audited on the company's log); everyone else: 404
+    "trust_staff.dpa_pdf": {"auth": "staff", "obj": "dpa_acceptance", "cross": True},
 }
 
 

@@ -39,8 +39,10 @@ def admin_list_pages(app) -> set[str]:
     return pages
 
 
-def walk(client, start: str = "/admin") -> tuple[set[str], dict[str, str]]:
-    """Follow the sub-navigation from ``start``; answers the links seen and each visited page's HTML."""
+def walk(client, start: str = "/admin", links_of=subnav_links) -> tuple[set[str], dict[str, str]]:
+    """Follow the navigation (``links_of`` a page) from ``start``, staying under its first path segment; answers
+    the links seen and each visited page's HTML."""
+    area = "/" + start.strip("/").split("/")[0]
     seen, todo, pages = set(), [start], {}
     while todo:
         url = todo.pop()
@@ -49,9 +51,9 @@ def walk(client, start: str = "/admin") -> tuple[set[str], dict[str, str]]:
         response = client.get(url)
         assert response.status_code == 200, url
         pages[url] = response.get_data(as_text=True)
-        links = subnav_links(pages[url])
+        links = set(links_of(pages[url]))
         seen |= links
-        todo.extend(link for link in links if link not in pages)
+        todo.extend(link for link in links if link.startswith(area) and link not in pages)
     return seen, pages
 
 
@@ -112,3 +114,37 @@ def test_learners_have_no_admin_navigation(app, companies):
     for label in ("Home", "Courses", "Assessments", "Maturity"):
         assert f">{label}<" in main
     assert "/admin" not in main and 'class="subnav"' not in learner_home
+
+
+def _labels(fragment: str) -> list[str]:
+    return re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>', fragment)
+
+
+def test_an_admin_sees_five_groups_and_the_pages_of_the_group_they_are_in(app, companies):
+    """Twenty pages in one row were a wall of links: the first row names the groups, the second the pages of the
+    group of the page open, and no admin page offers more than a dozen links in its sub-navigation."""
+    a, _ = companies
+    admin = signed_in(app, a.admin)
+    nav = SUBNAV.search(admin.get("/admin/teams").get_data(as_text=True)).group(1)
+    groups = re.search(r'<ul class="subnav-groups">(.*?)</ul>', nav, re.S).group(1)
+    assert _labels(groups) == ["Overview", "People and teams", "Learning", "Company", "Privacy and compliance"]
+    assert '<a href="/admin/users" aria-current="true">People and teams</a>' in groups
+    pages = re.search(r'<ul class="subnav-pages" aria-label="People and teams">(.*?)</ul>', nav, re.S).group(1)
+    assert _labels(pages) == ["People", "Invitations", "Import", "Teams"]
+    assert '<a href="/admin/teams" aria-current="page">Teams</a>' in pages
+    # a page of another group: its own row, the teams' pages gone
+    nav = SUBNAV.search(admin.get("/admin/dpa").get_data(as_text=True)).group(1)
+    assert '<a href="/admin/audit" aria-current="true">Privacy and compliance</a>' in nav
+    assert 'href="/admin/invitations"' not in nav and 'aria-current="page">Data processing agreement</a>' in nav
+    _, walked = walk(admin)
+    for url, html in walked.items():  # the rows of groups and pages (AI literacy adds a row of its own pages)
+        rows = SUBNAV.search(html).group(1).split('<ul class="subnav-sub">')[0]
+        assert len(HREF.findall(rows)) <= 12, url
+
+
+def test_a_manager_has_one_row(app, companies):
+    a, _ = companies
+    html = signed_in(app, a.manager).get("/admin/teams").get_data(as_text=True)
+    nav = SUBNAV.search(html).group(1)
+    assert "subnav-groups" not in nav and "subnav-pages" not in nav
+    assert _labels(nav)[:3] == ["Overview", "Usage", "People"]

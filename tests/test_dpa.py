@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from leadthe.extensions import db
 from leadthe.models import AuditEvent, Organization, User
 from leadthe.models.dpa import DpaAcceptance, DpaVersion
+from leadthe.models.enums import OrgStatus
 from tests.conftest import csrf_from, login_with_code, make_staff, make_user, post_form
 from tests.helpers import SIGNUP, count_statements, signed_in
 
@@ -30,6 +31,11 @@ def dpa_on(app):
 
 
 def accept_v1(app, company, legal_name="Company A GmbH"):
+    return accept_current(app, company, legal_name)
+
+
+def accept_current(app, company, legal_name="Company A GmbH"):
+    """The company's admin accepts the current version (version 1 until a test publishes another)."""
     from leadthe.trust import dpa
 
     with app.test_request_context():
@@ -211,6 +217,120 @@ def test_staff_see_acceptance_per_company_and_a_publication_needs_its_confirmati
     assert "not the current one" in row_a
     # learners and company admins do not reach it
     assert signed_in(app, a.admin).get("/staff/dpa").status_code == 404
+
+
+def staff_row(html: str, company: str) -> str | None:
+    found = re.search(rf"<tr>\s*<th[^>]*>{re.escape(company)}</th>.*?</tr>", html, re.S)
+    return found.group(0) if found else None
+
+
+def kpi(html: str, label: str) -> int:
+    return int(re.search(rf"<dt>{re.escape(label)}</dt><dd>(\d+)</dd>", html).group(1))
+
+
+@pytest.fixture
+def staff_dpa_client(app):
+    staff = make_staff(app, email="dpa-staff@leadthe.example", name="Dora Staff")
+    client = app.test_client()
+    assert login_with_code(client, app, staff).status_code == 303
+    client.staff = staff
+    return client
+
+
+def test_staff_filter_companies_by_acceptance_and_name_with_counts_at_the_top(app, companies, staff_dpa_client):
+    a, b = companies
+    accept_v1(app, a)
+    accept_v1(app, b, legal_name="Company B AG")
+    publish_v2(app)
+    accept_current(app, a, legal_name="Company A Now GmbH")  # A: version 2; B: version 1 only
+    with app.app_context():
+        db.session.add_all([Organization(name="Delta Works"), Organization(name="Omega Closed", status=OrgStatus.CLOSED)])
+        db.session.commit()
+    client = staff_dpa_client
+    html = client.get("/staff/dpa").get_data(as_text=True)
+    assert (kpi(html, "Accepted the current version"), kpi(html, "Accepted an older version only"),
+            kpi(html, "Not accepted yet")) == (1, 1, 1)  # the closed company is left out
+    assert "3 companies" in html and staff_row(html, "Omega Closed") is None
+    assert "Company A Now GmbH" in staff_row(html, "Company A") and "not the current one" not in staff_row(html, "Company A")
+    assert "not the current one" in staff_row(html, "Company B") and "none yet" in staff_row(html, "Delta Works")
+    for state, shown in (("current", "Company A"), ("outdated", "Company B"), ("none", "Delta Works")):
+        found = client.get(f"/staff/dpa?state={state}").get_data(as_text=True)
+        assert "1 company" in found and staff_row(found, shown), state
+        assert [c for c in ("Company A", "Company B", "Delta Works") if c != shown and staff_row(found, c)] == [], state
+        assert f'<option value="{state}" selected>' in found
+        assert kpi(found, "Not accepted yet") == 1  # the counts stay those of every company
+    by_name = client.get("/staff/dpa?q=++DELTA+wo++").get_data(as_text=True)
+    assert "1 company" in by_name and staff_row(by_name, "Delta Works") and 'value="DELTA wo"' in by_name
+    both = client.get("/staff/dpa?q=company&state=outdated").get_data(as_text=True)
+    assert staff_row(both, "Company B") and not staff_row(both, "Company A")
+    assert "3 companies" in client.get("/staff/dpa?state=bogus").get_data(as_text=True)  # an unknown state: all
+    assert f'value="{"x" * 100}"' in client.get("/staff/dpa?q=" + "x" * 150).get_data(as_text=True)  # at most 100
+    for nothing in ("/staff/dpa?q=company&state=none", "/staff/dpa?q=%25", "/staff/dpa?q=_"):
+        empty = client.get(nothing).get_data(as_text=True)
+        assert "No company matches these filters." in empty and 'href="/staff/dpa">Show every company' in empty, nothing
+
+
+def test_staff_see_fifty_companies_a_page_in_a_fixed_number_of_queries(app, companies, staff_dpa_client):
+    a, _ = companies
+    accept_v1(app, a)
+    with app.app_context():
+        db.session.add_all(Organization(name=f"Zeta {n:02d}") for n in range(55))
+        db.session.commit()
+    client = staff_dpa_client
+    first = client.get("/staff/dpa").get_data(as_text=True)
+    assert "57 companies" in first and "Page 1 of 2" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    assert first.count('<th scope="row"') == 50
+    assert staff_row(first, "Company A") and staff_row(first, "Zeta 47") and not staff_row(first, "Zeta 48")  # A, B, Zeta 00-47
+    second = client.get("/staff/dpa?page=2").get_data(as_text=True)
+    assert second.count('<th scope="row"') == 7 and staff_row(second, "Zeta 54") and not staff_row(second, "Company A")
+    assert 'rel="prev"' in second and 'rel="next"' not in second and "Page 2 of 2" in second
+    assert 'href="/staff/dpa?page=2&amp;q=zeta&amp;state=none"' in client.get("/staff/dpa?q=zeta&state=none").get_data(as_text=True)
+    # the statements do not grow with the companies on the page
+    assert count_statements(app, client, "/staff/dpa?q=company") == count_statements(app, client, "/staff/dpa")
+
+
+def test_staff_download_any_companys_acceptance_pdf_and_it_is_audited(app, companies, staff_dpa_client):
+    a, b = companies
+    record_id = accept_v1(app, a, legal_name="Company A Software GmbH")
+    client = staff_dpa_client
+    html = client.get("/staff/dpa").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)" download>PDF<span class="visually-hidden"> ([^<]+)</span></a>',
+                     staff_row(html, "Company A"))
+    assert link and link.groups() == (f"/staff/dpa/acceptances/{record_id}.pdf", "of the acceptance of version 1 by Company A")
+    assert "<a " not in staff_row(html, "Company B")  # nothing to download
+    response = client.get(f"/staff/dpa/acceptances/{record_id}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    assert re.fullmatch(r'attachment; filename="leadthe-dpa-v1-acceptance-\d{4}-\d{2}-\d{2}\.pdf"',
+                        response.headers["Content-Disposition"])
+    assert "no-store" in response.headers["Cache-Control"]  # never kept by a browser or a proxy
+    admins = signed_in(app, a.admin).get(f"/admin/dpa/acceptances/{record_id}.pdf")
+    for header in ("Content-Disposition", "Cache-Control"):  # the same file as the company's admin downloads
+        assert response.headers[header] == admins.headers[header], header
+    assert "Company A Software GmbH" in pdf_text(response.data) and "Admin A" in pdf_text(response.data)
+    with app.app_context():
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "dpa.staff_downloaded")).all()
+        assert [(e.org_id, e.actor_id, e.details["acceptance_id"], e.details["version"]) for e in events] == [
+            (a.org.id, client.staff.id, record_id, 1)]
+    assert client.get(f"/staff/dpa/acceptances/{record_id + 1000}.pdf").status_code == 404
+    assert client.get("/staff/dpa/acceptances/99999999999.pdf").status_code == 404
+    # the company's own admin has the admin's link; the staff one is 404 for everyone else, as the staff area is
+    assert signed_in(app, a.admin).get(f"/staff/dpa/acceptances/{record_id}.pdf").status_code == 404
+    assert signed_in(app, b.admin).get(f"/staff/dpa/acceptances/{record_id}.pdf").status_code == 404
+    assert app.test_client().get(f"/staff/dpa/acceptances/{record_id}.pdf").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "dpa.staff_downloaded")) == 1
+
+
+def test_the_staff_filter_under_htmx_answers_the_results_only(app, companies, staff_dpa_client):
+    a, _ = companies
+    accept_v1(app, a)
+    fragment = staff_dpa_client.get("/staff/dpa?state=none", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in html and "Publish a new version" not in html
+    assert "1 company" in html and staff_row(html, "Company B") and not staff_row(html, "Company A")
+    page = staff_dpa_client.get("/staff/dpa?state=none").get_data(as_text=True)
+    assert "<html" in page and 'id="dpa-results"' in page and 'data-hx-target="#dpa-results"' in page
 
 
 def test_the_german_text_says_the_english_one_governs(app):

@@ -96,7 +96,9 @@ def test_only_company_admins_open_the_page_and_it_is_in_the_admin_navigation(app
     assert app.test_client().get("/admin/sso").status_code == 302
     page = admin.get("/admin/sso").get_data(as_text=True)
     assert '<a href="/admin/sso" aria-current="page">Single sign-on</a>' in page
-    assert 'href="/admin/sso"' in admin.get("/admin/ai-lab").get_data(as_text=True)
+    # from any admin page: the "Company" group opens billing, whose row of pages has single sign-on
+    assert '<a href="/admin/billing">Company</a>' in admin.get("/admin/ai-lab").get_data(as_text=True)
+    assert 'href="/admin/sso"' in admin.get("/admin/billing").get_data(as_text=True)
     # the order of the sections
     assert page.index('id="domains-h"') < page.index('id="provider-h"') < page.index('id="rules-h"') < page.index('id="scim-h"')
     assert "No domains yet" in page

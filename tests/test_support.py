@@ -13,7 +13,7 @@ from leadthe.models import AuditEvent, utcnow
 from leadthe.models.support import Feedback, SupportTicket
 from leadthe.worker import run_once
 from tests.conftest import login_with_code, make_staff, outbox, post_form
-from tests.helpers import login, statements_run
+from tests.helpers import count_statements, login, statements_run
 
 
 @pytest.fixture
@@ -116,6 +116,40 @@ def test_console_shows_organisations_with_counts_only(app, companies, staff_clie
     assert a.learner.email not in html and "Learner A" not in html
     assert re.search(r"Company A</th><td class=\"num\"[^>]*>3</td><td class=\"num\"[^>]*>1</td>", html)
 
+
+
+def test_the_console_finds_companies_by_name_and_status_a_page_at_a_time(app, companies, staff_client):
+    from leadthe.models import Organization, Team, User
+    from leadthe.models.enums import OrgStatus
+
+    with app.app_context():
+        db.session.add_all(Organization(name=f"Zeta {n:02d}") for n in range(55))
+        closed = Organization(name="Omega Closed", status=OrgStatus.CLOSED)
+        db.session.add(closed)
+        db.session.flush()
+        db.session.add_all(User(org_id=closed.id, email=f"p{n}@omega.example", name=f"P {n}", role="learner",
+                                password_hash="x")
+                           for n in range(4))
+        db.session.add(Team(org_id=closed.id, name="Ops"))
+        db.session.commit()
+    html = staff_client.get("/staff/console").get_data(as_text=True)
+    assert "58 companies" in html and 'rel="next"' in html and "Page 1 of 2" in html
+    assert "Company A" in html and "Zeta 46" in html and "Zeta 47" not in html  # by name: A, B, Omega, Zeta 00-46
+    second = staff_client.get("/staff/console?page=2").get_data(as_text=True)
+    assert "Zeta 54" in second and "Company A" not in second and 'rel="prev"' in second
+    found = staff_client.get("/staff/console?q=omega&status=closed").get_data(as_text=True)
+    assert "1 company" in found and re.search(r"Omega Closed</th><td class=\"num\"[^>]*>4</td><td class=\"num\"[^>]*>1</td>", found)
+    assert "Close…" not in found.split('id="orgs-results"')[1]  # already closed
+    none = staff_client.get("/staff/console?q=nothing-like-it").get_data(as_text=True)
+    assert "No company matches these filters." in none and 'href="/staff/console"' in none
+    # the queues are links; with htmx, only the results
+    assert 'href="/staff/privacy-requests"><strong>0</strong> <span>open privacy requests' in html
+    fragment = staff_client.get("/staff/console?q=zeta", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and "55 companies" in fragment
+    # the statements do not grow with the companies on the page
+    few = count_statements(app, staff_client, "/staff/console?q=company")
+    many = count_statements(app, staff_client, "/staff/console")
+    assert many == few
 
 def test_staff_need_a_recorded_reason_and_the_grant_expires_after_an_hour(app, companies, staff_client):
     a, _ = companies

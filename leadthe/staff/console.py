@@ -13,7 +13,7 @@ from leadthe.models import User
 from leadthe.models.support import TICKET_STATUSES, SupportTicket
 from leadthe.query_args import page_arg
 from leadthe.staff import bp, services, staff_required
-from leadthe.staff.forms import AccessForm, NoticeForm, OwnershipNoticeForm, ReasonForm, TicketAdminForm
+from leadthe.staff.forms import AccessForm, NoticeForm, OwnershipNoticeForm, TicketAdminForm
 from leadthe.support import services as support
 from leadthe.support.forms import ReplyForm
 from leadthe.trust.access_log import record_view
@@ -22,9 +22,14 @@ from leadthe.trust.access_log import record_view
 @bp.route("/console")
 @staff_required
 def console():
+    status = request.args.get("status", "")
+    f = services.OrgFilters(q=" ".join(request.args.get("q", "").split())[:100],
+                            status=status if status in services.ORG_STATUSES else "", page=page_arg())
+    orgs, total = services.organisations_page(f)
     open_requests, open_tickets = services.open_counts()
-    return render("staff/console.html", orgs=services.organisations_with_counts(), open_requests=open_requests,
-                  open_tickets=open_tickets, close_form=ReasonForm())
+    return render("staff/console.html", block="orgs_results", orgs=orgs, total=total, f=f,
+                  per_page=services.CONSOLE_PER_PAGE, statuses=services.ORG_STATUSES, open_requests=open_requests,
+                  open_tickets=open_tickets)
 
 
 @bp.route("/support")

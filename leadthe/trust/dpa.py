@@ -9,16 +9,20 @@
   accept); the DPA page itself, the billing pages and everything outside the admin areas stay reachable.
 - Cost per admin request: the current version comes from a per-process table (``leadthe.process_tables``), and whether
   the company accepted it is one query on the unique (org_id, version_id) index, kept on ``g`` for the request.
+- Staff see every open company's newest acceptance at ``/staff/dpa`` (counts by state, a filter, 50 a page, in a
+  fixed number of queries) and download any company's record as a PDF; each download is audited on the company's
+  log (``dpa.staff_downloaded``).
 - ``DPA_REQUIRED`` (env ``LEADTHE_DPA_REQUIRED``, on by default) turns the gate and the sign-up box on; the test suite
   turns it off except in the DPA's own tests.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -30,9 +34,11 @@ from leadthe.htmx import is_htmx, see_other
 from leadthe.legal.services import render_policy
 from leadthe.models import User, utcnow
 from leadthe.models.dpa import DpaAcceptance, DpaVersion
+from leadthe.models.enums import OrgStatus
 from leadthe.models.org import Organization
 from leadthe.privacy.registry import DPA_SIGNATORY as SIGNATORY  # noqa: F401  (an erased admin's name)
 from leadthe.process_tables import ProcessTable
+from leadthe.query_args import id_or_404
 from leadthe.tenancy import scoped, unscoped
 
 DPA_DIR = Path(__file__).resolve().parent.parent / "content" / "dpa"
@@ -173,16 +179,111 @@ def acceptance(org_id: int, acceptance_id: int) -> tuple[DpaAcceptance, DpaVersi
     return tuple(row) if row is not None else None
 
 
-def by_company() -> list[tuple[Organization, DpaAcceptance | None, DpaVersion | None]]:
-    """For staff: every company with its newest acceptance (None when it has accepted none)."""
-    newest = (sa.select(DpaAcceptance.org_id, sa.func.max(DpaAcceptance.id).label("aid"))
-              .group_by(DpaAcceptance.org_id).subquery())
-    stmt = (sa.select(Organization, DpaAcceptance, DpaVersion)
-            .outerjoin(newest, newest.c.org_id == Organization.id)
-            .outerjoin(DpaAcceptance, DpaAcceptance.id == newest.c.aid)
-            .outerjoin(DpaVersion, DpaVersion.id == DpaAcceptance.version_id)
-            .order_by(Organization.name, Organization.id))
-    return list(db.session.execute(unscoped(stmt, reason="staff see every company's DPA acceptance")))
+# --- staff: acceptance per company ---------------------------------------------------------------------------
+
+STAFF_PER_PAGE = 50
+STAFF_WHY = "staff see every company's DPA acceptance"
+
+
+class AcceptanceState(StrEnum):
+    """Where a company stands with the agreement: its newest acceptance is of the current version, of an older
+    one only, or it has accepted none."""
+    CURRENT = "current"
+    OUTDATED = "outdated"
+    NONE = "none"
+
+
+ACCEPTANCE_STATES = tuple(AcceptanceState)
+
+
+@dataclass(frozen=True)
+class CompanyFilters:
+    q: str = ""  # part of the company's name, any case
+    state: str = ""  # "" for every state, else an AcceptanceState
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class CompanyAcceptance:
+    org_id: int
+    name: str
+    state: AcceptanceState
+    acceptance: DpaAcceptance | None  # the newest (of the highest version), None when it has accepted none
+    version: DpaVersion | None
+
+
+def _newest_accepted():
+    """Per company, the highest version number it has accepted (companies without an acceptance have no row)."""
+    return (sa.select(DpaAcceptance.org_id, sa.func.max(DpaVersion.version).label("version"))
+            .join(DpaVersion, DpaVersion.id == DpaAcceptance.version_id)
+            .group_by(DpaAcceptance.org_id).subquery("newest_accepted"))
+
+
+def _state_conditions(newest, current_number: int) -> dict[AcceptanceState, sa.ColumnElement[bool]]:
+    return {AcceptanceState.CURRENT: newest.c.version >= current_number,
+            AcceptanceState.OUTDATED: newest.c.version < current_number,
+            AcceptanceState.NONE: newest.c.version.is_(None)}
+
+
+def _open_companies(newest):
+    """Companies that have not closed, each with the highest version it accepted (outer-joined)."""
+    return (sa.select(Organization.id).outerjoin(newest, newest.c.org_id == Organization.id)
+            .where(Organization.status != OrgStatus.CLOSED))
+
+
+def acceptance_counts() -> dict[AcceptanceState, int]:
+    """How many open companies have accepted the current version, an older one only, none (one query)."""
+    newest = _newest_accepted()
+    conditions = _state_conditions(newest, current_fact().version)
+    stmt = _open_companies(newest).with_only_columns(
+        *(sa.func.count().filter(conditions[state]) for state in ACCEPTANCE_STATES))
+    row = db.session.execute(unscoped(stmt, reason=STAFF_WHY)).one()
+    return {state: int(count or 0) for state, count in zip(ACCEPTANCE_STATES, row)}
+
+
+def companies_page(f: CompanyFilters) -> tuple[list[CompanyAcceptance], int]:
+    """One page of open companies (by name) with their newest acceptance, and how many match: two queries
+    whatever the page holds."""
+    current = current_fact()
+    newest = _newest_accepted()
+    stmt = _open_companies(newest)
+    if f.q:
+        stmt = stmt.where(sa.func.lower(Organization.name).contains(f.q.lower(), autoescape=True))
+    if f.state:
+        stmt = stmt.where(_state_conditions(newest, current.version)[AcceptanceState(f.state)])
+    total = db.session.scalar(unscoped(sa.select(sa.func.count()).select_from(stmt.subquery()), reason=STAFF_WHY)) or 0
+    stmt = (stmt.outerjoin(DpaVersion, DpaVersion.version == newest.c.version)
+            .outerjoin(DpaAcceptance, sa.and_(DpaAcceptance.org_id == Organization.id,
+                                              DpaAcceptance.version_id == DpaVersion.id))
+            .with_only_columns(Organization.id, Organization.name, DpaAcceptance, DpaVersion)
+            .order_by(sa.func.lower(Organization.name), Organization.id)
+            .limit(STAFF_PER_PAGE).offset((f.page - 1) * STAFF_PER_PAGE))
+    rows = []
+    for org_id, name, record, doc in db.session.execute(unscoped(stmt, reason=STAFF_WHY)).all():
+        if doc is None:
+            state = AcceptanceState.NONE
+        else:
+            state = AcceptanceState.CURRENT if doc.version >= current.version else AcceptanceState.OUTDATED
+        rows.append(CompanyAcceptance(org_id, name, state, record, doc))
+    return rows, total
+
+
+def staff_acceptance_or_404(acceptance_id) -> tuple[DpaAcceptance, DpaVersion]:
+    """Any company's acceptance with its version, for staff (also of a company that has closed); else 404."""
+    row = db.session.execute(unscoped(
+        sa.select(DpaAcceptance, DpaVersion).join(DpaVersion, DpaVersion.id == DpaAcceptance.version_id)
+        .where(DpaAcceptance.id == id_or_404(acceptance_id)),
+        reason="staff download any company's DPA acceptance record")).first()
+    if row is None:
+        abort(404)
+    return tuple(row)
+
+
+def record_staff_download(staff_user, record: DpaAcceptance, doc: DpaVersion) -> None:
+    """Audit a staff member's download on the company's log, in a short transaction of its own: the download is a
+    GET, which never writes through its session."""
+    audit.record_apart("dpa.staff_downloaded", actor=staff_user, org_id=record.org_id, acceptance_id=record.id,
+                       version=doc.version)
 
 
 def proposed_party(org_id: int) -> tuple[str, str]:

@@ -5,23 +5,32 @@
 - ``/admin/dpa`` (company admins): the current version, the accept form while the company has not accepted it
   (the gate in ``leadthe.trust.dpa`` sends admins here), and the company's acceptances with their PDFs;
 - ``/admin/dpa/acceptances/<id>.pdf``: an acceptance record as a PDF (another company's id is a 404);
-- ``/staff/dpa`` (staff): versions, acceptance per company, and publishing a new version.
+- ``/staff/dpa`` (staff): versions, acceptance per company (counts, a filter by name and state, 50 a page), and
+  publishing a new version;
+- ``/staff/dpa/acceptances/<id>.pdf`` (staff): any company's acceptance record as a PDF, audited on the company's log.
 """
 from __future__ import annotations
 
 from flask import Response, abort, flash, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from leadthe.admin import admin_required
 from leadthe.extensions import db
 from leadthe.htmx import render, render_form, see_other
 from leadthe.net import safe_next
+from leadthe.query_args import page_arg
 from leadthe.staff import staff_required
 from leadthe.trust import admin_bp, bp, dpa, staff_bp
 from leadthe.trust.dpa_forms import AcceptDpaForm, PublishDpaForm
 from leadthe.trust.dpa_pdf import acceptance_pdf
+
+STATE_LABELS = {dpa.AcceptanceState.CURRENT: _l("Accepted the current version"),
+                dpa.AcceptanceState.OUTDATED: _l("Accepted an older version only"),
+                dpa.AcceptanceState.NONE: _l("Not accepted yet")}
+assert set(STATE_LABELS) == set(dpa.ACCEPTANCE_STATES)
 
 
 def _shown(doc):
@@ -79,7 +88,11 @@ def dpa_pdf(acceptance_id: int):
     found = dpa.acceptance(current_user.org_id, acceptance_id)
     if found is None:
         abort(404)
-    record, doc = found
+    return _pdf_download(*found)
+
+
+def _pdf_download(record, doc) -> Response:
+    """The record as a PDF attachment; personal and contract data, so never kept by shared caches."""
     name = f"leadthe-dpa-v{doc.version}-acceptance-{record.accepted_at:%Y-%m-%d}.pdf"
     return Response(acceptance_pdf(record, doc), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
@@ -99,5 +112,21 @@ def staff_dpa():
         flash(_("Version %(num)s of the data processing agreement is published. Each company's admins are asked to "
                 "accept it on their next admin page.", num=doc.version), "success")
         return see_other(url_for("trust_staff.dpa"))
-    return render_form("trust/dpa_staff.html", form, versions=dpa.versions(), companies=dpa.by_company(),
-                       current=dpa.current_fact())
+    state = request.args.get("state", "")
+    f = dpa.CompanyFilters(q=" ".join(request.args.get("q", "").split())[:100],
+                           state=state if state in dpa.ACCEPTANCE_STATES else "", page=page_arg())
+    rows, total = dpa.companies_page(f)
+    # the filter (GET, htmx) answers the results only; a refused publication comes back as the whole page
+    return render_form("trust/dpa_staff.html", form, block="dpa_results" if request.method == "GET" else None,
+                       versions=dpa.versions(), current=dpa.current_fact(), rows=rows, total=total, f=f,
+                       counts=dpa.acceptance_counts(), state_labels=STATE_LABELS, per_page=dpa.STAFF_PER_PAGE)
+
+
+@staff_bp.route("/dpa/acceptances/<int:acceptance_id>.pdf", endpoint="dpa_pdf")
+@staff_required
+def staff_dpa_pdf(acceptance_id: int):
+    """Any company's acceptance record (also of a company that has closed), audited on that company's log."""
+    record, doc = dpa.staff_acceptance_or_404(acceptance_id)
+    response = _pdf_download(record, doc)  # drawn first: a download that failed is not recorded as one
+    dpa.record_staff_download(current_user, record, doc)
+    return response

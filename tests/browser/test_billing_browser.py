@@ -29,7 +29,7 @@ def test_an_admin_subscribes_and_manages_the_subscription(live_app, page, js, ne
     log_in(page, "ada@example.com")
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     page.goto("/admin")
-    page.get_by_role("link", name="Billing").click()
+    page.get_by_role("link", name="Company", exact=True).click()  # the group of billing, settings and SSO
     expect(page).to_have_url(re.compile(r"/admin/billing$"))
     expect(page.get_by_text("30 days left in your free trial")).to_be_visible()
     expect(page.get_by_text("No invoices yet.")).to_be_visible()

@@ -60,7 +60,7 @@ def test_an_admin_accepts_the_new_version_and_goes_on(page, gate, company):
     expect(page.get_by_role("heading", name="Accept for your company")).to_be_visible()
     expect(page.get_by_text("Audits need two weeks' notice.")).to_be_visible()
     # the billing page stays open
-    page.get_by_role("link", name="Billing").first.click()
+    page.get_by_role("link", name="Company", exact=True).click()  # the group opens billing
     expect(page).to_have_url(re.compile(r"/admin/billing$"))
     page.goto("/admin/sso")
     page.get_by_label("Your company's legal name").fill("Example Holding Ltd")

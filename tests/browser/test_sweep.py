@@ -89,6 +89,7 @@ NOT_HTML = {
     "trust_admin.records_csv": "CSV download",
     "trust_admin.records_json": "JSON download",
     "trust_admin.dpa_pdf": "PDF download",
+    "trust_staff.dpa_pdf": "PDF download",
     "trust_staff.records_csv": "CSV download",
     "trust_staff.records_json": "JSON download",
     "admin.audit_chain_head": "JSON download",
