@@ -5,6 +5,7 @@ Static files are compressed once per file version and kept in memory; pages are 
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 
 import brotli
@@ -15,6 +16,8 @@ COMPRESSIBLE = {
     "application/json", "image/svg+xml", "application/xml",
 }
 MIN_SIZE = 512
+# the stylesheet's comments are notes for us, not the browser: a seventh of its compressed size on every first visit
+_CSS_COMMENT = re.compile(rb"/\*.*?\*/\n?", re.S)
 
 _cache: dict[tuple[str, str, str], bytes] = {}
 _lock = threading.Lock()
@@ -64,7 +67,7 @@ def compress_response(response: Response) -> Response:
     if len(data) < MIN_SIZE:
         return response
     if request.endpoint == "static":
-        body = _compressed_static(data, algo, response.headers.get("ETag", ""))
+        body = _compressed_static(data, algo, response.headers.get("ETag", ""), response.mimetype)
     else:
         body = _compress(data, algo, static=False)
     response.set_data(body)
@@ -88,12 +91,15 @@ def _worth_compressing(response: Response) -> bool:
     )
 
 
-def _compressed_static(data: bytes, algo: str, etag: str) -> bytes:
-    """A static file's compressed body, once per file version (path and ETag) and algorithm."""
+def _compressed_static(data: bytes, algo: str, etag: str, mimetype: str) -> bytes:
+    """A static file's compressed body, once per file version (path and ETag) and algorithm; a stylesheet
+    without its comments (none of ours holds "/*" in a string)."""
     key = (request.path, etag, algo)
     with _lock:
         body = _cache.get(key)
     if body is None:
+        if mimetype == "text/css":
+            data = _CSS_COMMENT.sub(b"", data)
         body = _compress(data, algo, static=True)
         with _lock:
             _cache[key] = body
