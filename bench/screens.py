@@ -15,7 +15,8 @@ leadthe demo-code EMAIL`` run here with the same settings; German is shown to pe
 only (the saved language of an account wins over the browser's, and this mode changes no account).
 
 Writes ``OUT/<role>/<language>-<width>-<scheme>-<page>.png`` (default ``OUT`` = ``screens/`` in the current
-folder, git-ignored at the top of the repository) and prints, per page, whether it scrolls sideways at a width. Pages a role may not open are skipped.
+folder, git-ignored at the top of the repository) and prints, per page, whether it scrolls sideways at a width and which tables are wider than their box (to swipe
+through on a phone). Pages a role may not open are skipped.
 """
 from __future__ import annotations
 
@@ -60,6 +61,11 @@ PAGES = {
 }
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 SIDEWAYS = "() => [document.documentElement.scrollWidth, window.innerWidth]"
+# tables wider than their scrolling box: not a fault (the page stays put), but on a phone a table to swipe
+# through is worse than one that stacks; named by caption, else the first column's heading
+BOXED = """() => [...document.querySelectorAll('.scroll, .table-wrap')]
+  .filter(box => box.scrollWidth > box.clientWidth + 1)
+  .map(box => { const t = box.querySelector('caption, th'); return t ? t.textContent.trim().slice(0, 40) : '?'; })"""
 
 
 # --- the server: its own, or a running one ------------------------------------------------------------
@@ -208,6 +214,9 @@ def photograph(page, out: Path, role: str, language: str, widths, schemes) -> No
             scroll, inner = page.evaluate(SIDEWAYS)
             if scroll > inner:
                 notes.append(f"scrolls sideways at {width} px ({scroll} > {inner})")
+            boxed = page.evaluate(BOXED)
+            if boxed:
+                notes.append(f"tables to swipe at {width} px: " + ", ".join(f"'{name}'" for name in boxed))
         landed = urllib.parse.urlsplit(page.url).path
         print(f"  {role} {language} {path}" + (f" -> {landed}" if landed != path else "")
               + (": " + "; ".join(notes) if notes else ""))

@@ -263,7 +263,7 @@ def test_dashboard_maturity_distribution_per_dimension(app, companies, admin_a):
     section = html.split('id="maturity-h"')[1]
     assert "Overall level" in section and "Choosing what to hand to AI" in section
     row = re.search(r"Describing the task \(prompting\)</th>(.*?)</tr>", section).group(1)
-    assert re.findall(r"<td>(\d+)</td>", row) == ["0", "1", "0", "0", "0"]
+    assert re.findall(r"<td class=\"num\">(\d+)</td>", row) == ["0", "1", "0", "0", "0"]
 
 
 # --- issue 14: invitations cannot be abused for mail, or to learn about other companies ---------------
