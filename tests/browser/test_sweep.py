@@ -1,5 +1,6 @@
 """Every page of the app, as every role, at a phone's and a desktop's width, light and dark, in English and
-German: no page scrolls sideways, axe-core finds no serious or critical violation, the Nu HTML checker no error.
+German: no page scrolls sideways, no table on a phone is wider than its box, axe-core finds no serious or critical
+violation, the Nu HTML checker no error.
 
 The pages are the GET rules of ``app.url_map`` (not a hand-kept list: a new page is swept without
 touching this file), their parameters filled from a realistic company: the starter curriculum loaded
@@ -294,6 +295,14 @@ class Tab:
         self.page.evaluate(_NEXT_FRAME)
 
 
+# Tables wider than their own scrolling box on a phone. The page stays put, but a table to swipe through sideways
+# hides its columns: on a phone a table stacks (``table.stack``), keeps its first columns (``.wide``) or has
+# headings short enough to fit. Named by caption, else the first heading.
+_BOXED = """() => [...document.querySelectorAll('.scroll, .table-wrap')]
+  .filter(box => box.scrollWidth > box.clientWidth + 1)
+  .map(box => { const t = box.querySelector('caption, th'); return t ? t.textContent.trim().slice(0, 60) : box.className; })"""
+
+
 def measure_sideways(sweep: Sweep, tab: Tab, here: Where) -> None:
     sideways = tab.page.evaluate(_SIDEWAYS)
     sweep.counts["sideways"] += 1
@@ -301,6 +310,9 @@ def measure_sideways(sweep: Sweep, tab: Tab, here: Where) -> None:
         culprits = "; ".join(f"{c['path']} (right edge {c['right']} px, {c['width']} px wide)"
                              for c in sideways["culprits"]) or "no element found (a pseudo-element?)"
         sweep.fail("scroll", here, f"scrollWidth {sideways['sw']} > innerWidth {sideways['vw']}: {culprits}")
+    if here.width < 600:
+        for name in tab.page.evaluate(_BOXED):
+            sweep.fail("swipe", here, f"a table wider than its box: {name!r}")
 
 
 def axe_failures(sweep: Sweep, here: Where, violations: list[dict]) -> None:
@@ -437,7 +449,8 @@ def sweep_half_log_in(live_app, new_page, sweep: Sweep, all_pages: dict, who: st
 
 # --- the report ------------------------------------------------------------------------------------
 
-KINDS = {"page": "Pages that failed", "scroll": "Pages that scroll sideways", "axe": "axe: serious or critical violations",
+KINDS = {"page": "Pages that failed", "scroll": "Pages that scroll sideways",
+         "swipe": "Tables to swipe through on a phone", "axe": "axe: serious or critical violations",
          "nu": "The Nu HTML checker: errors"}
 
 
