@@ -1,8 +1,9 @@
-"""Numbers read from the query string (``?page=``, ``?team=``, ``?to=``). Whatever is typed in the address
+"""What is read from the query string (``?page=``, ``?team=``, ``?to=``, ``?q=``). Whatever is typed in the address
 bar, a page number is clamped and an id no row can have is ignored: never an integer overflow in the
 database (a 500)."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, request
 
 MAX_PAGE = 100_000  # far past any real list; the offset it gives stays far inside a 64-bit integer
@@ -13,6 +14,16 @@ def page_arg(name: str = "page") -> int:
     """The 1-based page asked for: 1 when missing, not a number or below 1; at most ``MAX_PAGE``."""
     value = request.args.get(name, type=int)
     return 1 if value is None or value < 1 else min(value, MAX_PAGE)
+
+
+def search_arg(name: str = "q", limit: int = 100) -> str:
+    """A search box's text: spaces collapsed and trimmed, at most ``limit`` characters."""
+    return " ".join(request.args.get(name, "").split())[:limit]
+
+
+def name_contains(column, text: str):
+    """SQL: ``column`` contains ``text`` in any case, ``%`` and ``_`` taken literally (the staff lists' name search)."""
+    return sa.func.lower(column).contains(text.lower(), autoescape=True)
 
 
 def int_arg(name: str) -> int | None:

@@ -21,7 +21,7 @@ from leadthe.i18n import format_money
 from leadthe.models import Organization, User, utcnow
 from leadthe.models.billing import BillingAccount, BillingAdjustment, BillingNotice, Invoice, Plan, PlanVersion
 from leadthe.models.enums import BillingAdjustmentKind, BillingStatus, OrgStatus, UserStatus
-from leadthe.query_args import id_or_404
+from leadthe.query_args import id_or_404, name_contains
 from leadthe.tenancy import unscoped
 
 PER_PAGE = 50
@@ -93,8 +93,7 @@ def companies_page(f: Filters) -> tuple[list[CompanyRow], int]:
     if f.state:
         stmt = stmt.where(_state_column() == f.state)
     if f.q:
-        stmt = stmt.where(Organization.name.ilike("%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
-                                                  escape="\\"))
+        stmt = stmt.where(name_contains(Organization.name, f.q))
     total = db.session.scalar(unscoped(stmt.with_only_columns(sa.func.count(Organization.id)), reason=WHY)) or 0
     stmt = (stmt.outerjoin(used, used.c.org_id == Organization.id)
             .with_only_columns(Organization.id, Organization.name, Organization.created_at, _state_column(), Plan.name,

@@ -16,7 +16,7 @@ from leadthe.i18n import format_day
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import utcnow
 from leadthe.models.enums import BillingProviderKind, BillingStatus, InvoiceStatus
-from leadthe.query_args import page_arg
+from leadthe.query_args import page_arg, search_arg
 from leadthe.staff import staff_required
 
 STATE_LABELS = labels.BILLING_STATUS
@@ -42,7 +42,7 @@ def _labels() -> dict:
 def companies():
     state = request.args.get("state", "")
     f = services.Filters(state=state if state in services.STATES else "",
-                         q=" ".join(request.args.get("q", "").split())[:100], page=page_arg())
+                         q=search_arg(), page=page_arg())
     rows, total = services.companies_page(f)
     return render("billing/staff_companies.html", block="companies_results", rows=rows, total=total, f=f,
                   totals=services.totals(), per_page=services.PER_PAGE)

@@ -11,7 +11,7 @@ from leadthe.extensions import db
 from leadthe.htmx import render, render_form, see_other
 from leadthe.models import User
 from leadthe.models.support import TICKET_STATUSES, SupportTicket
-from leadthe.query_args import page_arg
+from leadthe.query_args import page_arg, search_arg
 from leadthe.staff import bp, services, staff_required
 from leadthe.staff.forms import AccessForm, NoticeForm, OwnershipNoticeForm, TicketAdminForm
 from leadthe.support import services as support
@@ -23,7 +23,7 @@ from leadthe.trust.access_log import record_view
 @staff_required
 def console():
     status = request.args.get("status", "")
-    f = services.OrgFilters(q=" ".join(request.args.get("q", "").split())[:100],
+    f = services.OrgFilters(q=search_arg(),
                             status=status if status in services.ORG_STATUSES else "", page=page_arg())
     orgs, total = services.organisations_page(f)
     open_requests, open_tickets = services.open_counts()

@@ -16,6 +16,7 @@ from leadthe.models import Invitation, Organization, PrivacyRequest, Team, User,
 from leadthe.models.enums import InvitationStatus, NoticeKind, OrgStatus, RequestStatus, Role, TicketStatus, UserStatus
 from leadthe.models.support import Notice, SupportTicket
 from leadthe.process_tables import ProcessTable
+from leadthe.query_args import name_contains
 from leadthe.worker import enqueue_job
 
 OPEN_STATUSES = (RequestStatus.OPEN, RequestStatus.SCHEDULED, RequestStatus.IN_PROGRESS, RequestStatus.ERROR)
@@ -91,7 +92,7 @@ def organisations_page(f: OrgFilters) -> tuple[list[tuple], int]:
     the page holds, and the counts read only the page's companies (by the org_id indexes), not every person."""
     stmt = sa.select(Organization.id, Organization.name, Organization.status, Organization.created_at)
     if f.q:
-        stmt = stmt.where(sa.func.lower(Organization.name).contains(f.q.lower(), autoescape=True))
+        stmt = stmt.where(name_contains(Organization.name, f.q))
     if f.status:
         stmt = stmt.where(Organization.status == f.status)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))

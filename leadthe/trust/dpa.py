@@ -38,7 +38,7 @@ from leadthe.models.enums import OrgStatus
 from leadthe.models.org import Organization
 from leadthe.privacy.registry import DPA_SIGNATORY as SIGNATORY  # noqa: F401  (an erased admin's name)
 from leadthe.process_tables import ProcessTable
-from leadthe.query_args import id_or_404
+from leadthe.query_args import id_or_404, name_contains
 from leadthe.tenancy import scoped, unscoped
 
 DPA_DIR = Path(__file__).resolve().parent.parent / "content" / "dpa"
@@ -248,7 +248,7 @@ def companies_page(f: CompanyFilters) -> tuple[list[CompanyAcceptance], int]:
     newest = _newest_accepted()
     stmt = _open_companies(newest)
     if f.q:
-        stmt = stmt.where(sa.func.lower(Organization.name).contains(f.q.lower(), autoescape=True))
+        stmt = stmt.where(name_contains(Organization.name, f.q))
     if f.state:
         stmt = stmt.where(_state_conditions(newest, current.version)[AcceptanceState(f.state)])
     total = db.session.scalar(unscoped(sa.select(sa.func.count()).select_from(stmt.subquery()), reason=STAFF_WHY)) or 0

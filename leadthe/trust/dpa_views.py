@@ -21,7 +21,7 @@ from leadthe.admin import admin_required
 from leadthe.extensions import db
 from leadthe.htmx import render, render_form, see_other
 from leadthe.net import safe_next
-from leadthe.query_args import page_arg
+from leadthe.query_args import page_arg, search_arg
 from leadthe.staff import staff_required
 from leadthe.trust import admin_bp, bp, dpa, staff_bp
 from leadthe.trust.dpa_forms import AcceptDpaForm, PublishDpaForm
@@ -113,7 +113,7 @@ def staff_dpa():
                 "accept it on their next admin page.", num=doc.version), "success")
         return see_other(url_for("trust_staff.dpa"))
     state = request.args.get("state", "")
-    f = dpa.CompanyFilters(q=" ".join(request.args.get("q", "").split())[:100],
+    f = dpa.CompanyFilters(q=search_arg(),
                            state=state if state in dpa.ACCEPTANCE_STATES else "", page=page_arg())
     rows, total = dpa.companies_page(f)
     # the filter (GET, htmx) answers the results only; a refused publication comes back as the whole page
